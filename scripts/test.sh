@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs pytest. The store tests also run against a real PostgreSQL server when
+# scripts/pg.sh can install and start one; the server is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+if [ -x scripts/pg.sh ] && [ "${KYPHO_NO_PG:-0}" != "1" ]; then
+  if url=$(bash scripts/pg.sh start); then
+    export KYPHO_PG_URL="$url"
+    trap 'bash scripts/pg.sh stop || true' EXIT
+  else
+    echo "scripts/test.sh: PostgreSQL could not be started; store tests run on SQLite only" >&2
+  fi
+fi
+"$BIN/pytest" "$@"
