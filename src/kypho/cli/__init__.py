@@ -1,0 +1,69 @@
+"""The ``kypho`` command line.
+
+Each sub-command lives in its own module and is imported only when it is run,
+so that ``kypho --help`` and light commands start fast (no pandas, scipy or
+matplotlib import for them). ``KyphoError`` is caught here and only here: its
+message is printed plainly and the exit status is 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from kypho import __version__
+from kypho.errors import KyphoError
+
+__all__ = ["main"]
+
+# name -> (module, attribute, one-line help). The help is repeated here so that
+# ``kypho --help`` does not import every command module.
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "analyze": ("kypho.cli.analyze", "analyze", "Validate, screen, derive, analyse; write the report."),
+    "validate": ("kypho.cli.data", "validate", "Validate a data file against the study schema."),
+    "template": ("kypho.cli.data", "template", "Write an Excel data-entry workbook from the schema."),
+    "dictionary": ("kypho.cli.data", "dictionary", "Write the data dictionary of the schema."),
+    "audit": ("kypho.cli.audit", "audit", "Audit a paper's published summary statistics."),
+    "synth": ("kypho.cli.audit", "synth", "Generate a synthetic cohort consistent with a paper."),
+    "power": ("kypho.cli.power", "power", "Power and sample size for the next study."),
+    "db": ("kypho.cli.db", "db", "The study store: init, import, export, edit, lock, verify."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = _COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, attr, _ = entry
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            return None
+        command: click.Command = getattr(module, attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KyphoError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kypho")
+def main() -> None:
+    """kypho: clinical studies of kyphoplasty, from patient records to published tables."""
