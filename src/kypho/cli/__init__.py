@@ -21,9 +21,17 @@ __all__ = ["main"]
 # name -> (module, attribute, one-line help). The help is repeated here so that
 # ``kypho --help`` does not import every command module.
 _COMMANDS: dict[str, tuple[str, str, str]] = {
-    "analyze": ("kypho.cli.analyze", "analyze", "Validate, screen, derive, analyse; write the report."),
+    "analyze": (
+        "kypho.cli.analyze",
+        "analyze",
+        "Validate, screen, derive, analyse; write the report.",
+    ),
     "validate": ("kypho.cli.data", "validate", "Validate a data file against the study schema."),
-    "template": ("kypho.cli.data", "template", "Write an Excel data-entry workbook from the schema."),
+    "template": (
+        "kypho.cli.data",
+        "template",
+        "Write an Excel data-entry workbook from the schema.",
+    ),
     "dictionary": ("kypho.cli.data", "dictionary", "Write the data dictionary of the schema."),
     "audit": ("kypho.cli.audit", "audit", "Audit a paper's published summary statistics."),
     "synth": ("kypho.cli.audit", "synth", "Generate a synthetic cohort consistent with a paper."),

@@ -1,0 +1,506 @@
+"""The declared study schema: variables, timepoints, rules and eligibility criteria.
+
+The schema is data (``kypho/data/study.yaml``); this module only reads it,
+checks that it is well formed, expands repeated measures into one column per
+timepoint, and merges user extensions. Every other part of kypho derives what it
+needs (validation, template, dictionary, database columns, table labels) from
+the :class:`Schema` object returned by :func:`load_schema`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from kypho.errors import SchemaError
+
+__all__ = [
+    "Criterion",
+    "Rule",
+    "Schema",
+    "Timepoint",
+    "Variable",
+    "load_schema",
+]
+
+VariableType = Literal[
+    "id", "string", "integer", "number", "category", "ordinal", "boolean", "date", "list"
+]
+_TYPES: frozenset[str] = frozenset(
+    ["id", "string", "integer", "number", "category", "ordinal", "boolean", "date", "list"]
+)
+_ROLES: frozenset[str] = frozenset(
+    [
+        "id",
+        "group",
+        "identifier",
+        "baseline",
+        "eligibility",
+        "procedure",
+        "outcome",
+        "classification",
+        "derived",
+    ]
+)
+_PHI: frozenset[str] = frozenset(["direct", "quasi", "free_text"])
+_OPS: frozenset[str] = frozenset(["==", "!=", "<", "<=", ">", ">=", "in"])
+_LEVELLED: frozenset[str] = frozenset(["category", "ordinal", "list"])
+_VARIABLE_KEYS: frozenset[str] = frozenset(
+    [
+        "name",
+        "label",
+        "type",
+        "unit",
+        "min",
+        "max",
+        "levels",
+        "required",
+        "precision",
+        "role",
+        "phi",
+        "timepoint",
+        "timepoints",
+        "description",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Timepoint:
+    """A named time of measurement, e.g. ``pre`` = "Preoperation"."""
+
+    name: str
+    label: str
+    order: int
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One column of the study's data.
+
+    ``measure`` is the name of the repeated measure a column belongs to (``vas``
+    for ``vas_2h``) and ``timepoint`` its timepoint; both are ``None`` for
+    variables measured once.
+    """
+
+    name: str
+    label: str
+    type: VariableType
+    role: str
+    unit: str | None = None
+    min: float | dt.date | None = None
+    max: float | dt.date | None = None
+    levels: Mapping[str, str] = field(default_factory=dict)
+    required: bool = False
+    precision: int | None = None
+    phi: str | None = None
+    measure: str | None = None
+    timepoint: str | None = None
+    description: str = ""
+    derived: bool = False
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The level codes, in declared order."""
+        return tuple(self.levels)
+
+    @property
+    def display_label(self) -> str:
+        """The label with its unit, e.g. ``"Operation time (min)"``."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+    def allowed(self) -> str:
+        """What the variable allows, in words, for error messages and the dictionary."""
+        if self.type in ("category", "ordinal"):
+            return "one of " + ", ".join(repr(c) for c in self.codes)
+        if self.type == "list":
+            codes = ", ".join(repr(c) for c in self.codes)
+            return f"codes from {codes} separated by ';', or 'none'"
+        if self.type == "boolean":
+            return "yes/no (true/false, 1/0)"
+        if self.type == "date":
+            return _range_words("a date (YYYY-MM-DD)", self.min, self.max)
+        if self.type == "integer":
+            return _range_words("a whole number", self.min, self.max)
+        if self.type == "number":
+            return _range_words("a number", self.min, self.max)
+        return "text"
+
+
+def _range_words(kind: str, lo: object, hi: object) -> str:
+    if lo is not None and hi is not None:
+        return f"{kind} from {_fmt(lo)} to {_fmt(hi)}"
+    if lo is not None:
+        return f"{kind} of at least {_fmt(lo)}"
+    if hi is not None:
+        return f"{kind} of at most {_fmt(hi)}"
+    return kind
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A cross-field rule ``left op right``, checked where both sides are present."""
+
+    name: str
+    left: str
+    op: str
+    right: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One eligibility item: ``variable op value``.
+
+    For an inclusion criterion the patient must satisfy the comparison; for an
+    exclusion criterion, satisfying it excludes the patient.
+    """
+
+    kind: Literal["inclusion", "exclusion"]
+    id: str
+    label: str
+    variable: str
+    op: str
+    value: Any
+
+    @property
+    def key(self) -> str:
+        """Stable identifier such as ``"inclusion_f"``."""
+        return f"{self.kind}_{self.id}"
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The study schema: an ordered collection of :class:`Variable` plus study facts.
+
+    Look variables up with ``schema["vas_pre"]``; iterate in declared order.
+    """
+
+    study: str
+    title: str
+    id_column: str
+    group_column: str
+    variables: Mapping[str, Variable]
+    timepoints: Mapping[str, Timepoint]
+    repeated: Mapping[str, tuple[str, ...]]
+    rules: tuple[Rule, ...] = ()
+    criteria: tuple[Criterion, ...] = ()
+    missing_values: tuple[str, ...] = ("",)
+    none_token: str = "none"
+
+    def __getitem__(self, name: str) -> Variable:
+        try:
+            return self.variables[name]
+        except KeyError:
+            raise SchemaError(f"the schema has no variable {name!r}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.variables
+
+    def __iter__(self) -> Iterator[Variable]:
+        return iter(self.variables.values())
+
+    def __len__(self) -> int:
+        return len(self.variables)
+
+    @property
+    def input_variables(self) -> tuple[Variable, ...]:
+        """Variables that are entered or imported (not derived)."""
+        return tuple(v for v in self if not v.derived)
+
+    @property
+    def derived_variables(self) -> tuple[Variable, ...]:
+        """Variables computed by kypho, never entered."""
+        return tuple(v for v in self if v.derived)
+
+    def columns(self, *, role: str | None = None, derived: bool | None = None) -> list[str]:
+        """Column names, optionally filtered by role and by derived-ness."""
+        return [
+            v.name
+            for v in self
+            if (role is None or v.role == role) and (derived is None or v.derived == derived)
+        ]
+
+    def measure_columns(self, measure: str) -> dict[str, str]:
+        """``{timepoint: column}`` of a repeated measure, in time order."""
+        if measure not in self.repeated:
+            raise SchemaError(
+                f"{measure!r} is not a repeated measure; repeated measures are "
+                + ", ".join(sorted(self.repeated))
+            )
+        return {tp: f"{measure}_{tp}" for tp in self.repeated[measure]}
+
+    @property
+    def group_levels(self) -> tuple[str, ...]:
+        """The group codes; the first is the experimental arm."""
+        return self[self.group_column].codes
+
+
+def load_schema(
+    path: str | Path | None = None,
+    *,
+    extensions: Iterable[str | Path | Mapping[str, Any]] = (),
+) -> Schema:
+    """Load the study schema, with optional user extensions.
+
+    Parameters
+    ----------
+    path
+        A YAML schema file. ``None`` loads kypho's built-in kyphoplasty schema.
+    extensions
+        YAML files (or already-parsed mappings) merged in order. An extension may
+        declare new ``timepoints``, ``variables``, ``repeated`` measures and
+        ``derived`` variables, and ``extend_repeated: {measure: [timepoint, ...]}``
+        to add timepoints to an existing repeated measure. A name already in the
+        schema is an error (extensions add, they never silently redefine).
+
+    Returns
+    -------
+    Schema
+
+    Raises
+    ------
+    SchemaError
+        If the file is not valid YAML or a declaration is malformed.
+
+    Examples
+    --------
+    >>> schema = load_schema()
+    >>> schema["vas_pre"].label
+    'VAS score'
+    >>> load_schema(extensions=[{"extend_repeated": {"vas": ["d3"]}}]).measure_columns("vas")
+    {'pre': 'vas_pre', '2h': 'vas_2h', '4h': 'vas_4h', '48h': 'vas_48h', 'd3': 'vas_d3'}
+    """
+    if path is None:
+        text = resources.files("kypho.data").joinpath("study.yaml").read_text(encoding="utf-8")
+        source = "kypho/data/study.yaml"
+    else:
+        text = _read(Path(path))
+        source = str(path)
+    doc = _parse(text, source)
+    for ext in extensions:
+        if isinstance(ext, Mapping):
+            _merge(doc, dict(ext), "extension")
+        else:
+            _merge(doc, _parse(_read(Path(ext)), str(ext)), str(ext))
+    return _build(doc, source)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SchemaError(f"cannot read schema file {str(path)!r}: {exc.strerror}") from exc
+
+
+def _parse(text: str, source: str) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SchemaError(f"{source}: not valid YAML ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise SchemaError(f"{source}: a schema must be a YAML mapping")
+    return doc
+
+
+def _merge(doc: dict[str, Any], ext: dict[str, Any], source: str) -> None:
+    allowed = {"timepoints", "variables", "repeated", "derived", "extend_repeated", "rules"}
+    unknown = sorted(set(ext) - allowed)
+    if unknown:
+        raise SchemaError(
+            f"{source}: unknown extension key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
+    doc.setdefault("timepoints", {}).update(ext.get("timepoints", {}))
+    for key in ("variables", "repeated", "derived", "rules"):
+        doc.setdefault(key, []).extend(ext.get(key, []))
+    for measure, tps in ext.get("extend_repeated", {}).items():
+        for entry in doc.get("repeated", []) + doc.get("derived", []):
+            if entry.get("name") == measure and "timepoints" in entry:
+                entry["timepoints"] = [*entry["timepoints"], *tps]
+                break
+        else:
+            raise SchemaError(f"{source}: extend_repeated names unknown measure {measure!r}")
+
+
+def _build(doc: dict[str, Any], source: str) -> Schema:
+    timepoints: dict[str, Timepoint] = {}
+    for name, spec in (doc.get("timepoints") or {}).items():
+        spec = spec or {}
+        timepoints[str(name)] = Timepoint(
+            str(name), str(spec.get("label", name)), int(spec.get("order", len(timepoints)))
+        )
+    variables: dict[str, Variable] = {}
+    repeated: dict[str, tuple[str, ...]] = {}
+
+    def add(var: Variable) -> None:
+        if var.name in variables:
+            raise SchemaError(f"{source}: variable {var.name!r} is declared twice")
+        variables[var.name] = var
+
+    for spec in doc.get("variables") or []:
+        add(_variable(spec, source, derived=False))
+    for key, is_derived in (("repeated", False), ("derived", True)):
+        for spec in doc.get(key) or []:
+            tps = spec.get("timepoints")
+            if tps is None:
+                add(_variable(spec, source, derived=is_derived))
+                continue
+            base = {k: v for k, v in spec.items() if k != "timepoints"}
+            for tp in tps:
+                if tp not in timepoints:
+                    raise SchemaError(
+                        f"{source}: {spec.get('name')!r} uses undeclared timepoint {tp!r}; "
+                        f"declared: {', '.join(timepoints)}"
+                    )
+            measure = str(spec["name"])
+            repeated[measure] = tuple(sorted(tps, key=lambda t: timepoints[t].order))
+            for tp in repeated[measure]:
+                var = _variable(base, source, derived=is_derived)
+                add(replace(var, name=f"{measure}_{tp}", measure=measure, timepoint=tp))
+
+    for col_key in ("id_column", "group_column"):
+        if doc.get(col_key) not in variables:
+            raise SchemaError(
+                f"{source}: {col_key} {doc.get(col_key)!r} is not a declared variable"
+            )
+
+    rules = tuple(_rule(r, variables, source) for r in doc.get("rules") or [])
+    criteria: list[Criterion] = []
+    elig = doc.get("eligibility") or {}
+    for kind in ("inclusion", "exclusion"):
+        for spec in elig.get(kind) or []:
+            criteria.append(_criterion(kind, spec, variables, source))
+    return Schema(
+        study=str(doc.get("study", "study")),
+        title=str(doc.get("title", "")),
+        id_column=str(doc["id_column"]),
+        group_column=str(doc["group_column"]),
+        variables=variables,
+        timepoints=timepoints,
+        repeated=repeated,
+        rules=rules,
+        criteria=tuple(criteria),
+        missing_values=tuple(str(m) for m in doc.get("missing_values", [""])),
+        none_token=str(doc.get("none_token", "none")),
+    )
+
+
+def _variable(spec: Mapping[str, Any], source: str, *, derived: bool) -> Variable:
+    name = spec.get("name")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise SchemaError(f"{source}: variable name {name!r} must be a Python identifier")
+    unknown = sorted(set(spec) - _VARIABLE_KEYS)
+    if unknown:
+        raise SchemaError(f"{source}: variable {name!r} has unknown key(s) {', '.join(unknown)}")
+    vtype = spec.get("type")
+    if vtype not in _TYPES:
+        raise SchemaError(
+            f"{source}: variable {name!r} has type {vtype!r}; allowed: {', '.join(sorted(_TYPES))}"
+        )
+    role = spec.get("role", "derived" if derived else "outcome")
+    if role not in _ROLES:
+        raise SchemaError(
+            f"{source}: variable {name!r} has role {role!r}; allowed: {', '.join(sorted(_ROLES))}"
+        )
+    phi = spec.get("phi")
+    if phi is not None and phi not in _PHI:
+        raise SchemaError(
+            f"{source}: variable {name!r} has phi {phi!r}; allowed: {', '.join(sorted(_PHI))}"
+        )
+    levels_raw = spec.get("levels") or {}
+    if vtype in _LEVELLED and not levels_raw:
+        raise SchemaError(f"{source}: {vtype} variable {name!r} needs levels")
+    if isinstance(levels_raw, Sequence) and not isinstance(levels_raw, str):
+        levels = {str(c): str(c) for c in levels_raw}
+    else:
+        levels = {str(k): str(v) for k, v in dict(levels_raw).items()}
+    lo, hi = spec.get("min"), spec.get("max")
+    if vtype == "date":
+        lo, hi = _as_date(lo, name, source), _as_date(hi, name, source)
+    else:
+        lo = None if lo is None else float(lo)
+        hi = None if hi is None else float(hi)
+    if lo is not None and hi is not None and lo > hi:  # type: ignore[operator]
+        raise SchemaError(f"{source}: variable {name!r} has min {lo} above max {hi}")
+    precision = spec.get("precision")
+    return Variable(
+        name=name,
+        label=str(spec.get("label", name)),
+        type=vtype,
+        role=str(role),
+        unit=None if spec.get("unit") is None else str(spec["unit"]),
+        min=lo,
+        max=hi,
+        levels=levels,
+        required=bool(spec.get("required", False)),
+        precision=None if precision is None else int(precision),
+        phi=phi,
+        timepoint=spec.get("timepoint"),
+        description=str(spec.get("description", "")),
+        derived=derived,
+    )
+
+
+def _as_date(value: object, name: str, source: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise SchemaError(
+            f"{source}: variable {name!r} has a date bound {value!r} that is not YYYY-MM-DD"
+        ) from None
+
+
+def _rule(spec: Mapping[str, Any], variables: Mapping[str, Variable], source: str) -> Rule:
+    for side in ("left", "right"):
+        if spec.get(side) not in variables:
+            raise SchemaError(
+                f"{source}: rule {spec.get('name')!r} names unknown variable {spec.get(side)!r}"
+            )
+    if spec.get("op") not in _OPS - {"in"}:
+        raise SchemaError(
+            f"{source}: rule {spec.get('name')!r} has unknown operator {spec.get('op')!r}"
+        )
+    return Rule(
+        str(spec["name"]),
+        str(spec["left"]),
+        str(spec["op"]),
+        str(spec["right"]),
+        str(spec["message"]),
+    )
+
+
+def _criterion(
+    kind: str, spec: Mapping[str, Any], variables: Mapping[str, Variable], source: str
+) -> Criterion:
+    var = spec.get("variable")
+    if var not in variables:
+        raise SchemaError(
+            f"{source}: {kind} criterion {spec.get('id')!r} names unknown variable {var!r}"
+        )
+    if spec.get("op") not in _OPS:
+        raise SchemaError(
+            f"{source}: {kind} criterion {spec.get('id')!r} has unknown operator {spec.get('op')!r}"
+        )
+    return Criterion(
+        kind="inclusion" if kind == "inclusion" else "exclusion",
+        id=str(spec["id"]),
+        label=str(spec.get("label", spec["id"])),
+        variable=str(var),
+        op=str(spec["op"]),
+        value=spec.get("value"),
+    )
