@@ -423,10 +423,12 @@ def _variable(spec: Mapping[str, Any], source: str, *, derived: bool) -> Variabl
     levels_raw = spec.get("levels") or {}
     if vtype in _LEVELLED and not levels_raw:
         raise SchemaError(f"{source}: {vtype} variable {name!r} needs levels")
-    if isinstance(levels_raw, Sequence) and not isinstance(levels_raw, str):
+    if isinstance(levels_raw, Mapping):
+        levels = {str(k): str(v) for k, v in levels_raw.items()}
+    elif isinstance(levels_raw, Sequence) and not isinstance(levels_raw, str):
         levels = {str(c): str(c) for c in levels_raw}
     else:
-        levels = {str(k): str(v) for k, v in dict(levels_raw).items()}
+        raise SchemaError(f"{source}: variable {name!r} levels must be a mapping or a list")
     lo, hi = spec.get("min"), spec.get("max")
     if vtype == "date":
         lo, hi = _as_date(lo, name, source), _as_date(hi, name, source)
