@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for kypho's store tests and benchmarks.
+#
+#   bash scripts/pg.sh start   # prints ONLY the SQLAlchemy URL on stdout
+#   bash scripts/pg.sh stop    # stops the server and removes its directory
+#   bash scripts/pg.sh url     # prints the URL of the running server
+#
+# The cluster lives in $KYPHO_PG_DIR (default: <repo>/.pg/), listens on a free
+# loopback port and on a unix socket in that directory, and trusts local
+# connections: it holds test data only. PostgreSQL is installed with apt-get when
+# no server binaries are found (root only, non-interactive, so it runs in CI).
+# Everything except the URL goes to stderr, so `url=$(bash scripts/pg.sh start)` works.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DIR="${KYPHO_PG_DIR:-$ROOT/.pg}"
+DATA="$DIR/data"
+DBNAME="kypho"
+
+log() { echo "pg.sh: $*" >&2; }
+
+find_bindir() {
+  local d
+  if command -v pg_config >/dev/null 2>&1; then
+    d="$(pg_config --bindir 2>/dev/null || true)"
+    if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/postgres" ]; then
+      echo "$d"
+      return 0
+    fi
+  fi
+  # Debian/Ubuntu keep server binaries out of PATH, one folder per major version.
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
+      echo "$d"
+      return 0
+    fi
+  done
+  return 1
+}
+
+install_postgres() {
+  if [ "$(id -u)" != "0" ]; then
+    log "PostgreSQL is not installed and installing it needs root"
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  log "installing PostgreSQL with apt-get"
+  if ! apt-get install -y -q postgresql >&2 </dev/null; then
+    apt-get update -q >&2 </dev/null
+    apt-get install -y -q postgresql >&2 </dev/null
+  fi
+}
+
+# Run a command as the cluster's owner: initdb and postgres refuse to run as root.
+as_owner() {
+  if [ "$(id -u)" = "0" ]; then
+    if command -v runuser >/dev/null 2>&1; then
+      runuser -u postgres -- "$@"
+    else
+      su postgres -s /bin/sh -c "$(printf '%q ' "$@")"
+    fi
+  else
+    "$@"
+  fi
+}
+
+free_port() {
+  local py
+  for py in python3 python "$ROOT/.venv/bin/python"; do
+    if command -v "$py" >/dev/null 2>&1 || [ -x "$py" ]; then
+      "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+      return 0
+    fi
+  done
+  # No Python: a port from the dynamic range, checked with bash's /dev/tcp.
+  local p
+  for p in $(seq 55432 55532); do
+    if ! (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+url_of() {
+  echo "postgresql+psycopg://postgres@127.0.0.1:$(cat "$DIR/port")/$DBNAME"
+}
+
+running() {
+  [ -f "$DATA/postmaster.pid" ] && [ -f "$DIR/port" ] && [ -f "$DIR/bindir" ] \
+    && as_owner "$(cat "$DIR/bindir")/pg_ctl" -D "$DATA" status >/dev/null 2>&1
+}
+
+start() {
+  if running; then
+    url_of
+    return 0
+  fi
+  local bindir
+  if ! bindir="$(find_bindir)"; then
+    install_postgres
+    bindir="$(find_bindir)" || { log "no PostgreSQL server binaries after installing"; return 1; }
+  fi
+  rm -rf "$DIR"
+  mkdir -p "$DIR"
+  if [ "$(id -u)" = "0" ]; then
+    id postgres >/dev/null 2>&1 || { log "user 'postgres' does not exist"; return 1; }
+    chown postgres: "$DIR"
+  fi
+  chmod 700 "$DIR"
+  echo "$bindir" >"$DIR/bindir"
+  local port
+  port="$(free_port)"
+  echo "$port" >"$DIR/port"
+  as_owner "$bindir/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+    --no-sync >"$DIR/initdb.log" 2>&1 \
+    || { cat "$DIR/initdb.log" >&2; return 1; }
+  as_owner "$bindir/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 \
+    -o "-p $port -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=100" start >&2 \
+    || { cat "$DIR/server.log" >&2; return 1; }
+  as_owner "$bindir/createdb" -h "$DIR" -p "$port" -U postgres "$DBNAME" >&2
+  url_of
+}
+
+stop() {
+  if [ -f "$DIR/bindir" ] && [ -f "$DATA/postmaster.pid" ]; then
+    as_owner "$(cat "$DIR/bindir")/pg_ctl" -D "$DATA" -m fast -w stop >&2 || true
+  fi
+  rm -rf "$DIR"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  url) running && url_of ;;
+  *)
+    echo "usage: bash scripts/pg.sh start|stop|url" >&2
+    exit 2
+    ;;
+esac
