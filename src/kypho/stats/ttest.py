@@ -1,0 +1,604 @@
+"""Independent-samples t tests: Student t, Welch t′ and Cochran–Cox t′.
+
+The paper's rule ("variance homogeneity F test first, then independent sample
+t / t′ test") is ``method="auto"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, overload
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy import special
+from scipy import stats as sps
+
+from kypho.errors import StatisticsError
+from kypho.stats._common import (
+    Alternative,
+    as_values,
+    check_alternative,
+    check_choice,
+    check_probability,
+    out,
+    result_frame,
+    where_many,
+)
+from kypho.stats._types import B, F, FloatArray, I, IntArray
+from kypho.stats.describe import moments
+from kypho.stats.variance import (
+    VarianceMethod,
+    VarianceTestResult,
+    f_ratio_from_summary,
+)
+from kypho.stats.variance import variance_test as _variance_test
+
+__all__ = [
+    "TMethod",
+    "TTestResult",
+    "cochran_cox_critical",
+    "cochran_cox_p",
+    "hedges_g",
+    "independent_t",
+    "independent_t_from_summary",
+]
+
+TMethod = Literal["auto", "student", "welch", "cochran-cox"]
+TPrime = Literal["welch", "cochran-cox"]
+
+_NAMES = {"student": "Student t", "welch": "Welch t′", "cochran-cox": "Cochran–Cox t′"}
+
+
+@dataclass(frozen=True)
+class TTestResult(Generic[F, I, B]):
+    """Result of an independent-samples t test.
+
+    Attributes
+    ----------
+    method : str
+        ``"Student t"``, ``"Welch t′"`` or ``"Cochran–Cox t′"``; in batch mode with
+        ``method="auto"`` a phrase naming both candidates (see ``equal_variance``).
+    statistic : float or ndarray
+        t = (x̄₁ − x̄₂)/SE.
+    dof : float, ndarray or None
+        Degrees of freedom; ``None`` for Cochran–Cox (its reference is a weighted
+        critical value, not a t distribution). In batch "auto" mode with
+        ``t_prime="cochran-cox"`` the samples that used Cochran–Cox hold NaN.
+    p_value : float or ndarray
+    mean_difference, se_difference : float or ndarray
+        x̄₁ − x̄₂ and its standard error under the test's variance assumption.
+    ci_low, ci_high : float or ndarray
+        CI of the mean difference at ``confidence`` (one-sided for one-sided
+        alternatives, with an infinite bound).
+    critical_value : float, ndarray or None
+        Cochran–Cox only: the weighted critical value t′_α at α = 1 − confidence.
+    equal_variance : bool or ndarray
+        Whether the pooled-variance (Student) test was used.
+    variance_test : VarianceTestResult or None
+        The variance test that chose the test (``method="auto"``), else None.
+    reason : str
+        Why this test was used, as a sentence.
+    effect_size, effect_ci_low, effect_ci_high : float or ndarray
+        Hedges' g (pooled SD, small-sample corrected) and its approximate CI.
+    n1, n2, mean1, mean2, sd1, sd2 : int, float or ndarray
+        Group sizes, means and SDs (n − 1).
+    """
+
+    method: str
+    statistic: F
+    dof: F | None
+    p_value: F
+    mean_difference: F
+    se_difference: F
+    ci_low: F
+    ci_high: F
+    critical_value: F | None
+    equal_variance: B
+    variance_test: VarianceTestResult[F, I] | None
+    reason: str
+    effect_size: F
+    effect_ci_low: F
+    effect_ci_high: F
+    n1: I
+    n2: I
+    mean1: F
+    mean2: F
+    sd1: F
+    sd2: F
+    confidence: float
+    alternative: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """Fields as a DataFrame (one row, or one per sample); the variance test's
+        fields appear with the prefix ``variance_test_``."""
+        return result_frame(self)
+
+
+def cochran_cox_critical(
+    alpha: FloatArray | float, w1: FloatArray, w2: FloatArray, df1: FloatArray, df2: FloatArray
+) -> FloatArray:
+    """Cochran–Cox weighted critical value for an upper-tail area ``alpha``.
+
+    t′_α = (w₁·t_α(df₁) + w₂·t_α(df₂)) / (w₁ + w₂), with wᵢ = sᵢ²/nᵢ and
+    t_α(df) the upper α point of Student's t.
+    """
+    t1 = sps.t.isf(alpha, df1)
+    t2 = sps.t.isf(alpha, df2)
+    return np.asarray((w1 * t1 + w2 * t2) / (w1 + w2), dtype=np.float64)
+
+
+def cochran_cox_p(
+    t: FloatArray, w1: FloatArray, w2: FloatArray, df1: FloatArray, df2: FloatArray
+) -> FloatArray:
+    """Upper-tail Cochran–Cox P for |t|: the α at which t′_α equals |t|.
+
+    The weighted critical value is a weighted mean of two decreasing functions of
+    α, so it is decreasing and the root is unique; it lies between the two
+    single-distribution tail areas P(T_df₁ > |t|) and P(T_df₂ > |t|), which
+    bracket it. Bisection on log α, vectorised over samples, runs 64 steps
+    (relative error below 10⁻¹³ of the bracket's log-width).
+    """
+    shape = np.shape(t)
+    at, w1, w2, df1, df2 = (
+        np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (np.abs(t), w1, w2, df1, df2)
+    )
+    p1 = sps.t.sf(at, df1)
+    p2 = sps.t.sf(at, df2)
+    lo = np.log(np.minimum(p1, p2))
+    hi = np.log(np.maximum(p1, p2))
+    todo = hi > lo
+    if np.any(todo):
+        lo_t, hi_t = lo[todo], hi[todo]
+        w1t, w2t, d1t, d2t, att = w1[todo], w2[todo], df1[todo], df2[todo], at[todo]
+        for _ in range(64):
+            mid = 0.5 * (lo_t + hi_t)
+            crit = cochran_cox_critical(np.exp(mid), w1t, w2t, d1t, d2t)
+            # crit decreases in α: above |t| means α is still too small.
+            above = crit > att
+            lo_t = np.where(above, mid, lo_t)
+            hi_t = np.where(above, hi_t, mid)
+        lo = lo.copy()
+        lo[todo] = 0.5 * (lo_t + hi_t)
+    return np.asarray(np.exp(lo), dtype=np.float64).reshape(shape)
+
+
+def hedges_g(
+    diff: FloatArray, sp: FloatArray, n1: FloatArray, n2: FloatArray, confidence: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Hedges' g with its large-sample CI.
+
+    d = (x̄₁ − x̄₂)/s_p, J = Γ(m/2) / (√(m/2)·Γ((m − 1)/2)) with m = n₁ + n₂ − 2,
+    g = J·d, Var(g) = J²·((n₁ + n₂)/(n₁n₂) + d²/(2(n₁ + n₂))), CI = g ± z·SE.
+    """
+    m = n1 + n2 - 2.0
+    j = np.exp(special.gammaln(m / 2.0) - 0.5 * np.log(m / 2.0) - special.gammaln((m - 1.0) / 2.0))
+    d = diff / sp
+    g = j * d
+    se = j * np.sqrt((n1 + n2) / (n1 * n2) + d * d / (2.0 * (n1 + n2)))
+    z = sps.norm.isf((1.0 - confidence) / 2.0)
+    return g, g - z * se, g + z * se
+
+
+def _check_sizes(n1: NDArray[Any], n2: NDArray[Any], single: bool) -> None:
+    small = (n1 < 2) | (n2 < 2)
+    if small.any():
+        if single:
+            raise StatisticsError(
+                "each group needs at least 2 non-missing values for a t test "
+                f"(got n1={int(n1)}, n2={int(n2)})"
+            )
+        raise StatisticsError(
+            "each group needs at least 2 non-missing values for a t test; "
+            + where_many(small, "fewer are present")
+        )
+
+
+def _check_spread(v1: FloatArray, v2: FloatArray, single: bool) -> None:
+    flat = (v1 == 0) & (v2 == 0)
+    if flat.any():
+        detail = "" if single else "; " + where_many(flat, "this happens")
+        raise StatisticsError(
+            "both groups have zero variance (every value equal within each group), "
+            "so the t statistic is undefined" + detail
+        )
+
+
+def _p_from_t(t: FloatArray, df: FloatArray, alternative: str) -> FloatArray:
+    if alternative == "two-sided":
+        return np.asarray(np.minimum(2.0 * sps.t.sf(np.abs(t), df), 1.0))
+    if alternative == "greater":
+        return np.asarray(sps.t.sf(t, df))
+    return np.asarray(sps.t.cdf(t, df))
+
+
+def _core(
+    m1: FloatArray,
+    v1: FloatArray,
+    n1: FloatArray,
+    m2: FloatArray,
+    v2: FloatArray,
+    n2: FloatArray,
+    *,
+    method: str,
+    t_prime: str,
+    vt: VarianceTestResult[Any, Any] | None,
+    vt_p: FloatArray | None,
+    alpha: float,
+    confidence: float,
+    alternative: str,
+    single: bool,
+    ni1: Any,
+    ni2: Any,
+) -> TTestResult[Any, Any, Any]:
+    if method in ("welch", "cochran-cox"):
+        t_prime = method
+    diff = m1 - m2
+    w1 = v1 / n1
+    w2 = v2 / n2
+    df_s = n1 + n2 - 2.0
+    sp2 = ((n1 - 1.0) * v1 + (n2 - 1.0) * v2) / df_s
+    se_s = np.sqrt(sp2 * (1.0 / n1 + 1.0 / n2))
+    se_u = np.sqrt(w1 + w2)
+    t_s = diff / se_s
+    t_u = diff / se_u
+    df1 = n1 - 1.0
+    df2 = n2 - 1.0
+    a = 1.0 - confidence
+    tail = a / 2.0 if alternative == "two-sided" else a
+
+    # Student
+    p_s = _p_from_t(t_s, df_s, alternative)
+    crit_s = sps.t.isf(tail, df_s)
+    if t_prime == "welch":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df_u = (w1 + w2) ** 2 / (w1 * w1 / df1 + w2 * w2 / df2)
+        p_u = _p_from_t(t_u, df_u, alternative)
+        crit_u = sps.t.isf(tail, df_u)
+        cc_crit = None
+    else:
+        df_u = np.full_like(t_u, np.nan)
+        upper = cochran_cox_p(t_u, w1, w2, df1, df2)
+        if alternative == "two-sided":
+            p_u = np.minimum(2.0 * upper, 1.0)
+        else:
+            toward = (t_u >= 0) if alternative == "greater" else (t_u <= 0)
+            p_u = np.where(toward, upper, 1.0 - upper)
+        crit_u = cochran_cox_critical(tail, w1, w2, df1, df2)
+        cc_crit = crit_u
+
+    if method == "student":
+        equal = np.ones_like(t_s, dtype=bool)
+    elif method in ("welch", "cochran-cox"):
+        equal = np.zeros_like(t_s, dtype=bool)
+    else:
+        if vt_p is None:
+            raise StatisticsError("internal: the automatic choice needs a variance-test P value")
+        equal = vt_p >= alpha
+
+    t = np.where(equal, t_s, t_u)
+    p = np.where(equal, p_s, p_u)
+    se = np.where(equal, se_s, se_u)
+    crit = np.where(equal, crit_s, crit_u)
+    dof = np.where(equal, df_s, df_u)
+    if alternative == "two-sided":
+        lo, hi = diff - crit * se, diff + crit * se
+    elif alternative == "greater":
+        lo, hi = diff - crit * se, np.full_like(diff, np.inf)
+    else:
+        lo, hi = np.full_like(diff, -np.inf), diff + crit * se
+    g, g_lo, g_hi = hedges_g(diff, np.sqrt(sp2), n1, n2, confidence)
+
+    prime_name = _NAMES[t_prime]
+    alpha_txt = f"{alpha:g}"
+    if method != "auto":
+        name = _NAMES[method]
+        reason = f"{name} was requested (method={method!r})."
+    elif single:
+        vt_name = vt.method if vt is not None else "variance test"
+        p_txt = f"{float(vt_p):.4g}" if vt_p is not None else "?"
+        if bool(equal):
+            name = _NAMES["student"]
+            reason = (
+                f"{vt_name}: P = {p_txt} ≥ α = {alpha_txt}, equal variances not rejected, "
+                "so the pooled-variance Student t test was used."
+            )
+        else:
+            name = prime_name
+            reason = (
+                f"{vt_name}: P = {p_txt} < α = {alpha_txt}, the variances differ, "
+                f"so {prime_name} (unequal variances) was used."
+            )
+    else:
+        name = f"Student t or {prime_name} (chosen per sample)"
+        reason = (
+            f"Per sample: Student t where the {vt.method if vt else 'variance test'} gave "
+            f"P ≥ α = {alpha_txt}, otherwise {prime_name}; see equal_variance."
+        )
+
+    is_cc = method == "cochran-cox" or (method == "auto" and t_prime == "cochran-cox")
+    if single and is_cc and not bool(equal):
+        dof_out: Any = None
+    elif method == "cochran-cox":
+        dof_out = None
+    else:
+        dof_out = out(dof, single)
+    crit_out: Any = None
+    if cc_crit is not None and (not single or not bool(equal)):
+        crit_out = out(np.where(equal, np.nan, cc_crit), single)
+
+    return TTestResult(
+        method=name,
+        statistic=out(t, single),
+        dof=dof_out,
+        p_value=out(p, single),
+        mean_difference=out(diff, single),
+        se_difference=out(se, single),
+        ci_low=out(lo, single),
+        ci_high=out(hi, single),
+        critical_value=crit_out,
+        equal_variance=out(equal, single),
+        variance_test=vt,
+        reason=reason,
+        effect_size=out(g, single),
+        effect_ci_low=out(g_lo, single),
+        effect_ci_high=out(g_hi, single),
+        n1=ni1,
+        n2=ni2,
+        mean1=out(m1, single),
+        mean2=out(m2, single),
+        sd1=out(np.sqrt(v1), single),
+        sd2=out(np.sqrt(v2), single),
+        confidence=confidence,
+        alternative=alternative,
+    )
+
+
+def _check_options(method: object, t_prime: object, alternative: object) -> None:
+    check_choice("method", method, ("auto", "student", "welch", "cochran-cox"))
+    check_choice("t_prime", t_prime, ("welch", "cochran-cox"))
+    check_alternative(alternative)
+
+
+@overload
+def independent_t(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    method: TMethod = "auto",
+    variance_test: VarianceMethod = "F",
+    t_prime: TPrime = "welch",
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    alternative: Alternative = "two-sided",
+    axis: None = None,
+) -> TTestResult[float, int, bool]: ...
+@overload
+def independent_t(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    method: TMethod = "auto",
+    variance_test: VarianceMethod = "F",
+    t_prime: TPrime = "welch",
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    alternative: Alternative = "two-sided",
+    axis: int,
+) -> TTestResult[FloatArray, IntArray, Any]: ...
+def independent_t(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    method: TMethod = "auto",
+    variance_test: VarianceMethod = "F",
+    t_prime: TPrime = "welch",
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    alternative: Alternative = "two-sided",
+    axis: int | None = None,
+) -> TTestResult[Any, Any, Any]:
+    """Compare the means of two independent groups (x minus y).
+
+    Parameters
+    ----------
+    x, y : array_like
+        The two groups; NaN values are left out (see ``n1``/``n2``).
+    method : {"auto", "student", "welch", "cochran-cox"}
+        ``"auto"`` follows the paper: run ``variance_test`` first; if its P ≥
+        ``alpha`` use Student's pooled t, otherwise the unequal-variance t′ named by
+        ``t_prime``.
+    variance_test : {"F", "levene", "brown-forsythe"}
+        The test that decides in ``"auto"`` mode (run and reported only then).
+        ``"F"`` is the paper's; SPSS prints Levene's.
+    t_prime : {"welch", "cochran-cox"}
+        Which t′ ``"auto"`` uses when variances differ. Welch–Satterthwaite is what
+        SPSS prints in its "equal variances not assumed" row.
+    alpha : float
+        Level of the variance test in ``"auto"`` mode.
+    confidence : float
+        Level of the CIs of the mean difference and of Hedges' g.
+    alternative : {"two-sided", "less", "greater"}
+        About μ₁ − μ₂.
+    axis : int, optional
+        Batch mode: the axis along which each sample lies; result fields are arrays.
+
+    Returns
+    -------
+    TTestResult
+
+    Raises
+    ------
+    StatisticsError
+        A group with fewer than 2 values, both groups constant, or a bad option.
+
+    Notes
+    -----
+    Student: s_p² = ((n₁−1)s₁² + (n₂−1)s₂²)/(n₁+n₂−2), SE = s_p·√(1/n₁ + 1/n₂),
+    df = n₁ + n₂ − 2.
+
+    Welch: SE = √(w₁ + w₂) with wᵢ = sᵢ²/nᵢ, df = (w₁+w₂)² / (w₁²/(n₁−1) + w₂²/(n₂−1)).
+
+    Cochran–Cox: the same t′ = (x̄₁ − x̄₂)/√(w₁ + w₂), compared with the weighted
+    critical value t′_α = (w₁·t_α(n₁−1) + w₂·t_α(n₂−1))/(w₁ + w₂). Its P value is
+    *defined* here as the α at which t′_α = |t′| (two-sided: the upper-tail α
+    doubled), found by monotone root-finding (:func:`cochran_cox_p`); so P < α
+    exactly when |t′| exceeds the textbook's two-sided critical value t′_{α/2}. The
+    CI of the difference is x̄₁ − x̄₂ ± t′_{α/2}·SE.
+
+    Hedges' g uses the pooled SD whichever test ran (see :func:`hedges_g`).
+
+    References
+    ----------
+    Welch, B.L. (1947). The generalization of "Student's" problem when several
+    different population variances are involved. Biometrika 34, 28-35.
+    Cochran, W.G. & Cox, G.M. (1957). Experimental Designs, 2nd ed. Wiley, p. 101.
+    Borenstein, M. et al. (2009). Introduction to Meta-Analysis, ch. 4. Wiley.
+    """
+    _check_options(method, t_prime, alternative)
+    alpha = check_probability("alpha", alpha)
+    confidence = check_probability("confidence", confidence)
+    single = axis is None
+    a = as_values(x, "x", axis)
+    b = as_values(y, "y", axis)
+    if a.shape[:-1] != b.shape[:-1]:
+        raise StatisticsError(
+            f"x and y must hold the same number of samples (batch shapes {a.shape[:-1]} "
+            f"and {b.shape[:-1]})"
+        )
+    n1, m1, v1 = moments(a)
+    n2, m2, v2 = moments(b)
+    _check_sizes(n1, n2, single)
+    _check_spread(v1, v2, single)
+    vt: VarianceTestResult[Any, Any] | None = None
+    vt_p = None
+    if method == "auto":
+        if single:
+            vt = _variance_test(a, b, method=variance_test)
+        else:
+            vt = _variance_test(a, b, method=variance_test, axis=-1)
+        vt_p = np.asarray(vt.p_value)
+    return _core(
+        m1,
+        v1,
+        n1.astype(float),
+        m2,
+        v2,
+        n2.astype(float),
+        method=method,
+        t_prime=t_prime,
+        vt=vt,
+        vt_p=vt_p,
+        alpha=alpha,
+        confidence=confidence,
+        alternative=alternative,
+        single=single,
+        ni1=out(n1, single),
+        ni2=out(n2, single),
+    )
+
+
+def independent_t_from_summary(
+    mean1: ArrayLike,
+    sd1: ArrayLike,
+    n1: ArrayLike,
+    mean2: ArrayLike,
+    sd2: ArrayLike,
+    n2: ArrayLike,
+    *,
+    method: TMethod = "auto",
+    t_prime: TPrime = "welch",
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    alternative: Alternative = "two-sided",
+) -> TTestResult[Any, Any, Any]:
+    """The independent t test from published means, SDs and sizes.
+
+    For audits of published tables ("mean ± SD, n") and for users who only have
+    the summary. Arguments broadcast: all scalars give a single result with float
+    fields, arrays give a batch with array fields.
+
+    Parameters
+    ----------
+    mean1, sd1, n1, mean2, sd2, n2 : array_like
+        Means, SDs (denominator n − 1) and group sizes (integers ≥ 2).
+    method, t_prime, alpha, confidence, alternative
+        As in :func:`independent_t`; ``"auto"`` uses the F test of variances (the
+        only one that needs no raw data).
+
+    Returns
+    -------
+    TTestResult
+
+    Raises
+    ------
+    StatisticsError
+        A size below 2 or not an integer, a negative or non-finite SD, both SDs 0.
+
+    Notes
+    -----
+    Same formulas as :func:`independent_t` with x̄ᵢ, sᵢ, nᵢ given.
+    """
+    _check_options(method, t_prime, alternative)
+    alpha = check_probability("alpha", alpha)
+    confidence = check_probability("confidence", confidence)
+    try:
+        arrs = np.broadcast_arrays(
+            *(np.asarray(v, dtype=np.float64) for v in (mean1, sd1, n1, mean2, sd2, n2))
+        )
+    except (TypeError, ValueError) as exc:
+        raise StatisticsError(
+            f"summary statistics must be numbers of matching shapes ({exc})"
+        ) from exc
+    m1, s1, k1, m2, s2, k2 = (np.array(v, dtype=np.float64) for v in arrs)
+    single = m1.ndim == 0
+    for name, v in (("mean1", m1), ("sd1", s1), ("mean2", m2), ("sd2", s2)):
+        if not np.isfinite(v).all():
+            raise StatisticsError(f"{name} must be finite (got {v.tolist()!r})")
+    for name, v in (("sd1", s1), ("sd2", s2)):
+        if (v < 0).any():
+            raise StatisticsError(f"{name} must not be negative (got {v.tolist()!r})")
+    for name, v in (("n1", k1), ("n2", k2)):
+        if not np.isfinite(v).all() or (v != np.round(v)).any():
+            raise StatisticsError(f"{name} must be a whole number of patients (got {v.tolist()!r})")
+    _check_sizes(k1, k2, single)
+    v1 = s1 * s1
+    v2 = s2 * s2
+    _check_spread(v1, v2, single)
+    vt: VarianceTestResult[Any, Any] | None = None
+    vt_p = None
+    if method == "auto":
+        ratio, df1, df2, p, lo, hi = f_ratio_from_summary(v1, k1, v2, k2, "two-sided", confidence)
+        vt_p = p
+        vt = VarianceTestResult(
+            method="F test of variances",
+            statistic=out(ratio, single),
+            dof=out(df1, single),
+            dof_denominator=out(df2, single),
+            p_value=out(p, single),
+            variance_ratio=out(ratio, single),
+            ci_low=out(lo, single),
+            ci_high=out(hi, single),
+            n1=out(k1.astype(np.int64), single),
+            n2=out(k2.astype(np.int64), single),
+            alternative="two-sided",
+        )
+    return _core(
+        m1,
+        v1,
+        k1,
+        m2,
+        v2,
+        k2,
+        method=method,
+        t_prime=t_prime,
+        vt=vt,
+        vt_p=vt_p,
+        alpha=alpha,
+        confidence=confidence,
+        alternative=alternative,
+        single=single,
+        ni1=out(k1.astype(np.int64), single),
+        ni2=out(k2.astype(np.int64), single),
+    )
