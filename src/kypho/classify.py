@@ -1,0 +1,288 @@
+"""Classifications: vertebral region, cement distribution grade, leakage, filling tube.
+
+All functions are vectorised over columns and never guess: a case the paper's
+rule does not define gets a missing grade and a note saying why.
+
+References
+----------
+.. [1] Huang J. et al., the kypho paper (``shared/paper/``): "Efficacy
+   evaluation" (distribution grade, leakage) and "Surgical technique" (tube).
+.. [2] Yeom JS, Kim WJ, Choy WS, et al. Leakage of cement in percutaneous
+   transpedicular vertebroplasty for painful osteoporotic compression
+   fractures. J Bone Joint Surg Br. 2003;85(1):83-89.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "FillingTubeRule",
+    "cement_grade",
+    "filling_tube",
+    "leakage_counts",
+    "region_of_level",
+]
+
+GRADES = ("I", "II", "III", "IV")
+
+
+def region_of_level(level: pd.Series) -> pd.Series:
+    """Thoracic (T1–T12) or lumbar (L1–L5) from the responsible vertebra.
+
+    Examples
+    --------
+    >>> list(region_of_level(pd.Series(["T12", "L1", None])))
+    ['thoracic', 'lumbar', nan]
+    """
+    first = level.astype("string").str[0].str.upper()
+    region = first.map({"T": "thoracic", "L": "lumbar"})
+    return region.astype(pd.CategoricalDtype(["thoracic", "lumbar"]))
+
+
+@dataclass(frozen=True)
+class CementGrades:
+    """Result of :func:`cement_grade`: ``grade`` (ordered I<II<III<IV) and ``note``."""
+
+    grade: pd.Series
+    note: pd.Series
+
+
+def cement_grade(
+    pattern: pd.Series,
+    area_ap: pd.Series,
+    area_lat: pd.Series,
+    *,
+    below_50: Literal["ungraded", "low_band"] = "ungraded",
+) -> CementGrades:
+    """Distribution grade I–IV of the bone cement by the paper's rule.
+
+    Parameters
+    ----------
+    pattern
+        ``"dense"`` (filled tightly) or ``"spongy"``.
+    area_ap, area_lat
+        Cement area as % of the vertebral body on the anteroposterior and lateral films.
+    below_50
+        What to do when the cement area is below 50 % (the paper does not grade
+        it): ``"ungraded"`` (default) leaves the grade missing with a note;
+        ``"low_band"`` puts it with grades I/II (the lowest band the paper has),
+        also with a note.
+
+    Returns
+    -------
+    CementGrades
+        ``grade``: ordered categorical; ``note``: empty, or why the grade is
+        missing or was assigned by an extension of the rule.
+
+    Notes
+    -----
+    The paper's rule [1]_: the filling pattern picks the column, the area the row.
+
+    ============================================  =========  ==========
+    area on the films                              dense      spongy
+    ============================================  =========  ==========
+    AP **and/or** lateral in 50–75 %               I          II
+    AP **and** lateral > 75 %                      III        IV
+    ============================================  =========  ==========
+
+    kypho reads the rule as follows, and documents each case in ``note``:
+
+    * both films > 75 % → III/IV. The bounds: 75 % belongs to 50–75 %, so
+      "> 75 %" is strict; 50 % belongs to 50–75 %.
+    * otherwise, at least one film in 50–75 % → I/II ("and/or"). This includes
+      films that disagree (one > 75 %, the other 50–75 %), and one film
+      > 75 % with the other below 50 % (the other film is then noted).
+    * no film ≥ 50 % → the paper leaves it undefined: see ``below_50``.
+    * only one film measured: I/II when it is in 50–75 %; when it is > 75 %,
+      III/IV needs both films, so the grade is missing with a note.
+    * pattern missing → grade missing, noted.
+
+    Examples
+    --------
+    >>> g = cement_grade(pd.Series(["dense", "spongy", "spongy", "dense"]),
+    ...                  pd.Series([60.0, 80.0, 80.0, 30.0]), pd.Series([70.0, 90.0, 60.0, 40.0]))
+    >>> list(g.grade.astype(object))
+    ['I', 'IV', 'II', nan]
+    >>> g.note.iloc[3]
+    'ungraded: cement area below 50% on both films (not graded by the paper)'
+    """
+    ap = pd.to_numeric(area_ap).astype("float64").to_numpy()
+    lat = pd.to_numeric(area_lat).astype("float64").to_numpy()
+    pat = pattern.astype(object).where(pattern.notna(), None).to_numpy()
+    dense = pat == "dense"
+    spongy = pat == "spongy"
+    has_ap, has_lat = ~np.isnan(ap), ~np.isnan(lat)
+    mid_ap = has_ap & (ap >= 50) & (ap <= 75)
+    mid_lat = has_lat & (lat >= 50) & (lat <= 75)
+    high_both = has_ap & has_lat & (ap > 75) & (lat > 75)
+    low_band = ~high_both & (mid_ap | mid_lat)
+    any_film = has_ap | has_lat
+    max_area = np.fmax(ap, lat)
+    below = any_film & ~high_both & ~low_band & ~(max_area > 75)
+    one_high_one_missing = (has_ap ^ has_lat) & (max_area > 75)
+    one_high_other_low = has_ap & has_lat & ~high_both & ~low_band & (max_area > 75)
+
+    band = np.full(len(ap), "", dtype=object)
+    band[high_both] = "high"
+    band[low_band] = "low"
+    note = np.full(len(ap), "", dtype=object)
+    note[low_band & (has_ap & has_lat) & ((ap > 75) | (lat > 75))] = (
+        "films disagree (one > 75%, one 50–75%): graded by the 'and/or' 50–75% band"
+    )
+    if below_50 == "low_band":
+        band[below] = "low"
+        note[below] = "cement area below 50%: put in the 50–75% band (below_50='low_band')"
+    else:
+        note[below] = "ungraded: cement area below 50% on both films (not graded by the paper)"
+    band[one_high_other_low] = "low" if below_50 == "low_band" else ""
+    note[one_high_other_low] = "one film > 75%, the other below 50%: " + (
+        "put in the 50–75% band"
+        if below_50 == "low_band"
+        else "ungraded (not defined by the paper)"
+    )
+    note[one_high_one_missing] = (
+        "ungraded: only one film measured and grade III/IV needs both films > 75%"
+    )
+    band[one_high_one_missing] = ""
+    note[~any_film] = "ungraded: cement area not measured"
+    missing_pattern = ~(dense | spongy)
+    note[missing_pattern & any_film] = "ungraded: filling pattern missing"
+    band[missing_pattern] = ""
+
+    grade = np.full(len(ap), None, dtype=object)
+    grade[(band == "low") & dense] = "I"
+    grade[(band == "low") & spongy] = "II"
+    grade[(band == "high") & dense] = "III"
+    grade[(band == "high") & spongy] = "IV"
+    index = pattern.index
+    return CementGrades(
+        grade=pd.Series(pd.Categorical(grade, categories=list(GRADES), ordered=True), index=index),
+        note=pd.Series(note, index=index, dtype="string"),
+    )
+
+
+def leakage_counts(
+    sites: pd.Series, *, codes: Sequence[str] = ("B", "C", "S", "D")
+) -> pd.DataFrame:
+    """Per-patient leakage from the ';'-separated list of leak types.
+
+    Parameters
+    ----------
+    sites
+        Validated ``leak_sites`` (``"C;S"``; ``""`` = observed, no leak; missing = not assessed).
+    codes
+        The leak types, Yeom's B, C, S [2]_ and kypho's D (disc).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``leakage`` (boolean: any leak), ``leak_count`` and ``leak_<code>``
+        (Int64 counts); all missing where ``sites`` is missing.
+
+    Examples
+    --------
+    >>> leakage_counts(pd.Series(["C;S", "", None])).to_dict("list")["leak_count"]
+    [2, 0, None]
+    """
+    text = sites.astype("string")
+    known = text.notna().to_numpy()
+    out: dict[str, pd.Series] = {}
+    total = np.zeros(len(text), dtype=np.int64)
+    for code in codes:
+        n = (
+            text.fillna("")
+            .str.split(";")
+            .map(lambda parts, c=code: parts.count(c))
+            .to_numpy(dtype=np.int64)
+        )
+        total += n
+        out[f"leak_{code}"] = pd.Series(pd.array(np.where(known, n, 0), dtype="Int64")).where(known)
+    frame = pd.DataFrame(
+        {
+            "leakage": pd.Series(pd.array(total > 0, dtype="boolean")).where(known),
+            "leak_count": pd.Series(pd.array(total, dtype="Int64")).where(known),
+            **out,
+        }
+    )
+    frame.index = sites.index
+    return frame
+
+
+@dataclass(frozen=True)
+class FillingTubeRule:
+    """The experimental technique's choice of filling tube, from fracture morphology.
+
+    The paper ("Surgical technique", Discussion; see ``shared/paper/README.md``
+    for the characters lost in extraction): collapse of the anterior wall →
+    forward-opening tube; collapse of the upper and/or lower endplate →
+    side-opening tube. The control group always used a forward-opening tube.
+
+    Attributes
+    ----------
+    both
+        Tube when the anterior wall *and* an endplate collapsed. The paper does
+        not say; kypho's default is ``"forward"``: the anterior cortical breach
+        is the leak route the staged "dough stage" injection closes first.
+    default
+        Tube when no collapse is recorded (``None`` leaves it missing).
+    subtype_map
+        Used when the morphology flags are missing: Denis compression subtypes
+        A (both endplates), B (superior), C (inferior) → side; D (anterior
+        cortex buckling) → forward.
+    """
+
+    both: Literal["forward", "side"] = "forward"
+    default: Literal["forward", "side"] | None = None
+    subtype_map: tuple[tuple[str, str], ...] = (
+        ("A", "side"),
+        ("B", "side"),
+        ("C", "side"),
+        ("D", "forward"),
+    )
+
+
+def filling_tube(
+    data: pd.DataFrame, *, group_column: str = "group", rule: FillingTubeRule | None = None
+) -> pd.Series:
+    """Filling-tube opening (forward or side) for each patient.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"group": ["experimental", "experimental", "control"],
+    ...                    "anterior_wall_collapse": [True, False, False],
+    ...                    "superior_endplate_collapse": [False, True, True],
+    ...                    "inferior_endplate_collapse": [False, False, False]})
+    >>> list(filling_tube(df))
+    ['forward', 'side', 'forward']
+    """
+    rule = rule or FillingTubeRule()
+    n = len(data)
+
+    def flag(name: str) -> tuple[np.ndarray, np.ndarray]:
+        if name not in data:
+            return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        s = data[name].astype("boolean")
+        return s.fillna(False).to_numpy(dtype=bool), s.notna().to_numpy()
+
+    wall, wall_known = flag("anterior_wall_collapse")
+    sup, sup_known = flag("superior_endplate_collapse")
+    inf, inf_known = flag("inferior_endplate_collapse")
+    endplate = sup | inf
+    known = wall_known | sup_known | inf_known
+    tube = np.full(n, rule.default, dtype=object)
+    tube[known & wall & ~endplate] = "forward"
+    tube[known & ~wall & endplate] = "side"
+    tube[known & wall & endplate] = rule.both
+    if "denis_subtype" in data:
+        by_subtype = data["denis_subtype"].astype("string").map(dict(rule.subtype_map))
+        fill = ~known & by_subtype.notna().to_numpy()
+        tube[fill] = by_subtype.to_numpy(dtype=object)[fill]
+    control = (data[group_column].astype("string") == "control").fillna(False).to_numpy(dtype=bool)
+    tube[control] = "forward"
+    return pd.Series(pd.Categorical(tube, categories=["forward", "side"]), index=data.index)
