@@ -1,0 +1,213 @@
+"""Eligibility screening by the paper's inclusion and exclusion criteria.
+
+The criteria are declared in the schema (``eligibility:`` in
+``kypho/data/study.yaml``), one per item of the paper's "Patient selection
+method": inclusion (a)–(g), exclusion (a)–(f). Each is ``variable op value``.
+
+A criterion is, for each patient:
+
+* ``met`` / ``failed`` for inclusion (the patient satisfies it or not);
+  ``present`` / ``absent`` for exclusion (the excluding condition is there or not);
+* ``unknown`` when the patient's value is missing: an unknown criterion
+  excludes the patient (inclusion must be documented, and an exclusion
+  condition not recorded cannot be ruled out) and is named as the reason;
+* ``not assessed`` for every patient when the column is absent from the data:
+  the criterion is skipped and listed in :attr:`Flow.not_assessed`, so the flow
+  diagram shows what was not screened rather than implying it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kypho.schema import Criterion, Schema, load_schema
+
+__all__ = ["Flow", "Screening", "screen"]
+
+_OPS: dict[str, Callable[[pd.Series, Any], pd.Series]] = {
+    "==": lambda s, v: s == v,
+    "!=": lambda s, v: s != v,
+    "<": lambda s, v: s < v,
+    "<=": lambda s, v: s <= v,
+    ">": lambda s, v: s > v,
+    ">=": lambda s, v: s >= v,
+    "in": lambda s, v: s.isin(list(v)),
+}
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Counts for a STROBE-style flow diagram.
+
+    Attributes
+    ----------
+    screened
+        Patients screened.
+    excluded
+        Patients excluded (failing at least one criterion).
+    included
+        Patients included.
+    by_reason
+        Patients failing each criterion (``criterion.key``; a patient may count
+        under several), plus ``"<key>:unknown"`` for missing values.
+    first_reason
+        Each excluded patient counted once, under the first criterion failed
+        in declared order (inclusion before exclusion): these add up to ``excluded``.
+    included_by_group
+        Included patients per group code.
+    labels
+        ``{criterion key: label}`` for display.
+    not_assessed
+        Criteria whose column is absent from the data.
+    """
+
+    screened: int
+    excluded: int
+    included: int
+    by_reason: dict[str, int] = field(default_factory=dict)
+    first_reason: dict[str, int] = field(default_factory=dict)
+    included_by_group: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    not_assessed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Screening:
+    """Result of :func:`screen`.
+
+    Attributes
+    ----------
+    frame
+        One row per patient: id, group, one status column per criterion
+        (``met``/``failed``/``present``/``absent``/``unknown``/``not assessed``),
+        ``eligible`` and ``failed`` (the failed criteria, "; "-joined, with labels).
+    included
+        Boolean mask aligned with the screened data.
+    flow
+        The flow counts.
+    criteria
+        The criteria applied.
+    """
+
+    frame: pd.DataFrame
+    included: pd.Series
+    flow: Flow
+    criteria: tuple[Criterion, ...]
+
+
+def screen(data: pd.DataFrame, schema: Schema | None = None) -> Screening:
+    """Apply every inclusion and exclusion criterion to every patient.
+
+    Parameters
+    ----------
+    data
+        Validated (and possibly derived) data, one row per patient. Not modified.
+    schema
+        The schema holding the criteria; ``None`` uses the built-in one.
+
+    Returns
+    -------
+    Screening
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"patient_id": ["a", "b", "c"], "group": ["control"] * 3,
+    ...                    "age": [70, 59, None]})
+    >>> s = screen(df)
+    >>> s.frame["eligible"].tolist()
+    [True, False, False]
+    >>> s.frame["failed"].iloc[1]
+    'inclusion (f) Age 60 years or older'
+    >>> s.frame["failed"].iloc[2]
+    'inclusion (f) Age 60 years or older: unknown (age missing)'
+    """
+    schema = schema or load_schema()
+    n = len(data)
+    statuses: dict[str, np.ndarray] = {}
+    fails: list[tuple[str, np.ndarray, np.ndarray]] = []
+    not_assessed: list[str] = []
+    for crit in schema.criteria:
+        if crit.variable not in data:
+            statuses[crit.key] = np.full(n, "not assessed", dtype=object)
+            not_assessed.append(crit.key)
+            continue
+        values = data[crit.variable]
+        known = values.notna().to_numpy(dtype=bool)
+        value = crit.value
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        hit = _OPS[crit.op](values, value).fillna(False).to_numpy(dtype=bool) & known
+        if crit.kind == "inclusion":
+            status = np.where(hit, "met", "failed")
+            failed = known & ~hit
+        else:
+            status = np.where(hit, "present", "absent")
+            failed = known & hit
+        status = status.astype(object)
+        status[~known] = "unknown"
+        statuses[crit.key] = status
+        fails.append((crit.key, failed, ~known))
+
+    labels = {c.key: f"{c.kind} ({c.id}) {c.label}" for c in schema.criteria}
+    reasons = np.full(n, "", dtype=object)
+    any_fail = np.zeros(n, dtype=bool)
+    first = np.full(n, "", dtype=object)
+    by_reason: dict[str, int] = {}
+    for key, failed, unknown in fails:
+        crit = next(c for c in schema.criteria if c.key == key)
+        for mask, text, count_key in (
+            (failed, labels[key], key),
+            (unknown, f"{labels[key]}: unknown ({crit.variable} missing)", f"{key}:unknown"),
+        ):
+            if not mask.any():
+                continue
+            by_reason[count_key] = int(mask.sum())
+            reasons[mask] = np.where(reasons[mask] == "", text, reasons[mask] + "; " + text)
+            first[mask & ~any_fail] = count_key
+            any_fail |= mask
+
+    eligible = ~any_fail
+    index = data.index
+    frame = pd.DataFrame(
+        {
+            schema.id_column: data[schema.id_column].to_numpy()
+            if schema.id_column in data
+            else np.arange(1, n + 1),
+            schema.group_column: data[schema.group_column].to_numpy()
+            if schema.group_column in data
+            else None,
+            **statuses,
+            "eligible": eligible,
+            "failed": reasons,
+        },
+        index=index,
+    )
+    first_counts = pd.Series(first[any_fail]).value_counts()
+    order = [k for c in schema.criteria for k in (c.key, f"{c.key}:unknown")]
+    included_by_group: dict[str, int] = {}
+    if schema.group_column in data:
+        groups = data[schema.group_column].astype(object).to_numpy()
+        for level in schema.group_levels:
+            included_by_group[level] = int(((groups == level) & eligible).sum())
+    flow = Flow(
+        screened=n,
+        excluded=int(any_fail.sum()),
+        included=int(eligible.sum()),
+        by_reason={k: by_reason[k] for k in order if k in by_reason},
+        first_reason={k: int(first_counts[k]) for k in order if k in first_counts.index},
+        included_by_group=included_by_group,
+        labels=labels,
+        not_assessed=not_assessed,
+    )
+    return Screening(
+        frame=frame,
+        included=pd.Series(eligible, index=index, name="included"),
+        flow=flow,
+        criteria=schema.criteria,
+    )
