@@ -34,7 +34,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "dictionary": ("kypho.cli.data", "dictionary", "Write the data dictionary of the schema."),
     "audit": ("kypho.cli.audit", "audit", "Audit a paper's published summary statistics."),
-    "synth": ("kypho.cli.audit", "synth", "Generate a synthetic cohort consistent with a paper."),
+    "synth": ("kypho.cli.synth", "synth", "Generate a synthetic cohort consistent with a paper."),
     "power": ("kypho.cli.power", "power", "Power and sample size for the next study."),
     "db": ("kypho.cli.db", "db", "The study store: init, import, export, edit, lock, verify."),
 }
