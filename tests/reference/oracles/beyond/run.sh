@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Regenerates the printed outputs of the R oracles of kypho.beyond (base R only).
+set -euo pipefail
+cd "$(dirname "$0")"
+Rscript power.R > power.out 2>&1
