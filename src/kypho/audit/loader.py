@@ -282,6 +282,16 @@ def _table(value: object, groups: tuple[Group, Group], where: str) -> SummaryTab
         raise AuditError(
             f"{tw}, exhaustive_sections: expected a list of section names (got {sections!r})"
         )
+    continuous = {r.label for r in rows if isinstance(r, ContinuousRow)}
+    for r in rows:
+        if not isinstance(r, ContinuousRow):
+            continue
+        for cell in r.cells.values():
+            if cell.within is not None and cell.within.versus not in continuous:
+                raise AuditError(
+                    f"{tw}, row {r.label!r}, within.versus: {cell.within.versus!r} is not a "
+                    f"continuous row of this table (rows: {', '.join(sorted(continuous))})"
+                )
     known_sections = {r.section for r in rows}
     for s in sections:
         if s not in known_sections:

@@ -134,8 +134,9 @@ def parse_statistic(text: object, default_name: str | None, where: str) -> Repor
     if m is not None:
         name = statistic_name(m["name"], where)
         num = m["num"]
+        text = num + ("*" if m["star"] else "")
         return ReportedStatistic(
-            name, Reported(s.strip(), _value(num), _decimals(num), "=", bool(m["star"]))
+            name, Reported(text, _value(num), _decimals(num), "=", bool(m["star"]))
         )
     if default_name is None:
         raise AuditError(
