@@ -1,0 +1,115 @@
+"""De-identification of study data for export (HIPAA Safe Harbor).
+
+Applied to typed data (one row per patient, schema column names):
+
+* columns whose variable is declared ``phi: direct`` (name, hospital number,
+  date of birth, ...) or ``phi: free_text`` (notes may hold anything) are dropped;
+* every date column becomes ``<name>_days``: whole days from the patient's
+  operation date (``operation_date``), which itself is dropped, as day 0 of
+  every patient would reveal nothing but the calendar date would;
+* ages (``phi: quasi`` numbers whose unit is years) above 89 become the single
+  category ``"90+"``; the column becomes text ("72", "90+").
+
+The study's own record id (``patient_id``) is a pseudonym by the schema's
+definition and is kept; it must never be a hospital number.
+
+References
+----------
+.. [1] 45 CFR §164.514(b)(2), the Safe Harbor method: the 18 identifiers, "all
+   elements of dates (except year) ... directly related to an individual", and
+   "all ages over 89 ... aggregated into a single category of age 90 or older".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kypho.errors import StoreError
+from kypho.schema import Schema, Variable
+
+__all__ = ["AGE_UNITS", "OLDEST_AGE", "REFERENCE_DATE", "deidentify", "dropped_columns"]
+
+#: The date column other dates are counted from.
+REFERENCE_DATE = "operation_date"
+#: Ages above this are grouped as "90+".
+OLDEST_AGE = 89
+#: Units that make a quasi-identifying number an age.
+AGE_UNITS = frozenset({"yr", "yrs", "year", "years", "y"})
+
+
+def dropped_columns(schema: Schema) -> list[str]:
+    """The columns a de-identified export drops: ``phi`` ``direct`` or ``free_text``."""
+    return [v.name for v in schema if v.phi in ("direct", "free_text")]
+
+
+def _is_age(var: Variable) -> bool:
+    return (
+        var.phi == "quasi"
+        and var.type in ("integer", "number")
+        and (var.unit or "").casefold() in AGE_UNITS
+    )
+
+
+def _age_text(values: pd.Series) -> pd.Series:
+    numbers = values.astype("Float64")
+    text = numbers.map(lambda v: f"{v:g}", na_action="ignore").astype("string")
+    return text.where(~(numbers > OLDEST_AGE).fillna(False), f"{OLDEST_AGE + 1}+")
+
+
+def deidentify(data: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Return a de-identified copy of typed study data (see the module docstring).
+
+    Parameters
+    ----------
+    data
+        Typed records as returned by :meth:`kypho.store.Store.read`; columns not
+        in the schema are dropped too (nothing undeclared leaves the store).
+    schema
+        The study schema whose ``phi`` declarations drive the rules.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame; ``data`` is not modified.
+
+    Raises
+    ------
+    StoreError
+        If ``data`` has date columns but no ``operation_date`` to count from.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kypho.schema import load_schema
+    >>> df = pd.DataFrame({"patient_id": ["P-1"], "patient_name": ["Ann Lee"], "age": [93],
+    ...                    "operation_date": pd.to_datetime(["2020-03-01"]),
+    ...                    "last_followup_date": pd.to_datetime(["2020-09-01"])})
+    >>> deidentify(df, load_schema()).to_dict("records")
+    [{'patient_id': 'P-1', 'age': '90+', 'last_followup_date_days': 184}]
+    """
+    drop = set(dropped_columns(schema))
+    out: dict[str, pd.Series] = {}
+    dates = [c for c in data.columns if c in schema and schema[c].type == "date" and c not in drop]
+    if dates and REFERENCE_DATE not in data.columns:
+        raise StoreError(
+            f"cannot de-identify dates {', '.join(map(repr, dates))} without the "
+            f"{REFERENCE_DATE!r} column to count days from"
+        )
+    reference = pd.to_datetime(data[REFERENCE_DATE]) if REFERENCE_DATE in data.columns else None
+    for col in data.columns:
+        if col not in schema or col in drop or col == REFERENCE_DATE:
+            continue
+        var = schema[col]
+        values = data[col]
+        if var.type == "date" and reference is not None:
+            delta = (pd.to_datetime(values) - reference).dt.days
+            out[f"{col}_days"] = delta.astype("Int64")
+        elif _is_age(var):
+            out[col] = _age_text(values)
+        else:
+            out[col] = values
+    frame = pd.DataFrame(out, index=data.index)
+    if not len(frame.columns):
+        frame = pd.DataFrame(index=data.index, columns=pd.Index([], dtype=np.str_))
+    return frame

@@ -1,0 +1,76 @@
+"""Database URLs and engines for the study store.
+
+SQLite is the embedded default (one file, no server); PostgreSQL serves a
+shared, multi-user study. Both are reached through SQLAlchemy, chosen by URL.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from kypho.errors import StoreError
+
+__all__ = ["DEFAULT_DB_FILE", "URL_ENV", "USER_ENV", "create_store_engine", "resolve_url"]
+
+#: The SQLite file used when neither ``--url`` nor ``KYPHO_DB_URL`` names a store.
+DEFAULT_DB_FILE = "kypho.db"
+#: Environment variable holding the store's URL.
+URL_ENV = "KYPHO_DB_URL"
+#: Environment variable naming the acting user.
+USER_ENV = "KYPHO_USER"
+
+# Seconds a SQLite writer waits for another writer's transaction to end before
+# giving up; writes are short, so this only bites when something is stuck.
+_SQLITE_BUSY_TIMEOUT = 30.0
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The store's database URL: ``url``, else ``$KYPHO_DB_URL``, else ``sqlite:///kypho.db``.
+
+    A plain file path (no ``://``) is taken as a SQLite file.
+
+    Examples
+    --------
+    >>> resolve_url("study.db")
+    'sqlite:///study.db'
+    >>> resolve_url("postgresql+psycopg://u@localhost/study")
+    'postgresql+psycopg://u@localhost/study'
+    """
+    chosen = url or os.environ.get(URL_ENV) or DEFAULT_DB_FILE
+    if "://" not in chosen:
+        return f"sqlite:///{Path(chosen)}"
+    return chosen
+
+
+def create_store_engine(url: str | None = None) -> sa.Engine:
+    """Create the SQLAlchemy engine for a store URL (see :func:`resolve_url`).
+
+    Raises
+    ------
+    StoreError
+        If the URL is malformed or names a database kypho does not support.
+    """
+    resolved = resolve_url(url)
+    try:
+        parsed = sa.make_url(resolved)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(
+            f"cannot read the database URL {resolved!r}; use e.g. 'sqlite:///study.db' "
+            "or 'postgresql+psycopg://user@host/db'"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(
+            f"the study store supports SQLite and PostgreSQL, not {backend!r} (URL {resolved!r})"
+        )
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        kwargs["connect_args"] = {"timeout": _SQLITE_BUSY_TIMEOUT}
+    try:
+        return sa.create_engine(parsed, **kwargs)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot open the database URL {resolved!r}: {exc}") from exc

@@ -1,0 +1,1184 @@
+"""The study store: records, audit trail, users, import, edit, export, verify.
+
+One :class:`Store` object talks to one database (SQLite or PostgreSQL) on behalf
+of one user. Every change runs in one transaction that first takes the audit
+chain's head row (``kypho_chain``): this serialises writers on both engines, so
+hash-chained entries never interleave, and a transaction that fails or whose
+process dies leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from kypho.errors import (
+    ColumnError,
+    ConflictError,
+    IntegrityError,
+    LockedError,
+    PermissionDenied,
+    StoreError,
+    ValidationError,
+)
+from kypho.schema import Schema, Variable, load_schema
+from kypho.store import migrate
+from kypho.store.audit import GENESIS, dumps, entry_hash, now
+from kypho.store.deidentify import deidentify
+from kypho.store.engine import USER_ENV, create_store_engine, resolve_url
+from kypho.store.roles import RIGHTS, ROLES
+from kypho.store.tables import StoreTables, build_tables, column_spec, schema_fingerprint
+
+__all__ = [
+    "ImportResult",
+    "Record",
+    "Store",
+    "VerifyResult",
+    "load_from_store",
+    "resolve_user",
+]
+
+# rows per executemany call: large enough to amortise round trips, small enough
+# to keep the parameter lists of a wide record table modest
+_CHUNK = 2000
+# ids per IN (...) query; below SQLite's historical limit of 999 parameters
+_IN_CHUNK = 900
+_AUDIT_COLUMNS = [
+    "seq",
+    "at",
+    "user_name",
+    "role",
+    "action",
+    "record",
+    "field",
+    "old_value",
+    "new_value",
+    "reason",
+    "version",
+]
+_WHAT = {
+    "read": "read records",
+    "log": "read the audit trail",
+    "verify": "verify the audit trail",
+    "import": "import records",
+    "edit": "edit records",
+    "delete": "delete records",
+    "lock": "lock records",
+    "unlock": "unlock records",
+    "export": "export data",
+    "export_full": "export identified (full) data",
+    "manage_users": "manage users",
+    "migrate": "migrate the store",
+}
+
+
+def resolve_user(user: str | None = None) -> str:
+    """The acting user: ``user``, else ``$KYPHO_USER``, else the login name."""
+    name = user or os.environ.get(USER_ENV)
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):
+            name = ""
+    if not name:
+        raise StoreError(f"no acting user: pass --user NAME or set {USER_ENV}")
+    return name
+
+
+@dataclass(frozen=True)
+class Record:
+    """One stored record as kypho last saw it.
+
+    ``version`` starts at 1 and grows by one with every edit; pass it back as
+    ``expected_version`` to :meth:`Store.edit` so a concurrent change is detected.
+    """
+
+    record_id: str
+    version: int
+    locked: bool
+    locked_by: str | None
+    values: Mapping[str, Any]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: the record's values plus ``version`` and ``locked``."""
+        return pd.DataFrame([{**self.values, "version": self.version, "locked": self.locked}])
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did.
+
+    Attributes
+    ----------
+    n_read
+        Rows in the input.
+    n_imported
+        Records created (all in one transaction).
+    rejected
+        The rejected input rows with their original values, ``row`` (1-based)
+        and ``reasons``.
+    problems
+        One row per problem: ``row``, ``record``, ``field``, ``value``,
+        ``problem``, ``message`` (as :func:`kypho.validate.validate`, plus
+        ``problem == "exists"`` for an id already in the store).
+    unknown_columns
+        Input columns that are not in the schema (not imported).
+    """
+
+    n_read: int
+    n_imported: int
+    rejected: pd.DataFrame
+    problems: pd.DataFrame
+    unknown_columns: list[str] = field(default_factory=list)
+
+    @property
+    def n_rejected(self) -> int:
+        """Rows rejected."""
+        return len(self.rejected)
+
+    def summary(self) -> str:
+        """One line for people."""
+        return (
+            f"{self.n_read} rows read: {self.n_imported} imported, "
+            f"{self.n_rejected} rejected ({len(self.problems)} problems)"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: ``n_read``, ``n_imported``, ``n_rejected``."""
+        return pd.DataFrame(
+            [{"n_read": self.n_read, "n_imported": self.n_imported, "n_rejected": self.n_rejected}]
+        )
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What :meth:`Store.verify` found.
+
+    ``ok`` is true when the hash chain is intact, its head matches the last entry,
+    and every stored record equals the record rebuilt from the trail.
+    ``head_hash`` may be written down elsewhere (a lab book, an e-mail) to anchor
+    the trail: an attacker who rewrites the whole chain cannot reproduce it.
+    """
+
+    ok: bool
+    n_entries: int
+    n_records: int
+    head_hash: str
+    problems: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line for people."""
+        if self.ok:
+            return (
+                f"audit trail verified: {self.n_entries} entries, {self.n_records} records, "
+                f"head {self.head_hash}"
+            )
+        return f"audit trail does NOT verify: {len(self.problems)} problem(s)"
+
+    def raise_if_failed(self) -> None:
+        """Raise :class:`~kypho.errors.IntegrityError` listing every problem, if any."""
+        if not self.ok:
+            lines = "\n".join(f"  {p}" for p in self.problems)
+            raise IntegrityError(f"{self.summary()}:\n{lines}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per problem (``problem``); empty when the trail verifies."""
+        return pd.DataFrame({"problem": list(self.problems)}, dtype=object)
+
+
+class _Writer:
+    """Buffers the audit entries of one transaction and chains their hashes."""
+
+    def __init__(
+        self, conn: sa.Connection, tables: StoreTables, seq: int, head: str, user: str, role: str
+    ) -> None:
+        self.conn = conn
+        self.tables = tables
+        self.seq = seq
+        self.head = head
+        self.user = user
+        self.role = role
+        self.at = now()
+        self.entries: list[dict[str, Any]] = []
+
+    def append(
+        self,
+        action: str,
+        *,
+        record: str | None = None,
+        field: str | None = None,
+        old: str | None = None,
+        new: str | None = None,
+        reason: str | None = None,
+        version: int | None = None,
+    ) -> None:
+        self.seq += 1
+        entry: dict[str, Any] = {
+            "seq": self.seq,
+            "at": self.at,
+            "user_name": self.user,
+            "role": self.role,
+            "action": action,
+            "record": record,
+            "field": field,
+            "old_value": old,
+            "new_value": new,
+            "reason": reason,
+            "version": version,
+            "prev_hash": self.head,
+        }
+        entry["hash"] = self.head = entry_hash(self.head, entry)
+        self.entries.append(entry)
+
+    def flush(self) -> None:
+        for start in range(0, len(self.entries), _CHUNK):
+            self.conn.execute(sa.insert(self.tables.audit), self.entries[start : start + _CHUNK])
+        self.entries.clear()
+        chain = self.tables.chain
+        self.conn.execute(
+            sa.update(chain).where(chain.c.id == 1).values(seq=self.seq, hash=self.head)
+        )
+
+
+class Store:
+    """A study's data in a database, with users, record locks and an audit trail.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy database URL or SQLite file path; ``None`` uses
+        ``$KYPHO_DB_URL`` or ``sqlite:///kypho.db`` (see :func:`resolve_url`).
+    user
+        The acting user; ``None`` uses ``$KYPHO_USER`` or the login name. Every
+        operation checks this user's role in the store.
+    schema
+        The study schema the store was built with (``None``: kypho's built-in).
+
+    Raises
+    ------
+    StoreError
+        If the database holds no kypho store, an older store structure (run
+        :meth:`migrate`), or was built for a different schema.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> store = Store.init("sqlite://", admin="ada")
+    >>> raw = pd.DataFrame({"patient_id": ["P-1"], "group": ["control"], "sex": ["female"],
+    ...                     "age": [71], "level": ["L1"]})
+    >>> store.import_frame(raw, reason="first batch").summary()
+    '1 rows read: 1 imported, 0 rejected (0 problems)'
+    >>> store.edit("P-1", {"age": 72}, expected_version=1, reason="typo").version
+    2
+    >>> store.verify().ok
+    True
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        user: str | None = None,
+        schema: Schema | None = None,
+        _engine: sa.Engine | None = None,
+    ) -> None:
+        self.url = resolve_url(url)
+        self.schema = schema or load_schema()
+        self.tables = build_tables(self.schema)
+        self.user = resolve_user(user)
+        self.engine = _engine or create_store_engine(self.url)
+        try:
+            self._check()
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def init(
+        cls, url: str | None = None, *, admin: str | None = None, schema: Schema | None = None
+    ) -> Store:
+        """Create a store in an empty database; ``admin`` becomes its first admin user.
+
+        Raises
+        ------
+        StoreError
+            If the database already holds a kypho store.
+        """
+        schema = schema or load_schema()
+        admin = resolve_user(admin)
+        tables = build_tables(schema)
+        engine = create_store_engine(url)
+        try:
+            with engine.begin() as conn:
+                if sa.inspect(conn).has_table(tables.chain.name):
+                    raise StoreError(
+                        f"{_safe_url(engine)} already holds a kypho store; open it instead"
+                    )
+                migrate.upgrade(conn, schema)
+                at = now()
+                conn.execute(sa.insert(tables.chain).values(id=1, seq=0, hash=GENESIS))
+                conn.execute(
+                    sa.insert(tables.schema_versions).values(
+                        version=1,
+                        fingerprint=schema_fingerprint(schema),
+                        columns=json.dumps(column_spec(schema)),
+                        applied_at=at,
+                        applied_by=admin,
+                    )
+                )
+                conn.execute(
+                    sa.insert(tables.users).values(
+                        name=admin, role="admin", active=True, added_at=at, added_by=admin
+                    )
+                )
+                writer = _Writer(conn, tables, 0, GENESIS, admin, "admin")
+                writer.append(
+                    "init",
+                    new=dumps(
+                        {
+                            "study": schema.study,
+                            "schema_version": 1,
+                            "fingerprint": schema_fingerprint(schema),
+                            "revision": migrate.head_revision(),
+                        }
+                    ),
+                    reason="store created",
+                )
+                writer.append("user_add", record=None, field=admin, new=dumps("admin"))
+                writer.flush()
+        except sa.exc.SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot create the store at {_safe_url(engine)}: {exc}") from exc
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(url, user=admin, schema=schema, _engine=engine)
+
+    def _check(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                if not sa.inspect(conn).has_table(self.tables.chain.name):
+                    raise StoreError(
+                        f"{_safe_url(self.engine)} holds no kypho store; create one with "
+                        "`kypho db init`"
+                    )
+                revision = migrate.current_revision(conn)
+                version, stored = migrate.stored_columns(conn, self.tables)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the store at {_safe_url(self.engine)}: {exc}") from exc
+        head = migrate.head_revision()
+        if revision != head:
+            raise StoreError(
+                f"the store at {_safe_url(self.engine)} has structure revision {revision}, "
+                f"kypho expects {head}; an admin must run `kypho db migrate`"
+            )
+        if stored != column_spec(self.schema):
+            raise StoreError(
+                f"the store at {_safe_url(self.engine)} was built for schema version {version} "
+                "and does not match the schema given; an admin must run `kypho db migrate` "
+                "with the new schema (columns are added, never dropped)"
+            )
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------- users and rights
+
+    def _role(self, conn: sa.Connection, right: str) -> str:
+        users = self.tables.users
+        row = conn.execute(
+            sa.select(users.c.role, users.c.active).where(users.c.name == self.user)
+        ).first()
+        if row is None:
+            raise PermissionDenied(
+                f"{self.user!r} is not a user of this store; an admin can add them with "
+                f"`kypho db user add {self.user} --role ROLE` (roles: {', '.join(ROLES)})"
+            )
+        if not row.active:
+            raise PermissionDenied(f"user {self.user!r} is disabled in this store")
+        role = str(row.role)
+        if right not in RIGHTS[role]:
+            allowed = [r for r in ROLES if right in RIGHTS[r]]
+            raise PermissionDenied(
+                f"user {self.user!r} (role {role}) may not {_WHAT[right]}; "
+                f"roles that may: {', '.join(allowed)}"
+            )
+        return role
+
+    @contextmanager
+    def _reading(self, right: str) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            self._role(conn, right)
+            yield conn
+
+    @contextmanager
+    def _writing(self, right: str) -> Iterator[_Writer]:
+        chain = self.tables.chain
+        with self.engine.begin() as conn:
+            # writing the head row first takes the write lock before anything is
+            # read (SQLite: RESERVED lock; PostgreSQL: row lock), so concurrent
+            # writers queue here instead of interleaving their audit entries
+            conn.execute(sa.update(chain).where(chain.c.id == 1).values(seq=chain.c.seq))
+            head = conn.execute(sa.select(chain.c.seq, chain.c.hash).where(chain.c.id == 1)).one()
+            role = self._role(conn, right)
+            writer = _Writer(conn, self.tables, int(head.seq), str(head.hash), self.user, role)
+            yield writer
+            writer.flush()
+
+    def users(self) -> pd.DataFrame:
+        """The store's users: ``name``, ``role``, ``active``, ``added_at``, ``added_by``."""
+        users = self.tables.users
+        with self._reading("read") as conn:
+            rows = conn.execute(sa.select(users).order_by(users.c.name)).mappings().all()
+        return pd.DataFrame(
+            [dict(r) for r in rows], columns=["name", "role", "active", "added_at", "added_by"]
+        )
+
+    def add_user(self, name: str, role: str, *, reason: str | None = None) -> None:
+        """Add a user with a role (needs ``manage_users``)."""
+        _check_role(role)
+        users = self.tables.users
+        with self._writing("manage_users") as w:
+            if w.conn.execute(sa.select(users.c.name).where(users.c.name == name)).first():
+                raise StoreError(f"user {name!r} already exists; change a role with `user role`")
+            w.conn.execute(
+                sa.insert(users).values(
+                    name=name, role=role, active=True, added_at=w.at, added_by=self.user
+                )
+            )
+            w.append("user_add", field=name, new=dumps(role), reason=reason)
+
+    def set_role(self, name: str, role: str, *, reason: str | None = None) -> None:
+        """Change a user's role (needs ``manage_users``)."""
+        _check_role(role)
+        users = self.tables.users
+        with self._writing("manage_users") as w:
+            old = self._existing_user(w.conn, name)
+            w.conn.execute(sa.update(users).where(users.c.name == name).values(role=role))
+            w.append("user_role", field=name, old=dumps(old), new=dumps(role), reason=reason)
+
+    def set_active(self, name: str, active: bool, *, reason: str | None = None) -> None:
+        """Disable (``active=False``) or re-enable a user (needs ``manage_users``)."""
+        users = self.tables.users
+        with self._writing("manage_users") as w:
+            self._existing_user(w.conn, name)
+            w.conn.execute(sa.update(users).where(users.c.name == name).values(active=active))
+            w.append("user_enable" if active else "user_disable", field=name, reason=reason)
+
+    def _existing_user(self, conn: sa.Connection, name: str) -> str:
+        users = self.tables.users
+        row = conn.execute(sa.select(users.c.role).where(users.c.name == name)).first()
+        if row is None:
+            raise StoreError(f"no user {name!r} in this store")
+        return str(row.role)
+
+    # -------------------------------------------------------------------- reads
+
+    def read(self) -> pd.DataFrame:
+        """All records, typed as :func:`kypho.validate.validate` types accepted data.
+
+        Columns are the schema's input variables in declared order, one row per
+        record in import order. Numbers ``float64``, whole numbers ``Int64``,
+        categories/ordinals ``Categorical`` over the codes, booleans ``boolean``,
+        dates ``datetime64[ns]``, ids, text and lists ``string``.
+        """
+        records = self.tables.records
+        cols = [records.c[name] for name in self.tables.data_columns]
+        with self._reading("read") as conn:
+            rows = conn.execute(sa.select(*cols).order_by(records.c.kypho_row)).all()
+        return _typed_frame(rows, self.schema, self.tables.data_columns)
+
+    def get(self, record_id: str) -> Record:
+        """One record with its version and lock state.
+
+        Raises
+        ------
+        StoreError
+            If there is no such record.
+        """
+        with self._reading("read") as conn:
+            return self._get(conn, record_id)
+
+    def _get(self, conn: sa.Connection, record_id: str) -> Record:
+        records = self.tables.records
+        row = (
+            conn.execute(sa.select(records).where(records.c[self.schema.id_column] == record_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise StoreError(f"no record {record_id!r} in the store")
+        return Record(
+            record_id=record_id,
+            version=int(row["kypho_version"]),
+            locked=bool(row["kypho_locked"]),
+            locked_by=row["kypho_locked_by"],
+            values={name: row[name] for name in self.tables.data_columns},
+        )
+
+    def log(self, *, record: str | None = None, limit: int | None = None) -> pd.DataFrame:
+        """The audit trail, oldest first (the last ``limit`` entries when given).
+
+        Columns: ``seq``, ``at``, ``user_name``, ``role``, ``action``, ``record``,
+        ``field``, ``old_value``, ``new_value`` (JSON text), ``reason``,
+        ``version``, ``prev_hash``, ``hash``.
+        """
+        audit = self.tables.audit
+        query = sa.select(audit).order_by(audit.c.seq.desc())
+        if record is not None:
+            query = query.where(audit.c.record == record)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._reading("log") as conn:
+            rows = conn.execute(query).all()
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=list(audit.c.keys()), dtype=object)
+        return frame.iloc[::-1].reset_index(drop=True)
+
+    # ------------------------------------------------------------------- import
+
+    def import_frame(
+        self,
+        raw: pd.DataFrame,
+        *,
+        reason: str,
+        source: str | None = None,
+        strict: bool = False,
+    ) -> ImportResult:
+        """Validate a table of new records and store every valid row in one transaction.
+
+        Parameters
+        ----------
+        raw
+            One row per patient, as for :func:`kypho.validate.validate`.
+        reason
+            Why the data are imported; recorded in the trail.
+        source
+            Where the data came from (a file name), recorded in the trail.
+        strict
+            If true, any rejected row aborts the whole import.
+
+        Returns
+        -------
+        ImportResult
+            Counts plus every rejected row and problem. A row whose id is already
+            in the store is rejected (``problem == "exists"``): an import never
+            overwrites a record; :meth:`edit` changes it, with a reason.
+
+        Raises
+        ------
+        ValidationError
+            With ``strict=True``, if any row is rejected (nothing is stored).
+        ColumnError
+            If a required column is missing.
+        PermissionDenied
+            If the user may not import.
+        """
+        from kypho.validate import validate
+
+        if not reason or not reason.strip():
+            raise StoreError("an import needs a reason (e.g. 'baseline data from ward 3')")
+        result = validate(raw, self.schema)
+        data = result.data
+        id_col = self.schema.id_column
+        problems = result.problems
+        rejected = result.rejected
+        with self._writing("import") as w:
+            existing = self._existing_ids(w.conn, data[id_col].astype(object).tolist())
+            if existing:
+                clash = data[id_col].isin(list(existing)).to_numpy(dtype=bool)
+                rows = data.index[clash]
+                ids = data[id_col][clash].astype(object).tolist()
+                extra = pd.DataFrame(
+                    {
+                        "row": np.asarray(rows, dtype=np.int64),
+                        "record": ids,
+                        "field": id_col,
+                        "value": [repr(i) for i in ids],
+                        "problem": "exists",
+                        "message": [
+                            f"record {i} (row {r}), {id_col!r} is already in the store; "
+                            "change the stored record with `kypho db edit`"
+                            for i, r in zip(ids, rows, strict=True)
+                        ],
+                    }
+                )
+                problems = (
+                    pd.concat([problems.astype(object), extra.astype(object)], ignore_index=True)
+                    .sort_values(["row", "field"], kind="stable")
+                    .reset_index(drop=True)
+                )
+                lost = raw.reset_index(drop=True).iloc[np.asarray(rows, dtype=np.int64) - 1].copy()
+                lost.index = rows
+                lost.insert(0, "row", np.asarray(rows, dtype=np.int64))
+                lost["reasons"] = extra["message"].to_numpy()
+                rejected = pd.concat([rejected, lost]).sort_index(kind="stable")
+                data = data.loc[~clash]
+            if strict and len(rejected):
+                lines = "\n".join(f"  {m}" for m in problems["message"])
+                raise ValidationError(
+                    f"{result.n_read} rows read, {len(rejected)} rejected; strict import "
+                    f"stores nothing:\n{lines}",
+                    problems=problems,
+                )
+            w.append(
+                "import",
+                new=dumps(
+                    {
+                        "source": source,
+                        "rows_read": result.n_read,
+                        "imported": len(data),
+                        "rejected": len(rejected),
+                    }
+                ),
+                reason=reason,
+            )
+            self._insert(w, data, reason)
+        return ImportResult(
+            n_read=result.n_read,
+            n_imported=len(data),
+            rejected=rejected,
+            problems=problems,
+            unknown_columns=list(result.unknown_columns),
+        )
+
+    def _existing_ids(self, conn: sa.Connection, ids: Sequence[object]) -> set[str]:
+        id_column = self.tables.records.c[self.schema.id_column]
+        found: set[str] = set()
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            found.update(
+                str(v)
+                for v in conn.execute(sa.select(id_column).where(id_column.in_(chunk))).scalars()
+            )
+        return found
+
+    def _insert(self, w: _Writer, data: pd.DataFrame, reason: str) -> None:
+        names = self.tables.data_columns
+        n = len(data)
+        columns = [
+            _python_values(data[name], self.schema[name]) if name in data else [None] * n
+            for name in names
+        ]
+        id_pos = names.index(self.schema.id_column)
+        records = self.tables.records
+        batch: list[dict[str, Any]] = []
+        for values in zip(*columns, strict=True):
+            row = dict(zip(names, values, strict=True))
+            w.append(
+                "create",
+                record=str(values[id_pos]),
+                new=dumps(row),
+                reason=reason,
+                version=1,
+            )
+            row["kypho_version"] = 1
+            row["kypho_locked"] = False
+            batch.append(row)
+            if len(batch) == _CHUNK:
+                w.conn.execute(sa.insert(records), batch)
+                batch = []
+        if batch:
+            w.conn.execute(sa.insert(records), batch)
+
+    # -------------------------------------------------------------------- edits
+
+    def edit(
+        self,
+        record_id: str,
+        changes: Mapping[str, object],
+        *,
+        expected_version: int,
+        reason: str,
+    ) -> Record:
+        """Change fields of one record; every change is validated and audited.
+
+        Parameters
+        ----------
+        record_id
+            The record's id.
+        changes
+            ``{field: new value}``; values as in an input file (text or typed).
+        expected_version
+            The version the caller read (:attr:`Record.version`). If someone
+            else changed the record since, nothing is written.
+        reason
+            Why the record is changed (required).
+
+        Returns
+        -------
+        Record
+            The record after the change (version + 1; unchanged when every new
+            value equals the stored one).
+
+        Raises
+        ------
+        ConflictError
+            If the record's version is no longer ``expected_version``.
+        LockedError
+            If the record is locked.
+        ValidationError
+            If the changed record breaks the schema; nothing is written.
+        ColumnError
+            If a field is not an editable schema variable.
+        """
+        from kypho.validate import validate
+
+        _need_reason(reason, "an edit")
+        self._check_fields(changes)
+        records = self.tables.records
+        id_col = self.schema.id_column
+        with self._writing("edit") as w:
+            current = self._writable(w.conn, record_id, expected_version)
+            raw = {
+                name: _raw_value(value, self.schema[name], self.schema)
+                for name, value in current.values.items()
+            }
+            raw.update({name: value for name, value in changes.items()})
+            result = validate(pd.DataFrame([raw], dtype=object), self.schema)
+            if result.n_rejected:
+                lines = "\n".join(f"  {m}" for m in result.problems["message"])
+                raise ValidationError(
+                    f"edit of record {record_id} refused, nothing was changed:\n{lines}",
+                    problems=result.problems,
+                )
+            new_values = {
+                name: _python_values(result.data[name], self.schema[name])[0] for name in changes
+            }
+            changed = {
+                name: value
+                for name, value in new_values.items()
+                if dumps(value) != dumps(current.values[name])
+            }
+            if not changed:
+                return current
+            version = current.version + 1
+            done = w.conn.execute(
+                sa.update(records)
+                .where(records.c[id_col] == record_id)
+                .where(records.c.kypho_version == expected_version)
+                .values(**changed, kypho_version=version)
+            )
+            if done.rowcount != 1:
+                raise _conflict(record_id, expected_version, None)
+            for name, value in changed.items():
+                w.append(
+                    "update",
+                    record=record_id,
+                    field=name,
+                    old=dumps(current.values[name]),
+                    new=dumps(value),
+                    reason=reason,
+                    version=version,
+                )
+            return Record(
+                record_id,
+                version,
+                current.locked,
+                current.locked_by,
+                {**current.values, **changed},
+            )
+
+    def delete(self, record_id: str, *, expected_version: int, reason: str) -> None:
+        """Delete one record; the trail keeps its last values.
+
+        Raises
+        ------
+        ConflictError, LockedError
+            As for :meth:`edit`.
+        """
+        _need_reason(reason, "a delete")
+        records = self.tables.records
+        with self._writing("delete") as w:
+            current = self._writable(w.conn, record_id, expected_version)
+            w.conn.execute(sa.delete(records).where(records.c[self.schema.id_column] == record_id))
+            w.append(
+                "delete",
+                record=record_id,
+                old=dumps(dict(current.values)),
+                reason=reason,
+                version=current.version,
+            )
+
+    def _writable(self, conn: sa.Connection, record_id: str, expected_version: int) -> Record:
+        current = self._get(conn, record_id)
+        if current.locked:
+            raise LockedError(
+                f"record {record_id} is locked (by {current.locked_by}); a user with the "
+                "unlock right (admin) must unlock it before it can be changed"
+            )
+        if current.version != expected_version:
+            raise _conflict(record_id, expected_version, current.version)
+        return current
+
+    def _check_fields(self, changes: Mapping[str, object]) -> None:
+        if not changes:
+            raise StoreError("an edit needs at least one field to change")
+        for name in changes:
+            if name not in self.schema:
+                raise ColumnError(
+                    f"{name!r} is not a variable of the study schema; see `kypho dictionary`"
+                )
+            if self.schema[name].derived:
+                raise ColumnError(f"{name!r} is derived by kypho and cannot be edited")
+            if name == self.schema.id_column:
+                raise ColumnError(
+                    f"the record id {name!r} cannot be edited; delete the record and "
+                    "import it under the new id"
+                )
+
+    def lock(self, record_id: str, *, reason: str) -> None:
+        """Lock a record: it refuses edits and deletes until unlocked."""
+        self._set_lock(record_id, True, reason)
+
+    def unlock(self, record_id: str, *, reason: str) -> None:
+        """Unlock a locked record (needs the ``unlock`` right)."""
+        self._set_lock(record_id, False, reason)
+
+    def _set_lock(self, record_id: str, locked: bool, reason: str) -> None:
+        action = "lock" if locked else "unlock"
+        _need_reason(reason, f"a {action}")
+        records = self.tables.records
+        with self._writing(action) as w:
+            current = self._get(w.conn, record_id)
+            if current.locked == locked:
+                raise StoreError(f"record {record_id} is already {action}ed")
+            w.conn.execute(
+                sa.update(records)
+                .where(records.c[self.schema.id_column] == record_id)
+                .values(kypho_locked=locked, kypho_locked_by=self.user if locked else None)
+            )
+            w.append(action, record=record_id, reason=reason, version=current.version)
+
+    # ------------------------------------------------------------------- export
+
+    def export(self, *, full: bool = False, reason: str | None = None) -> pd.DataFrame:
+        """The store's records for use outside it, de-identified unless ``full``.
+
+        Parameters
+        ----------
+        full
+            Export identified data as stored (needs the ``export_full`` right and
+            a ``reason``). The default applies :func:`kypho.store.deidentify`.
+        reason
+            Why; recorded in the trail with what was exported.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        if full:
+            _need_reason(reason, "a full (identified) export")
+        with self._writing("export_full" if full else "export") as w:
+            records = self.tables.records
+            cols = [records.c[name] for name in self.tables.data_columns]
+            rows = w.conn.execute(sa.select(*cols).order_by(records.c.kypho_row)).all()
+            data = _typed_frame(rows, self.schema, self.tables.data_columns)
+            out = data if full else deidentify(data, self.schema)
+            w.append(
+                "export",
+                new=dumps({"full": full, "rows": len(out), "columns": list(map(str, out.columns))}),
+                reason=reason,
+            )
+        return out
+
+    # ---------------------------------------------------------------- migration
+
+    def migrate(self, schema: Schema | None = None) -> list[str]:
+        """Bring the store up to kypho's structure and to ``schema``; returns added columns.
+
+        Structure revisions run through Alembic; new schema variables become new
+        record columns, recorded as a new schema version and in the trail.
+        Needs the ``migrate`` right (admin).
+        """
+        schema = schema or self.schema
+        tables = build_tables(schema)
+        with self.engine.begin() as conn:
+            chain = tables.chain
+            conn.execute(sa.update(chain).where(chain.c.id == 1).values(seq=chain.c.seq))
+            head = conn.execute(sa.select(chain.c.seq, chain.c.hash).where(chain.c.id == 1)).one()
+            role = self._role(conn, "migrate")
+            before = migrate.current_revision(conn)
+            migrate.upgrade(conn, schema)
+            after = migrate.current_revision(conn)
+            version, added = migrate.sync_columns(conn, schema, tables)
+            w = _Writer(conn, tables, int(head.seq), str(head.hash), self.user, role)
+            if added:
+                conn.execute(
+                    sa.insert(tables.schema_versions).values(
+                        version=version,
+                        fingerprint=schema_fingerprint(schema),
+                        columns=json.dumps(column_spec(schema)),
+                        applied_at=w.at,
+                        applied_by=self.user,
+                    )
+                )
+            if added or before != after:
+                w.append(
+                    "migrate",
+                    old=dumps({"revision": before}),
+                    new=dumps({"revision": after, "schema_version": version, "added": added}),
+                )
+            w.flush()
+        self.schema = schema
+        self.tables = tables
+        return added
+
+    # ------------------------------------------------------------------- verify
+
+    def verify(self) -> VerifyResult:
+        """Recompute the audit trail's hash chain and compare every record with it.
+
+        Returns
+        -------
+        VerifyResult
+            ``ok`` and every problem found: an entry whose content no longer
+            matches its hash, a gap in the sequence, a head that does not match
+            the last entry, and any record whose stored values, version or lock
+            differ from those rebuilt by replaying the trail (a row edited, added
+            or deleted behind kypho's back).
+
+        Notes
+        -----
+        :meth:`VerifyResult.raise_if_failed` turns problems into
+        :class:`~kypho.errors.IntegrityError`.
+        """
+        audit = self.tables.audit
+        problems: list[str] = []
+        state: dict[str, str] = {}
+        versions: dict[str, int] = {}
+        locks: dict[str, bool] = {}
+        prev = GENESIS
+        expected = 1
+        n_entries = 0
+        with self._reading("verify") as conn:
+            result = conn.execution_options(yield_per=5000).execute(
+                sa.select(audit).order_by(audit.c.seq)
+            )
+            for entry in result.mappings():
+                n_entries += 1
+                seq = int(entry["seq"])
+                if seq != expected:
+                    problems.append(f"entries {expected} to {seq - 1} are missing from the trail")
+                if entry["prev_hash"] != prev:
+                    problems.append(
+                        f"entry {seq} does not follow entry {seq - 1}: the chain is broken"
+                    )
+                if entry_hash(entry["prev_hash"], entry) != entry["hash"]:
+                    problems.append(
+                        f"entry {seq} ({entry['action']}, record {entry['record']}, "
+                        f"{entry['at']}) was altered: its content does not match its hash"
+                    )
+                prev = str(entry["hash"])
+                expected = seq + 1
+                _replay(entry, state, versions, locks)
+            chain = self.tables.chain
+            head = conn.execute(sa.select(chain.c.seq, chain.c.hash)).one()
+            if int(head.seq) != expected - 1 or head.hash != prev:
+                problems.append(
+                    f"the trail ends at entry {expected - 1} but its head records entry "
+                    f"{head.seq}: entries were removed or added behind kypho's back"
+                )
+            n_records = self._compare_rows(conn, state, versions, locks, problems)
+        return VerifyResult(
+            ok=not problems,
+            n_entries=n_entries,
+            n_records=n_records,
+            head_hash=prev,
+            problems=tuple(problems),
+        )
+
+    def _compare_rows(
+        self,
+        conn: sa.Connection,
+        state: dict[str, str],
+        versions: dict[str, int],
+        locks: dict[str, bool],
+        problems: list[str],
+    ) -> int:
+        records = self.tables.records
+        names = self.tables.data_columns
+        id_col = self.schema.id_column
+        seen: set[str] = set()
+        result = conn.execution_options(yield_per=5000).execute(
+            sa.select(
+                *(records.c[n] for n in names), records.c.kypho_version, records.c.kypho_locked
+            )
+        )
+        for row in result.mappings():
+            values = {n: row[n] for n in names}
+            rid = str(values[id_col])
+            seen.add(rid)
+            logged = state.get(rid)
+            if logged is None:
+                problems.append(f"record {rid} is in the table but the trail never created it")
+                continue
+            if dumps(values) != logged:
+                expected = json.loads(logged)
+                actual = json.loads(dumps(values))
+                for name in names:
+                    if expected.get(name) != actual.get(name):
+                        problems.append(
+                            f"record {rid}, {name!r} is {dumps(actual.get(name))} in the table "
+                            f"but {dumps(expected.get(name))} in the audit trail"
+                        )
+            if int(row["kypho_version"]) != versions[rid]:
+                problems.append(
+                    f"record {rid} has version {row['kypho_version']} in the table but "
+                    f"{versions[rid]} in the audit trail"
+                )
+            if bool(row["kypho_locked"]) != locks[rid]:
+                problems.append(
+                    f"record {rid} is {'locked' if row['kypho_locked'] else 'unlocked'} in the "
+                    "table but not in the audit trail"
+                )
+        for rid in sorted(set(state) - seen):
+            problems.append(f"record {rid} is in the audit trail but missing from the table")
+        return len(seen)
+
+
+def _replay(
+    entry: Mapping[Any, Any],
+    state: dict[str, str],
+    versions: dict[str, int],
+    locks: dict[str, bool],
+) -> None:
+    action = entry["action"]
+    rid = entry["record"]
+    if action == "create":
+        state[rid] = str(entry["new_value"])
+        versions[rid] = int(entry["version"])
+        locks[rid] = False
+    elif action == "update" and rid in state:
+        values = json.loads(state[rid])
+        values[entry["field"]] = json.loads(entry["new_value"])
+        state[rid] = dumps(values)
+        versions[rid] = int(entry["version"])
+    elif action == "delete":
+        state.pop(rid, None)
+        versions.pop(rid, None)
+        locks.pop(rid, None)
+    elif action in ("lock", "unlock") and rid in state:
+        locks[rid] = action == "lock"
+
+
+def _conflict(record_id: str, expected: int, actual: int | None) -> ConflictError:
+    now_text = f"it is now version {actual}" if actual is not None else "it has changed since"
+    return ConflictError(
+        f"record {record_id} was changed by someone else since you read it (you read "
+        f"version {expected}, {now_text}); nothing was written: reload the record and "
+        "apply your change again"
+    )
+
+
+def _need_reason(reason: str | None, what: str) -> None:
+    if reason is None or not reason.strip():
+        raise StoreError(f"{what} needs a reason, recorded in the audit trail (got none)")
+
+
+def _check_role(role: str) -> None:
+    if role not in RIGHTS:
+        raise StoreError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+
+
+def _safe_url(engine: sa.Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _raw_value(value: object, var: Variable, schema: Schema) -> object:
+    """A stored value as input text for re-validation."""
+    if value is None:
+        return None
+    if var.type == "list" and value == "":
+        # "" is an observed empty list; as input it would read as a missing cell
+        return schema.none_token
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _python_values(values: pd.Series, var: Variable) -> list[Any]:
+    """A typed column as plain Python values for the driver; missing -> ``None``."""
+    missing = values.isna().to_numpy(dtype=bool)
+    out: list[Any]
+    if var.type == "number":
+        out = values.to_numpy(dtype=np.float64, na_value=np.nan).tolist()
+    elif var.type == "integer":
+        out = values.fillna(0).astype(np.int64).to_numpy().tolist()
+    elif var.type == "boolean":
+        out = values.fillna(False).astype(bool).to_numpy().tolist()
+    elif var.type == "date":
+        out = list(pd.to_datetime(values).dt.date.to_numpy(dtype=object))
+    else:
+        out = values.astype(object).to_numpy().tolist()
+        out = [str(v) for v in out]
+    return [None if m else v for v, m in zip(out, missing.tolist(), strict=True)]
+
+
+def _typed_frame(rows: Sequence[Any], schema: Schema, names: Sequence[str]) -> pd.DataFrame:
+    """Stored rows as a frame typed like :func:`kypho.validate.validate`'s accepted data."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    out: dict[str, Any] = {}
+    for name, values in zip(names, columns, strict=True):
+        var = schema[name]
+        lst = list(values)
+        if var.type == "number":
+            out[name] = pd.Series(lst, dtype="float64")
+        elif var.type == "integer":
+            out[name] = pd.Series(lst, dtype="Int64")
+        elif var.type == "boolean":
+            out[name] = pd.Series(lst, dtype="boolean")
+        elif var.type == "date":
+            out[name] = pd.to_datetime(pd.Series(lst, dtype=object)).astype("datetime64[ns]")
+        elif var.type in ("category", "ordinal"):
+            out[name] = pd.Series(
+                pd.Categorical(lst, categories=list(var.codes), ordered=var.type == "ordinal")
+            )
+        else:
+            out[name] = pd.Series(lst, dtype="string")
+    return pd.DataFrame(out, columns=list(names))
+
+
+def load_from_store(url: str | None = None, *, user: str | None = None) -> pd.DataFrame:
+    """Every record of a study store, typed, for ``kypho analyze --db URL``.
+
+    Parameters
+    ----------
+    url
+        The store's URL (see :func:`kypho.store.resolve_url`); ``None`` uses
+        ``$KYPHO_DB_URL`` or ``sqlite:///kypho.db``.
+    user
+        The acting user, who needs the ``read`` right (every role has it);
+        ``None`` uses ``$KYPHO_USER`` or the login name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record, the schema's input variables as columns, typed as
+        :attr:`kypho.validate.ValidationResult.data` (so it can go straight to
+        :func:`kypho.measures.derive`, or through ``validate`` again).
+
+    Raises
+    ------
+    StoreError
+        If the URL holds no store, or the user may not read it.
+    """
+    with Store(url, user=user) as store:
+        return store.read()
