@@ -1,0 +1,551 @@
+"""Tables of patient records in and out: CSV, Excel (``.xlsx``) and SPSS (``.sav``).
+
+Reading returns the *raw* table (one row per input row, nothing dropped, nothing
+coerced that could lose what was typed); :func:`kypho.validate.validate` then
+types and checks it. Writing takes typed data (``validate(...).data`` or the
+output of :func:`kypho.measures.derive`) and encodes it for the target format
+from the schema: SPSS files get variable labels, value labels and measurement
+levels, so they open in SPSS/PSPP ready to analyse.
+
+Every conversion works on whole columns; nothing here loops over rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+import zipfile
+from collections.abc import Callable, Hashable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+
+from kypho.errors import ColumnError, DataError, InputFileError
+from kypho.io.dictionary import data_dictionary
+from kypho.schema import Schema, Variable, load_schema
+from kypho.validate import resolve_columns
+
+__all__ = ["DATA_SHEET", "read_table", "write_table"]
+
+#: The worksheet holding the records in workbooks kypho writes (and reads first).
+DATA_SHEET = "Data"
+_EXCEL_MAX_ROWS = 1_048_576
+_FORMATS = ".csv, .sav, .xlsx"
+# Types whose text must reach validation as typed: "007" is an id, not 7.
+_TEXT_TYPES = frozenset(["id", "string", "category", "ordinal", "list", "boolean", "date"])
+_SPSS_RESERVED = frozenset(
+    ["ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"]
+)
+_NUMERIC_TEXT = frozenset(["string", "floating", "integer", "mixed-integer-float", "empty"])
+_BOOLEAN_LABELS: dict[int | float, str] = {0: "no", 1: "yes"}
+
+
+def read_table(
+    path: str | Path, *, schema: Schema | None = None, sheet: str | None = None
+) -> pd.DataFrame:
+    """Read a table of records from a ``.csv``, ``.xlsx`` or ``.sav`` file.
+
+    Parameters
+    ----------
+    path
+        The input file; its extension picks the format. It is only read.
+    schema
+        The study schema; ``None`` uses kypho's built-in schema. It supplies the
+        missing-value tokens and tells which columns hold text, numbers or dates.
+    sheet
+        Worksheet of an ``.xlsx`` file. ``None`` reads the sheet named ``Data``
+        (the sheet of kypho's data-entry template) when there is one, else the
+        first sheet.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per input row, columns as named in the file. Cells holding one of
+        ``schema.missing_values`` (spaces stripped, any case) are NaN. Columns of
+        schema numbers come as ``float64`` when every cell is a number; schema
+        dates as datetimes when every cell is an ISO date; text columns (ids,
+        levels, lists, booleans) as text. A cell that does not convert leaves its
+        column as text, so validation can report the value as typed. SPSS value
+        labels are applied (a category arrives as its label).
+
+    Raises
+    ------
+    InputFileError
+        If the file is absent, of an unsupported type, unreadable, not UTF-8
+        (CSV), or has duplicated column names.
+
+    Notes
+    -----
+    CSV: comma-separated, UTF-8 (a byte-order mark is accepted); blank lines are
+    skipped. Excel: trailing empty rows and columns with neither a header nor a
+    value are ignored (spreadsheets keep formatting far below the data).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "r.csv"
+    >>> _ = f.write_text("patient_id,age,sex\\n007,71,female\\n008,NA,male\\n")
+    >>> t = read_table(f)
+    >>> t["patient_id"].tolist(), t["age"].tolist()
+    (['007', '008'], [71.0, nan])
+    """
+    path = Path(path)
+    schema = schema or load_schema()
+    suffix = path.suffix.lower()
+    readers: dict[str, Callable[[Path, Schema, str | None], pd.DataFrame]] = {
+        ".csv": _read_csv,
+        ".sav": _read_sav,
+        ".xlsx": _read_xlsx,
+    }
+    if suffix not in readers:
+        raise InputFileError(
+            f"cannot read {str(path)!r}: unsupported extension {path.suffix!r}; "
+            f"kypho reads {_FORMATS}"
+        )
+    if not path.is_file():
+        raise InputFileError(f"cannot read {str(path)!r}: no such file")
+    if sheet is not None and suffix != ".xlsx":
+        raise InputFileError(
+            f"cannot read sheet {sheet!r} of {str(path)!r}: only .xlsx files have sheets"
+        )
+    try:
+        frame = readers[suffix](path, schema, sheet)
+    except InputFileError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"cannot read {str(path)!r}: not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'"
+        ) from exc
+    except OSError as exc:
+        raise InputFileError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+    return _tidy(frame, schema)
+
+
+def write_table(df: pd.DataFrame, path: str | Path, *, schema: Schema | None = None) -> Path:
+    """Write typed records to a ``.csv``, ``.xlsx`` or ``.sav`` file.
+
+    Parameters
+    ----------
+    df
+        Typed records, e.g. ``validate(raw).data`` or ``derive(data)``. Columns
+        named by the schema are encoded from their declaration; other columns are
+        written as they are. ``df`` is not modified; its index is not written.
+    path
+        The output file; its extension picks the format.
+    schema
+        The study schema; ``None`` uses kypho's built-in schema.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    InputFileError
+        If the extension is not supported, the file cannot be written, there are
+        more rows than an Excel sheet holds, or a column name is not a valid SPSS
+        variable name.
+    DataError
+        If, for ``.sav``, a level or boolean column holds a value the schema does
+        not declare (write validated data).
+
+    Notes
+    -----
+    Every format writes a ``list`` column as its codes joined by ``;`` and an
+    observed empty list as ``schema.none_token`` (an empty cell would read back
+    as missing). CSV and Excel write level codes, ``True``/``False`` and ISO
+    dates; Excel puts the records on sheet ``Data`` and the data dictionary of
+    the written columns on sheet ``Dictionary``.
+
+    SPSS: a category, ordinal or boolean column is stored as whole-number codes
+    with value labels (codes ``1..k`` in declared level order, or the codes
+    themselves when every code is a whole number; booleans ``0 = no, 1 = yes``);
+    the variable label is the schema's display label; the measurement level is
+    nominal (categories, booleans, text), ordinal (ordinals) or scale (numbers,
+    dates); dates have format ``DATE11``.
+    """
+    path = Path(path)
+    schema = schema or load_schema()
+    suffix = path.suffix.lower()
+    writers: dict[str, Callable[[pd.DataFrame, Path, Schema], None]] = {
+        ".csv": _write_csv,
+        ".sav": _write_sav,
+        ".xlsx": _write_xlsx,
+    }
+    if suffix not in writers:
+        raise InputFileError(
+            f"cannot write {str(path)!r}: unsupported extension {path.suffix!r}; "
+            f"kypho writes {_FORMATS}"
+        )
+    try:
+        writers[suffix](df, path, schema)
+    except (InputFileError, DataError):
+        raise
+    except OSError as exc:
+        raise InputFileError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
+    return path
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_csv(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), None)
+    if header is None:
+        raise InputFileError(f"cannot read {str(path)!r}: the file is empty (no header row)")
+    _check_unique(header, path)
+    text = {
+        col: "str"
+        for col, name in _resolve(header, schema).items()
+        if schema[name].type in _TEXT_TYPES
+    }
+    try:
+        return pd.read_csv(
+            path,
+            dtype=text or None,
+            keep_default_na=False,
+            na_values=list(schema.missing_values),
+            encoding="utf-8-sig",
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputFileError(f"cannot read {str(path)!r}: {exc}") from exc
+
+
+def _read_xlsx(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        # Excel stores cross-sheet drop-downs as an extension openpyxl does not
+        # load; it warns, but the cell values (all we read) are unaffected.
+        warnings.filterwarnings(
+            "ignore", message=".*extension is not supported", category=UserWarning
+        )
+        try:
+            book = pd.ExcelFile(path, engine="openpyxl")
+        except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+            raise InputFileError(f"cannot read {str(path)!r}: not an Excel .xlsx workbook") from exc
+        with book:
+            names = [str(n) for n in book.sheet_names]
+            if sheet is None:
+                sheet = DATA_SHEET if DATA_SHEET in names else names[0]
+            elif sheet not in names:
+                raise InputFileError(
+                    f"cannot read {str(path)!r}: no sheet {sheet!r}; sheets: {', '.join(names)}"
+                )
+            grid = pd.read_excel(
+                book,
+                sheet_name=sheet,
+                header=None,
+                dtype=object,
+                keep_default_na=False,
+                na_values=list(schema.missing_values),
+            )
+    if grid.empty:
+        return pd.DataFrame()
+    header = grid.iloc[0]
+    body = grid.iloc[1:]
+    filled = body.notna().to_numpy()
+    keep_cols = header.notna().to_numpy() | filled.any(axis=0)
+    rows_used = np.flatnonzero(filled[:, keep_cols].any(axis=1))
+    n_rows = int(rows_used[-1]) + 1 if rows_used.size else 0
+    body = body.iloc[:n_rows, keep_cols]
+    names = [
+        _header_text(value, int(position))
+        for value, position in zip(header[keep_cols], np.flatnonzero(keep_cols), strict=True)
+    ]
+    _check_unique(names, path)
+    body = body.set_axis(names, axis=1).reset_index(drop=True)
+    return body.infer_objects()
+
+
+def _header_text(value: object, position: int) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        from openpyxl.utils import get_column_letter
+
+        return f"column {get_column_letter(int(position) + 1)}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_sav(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
+    try:
+        frame, _meta = pyreadstat.read_sav(
+            str(path),
+            apply_value_formats=True,
+            formats_as_category=False,
+            dates_as_pandas_datetime=True,
+            user_missing=False,
+        )
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
+        raise InputFileError(
+            f"cannot read {str(path)!r}: not a readable SPSS .sav file ({exc})"
+        ) from exc
+    result: pd.DataFrame = frame
+    return result
+
+
+def _check_unique(header: list[str], path: Path) -> None:
+    seen: set[str] = set()
+    dup: list[str] = []
+    for name in header:
+        if name in seen and name not in dup:
+            dup.append(name)
+        seen.add(name)
+    if dup:
+        raise InputFileError(
+            f"cannot read {str(path)!r}: column name(s) {', '.join(repr(d) for d in dup)} "
+            "appear more than once; rename or remove the copies"
+        )
+
+
+def _resolve(columns: list[str] | pd.Index, schema: Schema) -> dict[str, str]:
+    """``{column: schema name}`` for columns named by a schema name or label."""
+    names = [str(c) for c in columns]
+    try:
+        return resolve_columns(names, schema)
+    except ColumnError:
+        # two columns meaning one variable: validation reports it; here only
+        # exact names are trusted
+        return {c: c for c in names if c in schema}
+
+
+def _tidy(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    tokens = {m.strip().casefold() for m in schema.missing_values}
+    mapping = _resolve(frame.columns, schema)
+    out = frame.copy()
+    for position, column in enumerate(frame.columns):
+        values = frame.iloc[:, position]
+        if _is_text(values):
+            values = _blank_missing(values, tokens)
+        var = schema[mapping[str(column)]] if str(column) in mapping else None
+        if var is not None and var.type in ("number", "integer"):
+            values = _as_float(values)
+        elif var is not None and var.type == "date":
+            values = _as_dates(values)
+        out.isetitem(position, values.array)
+    return out
+
+
+def _is_text(values: pd.Series) -> bool:
+    return values.dtype == object or isinstance(values.dtype, pd.StringDtype)
+
+
+def _blank_missing(values: pd.Series, tokens: set[str]) -> pd.Series:
+    """Cells whose stripped, case-folded text is a missing token become NaN."""
+    codes, uniques = pd.factorize(values)
+    if len(uniques) == 0:
+        return values
+    # NaN and None never reach ``uniques``, so only typed text can match a token
+    folded = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.strip().str.casefold()
+    token_codes = np.flatnonzero(folded.isin(tokens).to_numpy(dtype=bool))
+    if token_codes.size == 0:
+        return values
+    return values.where(~np.isin(codes, token_codes))
+
+
+def _as_float(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    if not _is_text(values):
+        return values
+    # numbers typed as text convert; a column mixing in anything else (a TRUE
+    # cell, say) stays as typed for validation to report
+    if pd.api.types.infer_dtype(values, skipna=True) not in _NUMERIC_TEXT:
+        return values
+    present = values.notna()
+    numbers = pd.to_numeric(values, errors="coerce")
+    if bool((numbers.isna() & present).any()):
+        return values
+    return numbers.astype("float64")
+
+
+def _as_dates(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values) or not _is_text(values):
+        return values
+    present = values.notna()
+    if not bool(present.any()):
+        return values
+    try:
+        dates = pd.to_datetime(values, errors="coerce", format="ISO8601")
+    except (TypeError, ValueError):
+        return values
+    if bool((dates.isna() & present).any()):
+        return values
+    return dates
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _column_vars(df: pd.DataFrame, schema: Schema) -> list[Variable | None]:
+    mapping = _resolve(df.columns, schema)
+    return [schema[mapping[str(c)]] if str(c) in mapping else None for c in df.columns]
+
+
+def _plain(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Columns as plain Python-object cells for CSV/Excel; lists with the none token."""
+    out = df.reset_index(drop=True).copy()
+    for position, var in enumerate(_column_vars(df, schema)):
+        values = out.iloc[:, position]
+        if var is not None and var.type == "list":
+            values = _list_text(values, schema)
+        if not (
+            pd.api.types.is_float_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)
+        ):
+            as_object = values.astype(object)
+            values = as_object.where(values.notna().to_numpy(), None)
+        out.isetitem(position, values.array)
+    return out
+
+
+def _list_text(values: pd.Series, schema: Schema) -> pd.Series:
+    text = values.astype(object)
+    empty = (values.astype("string") == "").fillna(False).to_numpy(dtype=bool)
+    return text.where(~empty, schema.none_token)
+
+
+def _write_csv(df: pd.DataFrame, path: Path, schema: Schema) -> None:
+    _plain(df, schema).to_csv(path, index=False, encoding="utf-8")
+
+
+def _write_xlsx(df: pd.DataFrame, path: Path, schema: Schema) -> None:
+    if len(df) >= _EXCEL_MAX_ROWS:
+        raise InputFileError(
+            f"cannot write {str(path)!r}: {len(df)} rows do not fit an Excel sheet "
+            f"(at most {_EXCEL_MAX_ROWS - 1} below the header); write .csv or .sav"
+        )
+    plain = _plain(df, schema)
+    known = {v.name for v in _column_vars(df, schema) if v is not None}
+    dictionary = data_dictionary(schema)
+    dictionary = dictionary[dictionary["name"].isin(known)]
+    with pd.ExcelWriter(
+        path, engine="openpyxl", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD"
+    ) as writer:
+        plain.to_excel(writer, sheet_name=DATA_SHEET, index=False)
+        dictionary.to_excel(writer, sheet_name="Dictionary", index=False)
+
+
+def spss_codes(var: Variable) -> dict[str, int]:
+    """The SPSS numeric code of each level: the code itself if all are whole numbers, else 1..k."""
+    if all(code.lstrip("-").isdigit() for code in var.codes):
+        return {code: int(code) for code in var.codes}
+    return {code: i for i, code in enumerate(var.codes, start=1)}
+
+
+def _write_sav(df: pd.DataFrame, path: Path, schema: Schema) -> None:
+    columns: dict[str, pd.Series] = {}
+    labels: dict[str, str | None] = {}
+    value_labels: dict[str, dict[int | float, str]] = {}
+    measure: dict[str, str] = {}
+    formats: dict[str, str] = {}
+    frame = df.reset_index(drop=True)
+    for position, var in enumerate(_column_vars(frame, schema)):
+        name = _spss_name(frame.columns[position], path)
+        values = frame.iloc[:, position]
+        labels[name] = None
+        if var is None:
+            columns[name], measure[name] = _sav_other(values)
+            continue
+        labels[name] = var.display_label
+        if var.type in ("category", "ordinal"):
+            codes = spss_codes(var)
+            columns[name] = _encode_levels(values, var, codes)
+            value_labels[name] = {number: var.levels[code] for code, number in codes.items()}
+            measure[name] = "ordinal" if var.type == "ordinal" else "nominal"
+            formats[name] = "F8.0"
+        elif var.type == "boolean":
+            columns[name] = _encode_boolean(values, var)
+            value_labels[name] = dict(_BOOLEAN_LABELS)
+            measure[name] = "nominal"
+            formats[name] = "F1.0"
+        elif var.type in ("number", "integer"):
+            columns[name] = pd.to_numeric(values, errors="raise").astype("float64")
+            measure[name] = "scale"
+            if var.type == "integer":
+                formats[name] = "F8.0"
+        elif var.type == "date":
+            columns[name] = pd.to_datetime(values).astype("datetime64[ns]")
+            measure[name] = "scale"
+            formats[name] = "DATE11"
+        else:
+            text = _list_text(values, schema) if var.type == "list" else values
+            columns[name] = _sav_text(text)
+            measure[name] = "nominal"
+    out = pd.DataFrame(columns)
+    try:
+        pyreadstat.write_sav(
+            out,
+            str(path),
+            column_labels=labels,
+            variable_value_labels=value_labels,
+            variable_measure=measure,
+            variable_format=formats,
+        )
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
+        raise InputFileError(f"cannot write {str(path)!r}: {exc}") from exc
+
+
+def _spss_name(column: Hashable, path: Path) -> str:
+    name = str(column)
+    ok = (
+        name[:1].isalpha()
+        and all(ch.isalnum() or ch in "_.@#$" for ch in name)
+        and not name.endswith(".")
+        and len(name.encode("utf-8")) <= 64
+        and name.upper() not in _SPSS_RESERVED
+    )
+    if not ok:
+        raise InputFileError(
+            f"cannot write {str(path)!r}: column {name!r} is not a valid SPSS variable name "
+            "(a letter first, then letters, digits or _.@#$, at most 64 bytes, not a reserved word)"
+        )
+    return name
+
+
+def _encode_levels(values: pd.Series, var: Variable, codes: Mapping[str, int]) -> pd.Series:
+    lookup: dict[Any, float] = {label: float(codes[c]) for c, label in var.levels.items()}
+    lookup.update({c: float(n) for c, n in codes.items()})
+    text = values.astype(object)
+    numbers = text.map(lookup)
+    _refuse(values, numbers, var)
+    return numbers.astype("float64")
+
+
+def _encode_boolean(values: pd.Series, var: Variable) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype("Float64").astype("float64")
+    else:
+        lookup: dict[Any, float] = {True: 1.0, False: 0.0}
+        numbers = values.astype(object).map(lookup).astype("float64")
+    numbers = numbers.where(numbers.isin([0.0, 1.0]))
+    _refuse(values, numbers, var)
+    return numbers
+
+
+def _refuse(values: pd.Series, encoded: pd.Series, var: Variable) -> None:
+    bad = values.notna().to_numpy(dtype=bool) & encoded.isna().to_numpy(dtype=bool)
+    if bad.any():
+        first = values.to_numpy()[np.flatnonzero(bad)[0]]
+        raise DataError(
+            f"cannot write {var.name!r} to SPSS: {int(bad.sum())} value(s) are not "
+            f"{var.allowed()}, e.g. {first!r}; write validated data (kypho.validate)"
+        )
+
+
+def _sav_text(values: pd.Series) -> pd.Series:
+    text = values.astype(object)
+    return text.where(values.notna().to_numpy(), "").astype(str)
+
+
+def _sav_other(values: pd.Series) -> tuple[pd.Series, str]:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values, "scale"
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return values.astype("Float64").astype("float64"), "scale"
+    return _sav_text(values), "nominal"
