@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from kypho.beyond.montecarlo import (
+    SimulatedPower,
+    simulate_power_means,
+    simulate_power_ordinal,
+    simulate_power_proportions,
+)
 from kypho.beyond.power import (
     OrdinalEffect,
     PowerResult,
@@ -14,8 +20,12 @@ from kypho.beyond.power import (
 __all__ = [
     "OrdinalEffect",
     "PowerResult",
+    "SimulatedPower",
     "ordinal_effect",
     "power_means",
     "power_ordinal",
     "power_proportions",
+    "simulate_power_means",
+    "simulate_power_ordinal",
+    "simulate_power_proportions",
 ]
