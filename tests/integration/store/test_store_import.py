@@ -1,0 +1,139 @@
+"""Imports: one transaction, every bad row reported, nothing overwritten."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from kypho.errors import StoreError, ValidationError
+from kypho.store import Store, load_from_store
+from kypho.validate import validate
+
+ADMIN = "ada"
+
+
+def test_roundtrip_keeps_every_value_and_type(
+    db_url: str, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    raw = make_patients(40)
+    with Store.init(db_url, admin=ADMIN) as store:
+        result = store.import_frame(raw, reason="baseline", source="ward3.csv")
+        assert (result.n_read, result.n_imported, result.n_rejected) == (40, 40, 0)
+        back = store.read()
+    expected = validate(raw).data.reset_index(drop=True)
+    pd.testing.assert_frame_equal(back[expected.columns], expected)
+    # columns absent from the file are stored as missing, in schema order
+    assert back["hb_pre"].isna().all()
+    assert list(back.columns)[:3] == ["patient_id", "patient_name", "hospital_number"]
+
+
+def test_load_from_store_reads_as_the_acting_user(
+    db_url: str, make_patients: Callable[..., pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Store.init(db_url, admin=ADMIN) as store:
+        store.import_frame(make_patients(5), reason="baseline")
+    monkeypatch.setenv("KYPHO_USER", ADMIN)
+    frame = load_from_store(db_url)
+    assert frame["patient_id"].tolist() == [f"P-{i:05d}" for i in range(1, 6)]
+    assert str(frame["age"].dtype) == "Int64"
+    assert isinstance(frame["group"].dtype, pd.CategoricalDtype)
+
+
+def test_thousand_mixed_rows_report_every_bad_row(
+    db_url: str, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    raw = make_patients(1000, seed=3)
+    bad: dict[int, str] = {}  # 1-based row -> the field made wrong
+    for row in range(1, 1001, 7):
+        kind = (row // 7) % 5
+        i = row - 1
+        if kind == 0:
+            raw.loc[i, "age"], bad[row] = "130", "age"
+        elif kind == 1:
+            raw.loc[i, "group"], bad[row] = "placebo", "group"
+        elif kind == 2:
+            raw.loc[i, "sex"], bad[row] = "", "sex"
+        elif kind == 3:
+            raw.loc[i, "vas_pre"], bad[row] = "eleven", "vas_pre"
+        else:
+            raw.loc[i, "last_followup_date"], bad[row] = "2000-01-01", "last_followup_date"
+    with Store.init(db_url, admin=ADMIN) as store:
+        result = store.import_frame(raw, reason="batch 2")
+        stored = store.read()
+        trail = store.log()
+    assert result.n_read == 1000
+    assert result.n_rejected == len(bad)
+    assert result.n_imported == 1000 - len(bad)
+    assert sorted(result.rejected["row"]) == sorted(bad)
+    assert dict(zip(result.problems["row"], result.problems["field"], strict=True)) == bad
+    assert result.rejected["reasons"].str.len().gt(0).all()
+    assert set(stored["patient_id"]) == set(raw["patient_id"].drop([r - 1 for r in bad]))
+    assert (trail["action"] == "create").sum() == result.n_imported
+    first = result.problems.iloc[0]
+    assert first["message"] == "record P-00001 (row 1), 'age' must be a whole number from 18 to 120 (got '130')"
+
+
+def test_ids_already_stored_are_rejected_not_overwritten(
+    db_url: str, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    with Store.init(db_url, admin=ADMIN) as store:
+        store.import_frame(make_patients(3), reason="first")
+        again = make_patients(4)
+        again.loc[0, "vas_pre"] = "1.0"
+        result = store.import_frame(again, reason="second")
+        assert (result.n_imported, result.n_rejected) == (1, 3)
+        assert result.problems["message"].tolist()[0] == (
+            "record P-00001 (row 1), 'patient_id' is already in the store; "
+            "change the stored record with `kypho db edit`"
+        )
+        assert result.rejected["row"].tolist() == [1, 2, 3]
+        assert store.get("P-00001").values["vas_pre"] != 1.0
+        assert len(store.read()) == 4
+
+
+def test_strict_import_stores_nothing_when_a_row_is_bad(
+    db_url: str, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    raw = make_patients(10)
+    raw.loc[4, "age"] = "7"
+    with Store.init(db_url, admin=ADMIN) as store:
+        before = store.log()
+        with pytest.raises(ValidationError) as info:
+            store.import_frame(raw, reason="strict", strict=True)
+        assert str(info.value) == (
+            "10 rows read, 1 rejected; strict import stores nothing:\n"
+            "  record P-00005 (row 5), 'age' must be a whole number from 18 to 120 (got '7')"
+        )
+        assert store.read().empty
+        pd.testing.assert_frame_equal(store.log(), before)
+        assert store.verify().ok
+
+
+def test_import_needs_a_reason(db_url: str, make_patients: Callable[..., pd.DataFrame]) -> None:
+    with Store.init(db_url, admin=ADMIN) as store, pytest.raises(StoreError) as info:
+        store.import_frame(make_patients(1), reason=" ")
+    assert str(info.value) == "an import needs a reason (e.g. 'baseline data from ward 3')"
+
+
+def test_init_twice_and_opening_an_empty_database_are_refused(db_url: str) -> None:
+    shown = sa.make_url(db_url).render_as_string(hide_password=True)
+    with pytest.raises(StoreError) as info:
+        Store(db_url, user=ADMIN)
+    assert str(info.value) == f"{shown} holds no kypho store; create one with `kypho db init`"
+    Store.init(db_url, admin=ADMIN).close()
+    with pytest.raises(StoreError) as info:
+        Store.init(db_url, admin=ADMIN)
+    assert str(info.value) == f"{shown} already holds a kypho store; open it instead"
+
+
+def test_input_frame_is_not_modified(
+    db_url: str, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    raw = make_patients(6)
+    copy = raw.copy()
+    with Store.init(db_url, admin=ADMIN) as store:
+        store.import_frame(raw, reason="baseline")
+    pd.testing.assert_frame_equal(raw, copy)
