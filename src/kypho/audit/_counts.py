@@ -50,25 +50,27 @@ def chi_square_p(table: NDArray[np.int64]) -> ChiSquareP:
     ----------
     Agresti A. Categorical Data Analysis, 3rd ed. Wiley; 2013. Sections 3.2, 3.5.
     """
-    obs = np.asarray(table, dtype=np.float64)
+    full = np.asarray(table, dtype=np.int64)
+    # Fisher's test is defined on any 2×2 table, an empty column included (P = 1).
+    fisher = float(sps.fisher_exact(full).pvalue) if full.shape == (2, 2) else None
+    obs = full.astype(np.float64)
     # Levels nobody has are dropped: they add nothing to X² and make E = 0.
     obs = obs[:, obs.sum(axis=0) > 0]
     obs = obs[obs.sum(axis=1) > 0, :]
     n = obs.sum()
     r, c = obs.shape
     if r < 2 or c < 2:
-        return ChiSquareP(None, None, 0, None, None, 0.0, "fisher")
+        return ChiSquareP(None, None, 0, None, fisher, 0.0, "fisher")
     expected = np.outer(obs.sum(axis=1), obs.sum(axis=0)) / n
     x2 = float(((obs - expected) ** 2 / expected).sum())
     dof = (r - 1) * (c - 1)
     pearson = float(sps.chi2.sf(x2, dof))
-    yates = fisher = None
+    yates = None
     min_e = float(expected.min())
     rule = "pearson"
     if (r, c) == (2, 2):
         dev = np.maximum(np.abs(obs - expected) - 0.5, 0.0)
         yates = float(sps.chi2.sf(float((dev**2 / expected).sum()), 1))
-        fisher = float(sps.fisher_exact(obs.astype(np.int64)).pvalue)
         if n < 40 or min_e < 1:
             rule = "fisher"
         elif min_e < 5:

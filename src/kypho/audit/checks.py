@@ -984,10 +984,9 @@ def _table_test(
         "fisher": "n < 40 or an expected count below 1",
     }[res.rule]
     degenerate = ""
-    if (
-        res.pearson is not None
-        and groups_by_levels.shape[1] != (groups_by_levels.sum(axis=0) > 0).sum()
-    ):
+    if res.pearson is None:
+        degenerate = " (χ² is undefined: a level is empty in both groups)"
+    elif groups_by_levels.shape[1] != (groups_by_levels.sum(axis=0) > 0).sum():
         degenerate = " (levels no patient has are left out)"
     if matching:
         status: Status = "consistent"

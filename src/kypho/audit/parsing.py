@@ -141,7 +141,7 @@ def parse_statistic(text: object, default_name: str | None, where: str) -> Repor
     if default_name is None:
         raise AuditError(
             f"{where}: the statistic {s!r} has no name and the table declares no "
-            "statistic_column; write it as 'U = 392.00'"
+            "statistic_column; write it with its name, such as 't = 0.782'"
         )
     return ReportedStatistic(default_name, parse_number(s, where))
 
