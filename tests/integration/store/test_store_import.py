@@ -73,7 +73,10 @@ def test_thousand_mixed_rows_report_every_bad_row(
     assert set(stored["patient_id"]) == set(raw["patient_id"].drop([r - 1 for r in bad]))
     assert (trail["action"] == "create").sum() == result.n_imported
     first = result.problems.iloc[0]
-    assert first["message"] == "record P-00001 (row 1), 'age' must be a whole number from 18 to 120 (got '130')"
+    assert (
+        first["message"]
+        == "record P-00001 (row 1), 'age' must be a whole number from 18 to 120 (got '130')"
+    )
 
 
 def test_ids_already_stored_are_rejected_not_overwritten(
