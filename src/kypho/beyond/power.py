@@ -119,12 +119,17 @@ def _solve(
     if power_of(lowest) >= target:
         # Even the smallest size the test allows reaches the target.
         return lowest, power_of(lowest)
-    if power_of(_MAX_N) < target:
-        raise StatisticsError(
-            f"power {target} cannot be reached for {what} with up to {_MAX_N:,.0f} patients per group; "
-            "the effect is too small (or zero)"
-        )
-    n1 = float(optimize.brentq(lambda m: power_of(m) - target, lowest, _MAX_N, xtol=1e-10))
+    # Bracket the root by doubling: evaluating at huge sizes first can overflow
+    # the noncentral t (NaN) and is never needed for realistic effects.
+    low, high = lowest, 2 * lowest
+    while not power_of(high) >= target:
+        if high >= _MAX_N:
+            raise StatisticsError(
+                f"power {target} cannot be reached for {what} with up to {_MAX_N:,.0f} patients per group; "
+                "the effect is too small (or zero)"
+            )
+        low, high = high, min(2 * high, _MAX_N)
+    n1 = float(optimize.brentq(lambda m: power_of(m) - target, low, high, xtol=1e-10))
     return n1, power_of(n1)
 
 
