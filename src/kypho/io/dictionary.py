@@ -108,6 +108,9 @@ def write_dictionary(path: str | Path, schema: Schema | None = None) -> Path:
             f"cannot write the data dictionary to {str(path)!r}: unsupported extension "
             f"{path.suffix!r}; allowed: .csv, .md, .xlsx"
         )
+    from kypho.io.tables import check_folder
+
+    check_folder(path)
     table = data_dictionary(schema)
     try:
         if suffix == ".csv":

@@ -181,6 +181,7 @@ def write_table(df: pd.DataFrame, path: str | Path, *, schema: Schema | None = N
             f"cannot write {str(path)!r}: unsupported extension {path.suffix!r}; "
             f"kypho writes {_FORMATS}"
         )
+    check_folder(path)
     try:
         writers[suffix](df, path, schema)
     except (InputFileError, DataError):
@@ -188,6 +189,13 @@ def write_table(df: pd.DataFrame, path: str | Path, *, schema: Schema | None = N
     except OSError as exc:
         raise InputFileError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
     return path
+
+
+def check_folder(path: Path) -> None:
+    """Refuse early, and in one wording, to write into a folder that does not exist."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputFileError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
 
 
 # --------------------------------------------------------------------------- reading
@@ -319,9 +327,13 @@ def _tidy(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     out = frame.copy()
     for position, column in enumerate(frame.columns):
         values = frame.iloc[:, position]
-        if _is_text(values):
-            values = _blank_missing(values, tokens)
         var = schema[mapping[str(column)]] if str(column) in mapping else None
+        if _is_text(values):
+            # in a list column the none token records an observed empty list
+            keep = (
+                {schema.none_token.casefold()} if var is not None and var.type == "list" else set()
+            )
+            values = _blank_missing(values, tokens - keep)
         if var is not None and var.type in ("number", "integer"):
             values = _as_float(values)
         elif var is not None and var.type == "date":

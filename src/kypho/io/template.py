@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from kypho.errors import InputFileError
 from kypho.io.dictionary import DICTIONARY_COLUMNS, allowed_text, data_dictionary
-from kypho.io.tables import DATA_SHEET
+from kypho.io.tables import DATA_SHEET, check_folder
 from kypho.schema import Schema, Variable, load_schema
 
 __all__ = ["BOOLEAN_CHOICES", "write_template"]
@@ -86,6 +86,7 @@ def write_template(path: str | Path, schema: Schema | None = None) -> Path:
             f"cannot write the template to {str(path)!r}: the template is an Excel "
             f"workbook, its name must end in .xlsx (got {path.suffix or 'no extension'!r})"
         )
+    check_folder(path)
     schema = schema or load_schema()
     book = Workbook()
     data = book.active
