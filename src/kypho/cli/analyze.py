@@ -1,0 +1,319 @@
+"""``kypho analyze``: the main job, from a data file to the complete report.
+
+Pipeline: read → validate → derive → screen → analyse → render. Rejected records
+are listed in the report's data-quality section and counted on the terminal; the
+analysis runs on the accepted, eligible patients. The report is written into a
+hidden temporary folder inside ``--out`` and moved into place only once every
+file exists; ``MANIFEST.json`` (every file with its SHA-256) is written last, so
+a folder without it is not a finished report.
+
+Heavy libraries (pandas, scipy, matplotlib, python-docx) are imported inside the
+command, never when the module is imported, so that ``kypho --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kypho.errors import DataError, InputFileError
+
+__all__ = ["FORMAT_CHOICES", "analyze"]
+
+# Kept in step with kypho.report.document.FORMATS (a test checks), here so that
+# building the command does not import the report machinery.
+FORMAT_CHOICES: tuple[str, ...] = ("md", "html", "csv", "tex", "docx")
+DEFAULT_COHORT = "cohort.csv"
+SYNTHETIC_NOTE = (
+    "The bundled default cohort is SYNTHETIC: generated to be consistent with the "
+    "published summaries of the paper, not real patients."
+)
+
+
+class _Steps:
+    """Numbered step lines with timings on stderr."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.quiet = quiet
+        self.started = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        self.done += 1
+        if not self.quiet:
+            elapsed = time.perf_counter() - self.started
+            click.echo(f"[{self.done}/{self.total}] {message} ({elapsed:.1f} s)", err=True)
+
+    def detail(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(f"      {message}", err=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _default_cohort() -> Path:
+    resource = resources.files("kypho.data").joinpath(DEFAULT_COHORT)
+    path = Path(str(resource))
+    if not path.is_file():
+        raise InputFileError(
+            f"no INPUT was given and the bundled default cohort kypho/data/{DEFAULT_COHORT} "
+            "is not installed; pass a data file: kypho analyze DATA.csv --out DIR"
+        )
+    return path
+
+
+def _load_schema(path: Path | None) -> Any:
+    from kypho.schema import load_schema
+
+    if path is None:
+        return load_schema()
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        doc = None
+    # A file that declares the id and group columns is a whole schema; anything
+    # else is an extension of the built-in one (new variables or timepoints).
+    if isinstance(doc, dict) and "id_column" in doc and "group_column" in doc:
+        return load_schema(path)
+    return load_schema(extensions=[path])
+
+
+def _read(
+    input_path: Path | None, db_url: str | None, schema: Any
+) -> tuple[Any, str, str | None, str]:
+    """Return (raw frame, input name, SHA-256 or None, provenance note)."""
+    if db_url is not None:
+        if input_path is not None:
+            raise click.UsageError("give either INPUT or --db, not both")
+        try:
+            from kypho.store import load_from_store
+        except ImportError:
+            raise InputFileError(
+                "--db needs the study store (kypho.store.load_from_store), which this "
+                "installation of kypho does not have"
+            ) from None
+        raw = load_from_store(db_url)
+        safe = db_url.split("@")[-1] if "@" in db_url else db_url
+        return raw, f"study store {safe}", None, ""
+    from kypho.io import read_table
+
+    note = ""
+    if input_path is None:
+        input_path = _default_cohort()
+        note = SYNTHETIC_NOTE
+    raw = read_table(input_path, schema=schema)
+    return raw, input_path.name, _sha256(input_path), note
+
+
+def _summary_lines(result: Any, screening: Any, validation: Any) -> list[str]:
+    from kypho.report.format import format_statistic, p_phrase
+
+    lines = [
+        f"records read {validation.n_read}, accepted {validation.n_accepted}, "
+        f"rejected {validation.n_rejected}; eligible {screening.flow.included} of "
+        f"{screening.flow.screened}",
+        "analysed: "
+        + ", ".join(
+            f"{label} n = {n}"
+            for label, n in zip(result.group_labels, result.n_by_group, strict=True)
+        ),
+    ]
+    significant = []
+    tested = 0
+    for table in result.tables:
+        for row in table.rows:
+            comparison = row.comparison
+            if comparison is None or comparison.p_value is None:
+                continue
+            tested += 1
+            if comparison.p_value < result.alpha:
+                where = f" at {row.label}" if row.timepoint else ""
+                name = row.variable if row.timepoint else row.label
+                significant.append(
+                    f"  Table {table.number}: {name}{where}: {format_statistic(comparison)}, "
+                    f"{p_phrase(comparison.p_value)}"
+                )
+    lines.append(
+        f"between-group tests: {tested}; significant at α = {result.alpha:g}: {len(significant)}"
+    )
+    lines.extend(significant)
+    return lines
+
+
+def _publish(staging: Path, out_dir: Path, manifest_text: str) -> None:
+    """Move the finished files from ``staging`` into ``out_dir``; MANIFEST.json last."""
+    stale = out_dir / "MANIFEST.json"
+    if stale.exists():
+        stale.unlink()
+    for item in sorted(staging.iterdir()):
+        destination = out_dir / item.name
+        if destination.is_dir():
+            shutil.rmtree(destination)
+        elif destination.exists():
+            destination.unlink()
+        shutil.move(str(item), str(destination))
+    partial = out_dir / ".MANIFEST.json.partial"
+    partial.write_text(manifest_text, encoding="utf-8")
+    partial.replace(out_dir / "MANIFEST.json")
+
+
+@click.command("analyze")
+@click.argument(
+    "input_path",
+    metavar="[INPUT]",
+    required=False,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the report (created if needed).",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(FORMAT_CHOICES),
+    help="Output format; repeat for several. Default: all of md, html, csv, tex, docx.",
+)
+@click.option("--no-figures", is_flag=True, help="Skip the figures (faster).")
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A user analysis plan (YAML) adding tables, rows or timepoints to the built-in plan.",
+)
+@click.option(
+    "--schema",
+    "schema_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A schema extension (YAML: new variables or timepoints), or a whole study schema.",
+)
+@click.option("--db", "db_url", help="Read the records from a study store (database URL).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+def analyze(
+    input_path: Path | None,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    no_figures: bool,
+    plan_path: Path | None,
+    schema_path: Path | None,
+    db_url: str | None,
+    quiet: bool,
+) -> None:
+    """Validate, screen, derive and analyse INPUT; write the report into --out.
+
+    INPUT is a .csv, .xlsx or .sav file of patient records (columns named as in
+    the study schema or by their labels). Without INPUT the bundled default
+    cohort is analysed (synthetic data). The report holds Tables 1-7 in every
+    chosen format, the figures, the methods and results text, and report.html
+    with everything in one file; MANIFEST.json is written last.
+    """
+    chosen = formats or FORMAT_CHOICES
+    steps = _Steps(7, quiet)
+    steps(f"reading {input_path or ('study store' if db_url else 'the bundled default cohort')}")
+    schema = _load_schema(schema_path)
+    raw, input_name, digest, note = _read(input_path, db_url, schema)
+
+    from kypho.analysis import analyze as run_analysis
+    from kypho.analysis import load_plan
+    from kypho.eligibility import screen
+    from kypho.measures import derive
+    from kypho.validate import validate
+
+    steps(f"validating {len(raw)} records")
+    validation = validate(raw, schema)
+    if validation.n_rejected:
+        click.echo(
+            f"warning: {validation.n_rejected} of {validation.n_read} records rejected "
+            "(listed in the report's data-quality section and data_quality.csv)",
+            err=True,
+        )
+        for message in list(validation.problems["message"])[:5]:
+            steps.detail(str(message))
+    if validation.n_accepted == 0:
+        first = "; ".join(str(m) for m in list(validation.problems["message"])[:3])
+        raise DataError(
+            f"no record of {input_name} passed validation ({validation.n_rejected} rejected), "
+            f"so there is nothing to analyse; first problems: {first}"
+        )
+    steps("deriving measures")
+    derived = derive(validation.data, schema)
+    steps("screening eligibility")
+    screening = screen(derived, schema)
+    included = derived[screening.included.to_numpy()]
+    if len(included) == 0:
+        raise DataError(
+            f"none of the {screening.flow.screened} accepted records meets the eligibility "
+            "criteria, so there is nothing to analyse"
+        )
+    steps("analysing")
+    plan = load_plan(extensions=[plan_path] if plan_path is not None else ())
+    result = run_analysis(included, schema, plan)
+
+    from kypho.report.document import Provenance, manifest, write_report
+
+    provenance = Provenance(
+        input_name=input_name,
+        input_sha256=digest,
+        created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        plan_source=plan.source,
+        schema_study=schema.study,
+        note=note,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".kypho-partial-", dir=out_dir))
+    try:
+        steps("writing the report" + ("" if no_figures else " and figures"))
+        files = write_report(
+            staging,
+            result,
+            provenance=provenance,
+            formats=chosen,
+            figures=not no_figures,
+            validation=validation,
+            screening=screening,
+            data=included,
+            schema=schema,
+            title=schema.title or "Study report",
+            progress=steps.detail,
+        )
+        summary = {
+            "n_read": validation.n_read,
+            "n_accepted": validation.n_accepted,
+            "n_rejected": validation.n_rejected,
+            "n_included": screening.flow.included,
+            "n_by_group": dict(zip(result.groups, result.n_by_group, strict=True)),
+            "formats": list(chosen),
+            "figures": not no_figures,
+        }
+        text = manifest(files, staging, provenance, summary)
+        steps("publishing")
+        _publish(staging, out_dir, text)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    echo: Callable[[str], None] = click.echo
+    for line in _summary_lines(result, screening, validation):
+        echo(line)
+    target = out_dir / ("report.html" if "html" in chosen else "")
+    echo(f"report: {target}")

@@ -1,0 +1,467 @@
+"""The whole report: every table in every format, the figures, the text, one HTML file.
+
+:func:`write_report` writes into a directory the files named in its docstring.
+The HTML report is self-contained (styles inline, figures as inline SVG or base64
+PNG) so it opens offline in any browser and can be mailed as one file.
+
+The "Beyond the paper" hook
+---------------------------
+If the package :mod:`kypho.beyond` is importable and has a callable
+``report_section(data, schema) -> (html_fragment, figures)``, the HTML report
+includes a "Beyond the paper" section with ``html_fragment`` (trusted HTML made by
+kypho itself) and each figure of ``figures`` (``{file name: bytes}``; names ending
+in ``.svg`` are inlined, ``.png`` embedded as base64). ``data`` is the analysed
+(included, derived) data and ``schema`` the study schema. Without the package or
+the function the section is left out; an error inside it is reported in the
+section rather than losing the rest of the report.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kypho.analysis.model import AnalysisResult
+from kypho.report.format import Grid, layout
+from kypho.report.render import TABLE_CSS, latex_document, to_csv, to_html, to_latex, to_markdown
+from kypho.report.text import methods_text, results_text, software_versions
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from kypho.schema import Schema
+
+__all__ = ["FORMATS", "Provenance", "beyond_section", "build_figures", "write_report"]
+
+FORMATS: tuple[str, ...] = ("md", "html", "csv", "tex", "docx")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the numbers came from: input file and its hash, software, date, plan."""
+
+    input_name: str
+    input_sha256: str | None
+    created: str
+    versions: Mapping[str, str] = field(default_factory=software_versions)
+    plan_source: str = ""
+    schema_study: str = ""
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain mapping, for MANIFEST.json."""
+        return {
+            "input": self.input_name,
+            "input_sha256": self.input_sha256,
+            "created": self.created,
+            "versions": dict(self.versions),
+            "plan": self.plan_source,
+            "study": self.schema_study,
+            "note": self.note,
+        }
+
+
+def build_figures(
+    result: AnalysisResult,
+    flow: Any | None = None,
+) -> dict[str, Figure]:
+    """The report's figures by file stem; a figure whose table is absent is left out."""
+    from matplotlib.figure import Figure
+
+    from kypho.report import figures as fig
+
+    made: dict[str, Figure] = {}
+    labels = dict(zip(result.groups, result.group_labels, strict=True))
+
+    def attempt(name: str, draw: Callable[[], Any]) -> None:
+        try:
+            drawn = draw()
+        except KeyError:
+            return
+        first = drawn[0] if isinstance(drawn, list) else drawn
+        figure = first.get_figure()
+        if isinstance(figure, Figure):
+            made[name] = figure
+
+    numbers = {t.number for t in result.tables}
+    if 3 in numbers:
+        attempt(
+            "figure1_vas",
+            lambda: fig.plot_measure(result.table(3), "vas", confidence=result.confidence),
+        )
+    if {4, 5, 6} <= numbers:
+        attempt("figure2_radiographic", lambda: fig.plot_radiographic(result))
+    if 7 in numbers:
+        attempt("figure3_cement_grade", lambda: fig.plot_grades(result.table(7)))
+        attempt("figure4_leakage", lambda: fig.plot_leakage(result.table(7)))
+    if flow is not None:
+        attempt("figure0_flow", lambda: fig.plot_flow(flow, group_labels=labels))
+    return dict(sorted(made.items()))
+
+
+def _inline_svg(text: str) -> str:
+    # Inline SVG in HTML starts at the <svg> element: no XML declaration or DOCTYPE.
+    start = text.find("<svg")
+    return text[start:] if start >= 0 else text
+
+
+def beyond_section(
+    data: pd.DataFrame | None, schema: Schema | None
+) -> tuple[str, dict[str, bytes]] | None:
+    """Call ``kypho.beyond.report_section`` if it exists (see the module docstring)."""
+    try:
+        module = importlib.import_module("kypho.beyond")
+    except ImportError:
+        return None
+    hook = getattr(module, "report_section", None)
+    if not callable(hook) or data is None or schema is None:
+        return None
+    try:
+        fragment, figures = hook(data, schema)
+    except Exception as exc:
+        return (
+            f"<p>The section could not be computed: {html.escape(type(exc).__name__)}: "
+            f"{html.escape(str(exc))}</p>",
+            {},
+        )
+    return str(fragment), dict(figures)
+
+
+def _embed(name: str, payload: bytes) -> str:
+    if name.endswith(".svg"):
+        svg = _inline_svg(payload.decode("utf-8"))
+        return f"<figure>{svg}<figcaption>{html.escape(name)}</figcaption></figure>"
+    encoded = base64.b64encode(payload).decode("ascii")
+    return (
+        f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{encoded}">'
+        f"<figcaption>{html.escape(name)}</figcaption></figure>"
+    )
+
+
+_PAGE_CSS = """
+body { font-family: Georgia, 'Times New Roman', serif; max-width: 68em; margin: 2em auto; padding: 0 1.5em; color: #111; line-height: 1.45; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
+figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; } figure img { max-width: 100%; }
+figcaption { font-size: 0.85em; color: #333; }
+table.plain { border-collapse: collapse; font-size: 0.88em; } table.plain td, table.plain th { padding: 0.15em 0.8em; text-align: left; border-bottom: 1px solid #ddd; }
+.note { background: #fff8e1; border-left: 4px solid #E69F00; padding: 0.5em 1em; }
+code { font-size: 0.9em; }
+"""
+
+
+def _quality_html(validation: Any | None, screening: Any | None) -> str:
+    esc = html.escape
+    if validation is None:
+        return "<p>No validation result was given.</p>"
+    parts = [
+        '<table class="plain"><tbody>',
+        f"<tr><td>Records read</td><td>{validation.n_read}</td></tr>",
+        f"<tr><td>Accepted</td><td>{validation.n_accepted}</td></tr>",
+        f"<tr><td>Rejected</td><td>{validation.n_rejected}</td></tr>",
+    ]
+    unknown = list(getattr(validation, "unknown_columns", []) or [])
+    if unknown:
+        parts.append(
+            f"<tr><td>Unknown columns (ignored)</td><td>{esc(', '.join(unknown))}</td></tr>"
+        )
+    parts.append("</tbody></table>")
+    problems = getattr(validation, "problems", None)
+    if problems is not None and len(problems):
+        shown = problems.head(200)
+        parts.append(
+            f'<h3>Problems ({len(problems)})</h3><table class="plain"><thead><tr><th>Row</th><th>Record</th><th>Field</th><th>Message</th></tr></thead><tbody>'
+        )
+        for rec in shown.itertuples(index=False):
+            parts.append(
+                f"<tr><td>{esc(str(rec.row))}</td><td>{esc(str(rec.record))}</td>"
+                f"<td>{esc(str(rec.field))}</td><td>{esc(str(rec.message))}</td></tr>"
+            )
+        parts.append("</tbody></table>")
+        if len(problems) > len(shown):
+            parts.append(f"<p>… and {len(problems) - len(shown)} more (see data_quality.csv).</p>")
+    missing = getattr(validation, "missing", None)
+    if missing is not None:
+        nonzero = missing[missing > 0]
+        if len(nonzero):
+            parts.append(
+                '<h3>Missing values among accepted records</h3><table class="plain"><tbody>'
+            )
+            parts.extend(
+                f"<tr><td>{esc(str(k))}</td><td>{int(v)}</td></tr>" for k, v in nonzero.items()
+            )
+            parts.append("</tbody></table>")
+        else:
+            parts.append("<p>No missing values among accepted records.</p>")
+    if screening is not None:
+        flow = screening.flow
+        parts.append(
+            f"<p>Eligibility: {flow.screened} screened, {flow.excluded} excluded, "
+            f"{flow.included} included.</p>"
+        )
+        if flow.not_assessed:
+            parts.append(
+                f"<p>Criteria not assessed (column absent): {esc(', '.join(flow.not_assessed))}.</p>"
+            )
+    return "\n".join(parts)
+
+
+def _report_html(
+    *,
+    title: str,
+    result: AnalysisResult,
+    grids: Sequence[Grid],
+    methods: str,
+    results: Mapping[int, str],
+    figure_svgs: Mapping[str, str],
+    validation: Any | None,
+    screening: Any | None,
+    provenance: Provenance,
+    beyond: tuple[str, dict[str, bytes]] | None,
+) -> str:
+    esc = html.escape
+    body = [f"<h1>{esc(title)}</h1>"]
+    if provenance.note:
+        body.append(f'<p class="note">{esc(provenance.note)}</p>')
+    body.append('<h2 id="flow">Patients</h2>')
+    if "figure0_flow" in figure_svgs:
+        body.append(
+            f"<figure>{figure_svgs['figure0_flow']}<figcaption>Patient flow (STROBE).</figcaption></figure>"
+        )
+    groups = ", ".join(
+        f"{label}: n = {n}" for label, n in zip(result.group_labels, result.n_by_group, strict=True)
+    )
+    body.append(f"<p>Analysed: {esc(groups)}.</p>")
+    body.append('<h2 id="quality">Data quality</h2>')
+    body.append(_quality_html(validation, screening))
+    body.append('<h2 id="methods">Statistical methods</h2>')
+    body.append(f"<p>{esc(methods)}</p>")
+    body.append('<h2 id="results">Results</h2>')
+    placed = {
+        3: ["figure1_vas"],
+        6: ["figure2_radiographic"],
+        7: ["figure3_cement_grade", "figure4_leakage"],
+    }
+    captions = {
+        "figure1_vas": f"VAS score over time by group (mean with {100 * result.confidence:g}% CI).",
+        "figure2_radiographic": f"Anterior and middle height ratios and wedge angle over time by group (mean with {100 * result.confidence:g}% CI).",
+        "figure3_cement_grade": "Distribution grade of bone cement by group (% of patients).",
+        "figure4_leakage": "Patients with bone cement leakage, by type and group.",
+    }
+    for grid in grids:
+        paragraph = results.get(grid.number)
+        if paragraph:
+            body.append(f"<p>{esc(paragraph)}</p>")
+        body.append(to_html(grid, table_id=f"table{grid.number}"))
+        for name in placed.get(grid.number, []):
+            if name in figure_svgs:
+                body.append(
+                    f"<figure>{figure_svgs[name]}<figcaption>{esc(captions[name])}</figcaption></figure>"
+                )
+    if beyond is not None:
+        fragment, extra = beyond
+        body.append('<h2 id="beyond">Beyond the paper</h2>')
+        body.append(fragment)
+        body.extend(_embed(name, payload) for name, payload in extra.items())
+    body.append('<h2 id="provenance">Provenance</h2>')
+    rows = [
+        ("Input", provenance.input_name),
+        ("Input SHA-256", provenance.input_sha256 or "—"),
+        ("Created (UTC)", provenance.created),
+        ("Analysis plan", provenance.plan_source),
+        ("Study schema", provenance.schema_study),
+        *((f"{name} version", version) for name, version in provenance.versions.items()),
+    ]
+    body.append('<table class="plain"><tbody>')
+    body.extend(f"<tr><td>{esc(k)}</td><td><code>{esc(v)}</code></td></tr>" for k, v in rows)
+    body.append("</tbody></table>")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{esc(title)}</title>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{_PAGE_CSS}{TABLE_CSS}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
+def write_report(
+    directory: str | Path,
+    result: AnalysisResult,
+    *,
+    provenance: Provenance,
+    formats: Sequence[str] = FORMATS,
+    figures: bool = True,
+    validation: Any | None = None,
+    screening: Any | None = None,
+    data: pd.DataFrame | None = None,
+    schema: Schema | None = None,
+    title: str = "Study report",
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Write the report into ``directory`` (created if needed); return the files written.
+
+    Files, by format: ``md`` → ``report.md``; ``html`` → ``report.html``; ``csv`` →
+    ``tables.csv`` (the printed tables) and ``results.csv`` (every number, one line
+    per table row and group); ``tex`` → ``tables.tex``; ``docx`` → ``report.docx``
+    (all tables, then methods and results text). With ``figures``: ``figures/*.png``
+    and ``figures/*.svg``. Always: ``data_quality.csv`` when validation found
+    problems.
+
+    Parameters
+    ----------
+    directory
+        Target folder.
+    result
+        The analysis.
+    provenance
+        Input hash, versions and date, printed in the HTML report.
+    formats
+        Any of ``md``, ``html``, ``csv``, ``tex``, ``docx``.
+    figures
+        Whether to draw the figures (files and HTML).
+    validation, screening, data, schema
+        The validation result and screening (data-quality and flow sections), and
+        the analysed data and schema (for the "Beyond the paper" hook).
+    title
+        Report title.
+    progress
+        Called with a short message before each step.
+
+    Raises
+    ------
+    AnalysisError
+        If a format is not one of :data:`FORMATS`.
+    """
+    from kypho.errors import AnalysisError
+
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise AnalysisError(
+            f"unknown report format(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(FORMATS)}"
+        )
+    say = progress or (lambda message: None)
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    grids = [layout(table, alpha=result.alpha) for table in result.tables]
+    methods = methods_text(result, provenance.versions)
+    results = results_text(result)
+
+    figure_svgs: dict[str, str] = {}
+    if figures:
+        from kypho.report.figures import save_figure
+
+        say("drawing figures")
+        made = build_figures(result, getattr(screening, "flow", None))
+        for name, figure in made.items():
+            png, svg = save_figure(figure, target / "figures", name)
+            written += [png, svg]
+            if "html" in formats:
+                figure_svgs[name] = _inline_svg(svg.read_text(encoding="utf-8"))
+
+    if "md" in formats:
+        say("writing Markdown")
+        text = [f"# {title}", ""]
+        if provenance.note:
+            text += [f"> {provenance.note}", ""]
+        text += ["## Statistical methods", "", methods, "", "## Results", ""]
+        for grid in grids:
+            paragraph = results.get(grid.number)
+            if paragraph:
+                text += [paragraph, ""]
+            text += [to_markdown(grid), ""]
+        written.append(_write(target / "report.md", "\n".join(text)))
+    if "csv" in formats:
+        say("writing CSV")
+        written.append(_write(target / "tables.csv", "\n".join(to_csv(g) for g in grids)))
+        path = target / "results.csv"
+        result.to_frame().to_csv(path, index=False)
+        written.append(path)
+    if "tex" in formats:
+        say("writing LaTeX")
+        written.append(
+            _write(target / "tables.tex", latex_document((to_latex(g) for g in grids), title))
+        )
+    if "docx" in formats:
+        say("writing Word")
+        from kypho.report.word import write_docx
+
+        written.append(
+            write_docx(
+                grids,
+                target / "report.docx",
+                title=title,
+                paragraphs=[
+                    ("Statistical methods", methods),
+                    (
+                        "Results",
+                        "\n\n".join(results[g.number] for g in grids if g.number in results),
+                    ),
+                ],
+            )
+        )
+    if "html" in formats:
+        say("writing HTML report")
+        beyond = beyond_section(data, schema)
+        page = _report_html(
+            title=title,
+            result=result,
+            grids=grids,
+            methods=methods,
+            results=results,
+            figure_svgs=figure_svgs,
+            validation=validation,
+            screening=screening,
+            provenance=provenance,
+            beyond=beyond,
+        )
+        written.append(_write(target / "report.html", page))
+    problems = getattr(validation, "problems", None)
+    if problems is not None and len(problems):
+        path = target / "data_quality.csv"
+        problems.to_csv(path, index=False)
+        written.append(path)
+    return written
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def manifest(
+    files: Sequence[Path], root: Path, provenance: Provenance, summary: Mapping[str, Any]
+) -> str:
+    """MANIFEST.json text: provenance, key results and every file with its SHA-256."""
+    import hashlib
+
+    entries = []
+    for path in sorted(files):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        entries.append(
+            {
+                "path": path.relative_to(root).as_posix(),
+                "sha256": digest,
+                "bytes": path.stat().st_size,
+            }
+        )
+    return json.dumps(
+        {
+            "complete": True,
+            "provenance": provenance.as_dict(),
+            "summary": dict(summary),
+            "files": entries,
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
