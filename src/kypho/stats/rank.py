@@ -426,7 +426,7 @@ def mann_whitney_from_counts(
     if (n1 == 0).any() or (n2 == 0).any():
         raise StatisticsError(
             "each group needs at least one counted patient "
-            f"(got group totals {n1.tolist()} and {n2.tolist()})"
+            f"(got group totals {n1.astype(np.int64).tolist()} and {n2.astype(np.int64).tolist()})"
         )
     t = c1 + c2
     before = np.cumsum(t, axis=-1) - t

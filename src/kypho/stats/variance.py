@@ -223,7 +223,7 @@ def variance_test(
     _group_counts_check(n1, n2, single)
     both_const = (v1 == 0) & (v2 == 0)
     if both_const.any():
-        detail = "" if single else "; " + where_many(both_const, "so")
+        detail = "" if single else "; " + where_many(both_const, "this happens")
         raise StatisticsError(
             "both groups have zero variance, so no test of equal variances is defined" + detail
         )
