@@ -159,7 +159,7 @@ def test_csv_never_drops_a_row_and_blanks_only_tokens(
     tokens = {m.strip().casefold() for m in SCHEMA.missing_values}
     rows = [["P", *r[1:]] for r in rows]  # the id column is never empty: lines stay non-blank
     text = "patient_id,notes,ward\n" + "".join(",".join(r) + "\n" for r in rows)
-    table = read_table(_csv(tmp_path, text))
+    table = read_table(_csv(tmp_path, text), schema=SCHEMA)
     assert len(table) == len(rows)
     for j, column in enumerate(["notes", "ward"], start=1):
         expected_missing = [r[j].strip().casefold() in tokens for r in rows]

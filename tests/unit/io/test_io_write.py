@@ -65,7 +65,7 @@ def test_csv_writes_codes_booleans_and_iso_dates(tmp_path: Path) -> None:
 @given(values=st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=10))
 def test_csv_numbers_round_trip_exactly(tmp_path: Path, values: list[float]) -> None:
     frame = pd.DataFrame({"operation_time": values})
-    back = read_table(write_table(frame, tmp_path / "o.csv"))
+    back = read_table(write_table(frame, tmp_path / "o.csv", schema=SCHEMA), schema=SCHEMA)
     assert back["operation_time"].tolist() == values
 
 
