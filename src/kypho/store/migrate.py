@@ -15,6 +15,7 @@ Two kinds of version are kept, both in the database:
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -29,7 +30,15 @@ from kypho.errors import StoreError
 from kypho.schema import Schema
 from kypho.store.tables import RECORDS, StoreTables, column_spec, column_type
 
-__all__ = ["VERSION_TABLE", "current_revision", "head_revision", "sync_columns", "upgrade"]
+__all__ = [
+    "VERSION_TABLE",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "stored_columns",
+    "sync_columns",
+    "upgrade",
+]
 
 #: Alembic's version table, named so that it cannot clash with another application's.
 VERSION_TABLE = "kypho_alembic_version"
@@ -44,6 +53,7 @@ def _config(conn: sa.Connection | None = None, schema: Schema | None = None) -> 
     return cfg
 
 
+@functools.cache
 def head_revision() -> str:
     """The newest store-structure revision kypho knows."""
     head = ScriptDirectory.from_config(_config()).get_current_head()
@@ -62,6 +72,14 @@ def current_revision(conn: sa.Connection) -> str | None:
 def upgrade(conn: sa.Connection, schema: Schema) -> None:
     """Apply every store-structure revision the database lacks, inside ``conn``'s transaction."""
     command.upgrade(_config(conn, schema), "head")
+
+
+def downgrade(conn: sa.Connection, schema: Schema, revision: str) -> None:
+    """Return the store structure to an older ``revision`` (for recovery and tests).
+
+    Study data are kept: the revisions after 0001 change only kypho's own objects.
+    """
+    command.downgrade(_config(conn, schema), revision)
 
 
 def stored_columns(conn: sa.Connection, tables: StoreTables) -> tuple[int, list[tuple[str, str]]]:

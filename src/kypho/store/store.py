@@ -9,6 +9,7 @@ process dies leaves nothing behind.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import os
@@ -79,6 +80,12 @@ _WHAT = {
     "manage_users": "manage users",
     "migrate": "migrate the store",
 }
+
+
+@functools.cache
+def _default_schema() -> Schema:
+    # parsing the YAML costs ~0.1 s; the schema object is immutable, so share it
+    return load_schema()
 
 
 def resolve_user(user: str | None = None) -> str:
@@ -262,6 +269,9 @@ class Store:
         operation checks this user's role in the store.
     schema
         The study schema the store was built with (``None``: kypho's built-in).
+    check
+        ``False`` opens a store whose structure revision or schema version is out
+        of date, only so that an admin can call :meth:`migrate`.
 
     Raises
     ------
@@ -289,15 +299,16 @@ class Store:
         *,
         user: str | None = None,
         schema: Schema | None = None,
+        check: bool = True,
         _engine: sa.Engine | None = None,
     ) -> None:
         self.url = resolve_url(url)
-        self.schema = schema or load_schema()
+        self.schema = schema or _default_schema()
         self.tables = build_tables(self.schema)
         self.user = resolve_user(user)
         self.engine = _engine or create_store_engine(self.url)
         try:
-            self._check()
+            self._check(check)
         except BaseException:
             self.engine.dispose()
             raise
@@ -315,7 +326,7 @@ class Store:
         StoreError
             If the database already holds a kypho store.
         """
-        schema = schema or load_schema()
+        schema = schema or _default_schema()
         admin = resolve_user(admin)
         tables = build_tables(schema)
         engine = create_store_engine(url)
@@ -365,7 +376,7 @@ class Store:
             raise
         return cls(url, user=admin, schema=schema, _engine=engine)
 
-    def _check(self) -> None:
+    def _check(self, strict: bool) -> None:
         try:
             with self.engine.connect() as conn:
                 if not sa.inspect(conn).has_table(self.tables.chain.name):
@@ -377,6 +388,8 @@ class Store:
                 version, stored = migrate.stored_columns(conn, self.tables)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot open the store at {_safe_url(self.engine)}: {exc}") from exc
+        if not strict:
+            return
         head = migrate.head_revision()
         if revision != head:
             raise StoreError(

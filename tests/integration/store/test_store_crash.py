@@ -1,0 +1,82 @@
+"""A real process killed in the middle of an import leaves the store as it was.
+
+The child process imports 5,000 records (three insert batches). A SQLAlchemy
+event in the child announces the moment the first batch of records has been
+sent, inside the import's transaction; the parent then kills the child with
+SIGKILL (no clean-up code can run) and checks the database.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from kypho.store import Store
+
+ADMIN = "ada"
+
+_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    import pandas as pd
+    import sqlalchemy as sa
+    from kypho.store import Store
+
+    url, path = sys.argv[1], sys.argv[2]
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    store = Store(url, user="ada")
+
+    @sa.event.listens_for(store.engine, "after_cursor_execute")
+    def midway(conn, cursor, statement, params, context, executemany):
+        if statement.startswith("INSERT INTO kypho_records"):
+            print("MIDWAY", flush=True)
+            time.sleep(120)
+
+    store.import_frame(raw, reason="doomed import")
+    print("FINISHED", flush=True)
+    """
+)
+
+
+def test_killed_import_leaves_the_store_unchanged(
+    db_url: str, make_patients: Callable[..., pd.DataFrame], tmp_path: Path
+) -> None:
+    with Store.init(db_url, admin=ADMIN) as store:
+        store.import_frame(make_patients(10), reason="before the crash")
+        data_before = store.read()
+        log_before = store.log()
+    path = tmp_path / "big.csv"
+    make_patients(5000, start=100).to_csv(path, index=False)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, db_url, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline().strip()
+        assert line == "MIDWAY", child.stderr.read() if child.stderr else line
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+        if child.stdout:
+            child.stdout.close()
+        if child.stderr:
+            child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+    with Store(db_url, user=ADMIN) as store:
+        pd.testing.assert_frame_equal(store.read(), data_before)
+        pd.testing.assert_frame_equal(store.log(), log_before)
+        assert store.verify().ok
+        # and the store takes the next import normally
+        result = store.import_frame(make_patients(5, start=100), reason="after the crash")
+        assert result.n_imported == 5
+        assert store.verify().ok

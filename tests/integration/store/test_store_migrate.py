@@ -1,0 +1,86 @@
+"""Migrations: Alembic revisions of the structure, versioned schema columns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from kypho.errors import StoreError
+from kypho.schema import load_schema
+from kypho.store import Store
+from kypho.store import migrate as store_migrate
+
+ADMIN = "ada"
+
+
+def test_new_schema_variables_become_new_columns(
+    db_url: str, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    base = load_schema()
+    extended = load_schema(extensions=[{"extend_repeated": {"vas": ["d3"]}}])
+    with Store.init(db_url, admin=ADMIN, schema=base) as store:
+        store.import_frame(make_patients(3), reason="baseline")
+    with pytest.raises(StoreError) as info:
+        Store(db_url, user=ADMIN, schema=extended)
+    shown = sa.make_url(db_url).render_as_string(hide_password=True)
+    assert str(info.value) == (
+        f"the store at {shown} was built for schema version 1 and does not match the schema "
+        "given; an admin must run `kypho db migrate` with the new schema (columns are added, "
+        "never dropped)"
+    )
+    with Store(db_url, user=ADMIN, schema=base) as store:
+        assert store.migrate(extended) == ["vas_d3"]
+        assert store.migrate(extended) == []
+    with Store(db_url, user=ADMIN, schema=extended) as store:
+        more = make_patients(2, start=10).assign(vas_d3=["1.5", "2"])
+        store.import_frame(more, reason="with day-3 pain")
+        data = store.read()
+        assert data["vas_d3"].tolist()[3:] == [1.5, 2.0]
+        assert data["vas_d3"].isna().sum() == 3
+        entry = store.log().query("action == 'migrate'").iloc[0]
+        assert json.loads(entry["new_value"]) == {
+            "added": ["vas_d3"],
+            "revision": "0002",
+            "schema_version": 2,
+        }
+        assert store.verify().ok
+        with store.engine.connect() as conn:
+            assert store_migrate.stored_columns(conn, store.tables)[0] == 2
+
+
+def test_dropping_a_column_is_refused(db_url: str) -> None:
+    extended = load_schema(extensions=[{"extend_repeated": {"vas": ["d3"]}}])
+    Store.init(db_url, admin=ADMIN, schema=extended).close()
+    with Store(db_url, user=ADMIN, schema=extended) as store, pytest.raises(StoreError) as info:
+        store.migrate(load_schema())
+    assert str(info.value) == (
+        "the store holds column(s) 'vas_d3' that the schema does not declare; load the schema "
+        "with the extensions the store was built with (kypho never drops a column of study data)"
+    )
+
+
+def test_an_old_structure_revision_is_upgraded_and_recorded(db_url: str) -> None:
+    Store.init(db_url, admin=ADMIN).close()
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        store_migrate.downgrade(conn, load_schema(), "0001")
+    engine.dispose()
+    with pytest.raises(StoreError, match="has structure revision 0001, kypho expects 0002"):
+        Store(db_url, user=ADMIN)
+    with Store(db_url, user=ADMIN, check=False) as store:
+        assert store.migrate() == []
+    with Store(db_url, user=ADMIN) as store:
+        entry = store.log().iloc[-1]
+        assert entry["action"] == "migrate"
+        assert json.loads(entry["old_value"]) == {"revision": "0001"}
+        assert json.loads(entry["new_value"])["revision"] == "0002"
+        assert store.verify().ok
+        with (
+            pytest.raises(sa.exc.DatabaseError, match="the audit trail is append-only"),
+            store.engine.begin() as conn,
+        ):
+            conn.execute(sa.text("DELETE FROM kypho_audit"))
