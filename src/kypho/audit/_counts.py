@@ -1,18 +1,19 @@
-"""Tests on tables of counts, as the audit needs them.
+"""Tests on tables of counts, as the audit needs them, through ``kypho.stats``.
 
-Private helpers: when this module was written ``kypho.stats`` did not yet export
-``chi_square`` nor ``mann_whitney_from_counts``. They compute only what the audit
-compares with printed values (P of Pearson, Yates and Fisher; U, Z and P of the
-Mann–Whitney test from grade counts), for one small table at a time.
+The audit compares a printed P with every standard variant of the declared test, so it
+asks :func:`kypho.stats.chi_square` for each variant in turn, and handles the printed
+tables the engine refuses by design (a level that no patient has in either group).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats as sps
+
+from kypho.stats import chi_square, mann_whitney_from_counts
 
 __all__ = ["ChiSquareP", "MannWhitneyCounts", "chi_square_p", "mann_whitney_counts"]
 
@@ -21,10 +22,10 @@ __all__ = ["ChiSquareP", "MannWhitneyCounts", "chi_square_p", "mann_whitney_coun
 class ChiSquareP:
     """P values of a groups × levels table under each candidate test.
 
-    ``rule`` is the test the usual 2×2 rule picks (Pearson when n ≥ 40 and every
-    expected count ≥ 5; Yates when n ≥ 40 and the smallest expected count is in
-    [1, 5); Fisher otherwise); larger tables use Pearson. A test that is undefined for
-    the table (an empty column) holds None.
+    ``rule`` is the test ``kypho.stats.chi_square(method="auto")`` picks for a 2×2 table
+    (Pearson when n ≥ 40 and every expected count ≥ 5; Yates when n ≥ 40 and the
+    smallest expected count is in [1, 5); Fisher otherwise); larger tables use Pearson.
+    A test that is undefined for the table holds None.
     """
 
     pearson: float | None
@@ -37,50 +38,46 @@ class ChiSquareP:
 
 
 def chi_square_p(table: NDArray[np.int64]) -> ChiSquareP:
-    """Pearson, Yates (2×2) and Fisher (2×2) P for a table of counts.
+    """Pearson, Yates (2×2) and Fisher (2×2) P for a groups × levels table of counts.
 
     Notes
     -----
-    Pearson: X² = Σ (O − E)²/E with E = row total × column total / N, on
-    (r − 1)(c − 1) df. Yates (2×2): Σ (max(0, |O − E| − ½))²/E, as R's
-    ``chisq.test(correct=TRUE)`` (the correction never exceeds |O − E|). Fisher:
-    the two-sided exact P summing the tables no more probable than the observed one.
+    Levels no patient has are dropped before the χ² tests: they add nothing to X²
+    and would make an expected count 0. A 2×2 table with such a level has only one
+    table with its margins, so Fisher's exact P is 1 and χ² is undefined.
 
     References
     ----------
-    Agresti A. Categorical Data Analysis, 3rd ed. Wiley; 2013. Sections 3.2, 3.5.
+    Agresti A. Categorical Data Analysis, 3rd ed. Wiley; 2013. Sections 3.1, 3.5.
     """
     full = np.asarray(table, dtype=np.int64)
-    # Fisher's test is defined on any 2×2 table, an empty column included (P = 1).
-    fisher = float(sps.fisher_exact(full).pvalue) if full.shape == (2, 2) else None
-    obs = full.astype(np.float64)
-    # Levels nobody has are dropped: they add nothing to X² and make E = 0.
-    obs = obs[:, obs.sum(axis=0) > 0]
-    obs = obs[obs.sum(axis=1) > 0, :]
-    n = obs.sum()
-    r, c = obs.shape
+    kept = full[:, full.sum(axis=0) > 0]
+    kept = kept[kept.sum(axis=1) > 0, :]
+    r, c = kept.shape
     if r < 2 or c < 2:
+        fisher = 1.0 if full.shape == (2, 2) else None
         return ChiSquareP(None, None, 0, None, fisher, 0.0, "fisher")
-    expected = np.outer(obs.sum(axis=1), obs.sum(axis=0)) / n
-    x2 = float(((obs - expected) ** 2 / expected).sum())
-    dof = (r - 1) * (c - 1)
-    pearson = float(sps.chi2.sf(x2, dof))
-    yates = None
-    min_e = float(expected.min())
+    pearson = chi_square(kept, method="pearson")
+    yates = fisher = None
     rule = "pearson"
     if (r, c) == (2, 2):
-        dev = np.maximum(np.abs(obs - expected) - 0.5, 0.0)
-        yates = float(sps.chi2.sf(float((dev**2 / expected).sum()), 1))
-        if n < 40 or min_e < 1:
-            rule = "fisher"
-        elif min_e < 5:
-            rule = "yates"
-    return ChiSquareP(pearson, x2, dof, yates, fisher, min_e, rule)
+        yates = float(chi_square(kept, method="yates").p_value)
+        fisher = float(chi_square(kept, method="fisher").p_value)
+        rule = str(chi_square(kept, method="auto").tests)
+    return ChiSquareP(
+        pearson=float(pearson.p_value),
+        pearson_statistic=float(pearson.statistic),
+        dof=(r - 1) * (c - 1),
+        yates=yates,
+        fisher=fisher,
+        min_expected=float(pearson.min_expected),
+        rule=rule,
+    )
 
 
 @dataclass(frozen=True)
 class MannWhitneyCounts:
-    """Mann–Whitney U from grade counts: U (the smaller), Z and the asymptotic P."""
+    """Mann–Whitney U from grade counts: U (the smaller), Z, P, and the σ behind Z."""
 
     u: float
     u1: float
@@ -95,15 +92,14 @@ class MannWhitneyCounts:
 def mann_whitney_counts(
     counts1: NDArray[np.int64], counts2: NDArray[np.int64]
 ) -> MannWhitneyCounts:
-    """U, Z and P of the Mann–Whitney test from the counts of each ordered grade.
+    """U, Z and P (with and without continuity correction) from the grade counts.
 
     Notes
     -----
-    Every patient of a grade gets the grade's mid-rank. U₁ = R₁ − n₁(n₁ + 1)/2,
-    U = min(U₁, n₁n₂ − U₁) (SPSS's U). With ties,
-    σ² = n₁n₂/12 · ((N + 1) − Σ(tⱼ³ − tⱼ)/(N(N − 1))), Z = (U − n₁n₂/2)/σ and
-    P = 2Φ(−|Z|) (SPSS's "Asymp. Sig."); ``p_continuity`` subtracts ½ from
-    |U − n₁n₂/2| first (R's ``wilcox.test`` default with ties).
+    U, Z and P come from :func:`kypho.stats.mann_whitney_from_counts` (SPSS's U and
+    "Asymp. Sig."; ``p_continuity`` is R's ``wilcox.test`` default). The audit also
+    needs σ, to turn a *printed* U into Z: with tⱼ patients in grade j and
+    N = n₁ + n₂, σ² = n₁n₂/12 · ((N + 1) − Σ(tⱼ³ − tⱼ)/(N(N − 1))).
 
     References
     ----------
@@ -112,18 +108,20 @@ def mann_whitney_counts(
     """
     a = np.asarray(counts1, dtype=np.float64)
     b = np.asarray(counts2, dtype=np.float64)
-    t = a + b
-    n1, n2 = a.sum(), b.sum()
+    plain = mann_whitney_from_counts(a, b)
+    corrected = mann_whitney_from_counts(a, b, continuity=True)
+    n1, n2 = float(a.sum()), float(b.sum())
     total = n1 + n2
-    upper = np.cumsum(t)
-    midrank = upper - (t - 1.0) / 2.0
-    r1 = float((a * midrank).sum())
-    u1 = r1 - n1 * (n1 + 1.0) / 2.0
-    u = min(u1, n1 * n2 - u1)
+    t = a + b
     ties = float((t**3 - t).sum())
-    sigma = float(np.sqrt(n1 * n2 / 12.0 * ((total + 1.0) - ties / (total * (total - 1.0)))))
-    dev = u - n1 * n2 / 2.0
-    z = dev / sigma
-    p = float(2.0 * sps.norm.sf(abs(z)))
-    pc = float(2.0 * sps.norm.sf(max(abs(dev) - 0.5, 0.0) / sigma))
-    return MannWhitneyCounts(u, u1, z, p, pc, sigma, int(n1), int(n2))
+    sigma = math.sqrt(n1 * n2 / 12.0 * ((total + 1.0) - ties / (total * (total - 1.0))))
+    return MannWhitneyCounts(
+        u=float(plain.u),
+        u1=float(plain.u1),
+        z=float(plain.z),
+        p_value=float(plain.p_value),
+        p_continuity=float(corrected.p_value),
+        sigma=sigma,
+        n1=int(n1),
+        n2=int(n2),
+    )

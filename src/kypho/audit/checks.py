@@ -1089,6 +1089,19 @@ def _mann_whitney(
     ctx: _Ctx, row: CategoricalRow, table: np.ndarray[Any, np.dtype[np.int64]], shown: str
 ) -> list[Finding]:
     out: list[Finding] = []
+    if (table.sum(axis=1) == 0).any() or (table.sum(axis=0) > 0).sum() < 2:
+        out.append(
+            ctx.finding(
+                row.label,
+                "P",
+                "p_from_summaries",
+                "not_checkable",
+                "a group has no patient counted, or every patient is in one grade: no rank test is defined",
+                reported=None if row.p is None else row.p.text,
+                section=row.section,
+            )
+        )
+        return out
     mw = mann_whitney_counts(table[0], table[1])
     n1n2 = mw.n1 * mw.n2
     assumption = "levels ordered as listed; SPSS's U (the smaller of U₁ and U₂), normal approximation with the tie correction"
