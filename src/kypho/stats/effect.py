@@ -126,6 +126,13 @@ def smd_categorical(counts1: ArrayLike, counts2: ArrayLike) -> SMDResult:
     ----------
     Yang, D. & Dalton, J.E. (2012). A unified approach to measuring the effect
     size between two groups using SAS. SAS Global Forum, paper 335-2012.
+
+    Examples
+    --------
+    Table 1 gender, male:female 12:43 against 14:41:
+
+    >>> round(smd_categorical([12, 43], [14, 41]).smd, 3)
+    -0.086
     """
     c1 = _counts(counts1, "counts1")
     c2 = _counts(counts2, "counts2")

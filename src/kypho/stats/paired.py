@@ -125,6 +125,12 @@ def paired_t(
     References
     ----------
     Student (1908). The probable error of a mean. Biometrika 6, 1-25.
+
+    Examples
+    --------
+    >>> r = paired_t([47.1, 52.3, 44.8, 50.2], [84.2, 88.1, 80.9, 87.0])
+    >>> round(r.mean_difference, 2), round(r.statistic, 2), r.n_pairs
+    (36.45, 120.94, 4)
     """
     check_alternative(alternative)
     confidence = check_probability("confidence", confidence)

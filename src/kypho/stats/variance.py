@@ -201,6 +201,12 @@ def variance_test(
     Contributions to Probability and Statistics, 278-292.
     Brown, M.B. & Forsythe, A.B. (1974). Robust tests for the equality of
     variances. J. Am. Stat. Assoc. 69, 364-367.
+
+    Examples
+    --------
+    >>> r = variance_test([5.1, 4.9, 6.2, 5.8, 6.0], [4.2, 4.8, 5.0, 4.4, 4.9])
+    >>> round(r.statistic, 3), round(r.p_value, 3)
+    (2.754, 0.35)
     """
     check_choice("method", method, tuple(_METHOD_NAMES))
     check_alternative(alternative)
