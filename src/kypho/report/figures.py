@@ -18,6 +18,7 @@ in Epidemiology (STROBE) statement. Lancet 370, 1453-1457.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,7 @@ def plot_measure(
     ax: Axes | None = None,
     confidence: float = 0.95,
     ylabel: str | None = None,
+    legend: bool = True,
 ) -> Axes:
     """Mean with its confidence interval, by group, at each timepoint of a measure.
 
@@ -110,7 +112,9 @@ def plot_measure(
     confidence
         Level of the error bars: mean ± t(n − 1) · SD/√n.
     ylabel
-        Axis label; ``None`` takes the measure's label from the table.
+        Axis label; ``None`` gives "Mean (unit)" with the unit from the table.
+    legend
+        Whether to draw the legend of the groups.
 
     Returns
     -------
@@ -148,9 +152,11 @@ def plot_measure(
             label=name,
         )
     ax.set_xticks(x, labels, rotation=20, ha="right")
-    ax.set_ylabel(ylabel or section.label, fontsize=8)
-    ax.set_title(section.label, fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
+    unit = section.label.rsplit(" (", 1)[1].rstrip(")") if section.label.endswith(")") else ""
+    ax.set_ylabel(ylabel or (f"Mean ({unit})" if unit else "Mean"), fontsize=8)
+    ax.set_title(textwrap.fill(section.label.rsplit(" (", 1)[0], 26), fontsize=8.5)
+    if legend:
+        ax.legend(fontsize=7, frameon=False)
     _style(ax)
     return ax
 
@@ -172,7 +178,7 @@ def plot_radiographic(
     if axes is None:
         from matplotlib.figure import Figure
 
-        figure = Figure(figsize=(DOUBLE_COLUMN_IN, 2.8), layout="constrained")
+        figure = Figure(figsize=(DOUBLE_COLUMN_IN, 3.0), layout="constrained")
         axes = list(figure.subplots(1, len(panels)))
     drawn = []
     for ax, (number, measure) in zip(axes, panels, strict=True):
@@ -318,7 +324,7 @@ def plot_flow(
     ax.annotate("", xy=(5.9, 6.9), xytext=(3.2, 6.9), arrowprops=arrow)
     groups = list(flow.included_by_group.items())
     for i, (code, count) in enumerate(groups):
-        x = 1.2 + i * (4.0 / max(len(groups) - 1, 1))
+        x = 3.2 + (i - (len(groups) - 1) / 2) * (4.4 / max(len(groups) - 1, 1))
         name = (group_labels or {}).get(code, code)
         ax.text(x, 1.6, f"{name}\n(n = {count})", ha="center", va="center", fontsize=8, bbox=box)
         ax.annotate("", xy=(x, 2.2), xytext=(3.2, 4.0), arrowprops=arrow)
