@@ -166,6 +166,9 @@ def _overlaps(rep: Reported, lo: float, hi: float) -> bool:
 def _significance(rep: Reported, alpha: float) -> bool | None:
     """Whether a printed P says significant at alpha; None when it cannot tell."""
     if rep.comparator == "=":
+        # "P = 0.050" may stand for 0.0496 or 0.0504: its side of 0.05 is not printed.
+        if rep.low < alpha < rep.high or rep.value == alpha:
+            return None
         return rep.value < alpha
     if rep.comparator in ("<", "<="):
         return True if rep.value <= alpha else None

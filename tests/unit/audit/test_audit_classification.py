@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
 
 from kypho.audit import AuditReport, Finding, audit, parse_summary_tables
 from kypho.errors import AuditError
@@ -343,3 +347,44 @@ def test_every_status_is_in_the_vocabulary() -> None:
         "impossible",
         "not_checkable",
     }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 10), min_size=5, max_size=40),
+    st.lists(st.integers(0, 10), min_size=5, max_size=40),
+)
+def test_true_summaries_are_never_flagged(a: list[int], b: list[int]) -> None:
+    """Summaries of real whole-number data, printed to the usual decimals, with the true
+    Student t and P, pass every check (nothing inconsistent or impossible)."""
+    xa, xb = np.array(a, dtype=float), np.array(b, dtype=float)
+    assume(xa.std() > 0 and xb.std() > 0)
+    res = sps.ttest_ind(xa, xb)
+    cells = {k: f"{x.mean():.2f}±{x.std(ddof=1):.2f}" for k, x in (("a", xa), ("b", xb))}
+    row = _cont(
+        cells=cells,
+        statistic=f"{abs(res.statistic):.3f}",
+        p=f"{res.pvalue:.3f}",
+        scale={"type": "integer", "min": 0, "max": 10},
+    )
+    data = _study(row)
+    data["study"]["groups"][0]["n"] = len(a)
+    data["study"]["groups"][1]["n"] = len(b)
+    report = audit(parse_summary_tables(data))
+    # The F-test rule may call for t′ where the row declares Student t: that flags the
+    # choice of test, not a number, so it is left out here.
+    bad = [
+        f
+        for f in report.findings
+        if f.status in ("inconsistent", "impossible") and f.check != "variance_test"
+    ]
+    assert bad == []
+
+
+def test_printed_p_at_alpha_has_no_side() -> None:
+    """ "0.050" may be 0.0496 or 0.0504: no decision can be read from it."""
+    f = _get(_audit(_cont(p="0.050")), "decision")
+    assert (f.status, f.reason) == (
+        "not_checkable",
+        "P 0.050 does not say on which side of 0.05 P lies",
+    )
