@@ -8,6 +8,14 @@ from kypho.beyond.montecarlo import (
     simulate_power_ordinal,
     simulate_power_proportions,
 )
+from kypho.beyond.planning import (
+    Endpoint,
+    analytic_power,
+    endpoints_from_data,
+    endpoints_from_summary,
+    plot_power_curves,
+    simulated_power,
+)
 from kypho.beyond.power import (
     OrdinalEffect,
     PowerResult,
@@ -16,16 +24,32 @@ from kypho.beyond.power import (
     power_ordinal,
     power_proportions,
 )
+from kypho.beyond.trajectories import (
+    TrajectoryResult,
+    fit_trajectory,
+    mixed_model,
+    plot_trajectory,
+)
 
 __all__ = [
+    "Endpoint",
     "OrdinalEffect",
     "PowerResult",
     "SimulatedPower",
+    "TrajectoryResult",
+    "analytic_power",
+    "endpoints_from_data",
+    "endpoints_from_summary",
+    "fit_trajectory",
+    "mixed_model",
     "ordinal_effect",
+    "plot_power_curves",
+    "plot_trajectory",
     "power_means",
     "power_ordinal",
     "power_proportions",
     "simulate_power_means",
     "simulate_power_ordinal",
     "simulate_power_proportions",
+    "simulated_power",
 ]

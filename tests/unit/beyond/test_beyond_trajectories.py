@@ -1,0 +1,105 @@
+"""Unit tests of kypho.beyond.trajectories on the demo cohort and small constructed data."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+import kypho.beyond
+from kypho.analysis.demo import demo_cohort
+from kypho.beyond import fit_trajectory, mixed_model, plot_trajectory
+from kypho.errors import StatisticsError
+from kypho.measures import derive
+from kypho.schema import load_schema
+from kypho.validate import validate
+
+matplotlib.use("Agg")
+
+
+def test_all_matches_public_names() -> None:
+    public = {n for n in dir(kypho.beyond) if not n.startswith("_")}
+    modules = {"montecarlo", "planning", "power", "trajectories", "confounding", "report"}
+    modules.add("annotations")  # from __future__ import annotations
+    assert set(kypho.beyond.__all__) == public - modules
+    assert kypho.beyond.__all__ == sorted(kypho.beyond.__all__)
+
+
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    schema = load_schema()
+    return derive(validate(demo_cohort(110, seed=0)).data, schema)
+
+
+def test_fit_trajectory_on_the_study_schema(cohort: pd.DataFrame) -> None:
+    schema = load_schema()
+    before = cohort.copy()
+    result = fit_trajectory(cohort, schema, "wedge_angle")
+    pd.testing.assert_frame_equal(cohort, before)
+    assert result.times == ("pre", "d3", "last")
+    assert result.groups == ("control", "experimental")
+    assert result.n_patients == 110
+    assert result.n_observations == 330
+    # Without missing data the model-based means are the observed cell means.
+    observed = cohort.groupby(cohort["group"].astype(str))["wedge_angle_d3"].mean()
+    means = result.means.set_index(["group", "time"])["estimate"]
+    assert means[("experimental", "d3")] == pytest.approx(observed["experimental"], rel=1e-6)
+    assert means[("control", "d3")] == pytest.approx(observed["control"], rel=1e-6)
+    assert list(result.to_frame()["time"]) == ["pre", "d3", "last"]
+
+
+def test_recovers_a_known_trajectory() -> None:
+    """Simulated: patient SD 2, residual SD 1, control 10 → 5 → 4, experimental 1 lower later."""
+    rng = np.random.default_rng(8)
+    n = 60
+    times = ["t0", "t1", "t2"]
+    truth = {"control": [10.0, 5.0, 4.0], "experimental": [10.0, 4.0, 3.0]}
+    rows = []
+    for i in range(2 * n):
+        grp = "control" if i < n else "experimental"
+        u = rng.normal(0, 2)
+        rows += [
+            (f"p{i}", grp, t, truth[grp][k] + u + rng.normal(0, 1)) for k, t in enumerate(times)
+        ]
+    frame = pd.DataFrame(rows, columns=["id", "group", "time", "y"])
+    fit = mixed_model(
+        frame.y, frame.id, frame.group, frame.time, groups=("control", "experimental"), times=times
+    )
+    assert fit.sigma2_patient == pytest.approx(4.0, rel=0.35)
+    assert fit.sigma2_residual == pytest.approx(1.0, rel=0.2)
+    diffs = fit.differences.set_index("time")
+    for t, expected in zip(times, [0.0, -1.0, -1.0], strict=True):
+        assert diffs.loc[t, "ci_low"] < expected < diffs.loc[t, "ci_high"]
+
+
+def test_plot_draws_one_line_per_group(cohort: pd.DataFrame) -> None:
+    result = fit_trajectory(cohort, load_schema(), "mid_height_ratio")
+    ax = plot_trajectory(result, time_labels={"pre": "Before"})
+    lines = ax.get_lines()
+    data = [line.get_ydata() for line in lines if len(line.get_ydata()) == 3]
+    expected = result.means[result.means["group"] == "experimental"]["estimate"].to_numpy()
+    assert any(np.allclose(d, expected) for d in data)
+    assert ax.get_xticklabels()[0].get_text() == "Before"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["experimental", "control"]
+
+
+def test_unknown_measure_is_refused(cohort: pd.DataFrame) -> None:
+    with pytest.raises(StatisticsError) as info:
+        fit_trajectory(cohort, load_schema(), "height")
+    assert str(info.value).startswith("'height' is not a repeated measure of the schema (known: ")
+
+
+def test_a_group_without_a_timepoint_is_refused() -> None:
+    with pytest.raises(StatisticsError) as info:
+        mixed_model(
+            [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            ["a", "a", "b", "b", "c", "d"],
+            ["x", "x", "x", "x", "y", "y"],
+            ["0", "1", "0", "1", "0", "0"],
+            groups=("x", "y"),
+            times=("0", "1"),
+        )
+    assert str(info.value) == (
+        "no measurement of value for y at 1; every group needs every timepoint"
+    )
