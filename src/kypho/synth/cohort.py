@@ -1,0 +1,688 @@
+"""Generate a synthetic cohort whose summaries reproduce a paper's tables.
+
+:func:`synthesize` draws individual-patient data in the schema's input columns
+such that, after kypho's own derivations (:func:`kypho.measures.derive`) and
+eligibility screening (:func:`kypho.eligibility.screen`), the included patients'
+group summaries print as the published ones:
+
+* every published count exactly (sex, manifestations, vertebral region, cement
+  grade, leakage and leak types), the patients carrying each being drawn at random;
+* every published mean ± SD to its printed rounding, by exact standardisation,
+  bounds, rounding to the stored resolution and a greedy repair
+  (:mod:`kypho.synth.draw`); derived measures through their inputs (blood loss
+  through haemoglobin, height ratios through the three heights);
+* eligibility: every included patient meets the paper's criteria; optional
+  screened-but-ineligible patients each fail a named criterion;
+* within-patient correlation over time: a latent patient effect per measure
+  (VAS) and a shared fracture-severity effect (height ratios, wedge angle).
+
+What cannot be reproduced (published test statistics that no data with the
+published means, SDs and counts can give, scales on which a mean or SD is
+impossible) is listed in the returned :class:`~kypho.synth.report.SynthReport`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from kypho.audit.loader import load_paper_tables
+from kypho.audit.model import SummaryTables
+from kypho.errors import DataError, SchemaError
+from kypho.schema import Schema, load_schema
+from kypho.synth.draw import Target, apportion, fit, repair, shape, trajectories
+from kypho.synth.report import Achieved, SynthReport, build_report
+from kypho.synth.targets import PAPER_BINDING, Binding, ContinuousTarget, Targets, collect_targets
+
+__all__ = ["Synthesis", "synthesize"]
+
+FloatArray = npt.NDArray[np.float64]
+Columns = dict[str, npt.NDArray[np.generic]]
+
+# Above this many patients per group the summaries are matched by exact
+# standardisation only; the greedy repair to the printed rounding is for
+# published-size cohorts.
+EXACT_UP_TO = 500
+
+# How finely each generated measurement is stored: the resolution of the
+# instrument (whole years, whole minutes, 0.1 ml on the syringe, 1 mm on a 10 cm
+# VAS line, 0.1 mm and 0.1° on the film, 0.1 g/L of haemoglobin).
+RESOLUTION: Mapping[str, float] = {
+    "age": 1.0,
+    "operation_time": 1.0,
+    "cement_volume": 0.1,
+    "vas": 0.1,
+    "wedge_angle": 0.1,
+    "height": 0.1,
+    "hb": 0.1,
+}
+
+# Thoracolumbar OVCF cluster at the junction: relative frequency of each level.
+LEVEL_WEIGHTS: Mapping[str, Mapping[str, float]] = {
+    "thoracic": {"T5": 1, "T6": 1, "T7": 2, "T8": 2, "T9": 3, "T10": 4, "T11": 9, "T12": 16},
+    "lumbar": {"L1": 16, "L2": 9, "L3": 4, "L4": 2, "L5": 1},
+}
+
+# Denis compression subtypes and the walls that collapsed in each.
+SUBTYPES: Mapping[str, tuple[float, bool, bool, bool]] = {
+    # subtype: (weight, superior endplate, inferior endplate, anterior wall)
+    "A": (0.30, True, True, False),
+    "B": (0.35, True, False, False),
+    "C": (0.15, False, True, False),
+    "D": (0.20, False, False, True),
+}
+
+# Screened-but-ineligible patients: (column, value) making each fail one criterion.
+INELIGIBLE: tuple[tuple[str, object], ...] = (
+    ("age", 57),
+    ("age", 55),
+    ("age", 58),
+    ("bmd_t_score", -2.0),
+    ("bmd_t_score", -1.8),
+    ("n_fractured_levels", 2),
+    ("n_fractured_levels", 3),
+    ("vertebral_metastasis", True),
+    ("coagulation_dysfunction", True),
+    ("denis_type", "burst"),
+    ("asia_grade", "D"),
+    ("other_fracture", True),
+    ("progressive_nerve_injury", True),
+    ("bmd_t_score", None),
+)
+
+ENROLMENT = (dt.date(2020, 1, 1), dt.date(2021, 6, 30))
+MIN_FOLLOWUP_DAYS = 183  # "followed up for at least 6 months"
+RHO = 0.5
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """Result of :func:`synthesize`.
+
+    Attributes
+    ----------
+    data
+        The cohort, typed as :func:`kypho.validate.validate` types its output, one
+        column per schema input variable in declared order.
+    report
+        What was and was not reproduced, value by value.
+    seed
+        The seed that reproduces ``data``.
+    included
+        Boolean mask: the patients generated as eligible.
+    """
+
+    data: pd.DataFrame
+    report: SynthReport
+    seed: int
+    included: pd.Series
+
+    def to_frame(self) -> pd.DataFrame:
+        """The cohort (a copy)."""
+        return self.data.copy()
+
+
+def synthesize(
+    tables: SummaryTables | None = None,
+    *,
+    n: int | None = None,
+    seed: int = 0,
+    ineligible: int | None = None,
+    schema: Schema | None = None,
+    binding: Binding = PAPER_BINDING,
+    exact: bool | None = None,
+    rho: float = RHO,
+) -> Synthesis:
+    """Generate individual-patient data consistent with published summary tables.
+
+    Parameters
+    ----------
+    tables
+        The published tables; ``None`` uses the kypho paper's Tables 1–7.
+    n
+        Patients included; ``None`` uses the published group sizes. Otherwise the
+        groups are split in the published proportion and every count scaled to it
+        (largest remainder, so counts add up exactly).
+    seed
+        Seed of the NumPy generator: the same seed gives the same cohort.
+    ineligible
+        Screened-but-ineligible patients added (each failing a named criterion,
+        see :data:`INELIGIBLE`); ``None`` adds 14 at the published size and none
+        otherwise.
+    schema
+        The study schema; ``None`` uses the built-in one.
+    binding
+        How the tables' rows map to schema columns.
+    exact
+        Repair every group summary to the printed rounding; ``None`` does so when
+        each group has at most 500 patients.
+    rho
+        Correlation between timepoints of a patient's latent trajectory.
+
+    Returns
+    -------
+    Synthesis
+
+    Raises
+    ------
+    DataError
+        When ``n``, ``ineligible`` or ``rho`` is out of range.
+    SchemaError
+        When the binding names a column the schema lacks.
+
+    Notes
+    -----
+    For each group and measurement, scores :math:`z_{it} = \\sqrt{\\rho}u_i +
+    \\sqrt{1-\\rho}e_{it}` are mapped to a marginal with the published mean and SD
+    that respects the bounds (normal, or gamma from a nearby bound), standardised
+    exactly (:math:`x' = m + s(x - \\bar x)/s_x`), rounded to the stored resolution
+    and repaired step by step until mean and SD print as published.
+
+    Examples
+    --------
+    >>> s = synthesize(seed=1)
+    >>> len(s.data), int(s.included.sum())
+    (124, 110)
+    """
+    schema = schema or load_schema()
+    tables = tables or load_paper_tables()
+    if n is not None and n < 2:
+        raise DataError(f"n must be a whole number of at least 2 (got {n})")
+    if ineligible is not None and ineligible < 0:
+        raise DataError(f"ineligible must be 0 or more (got {ineligible})")
+    if not 0.0 <= rho < 1.0:
+        raise DataError(f"rho must be from 0 to below 1 (got {rho})")
+    _check_names(schema)
+    targets = collect_targets(tables, schema, binding)
+    published = {g: targets.groups.get(g, 0) for g in schema.group_levels}
+    if n is None:
+        sizes = published
+    else:
+        split = apportion(n, [published[g] for g in schema.group_levels])
+        sizes = dict(zip(schema.group_levels, (int(v) for v in split), strict=True))
+    n_bad = (14 if n is None else 0) if ineligible is None else ineligible
+    rng = np.random.default_rng(seed)
+
+    blocks: list[Columns] = []
+    achieved: dict[str, Achieved] = {}
+    for group in schema.group_levels:
+        is_exact = sizes[group] <= EXACT_UP_TO if exact is None else exact
+        cols, got = _group_block(
+            rng, schema, targets, group, sizes[group], published[group], is_exact, rho
+        )
+        blocks.append(cols)
+        achieved[group] = got
+    included_n = sum(sizes.values())
+    if n_bad:
+        bad_split = apportion(n_bad, [1.0] * len(schema.group_levels))
+        for group, k in zip(schema.group_levels, bad_split, strict=True):
+            if k:
+                cols, _ = _group_block(
+                    rng, schema, targets, group, int(k), published[group], False, rho
+                )
+                blocks.append(cols)
+    data = {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
+    total = len(data["group"])
+    included = np.zeros(total, dtype=bool)
+    included[:included_n] = True
+    if n_bad:
+        _make_ineligible(data, included_n, n_bad)
+    _add_dates_and_identifiers(rng, data, total)
+    order = np.argsort(data["operation_date"], kind="stable")
+    data = {k: v[order] for k, v in data.items()}
+    included = included[order]
+    _add_ids(data, total)
+    frame = _typed(schema, data, total)
+    report = build_report(
+        targets,
+        achieved,
+        exact=all(
+            (sizes[g] <= EXACT_UP_TO if exact is None else exact) for g in schema.group_levels
+        ),
+        sizes=sizes,
+        published=published,
+        schema=schema,
+    )
+    return Synthesis(
+        data=frame,
+        report=report,
+        seed=seed,
+        included=pd.Series(included, index=frame.index, name="included"),
+    )
+
+
+def _check_names(schema: Schema) -> None:
+    needed = [
+        "age",
+        "sex",
+        "level",
+        "hb_pre",
+        "hb_post",
+        "cement_pattern",
+        "cement_area_ap",
+        "cement_area_lat",
+        "leak_sites",
+        "denis_subtype",
+        "bmd_t_score",
+        "operation_date",
+        "last_followup_date",
+    ]
+    missing = [c for c in needed if c not in schema]
+    for measure in ("vas", "ant_height_injured", "mid_height_injured", "wedge_angle"):
+        if measure not in schema.repeated:
+            missing.append(measure)
+    if missing:
+        raise SchemaError(
+            "the synthetic cohort needs schema variables "
+            + ", ".join(repr(m) for m in missing)
+            + " that this schema lacks"
+        )
+
+
+def _labels(rng: np.random.Generator, n: int, counts: Mapping[str, int], rest: str) -> FloatArray:
+    """``n`` codes with exactly these counts (the remainder gets ``rest``), shuffled."""
+    codes: list[str] = []
+    for code, k in counts.items():
+        codes.extend([code] * int(k))
+    codes.extend([rest] * (n - len(codes)))
+    arr = np.array(codes[:n], dtype=object)
+    shuffled: FloatArray = rng.permutation(arr)
+    return shuffled
+
+
+def _scaled(
+    counts: Mapping[str, Mapping[str, int]], group: str, n: int, n_pub: int
+) -> dict[str, int]:
+    """The group's published counts, scaled to ``n`` patients (exact when ``n == n_pub``)."""
+    codes = list(counts)
+    values = [counts[c].get(group, 0) for c in codes]
+    if n == n_pub:
+        return dict(zip(codes, values, strict=True))
+    rest = max(n_pub - sum(values), 0)
+    parts = apportion(n, [*values, rest])
+    return dict(zip(codes, (int(p) for p in parts[: len(codes)]), strict=True))
+
+
+def _bounds(schema: Schema, target: ContinuousTarget) -> tuple[float | None, float | None]:
+    scale = target.row_data.scale
+    var = schema[target.column]
+    lows = [float(v) for v in (scale.min, var.min) if isinstance(v, int | float)]
+    highs = [float(v) for v in (scale.max, var.max) if isinstance(v, int | float)]
+    if target.column == "age":
+        lows.append(60.0)  # inclusion (f): the included patients are 60 or older
+    return (max(lows) if lows else None, min(highs) if highs else None)
+
+
+def _target(target: ContinuousTarget, group: str) -> Target:
+    cell = target.cells[group]
+    return Target(cell.mean.value, cell.sd.value, cell.mean.half_unit, cell.sd.half_unit)
+
+
+def _group_block(
+    rng: np.random.Generator,
+    schema: Schema,
+    targets: Targets,
+    group: str,
+    n: int,
+    n_pub: int,
+    exact: bool,
+    rho: float,
+) -> tuple[Columns, Achieved]:
+    cols: Columns = {"group": np.full(n, group, dtype=object)}
+    got = Achieved()
+    count_t = targets.counts
+
+    def labels(column: str, rest: str) -> FloatArray:
+        counts = _scaled(count_t[column].counts, group, n, n_pub) if column in count_t else {}
+        return _labels(rng, n, counts, rest)
+
+    sex = labels("sex", "female")
+    cols["sex"] = sex
+    for flag in ("pain", "percussion_pain", "constipation"):
+        cols[flag] = labels(flag, "false") == "true"
+    region = labels("region", "thoracic")
+    level = np.empty(n, dtype=object)
+    for name, weights in LEVEL_WEIGHTS.items():
+        sel = region == name
+        w = np.array(list(weights.values()), dtype=np.float64)
+        level[sel] = rng.choice(list(weights), size=int(sel.sum()), p=w / w.sum())
+    cols["level"] = level
+    got.codes.update({"sex": sex, "region": region, "level": level})
+    for flag in ("pain", "percussion_pain", "constipation"):
+        got.codes[flag] = np.where(cols[flag], "true", "false")
+
+    grade = labels("cement_grade", "IV")
+    _cement(rng, cols, grade)
+    got.codes["cement_grade"] = grade
+    leak = labels("leakage", "false") == "true"
+    cols["leak_sites"] = _leak_sites(rng, leak, targets.leak_types.get(group, {}), n, n_pub)
+    got.codes["leakage"] = np.where(leak, "true", "false")
+    got.leak_sites = cols["leak_sites"]
+
+    p_sub = np.array([v[0] for v in SUBTYPES.values()])
+    subtype = rng.choice(list(SUBTYPES), size=n, p=p_sub / p_sub.sum())
+    cols["denis_subtype"] = subtype
+    for j, name in enumerate(
+        ("superior_endplate_collapse", "inferior_endplate_collapse", "anterior_wall_collapse")
+    ):
+        flags = {code: spec[j + 1] for code, spec in SUBTYPES.items()}
+        cols[name] = pd.Series(subtype).map(flags).to_numpy(dtype=bool)
+    _eligible_baseline(rng, cols, n)
+
+    male = sex == "male"
+    # A patient's body size scales all of the patient's vertebral heights.
+    body = rng.normal(1.0, 0.06, n) * np.where(male, 1.0, 0.95)
+    severity = rng.standard_normal(n)
+
+    def realise(
+        target: ContinuousTarget | None,
+        z: FloatArray,
+        to_grid: Callable[
+            [FloatArray],
+            tuple[FloatArray, FloatArray, Callable[[npt.NDArray[np.int64]], FloatArray]],
+        ],
+        fallback: tuple[float, float],
+    ) -> None:
+        if target is not None and group in target.cells:
+            tgt = _target(target, group)
+            lo, hi = _bounds(schema, target)
+        else:
+            tgt = Target(fallback[0], fallback[1], 0.5, 0.5)
+            lo, hi = 0.0, None
+        y = fit(shape(z, tgt.mean, tgt.sd, lo, hi), tgt.mean, tgt.sd, lo, hi)
+        y_grid, step, apply = to_grid(y)
+        if exact and target is not None:
+            lo_a = np.full(n, -np.inf if lo is None else lo)
+            hi_a = np.full(n, np.inf if hi is None else hi)
+            k, _ = repair(y_grid, step, lo_a, hi_a, tgt, rng)
+            y_grid = apply(k)
+        else:
+            y_grid = apply(np.zeros(n, dtype=np.int64))
+        if target is not None:
+            got.values[target.column] = y_grid
+
+    def direct(
+        column: str, res: float, integer: bool = False
+    ) -> Callable[
+        [FloatArray], tuple[FloatArray, FloatArray, Callable[[npt.NDArray[np.int64]], FloatArray]]
+    ]:
+        def to_grid(
+            y: FloatArray,
+        ) -> tuple[FloatArray, FloatArray, Callable[[npt.NDArray[np.int64]], FloatArray]]:
+            base = np.round(y / res) * res
+
+            def apply(k: npt.NDArray[np.int64]) -> FloatArray:
+                v = _round_res(base + k * res, res)
+                cols[column] = v.astype(np.int64) if integer else v
+                return v
+
+            return base, np.full(n, res), apply
+
+        return to_grid
+
+    for column in ("age", "operation_time", "cement_volume"):
+        realise(
+            targets.continuous_for(column),
+            rng.standard_normal(n),
+            direct(column, RESOLUTION[column], schema[column].type == "integer"),
+            (70.0, 7.0) if column == "age" else (30.0, 5.0),
+        )
+
+    # blood loss through haemoglobin
+    hb_res = RESOLUTION["hb"]
+    hb_pre = _round_res(rng.normal(np.where(male, 128.0, 116.0), 11.0), hb_res)
+    cols["hb_pre"] = hb_pre
+
+    def hb_grid(
+        y: FloatArray,
+    ) -> tuple[FloatArray, FloatArray, Callable[[npt.NDArray[np.int64]], FloatArray]]:
+        post = _round_res(hb_pre * (1.0 - y / 100.0), hb_res)
+
+        def apply(k: npt.NDArray[np.int64]) -> FloatArray:
+            cols["hb_post"] = _round_res(post - k * hb_res, hb_res)
+            return blood_loss(hb_pre, np.asarray(cols["hb_post"], dtype=np.float64))
+
+        return blood_loss(hb_pre, post), hb_res / hb_pre * 100.0, apply
+
+    realise(targets.continuous_for("blood_loss"), rng.standard_normal(n), hb_grid, (2.0, 0.8))
+
+    vas = schema.measure_columns("vas")
+    z_vas = trajectories(rng, n, len(vas), rho=rho)
+    for j, column in enumerate(vas.values()):
+        realise(
+            targets.continuous_for(column),
+            z_vas[:, j],
+            direct(column, RESOLUTION["vas"]),
+            (3.0, 1.0),
+        )
+
+    # Heights: a shared severity effect links a patient's ratios over time; more
+    # collapse (lower ratio) goes with a larger wedge angle.
+    level_mm = _level_heights(level, body)
+    res_h = RESOLUTION["height"]
+    for side, factor in (("ant", 1.0), ("mid", 0.93)):
+        injured = schema.measure_columns(f"{side}_height_injured")
+        z_h = trajectories(rng, n, len(injured), rho=rho, latent=severity)
+        for j, tp in enumerate(injured):
+            above = _round_res(level_mm[0] * factor * rng.normal(1.0, 0.01, n), res_h)
+            below = _round_res(level_mm[1] * factor * rng.normal(1.0, 0.01, n), res_h)
+            cols[f"{side}_height_above_{tp}"] = above
+            cols[f"{side}_height_below_{tp}"] = below
+            ref = (above + below) / 2.0
+
+            def ratio_grid(
+                y: FloatArray,
+                ref: FloatArray = ref,
+                above: FloatArray = above,
+                below: FloatArray = below,
+                name: str = injured[tp],
+            ) -> tuple[FloatArray, FloatArray, Callable[[npt.NDArray[np.int64]], FloatArray]]:
+                inj = _round_res(y / 100.0 * ref, res_h)
+
+                def apply(k: npt.NDArray[np.int64]) -> FloatArray:
+                    cols[name] = _round_res(inj + k * res_h, res_h)
+                    return height_ratio(np.asarray(cols[name], dtype=np.float64), above, below)
+
+                return height_ratio(inj, above, below), res_h / ref * 100.0, apply
+
+            ratio_col = f"{side}_height_ratio_{tp}"
+            realise(targets.continuous_for(ratio_col), z_h[:, j], ratio_grid, (80.0, 8.0))
+
+    wedge = schema.measure_columns("wedge_angle")
+    z_w = trajectories(rng, n, len(wedge), rho=rho, latent=-severity)
+    for j, column in enumerate(wedge.values()):
+        realise(
+            targets.continuous_for(column),
+            z_w[:, j],
+            direct(column, RESOLUTION["wedge_angle"]),
+            (10.0, 3.0),
+        )
+    return cols, got
+
+
+def blood_loss(hb_pre: FloatArray, hb_post: FloatArray) -> FloatArray:
+    """:func:`kypho.measures.blood_loss` on float arrays, with the same arithmetic."""
+    out: FloatArray = (hb_pre - hb_post) / hb_pre * 100.0
+    return out
+
+
+def height_ratio(injured: FloatArray, above: FloatArray, below: FloatArray) -> FloatArray:
+    """:func:`kypho.measures.height_ratio` on float arrays, with the same arithmetic."""
+    ref = (above + below) / 2.0
+    out: FloatArray = injured / ref * 100.0
+    return out
+
+
+def _round_res(x: FloatArray, res: float) -> FloatArray:
+    """Round to the resolution, as decimals (so 23.4 is stored as the float nearest 23.4)."""
+    decimals = max(0, round(float(-np.log10(res))))
+    return np.round(np.round(x / res) * res, decimals)
+
+
+def _level_heights(
+    level: npt.NDArray[np.generic], body: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Anterior heights (mm) of the vertebrae above and below the fractured one.
+
+    Plausible adult values rising down the spine (about 16 mm at T1 to 29 mm at L5).
+    The ratios are unit-free, so only their relative size matters.
+    """
+    order = [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)]
+    mm = np.array([15.0 + 0.7 * i for i in range(1, 13)] + [24.5 + 1.0 * i for i in range(1, 6)])
+    pos = pd.Series(level).map({name: i for i, name in enumerate(order)}).to_numpy(dtype=np.int64)
+    above = mm[np.clip(pos - 1, 0, len(mm) - 1)]
+    below = np.where(pos + 1 < len(mm), mm[np.clip(pos + 1, 0, len(mm) - 1)], 28.0)
+    return above * body, below * body
+
+
+def _cement(rng: np.random.Generator, cols: Columns, grade: npt.NDArray[np.generic]) -> None:
+    """Filling pattern and film areas that :func:`kypho.classify.cement_grade` grades as ``grade``.
+
+    Grades I/II: both films in 50–75 %; III/IV: both films above 75 %. Dense for
+    I and III, spongy for II and IV.
+    """
+    n = len(grade)
+    high = np.isin(grade, ["III", "IV"])
+    cols["cement_pattern"] = np.where(np.isin(grade, ["I", "III"]), "dense", "spongy").astype(
+        object
+    )
+    ap = np.where(high, rng.integers(76, 96, n), rng.integers(52, 76, n))
+    lat = np.where(high, rng.integers(76, 96, n), rng.integers(50, 76, n))
+    cols["cement_area_ap"] = ap.astype(np.float64)
+    cols["cement_area_lat"] = lat.astype(np.float64)
+
+
+def _leak_sites(
+    rng: np.random.Generator,
+    leak: npt.NDArray[np.bool_],
+    types: Mapping[str, int],
+    n: int,
+    n_pub: int,
+) -> npt.NDArray[np.generic]:
+    """One leak type per leaking patient, in the published proportions."""
+    sites = np.full(n, "", dtype=object)
+    k = int(leak.sum())
+    if k == 0:
+        return sites
+    codes = list(types) or ["C"]
+    weights = [types[c] for c in codes] if types else [1]
+    counts = apportion(k, weights)
+    drawn = rng.permutation(np.repeat(np.array(codes, dtype=object), counts))
+    sites[np.flatnonzero(leak)] = drawn
+    return sites
+
+
+def _eligible_baseline(rng: np.random.Generator, cols: Columns, n: int) -> None:
+    """Values that meet every inclusion criterion and no exclusion criterion."""
+    cols["n_fractured_levels"] = np.ones(n, dtype=np.int64)
+    cols["denis_type"] = np.full(n, "compression", dtype=object)
+    cols["back_pain_limited_activity"] = np.ones(n, dtype=bool)
+    cols["mri_fresh_fracture"] = np.ones(n, dtype=bool)
+    cols["asia_grade"] = np.full(n, "E", dtype=object)
+    t_score = -2.5 - rng.gamma(2.0, 0.4, n)
+    cols["bmd_t_score"] = np.clip(np.floor(t_score * 10.0) / 10.0, -6.0, -2.5)
+    for name in (
+        "other_fracture",
+        "cement_allergy",
+        "progressive_nerve_injury",
+        "osteomyelitis_or_epidural_cyst",
+        "vertebral_metastasis",
+        "coagulation_dysfunction",
+    ):
+        cols[name] = np.zeros(n, dtype=bool)
+
+
+def _make_ineligible(data: Columns, start: int, count: int) -> None:
+    for j in range(count):
+        column, value = INELIGIBLE[j % len(INELIGIBLE)]
+        row = start + j
+        if value is None:
+            arr = data[column].astype(np.float64)
+            arr[row] = np.nan
+            data[column] = arr
+        else:
+            data[column][row] = value  # type: ignore[assignment]
+
+
+def _add_dates_and_identifiers(rng: np.random.Generator, data: Columns, n: int) -> None:
+    first = np.datetime64(ENROLMENT[0].isoformat(), "D")
+    span = (np.datetime64(ENROLMENT[1].isoformat(), "D") - first).astype(np.int64) + 1
+    op = first + rng.integers(0, span, n).astype("timedelta64[D]")
+    days = MIN_FOLLOWUP_DAYS + np.round(rng.gamma(2.0, 90.0, n)).astype(np.int64)
+    data["operation_date"] = op
+    data["last_followup_date"] = op + days.astype("timedelta64[D]")
+    data["followup_months"] = np.floor(days / 30.4375 * 10.0) / 10.0
+    age = np.asarray(data["age"], dtype=np.int64)
+    op_year = op.astype("datetime64[Y]").astype(np.int64) + 1970
+    op_doy = (op - op.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64)
+    # a birthday later in the year than the operation has not come yet: born a year earlier
+    birth_doy = rng.integers(0, 365, n)
+    birth_year = op_year - age - (birth_doy > op_doy)
+    jan1 = (birth_year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
+    data["birth_date"] = jan1 + np.minimum(birth_doy, 364).astype("timedelta64[D]")
+    data["notes"] = np.full(n, "synthetic record (kypho synth): not a real patient", dtype=object)
+
+
+def _numbered(prefix: str, numbers: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.str_]:
+    """``prefix`` + zero-padded numbers, built as code points (no per-patient loop)."""
+    n = len(numbers)
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = ((numbers[:, None] // powers) % 10 + ord("0")).astype(np.uint32)
+    head = np.broadcast_to(np.array([ord(c) for c in prefix], dtype=np.uint32), (n, len(prefix)))
+    points = np.ascontiguousarray(np.concatenate([head, digits], axis=1))
+    out: npt.NDArray[np.str_] = points.view(f"<U{len(prefix) + width}").ravel()
+    return out
+
+
+def _add_ids(data: Columns, n: int) -> None:
+    width = max(3, len(str(n)))
+    numbers = np.arange(1, n + 1, dtype=np.int64)
+    data["patient_id"] = _numbered("P", numbers, width)
+    data["patient_name"] = _numbered("Synthetic Patient ", numbers, width)
+    data["hospital_number"] = _numbered("SYN-", numbers, max(4, width))
+
+
+def _typed(schema: Schema, data: Columns, n: int) -> pd.DataFrame:
+    """One column per schema input variable, typed as :func:`kypho.validate.validate` types."""
+    out: dict[str, pd.Series] = {}
+    for var in schema.input_variables:
+        values = data.get(var.name)
+        if var.type in ("category", "ordinal"):
+            cat = pd.Categorical(
+                values if values is not None else [None] * n,
+                categories=list(var.codes),
+                ordered=var.type == "ordinal",
+            )
+            out[var.name] = pd.Series(cat)
+        elif var.type == "boolean":
+            out[var.name] = (
+                pd.Series(np.asarray(values, dtype=bool), dtype="boolean")
+                if values is not None
+                else pd.Series(pd.array([pd.NA] * n, dtype="boolean"))
+            )
+        elif var.type == "integer":
+            out[var.name] = (
+                pd.Series(np.asarray(values, dtype=np.int64), dtype="Int64")
+                if values is not None
+                else pd.Series([pd.NA] * n, dtype="Int64")
+            )
+        elif var.type == "number":
+            out[var.name] = pd.Series(
+                np.asarray(values, dtype=np.float64) if values is not None else np.full(n, np.nan),
+                copy=False,
+            )
+        elif var.type == "date":
+            out[var.name] = pd.Series(
+                values.astype("datetime64[ns]") if values is not None else [pd.NaT] * n,
+                dtype="datetime64[ns]",
+            )
+        else:
+            out[var.name] = pd.Series(
+                values.astype(object) if values is not None else [pd.NA] * n, dtype="string"
+            )
+    return pd.DataFrame(out, copy=False)
