@@ -897,9 +897,9 @@ class Store:
         -------
         pandas.DataFrame
         """
-        if full:
-            _need_reason(reason, "a full (identified) export")
         with self._writing("export_full" if full else "export") as w:
+            if full:
+                _need_reason(reason, "a full (identified) export")
             records = self.tables.records
             cols = [records.c[name] for name in self.tables.data_columns]
             rows = w.conn.execute(sa.select(*cols).order_by(records.c.kypho_row)).all()

@@ -1,0 +1,414 @@
+"""``kypho db``: the study store from the command line.
+
+The store is chosen by ``--url`` or ``$KYPHO_DB_URL`` (default: the SQLite file
+``kypho.db`` in the current folder) and every command acts as the user named by
+``--user`` or ``$KYPHO_USER`` (default: the login name), whose role in the store
+decides what is allowed. Errors are :class:`~kypho.errors.KyphoError` and are
+printed by ``kypho`` itself (exit status 2).
+
+``kypho analyze --db URL`` reads its input with :func:`load_from_store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from kypho.errors import InputFileError, StoreError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from kypho.schema import Schema
+    from kypho.store import Store
+
+__all__ = ["db", "load_from_store"]
+
+
+def load_from_store(url: str | None = None, *, user: str | None = None) -> pd.DataFrame:
+    """Every record of the store at ``url``, typed, for ``kypho analyze --db URL``.
+
+    Thin alias of :func:`kypho.store.load_from_store` (which see): one row per
+    record, the schema's input variables as columns, typed as
+    :attr:`kypho.validate.ValidationResult.data`. The acting user is ``user``,
+    else ``$KYPHO_USER``, else the login name, and needs the ``read`` right.
+    """
+    from kypho.store import load_from_store as load
+
+    return load(url, user=user)
+
+
+@dataclass(frozen=True)
+class _Options:
+    url: str | None
+    user: str | None
+    schema_path: Path | None
+    extensions: tuple[Path, ...]
+
+    def schema(self) -> Schema | None:
+        if self.schema_path is None and not self.extensions:
+            return None
+        from kypho.schema import load_schema
+
+        return load_schema(self.schema_path, extensions=self.extensions)
+
+    def open(self, *, check: bool = True) -> Store:
+        from kypho.store import Store
+
+        return Store(self.url, user=self.user, schema=self.schema(), check=check)
+
+
+_pass_options = click.make_pass_decorator(_Options)
+_reason = click.option("--reason", help="Why; recorded in the audit trail.")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _required_reason(what: str) -> Callable[[_F], _F]:
+    return click.option("--reason", required=True, help=f"Why the {what}; recorded in the trail.")
+
+
+@click.group("db")
+@click.option(
+    "--url",
+    envvar="KYPHO_DB_URL",
+    default=None,
+    help="Database URL (sqlite:///file.db, postgresql+psycopg://user@host/db) or a SQLite "
+    "file; default $KYPHO_DB_URL, else kypho.db here.",
+)
+@click.option(
+    "--user",
+    envvar="KYPHO_USER",
+    default=None,
+    help="Acting user; default $KYPHO_USER, else the login name.",
+)
+@click.option(
+    "--schema",
+    "schema_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Study schema YAML file (default: kypho's built-in schema).",
+)
+@click.option(
+    "--extension",
+    "extensions",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Schema extension YAML file; repeat to merge several, in order.",
+)
+@click.pass_context
+def db(
+    ctx: click.Context,
+    url: str | None,
+    user: str | None,
+    schema_path: Path | None,
+    extensions: tuple[Path, ...],
+) -> None:
+    """The study store: a database with users, record locks and an audit trail."""
+    ctx.obj = _Options(url, user, schema_path, extensions)
+
+
+@db.command("init")
+@click.option("--admin", default=None, help="First admin user (default: the acting user).")
+@_pass_options
+def init(opts: _Options, admin: str | None) -> None:
+    """Create an empty store; the acting user (or --admin) becomes its admin."""
+    from kypho.store import Store, resolve_url
+
+    with Store.init(opts.url, admin=admin or opts.user, schema=opts.schema()) as store:
+        click.echo(f"created a study store at {_shown(resolve_url(opts.url))}; admin: {store.user}")
+
+
+@db.command("import")
+@click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+@_required_reason("data are imported")
+@click.option("--sheet", default=None, help="Worksheet of an .xlsx INPUT.")
+@click.option("--strict", is_flag=True, help="Import nothing if any row is rejected.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the rejected rows' problems to this .csv file.",
+)
+@_pass_options
+@click.pass_context
+def import_(
+    ctx: click.Context,
+    opts: _Options,
+    input_file: Path,
+    reason: str,
+    sheet: str | None,
+    strict: bool,
+    report: Path | None,
+) -> None:
+    """Validate INPUT (.csv/.xlsx/.sav) and store its valid rows in one transaction.
+
+    Every rejected row is listed; the exit status is 1 when any row was rejected.
+    """
+    from kypho.io import read_table
+
+    with opts.open() as store:
+        raw = read_table(input_file, schema=store.schema, sheet=sheet)
+        result = store.import_frame(raw, reason=reason, source=input_file.name, strict=strict)
+    click.echo(result.summary())
+    for message in result.problems["message"]:
+        click.echo(f"  {message}")
+    if report is not None:
+        _write_csv(result.problems, report)
+    if result.n_rejected:
+        ctx.exit(1)
+
+
+@db.command("export")
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Export identified data as stored (admin only, needs --reason, recorded).",
+)
+@_reason
+@_pass_options
+def export(opts: _Options, output: Path, full: bool, reason: str | None) -> None:
+    """Write the records to OUTPUT (.csv or .xlsx), de-identified unless --full."""
+    if output.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputFileError(
+            f"cannot export to {str(output)!r}: the file must end in .csv or .xlsx"
+        )
+    with opts.open() as store:
+        frame = store.export(full=full, reason=reason)
+    if output.suffix.lower() == ".csv":
+        _write_csv(frame, output)
+    else:
+        try:
+            frame.to_excel(output, index=False)
+        except OSError as exc:
+            raise InputFileError(f"cannot write {str(output)!r}: {exc.strerror}") from exc
+    kind = "identified (full)" if full else "de-identified"
+    click.echo(f"wrote {len(frame)} {kind} records to {output}")
+
+
+@db.command("edit")
+@click.argument("record")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    required=True,
+    metavar="FIELD=VALUE",
+    help="New value of a field; repeat for several fields.",
+)
+@_required_reason("record is changed")
+@click.option(
+    "--version",
+    "expected_version",
+    type=int,
+    default=None,
+    help="The version you read (see `kypho db log`); default: the current one.",
+)
+@_pass_options
+def edit(
+    opts: _Options,
+    record: str,
+    assignments: tuple[str, ...],
+    reason: str,
+    expected_version: int | None,
+) -> None:
+    """Change fields of RECORD; refused if it is locked or changed since --version."""
+    changes: dict[str, object] = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected FIELD=VALUE, got {item!r}", param_hint="--set")
+        changes[name.strip()] = value
+    with opts.open() as store:
+        before = store.get(record)
+        version = before.version if expected_version is None else expected_version
+        after = store.edit(record, changes, expected_version=version, reason=reason)
+    if after.version == before.version:
+        click.echo(f"record {record} unchanged (version {after.version})")
+        return
+    click.echo(f"record {record} is now version {after.version}")
+    for name in changes:
+        if before.values[name] != after.values[name]:
+            click.echo(f"  {name}: {before.values[name]!r} -> {after.values[name]!r}")
+
+
+@db.command("delete")
+@click.argument("record")
+@_required_reason("record is deleted")
+@click.option("--version", "expected_version", type=int, default=None, help="The version you read.")
+@_pass_options
+def delete(opts: _Options, record: str, reason: str, expected_version: int | None) -> None:
+    """Delete RECORD; the audit trail keeps its last values."""
+    with opts.open() as store:
+        version = store.get(record).version if expected_version is None else expected_version
+        store.delete(record, expected_version=version, reason=reason)
+    click.echo(f"deleted record {record}")
+
+
+@db.command("lock")
+@click.argument("record")
+@_required_reason("record is locked")
+@_pass_options
+def lock(opts: _Options, record: str, reason: str) -> None:
+    """Lock RECORD: it refuses edits until a user with the unlock right unlocks it."""
+    with opts.open() as store:
+        store.lock(record, reason=reason)
+    click.echo(f"locked record {record}")
+
+
+@db.command("unlock")
+@click.argument("record")
+@_required_reason("record is unlocked")
+@_pass_options
+def unlock(opts: _Options, record: str, reason: str) -> None:
+    """Unlock RECORD (admin)."""
+    with opts.open() as store:
+        store.unlock(record, reason=reason)
+    click.echo(f"unlocked record {record}")
+
+
+@db.command("log")
+@click.option("--record", default=None, help="Only the entries of this record.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the last N entries.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the whole trail (with hashes) to this .csv file instead of printing it.",
+)
+@_pass_options
+def log(opts: _Options, record: str | None, limit: int | None, output: Path | None) -> None:
+    """Show the audit trail: who, when, what, old -> new, why."""
+    with opts.open() as store:
+        trail = store.log(record=record, limit=limit)
+    if output is not None:
+        _write_csv(trail, output)
+        click.echo(f"wrote {len(trail)} audit entries to {output}")
+        return
+    if trail.empty:
+        click.echo("no audit entries")
+        return
+    for entry in trail.to_dict("records"):
+        where = " ".join(str(entry[k]) for k in ("record", "field") if entry[k] is not None)
+        change = ""
+        if entry["old_value"] is not None or entry["new_value"] is not None:
+            change = f" {_short(entry['old_value'])} -> {_short(entry['new_value'])}"
+        why = f" ({entry['reason']!s})" if entry["reason"] else ""
+        click.echo(
+            f"{entry['seq']!s:>6} {entry['at']!s} {entry['user_name']!s} [{entry['role']!s}] "
+            f"{entry['action']!s} {where}{change}{why}"
+        )
+
+
+@db.command("verify")
+@_pass_options
+def verify(opts: _Options) -> None:
+    """Recompute the audit trail's hash chain and compare every record with it."""
+    with opts.open() as store:
+        result = store.verify()
+    result.raise_if_failed()
+    click.echo(result.summary())
+
+
+@db.command("migrate")
+@_pass_options
+def migrate(opts: _Options) -> None:
+    """Upgrade the store's structure and add the columns of new schema variables (admin)."""
+    with opts.open(check=False) as store:
+        added = store.migrate()
+    if added:
+        click.echo(f"added column(s): {', '.join(added)}")
+    else:
+        click.echo("the store's columns already match the schema")
+
+
+@db.group("user")
+def user() -> None:
+    """Users of the store and their roles (read_only, analyst, data_entry, admin)."""
+
+
+_ROLE = click.Choice(["read_only", "analyst", "data_entry", "admin"])
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=_ROLE, required=True, help="The user's role.")
+@_reason
+@_pass_options
+def user_add(opts: _Options, name: str, role: str, reason: str | None) -> None:
+    """Add user NAME with a role (admin)."""
+    with opts.open() as store:
+        store.add_user(name, role, reason=reason)
+    click.echo(f"added user {name} ({role})")
+
+
+@user.command("role")
+@click.argument("name")
+@click.argument("role", type=_ROLE)
+@_reason
+@_pass_options
+def user_role(opts: _Options, name: str, role: str, reason: str | None) -> None:
+    """Give user NAME a new ROLE (admin)."""
+    with opts.open() as store:
+        store.set_role(name, role, reason=reason)
+    click.echo(f"user {name} is now {role}")
+
+
+@user.command("disable")
+@click.argument("name")
+@_reason
+@_pass_options
+def user_disable(opts: _Options, name: str, reason: str | None) -> None:
+    """Disable user NAME: every command refuses them (admin)."""
+    with opts.open() as store:
+        store.set_active(name, False, reason=reason)
+    click.echo(f"disabled user {name}")
+
+
+@user.command("enable")
+@click.argument("name")
+@_reason
+@_pass_options
+def user_enable(opts: _Options, name: str, reason: str | None) -> None:
+    """Enable a disabled user NAME again (admin)."""
+    with opts.open() as store:
+        store.set_active(name, True, reason=reason)
+    click.echo(f"enabled user {name}")
+
+
+@user.command("list")
+@_pass_options
+def user_list(opts: _Options) -> None:
+    """List the users and their roles."""
+    with opts.open() as store:
+        users = store.users()
+    for row in users.itertuples(index=False):
+        state = "" if row.active else " (disabled)"
+        click.echo(f"{row.name}\t{row.role}{state}")
+
+
+def _short(value: object, width: int = 60) -> str:
+    text = "-" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _shown(url: str) -> str:
+    import sqlalchemy as sa
+
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"cannot read the database URL {url!r}") from exc
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    try:
+        frame.to_csv(path, index=False)
+    except OSError as exc:
+        raise InputFileError(f"cannot write {str(path)!r}: {exc.strerror}") from exc
