@@ -119,8 +119,9 @@ def plot_measure(
     Returns
     -------
     matplotlib.axes.Axes
-        One line per group (``ax.lines`` in group order, labelled by group),
-        y data = the means of the table.
+        One error-bar container per group (``ax.containers``, in group order,
+        labelled by group); ``container.lines[0]`` is the line of the table's
+        means and ``container.lines[2][0]`` the CI bars.
     """
     ax = ax if ax is not None else _new_axes()
     rows = measure_rows(table, measure)
@@ -181,9 +182,10 @@ def plot_radiographic(
         figure = Figure(figsize=(DOUBLE_COLUMN_IN, 3.0), layout="constrained")
         axes = list(figure.subplots(1, len(panels)))
     drawn = []
-    for ax, (number, measure) in zip(axes, panels, strict=True):
+    for i, (ax, (number, measure)) in enumerate(zip(axes, panels, strict=True)):
+        table = result.table(number)
         drawn.append(
-            plot_measure(result.table(number), measure, ax=ax, confidence=result.confidence)
+            plot_measure(table, measure, ax=ax, confidence=result.confidence, legend=i == 0)
         )
     return drawn
 
