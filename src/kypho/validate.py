@@ -317,7 +317,8 @@ def validate(raw: pd.DataFrame, schema: Schema | None = None) -> ValidationResul
 def _as_text(s: pd.Series) -> pd.Series:
     """Strings, stripped; whole floats printed without '.0'; NaN stays NaN."""
     if pd.api.types.is_float_dtype(s):
-        whole = s.notna() & (s == np.floor(s))
+        # integers above 2**53 are not exact in float64: print those as floats
+        whole = s.notna() & (s == np.floor(s)) & (s.abs() < 2**53)
         text = s.astype(object).where(~whole, s.where(whole).astype("Int64").astype(object))
         return text.astype("string").where(s.notna())
     return s.astype("string").str.strip()
@@ -348,7 +349,8 @@ def _convert(
             num = pd.to_numeric(s.where(present), errors="coerce").astype("float64")
             bad = present & num.isna().to_numpy()
         if var.type == "integer":
-            frac = present & ~bad & (num != np.round(num)).to_numpy()
+            # beyond 2**53 a float is no longer an exact whole number (and Int64 overflows)
+            frac = present & ~bad & ((num != np.round(num)) | (num.abs() >= 2**53)).to_numpy()
             bad = bad | frac
             return num.where(~pd.Series(bad)).round().astype("Int64"), bad
         return num.where(~pd.Series(bad)), bad
