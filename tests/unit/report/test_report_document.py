@@ -1,0 +1,158 @@
+"""The whole report folder and the self-contained HTML report, with the Beyond hook."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import kypho.beyond
+from kypho.analysis import analyze, load_plan
+from kypho.analysis.demo import demo_cohort
+from kypho.eligibility import screen
+from kypho.errors import AnalysisError
+from kypho.measures import derive
+from kypho.report.document import Provenance, beyond_section, manifest, write_report
+from kypho.schema import Schema, load_schema
+from kypho.validate import validate
+
+SCHEMA = load_schema()
+PROVENANCE = Provenance(
+    input_name="cohort.csv",
+    input_sha256="ab" * 32,
+    created="2026-01-01T00:00:00+00:00",
+    versions={"kypho": "0.1.0", "Python": "3.11"},
+    plan_source="kypho/data/analysis.yaml",
+    schema_study="kyphoplasty",
+    note="These data are synthetic.",
+)
+
+
+def pipeline() -> tuple[object, object, pd.DataFrame, object]:
+    raw = demo_cohort(50, seed=2, ineligible=0.1)
+    raw.loc[0, "age"] = 200  # one record breaks its range and is rejected
+    validation = validate(raw, SCHEMA)
+    data = derive(validation.data, SCHEMA)
+    screening = screen(data, SCHEMA)
+    included = data[screening.included.to_numpy()]
+    return analyze(included, SCHEMA, load_plan()), validation, included, screening
+
+
+def test_html_report_is_self_contained_and_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The paper's own sections only; the Beyond hook is tested on its own below.
+    monkeypatch.delattr(kypho.beyond, "report_section", raising=False)
+    result, validation, included, screening = pipeline()
+    files = write_report(
+        tmp_path,
+        result,  # type: ignore[arg-type]
+        provenance=PROVENANCE,
+        formats=("html",),
+        figures=True,
+        validation=validation,
+        screening=screening,
+        data=included,
+        schema=SCHEMA,
+        title="Kyphoplasty",
+    )
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in files)
+    assert "report.html" in names
+    assert "data_quality.csv" in names
+    assert "figures/figure1_vas.svg" in names
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    # Offline: nothing fetched from elsewhere.
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert page.count('<table class="kypho"') == 7
+    assert page.count("<svg") == 5
+    for section in ("Patients", "Data quality", "Statistical methods", "Results", "Provenance"):
+        assert f">{section}</h2>" in page
+    assert "ab" * 32 in page
+    assert "These data are synthetic." in page
+    assert "&#x27;age&#x27; must be a whole number from 18 to 120 (got 200)" in page
+    assert "Records read</td><td>50" in page
+
+
+def test_all_formats_without_figures(tmp_path: Path) -> None:
+    result, validation, included, screening = pipeline()
+    files = write_report(
+        tmp_path,
+        result,  # type: ignore[arg-type]
+        provenance=PROVENANCE,
+        figures=False,
+        validation=validation,
+        screening=screening,
+    )
+    names = sorted(p.name for p in files)
+    assert names == [
+        "data_quality.csv",
+        "report.docx",
+        "report.html",
+        "report.md",
+        "results.csv",
+        "tables.csv",
+        "tables.tex",
+    ]
+    assert not (tmp_path / "figures").exists()
+    long = pd.read_csv(tmp_path / "results.csv")
+    age = long[(long.table == 1) & (long.variable == "age")]
+    assert list(age.group) == ["Experimental group", "Control group"]
+    table1 = result.table(1)  # type: ignore[attr-defined]
+    assert list(age["mean"]) == pytest.approx([c.mean for c in table1.row("Age (yr)").cells])
+    text = manifest(files, tmp_path, PROVENANCE, {"n": 1})
+    doc = json.loads(text)
+    assert doc["complete"] is True
+    assert {f["path"] for f in doc["files"]} == set(names)
+
+
+def test_unknown_format_is_refused(tmp_path: Path) -> None:
+    result, *_ = pipeline()
+    with pytest.raises(AnalysisError) as info:
+        write_report(tmp_path, result, provenance=PROVENANCE, formats=("pdf",))  # type: ignore[arg-type]
+    assert str(info.value) == ("unknown report format(s) 'pdf'; allowed: md, html, csv, tex, docx")
+
+
+def test_beyond_hook_included_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+
+    def report_section(data: pd.DataFrame, schema: Schema) -> tuple[str, dict[str, bytes]]:
+        seen.append(len(data))
+        svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
+        return "<p>Power of the next study.</p>", {"power.svg": svg, "love.png": b"\x89PNG"}
+
+    monkeypatch.setattr(kypho.beyond, "report_section", report_section, raising=False)
+    result, validation, included, screening = pipeline()
+    write_report(
+        tmp_path,
+        result,  # type: ignore[arg-type]
+        provenance=PROVENANCE,
+        formats=("html",),
+        figures=False,
+        data=included,
+        schema=SCHEMA,
+    )
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert seen == [len(included)]
+    assert '<h2 id="beyond">Beyond the paper</h2>' in page
+    assert "<p>Power of the next study.</p>" in page
+    assert '<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>' in page
+    assert 'src="data:image/png;base64,iVBORw=="' in page
+
+
+def test_beyond_hook_absent_or_failing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(kypho.beyond, "report_section", raising=False)
+    frame = pd.DataFrame({"x": [1]})
+    assert beyond_section(frame, SCHEMA) is None
+
+    def broken(data: pd.DataFrame, schema: Schema) -> tuple[str, dict[str, bytes]]:
+        raise ValueError("no baseline columns")
+
+    monkeypatch.setattr(kypho.beyond, "report_section", broken, raising=False)
+    section = beyond_section(frame, SCHEMA)
+    assert section == (
+        "<p>The section could not be computed: ValueError: no baseline columns</p>",
+        {},
+    )
