@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from kypho.beyond.confounding import (
+    BASELINE_COVARIATES,
+    ConfoundingResult,
+    adjust_for_confounding,
+    ordinal_logit,
+    plot_love,
+    propensity_analysis,
+)
 from kypho.beyond.montecarlo import (
     SimulatedPower,
     simulate_power_means,
@@ -32,22 +40,28 @@ from kypho.beyond.trajectories import (
 )
 
 __all__ = [
+    "BASELINE_COVARIATES",
+    "ConfoundingResult",
     "Endpoint",
     "OrdinalEffect",
     "PowerResult",
     "SimulatedPower",
     "TrajectoryResult",
+    "adjust_for_confounding",
     "analytic_power",
     "endpoints_from_data",
     "endpoints_from_summary",
     "fit_trajectory",
     "mixed_model",
     "ordinal_effect",
+    "ordinal_logit",
+    "plot_love",
     "plot_power_curves",
     "plot_trajectory",
     "power_means",
     "power_ordinal",
     "power_proportions",
+    "propensity_analysis",
     "simulate_power_means",
     "simulate_power_ordinal",
     "simulate_power_proportions",

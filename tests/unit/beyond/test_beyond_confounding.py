@@ -1,0 +1,81 @@
+"""Unit tests of kypho.beyond.confounding."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+from kypho.analysis.demo import demo_cohort
+from kypho.beyond import adjust_for_confounding, ordinal_logit, plot_love, propensity_analysis
+from kypho.errors import StatisticsError
+from kypho.measures import derive
+from kypho.schema import load_schema
+from kypho.validate import validate
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    return derive(validate(demo_cohort(110, seed=0)).data, load_schema())
+
+
+def test_unweighted_ordinal_logit_matches_statsmodels_ordered_model() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 2))
+    latent = x @ np.array([0.8, -0.5]) + rng.logistic(size=300)
+    y = np.digitize(latent, [-1.0, 0.0, 1.2])
+    beta, se, _ = ordinal_logit(y, x)
+    reference = OrderedModel(y, x, distr="logit").fit(method="bfgs", disp=False, maxiter=2000)
+    np.testing.assert_allclose(beta, reference.params[:2], rtol=1e-4)
+    # Robust and model-based SEs agree when the model is right (within 15 % here).
+    np.testing.assert_allclose(se, reference.bse[:2], rtol=0.15)
+
+
+def test_weights_of_two_equal_one_duplicate_observations() -> None:
+    """A weight of 2 gives the point estimate of the data with that row twice."""
+    y = np.array([0, 1, 2, 0, 1, 2, 2, 1, 0, 2])
+    x = np.array([0, 0, 0, 1, 1, 1, 1, 0, 1, 1], dtype=float)[:, None]
+    w = np.ones(10)
+    w[3] = 2
+    beta_w, _, _ = ordinal_logit(y, x, weights=w)
+    beta_d, _, _ = ordinal_logit(np.append(y, y[3]), np.vstack([x, x[3]]))
+    assert beta_w[0] == pytest.approx(beta_d[0], rel=1e-6)
+
+
+def test_study_adjustment_on_the_demo_cohort(cohort: pd.DataFrame) -> None:
+    before = cohort.copy()
+    result = adjust_for_confounding(cohort, load_schema())
+    pd.testing.assert_frame_equal(cohort, before)
+    assert "pain (constant)" in result.dropped
+    assert result.n_treated + result.n_control == 110
+    assert list(result.binary_effects["analysis"]) == ["unadjusted", "IPW (ATE)", "matched (ATT)"]
+    assert list(result.ordinal_effects["analysis"]) == ["unadjusted", "IPW (ATE)", "matched (ATT)"]
+    # IPW improves the worst imbalance.
+    assert result.balance["smd_ipw"].abs().max() < result.balance["smd_before"].abs().max()
+    unadjusted = result.binary_effects.iloc[0]
+    leak = cohort["leakage"].astype(bool)
+    exp = cohort["group"].astype(str) == "experimental"
+    assert unadjusted["risk_treated"] == pytest.approx(leak[exp].mean())
+    assert unadjusted["risk_control"] == pytest.approx(leak[~exp].mean())
+    assert math.isclose(result.weights.mean(), 1.0, rel_tol=0.2)
+
+
+def test_love_plot_draws_each_smd(cohort: pd.DataFrame) -> None:
+    result = adjust_for_confounding(cohort, load_schema())
+    ax = plot_love(result)
+    drawn = [c.get_offsets()[:, 0] for c in ax.collections]
+    assert len(drawn) == 3
+    np.testing.assert_allclose(drawn[0], np.abs(result.balance["smd_before"]))
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(result.balance["covariate"])
+
+
+def test_too_few_patients_are_refused() -> None:
+    with pytest.raises(StatisticsError) as info:
+        propensity_analysis([True, False, False], pd.DataFrame({"x": [1.0, 2.0, 3.0]}), [0, 1, 0])
+    assert str(info.value) == "each group needs at least 2 patients (got 1 treated, 2 control)"
