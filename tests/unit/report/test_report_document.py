@@ -77,7 +77,7 @@ def test_html_report_is_self_contained_and_complete(
 
 
 def test_all_formats_without_figures(tmp_path: Path) -> None:
-    result, validation, included, screening = pipeline()
+    result, validation, _included, screening = pipeline()
     files = write_report(
         tmp_path,
         result,  # type: ignore[arg-type]
@@ -124,7 +124,7 @@ def test_beyond_hook_included_when_present(tmp_path: Path, monkeypatch: pytest.M
         return "<p>Power of the next study.</p>", {"power.svg": svg, "love.png": b"\x89PNG"}
 
     monkeypatch.setattr(kypho.beyond, "report_section", report_section, raising=False)
-    result, validation, included, screening = pipeline()
+    result, _validation, included, _screening = pipeline()
     write_report(
         tmp_path,
         result,  # type: ignore[arg-type]
