@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from kypho.audit import AuditReport, Finding, audit, load_paper_tables
-from kypho.audit._counts import chi_square_p, mann_whitney_counts
+from kypho.audit._engine import chi_square_p, mann_whitney_counts
 
 ORACLE = Path(__file__).resolve().parents[1] / "oracles" / "audit" / "audit_oracle.out"
 

@@ -1,0 +1,595 @@
+"""Checks of continuous rows: scale, GRIM/GRIMMER/DEBIT, t and t′, statcheck, paired t.
+
+Every recomputation from printed means and SDs is carried over the box of their
+rounding intervals (see ``docs/audit.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import numpy as np
+from scipy import stats as sps
+
+from kypho.audit._base import (
+    Ctx,
+    decision_finding,
+    fmt,
+    fmt_p,
+    interval,
+    overlaps,
+    p_range_finding,
+    significance,
+    span,
+)
+from kypho.audit.granularity import debit, grim, grimmer
+from kypho.audit.model import ContinuousRow, MeanSDCell
+from kypho.audit.result import Finding, Status
+from kypho.errors import AuditError
+from kypho.stats import independent_t_from_summary
+
+__all__ = ["continuous_findings"]
+
+# Points per SD interval when a recomputation is carried over the rounding box. The t
+# statistic is monotone in each SD, so the ends would do; Welch's df is not, and a few
+# inner points cover it.
+_GRID = 5
+
+
+def _scale_findings(ctx: Ctx, row: ContinuousRow, key: str, cell: MeanSDCell) -> list[Finding]:
+    out: list[Finding] = []
+    sc = row.scale
+    assumption = sc.note or None if sc.assumed else None
+    common: dict[str, Any] = {"group": key, "section": row.section, "assumption": assumption}
+    if sc.min is not None or sc.max is not None:
+        lo = -math.inf if sc.min is None else sc.min
+        hi = math.inf if sc.max is None else sc.max
+        bounds = f"{'(−∞' if sc.min is None else f'[{sc.min:g}'}, {'∞)' if sc.max is None else f'{sc.max:g}]'}"
+        bad = cell.mean.high < lo or cell.mean.low > hi
+        out.append(
+            ctx.finding(
+                row.label,
+                "mean",
+                "mean_bounds",
+                "impossible" if bad else "consistent",
+                f"the mean {'lies outside' if bad else 'lies within'} the scale's bounds {bounds}",
+                reported=cell.mean.text,
+                **common,
+            )
+        )
+    if cell.sd.value < 0:
+        out.append(
+            ctx.finding(
+                row.label,
+                "SD",
+                "sd_bounds",
+                "impossible",
+                "an SD cannot be negative",
+                reported=cell.sd.text,
+                **common,
+            )
+        )
+    elif sc.min is not None and sc.max is not None and cell.n >= 2:
+        # Largest sample SD of n values in [a, b] with mean M: √((M − a)(b − M)·n/(n − 1)),
+        # largest where M is nearest the middle of the scale.
+        m = min(max((sc.min + sc.max) / 2.0, cell.mean.low), cell.mean.high)
+        m = min(max(m, sc.min), sc.max)
+        sd_max = math.sqrt(max((m - sc.min) * (sc.max - m), 0.0) * cell.n / (cell.n - 1))
+        bad = cell.sd.low > sd_max
+        out.append(
+            ctx.finding(
+                row.label,
+                "SD",
+                "sd_bounds",
+                "impossible" if bad else "consistent",
+                (
+                    f"{cell.n} values in {bounds} with mean {cell.mean.text} have an SD of at most "
+                    f"{sd_max:.3f}"
+                ),
+                reported=cell.sd.text,
+                recomputed=f"≤ {sd_max:.3f}",
+                recomputed_high=sd_max,
+                **common,
+            )
+        )
+    if sc.type == "integer":
+        out.extend(_grim_findings(ctx, row, key, cell, common))
+    elif sc.type == "binary":
+        d = debit(cell.mean, cell.sd, cell.n)
+        out.append(
+            ctx.finding(
+                row.label,
+                "mean ± SD",
+                "debit",
+                "consistent" if d.consistent else "inconsistent",
+                (
+                    f"{', '.join(map(str, d.counts))} of {cell.n} binary values give this mean and SD"
+                    if d.consistent
+                    else f"no count of ones among {cell.n} binary values gives mean {cell.mean.text} "
+                    f"with SD {cell.sd.text}"
+                ),
+                reported=cell.text,
+                recomputed=", ".join(f"{k}/{cell.n}" for k in d.counts) or None,
+                method="DEBIT",
+                **common,
+            )
+        )
+    return out
+
+
+def _grim_findings(
+    ctx: Ctx, row: ContinuousRow, key: str, cell: MeanSDCell, common: dict[str, Any]
+) -> list[Finding]:
+    g = grim(cell.mean, cell.n)
+    out = []
+    if not g.applicable:
+        out.append(
+            ctx.finding(
+                row.label,
+                "mean",
+                "grim",
+                "not_checkable",
+                f"with n = {cell.n} every mean to {cell.mean.decimals} decimals is possible for whole numbers",
+                reported=cell.mean.text,
+                method="GRIM",
+                **common,
+            )
+        )
+    else:
+        out.append(
+            ctx.finding(
+                row.label,
+                "mean",
+                "grim",
+                "consistent" if g.consistent else "inconsistent",
+                (
+                    f"a total of {cell.n} whole-number values gives this mean"
+                    if g.consistent
+                    else f"no total of {cell.n} whole-number values has a mean that rounds to "
+                    f"{cell.mean.text}; the nearest possible means are {' and '.join(g.nearest)}"
+                ),
+                reported=cell.mean.text,
+                recomputed=", ".join(g.nearest),
+                method="GRIM",
+                **common,
+            )
+        )
+    if cell.n < 2:
+        return out
+    gm = grimmer(cell.mean, cell.sd, cell.n, low=row.scale.min, high=row.scale.max)
+    if not gm.grim_consistent:
+        out.append(
+            ctx.finding(
+                row.label,
+                "SD",
+                "grimmer",
+                "not_checkable",
+                "the mean already fails GRIM, so no whole-number data have it and the SD cannot be tested",
+                reported=cell.sd.text,
+                method="GRIMMER",
+                **common,
+            )
+        )
+        return out
+    rng = f"≥ {gm.sd_min:.3f}" if gm.sd_max is None else f"{gm.sd_min:.3f} to {gm.sd_max:.3f}"
+    if gm.consistent:
+        reason = "some whole-number data with this mean have this SD"
+    elif gm.sd_min is not None and gm.sd_min > cell.sd.high:
+        reason = (
+            f"whole-number data of n = {cell.n} with mean {cell.mean.text} have an SD of at least "
+            f"{gm.sd_min:.3f}"
+        )
+    elif gm.sd_max is not None and gm.sd_max < cell.sd.low:
+        reason = f"whole-number data of n = {cell.n} on this scale with mean {cell.mean.text} have an SD of at most {gm.sd_max:.3f}"
+    else:
+        reason = (
+            "no whole-number sum of squares gives this SD: it would need a sum of squares of the "
+            "other parity than the sum"
+        )
+    out.append(
+        ctx.finding(
+            row.label,
+            "SD",
+            "grimmer",
+            "consistent" if gm.consistent else "inconsistent",
+            reason,
+            reported=cell.sd.text,
+            recomputed=f"possible SDs {rng}",
+            recomputed_low=gm.sd_min,
+            recomputed_high=gm.sd_max,
+            method="GRIMMER",
+            **common,
+        )
+    )
+    return out
+
+
+@dataclass(frozen=True)
+class _TRange:
+    """A t test recomputed over the rounding box of the printed summaries."""
+
+    method: str
+    t: float
+    t_lo: float
+    t_hi: float
+    p: float
+    p_lo: float
+    p_hi: float
+    dof: float | None
+
+
+_DECLARED = {"t/t'": "t / t′", "anova": "variance analysis (ANOVA)"}
+_TMethod = Literal["student", "welch", "cochran-cox"]
+_TEST_NAMES = {"student": "Student t", "welch": "Welch t′", "cochran-cox": "Cochran–Cox t′"}
+
+
+def _t_range(c1: MeanSDCell, c2: MeanSDCell, name: str) -> _TRange:
+    """|t| and P for the printed values and their range over the rounding box."""
+    method = cast(_TMethod, name)
+    point = independent_t_from_summary(
+        c1.mean.value, c1.sd.value, c1.n, c2.mean.value, c2.sd.value, c2.n, method=method
+    )
+    d_lo = (c1.mean.value - c1.mean.half_unit) - (c2.mean.value + c2.mean.half_unit)
+    d_hi = (c1.mean.value + c1.mean.half_unit) - (c2.mean.value - c2.mean.half_unit)
+    diffs = [d_lo, d_hi] + ([0.0] if d_lo < 0.0 < d_hi else [])
+    s1 = np.linspace(*interval(c1.sd, floor=c1.sd.half_unit * 1e-6), _GRID)
+    s2 = np.linspace(*interval(c2.sd, floor=c2.sd.half_unit * 1e-6), _GRID)
+    d, a, b = (x.ravel() for x in np.meshgrid(np.array(diffs), s1, s2, indexing="ij"))
+    zeros = np.zeros_like(d)
+    box = independent_t_from_summary(d, a, c1.n, zeros, b, c2.n, method=method)
+    t_abs = np.abs(np.asarray(box.statistic, dtype=np.float64))
+    p = np.asarray(box.p_value, dtype=np.float64)
+    return _TRange(
+        _TEST_NAMES[method],
+        abs(float(point.statistic)),
+        float(t_abs.min()),
+        float(t_abs.max()),
+        float(point.p_value),
+        float(p.min()),
+        float(p.max()),
+        None if point.dof is None else float(point.dof),
+    )
+
+
+def _candidates(declared: str) -> list[str]:
+    if declared in ("student", "anova"):
+        return ["student"]
+    if declared in ("welch", "cochran-cox"):
+        return [declared]
+    return ["student", "welch", "cochran-cox"]
+
+
+def continuous_findings(ctx: Ctx, row: ContinuousRow) -> list[Finding]:
+    k1, k2 = ctx.keys
+    c1, c2 = row.cells[k1], row.cells[k2]
+    out: list[Finding] = []
+    for key in ctx.keys:
+        out.extend(_scale_findings(ctx, row, key, row.cells[key]))
+    if row.p is not None:
+        out.append(p_range_finding(ctx, row.label, row.p))
+    if row.test in ("t/t'", "student", "welch", "cochran-cox", "anova") and c1.n >= 2 and c2.n >= 2:
+        if c1.sd.value <= 0 and c2.sd.value <= 0:
+            return out
+        out.extend(_between_t(ctx, row, c1, c2))
+    for key in ctx.keys:
+        cell = row.cells[key]
+        if cell.within is not None:
+            out.extend(_within(ctx, row, key, cell))
+    return out
+
+
+def _variance_rule(
+    ctx: Ctx, row: ContinuousRow, c1: MeanSDCell, c2: MeanSDCell
+) -> tuple[str, Finding]:
+    res = independent_t_from_summary(
+        c1.mean.value,
+        c1.sd.value,
+        c1.n,
+        c2.mean.value,
+        c2.sd.value,
+        c2.n,
+        method="auto",
+        alpha=ctx.alpha,
+    )
+    vt = res.variance_test
+    if vt is None:  # pragma: no cover - "auto" always runs the variance test
+        raise AuditError("the F test of variances did not run")
+    unequal = float(vt.p_value) < ctx.alpha
+    rule = "welch" if unequal else "student"
+    f_text = f"F({vt.dof:g}, {vt.dof_denominator:g}) = {float(vt.statistic):.3f}, P = {fmt_p(float(vt.p_value))}"
+    calls = "t′ (variances differ)" if unequal else "Student t (variances homogeneous)"
+    common: dict[str, Any] = {
+        "reported": _DECLARED.get(row.test, row.test),
+        "recomputed": f"{f_text}: {calls}",
+        "section": row.section,
+        "method": "F test of variances on the printed SDs",
+        "recomputed_value": float(vt.p_value),
+    }
+    if row.test == "t/t'":
+        status: Status = "not_checkable"
+        reason = (
+            f"the F test on the printed SDs ({f_text}) calls for {calls}; the table does not say "
+            "which of t and t′ it used"
+        )
+    else:
+        # Student's t (and ANOVA) assume equal variances; t′ is for unequal ones.
+        pooled = row.test in ("student", "anova")
+        status = "consistent" if pooled != unequal else "inconsistent"
+        used = _DECLARED.get(row.test, _TEST_NAMES.get(row.test, row.test))
+        reason = f"the table used {used}; the F test ({f_text}) calls for {calls}"
+    return rule, ctx.finding(row.label, "test", "variance_test", status, reason, **common)
+
+
+def _between_t(ctx: Ctx, row: ContinuousRow, c1: MeanSDCell, c2: MeanSDCell) -> list[Finding]:
+    out: list[Finding] = []
+    rule, vfinding = _variance_rule(ctx, row, c1, c2)
+    out.append(vfinding)
+    names = _candidates(row.test)
+    primary = "student" if row.test == "anova" else rule if row.test == "t/t'" else names[0]
+    ranges = {m: _t_range(c1, c2, m) for m in dict.fromkeys([primary, *names])}
+    main = ranges[primary]
+    assumption = None
+    if row.test == "t/t'":
+        assumption = "t′ read as Welch's t′ (what SPSS prints) or Cochran–Cox's t′; the table does not say which"
+    elif row.test == "anova":
+        assumption = (
+            "two-group one-way ANOVA: F = t² on (1, n₁ + n₂ − 2) df, the same P as Student's t"
+        )
+    stat = row.statistic
+    if stat is not None and stat.name in ("t", "F"):
+        square = stat.name == "F"
+        lo, hi, val = (
+            (main.t_lo, main.t_hi, main.t)
+            if not square
+            else (main.t_lo**2, main.t_hi**2, main.t**2)
+        )
+        ok = overlaps(stat.value, lo, hi)
+        label = "F" if square else "t"
+        out.append(
+            ctx.finding(
+                row.label,
+                label,
+                "t_from_summaries",
+                "consistent" if ok else "inconsistent",
+                (
+                    f"|{label}| recomputed from the printed means, SDs and n is {span(val, lo, hi)}"
+                    + ("" if ok else f"; the table prints {stat.value.text}")
+                ),
+                reported=stat.value.text,
+                recomputed=span(val, lo, hi),
+                section=row.section,
+                method=main.method,
+                recomputed_value=val,
+                recomputed_low=lo,
+                recomputed_high=hi,
+                assumption=assumption,
+            )
+        )
+    if row.p is not None:
+        matching = [m for m, r in ranges.items() if overlaps(row.p, r.p_lo, r.p_hi)]
+        texts = "; ".join(
+            f"{r.method}: {span(r.p, r.p_lo, r.p_hi, fmt_p)}" for r in ranges.values()
+        )
+        if matching:
+            which = ", ".join(ranges[m].method for m in matching)
+            reason = f"matches {which} from the printed summaries"
+            if primary not in matching:
+                reason += f", not the {main.method} the table's rule calls for"
+            status: Status = "consistent"
+        else:
+            reason = f"P from the printed means, SDs and n: {texts}; the table prints {row.p.text}"
+            status = "inconsistent"
+        out.append(
+            ctx.finding(
+                row.label,
+                "P",
+                "p_from_summaries",
+                status,
+                reason,
+                reported=row.p.text,
+                recomputed=span(main.p, main.p_lo, main.p_hi, fmt_p),
+                section=row.section,
+                method=main.method,
+                recomputed_value=main.p,
+                recomputed_low=main.p_lo,
+                recomputed_high=main.p_hi,
+                assumption=assumption,
+            )
+        )
+        if stat is not None and stat.name in ("t", "F"):
+            out.append(_statcheck_between(ctx, row, c1, c2, names, primary))
+        out.append(
+            decision_finding(
+                ctx,
+                row.label,
+                row.p,
+                main.p,
+                main.p_lo,
+                main.p_hi,
+                main.method,
+                section=row.section,
+            )
+        )
+    return out
+
+
+def _welch_dof(c1: MeanSDCell, c2: MeanSDCell) -> np.ndarray[Any, np.dtype[np.float64]]:
+    s1 = np.linspace(*interval(c1.sd, floor=c1.sd.half_unit * 1e-6), _GRID)
+    s2 = np.linspace(*interval(c2.sd, floor=c2.sd.half_unit * 1e-6), _GRID)
+    a, b = np.meshgrid(s1 * s1 / c1.n, s2 * s2 / c2.n)
+    dof: np.ndarray[Any, np.dtype[np.float64]] = (a + b) ** 2 / (
+        a * a / (c1.n - 1) + b * b / (c2.n - 1)
+    )
+    return dof.ravel()
+
+
+def _statcheck_between(
+    ctx: Ctx,
+    row: ContinuousRow,
+    c1: MeanSDCell,
+    c2: MeanSDCell,
+    names: Sequence[str],
+    primary: str,
+) -> Finding:
+    """statcheck's rule: P from the printed statistic over its rounding interval."""
+    stat = row.statistic
+    p_rep = row.p
+    if stat is None or p_rep is None:  # pragma: no cover - caller checks
+        raise AuditError("statcheck needs a printed statistic and P")
+    t_lo, t_hi = interval(stat.value, floor=0.0)
+    if stat.name == "F":
+        t_lo, t_hi = math.sqrt(t_lo), math.sqrt(t_hi)
+    student_df = c1.n + c2.n - 2.0
+    dofs: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {"student": np.array([student_df])}
+    if "welch" in names or "cochran-cox" in names:
+        dofs["welch"] = _welch_dof(c1, c2)
+    ranges = {}
+    for name, dof in dofs.items():
+        p_at = 2.0 * sps.t.sf(np.array([t_lo, t_hi])[:, None], dof[None, :])
+        p_point = float(np.median(2.0 * sps.t.sf(abs(stat.value.value), dof)))
+        ranges[name] = (p_point, float(p_at.min()), float(p_at.max()))
+    main_name = "student" if primary not in dofs else primary
+    p, lo, hi = ranges[main_name]
+    matching = [n for n, (_, a, b) in ranges.items() if overlaps(p_rep, a, b)]
+    df_text = f"df = {student_df:g} (n₁ + n₂ − 2)"
+    if "welch" in dofs:
+        wd = dofs["welch"]
+        df_text += f" for Student t, Welch df {wd.min():.1f} to {wd.max():.1f} for t′"
+    assumption = f"the paper prints no df: {df_text}"
+    label = {"student": "Student t", "welch": "Welch t′"}
+    if matching:
+        status: Status = "consistent"
+        reason = f"P from the printed {stat.name} = {stat.value.value:g} matches ({', '.join(label[m] for m in matching)})"
+    else:
+        status = "inconsistent"
+        texts = "; ".join(f"{label[n]}: {span(v, a, b, fmt_p)}" for n, (v, a, b) in ranges.items())
+        reason = (
+            f"the printed {stat.name} = {stat.value.value:g} gives P {texts}; the table prints {p_rep.text}, "
+            "so the printed statistic and P do not belong together"
+        )
+    decision_error = None
+    said = significance(p_rep, ctx.alpha)
+    if said is not None and (hi < ctx.alpha or lo >= ctx.alpha):
+        decision_error = said != (hi < ctx.alpha)
+    return ctx.finding(
+        row.label,
+        "P",
+        "p_from_statistic",
+        status,
+        reason,
+        reported=f"{stat.name} = {stat.value.text}, P = {p_rep.text}",
+        recomputed=span(p, lo, hi, fmt_p),
+        section=row.section,
+        method=f"{label[main_name]} P from the printed statistic",
+        recomputed_value=p,
+        recomputed_low=lo,
+        recomputed_high=hi,
+        assumption=assumption,
+        decision_error=decision_error,
+    )
+
+
+def _within(ctx: Ctx, row: ContinuousRow, key: str, cell: MeanSDCell) -> list[Finding]:
+    within = cell.within
+    if within is None:  # pragma: no cover - caller checks
+        return []
+    out: list[Finding] = []
+    if within.p is not None:
+        out.append(p_range_finding(ctx, row.label, within.p, "within P", key))
+    ref_row = next(
+        (r for r in ctx.table.rows if isinstance(r, ContinuousRow) and r.label == within.versus),
+        None,
+    )
+    if ref_row is None:
+        raise AuditError(
+            f"table {ctx.table.number}, row {row.label!r}: 'within.versus' names {within.versus!r}, "
+            "which is not a continuous row of the same table"
+        )
+    ref = ref_row.cells[key]
+    n = min(ref.n, cell.n)
+    stat = within.statistic
+    base: dict[str, Any] = {"group": key, "section": row.section, "method": "paired t"}
+    if n < 2:
+        return out
+    # The paired t is d̄√n / s_d with s_d² = s₁² + s₂² − 2r·s₁s₂; over every correlation
+    # r in [−1, 1], s_d runs from |s₁ − s₂| to s₁ + s₂. Over the rounding box too:
+    d_lo = abs(cell.mean.value - ref.mean.value) - cell.mean.half_unit - ref.mean.half_unit
+    d_hi = abs(cell.mean.value - ref.mean.value) + cell.mean.half_unit + ref.mean.half_unit
+    d_lo = max(d_lo, 0.0)
+    s_sum_hi = cell.sd.high + ref.sd.high
+    s_gap_lo = max(abs(cell.sd.value - ref.sd.value) - cell.sd.half_unit - ref.sd.half_unit, 0.0)
+    t_min = d_lo * math.sqrt(n) / s_sum_hi if s_sum_hi > 0 else math.inf
+    t_max = d_hi * math.sqrt(n) / s_gap_lo if s_gap_lo > 0 else math.inf
+    dof = n - 1
+    assumption = (
+        f"the same {n} patients at both times; df = {dof} (n − 1); the SD of the differences is "
+        "not printed, so every within-patient correlation from −1 to 1 is allowed"
+    )
+    t_text = f"{fmt(t_min)} to {'∞' if math.isinf(t_max) else fmt(t_max)}"
+    if stat is not None and stat.name == "t":
+        ok = overlaps(stat.value, t_min, t_max)
+        out.append(
+            ctx.finding(
+                row.label,
+                "within t",
+                "paired_t_bounds",
+                "consistent" if ok else "impossible",
+                (
+                    f"against {within.versus} ({ref.mean.text}±{ref.sd.text} → {cell.text}), a paired t "
+                    f"can only be {t_text} whatever the within-patient correlation"
+                    + ("" if ok else f"; the table prints {stat.value.text}")
+                ),
+                reported=f"t = {stat.value.text}",
+                recomputed=t_text,
+                recomputed_low=t_min,
+                recomputed_high=t_max,
+                assumption=assumption,
+                **base,
+            )
+        )
+    p_lo = float(2.0 * sps.t.sf(t_max, dof)) if not math.isinf(t_max) else 0.0
+    p_hi = float(2.0 * sps.t.sf(t_min, dof))
+    if within.p is not None and stat is not None and stat.name == "t":
+        lo_t, hi_t = interval(stat.value, floor=0.0)
+        q_lo, q_hi = float(2.0 * sps.t.sf(hi_t, dof)), float(2.0 * sps.t.sf(lo_t, dof))
+        q = float(2.0 * sps.t.sf(abs(stat.value.value), dof))
+        ok = overlaps(within.p, q_lo, q_hi)
+        out.append(
+            ctx.finding(
+                row.label,
+                "within P",
+                "p_from_statistic",
+                "consistent" if ok else "inconsistent",
+                f"P from the printed t = {stat.value.value:g} on {dof} df is {fmt_p(q)}"
+                + ("" if ok else f"; the table prints {within.p.text}"),
+                reported=f"{within.text}",
+                recomputed=span(q, q_lo, q_hi, fmt_p),
+                recomputed_value=q,
+                recomputed_low=q_lo,
+                recomputed_high=q_hi,
+                assumption=f"df = {dof} (n − 1; the paper prints no df)",
+                **base,
+            )
+        )
+    if within.p is not None:
+        mid = float(
+            2.0 * sps.t.sf(math.sqrt(t_min * t_max) if not math.isinf(t_max) else t_min, dof)
+        )
+        out.append(
+            decision_finding(
+                ctx,
+                row.label,
+                within.p,
+                min(max(mid, p_lo), p_hi),
+                p_lo,
+                p_hi,
+                "paired t over all within-patient correlations",
+                column="within P",
+                group=key,
+                section=row.section,
+            )
+        )
+    return out
