@@ -1,0 +1,186 @@
+"""``kypho analyze`` end to end through the CLI runner: files, numbers, failures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+import kypho.cli.analyze as cli_analyze
+from kypho.analysis.demo import demo_cohort
+from kypho.cli import main
+from kypho.errors import InputFileError
+from kypho.report.document import FORMATS
+
+
+def write_cohort(path: Path, n: int = 60, *, bad_row: bool = True) -> Path:
+    raw = demo_cohort(n, seed=4, ineligible=0.05)
+    if bad_row:
+        raw["age"] = raw["age"].astype(object)
+        raw.loc[3, "age"] = "old"
+    raw.to_csv(path, index=False)
+    return path
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, ["analyze", *args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Result]:
+    root = tmp_path_factory.mktemp("full")
+    data = write_cohort(root / "cohort.csv")
+    out = root / "report"
+    return data, out, run(str(data), "--out", str(out))
+
+
+def test_full_run_writes_everything(full_run: tuple[Path, Path, Result]) -> None:
+    data, out, result = full_run
+    assert result.exit_code == 0, result.output
+    assert f"report: {out / 'report.html'}" in result.stdout
+    assert "[1/7] reading" in result.stderr
+    assert "warning: 1 of 60 records rejected" in result.stderr
+    manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
+    listed = {f["path"] for f in manifest["files"]}
+    for name in (
+        "report.md",
+        "report.html",
+        "report.docx",
+        "tables.csv",
+        "results.csv",
+        "tables.tex",
+        "data_quality.csv",
+        "figures/figure0_flow.png",
+        "figures/figure1_vas.svg",
+        "figures/figure2_radiographic.png",
+        "figures/figure3_cement_grade.svg",
+        "figures/figure4_leakage.png",
+    ):
+        assert name in listed
+        assert (out / name).is_file()
+    assert manifest["summary"]["n_rejected"] == 1
+    import hashlib
+
+    assert manifest["provenance"]["input_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert not list(out.glob(".kypho-partial-*"))
+
+
+def test_full_run_numbers_match_input(full_run: tuple[Path, Path, Result]) -> None:
+    """Table 2's operation time is the plain mean and SD of the accepted, eligible rows."""
+    data, out, _ = full_run
+    raw = pd.read_csv(data)
+    age = pd.to_numeric(raw["age"], errors="coerce")
+    kept = raw[age.notna() & (age >= 60)]
+    long = pd.read_csv(out / "results.csv")
+    rows = long[(long.table == 2) & (long.variable == "operation_time")]
+    for group, label in (("experimental", "Experimental group"), ("control", "Control group")):
+        values = kept.loc[kept.group == group, "operation_time"]
+        line = rows[rows.group == label].iloc[0]
+        assert line["n"] == len(values)
+        assert line["mean"] == pytest.approx(values.mean(), rel=1e-12)
+        assert line["sd"] == pytest.approx(values.std(ddof=1), rel=1e-12)
+
+
+def test_full_run_docx_holds_seven_tables(full_run: tuple[Path, Path, Result]) -> None:
+    from docx import Document
+
+    _, out, _ = full_run
+    document = Document(str(out / "report.docx"))
+    assert len(document.tables) == 7
+    assert document.tables[0].rows[0].cells[1].text == "Experimental group"
+
+
+def test_selected_format_without_figures(tmp_path: Path) -> None:
+    data = write_cohort(tmp_path / "c.csv", 40, bad_row=False)
+    out = tmp_path / "out"
+    result = run(str(data), "--out", str(out), "--format", "md", "--no-figures", "-q")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.json", "report.md"]
+    assert result.stderr == ""
+    assert "report: " in result.stdout
+
+
+def test_user_plan_adds_a_row(tmp_path: Path) -> None:
+    data = write_cohort(tmp_path / "c.csv", 40, bad_row=False)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("add_rows:\n  - {table: 2, rows: [{variable: hb_pre}]}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run(
+        str(data), "--out", str(out), "--format", "csv", "--no-figures", "--plan", str(plan)
+    )
+    assert result.exit_code == 0, result.output
+    long = pd.read_csv(out / "results.csv")
+    assert "hb_pre" in set(long[long.table == 2].variable)
+
+
+def test_no_accepted_record_is_an_error(tmp_path: Path) -> None:
+    raw = demo_cohort(3, seed=1)
+    raw["sex"] = "F"
+    data = tmp_path / "bad.csv"
+    raw.to_csv(data, index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["analyze", str(data), "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "error: no record of bad.csv passed validation (3 rejected), so there is nothing to "
+        "analyse; first problems: record P-1 (row 1), 'sex' must be one of 'male', 'female' "
+        "(got 'F'); record P-2 (row 2), 'sex' must be one of 'male', 'female' (got 'F'); "
+        "record P-3 (row 3), 'sex' must be one of 'male', 'female' (got 'F')"
+    )
+    assert not (out / "MANIFEST.json").exists()
+
+
+def test_failed_write_leaves_no_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = write_cohort(tmp_path / "c.csv", 40, bad_row=False)
+    out = tmp_path / "out"
+
+    def fail(*args: object, **kwargs: object) -> Path:
+        raise InputFileError("disk full while writing report.docx")
+
+    monkeypatch.setattr("kypho.report.word.write_docx", fail)
+    result = CliRunner().invoke(main, ["analyze", str(data), "--out", str(out), "--no-figures"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == "error: disk full while writing report.docx"
+    assert list(out.iterdir()) == []
+
+
+def test_rerun_replaces_previous_report(tmp_path: Path) -> None:
+    data = write_cohort(tmp_path / "c.csv", 40, bad_row=False)
+    out = tmp_path / "out"
+    assert run(str(data), "--out", str(out), "--format", "md", "--no-figures").exit_code == 0
+    first = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
+    assert run(str(data), "--out", str(out), "--format", "csv", "--no-figures").exit_code == 0
+    second = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
+    assert {f["path"] for f in first["files"]} == {"report.md"}
+    assert {f["path"] for f in second["files"]} == {"tables.csv", "results.csv"}
+
+
+def test_default_cohort_is_marked_synthetic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = write_cohort(tmp_path / "cohort.csv", 40, bad_row=False)
+    monkeypatch.setattr(cli_analyze, "_default_cohort", lambda: data)
+    out = tmp_path / "out"
+    result = run("--out", str(out), "--format", "html", "--no-figures")
+    assert result.exit_code == 0, result.output
+    assert "[1/7] reading the bundled default cohort" in result.stderr
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert cli_analyze.SYNTHETIC_NOTE in page
+
+
+def test_format_choices_match_report_formats() -> None:
+    assert cli_analyze.FORMAT_CHOICES == FORMATS
+
+
+def test_command_module_imports_no_heavy_library() -> None:
+    code = (
+        "import sys, kypho.cli.analyze; "
+        "print(sorted(m for m in ('matplotlib', 'docx', 'scipy', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
