@@ -97,6 +97,19 @@ def _scale_findings(ctx: Ctx, row: ContinuousRow, key: str, cell: MeanSDCell) ->
         )
     if sc.type == "integer":
         out.extend(_grim_findings(ctx, row, key, cell, common))
+    elif sc.type == "binary" and cell.n < 2:
+        out.append(
+            ctx.finding(
+                row.label,
+                "mean ± SD",
+                "debit",
+                "not_checkable",
+                f"an SD needs at least 2 values (n = {cell.n})",
+                reported=cell.text,
+                method="DEBIT",
+                **common,
+            )
+        )
     elif sc.type == "binary":
         d = debit(cell.mean, cell.sd, cell.n)
         out.append(
@@ -271,7 +284,8 @@ def continuous_findings(ctx: Ctx, row: ContinuousRow) -> list[Finding]:
     if row.p is not None:
         out.append(p_range_finding(ctx, row.label, row.p))
     if row.test in ("t/t'", "student", "welch", "cochran-cox", "anova") and c1.n >= 2 and c2.n >= 2:
-        if c1.sd.value <= 0 and c2.sd.value <= 0:
+        # A negative SD is already impossible (sd_bounds); two zero SDs leave t undefined.
+        if min(c1.sd.value, c2.sd.value) < 0 or max(c1.sd.value, c2.sd.value) == 0:
             return out
         out.extend(_between_t(ctx, row, c1, c2))
     for key in ctx.keys:
