@@ -75,14 +75,17 @@ def dumps(value: object) -> str:
     >>> dumps({"b": 1.5, "a": dt.date(2020, 1, 2), "c": None})
     '{"a":"2020-01-02","b":1.5,"c":null}'
     """
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_default,
-    )
+    return _ENCODER.encode(value)
+
+
+# one encoder for every call: json.dumps with options builds a new one each time
+_ENCODER = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=_default,
+)
 
 
 def entry_hash(prev_hash: str, entry: Mapping[Any, Any]) -> str:

@@ -690,25 +690,36 @@ class Store:
             _python_values(data[name], self.schema[name]) if name in data else [None] * n
             for name in names
         ]
-        id_pos = names.index(self.schema.id_column)
-        records = self.tables.records
-        batch: list[dict[str, Any]] = []
-        for values in zip(*columns, strict=True):
-            row = dict(zip(names, values, strict=True))
+        # the trail's JSON of each record: keys already in sorted order and dates
+        # already text, so encoding gives dumps()'s canonical form without its
+        # per-value callbacks (verify re-encodes stored rows with dumps())
+        order = sorted(range(len(names)), key=lambda i: names[i])
+        json_names = [names[i] for i in order]
+        json_columns = [
+            [None if v is None else v.isoformat() for v in columns[i]]
+            if self.schema[names[i]].type == "date"
+            else columns[i]
+            for i in order
+        ]
+        ids = columns[names.index(self.schema.id_column)]
+        for record_id, values in zip(ids, zip(*json_columns, strict=True), strict=True):
             w.append(
                 "create",
-                record=str(values[id_pos]),
-                new=dumps(row),
+                record=str(record_id),
+                new=dumps(dict(zip(json_names, values, strict=True))),
                 reason=reason,
                 version=1,
             )
-            row["kypho_version"] = 1
-            row["kypho_locked"] = False
-            batch.append(row)
-            if len(batch) == _CHUNK:
-                w.conn.execute(sa.insert(records), batch)
-                batch = []
-        if batch:
+        records = self.tables.records
+        for start in range(0, n, _CHUNK):
+            stop = min(start + _CHUNK, n)
+            batch = [
+                dict(zip(names, values, strict=True))
+                for values in zip(*(c[start:stop] for c in columns), strict=True)
+            ]
+            for row in batch:
+                row["kypho_version"] = 1
+                row["kypho_locked"] = False
             w.conn.execute(sa.insert(records), batch)
 
     # -------------------------------------------------------------------- edits

@@ -88,8 +88,10 @@ def test_a_study_from_init_to_verified_export(
     text = out.read_text(encoding="utf-8")
     assert not any(name in text for name in raw["patient_name"])
 
-    with sa.create_engine(db_url).begin() as conn:
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
         conn.execute(sa.text("UPDATE kypho_records SET age = 99 WHERE patient_id = 'P-00004'"))
+    engine.dispose()
     result = kypho("verify")
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == "error: audit trail does NOT verify: 1 problem(s):"
