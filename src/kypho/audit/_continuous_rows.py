@@ -589,15 +589,14 @@ def _within(ctx: Ctx, row: ContinuousRow, key: str, cell: MeanSDCell) -> list[Fi
             )
         )
     if within.p is not None:
-        mid = float(
-            2.0 * sps.t.sf(math.sqrt(t_min * t_max) if not math.isinf(t_max) else t_min, dof)
-        )
+        # No single paired P follows from the summaries; the largest one any correlation
+        # allows (at the smallest t) is the value shown.
         out.append(
             decision_finding(
                 ctx,
                 row.label,
                 within.p,
-                min(max(mid, p_lo), p_hi),
+                p_hi,
                 p_lo,
                 p_hi,
                 "paired t over all within-patient correlations",
