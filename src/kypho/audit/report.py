@@ -170,7 +170,7 @@ def render_html(report: AuditReport, *, show_all: bool = False) -> str:
 
 def render_json(report: AuditReport) -> str:
     """The JSON document of :meth:`AuditReport.to_dict`, indented, UTF-8 text."""
-    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
 def render(report: AuditReport, fmt: str, *, show_all: bool = False) -> str:

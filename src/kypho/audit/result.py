@@ -22,6 +22,7 @@ Fields are only ever added within a major version; renaming or removing one bump
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
@@ -153,5 +154,12 @@ class AuditReport:
             },
             "alpha": self.alpha,
             "summary": self.counts(),
-            "findings": [asdict(f) for f in self.findings],
+            "findings": [_json_safe(asdict(f)) for f in self.findings],
         }
+
+
+def _json_safe(entry: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no infinity: an unbounded range end is written as null (its text says ∞)."""
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in entry.items()
+    }
