@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kypho.audit import STATUSES, audit, parse_summary_tables
+from kypho.audit import STATUSES, audit, parse_summary_tables, render_html, render_json, render_text
 
 _num = st.builds(
     lambda v, d: f"{v:.{d}f}",
@@ -82,3 +82,7 @@ def test_audit_never_fails_on_well_formed_input(data: dict[str, Any]) -> None:
     assert report.findings
     assert {f.status for f in report.findings} <= set(STATUSES)
     assert all(f.reason for f in report.findings)
+    # Every renderer copes; the JSON is strictly valid (no NaN or Infinity).
+    assert render_json(report).startswith("{")
+    assert render_text(report, show_all=True)
+    assert render_html(report, show_all=True)
