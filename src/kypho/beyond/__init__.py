@@ -32,6 +32,7 @@ from kypho.beyond.power import (
     power_ordinal,
     power_proportions,
 )
+from kypho.beyond.report import report_section
 from kypho.beyond.trajectories import (
     TrajectoryResult,
     fit_trajectory,
@@ -62,6 +63,7 @@ __all__ = [
     "power_ordinal",
     "power_proportions",
     "propensity_analysis",
+    "report_section",
     "simulate_power_means",
     "simulate_power_ordinal",
     "simulate_power_proportions",

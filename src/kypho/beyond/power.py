@@ -18,6 +18,7 @@ simulated studies, are in :mod:`kypho.beyond.montecarlo`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -482,6 +483,16 @@ def ordinal_effect(probs1: ArrayLike, probs2: ArrayLike, *, ratio: float = 1.0) 
             f"probs1 and probs2 must list the same number of grades (got {p1.size} and {p2.size})"
         )
     ratio = _checks.positive("ratio", ratio)
+    return _ordinal_effect(tuple(p1.tolist()), tuple(p2.tolist()), ratio)
+
+
+# Power curves and sample-size searches ask for the same effect many times;
+# the proportional-odds fit is the costly part, so it is cached.
+@functools.lru_cache(maxsize=256)
+def _ordinal_effect(
+    probs1: tuple[float, ...], probs2: tuple[float, ...], ratio: float
+) -> OrdinalEffect:
+    p1, p2 = np.array(probs1), np.array(probs2)
     pooled = (p1 + ratio * p2) / (1 + ratio)
     cum1_below = np.concatenate(([0.0], np.cumsum(p1)[:-1]))
     superiority = float(np.sum(p2 * (cum1_below + p1 / 2)))

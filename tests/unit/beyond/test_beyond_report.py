@@ -1,0 +1,76 @@
+"""The "Beyond the paper" report section on the demo cohort."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from kypho.analysis.demo import demo_cohort
+from kypho.beyond import report_section
+from kypho.measures import derive
+from kypho.schema import load_schema
+from kypho.validate import validate
+
+
+@pytest.fixture(scope="module")
+def section() -> tuple[str, dict[str, bytes], pd.DataFrame]:
+    schema = load_schema()
+    data = derive(validate(demo_cohort(110, seed=0)).data, schema)
+    fragment, figures = report_section(data, schema, sims=500)
+    return fragment, figures, data
+
+
+def test_section_holds_the_three_analyses_with_explanations(
+    section: tuple[str, dict[str, bytes], pd.DataFrame],
+) -> None:
+    fragment, _, _ = section
+    headings = re.findall(r"<h3>(.*?)</h3>", fragment)
+    assert headings == [
+        "Sample size for the next study",
+        "Trajectories over time (linear mixed model)",
+        "Confounding: propensity-score analyses",
+    ]
+    for words in ("Assumptions:", "compound symmetry", "unmeasured", "Monte Carlo standard error"):
+        assert words in fragment
+    assert fragment.count('<table class="beyond">') == 1 + 4 + 3
+
+
+def test_power_table_reports_the_observed_leakage(
+    section: tuple[str, dict[str, bytes], pd.DataFrame],
+) -> None:
+    fragment, _, data = section
+    exp = data["group"].astype(str) == "experimental"
+    leak = data["leakage"].astype(bool)
+    observed = f"experimental {leak[exp].mean():.3g} vs control {leak[~exp].mean():.3g}"
+    assert f"<td>Bone cement leakage</td><td>{observed}</td><td>55 / 55</td>" in fragment
+
+
+def test_figures_are_svg_and_referred_to(
+    section: tuple[str, dict[str, bytes], pd.DataFrame],
+) -> None:
+    fragment, figures, _ = section
+    assert list(figures) == [
+        "figure_b1_power_curves.svg",
+        "figure_b2_trajectory_vas.svg",
+        "figure_b3_trajectory_ant_height_ratio.svg",
+        "figure_b4_trajectory_mid_height_ratio.svg",
+        "figure_b5_trajectory_wedge_angle.svg",
+        "figure_b6_love_plot.svg",
+    ]
+    for name, payload in figures.items():
+        assert b"<svg" in payload, name
+        number = name.split("_")[1].upper()
+        assert f"Figure {number} (below)" in fragment
+
+
+def test_a_missing_analysis_is_explained_not_fatal() -> None:
+    schema = load_schema()
+    data = derive(validate(demo_cohort(40, seed=1)).data, schema).drop(columns=["leakage"])
+    fragment, figures = report_section(data, schema, sims=200)
+    assert (
+        "Not computed: the data lack the columns [&#x27;leakage&#x27;] needed for the propensity analysis"
+        in fragment
+    )
+    assert "figure_b6_love_plot.svg" not in figures
