@@ -61,10 +61,10 @@ def moments(values: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
 
     Notes
     -----
-    Two passes with a correction term: the mean is refined by the mean of the
-    residuals, and the sum of squares is taken about the refined mean, so that
-    constant offsets (NIST NumAcc4: 10⁷ + 0.1 steps) cost no accuracy. NumPy's
-    pairwise summation keeps the rounding error of each sum at O(log n) ulps.
+    The corrected two-pass algorithm: with dᵢ = xᵢ − x̄₀ about the first-pass
+    mean x̄₀, mean = x̄₀ + Σd/n and SS = Σd² − (Σd)²/n, so that large constant
+    offsets (NIST NumAcc4: 10⁷ + 0.1 steps) cost no accuracy. NumPy's pairwise
+    summation keeps the rounding error of Σx and Σd at O(log n) ulps.
     Where n < 2 the variance is NaN.
 
     References
@@ -72,16 +72,39 @@ def moments(values: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
     Chan, T.F., Golub, G.H. & LeVeque, R.J. (1983). Algorithms for computing the
     sample variance: analysis and recommendations. Am. Stat. 37(3), 242-247.
     """
-    present = ~np.isnan(values)
-    n = present.sum(axis=-1)
-    filled = np.where(present, values, 0.0)
+    lead = values.shape[:-1]
+    if values.shape[-1] == 0 or values.size == 0:
+        return (
+            np.zeros(lead, dtype=np.int64),
+            np.full(lead, np.nan),
+            np.full(lead, np.nan),
+        )
+    rows = values.reshape(-1, values.shape[-1])
+    # Work through big batches in blocks of about 2**20 values: the temporaries
+    # then stay in cache and are reused, instead of a fresh full-size array each.
+    step = max(1, (1 << 20) // max(1, rows.shape[1]))
+    parts = [_block_moments(rows[i : i + step]) for i in range(0, rows.shape[0], step)]
+    n = np.concatenate([p[0] for p in parts]).reshape(lead)
+    mean = np.concatenate([p[1] for p in parts]).reshape(lead)
+    var = np.concatenate([p[2] for p in parts]).reshape(lead)
+    return n.astype(np.int64), mean, var
+
+
+def _block_moments(values: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = filled.sum(axis=-1) / n
-        resid = np.where(present, values - mean[..., None], 0.0)
-        mean = mean + resid.sum(axis=-1) / n
-        resid = np.where(present, values - mean[..., None], 0.0)
-        corr = resid.sum(axis=-1)
-        var = (np.square(resid).sum(axis=-1) - corr * corr / n) / (n - 1)
+        if values.shape[-1] > 0 and not np.isnan(values).any():
+            n = np.full(values.shape[:-1], values.shape[-1], dtype=np.int64)
+            mean0 = values.mean(axis=-1)
+            shifted = values - mean0[..., None]
+        else:
+            present = ~np.isnan(values)
+            n = present.sum(axis=-1)
+            mean0 = np.where(present, values, 0.0).sum(axis=-1) / n
+            shifted = np.where(present, values - mean0[..., None], 0.0)
+        corr = shifted.sum(axis=-1)
+        mean = mean0 + corr / n
+        ss = np.einsum("...i,...i->...", shifted, shifted)
+        var = (ss - corr * corr / n) / (n - 1)
     var = np.where(n > 1, np.maximum(var, 0.0), np.nan)
     return n.astype(np.int64), mean, var
 

@@ -32,8 +32,8 @@ from kypho.stats.variance import (
     VarianceMethod,
     VarianceTestResult,
     f_ratio_from_summary,
+    variance_core,
 )
-from kypho.stats.variance import variance_test as _variance_test
 
 __all__ = [
     "TMethod",
@@ -116,6 +116,17 @@ class TTestResult(Generic[F, I, B]):
         return result_frame(self)
 
 
+def _t_quantile(alpha: float, df: FloatArray) -> FloatArray:
+    """Upper-α point of t for many samples; evaluated once per distinct df.
+
+    In a batch of equally sized studies every sample shares its df, so this
+    turns 10⁵ quantile evaluations into one.
+    """
+    df = np.asarray(df, dtype=np.float64)
+    unique, inverse = np.unique(df, return_inverse=True)
+    return np.asarray(sps.t.isf(alpha, unique)[inverse].reshape(df.shape), dtype=np.float64)
+
+
 def cochran_cox_critical(
     alpha: FloatArray | float, w1: FloatArray, w2: FloatArray, df1: FloatArray, df2: FloatArray
 ) -> FloatArray:
@@ -124,8 +135,12 @@ def cochran_cox_critical(
     t′_α = (w₁·t_α(df₁) + w₂·t_α(df₂)) / (w₁ + w₂), with wᵢ = sᵢ²/nᵢ and
     t_α(df) the upper α point of Student's t.
     """
-    t1 = sps.t.isf(alpha, df1)
-    t2 = sps.t.isf(alpha, df2)
+    if np.ndim(alpha) == 0:
+        t1 = _t_quantile(float(alpha), df1)
+        t2 = _t_quantile(float(alpha), df2)
+    else:
+        t1 = sps.t.isf(alpha, df1)
+        t2 = sps.t.isf(alpha, df2)
     return np.asarray((w1 * t1 + w2 * t2) / (w1 + w2), dtype=np.float64)
 
 
@@ -137,31 +152,53 @@ def cochran_cox_p(
     The weighted critical value is a weighted mean of two decreasing functions of
     α, so it is decreasing and the root is unique; it lies between the two
     single-distribution tail areas P(T_df₁ > |t|) and P(T_df₂ > |t|), which
-    bracket it. Bisection on log α, vectorised over samples, runs 64 steps
-    (relative error below 10⁻¹³ of the bracket's log-width).
+    bracket it. The root is found on log α by Newton's method (d t_α/dα =
+    −1/f(t_α), f the t density), safeguarded by bisection of the bracket, until
+    the step is below 10⁻¹⁴ of |log α|; vectorised over samples, each of which
+    stops when it has converged.
     """
     shape = np.shape(t)
     at, w1, w2, df1, df2 = (
-        np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (np.abs(t), w1, w2, df1, df2)
+        np.atleast_1d(np.asarray(v, dtype=np.float64)).ravel()
+        for v in np.broadcast_arrays(np.abs(t), w1, w2, df1, df2)
     )
     p1 = sps.t.sf(at, df1)
     p2 = sps.t.sf(at, df2)
-    lo = np.log(np.minimum(p1, p2))
-    hi = np.log(np.maximum(p1, p2))
-    todo = hi > lo
-    if np.any(todo):
-        lo_t, hi_t = lo[todo], hi[todo]
-        w1t, w2t, d1t, d2t, att = w1[todo], w2[todo], df1[todo], df2[todo], at[todo]
-        for _ in range(64):
-            mid = 0.5 * (lo_t + hi_t)
-            crit = cochran_cox_critical(np.exp(mid), w1t, w2t, d1t, d2t)
-            # crit decreases in α: above |t| means α is still too small.
-            above = crit > att
-            lo_t = np.where(above, mid, lo_t)
-            hi_t = np.where(above, hi_t, mid)
-        lo = lo.copy()
-        lo[todo] = 0.5 * (lo_t + hi_t)
-    return np.asarray(np.exp(lo), dtype=np.float64).reshape(shape)
+    with np.errstate(divide="ignore"):
+        lo = np.log(np.minimum(p1, p2))
+        hi = np.log(np.maximum(p1, p2))
+    result = lo.copy()
+    active = np.flatnonzero((hi > lo) & np.isfinite(lo))
+    lo, hi = lo[active], hi[active]
+    at, w1, w2, df1, df2 = at[active], w1[active], w2[active], df1[active], df2[active]
+    # Start from the variance-weighted mean of the bracket's ends: exact when the
+    # two quantile curves are parallel in log α, and close otherwise.
+    q1_end = np.log(p1[active])
+    q2_end = np.log(p2[active])
+    guess = np.clip((w1 * q1_end + w2 * q2_end) / (w1 + w2), lo, hi)
+    for _ in range(100):
+        if active.size == 0:
+            break
+        alpha = np.exp(guess)
+        q1 = sps.t.isf(alpha, df1)
+        q2 = sps.t.isf(alpha, df2)
+        f = (w1 * q1 + w2 * q2) / (w1 + w2) - at
+        # The critical value falls as α grows: above |t| means α is still too small.
+        above = f > 0
+        lo = np.where(above, guess, lo)
+        hi = np.where(above, hi, guess)
+        slope = -alpha * (w1 / sps.t.pdf(q1, df1) + w2 / sps.t.pdf(q2, df2)) / (w1 + w2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = guess - f / slope
+        step_ok = (newton >= lo) & (newton <= hi)
+        new = np.where(f == 0, guess, np.where(step_ok, newton, 0.5 * (lo + hi)))
+        done = np.abs(new - guess) <= 1e-14 * np.maximum(1.0, np.abs(guess))
+        result[active[done]] = new[done]
+        keep = ~done
+        active, guess, lo, hi = active[keep], new[keep], lo[keep], hi[keep]
+        at, w1, w2, df1, df2 = at[keep], w1[keep], w2[keep], df1[keep], df2[keep]
+    result[active] = guess
+    return np.asarray(np.exp(result), dtype=np.float64).reshape(shape)
 
 
 def hedges_g(
@@ -248,26 +285,6 @@ def _core(
     a = 1.0 - confidence
     tail = a / 2.0 if alternative == "two-sided" else a
 
-    # Student
-    p_s = _p_from_t(t_s, df_s, alternative)
-    crit_s = sps.t.isf(tail, df_s)
-    if t_prime == "welch":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            df_u = (w1 + w2) ** 2 / (w1 * w1 / df1 + w2 * w2 / df2)
-        p_u = _p_from_t(t_u, df_u, alternative)
-        crit_u = sps.t.isf(tail, df_u)
-        cc_crit = None
-    else:
-        df_u = np.full_like(t_u, np.nan)
-        upper = cochran_cox_p(t_u, w1, w2, df1, df2)
-        if alternative == "two-sided":
-            p_u = np.minimum(2.0 * upper, 1.0)
-        else:
-            toward = (t_u >= 0) if alternative == "greater" else (t_u <= 0)
-            p_u = np.where(toward, upper, 1.0 - upper)
-        crit_u = cochran_cox_critical(tail, w1, w2, df1, df2)
-        cc_crit = crit_u
-
     if method == "student":
         equal = np.ones_like(t_s, dtype=bool)
     elif method in ("welch", "cochran-cox"):
@@ -275,13 +292,59 @@ def _core(
     else:
         if vt_p is None:
             raise StatisticsError("internal: the automatic choice needs a variance-test P value")
-        equal = vt_p >= alpha
+        equal = np.asarray(vt_p >= alpha)
+
+    # Each branch is computed only for the samples that use it: the t quantiles
+    # and the Cochran–Cox root search dominate the cost of a large batch.
+    shape = t_s.shape
+    eq = equal.reshape(-1)
+    flat = {
+        k: np.broadcast_to(v, shape).reshape(-1)
+        for k, v in {
+            "t_s": t_s,
+            "df_s": df_s,
+            "t_u": t_u,
+            "w1": w1,
+            "w2": w2,
+            "df1": df1,
+            "df2": df2,
+        }.items()
+    }
+    p_flat = np.full(eq.shape, np.nan)
+    crit_flat = np.full(eq.shape, np.nan)
+    dof_flat = np.full(eq.shape, np.nan)
+    cc_flat = np.full(eq.shape, np.nan)
+    if eq.any():
+        ts, ds = flat["t_s"][eq], flat["df_s"][eq]
+        p_flat[eq] = _p_from_t(ts, ds, alternative)
+        crit_flat[eq] = _t_quantile(tail, ds)
+        dof_flat[eq] = ds
+    un = ~eq
+    if un.any():
+        tu, u1, u2 = flat["t_u"][un], flat["w1"][un], flat["w2"][un]
+        d1, d2 = flat["df1"][un], flat["df2"][un]
+        if t_prime == "welch":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                du = (u1 + u2) ** 2 / (u1 * u1 / d1 + u2 * u2 / d2)
+            p_flat[un] = _p_from_t(tu, du, alternative)
+            crit_flat[un] = sps.t.isf(tail, du)
+            dof_flat[un] = du
+        else:
+            upper = cochran_cox_p(tu, u1, u2, d1, d2)
+            if alternative == "two-sided":
+                p_flat[un] = np.minimum(2.0 * upper, 1.0)
+            else:
+                toward = (tu >= 0) if alternative == "greater" else (tu <= 0)
+                p_flat[un] = np.where(toward, upper, 1.0 - upper)
+            crit_flat[un] = cochran_cox_critical(tail, u1, u2, d1, d2)
+            cc_flat[un] = crit_flat[un]
+    p = p_flat.reshape(shape)
+    crit = crit_flat.reshape(shape)
+    dof = dof_flat.reshape(shape)
+    cc_crit = cc_flat.reshape(shape) if t_prime == "cochran-cox" else None
 
     t = np.where(equal, t_s, t_u)
-    p = np.where(equal, p_s, p_u)
     se = np.where(equal, se_s, se_u)
-    crit = np.where(equal, crit_s, crit_u)
-    dof = np.where(equal, df_s, df_u)
     if alternative == "two-sided":
         lo, hi = diff - crit * se, diff + crit * se
     elif alternative == "greater":
@@ -326,7 +389,7 @@ def _core(
         dof_out = out(dof, single)
     crit_out: Any = None
     if cc_crit is not None and (not single or not bool(equal)):
-        crit_out = out(np.where(equal, np.nan, cc_crit), single)
+        crit_out = out(cc_crit, single)
 
     return TTestResult(
         method=name,
@@ -463,6 +526,7 @@ def independent_t(
     ('Student t', 3.158, 8.0, 0.0134)
     """
     _check_options(method, t_prime, alternative)
+    check_choice("variance_test", variance_test, ("F", "levene", "brown-forsythe"))
     alpha = check_probability("alpha", alpha)
     confidence = check_probability("confidence", confidence)
     single = axis is None
@@ -480,10 +544,9 @@ def independent_t(
     vt: VarianceTestResult[Any, Any] | None = None
     vt_p = None
     if method == "auto":
-        if single:
-            vt = _variance_test(a, b, method=variance_test)
-        else:
-            vt = _variance_test(a, b, method=variance_test, axis=-1)
+        vt = variance_core(
+            a, b, (n1, m1, v1), (n2, m2, v2), variance_test, "two-sided", confidence, single
+        )
         vt_p = np.asarray(vt.p_value)
     return _core(
         m1,

@@ -24,7 +24,13 @@ from kypho.stats._common import (
 from kypho.stats._types import F, FloatArray, I, IntArray
 from kypho.stats.describe import moments
 
-__all__ = ["VarianceMethod", "VarianceTestResult", "f_ratio_from_summary", "variance_test"]
+__all__ = [
+    "VarianceMethod",
+    "VarianceTestResult",
+    "f_ratio_from_summary",
+    "variance_core",
+    "variance_test",
+]
 
 VarianceMethod = Literal["F", "levene", "brown-forsythe"]
 
@@ -109,22 +115,40 @@ def f_ratio_from_summary(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = var1 / var2
     lower = sps.f.cdf(ratio, df1, df2)
+    if alternative == "two-sided":
+        a = (1.0 - confidence) / 2.0
+        with np.errstate(divide="ignore"):
+            lo = ratio / _f_quantile(1.0 - a, df1, df2)
+            hi = ratio / _f_quantile(a, df1, df2)
+    elif alternative == "greater":
+        lo = ratio / _f_quantile(confidence, df1, df2)
+        hi = np.full_like(ratio, np.inf)
+    else:
+        lo = np.zeros_like(ratio)
+        hi = ratio / _f_quantile(1.0 - confidence, df1, df2)
     upper = sps.f.sf(ratio, df1, df2)
     if alternative == "two-sided":
         p = np.minimum(2.0 * np.minimum(lower, upper), 1.0)
-        a = (1.0 - confidence) / 2.0
-        with np.errstate(divide="ignore"):
-            lo = ratio / sps.f.isf(a, df1, df2)
-            hi = ratio / sps.f.ppf(a, df1, df2)
     elif alternative == "greater":
         p = upper
-        lo = ratio / sps.f.isf(1.0 - confidence, df1, df2)
-        hi = np.full_like(ratio, np.inf)
     else:
         p = lower
-        lo = np.zeros_like(ratio)
-        hi = ratio / sps.f.ppf(1.0 - confidence, df1, df2)
     return ratio, df1, df2, p, lo, hi
+
+
+def _f_quantile(q: float, df1: FloatArray, df2: FloatArray) -> FloatArray:
+    """q-quantile of F(df1, df2), evaluated once per distinct pair of dfs.
+
+    Studies of equal size share their dfs, so a batch needs one evaluation.
+    """
+    d1, d2 = np.broadcast_arrays(
+        np.asarray(df1, dtype=np.float64), np.asarray(df2, dtype=np.float64)
+    )
+    pairs, inverse = np.unique(
+        np.stack([d1.ravel(), d2.ravel()], axis=1), axis=0, return_inverse=True
+    )
+    values = sps.f.ppf(q, pairs[:, 0], pairs[:, 1])
+    return np.asarray(values[inverse.ravel()].reshape(d1.shape), dtype=np.float64)
 
 
 @overload
@@ -226,6 +250,25 @@ def variance_test(
         )
     n1, m1, v1 = moments(a)
     n2, m2, v2 = moments(b)
+    return variance_core(a, b, (n1, m1, v1), (n2, m2, v2), method, alternative, confidence, single)
+
+
+def variance_core(
+    a: FloatArray,
+    b: FloatArray,
+    mom1: tuple[IntArray, FloatArray, FloatArray],
+    mom2: tuple[IntArray, FloatArray, FloatArray],
+    method: str,
+    alternative: str,
+    confidence: float,
+    single: bool,
+) -> VarianceTestResult[Any, Any]:
+    """:func:`variance_test` on validated arrays (sample axis last) and their moments.
+
+    Lets :func:`kypho.stats.independent_t` reuse the moments it has computed.
+    """
+    n1, m1, v1 = mom1
+    n2, m2, v2 = mom2
     _group_counts_check(n1, n2, single)
     both_const = (v1 == 0) & (v2 == 0)
     if both_const.any():

@@ -232,7 +232,7 @@ def test_one_constant_group_still_gives_a_finite_answer() -> None:
         ),
         (
             {"variance_test": "bartlett"},
-            "method must be one of 'F', 'levene', 'brown-forsythe' (got 'bartlett')",
+            "variance_test must be one of 'F', 'levene', 'brown-forsythe' (got 'bartlett')",
         ),
     ],
 )
