@@ -251,6 +251,24 @@ class SummaryTable:
     footnotes: tuple[str, ...] = ()
     exhaustive_sections: tuple[str, ...] = ()
 
+    def row(self, label: str, *, section: str | None = None) -> Row:
+        """The row with this printed label (and section, where labels repeat).
+
+        Raises
+        ------
+        KeyError
+            When no row, or more than one, has the label.
+        """
+        found = [
+            r for r in self.rows if r.label == label and (section is None or r.section == section)
+        ]
+        if len(found) != 1:
+            labels = ", ".join(repr(r.label) for r in self.rows)
+            raise KeyError(
+                f"table {self.number} has {len(found)} rows labelled {label!r} (rows: {labels})"
+            )
+        return found[0]
+
 
 @dataclass(frozen=True)
 class SummaryTables:
@@ -269,4 +287,12 @@ class SummaryTables:
         for g in self.groups:
             if g.key == key:
                 return g
-        raise KeyError(key)
+        raise KeyError(f"no group {key!r} (groups: {', '.join(g.key for g in self.groups)})")
+
+    def table(self, number: int) -> SummaryTable:
+        """The table with this number (as numbered in the paper)."""
+        for t in self.tables:
+            if t.number == number:
+                return t
+        numbers = ", ".join(str(t.number) for t in self.tables)
+        raise KeyError(f"no table {number} (tables: {numbers})")

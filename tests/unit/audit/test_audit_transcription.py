@@ -141,3 +141,18 @@ def test_transcription_loads_into_typed_objects() -> None:
         within.statistic.value.value if within.statistic else None,
         within.p.comparator if within.p else None,
     ) == (5.697, "<")
+
+
+def test_lookup_by_table_number_and_row_label() -> None:
+    paper = load_paper_tables()
+    row = paper.table(4).row("Last follow-up")
+    assert row.kind == "continuous"
+    assert paper.group("control").n == 55
+    with pytest.raises(KeyError) as exc:
+        paper.table(8)
+    assert exc.value.args[0] == "no table 8 (tables: 1, 2, 3, 4, 5, 6, 7)"
+    with pytest.raises(KeyError) as exc2:
+        paper.table(2).row("Age")
+    assert exc2.value.args[0].startswith(
+        "table 2 has 0 rows labelled 'Age' (rows: 'operation time(min)'"
+    )
