@@ -79,8 +79,10 @@ def read_table(
 
     Notes
     -----
-    CSV: comma-separated, UTF-8 (a byte-order mark is accepted); blank lines are
-    skipped. Excel: trailing empty rows and columns with neither a header nor a
+    CSV: UTF-8 (a byte-order mark is accepted); blank lines are skipped. Fields
+    are separated by commas, or by semicolons or tabs when the header line has
+    no comma; a semicolon-separated file is read with decimal commas (``1,5``),
+    as spreadsheets in such locales write it. Excel: trailing empty rows and columns with neither a header nor a
     value are ignored (spreadsheets keep formatting far below the data).
 
     Examples
@@ -203,9 +205,11 @@ def check_folder(path: Path) -> None:
 
 def _read_csv(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), None)
-    if header is None:
+        first = handle.readline()
+    if not first.strip():
         raise InputFileError(f"cannot read {str(path)!r}: the file is empty (no header row)")
+    sep = _separator(first)
+    header = next(csv.reader([first], delimiter=sep))
     _check_unique(header, path)
     text = {
         col: "str"
@@ -215,6 +219,9 @@ def _read_csv(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
     try:
         return pd.read_csv(
             path,
+            sep=sep,
+            # spreadsheets that separate fields with ';' write decimal commas
+            decimal="," if sep == ";" else ".",
             dtype=text or None,
             keep_default_na=False,
             na_values=list(schema.missing_values),
@@ -222,6 +229,15 @@ def _read_csv(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputFileError(f"cannot read {str(path)!r}: {exc}") from exc
+
+
+def _separator(header_line: str) -> str:
+    """The field separator: ',' unless the header holds none and ';' or a tab instead."""
+    if "," in header_line:
+        return ","
+    counts = {sep: header_line.count(sep) for sep in (";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
 
 
 def _read_xlsx(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:

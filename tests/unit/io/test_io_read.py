@@ -353,3 +353,20 @@ def test_input_file_is_never_modified(tmp_path: Path, suffix: str) -> None:
     read_table(path)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert path.stat().st_mtime_ns == stat_before
+
+
+def test_csv_semicolons_and_decimal_commas(tmp_path: Path) -> None:
+    path = _csv(tmp_path, 'patient_id;vas_pre;leak_sites\nP1;3,5;"C;S"\nP2;4;none\n')
+    table = read_table(path)
+    assert table["vas_pre"].tolist() == [3.5, 4.0]
+    assert table["leak_sites"].tolist() == ["C;S", "none"]
+
+
+def test_csv_tabs(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "patient_id\tvas_pre\nP1\t3.5\n")
+    assert read_table(path).to_dict("list") == {"patient_id": ["P1"], "vas_pre": [3.5]}
+
+
+def test_csv_single_column(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "patient_id\nP1\nP2\n")
+    assert read_table(path)["patient_id"].tolist() == ["P1", "P2"]
