@@ -190,17 +190,15 @@ def leakage_counts(
     >>> leakage_counts(pd.Series(["C;S", "", None])).to_dict("list")["leak_count"]
     [2, 0, None]
     """
-    text = sites.astype("string")
-    known = text.notna().to_numpy()
+    # count on the distinct values only (few), then broadcast by factor codes
+    factor, uniques = pd.factorize(sites.astype("string"), use_na_sentinel=True)
+    known = factor >= 0
+    split = [str(u).split(";") for u in uniques]
     out: dict[str, pd.Series] = {}
-    total = np.zeros(len(text), dtype=np.int64)
+    total = np.zeros(len(sites), dtype=np.int64)
     for code in codes:
-        n = (
-            text.fillna("")
-            .str.split(";")
-            .map(lambda parts, c=code: parts.count(c))
-            .to_numpy(dtype=np.int64)
-        )
+        per_unique = np.array([parts.count(code) for parts in split] + [0], dtype=np.int64)
+        n = per_unique[factor]  # factor -1 (missing) picks the trailing 0
         total += n
         out[f"leak_{code}"] = pd.Series(pd.array(np.where(known, n, 0), dtype="Int64")).where(known)
     frame = pd.DataFrame(
