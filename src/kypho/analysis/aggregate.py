@@ -63,10 +63,15 @@ def group_moments(
     """
     in_group = groups >= 0
     present = in_group & ~np.isnan(values)
-    total = np.bincount(groups[in_group], minlength=k)[:k]
-    g = groups[present]
-    x = values[present]
-    n = np.bincount(g, minlength=k)[:k]
+    if present.all():
+        # The common case (no missing values): skip the masked copies.
+        g, x = groups, values
+        n = total = np.bincount(g, minlength=k)[:k]
+    else:
+        total = np.bincount(groups[in_group], minlength=k)[:k]
+        g = groups[present]
+        x = values[present]
+        n = np.bincount(g, minlength=k)[:k]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.bincount(g, weights=x, minlength=k)[:k] / n
         dev = x - mean[g]
