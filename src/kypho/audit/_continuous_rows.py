@@ -234,7 +234,13 @@ class _TRange:
     dof: float | None
 
 
-_DECLARED = {"t/t'": "t / t′", "anova": "variance analysis (ANOVA)"}
+_DECLARED = {
+    "t/t'": "t / t′",
+    "anova": "variance analysis (ANOVA)",
+    "unknown": "no test named",
+}
+# Declared tests for which the F rule picks between Student t and t′.
+_RULED = ("t/t'", "unknown")
 _TMethod = Literal["student", "welch", "cochran-cox"]
 _TEST_NAMES = {"student": "Student t", "welch": "Welch t′", "cochran-cox": "Cochran–Cox t′"}
 
@@ -283,7 +289,8 @@ def continuous_findings(ctx: Ctx, row: ContinuousRow) -> list[Finding]:
         out.extend(_scale_findings(ctx, row, key, row.cells[key]))
     if row.p is not None:
         out.append(p_range_finding(ctx, row.label, row.p))
-    if row.test in ("t/t'", "student", "welch", "cochran-cox", "anova") and c1.n >= 2 and c2.n >= 2:
+    t_tests = ("t/t'", "student", "welch", "cochran-cox", "anova", "unknown")
+    if row.test in t_tests and c1.n >= 2 and c2.n >= 2:
         # A negative SD is already impossible (sd_bounds); two zero SDs leave t undefined.
         if min(c1.sd.value, c2.sd.value) < 0 or max(c1.sd.value, c2.sd.value) == 0:
             return out
@@ -322,7 +329,7 @@ def _variance_rule(
         "method": "F test of variances on the printed SDs",
         "recomputed_value": float(vt.p_value),
     }
-    if row.test == "t/t'":
+    if row.test in _RULED:
         status: Status = "not_checkable"
         reason = (
             f"the F test on the printed SDs ({f_text}) calls for {calls}; the table does not say "
@@ -342,11 +349,13 @@ def _between_t(ctx: Ctx, row: ContinuousRow, c1: MeanSDCell, c2: MeanSDCell) -> 
     rule, vfinding = _variance_rule(ctx, row, c1, c2)
     out.append(vfinding)
     names = _candidates(row.test)
-    primary = "student" if row.test == "anova" else rule if row.test == "t/t'" else names[0]
+    primary = "student" if row.test == "anova" else rule if row.test in _RULED else names[0]
     ranges = {m: _t_range(c1, c2, m) for m in dict.fromkeys([primary, *names])}
     main = ranges[primary]
     assumption = None
-    if row.test == "t/t'":
+    if row.test == "unknown":
+        assumption = "the table names no test: Student t, Welch t′ and Cochran–Cox t′ are tried"
+    elif row.test == "t/t'":
         assumption = "t′ read as Welch's t′ (what SPSS prints) or Cochran–Cox's t′; the table does not say which"
     elif row.test == "anova":
         assumption = (

@@ -388,3 +388,13 @@ def test_printed_p_at_alpha_has_no_side() -> None:
         "not_checkable",
         "P 0.050 does not say on which side of 0.05 P lies",
     )
+
+
+def test_row_without_a_named_test_tries_every_t() -> None:
+    r = _audit(_cont(test=None))
+    f = _get(r, "p_from_summaries")
+    assert f.status == "consistent"
+    assert (
+        f.assumption == "the table names no test: Student t, Welch t′ and Cochran–Cox t′ are tried"
+    )
+    assert _get(r, "variance_test").status == "not_checkable"
