@@ -39,7 +39,7 @@ from kypho.synth.draw import Target, apportion, fit, repair, shape, trajectories
 from kypho.synth.report import Achieved, SynthReport, build_report
 from kypho.synth.targets import PAPER_BINDING, Binding, ContinuousTarget, Targets, collect_targets
 
-__all__ = ["Synthesis", "synthesize"]
+__all__ = ["BUNDLED_SEED", "Synthesis", "synthesize"]
 
 FloatArray = npt.NDArray[np.float64]
 Columns = dict[str, npt.NDArray[np.generic]]
@@ -98,6 +98,8 @@ INELIGIBLE: tuple[tuple[str, object], ...] = (
 ENROLMENT = (dt.date(2020, 1, 1), dt.date(2021, 6, 30))
 MIN_FOLLOWUP_DAYS = 183  # "followed up for at least 6 months"
 RHO = 0.5
+# The seed of the bundled kypho/data/cohort.csv (and the CLI's default).
+BUNDLED_SEED = 20200101
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ __all__ = ["Achieved", "ReportEntry", "Status", "SynthReport", "build_report"]
 
 Status = Literal["reproduced", "not_reproduced", "impossible", "approximate", "scaled"]
 _FAILED: frozenset[str] = frozenset(["not_reproduced", "impossible"])
+_ORDER: tuple[Status, ...] = ("reproduced", "scaled", "approximate", "not_reproduced", "impossible")
 
 
 @dataclass
@@ -99,8 +100,10 @@ class SynthReport:
 
     def summary(self) -> str:
         """One line: values checked, reproduced, not reproduced."""
-        counts = pd.Series([e.status for e in self.entries]).value_counts()
-        parts = ", ".join(f"{int(counts[s])} {s.replace('_', ' ')}" for s in counts.index)
+        statuses = [e.status for e in self.entries]
+        parts = ", ".join(
+            f"{statuses.count(s)} {s.replace('_', ' ')}" for s in _ORDER if s in statuses
+        )
         return f"{len(self.entries)} published values checked: {parts}"
 
 
@@ -291,6 +294,30 @@ def _least_sd(total: int, n: int) -> float:
     return math.sqrt(max(ss - total * total / n, 0.0) / (n - 1))
 
 
+def _t_range(t: ContinuousTarget, groups: list[str], *, pooled: bool) -> tuple[float, float]:
+    """Least and greatest |t| of any data whose means and SDs print as the published ones.
+
+    |t| = |x̄₁ − x̄₂| / SE grows with the mean difference and falls with either SD, so
+    its extremes lie at the ends of the rounding intervals.
+    """
+    c1, c2 = (t.cells[g] for g in groups)
+    n1, n2 = c1.n, c2.n
+    d_lo = c1.mean.low - c2.mean.high
+    d_hi = c1.mean.high - c2.mean.low
+    least_diff = 0.0 if d_lo <= 0 <= d_hi else min(abs(d_lo), abs(d_hi))
+    most_diff = max(abs(d_lo), abs(d_hi))
+
+    def se(s1: float, s2: float) -> float:
+        if pooled:
+            sp2 = ((n1 - 1) * s1 * s1 + (n2 - 1) * s2 * s2) / (n1 + n2 - 2)
+            return math.sqrt(sp2 * (1 / n1 + 1 / n2))
+        return math.sqrt(s1 * s1 / n1 + s2 * s2 / n2)
+
+    se_hi = se(c1.sd.high, c2.sd.high)
+    se_lo = se(max(c1.sd.low, 0.0), max(c2.sd.low, 0.0))
+    return least_diff / se_hi, (most_diff / se_lo if se_lo > 0 else math.inf)
+
+
 def _between(
     t: ContinuousTarget, stats: Mapping[str, tuple[float, float, int]], groups: list[str]
 ) -> list[ReportEntry]:
@@ -298,12 +325,22 @@ def _between(
     a, b = (stats[g] for g in groups)
     student = independent_t_from_summary(*a, *b, method="student")
     welch = independent_t_from_summary(*a, *b, method="welch")
+    ranges = (_t_range(t, groups, pooled=True), _t_range(t, groups, pooled=False))
+    n1, n2 = (t.cells[g].n for g in groups)
+    dofs = (float(n1 + n2 - 2), float(welch.dof) if welch.dof is not None else math.nan)
     out: list[ReportEntry] = []
     label = f"{t.row} [{t.column}]"
+    span = (
+        f"with the published means and SDs (to their rounding) |t| lies in "
+        f"{ranges[0][0]:.3f}–{ranges[0][1]:.3f} (Student) or "
+        f"{ranges[1][0]:.3f}–{ranges[1][1]:.3f} (Welch)"
+    )
     if row.statistic is not None:
         rep = row.statistic.value
         got = (abs(float(student.statistic)), abs(float(welch.statistic)))
         ok = any(_close(v, rep) for v in got)
+        possible = any(rep.low <= hi and rep.high >= lo for lo, hi in ranges)
+        status: Status = "reproduced" if ok else ("not_reproduced" if possible else "impossible")
         out.append(
             ReportEntry(
                 t.table,
@@ -311,22 +348,32 @@ def _between(
                 row.statistic.name,
                 rep.text,
                 f"{got[0]:.3f} (Student), {got[1]:.3f} (Welch)",
-                "reproduced" if ok else "not_reproduced",
-                ""
-                if ok
-                else "data with the published means and SDs give this t, not the printed one",
+                status,
+                "" if ok else span,
             )
         )
     if row.p is not None:
         rep = row.p
         got_p = (float(student.p_value), float(welch.p_value))
+        p_ranges = [
+            (2 * float(sps.t.sf(hi, dof)), 2 * float(sps.t.sf(lo, dof)))
+            for (lo, hi), dof in zip(ranges, dofs, strict=True)
+        ]
         if rep.value > 1:
-            status: Status = "impossible"
+            status = "impossible"
             reason = "a P value cannot exceed 1"
+        elif any(_close(v, rep) for v in got_p):
+            status, reason = "reproduced", ""
+        elif any(rep.low <= hi and rep.high >= lo for lo, hi in p_ranges):
+            status = "not_reproduced"
+            reason = "possible with the published summaries, but not with this cohort's"
         else:
-            ok = any(_close(v, rep) for v in got_p)
-            status = "reproduced" if ok else "not_reproduced"
-            reason = "" if ok else "data with the published means and SDs give this P"
+            status = "impossible"
+            reason = (
+                f"with the published means and SDs (to their rounding) P lies in "
+                f"{p_ranges[0][0]:.3g}–{p_ranges[0][1]:.3g} (Student) or "
+                f"{p_ranges[1][0]:.3g}–{p_ranges[1][1]:.3g} (Welch)"
+            )
         out.append(
             ReportEntry(
                 t.table,
@@ -451,8 +498,10 @@ def _count_test(
                     "U",
                     row.statistic.value.text,
                     f"{min(u1, u2):.2f}",
-                    "reproduced" if ok else "not_reproduced",
-                    "" if ok else "the published grade counts give this U",
+                    "reproduced" if ok else "impossible",
+                    ""
+                    if ok
+                    else "the published grade counts give this U (the smaller of U and n₁n₂ − U)",
                 )
             )
         p = float(mw.pvalue)
@@ -464,7 +513,7 @@ def _count_test(
                 "P",
                 rep.text,
                 f"{p:.3f}",
-                "reproduced" if ok else "not_reproduced",
+                "reproduced" if ok else "impossible",
                 ""
                 if ok
                 else "the published grade counts give this P (Mann–Whitney, normal approximation with ties)",
@@ -498,11 +547,11 @@ def _count_test(
             "P",
             rep.text,
             ", ".join(f"{p:.3f}" for p in candidates),
-            "reproduced" if ok else "not_reproduced",
+            "reproduced" if ok else "impossible",
             ""
             if ok
             else "the published counts give these P (Pearson, Yates"
             + (", Fisher" if len(candidates) == 3 else "")
-            + "); the printed one matches none",
+            + "); no data with these counts give the printed one",
         )
     ]

@@ -1,0 +1,92 @@
+"""``kypho synth`` through the click test runner: files written, report printed, errors."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from kypho.cli import main
+from kypho.io import read_table
+from kypho.validate import validate
+
+
+def test_default_run_writes_the_bundled_cohort_and_prints_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "cohort.csv"
+    result = CliRunner().invoke(main, ["synth", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        f"Wrote 124 SYNTHETIC patients (110 eligible, 14 screened but ineligible), "
+        f"seed 20200101, to {out}."
+    )
+    assert lines[1] == (
+        "192 published values checked: 126 reproduced, 9 not reproduced, 57 impossible."
+    )
+    assert lines[2] == "Not reproduced:"
+    assert (
+        "  Table 3, 2h after operation vs Preoperation [vas_2h], experimental t: published "
+        "4.075, cohort 115.280 [impossible]: impossible on these summaries: with means 8.34 "
+        "and 3.41, SDs 0.27 and 0.34 (n = 55) the SD of the differences is at most 0.61, "
+        "so |t| ≥ 59.9"
+    ) in lines
+    assert (
+        "  Table 3, Preoperation [vas_pre], P: published 1.108, cohort 0.305 (Student), "
+        "0.306 (Welch) [impossible]: a P value cannot exceed 1"
+    ) in lines
+    assert (
+        "  Table 1, Pain, P: published 0.364, cohort undefined [impossible]: every patient in "
+        "both groups is in one category: the chi-square test is undefined and identical "
+        "counts cannot give P below 1"
+    ) in lines
+    bundled = resources.files("kypho").joinpath("data", "cohort.csv").read_bytes()
+    assert out.read_bytes() == bundled
+
+
+def test_n_writes_a_larger_cohort_in_excel(tmp_path: Path) -> None:
+    out = tmp_path / "big.xlsx"
+    result = CliRunner().invoke(
+        main, ["synth", "--n", "1000", "--seed", "5", "--quiet", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        f"Wrote 1000 SYNTHETIC patients (1000 eligible, 0 screened but ineligible), seed 5, to {out}."
+    )
+    raw = read_table(out)
+    assert len(raw) == 1000
+    assert validate(raw).n_rejected == 0
+
+
+def test_sav_output_and_full_report(tmp_path: Path) -> None:
+    out = tmp_path / "cohort.sav"
+    report = tmp_path / "report.csv"
+    result = CliRunner().invoke(
+        main, ["synth", "--seed", "3", "--out", str(out), "--report", str(report), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    assert validate(read_table(out)).n_rejected == 0
+    header = report.read_text(encoding="utf-8").splitlines()[0]
+    assert header == "table,row,column,reported,achieved,status,reason"
+
+
+def test_unsupported_extension_is_an_error(tmp_path: Path) -> None:
+    out = tmp_path / "cohort.txt"
+    result = CliRunner().invoke(main, ["synth", "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"error: cannot write {str(out)!r}: unsupported extension '.txt'"
+    )
+
+
+def test_source_file_with_the_paper_tables(tmp_path: Path) -> None:
+    source = resources.files("kypho").joinpath("data", "paper_tables.yaml")
+    out = tmp_path / "c.csv"
+    with resources.as_file(source) as path:
+        result = CliRunner().invoke(
+            main,
+            ["synth", "--source", str(path), "--seed", "20200101", "--out", str(out), "--quiet"],
+        )
+    assert result.exit_code == 0, result.output
+    bundled = resources.files("kypho").joinpath("data", "cohort.csv").read_bytes()
+    assert out.read_bytes() == bundled
