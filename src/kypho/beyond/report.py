@@ -67,7 +67,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str) -
     )
 
 
-def _svg(draw: Callable[[Any], object], size: tuple[float, float]) -> bytes:
+def _svg(draw: Callable[..., object], size: tuple[float, float]) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -75,7 +75,7 @@ def _svg(draw: Callable[[Any], object], size: tuple[float, float]) -> bytes:
 
     fig: Figure = plt.figure(figsize=size)
     try:
-        draw(fig.add_subplot(1, 1, 1))
+        draw(ax=fig.add_subplot(1, 1, 1))
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="svg")
