@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyreadstat
+from openpyxl.utils import get_column_letter
 
 from kypho.errors import ColumnError, DataError, InputFileError
 from kypho.io.dictionary import data_dictionary
@@ -287,8 +288,6 @@ def _read_xlsx(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
 
 def _header_text(value: object, position: int) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        from openpyxl.utils import get_column_letter
-
         return f"column {get_column_letter(int(position) + 1)}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -456,7 +455,23 @@ def _write_xlsx(df: pd.DataFrame, path: Path, schema: Schema) -> None:
         path, engine="openpyxl", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD"
     ) as writer:
         plain.to_excel(writer, sheet_name=DATA_SHEET, index=False)
+        _keep_text(plain, writer.sheets[DATA_SHEET])
         dictionary.to_excel(writer, sheet_name="Dictionary", index=False)
+
+
+def _keep_text(plain: pd.DataFrame, sheet: Any) -> None:
+    """Store text that starts with '=' as text: openpyxl would write it as a formula.
+
+    A formula has no value until Excel computes it, so a note such as "=2 levels"
+    would read back empty (or run, if it were a real formula).
+    """
+    for position in range(plain.shape[1]):
+        values = plain.iloc[:, position]
+        if not _is_text(values):
+            continue
+        formula_like = values.astype("string").str.startswith("=").fillna(False)
+        for row in np.flatnonzero(formula_like.to_numpy(dtype=bool)):
+            sheet.cell(row=int(row) + 2, column=position + 1).data_type = "s"
 
 
 def spss_codes(var: Variable) -> dict[str, int]:

@@ -199,3 +199,14 @@ def test_folder_that_does_not_exist(tmp_path: Path, suffix: str) -> None:
     with pytest.raises(InputFileError) as info:
         write_table(pd.DataFrame({"a": [1]}), path)
     assert str(info.value) == (f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
+
+
+def test_xlsx_text_starting_with_equals_stays_text(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"patient_id": ["P1", "P2"], "notes": ["=2 levels", "=SUM(A1:A2)"]})
+    path = write_table(frame, tmp_path / "o.xlsx")
+    sheet = openpyxl.load_workbook(path)["Data"]
+    assert [(c.value, c.data_type) for c in sheet["B"][1:]] == [
+        ("=2 levels", "s"),
+        ("=SUM(A1:A2)", "s"),
+    ]
+    assert read_table(path)["notes"].tolist() == ["=2 levels", "=SUM(A1:A2)"]
