@@ -35,9 +35,9 @@ ArrayLike = npt.ArrayLike
 
 
 def _f(x: ArrayLike) -> FloatArray:
-    return np.asarray(
-        pd.to_numeric(pd.Series(np.asarray(x, dtype=object).ravel())), dtype=np.float64
-    )
+    if isinstance(x, pd.Series):
+        return x.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(x, dtype=np.float64).ravel()
 
 
 def blood_loss(hb_pre: ArrayLike, hb_post: ArrayLike) -> FloatArray:
@@ -227,7 +227,7 @@ def derive(data: pd.DataFrame, schema: Schema | None = None) -> pd.DataFrame:
     def col(name: str) -> FloatArray:
         if name not in out:
             return np.full(n, np.nan)
-        return np.asarray(pd.to_numeric(out[name]).astype("float64"), dtype=np.float64)
+        return out[name].to_numpy(dtype=np.float64, na_value=np.nan)
 
     if "level" in out:
         out["region"] = region_of_level(out["level"])

@@ -324,13 +324,30 @@ def _as_text(s: pd.Series) -> pd.Series:
     return s.astype("string").str.strip()
 
 
+def _per_unique(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply ``fn`` to the distinct values of ``s`` only, then broadcast back.
+
+    Clinical columns hold few distinct values (levels, yes/no, codes), so string
+    work on the uniques instead of on every row keeps validation O(n) in numpy.
+    Missing values map to missing.
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    mapped = fn(pd.Series(uniques, dtype=object))
+    values = mapped.to_numpy(dtype=object)
+    out = np.empty(len(s), dtype=object)
+    out[:] = None
+    hit = codes >= 0
+    out[hit] = values[codes[hit]]
+    return pd.Series(out, index=s.index)
+
+
 def _missing_mask(s: pd.Series, tokens: set[str]) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
         return s.isna().to_numpy()
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
-    text = s.astype("string").str.strip().str.casefold()
-    return (s.isna() | text.isin(tokens)).fillna(True).to_numpy(dtype=bool)
+    is_token = _per_unique(s, lambda u: u.astype("string").str.strip().str.casefold().isin(tokens))
+    return (s.isna().to_numpy() | is_token.fillna(True).to_numpy(dtype=bool)).astype(bool)
 
 
 def _convert(
@@ -361,7 +378,7 @@ def _convert(
         dates = pd.to_datetime(s.where(present).astype(object), errors="coerce", format="mixed")
         return dates.astype("datetime64[ns]"), present & dates.isna().to_numpy()
     if var.type == "boolean":
-        text = _as_text(s.astype(object) if pd.api.types.is_bool_dtype(s) else s).str.casefold()
+        text = _per_unique(s, lambda u: _as_text(u).str.casefold()).astype("string")
         is_true = text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)
         is_false = text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)
         out = pd.Series(pd.array(np.where(is_true, True, False), dtype="boolean"))
@@ -370,7 +387,7 @@ def _convert(
     if var.type in ("category", "ordinal"):
         lookup = {c.casefold(): c for c in var.codes}
         lookup.update({lab.casefold(): c for c, lab in var.levels.items()})
-        codes = _as_text(s).str.casefold().map(lookup)
+        codes = _per_unique(s, lambda u: _as_text(u).str.casefold().map(lookup))
         bad = present & codes.isna().to_numpy()
         cat = pd.Categorical(
             codes.where(~pd.Series(bad)), categories=list(var.codes), ordered=var.type == "ordinal"
@@ -385,7 +402,23 @@ def _convert(
 def _convert_list(
     var: Variable, s: pd.Series, present: np.ndarray, none_token: str
 ) -> tuple[pd.Series, np.ndarray]:
-    text = _as_text(s).where(pd.Series(present))
+    codes_, uniques = pd.factorize(s.where(pd.Series(present, index=s.index)), use_na_sentinel=True)
+    values, bad_u = _convert_list_values(var, pd.Series(uniques, dtype=object), none_token)
+    out_values = np.empty(len(s), dtype=object)
+    out_values[:] = None
+    hit = codes_ >= 0
+    out_values[hit] = values.to_numpy(dtype=object)[codes_[hit]]
+    bad = np.zeros(len(s), dtype=bool)
+    bad[hit] = bad_u[codes_[hit]]
+    return pd.Series(out_values, index=s.index, dtype="string"), bad
+
+
+def _convert_list_values(
+    var: Variable, s: pd.Series, none_token: str
+) -> tuple[pd.Series, np.ndarray]:
+    """Parse distinct non-missing list cells; return (normalised strings, bad mask)."""
+    present = np.ones(len(s), dtype=bool)
+    text = _as_text(s)
     lookup = {c.casefold(): c for c in var.codes}
     parts = text.str.split(r"\s*[;,]\s*", regex=True).explode()
     parts = parts[parts.notna() & (parts != "")]
