@@ -347,7 +347,8 @@ def _missing_mask(s: pd.Series, tokens: set[str]) -> np.ndarray:
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
     is_token = _per_unique(s, lambda u: u.astype("string").str.strip().str.casefold().isin(tokens))
-    return (s.isna().to_numpy() | is_token.fillna(True).to_numpy(dtype=bool)).astype(bool)
+    token_mask: np.ndarray = is_token.fillna(True).to_numpy(dtype=bool)
+    return s.isna().to_numpy(dtype=bool) | token_mask
 
 
 def _convert(
