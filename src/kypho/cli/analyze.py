@@ -139,16 +139,19 @@ def _summary_lines(result: Any, screening: Any, validation: Any) -> list[str]:
     significant = []
     tested = 0
     for table in result.tables:
+        section = ""
         for row in table.rows:
+            if row.kind == "section":
+                section = row.label
             comparison = row.comparison
             if comparison is None or comparison.p_value is None:
                 continue
             tested += 1
             if comparison.p_value < result.alpha:
-                where = f" at {row.label}" if row.timepoint else ""
-                name = row.variable if row.timepoint else row.label
+                # A timepoint row is named by its measure's heading and its time.
+                name = f"{section}, {row.label}" if row.timepoint else row.label
                 significant.append(
-                    f"  Table {table.number}: {name}{where}: {format_statistic(comparison)}, "
+                    f"  Table {table.number}: {name}: {format_statistic(comparison)}, "
                     f"{p_phrase(comparison.p_value)}"
                 )
     lines.append(
