@@ -219,18 +219,25 @@ def _continuous(
         if g not in t.cells or t.column not in achieved[g].values:
             continue
         x = achieved[g].values[t.column]
+        cell = t.cells[g]
+        if len(x) < 2:
+            continue
         m, s = float(np.mean(x)), float(np.std(x, ddof=1))
         stats[g] = (m, s, len(x))
-        cell = t.cells[g]
         for what, value, rep in (("mean", m, cell.mean), ("SD", s, cell.sd)):
             ok = _close(value, rep)
-            status: Status = "reproduced" if ok else ("not_reproduced" if exact else "approximate")
+            status: Status = "reproduced"
             reason = ""
-            if not ok:
+            if not ok and exact and len(x) == cell.n:
+                status, reason = (
+                    "not_reproduced",
+                    "the repair to the printed rounding did not converge",
+                )
+            elif not ok:
+                status = "approximate"
                 reason = (
-                    "the repair to the printed rounding did not converge"
-                    if exact
-                    else "large n: drawn from the same distribution, not matched to the rounding"
+                    f"n = {len(x)}, not the published {cell.n}: drawn from the same "
+                    "distribution" + (" and matched as closely as the grid allows" if exact else "")
                 )
             out.append(
                 ReportEntry(
@@ -259,7 +266,8 @@ def _continuous(
                         why,
                     )
                 )
-    if exact and len(stats) == 2 and len(groups) == 2:
+    same_size = all(stats[g][2] == t.cells[g].n for g in stats)
+    if exact and same_size and len(stats) == 2 and len(groups) == 2:
         out.extend(_between(t, stats, groups))
         out.extend(_within(t, targets, achieved, groups))
     return out
