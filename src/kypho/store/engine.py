@@ -71,6 +71,27 @@ def create_store_engine(url: str | None = None) -> sa.Engine:
     if backend == "sqlite":
         kwargs["connect_args"] = {"timeout": _SQLITE_BUSY_TIMEOUT}
     try:
-        return sa.create_engine(parsed, **kwargs)
+        engine = sa.create_engine(parsed, **kwargs)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StoreError(f"cannot open the database URL {resolved!r}: {exc}") from exc
+    if backend == "sqlite":
+        _own_sqlite_transactions(engine)
+    return engine
+
+
+def _own_sqlite_transactions(engine: sa.Engine) -> None:
+    """Let SQLAlchemy, not Python's sqlite3 module, begin SQLite transactions.
+
+    sqlite3 only opens a transaction before INSERT/UPDATE/DELETE, so DDL (a
+    migration) would run outside it, one fsync per statement and not undone on
+    failure. Beginning every transaction explicitly makes migrations atomic, as on
+    PostgreSQL (the recipe of SQLAlchemy's SQLite dialect documentation).
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _driver_autocommit(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")

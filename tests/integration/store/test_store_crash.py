@@ -1,6 +1,6 @@
 """A real process killed in the middle of an import leaves the store as it was.
 
-The child process imports 5,000 records (three insert batches). A SQLAlchemy
+The child process imports 2,500 records (two insert batches). A SQLAlchemy
 event in the child announces the moment the first batch of records has been
 sent, inside the import's transaction; the parent then kills the child with
 SIGKILL (no clean-up code can run) and checks the database.
@@ -53,7 +53,7 @@ def test_killed_import_leaves_the_store_unchanged(
         data_before = store.read()
         log_before = store.log()
     path = tmp_path / "big.csv"
-    make_patients(5000, start=100).to_csv(path, index=False)
+    make_patients(2500, start=100).to_csv(path, index=False)
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, db_url, str(path)],
         stdout=subprocess.PIPE,
