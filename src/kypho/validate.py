@@ -348,7 +348,8 @@ def _missing_mask(s: pd.Series, tokens: set[str]) -> np.ndarray:
         s = s.astype(object)
     is_token = _per_unique(s, lambda u: u.astype("string").str.strip().str.casefold().isin(tokens))
     token_mask: np.ndarray = is_token.fillna(True).to_numpy(dtype=bool)
-    return s.isna().to_numpy(dtype=bool) | token_mask
+    na_mask: np.ndarray = s.isna().to_numpy(dtype=bool)
+    return na_mask | token_mask
 
 
 def _convert(
