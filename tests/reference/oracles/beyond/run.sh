@@ -5,3 +5,4 @@ cd "$(dirname "$0")"
 Rscript power.R > power.out 2>&1
 Rscript mixed_co2.R > mixed_co2.out 2>&1
 Rscript exact_power.R > exact_power.out 2>&1
+Rscript recommended.R > recommended.out 2>&1
