@@ -70,7 +70,9 @@ def read_table(
         dates as datetimes when every cell is an ISO date; text columns (ids,
         levels, lists, booleans) as text. A cell that does not convert leaves its
         column as text, so validation can report the value as typed. SPSS value
-        labels are applied (a category arrives as its label).
+        labels are applied (a category arrives as its label); an SPSS variable
+        whose name is not in the schema but whose variable label is a schema
+        name or label is renamed to the schema name.
 
     Raises
     ------
@@ -296,7 +298,7 @@ def _header_text(value: object, position: int) -> str:
 
 def _read_sav(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
     try:
-        frame, _meta = pyreadstat.read_sav(
+        frame, meta = pyreadstat.read_sav(
             str(path),
             apply_value_formats=True,
             formats_as_category=False,
@@ -307,8 +309,31 @@ def _read_sav(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
         raise InputFileError(
             f"cannot read {str(path)!r}: not a readable SPSS .sav file ({exc})"
         ) from exc
-    result: pd.DataFrame = frame
-    return result
+    return _name_by_label(frame, meta.column_names_to_labels, schema)
+
+
+def _name_by_label(
+    frame: pd.DataFrame, labels: Mapping[str, str | None], schema: Schema
+) -> pd.DataFrame:
+    """Rename SPSS variables whose *variable label* names a schema variable.
+
+    SPSS files often carry short names (``q3``) and the meaning in the label
+    (``Age``). A column is renamed only when its own name means nothing to the
+    schema and no other column already stands for that variable; otherwise it
+    keeps its name and validation reports it as unknown.
+    """
+    names = [str(c) for c in frame.columns]
+    taken = set(_resolve(names, schema).values())
+    renames: dict[str, str] = {}
+    for name in names:
+        if name in _resolve([name], schema):
+            continue
+        label = labels.get(name)
+        target = _resolve([label], schema).get(label) if label else None
+        if target is not None and target not in taken:
+            renames[name] = target
+            taken.add(target)
+    return frame.rename(columns=renames)
 
 
 def _check_unique(header: list[str], path: Path) -> None:

@@ -370,3 +370,27 @@ def test_csv_tabs(tmp_path: Path) -> None:
 def test_csv_single_column(tmp_path: Path) -> None:
     path = _csv(tmp_path, "patient_id\nP1\nP2\n")
     assert read_table(path)["patient_id"].tolist() == ["P1", "P2"]
+
+
+def test_sav_variables_named_by_their_label(tmp_path: Path) -> None:
+    path = tmp_path / "s.sav"
+    frame = pd.DataFrame(
+        {"q1": [71.0], "q2": [2.0], "q3": [70.0], "q4": [1.0], "sex": [1.0], "q5": [3.0]}
+    )
+    pyreadstat.write_sav(
+        frame,
+        str(path),
+        column_labels={
+            "q1": "Age",  # a schema label: renamed
+            "q2": "Group",
+            "q3": "AGE",  # means age too, but q1 already does: kept as it is
+            "q4": "Gender",  # the column 'sex' already stands for gender: kept
+            "sex": "Gender",
+            "q5": "Shoe size",  # not in the schema
+        },
+        variable_value_labels={"q2": {1: "Experimental group", 2: "Control group"}},
+    )
+    table = read_table(path)
+    assert list(table.columns) == ["age", "group", "q3", "q4", "sex", "q5"]
+    assert table["age"].tolist() == [71.0]
+    assert table["group"].tolist() == ["Control group"]
