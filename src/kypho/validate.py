@@ -349,7 +349,8 @@ def _missing_mask(s: pd.Series, tokens: set[str]) -> np.ndarray:
     is_token = _per_unique(s, lambda u: u.astype("string").str.strip().str.casefold().isin(tokens))
     token_mask: np.ndarray = is_token.fillna(True).to_numpy(dtype=bool)
     na_mask: np.ndarray = s.isna().to_numpy(dtype=bool)
-    return np.logical_or(na_mask, token_mask)
+    combined: np.ndarray = np.logical_or(na_mask, token_mask)
+    return combined
 
 
 def _convert(
