@@ -188,3 +188,30 @@ def test_dictionary_with_a_bad_schema(runner: CliRunner, tmp_path: Path) -> None
     assert result.exit_code == 2
     # the wording after the key is the schema loader's; only the start is ours to fix
     assert result.output.startswith(f"error: {ext}: unknown extension key(s) colour; allowed: ")
+
+
+def test_validate_reads_the_named_sheet(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        example_records(2, schema=SCHEMA, seed=1).to_excel(writer, sheet_name="Data", index=False)
+        example_records(5, schema=SCHEMA, seed=2).to_excel(writer, sheet_name="Later", index=False)
+    first = runner.invoke(main, ["validate", str(path)])
+    assert (
+        first.output.splitlines()[0] == f"{path}: 2 rows read: 2 accepted, 0 rejected (0 problems)"
+    )
+    later = runner.invoke(main, ["validate", str(path), "--sheet", "Later"])
+    assert later.exit_code == 0, later.output
+    assert (
+        later.output.splitlines()[0] == f"{path}: 5 rows read: 5 accepted, 0 rejected (0 problems)"
+    )
+
+
+def test_validate_a_sav_file(runner: CliRunner, tmp_path: Path) -> None:
+    from kypho.io import write_table
+    from kypho.validate import validate
+
+    typed = validate(example_records(6, schema=SCHEMA, seed=4), SCHEMA).data
+    path = write_table(typed, tmp_path / "records.sav", schema=SCHEMA)
+    result = runner.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{path}: 6 rows read: 6 accepted, 0 rejected (0 problems)\n"
