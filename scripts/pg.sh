@@ -7,14 +7,15 @@
 #
 # The cluster lives in $KYPHO_PG_DIR (default: <repo>/.pg/), listens on a free
 # loopback port and on a unix socket in that directory, and trusts local
-# connections: it holds test data only. PostgreSQL is installed with apt-get when
+# connections: it holds test data only. When the server's user cannot reach that
+# directory (a checkout under /root, say), the cluster goes to a fresh folder
+# under /tmp and $KYPHO_PG_DIR only records where. PostgreSQL is installed with apt-get when
 # no server binaries are found (root only, non-interactive, so it runs in CI).
 # Everything except the URL goes to stderr, so `url=$(bash scripts/pg.sh start)` works.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="${KYPHO_PG_DIR:-$ROOT/.pg}"
-DATA="$DIR/data"
 DBNAME="kypho"
 
 log() { echo "pg.sh: $*" >&2; }
@@ -83,13 +84,18 @@ free_port() {
   return 1
 }
 
+# where the cluster's files are: $DIR itself, or the folder recorded in $DIR/run
+run_dir() {
+  if [ -f "$DIR/run" ]; then cat "$DIR/run"; else echo "$DIR"; fi
+}
+
 url_of() {
   echo "postgresql+psycopg://postgres@127.0.0.1:$(cat "$DIR/port")/$DBNAME"
 }
 
 running() {
-  [ -f "$DATA/postmaster.pid" ] && [ -f "$DIR/port" ] && [ -f "$DIR/bindir" ] \
-    && as_owner "$(cat "$DIR/bindir")/pg_ctl" -D "$DATA" status >/dev/null 2>&1
+  [ -f "$DIR/port" ] && [ -f "$DIR/bindir" ] && [ -f "$(run_dir)/data/postmaster.pid" ] \
+    && as_owner "$(cat "$DIR/bindir")/pg_ctl" -D "$(run_dir)/data" status >/dev/null 2>&1
 }
 
 start() {
@@ -102,32 +108,48 @@ start() {
     install_postgres
     bindir="$(find_bindir)" || { log "no PostgreSQL server binaries after installing"; return 1; }
   fi
-  rm -rf "$DIR"
+  stop_server
   mkdir -p "$DIR"
+  chmod 700 "$DIR"
+  local run="$DIR"
   if [ "$(id -u)" = "0" ]; then
     id postgres >/dev/null 2>&1 || { log "user 'postgres' does not exist"; return 1; }
     chown postgres: "$DIR"
+    if ! as_owner test -w "$DIR"; then
+      run="$(mktemp -d /tmp/kypho-pg.XXXXXX)"
+      chown postgres: "$run"
+      chmod 700 "$run"
+      echo "$run" >"$DIR/run"
+      log "postgres cannot reach $DIR; the cluster lives in $run"
+    fi
   fi
-  chmod 700 "$DIR"
   echo "$bindir" >"$DIR/bindir"
   local port
   port="$(free_port)"
   echo "$port" >"$DIR/port"
-  as_owner "$bindir/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
-    --no-sync >"$DIR/initdb.log" 2>&1 \
-    || { cat "$DIR/initdb.log" >&2; return 1; }
-  as_owner "$bindir/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 \
-    -o "-p $port -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=100" start >&2 \
-    || { cat "$DIR/server.log" >&2; return 1; }
-  as_owner "$bindir/createdb" -h "$DIR" -p "$port" -U postgres "$DBNAME" >&2
+  as_owner "$bindir/initdb" -D "$run/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+    --no-sync >"$run/initdb.log" 2>&1 \
+    || { cat "$run/initdb.log" >&2; return 1; }
+  as_owner "$bindir/pg_ctl" -D "$run/data" -l "$run/server.log" -w -t 60 \
+    -o "-p $port -k $run -c listen_addresses=127.0.0.1 -c max_connections=100" start >&2 \
+    || { cat "$run/server.log" >&2; return 1; }
+  as_owner "$bindir/createdb" -h "$run" -p "$port" -U postgres "$DBNAME" >&2
   url_of
 }
 
-stop() {
-  if [ -f "$DIR/bindir" ] && [ -f "$DATA/postmaster.pid" ]; then
-    as_owner "$(cat "$DIR/bindir")/pg_ctl" -D "$DATA" -m fast -w stop >&2 || true
+# stop a server left by an earlier start and remove every file of it
+stop_server() {
+  local run
+  run="$(run_dir)"
+  if [ -f "$DIR/bindir" ] && [ -f "$run/data/postmaster.pid" ]; then
+    as_owner "$(cat "$DIR/bindir")/pg_ctl" -D "$run/data" -m fast -w stop >&2 || true
   fi
+  if [ "$run" != "$DIR" ]; then rm -rf "$run"; fi
   rm -rf "$DIR"
+}
+
+stop() {
+  stop_server
 }
 
 case "${1:-}" in
