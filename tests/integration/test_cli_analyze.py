@@ -68,6 +68,11 @@ def test_full_run_writes_everything(full_run: tuple[Path, Path, Result]) -> None
 
     assert manifest["provenance"]["input_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
     assert not list(out.glob(".kypho-partial-*"))
+    import kypho.beyond
+
+    page = (out / "report.html").read_text(encoding="utf-8")
+    has_hook = callable(getattr(kypho.beyond, "report_section", None))
+    assert ('<h2 id="beyond">Beyond the paper</h2>' in page) == has_hook
 
 
 def test_full_run_numbers_match_input(full_run: tuple[Path, Path, Result]) -> None:
@@ -163,6 +168,10 @@ def test_rerun_replaces_previous_report(tmp_path: Path) -> None:
 def test_default_cohort_is_marked_synthetic(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import kypho.beyond
+
+    # Only the note is under test here; the Beyond section is covered by the full run.
+    monkeypatch.delattr(kypho.beyond, "report_section", raising=False)
     data = write_cohort(tmp_path / "cohort.csv", 40, bad_row=False)
     monkeypatch.setattr(cli_analyze, "_default_cohort", lambda: data)
     out = tmp_path / "out"

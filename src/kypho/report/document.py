@@ -411,7 +411,7 @@ def write_report(
             )
         )
     if "html" in formats:
-        say("writing HTML report")
+        say("writing HTML report (with the Beyond-the-paper section if kypho.beyond has one)")
         beyond = beyond_section(data, schema)
         page = _report_html(
             title=title,
