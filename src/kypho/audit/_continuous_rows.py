@@ -488,9 +488,11 @@ def _statcheck_between(
         reason = f"P from the printed {stat.name} = {stat.value.value:g} matches ({', '.join(label[m] for m in matching)})"
     else:
         status = "inconsistent"
-        texts = "; ".join(f"{label[n]}: {span(v, a, b, fmt_p)}" for n, (v, a, b) in ranges.items())
+        texts = "; ".join(
+            f"P = {span(v, a, b, fmt_p)} ({label[n]})" for n, (v, a, b) in ranges.items()
+        )
         reason = (
-            f"the printed {stat.name} = {stat.value.value:g} gives P {texts}; the table prints {p_rep.text}, "
+            f"the printed {stat.name} = {stat.value.value:g} gives {texts}; the table prints {p_rep.text}, "
             "so the printed statistic and P do not belong together"
         )
     decision_error = None

@@ -119,7 +119,7 @@ def test_statcheck_p_on_108_df_matches_r(report: AuditReport, key: str) -> None:
     f = _one(report, table, row, "p_from_statistic")
     if R[f"{key}_f_p"] < 0.05:
         # The rule's t′ uses Welch's df; the 108-df P is printed in the reason instead.
-        assert f"Student t: {R[f'{key}_statcheck_p108']:.4f}" in f.reason
+        assert f"P = {R[f'{key}_statcheck_p108']:.4f}" in f.reason
     else:
         assert f.recomputed_value == pytest.approx(R[f"{key}_statcheck_p108"], rel=1e-6)
 
