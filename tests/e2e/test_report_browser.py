@@ -1,0 +1,52 @@
+"""The HTML report in a real browser: headless Chromium renders it offline.
+
+Skipped where no Chromium is installed (``chromium``, ``chromium-browser`` or
+``google-chrome`` on PATH).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kypho.analysis.demo import demo_cohort
+from kypho.cli import main
+
+BROWSER = next(
+    (b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None
+)
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
+def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
+    data = tmp_path / "cohort.csv"
+    demo_cohort(60, seed=8).to_csv(data, index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["analyze", str(data), "--out", str(out), "--format", "html"])
+    assert result.exit_code == 0, result.output
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            str(BROWSER),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-network-access",
+            f"--screenshot={shot}",
+            "--window-size=1200,3000",
+            (out / "report.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    from matplotlib.image import imread
+
+    pixels = imread(str(shot))
+    # A rendered page has text and figure colours: far from one uniform colour.
+    assert pixels.shape[0] >= 1000
+    assert float(pixels[..., :3].std()) > 0.05
