@@ -1,9 +1,54 @@
-"""kypho: clinical studies of kyphoplasty, from patient records to the published tables."""
+"""kypho: clinical studies of kyphoplasty, from patient records to the published tables.
+
+The top level re-exports the everyday entry points. They are imported lazily (on
+first attribute access) so that ``import kypho`` and the command line start fast.
+
+>>> import kypho
+>>> kypho.load_schema()["vas_pre"].allowed()
+'a number from 0 to 10'
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from kypho.errors import KyphoError
 
 __version__ = "0.1.0"
 
-__all__ = ["KyphoError", "__version__"]
+__all__ = [
+    "KyphoError",
+    "__version__",
+    "derive",
+    "load_schema",
+    "read_table",
+    "screen",
+    "validate",
+    "write_table",
+]
+
+_LAZY = {
+    "derive": "kypho.measures",
+    "load_schema": "kypho.schema",
+    "read_table": "kypho.io",
+    "screen": "kypho.eligibility",
+    "validate": "kypho.validate",
+    "write_table": "kypho.io",
+}
+
+if TYPE_CHECKING:
+    from kypho.eligibility import screen
+    from kypho.io import read_table, write_table
+    from kypho.measures import derive
+    from kypho.schema import load_schema
+    from kypho.validate import validate
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kypho' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
