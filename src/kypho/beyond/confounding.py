@@ -50,6 +50,9 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 
+# Propensity scores this close to 0 or 1 signal a lack of overlap (positivity).
+_EXTREME = 0.025
+
 BASELINE_COVARIATES = ("sex", "age", "pain", "percussion_pain", "constipation", "region")
 """Table 1's baseline characteristics, the default covariates of the propensity model."""
 
@@ -81,6 +84,9 @@ class ConfoundingResult:
         Covariate columns of the propensity model (after dummy coding).
     dropped : tuple of str
         Covariates left out, with the reason (e.g. constant).
+    notes : tuple of str
+        Warnings about the analysis: extreme propensity scores (positivity),
+        experimental patients left unmatched.
     n_treated, n_control : int
         Patients analysed (complete covariates).
     confidence : float
@@ -96,6 +102,7 @@ class ConfoundingResult:
     ordinal_effects: pd.DataFrame
     covariates: tuple[str, ...]
     dropped: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
     n_treated: int = 0
     n_control: int = 0
     confidence: float = 0.95
@@ -451,6 +458,20 @@ def propensity_analysis(
         ordinal = _ordinal_effects(
             np.asarray(ordinal_outcome, dtype=np.int64), t, weights, pairs, z
         )
+    notes = []
+    extreme = int(np.sum((ps < _EXTREME) | (ps > 1 - _EXTREME)))
+    if extreme:
+        notes.append(
+            f"{extreme} patient(s) have a propensity score below {_EXTREME} or above {1 - _EXTREME} "
+            f"(largest weight {weights.max():.1f}): the groups barely overlap there, so the "
+            "weighted estimates lean on few patients"
+        )
+    unmatched = int(t.sum()) - len(pairs)
+    if unmatched:
+        notes.append(
+            f"{unmatched} of {int(t.sum())} experimental patients found no control within the caliper "
+            f"({caliper:.3g} on the logit scale) and are left out of the matched analysis"
+        )
     return ConfoundingResult(
         propensity=ps,
         weights=weights,
@@ -461,6 +482,7 @@ def propensity_analysis(
         ordinal_effects=ordinal,
         covariates=tuple(x.columns),
         dropped=tuple(f"{c} (constant)" for c in constant),
+        notes=tuple(notes),
         n_treated=int(t.sum()),
         n_control=int((~t).sum()),
         confidence=confidence,
@@ -486,9 +508,11 @@ def _ordinal_effects(
         keep = ok[members]
         setups.append(("matched (ATT)", members[keep], None, pair_id[keep]))
     for name, idx, w, cl in setups:
+        # Grades nobody in this sample has carry no information; number the rest 0, 1, ...
+        observed = np.unique(codes[idx], return_inverse=True)[1]
         try:
             beta, se, _ = ordinal_logit(
-                codes[idx],
+                observed,
                 t[idx].astype(float)[:, None],
                 weights=None if w is None else w[idx],
                 clusters=cl,

@@ -226,6 +226,8 @@ def _confounding_part(data: pd.DataFrame, schema: Schema, figures: dict[str, byt
         return [*out, f"<p>Not computed: {_esc(str(exc))}</p>"]
     if result.dropped:
         out.append(f"<p>Left out of the propensity model: {_esc(', '.join(result.dropped))}.</p>")
+    for note in result.notes:
+        out.append(f'<p class="note">Note: {_esc(note)}.</p>')
     out.append(
         _table(
             ["Covariate", "SMD before", "SMD after IPW", "SMD after matching"],

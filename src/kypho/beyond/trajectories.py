@@ -237,7 +237,7 @@ def mixed_model(
         )
     x, names = _design(g, t, n_times)
     model = MixedLM(y, x, groups=ids, exog_re=np.ones((y.size, 1)))
-    fit, caught = _fit(model, ["lbfgs"])
+    fit, caught = _fit(model, ["bfgs"])
     if fit is None or not fit.converged:
         # Gradient methods fail when the patient variance is at its boundary (0),
         # which happens when a patient's measurements are barely correlated;

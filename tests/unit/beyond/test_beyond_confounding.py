@@ -79,3 +79,25 @@ def test_too_few_patients_are_refused() -> None:
     with pytest.raises(StatisticsError) as info:
         propensity_analysis([True, False, False], pd.DataFrame({"x": [1.0, 2.0, 3.0]}), [0, 1, 0])
     assert str(info.value) == "each group needs at least 2 patients (got 1 treated, 2 control)"
+
+
+def test_poor_overlap_and_unmatched_patients_are_reported() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=200)
+    treated = rng.random(200) < 1 / (1 + np.exp(-3 * x))
+    result = propensity_analysis(
+        treated,
+        pd.DataFrame({"x": x}),
+        rng.random(200) < 0.2,
+        ordinal_outcome=rng.integers(1, 4, 200),
+    )
+    assert len(result.notes) == 2
+    assert result.notes[0].endswith(
+        "the groups barely overlap there, so the weighted estimates lean on few patients"
+    )
+    unmatched = int(treated.sum()) - len(result.pairs)
+    assert result.notes[1].startswith(
+        f"{unmatched} of {int(treated.sum())} experimental patients found no control within the caliper"
+    )
+    # Codes 1-3 (no code 0 observed) are fitted as three grades, not refused.
+    assert result.ordinal_effects["odds_ratio"].notna().all()
