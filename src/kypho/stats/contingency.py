@@ -38,6 +38,7 @@ _NAMES = {
     "yates": "Yates-corrected χ²",
     "fisher": "Fisher exact",
     "ffh": "Fisher–Freeman–Halton exact (Monte Carlo)",
+    "empty": "no test (empty row or column)",
 }
 # R's fisher.test compares table probabilities with this relative tolerance, so
 # that tables as probable as the observed one are not lost to rounding.
@@ -62,7 +63,9 @@ class ChiSquareResult:
     reason : str
         Why this test was used, as a sentence.
     tests : str or ndarray
-        Short code of the test used per table: "pearson", "yates", "fisher", "ffh".
+        Short code of the test used per table: "pearson", "yates", "fisher", "ffh",
+        or (batch only) "empty" for a table with an empty row or column, whose
+        documented result is χ² = 0, P = 1.
     observed, expected : ndarray
         The table and the expected counts under independence, rᵢcⱼ/N.
     n : int or ndarray
@@ -137,6 +140,11 @@ def _validate(table: ArrayLike) -> FloatArray:
         raise StatisticsError(
             f"table must hold counts (whole numbers ≥ 0) (got non-integer {t[frac].tolist()[:5]!r})"
         )
+    return t
+
+
+def _check_margins(t: FloatArray) -> None:
+    """Refuse a single table with an empty row or column."""
     row_empty = t.sum(axis=-1) == 0
     if row_empty.any():
         idx = np.argwhere(row_empty)[0]
@@ -161,7 +169,14 @@ def _validate(table: ArrayLike) -> FloatArray:
                 else f" (table at batch position {tuple(int(i) for i in idx[:-1])})"
             )
         )
-    return t
+
+
+def _chi2_sf(x: FloatArray, dof: float) -> FloatArray:
+    """Upper tail of χ²(dof). For 1 df, P(χ² > x) = P(|Z| > √x) = erfc(√(x/2)),
+    which is exact and far cheaper than the incomplete gamma function."""
+    if dof == 1.0:
+        return np.asarray(special.erfc(np.sqrt(x / 2.0)))
+    return np.asarray(special.chdtrc(dof, x))
 
 
 def _log_table_prob(t: FloatArray) -> FloatArray:
@@ -178,28 +193,29 @@ def _log_table_prob(t: FloatArray) -> FloatArray:
 
 
 def _fisher_2x2(t: FloatArray, alternative: str) -> FloatArray:
-    """Fisher's exact P for a batch of 2×2 tables (shape (..., 2, 2)), vectorised."""
-    a = t[..., 0, 0]
-    r1 = t[..., 0, :].sum(axis=-1)
-    c1 = t[..., :, 0].sum(axis=-1)
-    n = t.sum(axis=(-2, -1))
-    lo = np.maximum(0.0, r1 + c1 - n)
+    """Fisher's exact P for a batch of 2×2 tables (shape (..., 2, 2)), vectorised.
+
+    The hypergeometric probabilities of every table with the observed margins
+    are laid out on a grid (tables × possible values of the top-left cell), with
+    log k! looked up in a table: the counts are integers, and a batch of
+    simulated studies reuses the same few hundred values many times.
+    """
+    ti = t.astype(np.int64)
+    a = ti[..., 0, 0]
+    r1 = ti[..., 0, :].sum(axis=-1)
+    c1 = ti[..., :, 0].sum(axis=-1)
+    n = ti.sum(axis=(-2, -1))
+    lo = np.maximum(0, r1 + c1 - n)
     hi = np.minimum(r1, c1)
     width = int((hi - lo).max()) + 1
     x = lo[..., None] + np.arange(width)
     valid = x <= hi[..., None]
-    c1e, r1e, ne = c1[..., None], r1[..., None], n[..., None]
-    xs = np.where(valid, x, lo[..., None])
-    logp = (
-        special.gammaln(c1e + 1)
-        - special.gammaln(xs + 1)
-        - special.gammaln(c1e - xs + 1)
-        + special.gammaln(ne - c1e + 1)
-        - special.gammaln(r1e - xs + 1)
-        - special.gammaln(ne - c1e - r1e + xs + 1)
-        - special.gammaln(ne + 1)
-        + special.gammaln(r1e + 1)
-        + special.gammaln(ne - r1e + 1)
+    x = np.minimum(x, hi[..., None])
+    log_fact = special.gammaln(np.arange(int(n.max()) + 2, dtype=np.float64) + 1.0)
+    const = log_fact[c1] + log_fact[n - c1] + log_fact[r1] + log_fact[n - r1] - log_fact[n]
+    rest = (n - c1 - r1)[..., None]
+    logp = const[..., None] - (
+        log_fact[x] + log_fact[c1[..., None] - x] + log_fact[r1[..., None] - x] + log_fact[rest + x]
     )
     pmf = np.where(valid, np.exp(logp), 0.0)
     if alternative == "greater":
@@ -207,7 +223,7 @@ def _fisher_2x2(t: FloatArray, alternative: str) -> FloatArray:
     elif alternative == "less":
         p = np.where(x <= a[..., None], pmf, 0.0).sum(axis=-1)
     else:
-        obs = np.take_along_axis(pmf, (a - lo).astype(np.int64)[..., None], axis=-1)
+        obs = np.take_along_axis(pmf, (a - lo)[..., None], axis=-1)
         p = np.where(pmf <= obs * (1.0 + _REL_TOL), pmf, 0.0).sum(axis=-1)
     return np.asarray(np.minimum(p, 1.0))
 
@@ -298,7 +314,8 @@ def chi_square(
     Raises
     ------
     StatisticsError
-        Negative, non-integer or non-finite counts; an empty row or column; fewer
+        Negative, non-integer or non-finite counts; an empty row or column in a
+        single table (in a batch such a table gets χ² = 0, P = 1); fewer
         than 2 rows or columns; "yates" on an R×C table; a one-sided alternative
         with a χ² test.
 
@@ -342,6 +359,12 @@ def chi_square(
         )
     t = _validate(table)
     single = t.ndim == 2
+    if single:
+        _check_margins(t)
+    # In a batch (e.g. simulated studies where neither group had an event) a table
+    # with an empty row or column cannot show an association: it gets the
+    # documented result χ² = 0, P = 1 (code "empty") instead of stopping the batch.
+    empty = (t.sum(axis=-1) == 0).any(axis=-1) | (t.sum(axis=-2) == 0).any(axis=-1)
     r, c = t.shape[-2], t.shape[-1]
     is_2x2 = r == 2 and c == 2
     if method == "yates" and not is_2x2:
@@ -359,27 +382,33 @@ def chi_square(
     cols = t.sum(axis=-2)
     n = rows.sum(axis=-1)
     expected = rows[..., :, None] * cols[..., None, :] / n[..., None, None]
+    safe_e = np.where(expected > 0, expected, 1.0)
     dev = t - expected
-    pearson = (dev * dev / expected).sum(axis=(-2, -1))
+    pearson = (dev * dev / safe_e).sum(axis=(-2, -1))
     dof = float((r - 1) * (c - 1))
-    p_pearson = sps.chi2.sf(pearson, dof)
+    p_pearson = _chi2_sf(pearson, dof)
     min_e = expected.min(axis=(-2, -1))
     below5 = (expected < 5).sum(axis=(-2, -1))
 
     if is_2x2:
         absdev = np.abs(dev)
         yates_term = absdev - np.minimum(0.5, absdev)
-        yates = (yates_term * yates_term / expected).sum(axis=(-2, -1))
-        p_yates = sps.chi2.sf(yates, dof)
-        p_fisher = _fisher_2x2(t, alternative)
+        yates = (yates_term * yates_term / safe_e).sum(axis=(-2, -1))
         if method == "auto":
             code = np.where(
                 (n < 40) | (min_e < 1), "fisher", np.where(min_e < 5, "yates", "pearson")
             )
         else:
             code = np.full(n.shape, method)
+        code = np.where(empty, "empty", code)
         stat = np.where(code == "pearson", pearson, np.where(code == "yates", yates, np.nan))
-        p = np.where(code == "pearson", p_pearson, np.where(code == "yates", p_yates, p_fisher))
+        p = np.array(p_pearson, dtype=np.float64, copy=True)
+        use_yates = code == "yates"
+        if use_yates.any():
+            p[use_yates] = _chi2_sf(yates[use_yates], dof)
+        fisher = code == "fisher"
+        if fisher.any():
+            p[fisher] = _fisher_2x2(t[fisher], alternative)
         measures = _measures(t, confidence)
         mc = None
     else:
@@ -390,6 +419,7 @@ def chi_square(
             code = np.full(n.shape, "ffh")
         else:
             code = np.full(n.shape, "pearson")
+        code = np.where(empty, "empty", code)
         p = np.array(p_pearson, dtype=np.float64, copy=True)
         flat_t = t.reshape(-1, r, c)
         flat_code = code.reshape(-1)
@@ -425,6 +455,8 @@ def chi_square(
                 stacklevel=2,
             )
 
+    stat = np.where(empty, 0.0, stat)
+    p = np.where(empty, 1.0, p)
     reason, name = _reason(code, method, single, n, min_e, below5, r, c)
     dof_arr = np.where(np.isnan(stat), np.nan, dof)
     stat_out: Any

@@ -84,11 +84,14 @@ def test_bad_tables_are_refused(table: object, message: str) -> None:
     assert str(info.value) == message
 
 
-def test_empty_row_in_batch_names_the_table() -> None:
-    tables = np.array([[[1, 2], [3, 4]], [[0, 0], [3, 4]]])
-    with pytest.raises(StatisticsError) as info:
-        chi_square(tables)
-    assert str(info.value).endswith("drop the row (table at batch position (1,))")
+def test_empty_row_or_column_in_a_batch_gets_the_documented_result() -> None:
+    """A simulated study with no event in either group cannot show an association."""
+    tables = np.array([[[1, 54], [3, 52]], [[0, 55], [0, 55]], [[20, 35], [9, 46]]])
+    result = chi_square(tables)
+    assert result.tests.tolist() == ["yates", "empty", "pearson"]
+    assert result.p_value[1] == 1.0
+    assert result.statistic[1] == 0.0
+    assert result.p_value[2] == pytest.approx(chi_square(tables[2]).p_value, rel=1e-12)
 
 
 @pytest.mark.parametrize(
