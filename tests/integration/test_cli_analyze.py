@@ -228,3 +228,19 @@ def test_bundled_cohort_reproduces_published_descriptive_columns(tmp_path: Path)
     ):
         assert row in report
     assert "SYNTHETIC" in report
+
+
+def test_reads_from_the_study_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kypho.store import Store
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    store = Store.init(url, admin="ada")
+    store.import_frame(demo_cohort(40, seed=6), reason="test data")
+    monkeypatch.setenv("KYPHO_USER", "ada")
+    out = tmp_path / "out"
+    result = run("--db", url, "--out", str(out), "--format", "csv", "--no-figures")
+    assert result.exit_code == 0, result.output
+    assert "records read 40, accepted 40, rejected 0" in result.stdout
+    manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
+    assert manifest["provenance"]["input"] == f"study store {url}"
+    assert manifest["provenance"]["input_sha256"] is None

@@ -111,7 +111,10 @@ def _read(
                 "installation of kypho does not have"
             ) from None
         raw = load_from_store(db_url)
-        safe = db_url.split("@")[-1] if "@" in db_url else db_url
+        from sqlalchemy.engine import make_url
+
+        # The report and MANIFEST.json name the store, never its password.
+        safe = make_url(db_url).render_as_string(hide_password=True)
         return raw, f"study store {safe}", None, ""
     from kypho.io import read_table
 

@@ -46,9 +46,22 @@ def _join(items: list[str]) -> str:
 def methods_text(result: AnalysisResult, versions: Mapping[str, str] | None = None) -> str:
     """The "Statistical methods" paragraph for what the analysis actually ran.
 
-    Examples
-    --------
-    A plan with only continuous rows mentions the F test and the t test, and no χ².
+    Parameters
+    ----------
+    result
+        The analysis; only the tests in ``result.tests_used`` are named.
+    versions
+        ``{software: version}``; ``None`` asks :func:`software_versions`.
+
+    Returns
+    -------
+    str
+        One paragraph.
+
+    References
+    ----------
+    The paper's "Statistical methods" section, whose plan this restates with the
+    choices kypho made explicit (which t′, the rule of the χ² test).
     """
     versions = versions if versions is not None else software_versions()
     used = result.tests_used
