@@ -191,6 +191,7 @@ def _table(
         )
     if any(r.any_missing for r in rows):
         footnotes.append("n (missing): patients analysed and patients without a value, per group.")
+    footnotes.extend(_choice_notes(rows))
     footnotes.extend(dict.fromkeys(ctx.notes))
     footnotes.extend(spec.footnotes)
     return Table(
@@ -204,6 +205,24 @@ def _table(
             r.comparison is not None and r.comparison.difference is not None for r in rows
         ),
     )
+
+
+_NOTED_CHOICES = frozenset(["welch", "cochran-cox", "yates", "fisher", "ffh"])
+
+
+def _choice_notes(rows: list[Row]) -> list[str]:
+    """Why a row departs from the default test (t′, corrected χ², exact test)."""
+    notes = []
+    section = ""
+    for row in rows:
+        if row.kind == "section":
+            section = row.label
+        comparison = row.comparison
+        if comparison is None or comparison.test not in _NOTED_CHOICES or not comparison.reason:
+            continue
+        name = f"{section}, {row.label}" if row.timepoint and section else row.label
+        notes.append(f"{name}: {comparison.reason}")
+    return notes
 
 
 def _rows(

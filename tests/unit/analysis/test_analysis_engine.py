@@ -252,3 +252,24 @@ def test_default_plan_on_demo_cohort_has_seven_tables() -> None:
         for row in table.rows:
             if row.comparison is not None and row.comparison.p_value is not None:
                 assert 0.0 <= row.comparison.p_value <= 1.0
+
+
+def test_unequal_variances_use_t_prime_and_say_why() -> None:
+    """SDs 30.3 vs 0.19 (variance ratio ≈ 25 000): the F test rejects, so Welch's t′."""
+    data = pd.DataFrame(
+        {
+            "group": ["experimental"] * 10 + ["control"] * 10,
+            "operation_time": [float(v) for v in range(10, 110, 10)]
+            + [50.0 + 0.1 * (i % 3) for i in range(10)],
+        }
+    )
+    result = analyze(data, SCHEMA, plan_of(RowSpec(kind="variable", name="operation_time")))
+    table = result.table(1)
+    comparison = table.rows[0].comparison
+    assert comparison is not None
+    assert comparison.test == "welch"
+    assert comparison.symbol == "t′"
+    engine = independent_t(data.operation_time[:10].to_numpy(), data.operation_time[10:].to_numpy())
+    assert comparison.dof == pytest.approx(engine.dof, rel=1e-12)
+    assert comparison.reason.startswith("F test of variances: P = ")
+    assert f"Operation time (min): {comparison.reason}" in table.footnotes
