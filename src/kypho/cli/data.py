@@ -66,7 +66,8 @@ def validate(
 
     Prints how many rows were read, accepted and rejected, the columns that are
     not in the schema, the missing values among accepted rows, and every
-    problem. The exit status is 1 when any row is rejected, 0 otherwise.
+    problem. The exit status is 1 when any row is rejected, 2 when the file or
+    the schema cannot be read, 0 otherwise.
     """
     from kypho.io import read_table
     from kypho.validate import validate as run_validate
@@ -129,7 +130,7 @@ def template(out: Path, schema_path: Path | None, extensions: tuple[Path, ...]) 
 
     Sheet 'Data' has one column per variable to enter, with drop-down lists and
     ranges; sheet 'Dictionary' explains every variable. Fill in 'Data' and run
-    ``kypho validate`` on the workbook.
+    'kypho validate' on the workbook.
     """
     from kypho.io import write_template
 
