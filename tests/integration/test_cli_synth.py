@@ -47,14 +47,14 @@ def test_default_run_writes_the_bundled_cohort_and_prints_the_report(tmp_path: P
 def test_n_writes_a_larger_cohort_in_excel(tmp_path: Path) -> None:
     out = tmp_path / "big.xlsx"
     result = CliRunner().invoke(
-        main, ["synth", "--n", "1000", "--seed", "5", "--quiet", "--out", str(out)]
+        main, ["synth", "--n", "200", "--seed", "5", "--quiet", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
-        f"Wrote 1000 SYNTHETIC patients (1000 eligible, 0 screened but ineligible), seed 5, to {out}."
+        f"Wrote 200 SYNTHETIC patients (200 eligible, 0 screened but ineligible), seed 5, to {out}."
     )
     raw = read_table(out)
-    assert len(raw) == 1000
+    assert len(raw) == 200
     assert validate(raw).n_rejected == 0
 
 

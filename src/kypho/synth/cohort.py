@@ -95,6 +95,7 @@ INELIGIBLE: tuple[tuple[str, object], ...] = (
     ("bmd_t_score", None),
 )
 
+NOTE = "synthetic record (kypho synth): not a real patient"
 ENROLMENT = (dt.date(2020, 1, 1), dt.date(2021, 6, 30))
 MIN_FOLLOWUP_DAYS = 183  # "followed up for at least 6 months"
 RHO = 0.5
@@ -234,10 +235,13 @@ def synthesize(
     included[:included_n] = True
     if n_bad:
         _make_ineligible(data, included_n, n_bad)
-    _add_dates_and_identifiers(rng, data, total)
-    order = np.argsort(data["operation_date"], kind="stable")
-    data = {k: v[order] for k, v in data.items()}
-    included = included[order]
+    _add_dates(rng, data, total)
+    if total <= 2 * EXACT_UP_TO:
+        # published-size cohorts list patients in order of operation, as a register
+        # would; a large cohort stays group by group (reordering would double its memory)
+        order = np.argsort(data["operation_date"], kind="stable")
+        data = {k: v[order] for k, v in data.items()}
+        included = included[order]
     _add_ids(data, total)
     frame = _typed(schema, data, total)
     report = build_report(
@@ -286,14 +290,15 @@ def _check_names(schema: Schema) -> None:
         )
 
 
-def _labels(rng: np.random.Generator, n: int, counts: Mapping[str, int], rest: str) -> FloatArray:
+def _labels(
+    rng: np.random.Generator, n: int, counts: Mapping[str, int], rest: str
+) -> npt.NDArray[np.str_]:
     """``n`` codes with exactly these counts (the remainder gets ``rest``), shuffled."""
-    codes: list[str] = []
-    for code, k in counts.items():
-        codes.extend([code] * int(k))
-    codes.extend([rest] * (n - len(codes)))
-    arr = np.array(codes[:n], dtype=object)
-    shuffled: FloatArray = rng.permutation(arr)
+    keys = [*counts, rest]
+    sizes = [int(k) for k in counts.values()]
+    sizes.append(max(n - sum(sizes), 0))
+    arr = np.repeat(np.array(keys), sizes)[:n]
+    shuffled: npt.NDArray[np.str_] = rng.permutation(arr)
     return shuffled
 
 
@@ -335,11 +340,11 @@ def _group_block(
     exact: bool,
     rho: float,
 ) -> tuple[Columns, Achieved]:
-    cols: Columns = {"group": np.full(n, group, dtype=object)}
+    cols: Columns = {"group": np.full(n, group)}
     got = Achieved()
     count_t = targets.counts
 
-    def labels(column: str, rest: str) -> FloatArray:
+    def labels(column: str, rest: str) -> npt.NDArray[np.str_]:
         counts = _scaled(count_t[column].counts, group, n, n_pub) if column in count_t else {}
         return _labels(rng, n, counts, rest)
 
@@ -348,7 +353,7 @@ def _group_block(
     for flag in ("pain", "percussion_pain", "constipation"):
         cols[flag] = labels(flag, "false") == "true"
     region = labels("region", "thoracic")
-    level = np.empty(n, dtype=object)
+    level = np.full(n, "", dtype="<U8")
     for name, weights in LEVEL_WEIGHTS.items():
         sel = region == name
         w = np.array(list(weights.values()), dtype=np.float64)
@@ -373,7 +378,7 @@ def _group_block(
         ("superior_endplate_collapse", "inferior_endplate_collapse", "anterior_wall_collapse")
     ):
         flags = {code: spec[j + 1] for code, spec in SUBTYPES.items()}
-        cols[name] = pd.Series(subtype).map(flags).to_numpy(dtype=bool)
+        cols[name] = np.isin(subtype, [code for code, on in flags.items() if on])
     _eligible_baseline(rng, cols, n)
 
     male = sex == "male"
@@ -536,7 +541,9 @@ def _level_heights(
     """
     order = [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)]
     mm = np.array([15.0 + 0.7 * i for i in range(1, 13)] + [24.5 + 1.0 * i for i in range(1, 6)])
-    pos = pd.Series(level).map({name: i for i, name in enumerate(order)}).to_numpy(dtype=np.int64)
+    pos = np.full(len(level), -1, dtype=np.int64)
+    for i, name in enumerate(order):
+        pos[level == name] = i
     above = mm[np.clip(pos - 1, 0, len(mm) - 1)]
     below = np.where(pos + 1 < len(mm), mm[np.clip(pos + 1, 0, len(mm) - 1)], 28.0)
     return above * body, below * body
@@ -550,9 +557,7 @@ def _cement(rng: np.random.Generator, cols: Columns, grade: npt.NDArray[np.gener
     """
     n = len(grade)
     high = np.isin(grade, ["III", "IV"])
-    cols["cement_pattern"] = np.where(np.isin(grade, ["I", "III"]), "dense", "spongy").astype(
-        object
-    )
+    cols["cement_pattern"] = np.where(np.isin(grade, ["I", "III"]), "dense", "spongy")
     ap = np.where(high, rng.integers(76, 96, n), rng.integers(52, 76, n))
     lat = np.where(high, rng.integers(76, 96, n), rng.integers(50, 76, n))
     cols["cement_area_ap"] = ap.astype(np.float64)
@@ -567,14 +572,14 @@ def _leak_sites(
     n_pub: int,
 ) -> npt.NDArray[np.generic]:
     """One leak type per leaking patient, in the published proportions."""
-    sites = np.full(n, "", dtype=object)
+    sites = np.full(n, "", dtype="<U16")
     k = int(leak.sum())
     if k == 0:
         return sites
     codes = list(types) or ["C"]
     weights = [types[c] for c in codes] if types else [1]
     counts = apportion(k, weights)
-    drawn = rng.permutation(np.repeat(np.array(codes, dtype=object), counts))
+    drawn = rng.permutation(np.repeat(np.array(codes), counts))
     sites[np.flatnonzero(leak)] = drawn
     return sites
 
@@ -582,10 +587,10 @@ def _leak_sites(
 def _eligible_baseline(rng: np.random.Generator, cols: Columns, n: int) -> None:
     """Values that meet every inclusion criterion and no exclusion criterion."""
     cols["n_fractured_levels"] = np.ones(n, dtype=np.int64)
-    cols["denis_type"] = np.full(n, "compression", dtype=object)
+    cols["denis_type"] = np.full(n, "compression")
     cols["back_pain_limited_activity"] = np.ones(n, dtype=bool)
     cols["mri_fresh_fracture"] = np.ones(n, dtype=bool)
-    cols["asia_grade"] = np.full(n, "E", dtype=object)
+    cols["asia_grade"] = np.full(n, "E")
     t_score = -2.5 - rng.gamma(2.0, 0.4, n)
     cols["bmd_t_score"] = np.clip(np.floor(t_score * 10.0) / 10.0, -6.0, -2.5)
     for name in (
@@ -611,7 +616,7 @@ def _make_ineligible(data: Columns, start: int, count: int) -> None:
             data[column][row] = value  # type: ignore[assignment]
 
 
-def _add_dates_and_identifiers(rng: np.random.Generator, data: Columns, n: int) -> None:
+def _add_dates(rng: np.random.Generator, data: Columns, n: int) -> None:
     first = np.datetime64(ENROLMENT[0].isoformat(), "D")
     span = (np.datetime64(ENROLMENT[1].isoformat(), "D") - first).astype(np.int64) + 1
     op = first + rng.integers(0, span, n).astype("timedelta64[D]")
@@ -627,7 +632,6 @@ def _add_dates_and_identifiers(rng: np.random.Generator, data: Columns, n: int) 
     birth_year = op_year - age - (birth_doy > op_doy)
     jan1 = (birth_year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
     data["birth_date"] = jan1 + np.minimum(birth_doy, 364).astype("timedelta64[D]")
-    data["notes"] = np.full(n, "synthetic record (kypho synth): not a real patient", dtype=object)
 
 
 def _numbered(prefix: str, numbers: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.str_]:
@@ -655,9 +659,14 @@ def _typed(schema: Schema, data: Columns, n: int) -> pd.DataFrame:
     for var in schema.input_variables:
         values = data.get(var.name)
         if var.type in ("category", "ordinal"):
-            cat = pd.Categorical(
-                values if values is not None else [None] * n,
-                categories=list(var.codes),
+            # integer codes, not strings, so that a million rows stay fast
+            codes = np.full(n, -1, dtype=np.int16)
+            if values is not None:
+                for j, code in enumerate(var.codes):
+                    codes[values == code] = j
+            cat = pd.Categorical.from_codes(
+                codes,
+                categories=pd.Index(list(var.codes)),
                 ordered=var.type == "ordinal",
             )
             out[var.name] = pd.Series(cat)
@@ -683,6 +692,8 @@ def _typed(schema: Schema, data: Columns, n: int) -> pd.DataFrame:
                 values.astype("datetime64[ns]") if values is not None else [pd.NaT] * n,
                 dtype="datetime64[ns]",
             )
+        elif var.name == "notes":
+            out[var.name] = pd.Series([NOTE] * n, dtype="string")
         else:
             out[var.name] = pd.Series(
                 values.astype(object) if values is not None else [pd.NA] * n, dtype="string"
