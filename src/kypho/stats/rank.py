@@ -257,17 +257,33 @@ def _exact_for_rows(
 ) -> FloatArray:
     """Exact P for the flagged rows of a 2-D array of doubled mid-ranks."""
     p = np.full(r1.shape, np.nan)
-    shared: tuple[FloatArray, FloatArray] | None = None
-    for i in np.flatnonzero(rows):
-        if has_ties[i]:
-            dist = rank_sum_null_distribution(scores2[i], n1)
-        else:
-            # Without ties the scores are 2, 4, …, 2N for every row: one table serves all.
-            if shared is None:
-                shared = rank_sum_null_distribution(np.sort(scores2[i]), n1)
-            dist = shared
-        p[i] = _exact_p(dist[0], dist[1], 2.0 * r1[i], alternative)
+    plain = rows & ~has_ties
+    if plain.any():
+        # Without ties the scores are 2, 4, …, 2N in every row: one null
+        # distribution serves them all, read through its cumulative sums.
+        first = int(np.flatnonzero(plain)[0])
+        sums, probs = rank_sum_null_distribution(np.sort(scores2[first]), n1)
+        p[plain] = _exact_p_many(sums, probs, 2.0 * r1[plain], alternative)
+    for i in np.flatnonzero(rows & has_ties):
+        sums, probs = rank_sum_null_distribution(scores2[i], n1)
+        p[i] = _exact_p(sums, probs, 2.0 * r1[i], alternative)
     return p
+
+
+def _exact_p_many(
+    sums: FloatArray, probs: FloatArray, observed: FloatArray, alternative: str
+) -> FloatArray:
+    """:func:`_exact_p` for many observed sums against one distribution."""
+    eps = 1e-7 * np.maximum(1.0, np.abs(observed))
+    cdf = np.concatenate([[0.0], np.cumsum(probs)])
+    sf = np.concatenate([np.cumsum(probs[::-1])[::-1], [0.0]])
+    le = cdf[np.searchsorted(sums, observed + eps, side="right")]
+    ge = sf[np.searchsorted(sums, observed - eps, side="left")]
+    if alternative == "two-sided":
+        return np.asarray(np.minimum(1.0, 2.0 * np.minimum(le, ge)))
+    if alternative == "greater":
+        return np.asarray(np.minimum(1.0, ge))
+    return np.asarray(np.minimum(1.0, le))
 
 
 @overload
@@ -311,7 +327,9 @@ def mann_whitney(
         exact conditional distribution given the tie pattern). ``"asymptotic"``:
         the normal approximation with the tie correction (SPSS's "Asymp. Sig.").
         ``"auto"``: exact when both groups have fewer than 50 values and there are
-        no ties (R's rule), else asymptotic.
+        no ties (R's rule), else asymptotic. In a batch, samples without ties share
+        one exact distribution (fast); an exact P with ties is tabulated sample by
+        sample (slow for large batches).
     continuity : bool
         Apply the ½ continuity correction to the normal approximation. False is
         SPSS's convention; True reproduces R's ``wilcox.test`` default.
