@@ -153,7 +153,9 @@ body { font-family: Georgia, 'Times New Roman', serif; max-width: 68em; margin: 
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; } figure img { max-width: 100%; }
 figcaption { font-size: 0.85em; color: #333; }
-table.plain { border-collapse: collapse; font-size: 0.88em; } table.plain td, table.plain th { padding: 0.15em 0.8em; text-align: left; border-bottom: 1px solid #ddd; }
+table.plain, table.beyond { border-collapse: collapse; font-size: 0.88em; margin: 0.5em 0; }
+table.plain td, table.plain th, table.beyond td, table.beyond th { padding: 0.15em 0.8em; text-align: left; border-bottom: 1px solid #ddd; }
+table.beyond caption { caption-side: top; text-align: left; font-weight: bold; }
 .note { background: #fff8e1; border-left: 4px solid #E69F00; padding: 0.5em 1em; }
 code { font-size: 0.9em; }
 """
@@ -191,17 +193,27 @@ def _quality_html(validation: Any | None, screening: Any | None) -> str:
             parts.append(f"<p>… and {len(problems) - len(shown)} more (see data_quality.csv).</p>")
     missing = getattr(validation, "missing", None)
     if missing is not None:
-        nonzero = missing[missing > 0]
-        if len(nonzero):
+        accepted = int(validation.n_accepted)
+        # Columns nobody filled in (optional landmarks, say) are one line, not one row each.
+        partial = missing[(missing > 0) & (missing < accepted)]
+        absent = [str(k) for k, v in missing.items() if accepted and v >= accepted]
+        if len(partial):
             parts.append(
-                '<h3>Missing values among accepted records</h3><table class="plain"><tbody>'
+                '<h3>Missing values among accepted records</h3><table class="plain">'
+                "<thead><tr><th>Column</th><th>Missing</th></tr></thead><tbody>"
             )
             parts.extend(
-                f"<tr><td>{esc(str(k))}</td><td>{int(v)}</td></tr>" for k, v in nonzero.items()
+                f"<tr><td>{esc(str(k))}</td><td>{int(v)} of {accepted}</td></tr>"
+                for k, v in partial.items()
             )
             parts.append("</tbody></table>")
-        else:
+        elif not absent:
             parts.append("<p>No missing values among accepted records.</p>")
+        if absent:
+            parts.append(
+                f"<p>Not recorded for any accepted record ({len(absent)} column(s)): "
+                f"{esc(', '.join(absent))}.</p>"
+            )
     if screening is not None:
         flow = screening.flow
         parts.append(

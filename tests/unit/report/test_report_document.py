@@ -74,6 +74,12 @@ def test_html_report_is_self_contained_and_complete(
     assert "These data are synthetic." in page
     assert "&#x27;age&#x27; must be a whole number from 18 to 120 (got 200)" in page
     assert "Records read</td><td>50" in page
+    absent = re.search(
+        r"<p>Not recorded for any accepted record \((\d+) column\(s\)\): ([^<]*)\.</p>", page
+    )
+    assert absent is not None
+    assert "sup_ant_x_pre" in absent.group(2).split(", ")
+    assert "<tr><td>sup_ant_x_pre</td>" not in page
 
 
 def test_all_formats_without_figures(tmp_path: Path) -> None:
