@@ -641,9 +641,9 @@ def plot_love(result: ConfoundingResult, *, ax: Axes | None = None) -> Axes:
         One marker series per column of ``result.balance`` (before, IPW, matched),
         covariates on the y axis, a dashed line at 0.1.
     """
-    import matplotlib.pyplot as plt
-
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _, ax = plt.subplots(figsize=(6, 0.4 * len(result.balance) + 1.5))
     y = np.arange(len(result.balance))
     styles = (

@@ -380,13 +380,15 @@ def plot_power_curves(
     -------
     matplotlib.axes.Axes
     """
-    import matplotlib.pyplot as plt
-
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _, ax = plt.subplots(figsize=(6.5, 4.2))
     low, high = max(2.0, float(min(sizes))), float(max(sizes))
     grid = np.unique(np.linspace(low, max(high, low + 1), 60))
-    colours = plt.get_cmap("tab10").colors  # type: ignore[attr-defined]
+    from matplotlib import colormaps
+
+    colours = colormaps["tab10"].colors  # type: ignore[attr-defined]
     for i, endpoint in enumerate(endpoints):
         colour = colours[i % len(colours)]
         curve = [analytic_power(endpoint, n=float(m), ratio=ratio, alpha=alpha).power for m in grid]

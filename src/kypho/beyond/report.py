@@ -30,8 +30,6 @@ from kypho.beyond.trajectories import fit_trajectory, plot_trajectory
 from kypho.errors import KyphoError
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from kypho.schema import Schema
 
 __all__ = ["report_section"]
@@ -68,19 +66,21 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str) -
 
 
 def _svg(draw: Callable[..., object], size: tuple[float, float]) -> bytes:
+    """Draw on a fresh figure and return it as SVG.
+
+    A bare :class:`matplotlib.figure.Figure` needs no pyplot and no backend switch,
+    so the report neither touches global plotting state nor pays for it; text is
+    kept as SVG text (not paths), which is smaller and faster to write.
+    """
     import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig: Figure = plt.figure(figsize=size)
-    try:
-        draw(ax=fig.add_subplot(1, 1, 1))
-        fig.tight_layout()
-        buffer = io.BytesIO()
+    fig = Figure(figsize=size)
+    draw(ax=fig.add_subplot(1, 1, 1))
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
         fig.savefig(buffer, format="svg")
-    finally:
-        plt.close(fig)
     return buffer.getvalue()
 
 

@@ -433,9 +433,9 @@ def plot_trajectory(
     matplotlib.axes.Axes
         One line (with error bars) per group, x = timepoint index.
     """
-    import matplotlib.pyplot as plt
-
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _, ax = plt.subplots(figsize=(6, 4))
     time_labels = time_labels or {}
     group_labels = group_labels or {}
