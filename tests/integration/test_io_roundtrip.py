@@ -14,6 +14,8 @@ import openpyxl
 import pandas as pd
 import pyreadstat
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kypho.io import example_records, read_table, write_table, write_template
 from kypho.io.tables import spss_codes
@@ -105,6 +107,18 @@ def test_written_records_read_back_the_same(tmp_path: Path, raw: pd.DataFrame, s
     back = read_table(path, schema=SCHEMA)
     assert _sha(path) == before
     pd.testing.assert_frame_equal(_typed(back), typed)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".sav"])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1), missing=st.floats(0.0, 0.95))
+def test_round_trip_property(tmp_path: Path, suffix: str, seed: int, missing: float) -> None:
+    """Property: any valid records, any share of gaps, come back identical."""
+    typed = _typed(example_records(12, schema=SCHEMA, seed=seed, missing=missing))
+    path = write_table(typed, tmp_path / f"records{suffix}", schema=SCHEMA)
+    pd.testing.assert_frame_equal(_typed(read_table(path, schema=SCHEMA)), typed)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".sav"])
