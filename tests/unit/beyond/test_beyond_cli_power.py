@@ -104,3 +104,33 @@ def test_ordinal_explicit_counts_and_method_choice() -> None:
     )
     assert code == 0, output
     assert "Noether formula with tie-corrected null variance" in output
+
+
+def test_long_simulations_show_progress() -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "power",
+            "--kind",
+            "proportions",
+            "--p1",
+            "0.3",
+            "--p2",
+            "0.5",
+            "--n",
+            "20",
+            "--sims",
+            "20000",
+            "--power",
+            "0.8",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Simulating studies" in result.output
+    assert "simulated power at" in result.output
+
+
+def test_ratio_must_be_positive() -> None:
+    code, output = _run("--kind", "proportions", "--p1", "0.3", "--p2", "0.5", "--ratio", "-1")
+    assert code == 2
+    assert output.endswith("error: ratio must be a finite number greater than 0 (got -1.0)\n")
