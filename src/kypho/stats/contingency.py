@@ -37,7 +37,8 @@ _NAMES = {
     "pearson": "Pearson χ²",
     "yates": "Yates-corrected χ²",
     "fisher": "Fisher exact",
-    "ffh": "Fisher–Freeman–Halton exact (Monte Carlo)",
+    "ffh": "Fisher–Freeman–Halton exact",
+    "ffh-mc": "Fisher–Freeman–Halton exact (Monte Carlo)",
     "empty": "no test (empty row or column)",
 }
 # R's fisher.test compares table probabilities with this relative tolerance, so
@@ -63,7 +64,8 @@ class ChiSquareResult:
     reason : str
         Why this test was used, as a sentence.
     tests : str or ndarray
-        Short code of the test used per table: "pearson", "yates", "fisher", "ffh",
+        Short code of the test used per table: "pearson", "yates", "fisher", "ffh"
+        (exact R×C), "ffh-mc" (its Monte Carlo estimate),
         or (batch only) "empty" for a table with an empty row or column, whose
         documented result is χ² = 0, P = 1.
     observed, expected : ndarray
@@ -226,6 +228,62 @@ def _fisher_2x2(t: FloatArray, alternative: str) -> FloatArray:
         obs = np.take_along_axis(pmf, (a - lo)[..., None], axis=-1)
         p = np.where(pmf <= obs * (1.0 + _REL_TOL), pmf, 0.0).sum(axis=-1)
     return np.asarray(np.minimum(p, 1.0))
+
+
+# Tables with two rows (or two columns) are enumerated exactly when there are at
+# most this many of them with the observed margins; otherwise simulated.
+_MAX_EXACT_TABLES = 2_000_000
+
+
+def _ffh_exact_two_rows(t: FloatArray) -> float | None:
+    """Exact Fisher–Freeman–Halton P of a 2×C (or R×2) table, or None if too big.
+
+    Given the margins, a 2×C table is fixed by its first row x, with probability
+    Πⱼ C(cⱼ, xⱼ) / C(N, r₁). Every admissible first row is enumerated column by
+    column, keeping only the running sum and log-probability, and P sums the
+    probabilities of the tables no more probable than the observed one (R's
+    relative tolerance 10⁻⁷).
+    """
+    if t.shape[0] != 2:
+        t = t.T
+    cols = t.sum(axis=0).astype(np.int64)
+    r1 = int(t[0].sum())
+    if float(np.prod(np.minimum(cols[:-1], r1) + 1.0)) > 50 * _MAX_EXACT_TABLES:
+        return None
+    log_comb = [
+        special.gammaln(c + 1.0)
+        - special.gammaln(np.arange(c + 1) + 1.0)
+        - special.gammaln(c - np.arange(c + 1) + 1.0)
+        for c in cols
+    ]
+    capacity_after = np.concatenate([np.cumsum(cols[::-1])[::-1][1:], [0]])
+    partial = np.zeros(1, dtype=np.int64)
+    logp = np.zeros(1)
+    for j, c in enumerate(cols[:-1]):
+        v = np.arange(int(c) + 1)
+        new_sum = (partial[:, None] + v[None, :]).ravel()
+        new_logp = (logp[:, None] + log_comb[j][None, :]).ravel()
+        keep = (new_sum <= r1) & (new_sum + capacity_after[j] >= r1)
+        partial, logp = new_sum[keep], new_logp[keep]
+        if partial.size > _MAX_EXACT_TABLES:
+            return None
+    last = r1 - partial
+    logp = logp + log_comb[-1][last]
+    logp -= (
+        special.gammaln(cols.sum() + 1.0)
+        - special.gammaln(r1 + 1.0)
+        - special.gammaln(cols.sum() - r1 + 1.0)
+    )
+    obs = float(
+        sum(log_comb[j][int(x)] for j, x in enumerate(t[0]))
+        - (
+            special.gammaln(cols.sum() + 1.0)
+            - special.gammaln(r1 + 1.0)
+            - special.gammaln(cols.sum() - r1 + 1.0)
+        )
+    )
+    probs = np.exp(logp)
+    return float(min(1.0, probs[logp <= obs + np.log1p(_REL_TOL)].sum()))
 
 
 def _ffh_monte_carlo(t: FloatArray, samples: int, seed: int | None) -> float:
@@ -416,16 +474,22 @@ def chi_square(
         if method == "auto":
             code = np.where(sparse, "ffh", "pearson")
         elif method == "fisher":
-            code = np.full(n.shape, "ffh")
+            code = np.full(n.shape, "ffh", dtype="<U7")
         else:
             code = np.full(n.shape, "pearson")
         code = np.where(empty, "empty", code)
         p = np.array(p_pearson, dtype=np.float64, copy=True)
         flat_t = t.reshape(-1, r, c)
-        flat_code = code.reshape(-1)
         flat_p = p.reshape(-1)
+        code = np.array(code, dtype="<U7")
+        flat_code = code.reshape(-1)
         for i in np.flatnonzero(flat_code == "ffh"):
-            flat_p[i] = _ffh_monte_carlo(flat_t[i], monte_carlo_samples, seed)
+            exact_p = _ffh_exact_two_rows(flat_t[i]) if 2 in (r, c) else None
+            if exact_p is None:
+                flat_code[i] = "ffh-mc"
+                flat_p[i] = _ffh_monte_carlo(flat_t[i], monte_carlo_samples, seed)
+            else:
+                flat_p[i] = exact_p
         p = flat_p.reshape(n.shape)
         stat = np.where(code == "pearson", pearson, np.nan)
         measures = dict.fromkeys(
@@ -444,13 +508,19 @@ def chi_square(
                 "haldane",
             )
         )
-        mc = monte_carlo_samples if (code == "ffh").any() else None
-        if method == "auto" and (code == "ffh").any():
+        exact_used = np.isin(code, ("ffh", "ffh-mc"))
+        mc = monte_carlo_samples if (code == "ffh-mc").any() else None
+        if method == "auto" and exact_used.any():
+            how = (
+                f" (Monte Carlo, {monte_carlo_samples} tables, where too large to enumerate)"
+                if mc
+                else ""
+            )
             warnings.warn(
-                f"{int((code == 'ffh').sum())} of {code.size} R×C table(s) have expected counts "
+                f"{int(exact_used.sum())} of {code.size} R×C table(s) have expected counts "
                 "below 5 in more than 20 % of cells or below 1; the χ² approximation is "
-                "unreliable there, so the Fisher–Freeman–Halton exact test (Monte Carlo, "
-                f"{monte_carlo_samples} tables) was used instead",
+                "unreliable there, so the Fisher–Freeman–Halton exact test"
+                f"{how} was used instead",
                 StatisticsWarning,
                 stacklevel=2,
             )
@@ -462,7 +532,7 @@ def chi_square(
     stat_out: Any
     dof_out: Any
     if single:
-        exact = code.item() in ("fisher", "ffh")
+        exact = code.item() in ("fisher", "ffh", "ffh-mc")
         stat_out = None if exact else float(stat)
         dof_out = None if exact else dof
     else:

@@ -66,24 +66,46 @@ def test_fisher_2x2_matches_r_fisher_test(
     assert result.p_value == pytest.approx(r_oracle(case, "p_value"), rel=REL)
 
 
-@pytest.mark.parametrize(
-    ("case", "table"), [("job_exact", JOB), ("small_exact", [[1, 2, 0], [3, 0, 4]])]
-)
-def test_rxc_fisher_monte_carlo_agrees_with_r_exact(r_oracle: Any, case: str, table: Any) -> None:
-    """R: fisher.test(Job) (network algorithm, exact) — our Monte Carlo estimate
-    with B = 20 000 lies within 5 standard errors."""
+def test_rxc_fisher_monte_carlo_agrees_with_r_exact(r_oracle: Any) -> None:
+    """R: fisher.test(Job) (4×4, network algorithm, exact) — our Monte Carlo
+    estimate with B = 20 000 lies within 5 standard errors."""
     b = 20_000
-    result = chi_square(table, method="fisher", monte_carlo_samples=b, seed=7)
-    exact = r_oracle(case, "p_value")
+    result = chi_square(JOB, method="fisher", monte_carlo_samples=b, seed=7)
+    exact = r_oracle("job_exact", "p_value")
+    assert result.tests == "ffh-mc"
     assert result.monte_carlo_samples == b
     assert abs(result.p_value - exact) <= 5 * math.sqrt(exact * (1 - exact) / b)
 
 
-def test_rxc_auto_warns_and_switches_to_exact_on_sparse_table() -> None:
+SMALL = [[1, 2, 0], [3, 0, 4]]
+
+
+@pytest.mark.parametrize(
+    ("case", "table"),
+    [
+        ("small_exact", SMALL),
+        ("small_exact_t", np.array(SMALL).T),
+        ("wide_exact", [[3, 5, 2, 8, 1], [6, 1, 4, 2, 7]]),
+        ("grades_fisher", [[4, 7, 10, 34], [11, 18, 14, 12]]),
+    ],
+)
+def test_two_row_fisher_freeman_halton_matches_r_exactly(
+    r_oracle: Any, case: str, table: Any
+) -> None:
+    """R: fisher.test(table) on 2×C and R×2 tables, enumerated exactly here."""
+    result = chi_square(table, method="fisher")
+    assert result.tests == "ffh"
+    assert result.method == "Fisher–Freeman–Halton exact"
+    assert result.monte_carlo_samples is None
+    assert result.p_value == pytest.approx(r_oracle(case, "p_value"), rel=1e-10)
+
+
+def test_rxc_auto_warns_and_switches_to_exact_on_sparse_table(r_oracle: Any) -> None:
     with pytest.warns(StatisticsWarning, match="Fisher–Freeman–Halton"):
-        result = chi_square([[1, 2, 0], [3, 0, 4]], monte_carlo_samples=2000)
-    assert result.method == "Fisher–Freeman–Halton exact (Monte Carlo)"
+        result = chi_square(SMALL)
+    assert result.method == "Fisher–Freeman–Halton exact"
     assert result.statistic is None
+    assert result.p_value == pytest.approx(r_oracle("small_exact", "p_value"), rel=1e-10)
 
 
 @pytest.mark.parametrize(("case", "table"), [("leak", LEAK), ("mid", MID)])

@@ -82,3 +82,15 @@ def test_mann_whitney_from_counts_matches_pspp_on_grades(pspp: Any) -> None:
     result = mann_whitney_from_counts(GRADES1, GRADES2)
     for value, cell in zip((result.u, result.w, result.z, result.p_value), row[1:5], strict=True):
         assert pspp.matches(value, cell), (value, cell)
+
+
+@pytest.mark.parametrize(("case", "a", "b"), [("xy_rb", "x", "y")])
+def test_rank_biserial_matches_r_formula(r_oracle: Any, case: str, a: str, b: str) -> None:
+    """R: 2·W/(n₁n₂) − 1 with W from wilcox.test (Kerby 2014)."""
+    result = mann_whitney(r_oracle.data[a], r_oracle.data[b])
+    assert result.effect_size == pytest.approx(r_oracle(case, "effect_size"), rel=1e-12)
+
+
+def test_rank_biserial_from_counts_matches_r_formula(r_oracle: Any) -> None:
+    result = mann_whitney_from_counts(GRADES1, GRADES2)
+    assert result.effect_size == pytest.approx(r_oracle("grades_rb", "effect_size"), rel=1e-12)

@@ -151,9 +151,10 @@ def test_fisher_batch_with_different_supports() -> None:
 
 
 def test_monte_carlo_is_reproducible_with_a_seed() -> None:
-    table = [[1, 2, 0], [3, 0, 4]]
+    table = [[1, 2, 0], [3, 0, 4], [2, 2, 1]]
     a = chi_square(table, method="fisher", monte_carlo_samples=2000, seed=3)
     b = chi_square(table, method="fisher", monte_carlo_samples=2000, seed=3)
+    assert a.tests == "ffh-mc"
     assert a.p_value == b.p_value
     assert a.monte_carlo_samples == 2000
 
@@ -163,11 +164,13 @@ def test_sparse_rxc_batch_warns_once_with_the_count() -> None:
     with pytest.warns(StatisticsWarning) as record:
         result = chi_square(tables, monte_carlo_samples=1000)
     assert len(record) == 1
-    assert str(record[0].message).startswith("1 of 2 R×C table(s) have expected counts below 5")
-    assert result.tests.tolist() == ["ffh", "pearson"]
-    assert result.method == (
-        "Fisher–Freeman–Halton exact (Monte Carlo) / Pearson χ² (chosen per table)"
+    assert str(record[0].message) == (
+        "1 of 2 R×C table(s) have expected counts below 5 in more than 20 % of cells or "
+        "below 1; the χ² approximation is unreliable there, so the Fisher–Freeman–Halton "
+        "exact test was used instead"
     )
+    assert result.tests.tolist() == ["ffh", "pearson"]
+    assert result.method == "Fisher–Freeman–Halton exact / Pearson χ² (chosen per table)"
 
 
 def test_input_table_is_not_modified() -> None:

@@ -108,6 +108,12 @@ wt("grades_nocc", wilcox.test(gr1, gr2, exact = FALSE, correct = FALSE))
 wt("grades_cc", wilcox.test(gr1, gr2, exact = FALSE, correct = TRUE))
 wt("grades_cc_less", wilcox.test(gr1, gr2, exact = FALSE, correct = TRUE, alternative = "less"))
 wt("xy_mw", wilcox.test(x, y, exact = FALSE, correct = FALSE))
+# Rank-biserial correlation (Kerby 2014) from R's W = U of the first group.
+rb <- function(case, a, b) {
+  w <- wilcox.test(a, b, exact = FALSE)$statistic
+  put(case, "effect_size", 2 * w / (length(a) * length(b)) - 1)
+}
+rb("xy_rb", x, y); rb("grades_rb", gr1, gr2)
 lx <- c(3.1, 5.7, 2.2, 8.9, 6.4, 4.0, 7.3, 9.8, 1.5, 6.9, 10.4, 11.2, 0.7, 12.6, 13.3,
         14.1, 15.9, 2.9, 16.4, 17.7, 18.2, 19.6, 20.1, 21.5, 22.8, 23.3, 24.9, 25.6, 26.2, 27.7)
 ly <- c(4.4, 8.1, 12.2, 16.8, 20.9, 24.1, 28.3, 29.5, 30.2, 31.8, 32.4, 33.9, 34.7, 35.1,
@@ -139,8 +145,12 @@ ft("job_exact", fisher.test(job))
 set.seed(1); ft("job_sim", fisher.test(job, simulate.p.value = TRUE, B = 1e5))
 small <- rbind(c(1, 2, 0), c(3, 0, 4))
 ft("small_exact", fisher.test(small))
+ft("small_exact_t", fisher.test(t(small)))
+wide <- rbind(c(3, 5, 2, 8, 1), c(6, 1, 4, 2, 7))
+ft("wide_exact", fisher.test(wide))
 grades <- rbind(c(4, 7, 10, 34), c(11, 18, 14, 12))
 ct("grades_chisq", chisq.test(grades))
+ft("grades_fisher", fisher.test(grades))
 mid <- rbind(c(12, 8), c(5, 15))
 ct("mid_yates", chisq.test(mid)); ct("mid_pearson", chisq.test(mid, correct = FALSE))
 pt <- prop.test(c(2, 9), c(55, 55), correct = FALSE); print(pt)
