@@ -161,7 +161,9 @@ code { font-size: 0.9em; }
 """
 
 
-def _quality_html(validation: Any | None, screening: Any | None) -> str:
+def _quality_html(
+    validation: Any | None, screening: Any | None, schema: Schema | None = None
+) -> str:
     esc = html.escape
     if validation is None:
         return "<p>No validation result was given.</p>"
@@ -214,6 +216,14 @@ def _quality_html(validation: Any | None, screening: Any | None) -> str:
                 f"<p>Not recorded for any accepted record ({len(absent)} column(s)): "
                 f"{esc(', '.join(absent))}.</p>"
             )
+    data = getattr(validation, "data", None)
+    if schema is not None and data is not None:
+        not_given = [v.name for v in schema.input_variables if v.name not in data.columns]
+        if not_given:
+            parts.append(
+                f"<p>Schema columns not in the input ({len(not_given)}): "
+                f"{esc(', '.join(not_given))}.</p>"
+            )
     if screening is not None:
         flow = screening.flow
         parts.append(
@@ -239,6 +249,7 @@ def _report_html(
     screening: Any | None,
     provenance: Provenance,
     beyond: tuple[str, dict[str, bytes]] | None,
+    schema: Schema | None = None,
 ) -> str:
     esc = html.escape
     body = [f"<h1>{esc(title)}</h1>"]
@@ -254,7 +265,7 @@ def _report_html(
     )
     body.append(f"<p>Analysed: {esc(groups)}.</p>")
     body.append('<h2 id="quality">Data quality</h2>')
-    body.append(_quality_html(validation, screening))
+    body.append(_quality_html(validation, screening, schema))
     body.append('<h2 id="methods">Statistical methods</h2>')
     body.append(f"<p>{esc(methods)}</p>")
     body.append('<h2 id="results">Results</h2>')
@@ -436,6 +447,7 @@ def write_report(
             screening=screening,
             provenance=provenance,
             beyond=beyond,
+            schema=schema,
         )
         written.append(_write(target / "report.html", page))
     problems = getattr(validation, "problems", None)

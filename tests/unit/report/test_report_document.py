@@ -74,11 +74,11 @@ def test_html_report_is_self_contained_and_complete(
     assert "These data are synthetic." in page
     assert "&#x27;age&#x27; must be a whole number from 18 to 120 (got 200)" in page
     assert "Records read</td><td>50" in page
-    absent = re.search(
-        r"<p>Not recorded for any accepted record \((\d+) column\(s\)\): ([^<]*)\.</p>", page
-    )
+    absent = re.search(r"<p>Schema columns not in the input \((\d+)\): ([^<]*)\.</p>", page)
     assert absent is not None
-    assert "sup_ant_x_pre" in absent.group(2).split(", ")
+    names = absent.group(2).split(", ")
+    assert "sup_ant_x_pre" in names
+    assert int(absent.group(1)) == len(names)
     assert "<tr><td>sup_ant_x_pre</td>" not in page
 
 
@@ -162,3 +162,32 @@ def test_beyond_hook_absent_or_failing(monkeypatch: pytest.MonkeyPatch) -> None:
         "<p>The section could not be computed: ValueError: no baseline columns</p>",
         {},
     )
+
+
+def test_quality_section_separates_partly_and_never_recorded() -> None:
+    from types import SimpleNamespace
+
+    from kypho.report.document import _quality_html
+
+    validation = SimpleNamespace(
+        n_read=4,
+        n_accepted=3,
+        n_rejected=1,
+        unknown_columns=["bmi"],
+        problems=pd.DataFrame(
+            {
+                "row": [2],
+                "record": ["P-2"],
+                "field": ["age"],
+                "value": ["x"],
+                "problem": ["type"],
+                "message": ["record P-2 (row 2), 'age' must be a whole number (got 'x')"],
+            }
+        ),
+        missing=pd.Series({"age": 0, "vas_2h": 1, "sup_ant_x_pre": 3}),
+    )
+    page = _quality_html(validation, None)
+    assert "<tr><td>Unknown columns (ignored)</td><td>bmi</td></tr>" in page
+    assert "<tr><td>vas_2h</td><td>1 of 3</td></tr>" in page
+    assert "<p>Not recorded for any accepted record (1 column(s)): sup_ant_x_pre.</p>" in page
+    assert "&#x27;age&#x27; must be a whole number (got &#x27;x&#x27;)" in page
