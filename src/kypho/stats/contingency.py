@@ -53,9 +53,10 @@ class ChiSquareResult:
     Attributes
     ----------
     method : str
-        ``"Pearson χ²"``, ``"Yates-corrected χ²"``, ``"Fisher exact"`` or
-        ``"Fisher–Freeman–Halton exact (Monte Carlo)"``; in batch "auto" mode a
-        phrase, with the per-table choice in ``tests``.
+        ``"Pearson χ²"``, ``"Yates-corrected χ²"``, ``"Fisher exact"``,
+        ``"Fisher–Freeman–Halton exact"`` or ``"Fisher–Freeman–Halton exact
+        (Monte Carlo)"``; in a batch, the tests used joined by " / ", with the
+        per-table choice in ``tests``.
     statistic : float, ndarray or None
         χ² (Pearson or Yates); None for an exact test (NaN in a batch).
     dof : float, ndarray or None
@@ -352,16 +353,18 @@ def chi_square(
         N < 40 or an expected count < 1 → Fisher's exact test. For R×C tables:
         Pearson, unless an expected count is below 1 or more than 20 % are below
         5, in which case a :class:`StatisticsWarning` is issued and the
-        Fisher–Freeman–Halton exact test is estimated by Monte Carlo.
-        ``"yates"`` applies to 2×2 tables only; ``"fisher"`` on an R×C table is
-        the Monte Carlo Fisher–Freeman–Halton test.
+        Fisher–Freeman–Halton exact test is used instead. ``"yates"`` applies to
+        2×2 tables only; ``"fisher"`` on an R×C table is the Fisher–Freeman–Halton
+        test. That test is enumerated exactly for tables with two rows or two
+        columns (up to 2 million possible tables), and otherwise estimated by
+        Monte Carlo from ``monte_carlo_samples`` tables with the observed margins.
     alternative : {"two-sided", "less", "greater"}
         Fisher's exact 2×2 test only (about the odds ratio); χ² tests are
         two-sided by nature.
     confidence : float
         Level of the CIs of the risk difference, relative risk and odds ratio.
     monte_carlo_samples : int
-        Simulated tables for the R×C exact test.
+        Simulated tables for a Fisher–Freeman–Halton P that cannot be enumerated.
     seed : int or None
         Seed of the simulation, fixed by default so that reports are reproducible.
 
