@@ -211,17 +211,20 @@ _NOTED_CHOICES = frozenset(["welch", "cochran-cox", "yates", "fisher", "ffh"])
 
 
 def _choice_notes(rows: list[Row]) -> list[str]:
-    """Why a row departs from the default test (t′, corrected χ², exact test)."""
+    """Why a row departs from the default test (t′, corrected χ², exact test) or has none."""
     notes = []
     section = ""
     for row in rows:
         if row.kind == "section":
             section = row.label
         comparison = row.comparison
-        if comparison is None or comparison.test not in _NOTED_CHOICES or not comparison.reason:
+        if comparison is None or not comparison.reason:
             continue
         name = f"{section}, {row.label}" if row.timepoint and section else row.label
-        notes.append(f"{name}: {comparison.reason}")
+        if comparison.test == "not-computed":
+            notes.append(f"{name}: no test could be computed: {comparison.reason}.")
+        elif comparison.test in _NOTED_CHOICES:
+            notes.append(f"{name}: {comparison.reason}")
     return notes
 
 
@@ -487,7 +490,6 @@ def _t_test(
             confidence=ctx.plan.confidence,
         )
     except StatisticsError as exc:
-        ctx.notes.append(f"Not computed: {exc}.")
         return _not_computed("F" if anova else "t", exc)
     if anova:
         key = "anova"
@@ -568,7 +570,6 @@ def _counts_test(ctx: _Context, counts: NDArray[np.int64], test: str) -> Compari
             result = chi_square(observed, confidence=ctx.plan.confidence)
         ctx.notes.extend(str(w.message) + "." for w in caught)
     except StatisticsError as exc:
-        ctx.notes.append(f"Not computed: {exc}.")
         return _not_computed("χ²", exc)
     key = str(result.tests)
     symbol = "" if key in ("fisher", "ffh") else "χ²"
@@ -596,7 +597,6 @@ def _grade_test(ctx: _Context, counts: NDArray[np.int64]) -> Comparison | None:
     try:
         result = mann_whitney_from_counts(counts[0], counts[1])
     except StatisticsError as exc:
-        ctx.notes.append(f"Not computed: {exc}.")
         return _not_computed("U", exc)
     return _mw_comparison(ctx, result)
 
@@ -609,7 +609,6 @@ def _rank_test(ctx: _Context, values: NDArray[np.float64]) -> Comparison | None:
     try:
         result = mann_whitney(values[ctx.rows_of[0]], values[ctx.rows_of[1]])
     except StatisticsError as exc:
-        ctx.notes.append(f"Not computed: {exc}.")
         return _not_computed("U", exc)
     return _mw_comparison(ctx, result)
 

@@ -190,6 +190,10 @@ def test_degenerate_count_row_is_reported_not_computed() -> None:
     assert comparison.reason == (
         "every patient with a value falls in one category, so the groups cannot differ"
     )
+    assert result.table(1).footnotes[-1] == (
+        "Pain: no test could be computed: every patient with a value falls in one category, "
+        "so the groups cannot differ."
+    )
 
 
 def test_input_data_not_modified() -> None:
