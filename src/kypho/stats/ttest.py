@@ -73,7 +73,8 @@ class TTestResult(Generic[F, I, B]):
         CI of the mean difference at ``confidence`` (one-sided for one-sided
         alternatives, with an infinite bound).
     critical_value : float, ndarray or None
-        Cochran–Cox only: the weighted critical value t′_α at α = 1 − confidence.
+        Cochran–Cox only: the weighted critical value t′ at α = 1 − confidence
+        (two-sided: t′_{α/2}); in a batch, NaN for samples that used Student t.
     equal_variance : bool or ndarray
         Whether the pooled-variance (Student) test was used.
     variance_test : VarianceTestResult or None
