@@ -27,13 +27,13 @@ def test_default_run_writes_the_bundled_cohort_and_prints_the_report(tmp_path: P
     assert lines[2] == "Not reproduced:"
     assert (
         "  Table 3, 2h after operation vs Preoperation [vas_2h], experimental t: published "
-        "4.075, cohort 115.280 [impossible]: impossible on these summaries: with means 8.34 "
+        "4.075, cohort 101.864 [impossible]: impossible on these summaries: with means 8.34 "
         "and 3.41, SDs 0.27 and 0.34 (n = 55) the SD of the differences is at most 0.61, "
         "so |t| ≥ 59.9"
     ) in lines
     assert (
-        "  Table 3, Preoperation [vas_pre], P: published 1.108, cohort 0.305 (Student), "
-        "0.306 (Welch) [impossible]: a P value cannot exceed 1"
+        "  Table 3, Preoperation [vas_pre], P: published 1.108, cohort 0.323 (Student), "
+        "0.324 (Welch) [impossible]: a P value cannot exceed 1"
     ) in lines
     assert (
         "  Table 1, Pain, P: published 0.364, cohort undefined [impossible]: every patient in "

@@ -22,7 +22,8 @@ __all__ = ["format_report", "synth"]
 
 
 def format_report(report: SynthReport, *, failures_only: bool = True) -> str:
-    """The report as text: a summary line, then one line per entry not reproduced."""
+    """The report as text: a summary line, then one line per entry not reproduced
+    (and per column drawn from a default because the tables do not give it)."""
     lines = [report.summary() + "."]
     if not report.exact:
         lines.append(
@@ -38,6 +39,10 @@ def format_report(report: SynthReport, *, failures_only: bool = True) -> str:
             f"cohort {e.achieved} [{e.status.replace('_', ' ')}]"
             + (f": {e.reason}" if e.reason else "")
         )
+    if failures_only:
+        for e in report.entries:
+            if e.status == "assumed":
+                lines.append(f"  {e.row}, {e.column}: {e.achieved} [assumed]: {e.reason}")
     for table, row in report.unbound:
         lines.append(f"  Table {table}, {row}: not generated (no schema column bound to it)")
     return "\n".join(lines)

@@ -315,13 +315,23 @@ def _scaled(
     return dict(zip(codes, (int(p) for p in parts[: len(codes)]), strict=True))
 
 
-def _bounds(schema: Schema, target: ContinuousTarget) -> tuple[float | None, float | None]:
-    scale = target.row_data.scale
-    var = schema[target.column]
-    lows = [float(v) for v in (scale.min, var.min) if isinstance(v, int | float)]
-    highs = [float(v) for v in (scale.max, var.max) if isinstance(v, int | float)]
-    if target.column == "age":
-        lows.append(60.0)  # inclusion (f): the included patients are 60 or older
+def _bounds(
+    schema: Schema, column: str, target: ContinuousTarget | None
+) -> tuple[float | None, float | None]:
+    """The tightest of the published scale, the schema's range and the inclusion criteria."""
+    var = schema[column]
+    scale = target.row_data.scale if target is not None else None
+    crit_lo, crit_hi = _criterion_bounds(schema, column)
+    lows = [
+        float(v)
+        for v in (scale.min if scale else None, var.min, crit_lo)
+        if isinstance(v, int | float)
+    ]
+    highs = [
+        float(v)
+        for v in (scale.max if scale else None, var.max, crit_hi)
+        if isinstance(v, int | float)
+    ]
     return (max(lows) if lows else None, min(highs) if highs else None)
 
 
@@ -379,7 +389,6 @@ def _group_block(
     ):
         flags = {code: spec[j + 1] for code, spec in SUBTYPES.items()}
         cols[name] = np.isin(subtype, [code for code, on in flags.items() if on])
-    _eligible_baseline(rng, cols, n)
 
     male = sex == "male"
     # A patient's body size scales all of the patient's vertebral heights.
@@ -387,6 +396,7 @@ def _group_block(
     severity = rng.standard_normal(n)
 
     def realise(
+        column: str,
         target: ContinuousTarget | None,
         z: FloatArray,
         to_grid: Callable[
@@ -395,12 +405,15 @@ def _group_block(
         ],
         fallback: tuple[float, float],
     ) -> None:
+        lo, hi = _bounds(schema, column, target)
         if target is not None and group in target.cells:
             tgt = _target(target, group)
-            lo, hi = _bounds(schema, target)
         else:
+            # not published: kypho's default, non-negative, and said so in the report
+            target = None
             tgt = Target(fallback[0], fallback[1], 0.5, 0.5)
-            lo, hi = 0.0, None
+            lo = 0.0 if lo is None else lo
+            got.defaults[column] = fallback
         y = fit(shape(z, tgt.mean, tgt.sd, lo, hi), tgt.mean, tgt.sd, lo, hi)
         y_grid, step, apply = to_grid(y)
         if exact and target is not None:
@@ -434,6 +447,7 @@ def _group_block(
 
     for column in ("age", "operation_time", "cement_volume"):
         realise(
+            column,
             targets.continuous_for(column),
             rng.standard_normal(n),
             direct(column, RESOLUTION[column], schema[column].type == "integer"),
@@ -456,12 +470,19 @@ def _group_block(
 
         return blood_loss(hb_pre, post), hb_res / hb_pre * 100.0, apply
 
-    realise(targets.continuous_for("blood_loss"), rng.standard_normal(n), hb_grid, (2.0, 0.8))
+    realise(
+        "blood_loss",
+        targets.continuous_for("blood_loss"),
+        rng.standard_normal(n),
+        hb_grid,
+        (2.0, 0.8),
+    )
 
     vas = schema.measure_columns("vas")
     z_vas = trajectories(rng, n, len(vas), rho=rho)
     for j, column in enumerate(vas.values()):
         realise(
+            column,
             targets.continuous_for(column),
             z_vas[:, j],
             direct(column, RESOLUTION["vas"]),
@@ -498,17 +519,21 @@ def _group_block(
                 return height_ratio(inj, above, below), res_h / ref * 100.0, apply
 
             ratio_col = f"{side}_height_ratio_{tp}"
-            realise(targets.continuous_for(ratio_col), z_h[:, j], ratio_grid, (80.0, 8.0))
+            realise(
+                ratio_col, targets.continuous_for(ratio_col), z_h[:, j], ratio_grid, (80.0, 8.0)
+            )
 
     wedge = schema.measure_columns("wedge_angle")
     z_w = trajectories(rng, n, len(wedge), rho=rho, latent=-severity)
     for j, column in enumerate(wedge.values()):
         realise(
+            column,
             targets.continuous_for(column),
             z_w[:, j],
             direct(column, RESOLUTION["wedge_angle"]),
             (10.0, 3.0),
         )
+    _eligible_baseline(rng, cols, n, schema)
     return cols, got
 
 
@@ -584,24 +609,49 @@ def _leak_sites(
     return sites
 
 
-def _eligible_baseline(rng: np.random.Generator, cols: Columns, n: int) -> None:
-    """Values that meet every inclusion criterion and no exclusion criterion."""
-    cols["n_fractured_levels"] = np.ones(n, dtype=np.int64)
-    cols["denis_type"] = np.full(n, "compression")
-    cols["back_pain_limited_activity"] = np.ones(n, dtype=bool)
-    cols["mri_fresh_fracture"] = np.ones(n, dtype=bool)
-    cols["asia_grade"] = np.full(n, "E")
-    t_score = -2.5 - rng.gamma(2.0, 0.4, n)
-    cols["bmd_t_score"] = np.clip(np.floor(t_score * 10.0) / 10.0, -6.0, -2.5)
-    for name in (
-        "other_fracture",
-        "cement_allergy",
-        "progressive_nerve_injury",
-        "osteomyelitis_or_epidural_cyst",
-        "vertebral_metastasis",
-        "coagulation_dysfunction",
-    ):
-        cols[name] = np.zeros(n, dtype=bool)
+def _eligible_baseline(rng: np.random.Generator, cols: Columns, n: int, schema: Schema) -> None:
+    """Fill each criterion's column, not generated otherwise, so the patient is eligible.
+
+    Read from the schema's criteria: an inclusion ``==`` gets the required value, an
+    exclusion gets ``False`` (the condition is absent), and an inclusion bound on a
+    number (the T-score ≤ −2.5) gets values beyond it, one decimal, a gamma-shaped
+    distance (mean 0.8) past the threshold.
+    """
+    for crit in schema.criteria:
+        name = crit.variable
+        if name in cols:
+            continue
+        var = schema[name]
+        if crit.kind == "exclusion":
+            if var.type == "boolean" and crit.op == "==" and crit.value is True:
+                cols[name] = np.zeros(n, dtype=bool)
+            continue
+        if crit.op == "==":
+            cols[name] = np.full(n, crit.value)
+        elif crit.op in ("<=", "<", ">=", ">") and var.type == "number":
+            sign = -1.0 if crit.op in ("<=", "<") else 1.0
+            # strict bounds step one decimal past the threshold
+            start = float(crit.value) + (sign * 0.1 if crit.op in ("<", ">") else 0.0)
+            values = start + sign * np.floor(rng.gamma(2.0, 0.4, n) * 10.0) / 10.0
+            lo = var.min if isinstance(var.min, float) else -np.inf
+            hi = var.max if isinstance(var.max, float) else np.inf
+            cols[name] = np.round(np.clip(values, lo, hi), 1)
+        elif crit.op == "in":
+            cols[name] = np.full(n, next(iter(crit.value)))
+
+
+def _criterion_bounds(schema: Schema, column: str) -> tuple[float | None, float | None]:
+    """Bounds an inclusion criterion puts on a column (age ≥ 60: ``(60, None)``)."""
+    lo: float | None = None
+    hi: float | None = None
+    for crit in schema.criteria:
+        if crit.kind != "inclusion" or crit.variable != column:
+            continue
+        if crit.op in (">=", ">") and isinstance(crit.value, int | float):
+            lo = float(crit.value) + (1.0 if crit.op == ">" else 0.0)
+        elif crit.op in ("<=", "<") and isinstance(crit.value, int | float):
+            hi = float(crit.value) - (1.0 if crit.op == "<" else 0.0)
+    return lo, hi
 
 
 def _make_ineligible(data: Columns, start: int, count: int) -> None:

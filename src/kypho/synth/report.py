@@ -33,9 +33,16 @@ from kypho.synth.targets import ContinuousTarget, Targets
 
 __all__ = ["Achieved", "ReportEntry", "Status", "SynthReport", "build_report"]
 
-Status = Literal["reproduced", "not_reproduced", "impossible", "approximate", "scaled"]
+Status = Literal["reproduced", "not_reproduced", "impossible", "approximate", "scaled", "assumed"]
 _FAILED: frozenset[str] = frozenset(["not_reproduced", "impossible"])
-_ORDER: tuple[Status, ...] = ("reproduced", "scaled", "approximate", "not_reproduced", "impossible")
+_ORDER: tuple[Status, ...] = (
+    "reproduced",
+    "scaled",
+    "approximate",
+    "assumed",
+    "not_reproduced",
+    "impossible",
+)
 
 
 @dataclass
@@ -45,15 +52,21 @@ class Achieved:
     values: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     codes: dict[str, npt.NDArray[np.generic]] = field(default_factory=dict)
     leak_sites: npt.NDArray[np.generic] = field(default_factory=lambda: np.array([], dtype=object))
+    defaults: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ReportEntry:
     """One published value and what the cohort gives for it.
 
-    ``column`` is the group key for summaries and counts, or the statistic's name
-    (``t``, ``P``, ``U``) for between-group tests and ``<group> t`` / ``<group> P``
-    for within-group comparisons.
+    ``table`` is the published table's number (0: in no table). ``column`` is the
+    group key for summaries and counts, or the statistic's name (``t``, ``P``,
+    ``U``) for between-group tests and ``<group> t`` / ``<group> P`` for
+    within-group comparisons. ``status``: ``reproduced``; ``not_reproduced`` (possible
+    with the published values, not achieved); ``impossible`` (no data consistent with
+    the other published values give it); ``approximate`` (another n than published:
+    same distribution, not matched to the rounding); ``scaled`` (a count scaled to
+    another n); ``assumed`` (not published: kypho's default distribution).
     """
 
     table: int
@@ -196,6 +209,19 @@ def build_report(
             entries.append(
                 ReportEntry(
                     7, f"leak type {code} (Results text)", g, str(want), str(got), status, ""
+                )
+            )
+    for g in groups:
+        for column, (mean, sd) in achieved[g].defaults.items():
+            entries.append(
+                ReportEntry(
+                    0,
+                    f"{column} (not in the published tables)",
+                    g,
+                    "",
+                    f"drawn with mean {mean:g} and SD {sd:g}",
+                    "assumed",
+                    "the tables give no summary for it: kypho's default distribution was used",
                 )
             )
     if same_size and exact:

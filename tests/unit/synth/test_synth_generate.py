@@ -216,3 +216,24 @@ def test_level_weights_only_name_schema_levels() -> None:
     codes = set(load_schema()["level"].codes)
     for weights in LEVEL_WEIGHTS.values():
         assert set(weights) <= codes
+
+
+def test_rows_missing_from_the_tables_are_drawn_from_defaults_and_reported(
+    tmp_path: Path,
+) -> None:
+    import yaml
+
+    from kypho.audit.loader import load_summary_tables, paper_tables_path
+
+    doc = yaml.safe_load(paper_tables_path().read_text(encoding="utf-8"))
+    table1 = doc["tables"][0]
+    table1["rows"] = [r for r in table1["rows"] if not r["label"].startswith("Age")]
+    path = tmp_path / "partial.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    s = synthesize(load_summary_tables(path), seed=4)
+    frame = s.report.to_frame()
+    assumed = frame[frame["status"] == "assumed"]
+    assert assumed["row"].tolist() == ["age (not in the published tables)"] * 2
+    assert assumed["achieved"].iloc[0] == "drawn with mean 70 and SD 7"
+    included_age = s.data.loc[s.included.to_numpy(), "age"]
+    assert included_age.min() >= 60  # inclusion (f) still holds without a published age
