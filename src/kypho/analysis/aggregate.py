@@ -33,8 +33,10 @@ def category_codes(column: pd.Series, levels: tuple[str, ...]) -> NDArray[np.int
         str(c) for c in column.cat.categories
     ) == tuple(levels):
         return column.cat.codes.to_numpy().astype(np.int64)
-    cat = pd.Categorical(column.astype("string"), categories=list(levels))
-    return np.asarray(cat.codes, dtype=np.int64)
+    # get_indexer gives −1 for values outside the levels; missing values are
+    # replaced by a string no level can equal.
+    text = column.astype("string").fillna("\x00").to_numpy(dtype=object)
+    return np.asarray(pd.Index(list(levels)).get_indexer(text), dtype=np.int64)
 
 
 def group_moments(
