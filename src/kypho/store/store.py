@@ -437,8 +437,13 @@ class Store:
         return role
 
     @contextmanager
-    def _reading(self, right: str) -> Iterator[sa.Connection]:
+    def _reading(self, right: str, *, snapshot: bool = False) -> Iterator[sa.Connection]:
         with self.engine.connect() as conn:
+            if snapshot and conn.dialect.name == "postgresql":
+                # one snapshot for several queries, so that a writer committing
+                # between them cannot make them disagree; a SQLite read
+                # transaction is a snapshot already (its shared lock holds writers)
+                conn.execution_options(isolation_level="REPEATABLE READ")
             self._role(conn, right)
             yield conn
 
@@ -992,7 +997,7 @@ class Store:
         prev = GENESIS
         expected = 1
         n_entries = 0
-        with self._reading("verify") as conn:
+        with self._reading("verify", snapshot=True) as conn:
             result = conn.execution_options(yield_per=5000).execute(
                 sa.select(audit).order_by(audit.c.seq)
             )

@@ -6,6 +6,8 @@ a person with database access could, and checks that verify names the change.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pandas as pd
@@ -107,3 +109,33 @@ def test_a_truncated_trail_is_caught(store: Store) -> None:
         "the trail ends at entry 10 but its head records entry 11: entries were removed or "
         "added behind kypho's back",
     )
+
+
+def test_verify_sees_one_consistent_state_while_others_write(db_url: str, store: Store) -> None:
+    store.add_user("dora", "data_entry")
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def keep_editing() -> None:
+        try:
+            with Store(db_url, user="dora") as dora:
+                for k in range(8):
+                    version = dora.get("P-00005").version
+                    dora.edit(
+                        "P-00005", {"vas_2h": str(k % 10)}, expected_version=version, reason="w"
+                    )
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=keep_editing)
+    writer.start()
+    results = []
+    while not done.is_set():
+        results.append(store.verify())
+        time.sleep(0.05)  # let the writer in between checks (GIL; SQLite lock)
+    writer.join()
+    assert errors == []
+    assert all(r.ok for r in results), [r.problems for r in results if not r.ok]
+    assert store.verify().ok
