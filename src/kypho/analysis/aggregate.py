@@ -35,7 +35,7 @@ def category_codes(column: pd.Series, levels: tuple[str, ...]) -> NDArray[np.int
         return column.cat.codes.to_numpy().astype(np.int64)
     # get_indexer gives −1 for values outside the levels; missing values are
     # replaced by a string no level can equal.
-    text = column.astype("string").fillna("\x00").to_numpy(dtype=object)
+    text = pd.Index(column.astype("string").fillna("\x00"))
     return np.asarray(pd.Index(list(levels)).get_indexer(text), dtype=np.int64)
 
 
