@@ -6,8 +6,9 @@ engine imports them into a fresh store and exports them (de-identified) several
 times, and prints the median rows per second. PostgreSQL is started with
 ``scripts/pg.sh`` unless ``KYPHO_PG_URL`` names a running server; it is skipped
 when neither works. Import time includes validation, the hash-chained audit
-trail (one entry per record) and the commit; export time includes reading,
-typing, de-identification and the export's audit entry.
+trail (one entry per record) and the commit; validation alone is timed too, to
+show the store's share. Export time includes reading, typing, de-identification
+and the export's audit entry.
 
 Options: ``--n`` patients (100000), ``--runs`` (3), ``--engines`` (sqlite,postgresql).
 """
@@ -162,6 +163,14 @@ def main() -> None:
     print(
         f"generated {args.n} patients x {data.shape[1]} columns in "
         f"{time.perf_counter() - start:.1f} s; {args.runs} runs per engine, medians"
+    )
+    from kypho.validate import validate
+
+    checks = [timed(lambda: validate(data, schema)) for _ in range(args.runs)]
+    print(
+        f"{'validation':<11} alone    {args.n / statistics.median(checks):>9,.0f} rows/s "
+        f"({statistics.median(checks):.1f} s; part of every import below)",
+        flush=True,
     )
     engines = args.engines.split(",")
     rows = []
