@@ -244,3 +244,28 @@ def test_reads_from_the_study_store(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
     assert manifest["provenance"]["input"] == f"study store {url}"
     assert manifest["provenance"]["input_sha256"] is None
+
+
+def test_schema_extension_adds_a_timepoint(tmp_path: Path) -> None:
+    """A 12-month VAS declared in a schema extension appears in Table 3, with its paired t."""
+    raw = demo_cohort(40, seed=9)
+    raw["vas_m12"] = (raw["vas_48h"] + 0.5).round(2)
+    data = tmp_path / "c.csv"
+    raw.to_csv(data, index=False)
+    extension = tmp_path / "schema.yaml"
+    extension.write_text(
+        "timepoints: {m12: {label: 12 months after operation, order: 6}}\n"
+        "extend_repeated: {vas: [m12]}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = run(
+        str(data), "--out", str(out), "--format", "csv", "--no-figures", "--schema", str(extension)
+    )
+    assert result.exit_code == 0, result.output
+    long = pd.read_csv(out / "results.csv")
+    row = long[(long.table == 3) & (long.variable == "vas_m12")]
+    assert list(row.label.unique()) == ["12 months after operation"]
+    expected = raw.loc[raw.group == "experimental", "vas_m12"].mean()
+    assert row[row.group == "Experimental group"]["mean"].iloc[0] == pytest.approx(expected)
+    assert row["within_t"].notna().all()
