@@ -89,12 +89,39 @@ def analytic_power(
     alpha: float = 0.05,
     method: str | None = None,
 ) -> power.PowerResult:
-    """Analytic power at ``n`` per group 1, or the size for ``power_target``.
+    """Analytic power at ``n`` patients in group 1, or the size for ``power_target``.
 
-    ``method`` defaults to ``"normal"`` (proportions), ``"student"`` when the two
-    SDs are equal and ``"welch"`` otherwise (means), and ``"whitehead"`` (ordinal).
-    Two-sided tests; ``strict`` two-sided power for means and proportions (both
-    tails count), which is what the simulated analysis estimates.
+    Parameters
+    ----------
+    endpoint : Endpoint
+    n : float, optional
+        Patients in group 1 (give this or ``power_target``).
+    power_target : float, optional
+        Power to solve the size for.
+    ratio : float
+        Group 2 size over group 1 size.
+    alpha : float
+        Two-sided significance level.
+    method : str, optional
+        Formula of :mod:`kypho.beyond.power`; by default ``"normal"``
+        (proportions), ``"student"`` when the two SDs are equal and ``"welch"``
+        otherwise (means), ``"whitehead"`` (ordinal).
+
+    Returns
+    -------
+    PowerResult
+
+    Notes
+    -----
+    Means and proportions use ``strict=True``: a rejection in either direction
+    counts, which is what the simulated analysis estimates (it differs from R's
+    default only for tiny effects).
+
+    Examples
+    --------
+    >>> leak = Endpoint("Leakage", "proportions", (0.036,), (0.164,))
+    >>> round(analytic_power(leak, n=55).power, 3)
+    0.612
     """
     if endpoint.kind == "proportions":
         return power.power_proportions(
@@ -142,7 +169,28 @@ def simulated_power(
     seed: int | None = None,
     progress: montecarlo.Progress | None = None,
 ) -> montecarlo.SimulatedPower:
-    """Monte Carlo power of the analysis's own test ("auto" choices) at ``n``."""
+    """Monte Carlo power of the analysis's own test ("auto" choices) at ``n``.
+
+    Parameters
+    ----------
+    endpoint : Endpoint
+    n : int
+        Patients in group 1.
+    ratio, alpha
+        As in :func:`analytic_power`.
+    sims : int
+        Simulated studies.
+    seed : int, optional
+        Seed of the simulations.
+    progress : callable, optional
+        ``progress(done, total)`` after each batch.
+
+    Returns
+    -------
+    SimulatedPower
+        From :mod:`kypho.beyond.montecarlo`: means are simulated as normal data
+        with the endpoint's means and SDs.
+    """
     common: dict[str, Any] = {
         "n": n,
         "ratio": ratio,

@@ -65,10 +65,10 @@ def _explicit(kind: str | None, options: dict[str, Any]) -> Endpoint:
     if missing:
         raise StatisticsError(f"--kind {kind} needs {', '.join(missing)}")
     if kind == "proportions":
-        return Endpoint("Two proportions", "proportions", (options["p1"],), (options["p2"],))
+        return Endpoint("Explicit input", "proportions", (options["p1"],), (options["p2"],))
     if kind == "means":
         return Endpoint(
-            "Two means",
+            "Explicit input",
             "means",
             (options["mean1"], options["sd1"]),
             (options["mean2"], options["sd2"]),
@@ -81,7 +81,7 @@ def _explicit(kind: str | None, options: dict[str, Any]) -> Endpoint:
             f"counts or proportions (got {options['grades1']!r} and {options['grades2']!r})"
         )
     return Endpoint(
-        "Ordinal grades",
+        "Explicit input",
         "ordinal",
         tuple(v / sum(g1) for v in g1),
         tuple(v / sum(g2) for v in g2),
