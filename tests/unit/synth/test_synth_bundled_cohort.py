@@ -198,3 +198,17 @@ def test_age_matches_birth_and_operation_dates(raw: pd.DataFrame) -> None:
     )
     age = op.dt.year - birth.dt.year - before_birthday.astype(int)
     assert np.array_equal(age.to_numpy(), raw["age"].to_numpy())
+
+
+def test_landmarks_agree_with_the_measured_wedge_angle(raw: pd.DataFrame) -> None:
+    """The endplate corners give back the stored wedge angle (0.1 px rounding: < 0.05°)."""
+    from kypho.measures import wedge_angle_from_landmarks
+
+    for tp in ("pre", "d3", "last"):
+        got = wedge_angle_from_landmarks(
+            (raw[f"sup_ant_x_{tp}"], raw[f"sup_ant_y_{tp}"]),
+            (raw[f"sup_post_x_{tp}"], raw[f"sup_post_y_{tp}"]),
+            (raw[f"inf_ant_x_{tp}"], raw[f"inf_ant_y_{tp}"]),
+            (raw[f"inf_post_x_{tp}"], raw[f"inf_post_y_{tp}"]),
+        )
+        assert np.abs(got - raw[f"wedge_angle_{tp}"].to_numpy()).max() < 0.05
