@@ -210,3 +210,19 @@ def test_xlsx_text_starting_with_equals_stays_text(tmp_path: Path) -> None:
         ("=SUM(A1:A2)", "s"),
     ]
     assert read_table(path)["notes"].tolist() == ["=2 levels", "=SUM(A1:A2)"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".sav"])
+def test_non_ascii_text_round_trips(tmp_path: Path, suffix: str) -> None:
+    frame = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2"],
+            "patient_name": ["张伟", "Zoë Ørsted"],
+            "notes": ["腰痛, 骨质疏松", "ok"],
+        }
+    )
+    back = read_table(write_table(frame, tmp_path / f"o{suffix}", schema=SCHEMA), schema=SCHEMA)
+    assert back[["patient_name", "notes"]].values.tolist() == [
+        ["张伟", "腰痛, 骨质疏松"],
+        ["Zoë Ørsted", "ok"],
+    ]
