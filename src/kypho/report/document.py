@@ -13,7 +13,9 @@ kypho itself) and each figure of ``figures`` (``{file name: bytes}``; names endi
 in ``.svg`` are inlined, ``.png`` embedded as base64). ``data`` is the analysed
 (included, derived) data and ``schema`` the study schema. Without the package or
 the function the section is left out; an error inside it is reported in the
-section rather than losing the rest of the report.
+section rather than losing the rest of the report. The hook runs in a second
+(forked) process beside the figures and files where the platform allows, so it
+must be a module-level function and return picklable values.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import base64
 import html
 import importlib
 import json
+import multiprocessing
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,26 +119,68 @@ def _inline_svg(text: str) -> str:
     return text[start:] if start >= 0 else text
 
 
-def beyond_section(
-    data: pd.DataFrame | None, schema: Schema | None
-) -> tuple[str, dict[str, bytes]] | None:
-    """Call ``kypho.beyond.report_section`` if it exists (see the module docstring)."""
+def _beyond_hook() -> Callable[[pd.DataFrame, Schema], Any] | None:
     try:
         module = importlib.import_module("kypho.beyond")
     except ImportError:
         return None
     hook = getattr(module, "report_section", None)
-    if not callable(hook) or data is None or schema is None:
-        return None
+    return hook if callable(hook) else None
+
+
+def _run_hook(
+    hook: Callable[[pd.DataFrame, Schema], Any], data: pd.DataFrame, schema: Schema
+) -> tuple[str, dict[str, bytes]]:
     try:
         fragment, figures = hook(data, schema)
-    except Exception as exc:
+    except Exception as exc:  # an optional section must not sink the report
         return (
             f"<p>The section could not be computed: {html.escape(type(exc).__name__)}: "
             f"{html.escape(str(exc))}</p>",
             {},
         )
     return str(fragment), dict(figures)
+
+
+def beyond_section(
+    data: pd.DataFrame | None, schema: Schema | None
+) -> tuple[str, dict[str, bytes]] | None:
+    """Call ``kypho.beyond.report_section`` if it exists (see the module docstring)."""
+    hook = _beyond_hook()
+    if hook is None or data is None or schema is None:
+        return None
+    return _run_hook(hook, data, schema)
+
+
+def _start_beyond(
+    data: pd.DataFrame | None, schema: Schema | None
+) -> Callable[[], tuple[str, dict[str, bytes]] | None]:
+    """Start the Beyond section in a second process; return a function that waits for it.
+
+    The section (simulations, model fits) takes as long as the rest of the report,
+    so on a machine with two cores it runs beside the figures and files. Where a
+    worker process cannot be used (no fork, an unpicklable hook), it runs in this
+    process when collected.
+    """
+    hook = _beyond_hook()
+    if hook is None or data is None or schema is None:
+        return lambda: None
+    if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+        return lambda: _run_hook(hook, data, schema)
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(_run_hook, hook, data, schema)
+
+    def collect() -> tuple[str, dict[str, bytes]] | None:
+        try:
+            return future.result()
+        except Exception:  # the worker machinery failed, not the hook: run it here
+            return _run_hook(hook, data, schema)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    return collect
 
 
 def _embed(name: str, payload: bytes) -> str:
@@ -377,6 +423,7 @@ def write_report(
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     grids = [layout(table, alpha=result.alpha) for table in result.tables]
+    pending_beyond = _start_beyond(data, schema) if "html" in formats else None
     methods = methods_text(result, provenance.versions)
     results = results_text(result)
 
@@ -435,7 +482,7 @@ def write_report(
         )
     if "html" in formats:
         say("writing HTML report (with the Beyond-the-paper section if kypho.beyond has one)")
-        beyond = beyond_section(data, schema)
+        beyond = pending_beyond() if pending_beyond is not None else None
         page = _report_html(
             title=title,
             result=result,

@@ -191,3 +191,28 @@ def test_quality_section_separates_partly_and_never_recorded() -> None:
     assert "<tr><td>vas_2h</td><td>1 of 3</td></tr>" in page
     assert "<p>Not recorded for any accepted record (1 column(s)): sup_ant_x_pre.</p>" in page
     assert "&#x27;age&#x27; must be a whole number (got &#x27;x&#x27;)" in page
+
+
+def hook_reporting_pid(data: pd.DataFrame, schema: Schema) -> tuple[str, dict[str, bytes]]:
+    import os
+
+    return f"<p>pid {os.getpid()}, {len(data)} patients</p>", {}
+
+
+def test_beyond_section_runs_beside_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where fork is available the section is computed in a second process."""
+    import multiprocessing
+    import os
+
+    from kypho.report.document import _start_beyond
+
+    monkeypatch.setattr(kypho.beyond, "report_section", hook_reporting_pid, raising=False)
+    collect = _start_beyond(pd.DataFrame({"x": [1, 2]}), SCHEMA)
+    section = collect()
+    assert section is not None
+    fragment, figures = section
+    pid = int(fragment.split()[1].rstrip(","))
+    assert fragment.endswith(", 2 patients</p>")
+    assert figures == {}
+    forked = "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+    assert (pid != os.getpid()) == forked
