@@ -176,7 +176,7 @@ def _trajectory_part(data: pd.DataFrame, schema: Schema, figures: dict[str, byte
             continue
         try:
             result = fit_trajectory(data, schema, measure)
-        except KyphoError as exc:
+        except (KyphoError, ValueError, ArithmeticError) as exc:
             out.append(f"<p>{_esc(measure)}: not modelled — {_esc(str(exc))}</p>")
             continue
         rows = [
@@ -335,6 +335,11 @@ def report_section(
     for build in builders:
         try:
             parts.extend(build())
-        except KyphoError as exc:
-            parts.append(f"<p>This analysis could not be computed: {_esc(str(exc))}</p>")
+        # Numerical failures of the fitting libraries (ValueError covers numpy's
+        # LinAlgError) must cost this one part of the section, not the report.
+        except (KyphoError, ValueError, ArithmeticError) as exc:
+            parts.append(
+                f"<p>This analysis could not be computed: {_esc(type(exc).__name__)}: "
+                f"{_esc(str(exc))}</p>"
+            )
     return "\n".join(parts), figures

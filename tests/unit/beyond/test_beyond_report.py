@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -74,3 +75,17 @@ def test_a_missing_analysis_is_explained_not_fatal() -> None:
         in fragment
     )
     assert "figure_b6_love_plot.svg" not in figures
+
+
+def test_a_failing_part_leaves_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kypho.beyond import report
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(report, "adjust_for_confounding", broken)
+    schema = load_schema()
+    data = derive(validate(demo_cohort(40, seed=2)).data, schema)
+    fragment, figures = report_section(data, schema, sims=100)
+    assert "<p>This analysis could not be computed: LinAlgError: Singular matrix</p>" in fragment
+    assert "figure_b2_trajectory_vas.svg" in figures

@@ -103,3 +103,24 @@ def test_a_group_without_a_timepoint_is_refused() -> None:
     assert str(info.value) == (
         "no measurement of value for y at 1; every group needs every timepoint"
     )
+
+
+def test_no_patient_effect_is_fitted_at_the_boundary() -> None:
+    """Independent measurements: the patient variance is 0 and the fit says how it got there."""
+    rng = np.random.default_rng(9)
+    ids = np.repeat([f"p{i}" for i in range(80)], 3)
+    group = np.repeat(np.where(np.arange(80) < 40, "c", "e"), 3)
+    time = np.tile(["0", "1", "2"], 80)
+    y = rng.normal(0, 1, 240) - 5 * (group == "c")
+    fit = mixed_model(y, ids, group, time, groups=("c", "e"), times=("0", "1", "2"))
+    assert fit.sigma2_patient == pytest.approx(0.0, abs=1e-4)
+    assert fit.notes[0] == (
+        "fitted with Powell's method because the moment estimate of the patient variance is not positive"
+    )
+    assert fit.differences["difference"].to_numpy() == pytest.approx(
+        [
+            y[(group == "e") & (time == t)].mean() - y[(group == "c") & (time == t)].mean()
+            for t in "012"
+        ],
+        rel=1e-6,
+    )
