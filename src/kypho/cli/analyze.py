@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import shutil
 import tempfile
 import time
@@ -165,10 +166,24 @@ def _summary_lines(result: Any, screening: Any, validation: Any) -> list[str]:
 
 
 def _publish(staging: Path, out_dir: Path, manifest_text: str) -> None:
-    """Move the finished files from ``staging`` into ``out_dir``; MANIFEST.json last."""
+    """Move the finished files from ``staging`` into ``out_dir``; MANIFEST.json last.
+
+    Files listed by a previous run's MANIFEST.json are removed first, so a figure
+    or format dropped from this run does not linger beside the new report; other
+    files in the folder are left alone.
+    """
     stale = out_dir / "MANIFEST.json"
     if stale.exists():
+        try:
+            previous = json.loads(stale.read_text(encoding="utf-8")).get("files", [])
+        except (OSError, ValueError, AttributeError):
+            previous = []
         stale.unlink()
+        for entry in previous:
+            old = out_dir / str(entry.get("path", "")) if isinstance(entry, dict) else None
+            # Only plain files inside out_dir that a previous report wrote.
+            if old is not None and old.is_file() and out_dir.resolve() in old.resolve().parents:
+                old.unlink()
     for item in sorted(staging.iterdir()):
         destination = out_dir / item.name
         if destination.is_dir():
