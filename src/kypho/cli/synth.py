@@ -34,8 +34,9 @@ def format_report(report: SynthReport, *, failures_only: bool = True) -> str:
     if entries:
         lines.append("Not reproduced:" if failures_only else "Entries:")
     for e in entries:
+        where = f"Table {e.table}" if e.table else "Text"
         lines.append(
-            f"  Table {e.table}, {e.row}, {e.column}: published {e.reported}, "
+            f"  {where}, {e.row}, {e.column}: published {e.reported}, "
             f"cohort {e.achieved} [{e.status.replace('_', ' ')}]"
             + (f": {e.reason}" if e.reason else "")
         )

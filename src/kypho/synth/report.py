@@ -188,6 +188,15 @@ def build_report(
                     value = 100.0 * got / sizes[g]
                     decimals = len(pct.split(".")[1]) if "." in pct else 0
                     ok = abs(value - float(pct)) <= 0.5 * 10.0**-decimals * (1 + 1e-9)
+                    pct_status: Status = "reproduced"
+                    pct_reason = ""
+                    if not ok:
+                        pct_status = "impossible" if got == want else "not_reproduced"
+                        pct_reason = f"{got} of {sizes[g]} is {value:.2f}%" + (
+                            ": the printed percentage does not follow from the printed count"
+                            if got == want
+                            else ""
+                        )
                     entries.append(
                         ReportEntry(
                             ct.table,
@@ -195,20 +204,20 @@ def build_report(
                             g,
                             pct,
                             _fmt(value, decimals),
-                            "reproduced" if ok else "not_reproduced",
-                            "" if ok else f"{got} of {sizes[g]} is {value:.2f}%",
+                            pct_status,
+                            pct_reason,
                         )
                     )
     for g in groups:
-        sites = pd.Series(achieved[g].leak_sites, dtype=object)
+        leaks = pd.Series(achieved[g].leak_sites, dtype="string").str.split(";").explode()
         for code, want in targets.leak_types.get(g, {}).items():
-            got = int((sites == code).sum())
+            got = int((leaks == code).sum())
             status = (
                 "reproduced" if got == want else ("scaled" if not same_size else "not_reproduced")
             )
             entries.append(
                 ReportEntry(
-                    7, f"leak type {code} (Results text)", g, str(want), str(got), status, ""
+                    0, f"leak type {code} (Results text)", g, str(want), str(got), status, ""
                 )
             )
     for g in groups:

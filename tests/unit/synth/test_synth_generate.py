@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -237,3 +239,38 @@ def test_rows_missing_from_the_tables_are_drawn_from_defaults_and_reported(
     assert assumed["achieved"].iloc[0] == "drawn with mean 70 and SD 7"
     included_age = s.data.loc[s.included.to_numpy(), "age"]
     assert included_age.min() >= 60  # inclusion (f) still holds without a published age
+
+
+def _edited_paper(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    import yaml
+
+    from kypho.audit.loader import paper_tables_path
+
+    doc = yaml.safe_load(paper_tables_path().read_text(encoding="utf-8"))
+    edit(doc)
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_classification_on_constructed_tables(tmp_path: Path) -> None:
+    """A consistent P is reproduced; a percentage that does not follow from its count is
+    impossible. Constipation 37/55 vs 39/55: Pearson chi-square on 1 df, P = 0.680
+    (by hand: expected 38 yes and 17 no per group, χ² = 2·1²/38 + 2·1²/17 = 0.170)."""
+    from kypho.audit.loader import load_summary_tables
+
+    def edit(doc: dict[str, Any]) -> None:
+        rows = doc["tables"][0]["rows"]
+        next(r for r in rows if r["label"] == "Constipation")["p"] = "0.680"
+        grade = doc["tables"][6]["rows"][0]["levels"][0]
+        grade["cells"]["experimental"] = "4(8.3)"
+
+    s = synthesize(load_summary_tables(_edited_paper(tmp_path, edit)), seed=1)
+    frame = s.report.to_frame()
+    constipation = frame[(frame["row"] == "Constipation") & (frame["column"] == "P")].iloc[0]
+    assert constipation["status"] == "reproduced"
+    pct = frame[(frame["row"] == "cement_grade = I (%)") & (frame["column"] == "experimental")]
+    assert pct["status"].iloc[0] == "impossible"
+    assert pct["reason"].iloc[0] == (
+        "4 of 55 is 7.27%: the printed percentage does not follow from the printed count"
+    )
