@@ -101,3 +101,16 @@ def test_poor_overlap_and_unmatched_patients_are_reported() -> None:
     )
     # Codes 1-3 (no code 0 observed) are fitted as three grades, not refused.
     assert result.ordinal_effects["odds_ratio"].notna().all()
+
+
+def test_propensity_scores_are_the_logistic_regression_fit() -> None:
+    """The propensity model's fitted probabilities equal statsmodels' Logit fit."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(6)
+    x = pd.DataFrame({"age": rng.normal(70, 7, 150), "female": rng.random(150) < 0.7})
+    x["female"] = x["female"].astype(float)
+    treated = rng.random(150) < 1 / (1 + np.exp(-(x["age"] - 70) / 10))
+    result = propensity_analysis(treated, x, rng.random(150) < 0.1)
+    reference = sm.Logit(treated.astype(float), sm.add_constant(x)).fit(disp=False)
+    np.testing.assert_allclose(result.propensity, reference.predict(), rtol=1e-5)
