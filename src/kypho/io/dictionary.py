@@ -100,6 +100,13 @@ def write_dictionary(path: str | Path, schema: Schema | None = None) -> Path:
     InputFileError
         If the extension is not one of ``.csv``, ``.xlsx``, ``.md`` or the file
         cannot be written.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = write_dictionary(pathlib.Path(tempfile.mkdtemp()) / "dictionary.md")
+    >>> print(out.read_text().splitlines()[3])
+    | patient_name | Patient name | string |  | text | no | identifier |  | direct |  |
     """
     path = Path(path)
     suffix = path.suffix.lower()

@@ -172,6 +172,17 @@ def write_table(df: pd.DataFrame, path: str | Path, *, schema: Schema | None = N
     the variable label is the schema's display label; the measurement level is
     nominal (categories, booleans, text), ordinal (ordinals) or scale (numbers,
     dates); dates have format ``DATE11``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from kypho.validate import validate
+    >>> raw = pd.DataFrame({"patient_id": ["P1"], "group": ["control"], "sex": ["female"],
+    ...                     "age": [71], "level": ["L1"], "leak_sites": ["none"]})
+    >>> out = write_table(validate(raw).data, pathlib.Path(tempfile.mkdtemp()) / "r.csv")
+    >>> print(out.read_text(), end="")
+    patient_id,group,sex,age,level,leak_sites
+    P1,control,female,71,L1,none
     """
     path = Path(path)
     schema = schema or load_schema()
