@@ -114,3 +114,24 @@ def test_propensity_scores_are_the_logistic_regression_fit() -> None:
     result = propensity_analysis(treated, x, rng.random(150) < 0.1)
     reference = sm.Logit(treated.astype(float), sm.add_constant(x)).fit(disp=False)
     np.testing.assert_allclose(result.propensity, reference.predict(), rtol=1e-5)
+
+
+def test_unadjusted_effects_equal_the_chi_square_engine(cohort: pd.DataFrame) -> None:
+    """With unit weights the sandwich CIs are the Wald (unpooled) RD and Woolf OR CIs."""
+    from kypho.stats import chi_square
+
+    result = adjust_for_confounding(cohort, load_schema())
+    row = result.binary_effects.iloc[0]
+    exp = (cohort["group"].astype(str) == "experimental").to_numpy()
+    leak = cohort["leakage"].astype(bool).to_numpy()
+    table = [
+        [int((leak & exp).sum()), int((~leak & exp).sum())],
+        [int((leak & ~exp).sum()), int((~leak & ~exp).sum())],
+    ]
+    engine = chi_square(table)
+    assert row["risk_difference"] == pytest.approx(engine.risk_difference, rel=1e-9)
+    assert row["rd_ci_low"] == pytest.approx(engine.rd_ci_low, rel=1e-9)
+    assert row["rd_ci_high"] == pytest.approx(engine.rd_ci_high, rel=1e-9)
+    assert row["odds_ratio"] == pytest.approx(engine.odds_ratio, rel=1e-9)
+    assert row["or_ci_low"] == pytest.approx(engine.or_ci_low, rel=1e-9)
+    assert row["or_ci_high"] == pytest.approx(engine.or_ci_high, rel=1e-9)
