@@ -134,3 +134,50 @@ def test_paired_and_table_tests_keep_p_in_unit_interval(data: np.ndarray) -> Non
         assert 0.0 <= chi_square(table, method=method).p_value <= 1.0  # type: ignore[arg-type]
     counts = mann_whitney_from_counts(data[0, 0] + 1, data[0, 1] + 1)
     assert 0.0 <= counts.p_value <= 1.0
+
+
+@SETTINGS
+@given(
+    before=group(min_size=3, max_size=20),
+    change=st.lists(values, min_size=3, max_size=20),
+    shift=st.integers(-1000, 1000),
+    scale=st.sampled_from([0.01, 2.0, 1000.0]),
+)
+def test_paired_t_is_shift_invariant_and_scales_the_change(
+    before: np.ndarray, change: list[float], shift: int, scale: float
+) -> None:
+    n = min(before.size, len(change))
+    b = before[:n]
+    a = b + np.array(change[:n])
+    assume(np.ptp(a - b) > 0)
+    base = paired_t(b, a)
+    moved = paired_t(b + shift, a + shift)
+    scaled = paired_t(b * scale, a * scale)
+    assert moved.statistic == pytest.approx(base.statistic, rel=1e-6, abs=1e-9)
+    assert moved.mean_difference == pytest.approx(base.mean_difference, rel=1e-6, abs=1e-9)
+    assert scaled.mean_difference == pytest.approx(base.mean_difference * scale, rel=1e-9)
+    assert scaled.p_value == pytest.approx(base.p_value, rel=1e-8, abs=1e-14)
+
+
+@SETTINGS
+@given(x=group(min_size=1), y=group(min_size=1), scale=st.sampled_from([0.5, 3.0, 100.0]))
+def test_mann_whitney_depends_on_order_only(x: np.ndarray, y: np.ndarray, scale: float) -> None:
+    base = mann_whitney(x, y)
+    transformed = mann_whitney(np.exp(x / 50) * scale, np.exp(y / 50) * scale)
+    assert (transformed.u, transformed.w) == (base.u, base.w)
+    assert transformed.p_value == pytest.approx(base.p_value, rel=1e-12)
+
+
+@SETTINGS
+@given(table=arrays(np.int64, (2, 2), elements=st.integers(1, 60)))
+def test_two_by_two_tests_ignore_transposition_and_row_order(table: np.ndarray) -> None:
+    for method in ("pearson", "yates", "fisher"):
+        base = chi_square(table, method=method)  # type: ignore[arg-type]
+        assert chi_square(table.T, method=method).p_value == pytest.approx(  # type: ignore[arg-type]
+            base.p_value, rel=1e-9
+        )
+        assert chi_square(table[::-1], method=method).p_value == pytest.approx(  # type: ignore[arg-type]
+            base.p_value, rel=1e-9
+        )
+    swapped = chi_square(table[::-1])
+    assert swapped.risk_difference == pytest.approx(-chi_square(table).risk_difference)

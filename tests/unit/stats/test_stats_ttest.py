@@ -279,3 +279,13 @@ def test_inputs_are_not_modified() -> None:
     independent_t(x, y)
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(y, y0)
+
+
+def test_million_value_groups_run_in_one_call() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(100.0, 5.0, 1_000_000)
+    y = rng.normal(100.01, 5.0, 1_000_000)
+    result = independent_t(x, y)
+    assert result.n1 == 1_000_000
+    assert result.mean_difference == pytest.approx(float(np.mean(x) - np.mean(y)), rel=1e-9)
+    assert 0.0 <= result.p_value <= 1.0
