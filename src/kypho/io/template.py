@@ -4,8 +4,9 @@ Sheet ``Data`` has one column per input (non-derived) variable, headed by its
 schema name, with a comment giving the label, unit and what is allowed, and an
 Excel data validation: a drop-down of the level codes for categories, ordinals
 and booleans, a range for numbers and dates. Sheet ``Dictionary`` is the data
-dictionary; a hidden sheet ``Lists`` holds the drop-down entries (a list typed
-into the validation itself is limited to 255 characters and breaks on commas).
+dictionary; a hidden sheet ``Lists`` holds the drop-down entries, each range
+named ``choices_<variable>`` (a list typed into the validation itself is
+limited to 255 characters and breaks on commas).
 A filled-in workbook is read back by :func:`kypho.io.read_table`.
 """
 
@@ -18,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -115,7 +117,7 @@ def write_template(path: str | Path, schema: Schema | None = None) -> Path:
         source = None
         if choices:
             list_column += 1
-            source = _write_choices(lists, list_column, var.name, choices)
+            source = _write_choices(book, lists, list_column, var.name, choices)
         validation = _validation(var, source)
         if validation is not None:
             validation.add(f"{letter}2:{letter}{_LAST_ROW}")
@@ -149,12 +151,22 @@ def _choices(var: Variable) -> tuple[str, ...]:
     return ()
 
 
-def _write_choices(sheet: Worksheet, column: int, name: str, choices: tuple[str, ...]) -> str:
+def _write_choices(
+    book: Workbook, sheet: Worksheet, column: int, name: str, choices: tuple[str, ...]
+) -> str:
+    """Put the choices in a column of the Lists sheet; return the workbook name of that range.
+
+    A drop-down refers to the range by a defined name, the form every Excel
+    version and LibreOffice accept for a list kept on another sheet.
+    """
     sheet.cell(row=1, column=column, value=name)
     for row, choice in enumerate(choices, start=2):
         sheet.cell(row=row, column=column, value=choice).number_format = "@"
     letter = get_column_letter(column)
-    return f"{quote_sheetname(_LISTS_SHEET)}!${letter}$2:${letter}${len(choices) + 1}"
+    target = f"{quote_sheetname(_LISTS_SHEET)}!${letter}$2:${letter}${len(choices) + 1}"
+    defined = f"choices_{name}"
+    book.defined_names[defined] = DefinedName(defined, attr_text=target)
+    return defined
 
 
 def _validation(var: Variable, source: str | None) -> DataValidation | None:

@@ -37,9 +37,9 @@ def _validations(book: openpyxl.Workbook) -> dict[str, DataValidation]:
 
 
 def _list_entries(book: openpyxl.Workbook, formula: str) -> list[str]:
-    sheet_name, cells = formula.split("!")
-    sheet = book[sheet_name.strip("'")]
-    return [c[0].value for c in sheet[cells.replace("$", "")]]
+    """The cells a drop-down's defined name points at."""
+    ((sheet_name, cells),) = book.defined_names[formula].destinations
+    return [c[0].value for c in book[sheet_name][cells.replace("$", "")]]
 
 
 def test_sheets(book: openpyxl.Workbook) -> None:
@@ -80,6 +80,7 @@ def test_every_validation_follows_the_declaration(book: openpyxl.Workbook) -> No
         assert rule.error == f"{var.name!r} must be {var.allowed()}"[:255]
         if var.type in ("category", "ordinal"):
             assert rule.type == "list"
+            assert rule.formula1 == f"choices_{var.name}"
             assert _list_entries(book, rule.formula1) == list(var.codes)
         elif var.type == "boolean":
             assert rule.type == "list"
