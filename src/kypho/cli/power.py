@@ -89,7 +89,9 @@ def _explicit(kind: str | None, options: dict[str, Any]) -> Endpoint:
 
 
 def _from_data(path: Path) -> list[Endpoint]:
+    """Endpoints observed among the accepted, eligible patients of a data file."""
     from kypho.beyond.planning import endpoints_from_data
+    from kypho.eligibility import screen
     from kypho.io import read_table
     from kypho.measures import derive
     from kypho.schema import load_schema
@@ -97,7 +99,13 @@ def _from_data(path: Path) -> list[Endpoint]:
 
     schema = load_schema()
     result = validate(read_table(path), schema)
-    return endpoints_from_data(derive(result.data, schema), schema)
+    data = derive(result.data, schema)
+    included = screen(data, schema).included.to_numpy(dtype=bool)
+    click.echo(
+        f"{path.name}: {result.n_read} records read, {result.n_rejected} rejected by validation "
+        f"(see kypho validate), {int(included.sum())} eligible patients used."
+    )
+    return endpoints_from_data(data[included], schema)
 
 
 def _from_audit(path: Path) -> list[Endpoint]:

@@ -65,6 +65,10 @@ def test_from_data_reads_a_dataset(tmp_path: Path) -> None:
     assert code == 0, output
     assert "Bone cement leakage — two proportions" in output
     assert "(observed n 55/55)" in output
+    assert (
+        "cohort.csv: 110 records read, 0 rejected by validation (see kypho validate), 110 eligible patients used."
+        in output
+    )
 
 
 @pytest.mark.parametrize(

@@ -124,3 +124,16 @@ def test_no_patient_effect_is_fitted_at_the_boundary() -> None:
         ],
         rel=1e-6,
     )
+
+
+def test_patients_with_a_missing_visit_keep_their_other_measurements(
+    cohort: pd.DataFrame,
+) -> None:
+    schema = load_schema()
+    gappy = cohort.copy()
+    gappy.loc[gappy.index[:10], "wedge_angle_last"] = np.nan
+    result = fit_trajectory(gappy, schema, "wedge_angle")
+    assert result.n_patients == 110
+    assert result.n_observations == 320
+    counts = result.means.set_index(["group", "time"])["n"]
+    assert counts.sum() == 320
