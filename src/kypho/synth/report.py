@@ -209,7 +209,8 @@ def build_report(
                         )
                     )
     for g in groups:
-        leaks = pd.Series(achieved[g].leak_sites, dtype="string").str.split(";").explode()
+        sites = np.asarray(achieved[g].leak_sites, dtype=str)
+        leaks = pd.Series(sites[sites != ""]).str.split(";").explode()
         for code, want in targets.leak_types.get(g, {}).items():
             got = int((leaks == code).sum())
             status = (
