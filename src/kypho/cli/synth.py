@@ -74,7 +74,11 @@ def format_report(report: SynthReport, *, failures_only: bool = True) -> str:
     "--source",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Summary-table YAML file (default: the kypho paper's Tables 1-7).",
+    help=(
+        "Summary-table YAML file (default: the kypho paper's Tables 1-7). Rows are bound "
+        "to schema columns by the paper's table numbers and row labels, so this is for "
+        "edited or corrected versions of the paper's tables; unbound rows are listed."
+    ),
 )
 @click.option(
     "--out",

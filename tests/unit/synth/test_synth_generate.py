@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import kypho.synth
 from kypho.errors import DataError, SchemaError
@@ -274,3 +276,12 @@ def test_classification_on_constructed_tables(tmp_path: Path) -> None:
     assert pct["reason"].iloc[0] == (
         "4 of 55 is 7.27%: the printed percentage does not follow from the printed count"
     )
+
+
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_any_seed_reproduces_every_summary_and_count(seed: int) -> None:
+    frame = synthesize(seed=seed, ineligible=0).report.to_frame()
+    checked = frame[frame["row"].str.contains(r" (?:mean|SD) \[| = ")]
+    assert len(checked) > 100
+    assert (checked["status"] == "reproduced").all()
