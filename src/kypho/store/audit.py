@@ -78,7 +78,7 @@ def dumps(value: object) -> str:
     return _ENCODER.encode(value)
 
 
-# one encoder for every call: json.dumps with options builds a new one each time
+# one encoder each for every call: json.dumps with options builds a new one each time
 _ENCODER = json.JSONEncoder(
     sort_keys=True,
     separators=(",", ":"),
@@ -86,13 +86,12 @@ _ENCODER = json.JSONEncoder(
     allow_nan=False,
     default=_default,
 )
+_PLAIN = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def entry_hash(prev_hash: str, entry: Mapping[Any, Any]) -> str:
     """The hash of an entry chained to ``prev_hash`` (see the module docstring)."""
-    payload = json.dumps(
-        [entry[k] for k in HASHED_FIELDS], separators=(",", ":"), ensure_ascii=False
-    )
+    payload = _PLAIN.encode([entry[k] for k in HASHED_FIELDS])
     return hashlib.sha256(f"{prev_hash}\n{payload}".encode()).hexdigest()
 
 

@@ -245,11 +245,16 @@ class _Writer:
         }
         entry["hash"] = self.head = entry_hash(self.head, entry)
         self.entries.append(entry)
+        if len(self.entries) >= _CHUNK:
+            self._send()
+
+    def _send(self) -> None:
+        if self.entries:
+            self.conn.execute(sa.insert(self.tables.audit), self.entries)
+            self.entries = []
 
     def flush(self) -> None:
-        for start in range(0, len(self.entries), _CHUNK):
-            self.conn.execute(sa.insert(self.tables.audit), self.entries[start : start + _CHUNK])
-        self.entries.clear()
+        self._send()
         chain = self.tables.chain
         self.conn.execute(
             sa.update(chain).where(chain.c.id == 1).values(seq=self.seq, hash=self.head)
