@@ -18,6 +18,11 @@ the matching built-in exception, so callers may catch either::
         ├── PermissionDenied              the user's role lacks the right
         └── IntegrityError                the audit trail does not verify
 
+Warnings derive from :class:`KyphoWarning` (a ``UserWarning``)::
+
+    KyphoWarning
+    └── StatisticsWarning                 a test ran on a substitute the data called for
+
 Only the command-line interface catches ``KyphoError``: it prints the message
 and exits with a non-zero status.
 """
@@ -33,10 +38,12 @@ __all__ = [
     "InputFileError",
     "IntegrityError",
     "KyphoError",
+    "KyphoWarning",
     "LockedError",
     "PermissionDenied",
     "SchemaError",
     "StatisticsError",
+    "StatisticsWarning",
     "StoreError",
     "ValidationError",
 ]
@@ -100,3 +107,12 @@ class PermissionDenied(StoreError):
 
 class IntegrityError(StoreError):
     """The audit trail's hash chain does not verify."""
+
+
+class KyphoWarning(UserWarning):
+    """Base class of kypho's warnings."""
+
+
+class StatisticsWarning(KyphoWarning):
+    """A test ran, but on a substitute the data called for (e.g. an exact test
+    instead of χ² on a sparse table)."""

@@ -13,7 +13,7 @@ extra leading axes instead.
 
 from __future__ import annotations
 
-from kypho.stats._common import StatisticsWarning
+from kypho.errors import StatisticsWarning
 from kypho.stats.contingency import ChiSquareResult, chi_square
 from kypho.stats.describe import DescribeResult, describe
 from kypho.stats.effect import SMDResult, smd_categorical, smd_continuous

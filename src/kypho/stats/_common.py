@@ -25,11 +25,6 @@ from kypho.errors import StatisticsError
 Alternative = Literal["two-sided", "less", "greater"]
 
 
-class StatisticsWarning(UserWarning):
-    """A test ran, but on a substitute the data called for (e.g. an exact test
-    instead of χ² on a sparse table). Defined here until kypho.errors has one."""
-
-
 _ALTERNATIVES = ("two-sided", "less", "greater")
 
 

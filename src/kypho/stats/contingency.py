@@ -17,10 +17,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 from scipy import stats as sps
 
-from kypho.errors import StatisticsError
+from kypho.errors import StatisticsError, StatisticsWarning
 from kypho.stats._common import (
     Alternative,
-    StatisticsWarning,
     check_alternative,
     check_choice,
     check_probability,
