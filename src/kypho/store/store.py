@@ -618,6 +618,8 @@ class Store:
 
         if not reason or not reason.strip():
             raise StoreError("an import needs a reason (e.g. 'baseline data from ward 3')")
+        with self._reading("import"):
+            pass  # refuse a user without the right before validating a large file
         result = validate(raw, self.schema)
         data = result.data
         id_col = self.schema.id_column
@@ -669,6 +671,7 @@ class Store:
                         "rows_read": result.n_read,
                         "imported": len(data),
                         "rejected": len(rejected),
+                        "unknown_columns": list(result.unknown_columns),
                     }
                 ),
                 reason=reason,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pandas as pd
@@ -140,3 +141,22 @@ def test_input_frame_is_not_modified(
     with Store.init(db_url, admin=ADMIN) as store:
         store.import_frame(raw, reason="baseline")
     pd.testing.assert_frame_equal(raw, copy)
+
+
+def test_the_import_entry_records_source_counts_and_unknown_columns(
+    db_url: str, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    raw = make_patients(4).assign(ward_comment="x")
+    raw.loc[3, "sex"] = "unknown"
+    with Store.init(db_url, admin=ADMIN) as store:
+        result = store.import_frame(raw, reason="ward 3", source="ward3.xlsx")
+        entry = store.log().query("action == 'import'").iloc[0]
+    assert result.unknown_columns == ["ward_comment"]
+    assert entry["reason"] == "ward 3"
+    assert json.loads(entry["new_value"]) == {
+        "source": "ward3.xlsx",
+        "rows_read": 4,
+        "imported": 3,
+        "rejected": 1,
+        "unknown_columns": ["ward_comment"],
+    }
