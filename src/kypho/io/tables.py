@@ -85,8 +85,18 @@ def read_table(
     CSV: UTF-8 (a byte-order mark is accepted); blank lines are skipped. Fields
     are separated by commas, or by semicolons or tabs when the header line has
     no comma; a semicolon-separated file is read with decimal commas (``1,5``),
-    as spreadsheets in such locales write it. Excel: trailing empty rows and columns with neither a header nor a
-    value are ignored (spreadsheets keep formatting far below the data).
+    as spreadsheets in such locales write it. Excel: trailing empty rows and
+    columns with neither a header nor a value are ignored (spreadsheets keep
+    formatting far below the data); formulas are read as the values Excel last
+    computed. SPSS: user-missing values (declared with ``MISSING VALUES``) are
+    missing, as in SPSS itself.
+
+    References
+    ----------
+    .. [1] IBM SPSS Statistics, Command Syntax Reference: MISSING VALUES,
+       VALUE LABELS, VARIABLE LEVEL.
+    .. [2] pyreadstat documentation, ``read_sav`` (``apply_value_formats``,
+       ``user_missing``), https://ofajardo.github.io/pyreadstat_documentation/
 
     Examples
     --------
@@ -171,7 +181,15 @@ def write_table(df: pd.DataFrame, path: str | Path, *, schema: Schema | None = N
     themselves when every code is a whole number; booleans ``0 = no, 1 = yes``);
     the variable label is the schema's display label; the measurement level is
     nominal (categories, booleans, text), ordinal (ordinals) or scale (numbers,
-    dates); dates have format ``DATE11``.
+    dates); dates have format ``DATE11``. GNU PSPP reads these files with the
+    same labels and levels (tests/integration/io_fixtures/kypho_records.pspp.csv).
+
+    References
+    ----------
+    .. [1] IBM SPSS Statistics, Command Syntax Reference: VALUE LABELS,
+       VARIABLE LABELS, VARIABLE LEVEL, date formats (DATE11).
+    .. [2] pyreadstat documentation, ``write_sav``,
+       https://ofajardo.github.io/pyreadstat_documentation/
 
     Examples
     --------

@@ -74,6 +74,12 @@ def write_template(path: str | Path, schema: Schema | None = None) -> Path:
     Text-like columns (ids, text, levels, lists) are formatted as text so that
     Excel keeps ``007`` as typed; date columns as ``yyyy-mm-dd``.
 
+    References
+    ----------
+    .. [1] ECMA-376, Office Open XML File Formats, Part 1, §18.3.1.32
+       ``dataValidation`` (list, whole, decimal and date types) and §18.2.5
+       ``definedName``.
+
     Examples
     --------
     >>> import pathlib, tempfile
