@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import string
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -394,3 +395,30 @@ def test_sav_variables_named_by_their_label(tmp_path: Path) -> None:
     assert list(table.columns) == ["age", "group", "q3", "q4", "sex", "q5"]
     assert table["age"].tolist() == [71.0]
     assert table["group"].tolist() == ["Control group"]
+
+
+def test_xlsx_with_excel_validation_extension_reads_quietly(tmp_path: Path) -> None:
+    """Excel saves some drop-downs as an x14 extension; openpyxl warns about it.
+
+    The warning concerns validation rules, not cell values, so read_table
+    silences it (the suite turns warnings into errors, so a leak would fail here).
+    """
+    plain = _workbook(tmp_path / "plain.xlsx", {"Data": [["patient_id", "sex"], ["P1", "male"]]})
+    extension = (
+        '<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+        'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+        '<x14:dataValidations xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main" '
+        'count="1"><x14:dataValidation type="list" allowBlank="1"><x14:formula1>'
+        "<xm:f>Lists!$A$2:$A$3</xm:f></x14:formula1><xm:sqref>B2:B100</xm:sqref>"
+        "</x14:dataValidation></x14:dataValidations></ext></extLst>"
+    )
+    path = tmp_path / "excel.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</worksheet>", extension.encode() + b"</worksheet>")
+            target.writestr(item, data)
+    with pytest.warns(UserWarning, match="Data Validation extension is not supported"):
+        openpyxl.load_workbook(path)
+    assert read_table(path).to_dict("list") == {"patient_id": ["P1"], "sex": ["male"]}
