@@ -137,7 +137,10 @@ def write_template(path: str | Path, schema: Schema | None = None) -> Path:
 
 
 def _comment(var: Variable) -> Comment:
-    lines = [var.display_label, f"Allowed: {allowed_text(var)}"]
+    lines = [var.label]
+    if var.unit:
+        lines.append(f"Unit: {var.unit}")
+    lines.append(f"Allowed: {allowed_text(var)}")
     if var.required:
         lines.append("Required.")
     if var.description:

@@ -59,13 +59,16 @@ def test_header_comments_and_required_marks(book: openpyxl.Workbook) -> None:
     for cell in book["Data"][1]:
         var = SCHEMA[cell.value]
         text = cell.comment.text
-        assert text.startswith(f"{var.display_label}\nAllowed: {allowed_text(var)}")
+        unit = f"Unit: {var.unit}\n" if var.unit else ""
+        assert text.startswith(f"{var.label}\n{unit}Allowed: {allowed_text(var)}")
         assert ("Required." in text) == var.required
         assert bool(cell.font.b) == var.required
     assert book["Data"]["A1"].comment.text == (
         "Patient ID\nAllowed: text\nRequired.\n"
         "Study-specific record id (pseudonym); unique per patient."
     )
+    age = next(c for c in book["Data"][1] if c.value == "age")
+    assert age.comment.text == ("Age\nUnit: yr\nAllowed: a whole number from 18 to 120\nRequired.")
 
 
 def test_every_validation_follows_the_declaration(book: openpyxl.Workbook) -> None:
