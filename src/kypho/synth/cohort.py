@@ -35,8 +35,17 @@ from kypho.audit.loader import load_paper_tables
 from kypho.audit.model import SummaryTables
 from kypho.errors import DataError, SchemaError
 from kypho.schema import Schema, load_schema
-from kypho.synth.draw import Target, apportion, fit, repair, shape, trajectories
-from kypho.synth.report import Achieved, SynthReport, build_report
+from kypho.synth.draw import (
+    Movable,
+    Target,
+    apportion,
+    fit,
+    repair,
+    repair_t,
+    shape,
+    trajectories,
+)
+from kypho.synth.report import Achieved, SynthReport, build_report, t_range
 from kypho.synth.targets import PAPER_BINDING, Binding, ContinuousTarget, Targets, collect_targets
 
 __all__ = ["BUNDLED_SEED", "Synthesis", "synthesize"]
@@ -220,6 +229,10 @@ def synthesize(
         )
         blocks.append(cols)
         achieved[group] = got
+    if sizes == published and all(
+        (sizes[g] <= EXACT_UP_TO if exact is None else exact) for g in schema.group_levels
+    ):
+        _aim_at_published_t(rng, targets, achieved, list(schema.group_levels))
     included_n = sum(sizes.values())
     if n_bad:
         bad_split = apportion(n_bad, [1.0] * len(schema.group_levels))
@@ -260,6 +273,34 @@ def synthesize(
         seed=seed,
         included=pd.Series(included, index=frame.index, name="included"),
     )
+
+
+def _aim_at_published_t(
+    rng: np.random.Generator,
+    targets: Targets,
+    achieved: Mapping[str, Achieved],
+    groups: list[str],
+) -> None:
+    """Where a printed between-group t is possible with the printed means and SDs, move
+    values (keeping those summaries) until the cohort's t prints the same."""
+    if len(groups) != 2:
+        return
+    for t in targets.continuous:
+        stat = t.row_data.statistic
+        pair = [achieved[g].handles.get(t.column) for g in groups]
+        if stat is None or pair[0] is None or pair[1] is None or stat.value.comparator != "=":
+            continue
+        lo, hi = t_range(t, groups, pooled=True)
+        rep = stat.value
+        if rep.high < lo or rep.low > hi:
+            continue  # impossible on the printed summaries: the report says so
+        a, b = (
+            Movable(m.y.copy(), m.step, m.lo, m.hi, m.target, m.k.copy())
+            for m, _ in (pair[0], pair[1])
+        )
+        if repair_t(a, b, rep.value, rep.half_unit, rng):
+            for g, moved, (_, apply) in zip(groups, (a, b), (pair[0], pair[1]), strict=True):
+                achieved[g].values[t.column] = apply(moved.k)
 
 
 def _check_names(schema: Schema) -> None:
@@ -421,6 +462,7 @@ def _group_block(
             hi_a = np.full(n, np.inf if hi is None else hi)
             k, _ = repair(y_grid, step, lo_a, hi_a, tgt, rng)
             y_grid = apply(k)
+            got.handles[column] = (Movable(y_grid.copy(), step, lo_a, hi_a, tgt, k), apply)
         else:
             y_grid = apply(np.zeros(n, dtype=np.int64))
         if target is not None:

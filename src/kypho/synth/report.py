@@ -17,7 +17,7 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,9 +29,10 @@ from scipy import stats as sps
 from kypho.audit.model import CategoricalRow, CountRow, Reported
 from kypho.schema import Schema
 from kypho.stats import independent_t_from_summary
+from kypho.synth.draw import Movable
 from kypho.synth.targets import ContinuousTarget, Targets
 
-__all__ = ["Achieved", "ReportEntry", "Status", "SynthReport", "build_report"]
+__all__ = ["Achieved", "ReportEntry", "Status", "SynthReport", "build_report", "t_range"]
 
 Status = Literal["reproduced", "not_reproduced", "impossible", "approximate", "scaled", "assumed"]
 _FAILED: frozenset[str] = frozenset(["not_reproduced", "impossible"])
@@ -53,6 +54,10 @@ class Achieved:
     codes: dict[str, npt.NDArray[np.generic]] = field(default_factory=dict)
     leak_sites: npt.NDArray[np.generic] = field(default_factory=lambda: np.array([], dtype=object))
     defaults: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # column -> (its values on their grid, a function writing total steps back to the input)
+    handles: dict[
+        str, tuple[Movable, Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]]
+    ] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -338,7 +343,7 @@ def _least_sd(total: int, n: int) -> float:
     return math.sqrt(max(ss - total * total / n, 0.0) / (n - 1))
 
 
-def _t_range(t: ContinuousTarget, groups: list[str], *, pooled: bool) -> tuple[float, float]:
+def t_range(t: ContinuousTarget, groups: list[str], *, pooled: bool) -> tuple[float, float]:
     """Least and greatest |t| of any data whose means and SDs print as the published ones.
 
     |t| = |x̄₁ − x̄₂| / SE grows with the mean difference and falls with either SD, so
@@ -369,7 +374,7 @@ def _between(
     a, b = (stats[g] for g in groups)
     student = independent_t_from_summary(*a, *b, method="student")
     welch = independent_t_from_summary(*a, *b, method="welch")
-    ranges = (_t_range(t, groups, pooled=True), _t_range(t, groups, pooled=False))
+    ranges = (t_range(t, groups, pooled=True), t_range(t, groups, pooled=False))
     n1, n2 = (t.cells[g].n for g in groups)
     dofs = (float(n1 + n2 - 2), float(welch.dof) if welch.dof is not None else math.nan)
     out: list[ReportEntry] = []
@@ -385,6 +390,13 @@ def _between(
         ok = any(_close(v, rep) for v in got)
         possible = any(rep.low <= hi and rep.high >= lo for lo, hi in ranges)
         status: Status = "reproduced" if ok else ("not_reproduced" if possible else "impossible")
+        reason = ""
+        if not ok:
+            reason = span + (
+                "; possible, but not reached with the cohort's values at their stored resolution"
+                if possible
+                else ""
+            )
         out.append(
             ReportEntry(
                 t.table,
@@ -393,7 +405,7 @@ def _between(
                 rep.text,
                 f"{got[0]:.3f} (Student), {got[1]:.3f} (Welch)",
                 status,
-                "" if ok else span,
+                reason,
             )
         )
     if row.p is not None:
@@ -411,6 +423,18 @@ def _between(
         elif any(rep.low <= hi and rep.high >= lo for lo, hi in p_ranges):
             status = "not_reproduced"
             reason = "possible with the published summaries, but not with this cohort's"
+            printed_t = row.statistic.value if row.statistic is not None else None
+            if printed_t is not None and printed_t.comparator == "=":
+                # the P that the printed t itself implies, on Student's df
+                p_hi = 2 * float(sps.t.sf(printed_t.low, dofs[0]))
+                p_lo = 2 * float(sps.t.sf(printed_t.high, dofs[0]))
+                if rep.high < p_lo or rep.low > p_hi:
+                    status = "impossible"
+                    reason = (
+                        f"possible with the published means and SDs, but not together with "
+                        f"the printed t = {printed_t.text}: on {dofs[0]:g} df it gives "
+                        f"P = {p_lo:.4f}–{p_hi:.4f}"
+                    )
         else:
             status = "impossible"
             reason = (

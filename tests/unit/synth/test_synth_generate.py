@@ -285,3 +285,17 @@ def test_any_seed_reproduces_every_summary_and_count(seed: int) -> None:
     checked = frame[frame["row"].str.contains(r" (?:mean|SD) \[| = ")]
     assert len(checked) > 100
     assert (checked["status"] == "reproduced").all()
+
+
+def test_a_possible_published_t_is_reproduced_and_its_contradicting_p_explained(
+    paper_size: Synthesis,
+) -> None:
+    frame = paper_size.report.to_frame()
+    rows = frame[frame["row"] == "2h after operation [vas_2h]"].set_index("column")
+    assert rows.loc["t", "status"] == "reproduced"
+    assert rows.loc["t", "achieved"].startswith("0.381 (Student)")
+    assert rows.loc["P", "status"] == "impossible"
+    assert rows.loc["P", "reason"] == (
+        "possible with the published means and SDs, but not together with the printed "
+        "t = 0.381: on 108 df it gives P = 0.7036–0.7043"
+    )
