@@ -286,3 +286,14 @@ def test_committed_kypho_sav_matches_the_current_writer(tmp_path: Path) -> None:
         "original_variable_types",
     ):
         assert getattr(new_meta, field) == getattr(old_meta, field), field
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".sav"])
+def test_no_records_round_trip(tmp_path: Path, suffix: str) -> None:
+    """An unfilled template gives zero typed rows, which write and read back as zero rows."""
+    empty = validate(read_table(write_template(tmp_path / "t.xlsx", SCHEMA), schema=SCHEMA))
+    assert empty.n_read == 0
+    path = write_table(empty.data, tmp_path / f"none{suffix}", schema=SCHEMA)
+    back = read_table(path, schema=SCHEMA)
+    assert len(back) == 0
+    assert list(back.columns) == [v.name for v in SCHEMA.input_variables]
