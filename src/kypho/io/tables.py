@@ -562,12 +562,16 @@ def _write_sav(df: pd.DataFrame, path: Path, schema: Schema) -> None:
             measure[name] = "nominal"
             formats[name] = "F1.0"
         elif var.type in ("number", "integer"):
-            columns[name] = pd.to_numeric(values, errors="raise").astype("float64")
+            numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+            _refuse(values, numbers, var)
+            columns[name] = numbers
             measure[name] = "scale"
             if var.type == "integer":
                 formats[name] = "F8.0"
         elif var.type == "date":
-            columns[name] = pd.to_datetime(values).astype("datetime64[ns]")
+            dates = pd.to_datetime(values, errors="coerce").astype("datetime64[ns]")
+            _refuse(values, dates, var)
+            columns[name] = dates
             measure[name] = "scale"
             formats[name] = "DATE11"
         else:

@@ -226,3 +226,18 @@ def test_non_ascii_text_round_trips(tmp_path: Path, suffix: str) -> None:
         ["张伟", "腰痛, 骨质疏松"],
         ["Zoë Ørsted", "ok"],
     ]
+
+
+def test_sav_refuses_text_in_number_and_date_columns(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as info:
+        write_table(pd.DataFrame({"age": [70, "x"]}), tmp_path / "o.sav")
+    assert str(info.value) == (
+        "cannot write 'age' to SPSS: 1 value(s) are not a whole number from 18 to 120, "
+        "e.g. 'x'; write validated data (kypho.validate)"
+    )
+    with pytest.raises(DataError) as info:
+        write_table(pd.DataFrame({"operation_date": ["2020-01-01", "soon"]}), tmp_path / "o.sav")
+    assert str(info.value) == (
+        "cannot write 'operation_date' to SPSS: 1 value(s) are not a date (YYYY-MM-DD) "
+        "from 1990-01-01 to 2100-12-31, e.g. 'soon'; write validated data (kypho.validate)"
+    )
