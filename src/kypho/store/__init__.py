@@ -11,9 +11,9 @@ migrations, the hash-chained audit trail, roles and de-identified export.
 from __future__ import annotations
 
 from kypho.store.audit import GENESIS
-from kypho.store.deidentify import deidentify, dropped_columns
 from kypho.store.engine import create_store_engine, resolve_url
 from kypho.store.roles import RIGHTS, ROLES
+from kypho.store.safe_harbor import deidentify, dropped_columns
 from kypho.store.store import (
     ImportResult,
     Record,

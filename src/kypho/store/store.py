@@ -34,9 +34,9 @@ from kypho.errors import (
 from kypho.schema import Schema, Variable, load_schema
 from kypho.store import migrate
 from kypho.store.audit import GENESIS, dumps, entry_hash, now
-from kypho.store.deidentify import deidentify
 from kypho.store.engine import USER_ENV, create_store_engine, resolve_url
 from kypho.store.roles import RIGHTS, ROLES
+from kypho.store.safe_harbor import deidentify
 from kypho.store.tables import StoreTables, build_tables, column_spec, schema_fingerprint
 
 __all__ = [
