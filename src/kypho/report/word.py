@@ -68,11 +68,13 @@ def add_table(document: Any, grid: Grid) -> Any:
     table = document.add_table(rows=1 + len(grid.rows), cols=len(grid.header))
     _no_table_borders(table)
     last = len(grid.rows)
-    for r, cells in enumerate([grid.header, *(row.cells for row in grid.rows)]):
+    texts = [grid.header, *(row.cells for row in grid.rows)]
+    # table.cell(r, c) walks the whole table on every call; one row's cells at a
+    # time keeps writing linear in the number of cells.
+    for r, (docx_row, cells) in enumerate(zip(table.rows, texts, strict=True)):
         row_kind = "header" if r == 0 else grid.rows[r - 1].kind
         indent = 0 if r == 0 else grid.rows[r - 1].indent
-        for c, text in enumerate(cells):
-            cell = table.cell(r, c)
+        for c, (cell, text) in enumerate(zip(docx_row.cells, cells, strict=True)):
             paragraph = cell.paragraphs[0]
             paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT if c == 0 else WD_ALIGN_PARAGRAPH.CENTER
             if c == 0 and indent:
