@@ -531,7 +531,10 @@ def _keep_text(plain: pd.DataFrame, sheet: Any) -> None:
 def spss_codes(var: Variable) -> dict[str, int]:
     """The SPSS numeric code of each level: the code itself if all are whole numbers, else 1..k."""
     if all(code.lstrip("-").isdigit() for code in var.codes):
-        return {code: int(code) for code in var.codes}
+        numbers = {code: int(code) for code in var.codes}
+        # "07" and "7" would share a number: fall back to positions
+        if len(set(numbers.values())) == len(numbers):
+            return numbers
     return {code: i for i, code in enumerate(var.codes, start=1)}
 
 

@@ -140,6 +140,10 @@ def test_spss_codes_use_whole_number_codes_as_they_are() -> None:
         ]
     )
     assert spss_codes(schema["grade"]) == {"0": 0, "2": 2}
+    clash = load_schema(
+        extensions=[{"variables": [{"name": "ward", "type": "category", "levels": ["7", "07"]}]}]
+    )
+    assert spss_codes(clash["ward"]) == {"7": 1, "07": 2}
     assert spss_codes(schema["sex"]) == {"male": 1, "female": 2}
 
 
