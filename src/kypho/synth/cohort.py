@@ -34,7 +34,7 @@ import pandas as pd
 from kypho.audit.loader import load_paper_tables
 from kypho.audit.model import SummaryTables
 from kypho.errors import DataError, SchemaError
-from kypho.schema import Schema, load_schema
+from kypho.schema import Schema, Variable, load_schema
 from kypho.synth.draw import (
     Movable,
     Target,
@@ -381,6 +381,19 @@ def _target(target: ContinuousTarget, group: str) -> Target:
     return Target(cell.mean.value, cell.sd.value, cell.mean.half_unit, cell.sd.half_unit)
 
 
+def _display_target(target: Target, var: Variable) -> Target:
+    """The target to the decimals kypho's tables show, where finer than the paper's.
+
+    The paper printed "32" and "5.5"; kypho shows two decimals. Aiming at 32.00 and
+    5.50 (when the data's resolution allows it) makes kypho's tables show the paper's
+    numbers, not merely numbers that round to them.
+    """
+    if var.precision is None:
+        return target
+    half = 0.5 * 10.0 ** (-var.precision)
+    return Target(target.mean, target.sd, min(target.mean_half, half), min(target.sd_half, half))
+
+
 def _group_block(
     rng: np.random.Generator,
     schema: Schema,
@@ -460,7 +473,9 @@ def _group_block(
         if exact and target is not None:
             lo_a = np.full(n, -np.inf if lo is None else lo)
             hi_a = np.full(n, np.inf if hi is None else hi)
-            k, _ = repair(y_grid, step, lo_a, hi_a, tgt, rng)
+            k, ok = repair(y_grid, step, lo_a, hi_a, _display_target(tgt, schema[column]), rng)
+            if not ok:
+                k, _ = repair(y_grid, step, lo_a, hi_a, tgt, rng)
             y_grid = apply(k)
             got.handles[column] = (Movable(y_grid.copy(), step, lo_a, hi_a, tgt, k), apply)
         else:

@@ -212,3 +212,18 @@ def test_landmarks_agree_with_the_measured_wedge_angle(raw: pd.DataFrame) -> Non
             (raw[f"inf_post_x_{tp}"], raw[f"inf_post_y_{tp}"]),
         )
         assert np.abs(got - raw[f"wedge_angle_{tp}"].to_numpy()).max() < 0.05
+
+
+def test_summaries_print_as_published_at_the_schemas_precision(included: pd.DataFrame) -> None:
+    """kypho's tables show two decimals where the paper printed fewer ("32", "5.5"): the
+    cohort is aimed so that they show 32.00 and 5.50, the paper's numbers."""
+    schema = load_schema()
+    targets = collect_targets(load_paper_tables(), schema, PAPER_BINDING)
+    for t in targets.continuous:
+        places = schema[t.column].precision
+        assert places is not None
+        for g in GROUPS:
+            x = included.loc[included["group"] == g, t.column].astype("float64")
+            cell = t.cells[g]
+            assert f"{x.mean():.{places}f}" == f"{cell.mean.value:.{places}f}", (t.column, g)
+            assert f"{x.std(ddof=1):.{places}f}" == f"{cell.sd.value:.{places}f}", (t.column, g)
