@@ -179,9 +179,8 @@ def write_table(df: pd.DataFrame, path: str | Path, *, schema: Schema | None = N
     SPSS: a category, ordinal or boolean column is stored as whole-number codes
     with value labels (codes ``1..k`` in declared level order, or the codes
     themselves when every code is a distinct whole number; booleans ``0 = no,
-    1 = yes``);
-    the variable label is the schema's display label; the measurement level is
-    nominal (categories, booleans, text), ordinal (ordinals) or scale (numbers,
+    1 = yes``); the variable label is the schema's display label; the
+    measurement level is nominal (categories, booleans, text), ordinal (ordinals) or scale (numbers,
     dates); dates have format ``DATE11``. GNU PSPP reads these files with the
     same labels and levels (tests/integration/io_fixtures/kypho_records.pspp.csv).
 
