@@ -11,6 +11,8 @@ group summaries print as the published ones:
   bounds, rounding to the stored resolution and a greedy repair
   (:mod:`kypho.synth.draw`); derived measures through their inputs (blood loss
   through haemoglobin, height ratios through the three heights);
+* a published between-group t, where the printed means and SDs allow it, by a
+  joint repair of both groups (:func:`kypho.synth.draw.repair_t`);
 * eligibility: every included patient meets the paper's criteria; optional
   screened-but-ineligible patients each fail a named criterion;
 * within-patient correlation over time: a latent patient effect per measure
@@ -193,7 +195,10 @@ def synthesize(
     \\sqrt{1-\\rho}e_{it}` are mapped to a marginal with the published mean and SD
     that respects the bounds (normal, or gamma from a nearby bound), standardised
     exactly (:math:`x' = m + s(x - \\bar x)/s_x`), rounded to the stored resolution
-    and repaired step by step until mean and SD print as published.
+    and repaired step by step until mean and SD print as published (first to the
+    decimals kypho's tables show, when finer than the paper's and reachable). Where
+    a printed t is possible with the printed summaries, both groups are then
+    repaired together until the cohort's t prints the same.
 
     Examples
     --------
