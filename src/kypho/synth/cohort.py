@@ -247,7 +247,7 @@ def synthesize(
                     rng, schema, targets, group, int(k), published[group], False, rho
                 )
                 blocks.append(cols)
-    data = {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
+    data = _stack(blocks)
     total = len(data["group"])
     included = np.zeros(total, dtype=bool)
     included[:included_n] = True
@@ -306,6 +306,24 @@ def _aim_at_published_t(
         if repair_t(a, b, rep.value, rep.half_unit, rng):
             for g, moved, (_, apply) in zip(groups, (a, b), (pair[0], pair[1]), strict=True):
                 achieved[g].values[t.column] = apply(moved.k)
+
+
+def _stack(blocks: list[Columns]) -> Columns:
+    """The blocks' columns one under another, each block freed once copied."""
+    total = sum(len(b["group"]) for b in blocks)
+    out: Columns = {}
+    for name in blocks[0]:
+        # the widest string type of any block, so that no value is cut
+        dtype = np.result_type(*(b[name].dtype for b in blocks))
+        out[name] = np.empty(total, dtype=dtype)
+    start = 0
+    while blocks:
+        block = blocks.pop(0)
+        size = len(block["group"])
+        for name in out:
+            out[name][start : start + size] = block[name]
+        start += size
+    return out
 
 
 def _check_names(schema: Schema) -> None:
@@ -786,23 +804,25 @@ def _add_dates(rng: np.random.Generator, data: Columns, n: int) -> None:
     data["birth_date"] = jan1 + np.minimum(birth_doy, 364).astype("timedelta64[D]")
 
 
-def _numbered(prefix: str, numbers: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.str_]:
-    """``prefix`` + zero-padded numbers, built as code points (no per-patient loop)."""
-    n = len(numbers)
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    digits = ((numbers[:, None] // powers) % 10 + ord("0")).astype(np.uint32)
+def _numbered(prefix: str, digits: npt.NDArray[np.uint32], width: int) -> npt.NDArray[np.str_]:
+    """``prefix`` + the last ``width`` digits, built as code points (no per-patient loop)."""
+    n = len(digits)
     head = np.broadcast_to(np.array([ord(c) for c in prefix], dtype=np.uint32), (n, len(prefix)))
-    points = np.ascontiguousarray(np.concatenate([head, digits], axis=1))
+    points = np.ascontiguousarray(np.concatenate([head, digits[:, -width:]], axis=1))
     out: npt.NDArray[np.str_] = points.view(f"<U{len(prefix) + width}").ravel()
     return out
 
 
 def _add_ids(data: Columns, n: int) -> None:
     width = max(3, len(str(n)))
+    widest = max(4, width)
     numbers = np.arange(1, n + 1, dtype=np.int64)
-    data["patient_id"] = _numbered("P", numbers, width)
-    data["patient_name"] = _numbered("Synthetic Patient ", numbers, width)
-    data["hospital_number"] = _numbered("SYN-", numbers, max(4, width))
+    # the decimal digits of 1..n once, as code points, zero-padded to the widest label
+    powers = 10 ** np.arange(widest - 1, -1, -1, dtype=np.int64)
+    digits = ((numbers[:, None] // powers) % 10 + ord("0")).astype(np.uint32)
+    data["patient_id"] = _numbered("P", digits, width)
+    data["patient_name"] = _numbered("Synthetic Patient ", digits, width)
+    data["hospital_number"] = _numbered("SYN-", digits, widest)
 
 
 def _typed(schema: Schema, data: Columns, n: int) -> pd.DataFrame:
