@@ -96,3 +96,21 @@ def test_source_file_with_the_paper_tables(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     bundled = resources.files("kypho").joinpath("data", "cohort.csv").read_bytes()
     assert out.read_bytes() == bundled
+
+
+def test_n_10000_counts_are_the_published_proportions(tmp_path: Path) -> None:
+    """5000 per group; 12/55 of 5000 = 1090.9 -> 1091 men (largest remainder), etc."""
+    out = tmp_path / "big.csv"
+    result = CliRunner().invoke(main, ["synth", "--n", "10000", "--seed", "9", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "Large cohort: summaries drawn from the published distributions, not matched to the "
+        "printed rounding; counts scaled to the cohort size."
+    ) in result.output.splitlines()
+    raw = read_table(out)
+    by_group = raw.groupby("group")
+    assert by_group.size().to_dict() == {"control": 5000, "experimental": 5000}
+    men = raw[raw["sex"] == "male"].groupby("group").size().to_dict()
+    assert men == {"experimental": 1091, "control": 1273}
+    leaks = raw[raw["leak_sites"] != "none"].groupby("group").size().to_dict()
+    assert leaks == {"experimental": 182, "control": 818}
