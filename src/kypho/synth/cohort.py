@@ -185,7 +185,8 @@ def synthesize(
     Raises
     ------
     DataError
-        When ``n``, ``ineligible`` or ``rho`` is out of range.
+        When ``n``, ``ineligible`` or ``rho`` is out of range, or the tables' groups
+        are not the schema's.
     SchemaError
         When the binding names a column the schema lacks.
 
@@ -216,7 +217,14 @@ def synthesize(
         raise DataError(f"rho must be from 0 to below 1 (got {rho})")
     _check_names(schema)
     targets = collect_targets(tables, schema, binding)
-    published = {g: targets.groups.get(g, 0) for g in schema.group_levels}
+    if set(targets.groups) != set(schema.group_levels):
+        raise DataError(
+            "the tables' groups "
+            + ", ".join(repr(g) for g in targets.groups)
+            + " must be the schema's groups "
+            + ", ".join(repr(g) for g in schema.group_levels)
+        )
+    published = {g: targets.groups[g] for g in schema.group_levels}
     if n is None:
         sizes = published
     else:

@@ -299,3 +299,29 @@ def test_a_possible_published_t_is_reproduced_and_its_contradicting_p_explained(
         "possible with the published means and SDs, but not together with the printed "
         "t = 0.381: on 108 df it gives P = 0.7036–0.7043"
     )
+
+
+def test_tables_with_other_groups_are_refused(tmp_path: Path) -> None:
+    from kypho.audit.loader import load_summary_tables
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["study"]["groups"][1]["key"] = "sham"
+        for table in doc["tables"]:
+            for row in table["rows"]:
+                levels = [lev for lev in row.get("levels", []) if isinstance(lev, dict)]
+                percents = [lev["percent_row"] for lev in levels if "percent_row" in lev]
+                for holder in [row, *levels, *percents]:
+                    cells = holder.get("cells", {})
+                    if "control" in cells:
+                        cells["sham"] = cells.pop("control")
+                within = row.get("within", {}).get("cells", {})
+                if "control" in within:
+                    within["sham"] = within.pop("control")
+
+    tables = load_summary_tables(_edited_paper(tmp_path, edit))
+    with pytest.raises(DataError) as info:
+        synthesize(tables)
+    assert str(info.value) == (
+        "the tables' groups 'experimental', 'sham' must be the schema's groups "
+        "'experimental', 'control'"
+    )
