@@ -6,6 +6,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from kypho.cli import main
@@ -114,3 +115,15 @@ def test_n_10000_counts_are_the_published_proportions(tmp_path: Path) -> None:
     assert men == {"experimental": 1091, "control": 1273}
     leaks = raw[raw["leak_sites"] != "none"].groupby("group").size().to_dict()
     assert leaks == {"experimental": 182, "control": 818}
+
+
+def test_module_entry_regenerates_the_bundled_file(tmp_path: Path) -> None:
+    """``python -m kypho.synth --out FILE`` (what scripts/make_cohort.py runs)."""
+    from kypho.synth.__main__ import main as module_main
+
+    out = tmp_path / "cohort.csv"
+    with pytest.raises(SystemExit) as info:
+        module_main(["--out", str(out)])
+    assert info.value.code == 0
+    bundled = resources.files("kypho").joinpath("data", "cohort.csv").read_bytes()
+    assert out.read_bytes() == bundled
