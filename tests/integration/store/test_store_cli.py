@@ -128,3 +128,26 @@ def test_default_store_is_kypho_db_in_the_working_folder(
     assert (tmp_path / "kypho.db").is_file()
     result = CliRunner().invoke(main, ["db", "--user", "ada", "user", "list"])
     assert result.stdout == "ada\tadmin\n"
+
+
+def test_migrate_and_delete_from_the_command_line(
+    kypho: Callable[..., Result], tmp_path: Path, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    assert kypho("init").exit_code == 0
+    make_patients(2).to_csv(tmp_path / "a.csv", index=False)
+    assert kypho("import", str(tmp_path / "a.csv"), "--reason", "r").exit_code == 0
+    extension = tmp_path / "d3.yaml"
+    extension.write_text("extend_repeated: {vas: [d3]}\n", encoding="utf-8")
+    ext = ("--extension", str(extension))
+    result = kypho(*ext, "migrate")
+    assert (result.exit_code, result.stdout) == (0, "added column(s): vas_d3\n")
+    result = kypho("verify")
+    assert result.exit_code == 2
+    assert "does not match the schema given; an admin must run `kypho db migrate`" in (
+        result.stderr
+    )
+    result = kypho(*ext, "verify")
+    assert result.stdout.startswith("audit trail verified: 6 entries, 2 records")
+    result = kypho(*ext, "delete", "P-00002", "--reason", "duplicate patient")
+    assert result.stdout == "deleted record P-00002\n"
+    assert kypho(*ext, "verify").stdout.startswith("audit trail verified: 7 entries, 1 records")
