@@ -5,11 +5,14 @@ and role), when (UTC, ISO 8601), what (``action``), which record and field, the
 old and new values (JSON), why (``reason``) and the record's version after the
 change. Entries are chained: each stores the previous entry's hash and its own,
 
-    hash_k = SHA-256(hash_{k-1} || "\\n" || JSON[seq, at, user, role, action,
-                                                 record, field, old, new, reason, version])
+    hash_k = SHA-256(hash_{k-1} || "\\n" || JSON[seq, at, user, role, action, record,
+                                                 field, H(old), H(new), reason, version])
 
-with ``hash_0`` = 64 zeros, so changing, inserting or removing any entry breaks
-every later hash.
+where ``H(x)`` is the SHA-256 (hex) of the value's JSON text, ``null`` when there
+is none, and ``hash_0`` = 64 zeros; changing, inserting or removing any entry
+breaks every later hash. (The values enter through their own digests so that a
+whole record's JSON is hashed once rather than escaped into a second JSON text,
+which made every import noticeably slower.)
 
 Notes
 -----
@@ -91,8 +94,17 @@ _PLAIN = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 def entry_hash(prev_hash: str, entry: Mapping[Any, Any]) -> str:
     """The hash of an entry chained to ``prev_hash`` (see the module docstring)."""
-    payload = _PLAIN.encode([entry[k] for k in HASHED_FIELDS])
+    payload = _PLAIN.encode(
+        [_digest(entry[k]) if k in _DIGESTED else entry[k] for k in HASHED_FIELDS]
+    )
     return hashlib.sha256(f"{prev_hash}\n{payload}".encode()).hexdigest()
+
+
+_DIGESTED = frozenset({"old_value", "new_value"})
+
+
+def _digest(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(text.encode()).hexdigest()
 
 
 def now() -> str:

@@ -22,9 +22,10 @@ def _entry(**changes: object) -> dict[str, object]:
 
 
 def test_hash_is_sha256_of_previous_hash_and_entry() -> None:
+    old, new = (hashlib.sha256(v.encode()).hexdigest() for v in ("70", "71"))
     payload = (
-        '[1,"2026-01-01T00:00:00.000000+00:00","ada","admin","update","P-1","age","70","71",'
-        "null,null]"
+        f'[1,"2026-01-01T00:00:00.000000+00:00","ada","admin","update","P-1","age","{old}",'
+        f'"{new}",null,null]'
     )
     expected = hashlib.sha256(f"{GENESIS}\n{payload}".encode()).hexdigest()
     assert entry_hash(GENESIS, _entry()) == expected
