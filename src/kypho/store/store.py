@@ -445,8 +445,17 @@ class Store:
         return role
 
     @contextmanager
+    def _database_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.DBAPIError as exc:
+            raise StoreError(
+                f"the database at {_safe_url(self.engine)} failed: {exc.orig}; nothing was written"
+            ) from exc
+
+    @contextmanager
     def _reading(self, right: str, *, snapshot: bool = False) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
+        with self._database_errors(), self.engine.connect() as conn:
             if snapshot and conn.dialect.name == "postgresql":
                 # one snapshot for several queries, so that a writer committing
                 # between them cannot make them disagree; a SQLite read
@@ -458,7 +467,7 @@ class Store:
     @contextmanager
     def _writing(self, right: str) -> Iterator[_Writer]:
         chain = self.tables.chain
-        with self.engine.begin() as conn:
+        with self._database_errors(), self.engine.begin() as conn:
             # writing the head row first takes the write lock before anything is
             # read (SQLite: RESERVED lock; PostgreSQL: row lock), so concurrent
             # writers queue here instead of interleaving their audit entries

@@ -160,3 +160,16 @@ def test_the_import_entry_records_source_counts_and_unknown_columns(
         "rejected": 1,
         "unknown_columns": ["ward_comment"],
     }
+
+
+def test_database_failures_become_store_errors(db_url: str) -> None:
+    shown = sa.make_url(db_url).render_as_string(hide_password=True)
+    with Store.init(db_url, admin=ADMIN) as store:
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE kypho_records"))
+        with pytest.raises(StoreError) as info:
+            store.read()
+    message = str(info.value)
+    assert message.startswith(f"the database at {shown} failed: ")
+    assert "kypho_records" in message
+    assert message.endswith("; nothing was written")
