@@ -29,17 +29,20 @@ if TYPE_CHECKING:
 __all__ = ["db", "load_from_store"]
 
 
-def load_from_store(url: str | None = None, *, user: str | None = None) -> pd.DataFrame:
+def load_from_store(
+    url: str | None = None, *, user: str | None = None, schema: Schema | None = None
+) -> pd.DataFrame:
     """Every record of the store at ``url``, typed, for ``kypho analyze --db URL``.
 
     Thin alias of :func:`kypho.store.load_from_store` (which see): one row per
     record, the schema's input variables as columns, typed as
     :attr:`kypho.validate.ValidationResult.data`. The acting user is ``user``,
-    else ``$KYPHO_USER``, else the login name, and needs the ``read`` right.
+    else ``$KYPHO_USER``, else the login name, and needs the ``read`` right;
+    ``schema`` is needed only for a store built with an extended schema.
     """
     from kypho.store import load_from_store as load
 
-    return load(url, user=user)
+    return load(url, user=user, schema=schema)
 
 
 @dataclass(frozen=True)

@@ -1241,7 +1241,9 @@ def _typed_frame(rows: Sequence[Any], schema: Schema, names: Sequence[str]) -> p
     return pd.DataFrame(out, columns=list(names))
 
 
-def load_from_store(url: str | None = None, *, user: str | None = None) -> pd.DataFrame:
+def load_from_store(
+    url: str | None = None, *, user: str | None = None, schema: Schema | None = None
+) -> pd.DataFrame:
     """Every record of a study store, typed, for ``kypho analyze --db URL``.
 
     Parameters
@@ -1252,6 +1254,9 @@ def load_from_store(url: str | None = None, *, user: str | None = None) -> pd.Da
     user
         The acting user, who needs the ``read`` right (every role has it);
         ``None`` uses ``$KYPHO_USER`` or the login name.
+    schema
+        The schema the store was built with, when it is not kypho's built-in one
+        (a store migrated to an extended schema opens only with that schema).
 
     Returns
     -------
@@ -1265,5 +1270,5 @@ def load_from_store(url: str | None = None, *, user: str | None = None) -> pd.Da
     StoreError
         If the URL holds no store, or the user may not read it.
     """
-    with Store(url, user=user) as store:
+    with Store(url, user=user, schema=schema) as store:
         return store.read()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from kypho.errors import StoreError
 from kypho.schema import load_schema
-from kypho.store import Store
+from kypho.store import Store, load_from_store
 from kypho.store import migrate as store_migrate
 
 ADMIN = "ada"
@@ -84,3 +84,15 @@ def test_an_old_structure_revision_is_upgraded_and_recorded(db_url: str) -> None
             store.engine.begin() as conn,
         ):
             conn.execute(sa.text("DELETE FROM kypho_audit"))
+
+
+def test_load_from_store_with_an_extended_schema(
+    db_url: str, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    extended = load_schema(extensions=[{"extend_repeated": {"vas": ["d3"]}}])
+    with Store.init(db_url, admin=ADMIN, schema=extended) as store:
+        store.import_frame(make_patients(2).assign(vas_d3="3"), reason="r")
+    with pytest.raises(StoreError, match="does not match the schema given"):
+        load_from_store(db_url, user=ADMIN)
+    frame = load_from_store(db_url, user=ADMIN, schema=extended)
+    assert frame["vas_d3"].tolist() == [3.0, 3.0]
