@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs pytest. The store tests also run against a real PostgreSQL server when
-# scripts/pg.sh can install and start one; the server is stopped on exit.
+# scripts/pg.sh can install and start one; the server is stopped on exit. The
+# HTML report is also rendered in headless Chromium, installed by
+# scripts/browser.sh when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -11,5 +13,8 @@ if [ -x scripts/pg.sh ] && [ "${KYPHO_NO_PG:-0}" != "1" ]; then
   else
     echo "scripts/test.sh: PostgreSQL could not be started; store tests run on SQLite only" >&2
   fi
+fi
+if [ "${KYPHO_NO_BROWSER:-0}" != "1" ]; then
+  bash scripts/browser.sh || echo "scripts/test.sh: no Chromium; the browser test is skipped" >&2
 fi
 "$BIN/pytest" "$@"

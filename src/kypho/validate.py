@@ -22,6 +22,7 @@ Checks, in order, each over whole columns:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -341,6 +342,18 @@ def _per_unique(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series
     return pd.Series(out, index=s.index)
 
 
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]*)?$"
+
+
+def _iso_dates_or_none(values: pd.Series) -> pd.Series:
+    """Dates and ISO 8601 date strings as they are; anything else as None (invalid)."""
+    text = values.astype("string").str.strip()
+    looks_iso = text.str.match(_ISO_DATE).fillna(False).to_numpy(dtype=bool)
+    is_date = values.map(lambda v: isinstance(v, dt.date)).to_numpy(dtype=bool)
+    out = values.astype(object).where(is_date, text.astype(object).where(looks_iso, None))
+    return out.where(is_date | looks_iso, None)
+
+
 def _missing_mask(s: pd.Series, tokens: set[str]) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
         return s.isna().to_numpy()
@@ -378,8 +391,21 @@ def _convert(
         if pd.api.types.is_datetime64_any_dtype(s):
             dates = s.astype("datetime64[ns]")
             return dates, np.zeros(len(s), dtype=bool)
-        dates = pd.to_datetime(s.where(present).astype(object), errors="coerce", format="mixed")
-        return dates.astype("datetime64[ns]"), present & dates.isna().to_numpy()
+        # ISO 8601 only: "01/03/2020" is 1 March or 3 January depending on the
+        # country, and guessing per cell would mix the two in one column.
+        # Numbers are not dates here (Excel serials arrive as datetimes from kypho.io);
+        # text must look like YYYY-MM-DD before pandas parses it.
+        dates = pd.to_datetime(
+            _per_unique(s.where(pd.Series(present, index=s.index)), _iso_dates_or_none),
+            errors="coerce",
+            format="ISO8601",
+        )
+        # dates outside what datetime64[ns] holds (years 1678-2261) are invalid here
+        representable = ((dates >= pd.Timestamp.min) & (dates <= pd.Timestamp.max)).to_numpy(
+            dtype=bool
+        )
+        dates = dates.where(representable)
+        return dates.astype("datetime64[ns]"), present & ~representable
     if var.type == "boolean":
         text = _per_unique(s, lambda u: _as_text(u).str.casefold()).astype("string")
         is_true = text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)

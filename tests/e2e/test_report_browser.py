@@ -36,6 +36,14 @@ def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
             "--no-sandbox",
             "--disable-gpu",
             "--disable-network-access",
+            # without these, Chromium keeps trying to reach its update and sync
+            # services, which this closed network refuses
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
             f"--screenshot={shot}",
             "--window-size=1200,3000",
             (out / "report.html").as_uri(),

@@ -9,3 +9,6 @@ for run in "$here"/*/run.sh; do
   echo "== $run"
   (cd "$(dirname "$run")" && bash run.sh)
 done
+# The SPSS-file fixtures of the I/O tests (PSPP writes them from committed syntax).
+echo "== tests/integration/io_fixtures/run.sh"
+(cd "$here/../../integration/io_fixtures" && bash run.sh)

@@ -184,3 +184,12 @@ def test_no_row_is_ever_lost_and_input_is_not_modified(rows: list[dict[str, obje
     # every rejected row has at least one reason, every reason belongs to a rejected row
     assert set(result.problems["row"]) == set(result.rejected.index)
     pd.testing.assert_frame_equal(raw, before)
+
+
+def test_ambiguous_dates_are_refused_not_guessed() -> None:
+    raw = pd.DataFrame({**_base(), "operation_date": ["2020-03-01", "01/03/2020"]})
+    result = validate(raw)
+    assert result.problems["message"].tolist() == [
+        "record P-002 (row 2), 'operation_date' must be a date (YYYY-MM-DD) from 1990-01-01 "
+        "to 2100-12-31 (got '01/03/2020')"
+    ]
