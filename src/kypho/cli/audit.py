@@ -1,7 +1,6 @@
 """``kypho audit``: check a paper's printed statistics against its printed summaries.
 
-This module is also where ``kypho synth`` (the synthetic cohort consistent with the
-paper) will live; it is not written yet, see the placeholder at the end.
+``kypho synth`` (a cohort consistent with the paper) lives in :mod:`kypho.cli.synth`.
 """
 
 from __future__ import annotations
@@ -81,7 +80,3 @@ def audit(
     except OSError as exc:
         raise InputFileError(f"cannot write the audit report to {str(out)!r}: {exc}") from exc
     click.echo(f"wrote {out}", err=True)
-
-
-# `kypho synth` (issue 5, item 4) is registered in kypho.cli as
-# ("kypho.cli.audit", "synth"); its click command belongs here, below `audit`.
