@@ -272,6 +272,10 @@ def analyze(
         )
         for message in list(validation.problems["message"])[:5]:
             steps.detail(str(message))
+    if validation.n_read == 0:
+        raise DataError(
+            f"{input_name} holds no records (a header only?), so there is nothing to analyse"
+        )
     if validation.n_accepted == 0:
         first = "; ".join(str(m) for m in list(validation.problems["message"])[:3])
         raise DataError(
