@@ -52,6 +52,20 @@ def check_probability(name: str, value: object) -> float:
     return float(value)
 
 
+def as_two_samples(
+    x: ArrayLike, y: ArrayLike, axis: int | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Both groups as float64 arrays (sample axis last) with matching batch shapes."""
+    a = as_values(x, "x", axis)
+    b = as_values(y, "y", axis)
+    if a.shape[:-1] != b.shape[:-1]:
+        raise StatisticsError(
+            f"x and y must hold the same number of samples (batch shapes {a.shape[:-1]} "
+            f"and {b.shape[:-1]})"
+        )
+    return a, b
+
+
 def as_values(x: ArrayLike, name: str, axis: int | None) -> NDArray[np.float64]:
     """Convert ``x`` to a float64 array with the sample axis last.
 

@@ -14,7 +14,7 @@ from scipy import stats as sps
 from kypho.errors import StatisticsError
 from kypho.stats._common import (
     Alternative,
-    as_values,
+    as_two_samples,
     check_alternative,
     check_choice,
     out,
@@ -371,13 +371,7 @@ def mann_whitney(
     """
     _check_options(method, continuity, alternative)
     single = axis is None
-    a = as_values(x, "x", axis)
-    b = as_values(y, "y", axis)
-    if a.shape[:-1] != b.shape[:-1]:
-        raise StatisticsError(
-            f"x and y must hold the same number of samples (batch shapes {a.shape[:-1]} "
-            f"and {b.shape[:-1]})"
-        )
+    a, b = as_two_samples(x, y, axis)
     if single:
         a = a[~np.isnan(a)]
         b = b[~np.isnan(b)]

@@ -18,7 +18,7 @@ from scipy import stats as sps
 from kypho.errors import StatisticsError
 from kypho.stats._common import (
     Alternative,
-    as_values,
+    as_two_samples,
     check_alternative,
     check_choice,
     check_probability,
@@ -531,13 +531,7 @@ def independent_t(
     alpha = check_probability("alpha", alpha)
     confidence = check_probability("confidence", confidence)
     single = axis is None
-    a = as_values(x, "x", axis)
-    b = as_values(y, "y", axis)
-    if a.shape[:-1] != b.shape[:-1]:
-        raise StatisticsError(
-            f"x and y must hold the same number of samples (batch shapes {a.shape[:-1]} "
-            f"and {b.shape[:-1]})"
-        )
+    a, b = as_two_samples(x, y, axis)
     n1, m1, v1 = moments(a)
     n2, m2, v2 = moments(b)
     _check_sizes(n1, n2, single)

@@ -13,7 +13,7 @@ from scipy import stats as sps
 from kypho.errors import StatisticsError
 from kypho.stats._common import (
     Alternative,
-    as_values,
+    as_two_samples,
     check_alternative,
     check_choice,
     check_probability,
@@ -241,13 +241,7 @@ def variance_test(
             f"one-tailed by construction (got {alternative!r})"
         )
     single = axis is None
-    a = as_values(x, "x", axis)
-    b = as_values(y, "y", axis)
-    if a.shape[:-1] != b.shape[:-1]:
-        raise StatisticsError(
-            f"x and y must hold the same number of samples (batch shapes {a.shape[:-1]} "
-            f"and {b.shape[:-1]})"
-        )
+    a, b = as_two_samples(x, y, axis)
     n1, m1, v1 = moments(a)
     n2, m2, v2 = moments(b)
     return variance_core(a, b, (n1, m1, v1), (n2, m2, v2), method, alternative, confidence, single)

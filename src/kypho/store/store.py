@@ -33,7 +33,7 @@ from kypho.errors import (
 )
 from kypho.schema import Schema, Variable, load_schema
 from kypho.store import migrate
-from kypho.store.audit import GENESIS, dumps, entry_hash, now
+from kypho.store.audit import GENESIS, HASHED_FIELDS, dumps, entry_hash, now
 from kypho.store.engine import USER_ENV, create_store_engine, resolve_url
 from kypho.store.roles import RIGHTS, ROLES
 from kypho.store.safe_harbor import deidentify
@@ -53,21 +53,8 @@ __all__ = [
 _CHUNK = 2000
 # ids per IN (...) query; below SQLite's historical limit of 999 parameters
 _IN_CHUNK = 900
-_STORED_AUDIT = (
-    "seq",
-    "at",
-    "user_name",
-    "role",
-    "action",
-    "record",
-    "field",
-    "old_value",
-    "new_value",
-    "reason",
-    "version",
-    "prev_hash",
-    "hash",
-)
+# an audit row as stored: the hashed fields, then the chain links
+_STORED_AUDIT = (*HASHED_FIELDS, "prev_hash", "hash")
 _WHAT = {
     "read": "read records",
     "log": "read the audit trail",
