@@ -58,3 +58,34 @@ def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
     # A rendered page has text and figure colours: far from one uniform colour.
     assert pixels.shape[0] >= 1000
     assert float(pixels[..., :3].std()) > 0.05
+
+    # The DOM as Chromium parsed it: all seven tables survive parsing (no stray
+    # markup swallowing one), and every image is inline, so the page is offline.
+    dom = subprocess.run(
+        [
+            str(BROWSER),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile2'}",
+            "--dump-dom",
+            (out / "report.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    import re
+
+    captions = re.findall(r"<caption[^>]*>\s*(?:<[^>]+>)*\s*Table (\d)", dom)
+    assert sorted(set(captions)) == ["1", "2", "3", "4", "5", "6", "7"], captions
+    sources = re.findall(r'<img[^>]*\ssrc="([^"]*)"', dom)
+    assert all(src.startswith("data:") for src in sources), sources[:3]
+    # no resource fetched from elsewhere (XML namespace URIs are names, not fetches)
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//', dom)
