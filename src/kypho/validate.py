@@ -215,11 +215,13 @@ def validate(raw: pd.DataFrame, schema: Schema | None = None) -> ValidationResul
         text: str,
         *,
         got: bool = True,
+        quote: bool = True,
     ) -> None:
         if not mask.any():
             return
         idx = np.flatnonzero(mask)
-        shown = [_show(v) for v in values.to_numpy()[idx]]
+        picked = values.to_numpy()[idx]
+        shown = [_show(v) for v in picked] if quote else [str(v) for v in picked]
         rec = ids[idx]
         problems.append(
             pd.DataFrame(
@@ -284,7 +286,12 @@ def validate(raw: pd.DataFrame, schema: Schema | None = None) -> ValidationResul
                 ]
             )
             report(
-                both & ~ok, rule.left, shown, "rule", f"breaks rule {rule.name!r}: {rule.message}"
+                both & ~ok,
+                rule.left,
+                shown,
+                "rule",
+                f"breaks rule {rule.name!r}: {rule.message}",
+                quote=False,
             )
 
     problem_frame = (

@@ -86,7 +86,7 @@ def test_every_problem_reported_with_whole_message() -> None:
         "record P-018 (row 2), 'operation_date' must be a date (YYYY-MM-DD) from 1990-01-01 to 2100-12-31 (got '2020-02-30')",
         "record P-018 (row 2), 'patient_id' is shared by rows 2, 3 (got 'P-018')",
         "record P-018 (row 3), 'age' must be a whole number from 18 to 120 (got 71.5)",
-        "record P-018 (row 3), 'last_followup_date' breaks rule 'followup_after_operation': last follow-up date must not be before the operation date (got 'last_followup_date 2020-04-01, operation_date 2020-05-01')",
+        "record P-018 (row 3), 'last_followup_date' breaks rule 'followup_after_operation': last follow-up date must not be before the operation date (got last_followup_date 2020-04-01, operation_date 2020-05-01)",
         "record P-018 (row 3), 'leak_sites' must be codes from 'B', 'C', 'S', 'D' separated by ';', or 'none' (got 'C;none')",
         "record P-018 (row 3), 'patient_id' is shared by rows 2, 3 (got 'P-018')",
         "record P-020 (row 4), 'age' must be a whole number from 18 to 120 (got 130)",
