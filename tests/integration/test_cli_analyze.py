@@ -179,11 +179,18 @@ def test_default_cohort_is_marked_synthetic(
     data = write_cohort(tmp_path / "cohort.csv", 40, bad_row=False)
     monkeypatch.setattr(cli_analyze, "_default_cohort", lambda: data)
     out = tmp_path / "out"
-    result = run("--out", str(out), "--format", "html", "--no-figures")
+    result = run(
+        "--out", str(out), "--format", "html", "--format", "md", "--format", "docx", "--no-figures"
+    )
     assert result.exit_code == 0, result.output
     assert "[1/7] reading the bundled default cohort" in result.stderr
     page = (out / "report.html").read_text(encoding="utf-8")
     assert cli_analyze.SYNTHETIC_NOTE in page
+    assert cli_analyze.SYNTHETIC_NOTE in (out / "report.md").read_text(encoding="utf-8")
+    import docx
+
+    paragraphs = [p.text for p in docx.Document(str(out / "report.docx")).paragraphs]
+    assert cli_analyze.SYNTHETIC_NOTE in paragraphs[:3]
 
 
 def test_format_choices_match_report_formats() -> None:

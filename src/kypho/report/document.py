@@ -471,6 +471,7 @@ def write_report(
                 grids,
                 target / "report.docx",
                 title=title,
+                note=provenance.note,
                 paragraphs=[
                     ("Statistical methods", methods),
                     (

@@ -102,6 +102,7 @@ def write_docx(
     path: str | Path,
     *,
     title: str = "",
+    note: str = "",
     paragraphs: Iterable[tuple[str, str]] = (),
 ) -> Path:
     """Write every table (and optional text sections) to a .docx file.
@@ -114,6 +115,8 @@ def write_docx(
         The .docx file to write.
     title
         A heading at the top of the document.
+    note
+        A boxed-off remark under the title, in bold (e.g. that the data are synthetic).
     paragraphs
         ``(heading, text)`` pairs written after the tables (methods, results).
 
@@ -137,6 +140,8 @@ def write_docx(
     style.font.size = Pt(10)
     if title:
         document.add_heading(title, level=1)
+    if note:
+        document.add_paragraph().add_run(note).bold = True
     for grid in grids:
         add_table(document, grid)
     for heading, text in paragraphs:
