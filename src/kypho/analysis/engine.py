@@ -176,7 +176,8 @@ def _table(
     if any(c.within is not None for r in rows for c in r.cells):
         footnotes.append(
             f"* P < {ctx.plan.alpha:g} against the baseline value in the same group "
-            "(paired t test; t with its df and P under the value)."
+            "(paired t test of the change, later value minus baseline, so a fall gives a "
+            "negative t; t with its df and P under the value)."
         )
     if any(r.comparison is not None and r.comparison.difference is not None for r in rows):
         footnotes.append(
