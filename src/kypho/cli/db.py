@@ -6,7 +6,7 @@ The store is chosen by ``--url`` or ``$KYPHO_DB_URL`` (default: the SQLite file
 decides what is allowed. Errors are :class:`~kypho.errors.KyphoError` and are
 printed by ``kypho`` itself (exit status 2).
 
-``kypho analyze --db URL`` reads its input with :func:`load_from_store`.
+``kypho analyze --db URL`` reads its input with :func:`kypho.store.load_from_store`.
 """
 
 from __future__ import annotations
@@ -26,23 +26,7 @@ if TYPE_CHECKING:
     from kypho.schema import Schema
     from kypho.store import Store
 
-__all__ = ["db", "load_from_store"]
-
-
-def load_from_store(
-    url: str | None = None, *, user: str | None = None, schema: Schema | None = None
-) -> pd.DataFrame:
-    """Every record of the store at ``url``, typed, for ``kypho analyze --db URL``.
-
-    Thin alias of :func:`kypho.store.load_from_store` (which see): one row per
-    record, the schema's input variables as columns, typed as
-    :attr:`kypho.validate.ValidationResult.data`. The acting user is ``user``,
-    else ``$KYPHO_USER``, else the login name, and needs the ``read`` right;
-    ``schema`` is needed only for a store built with an extended schema.
-    """
-    from kypho.store import load_from_store as load
-
-    return load(url, user=user, schema=schema)
+__all__ = ["db"]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from kypho.cli import main
-from kypho.cli.db import load_from_store
+from kypho.store import load_from_store
 
 
 @pytest.fixture
