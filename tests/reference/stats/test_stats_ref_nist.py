@@ -8,10 +8,9 @@ and the standard deviation with denominator n − 1 to 15 digits.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
-
-import hashlib
 
 import numpy as np
 import pytest
