@@ -271,9 +271,9 @@ FORMULAS: dict[str, Formula] = {}
 
 
 def register_formula(
-    name: str,
     function: Callable[..., Any],
     *,
+    name: str | None = None,
     numeric: bool = True,
     optional: tuple[str, ...] = (),
 ) -> Formula:
@@ -281,10 +281,11 @@ def register_formula(
 
     Parameters
     ----------
-    name
-        The name schemas use; a name already registered is an error.
     function
         See :class:`Formula`.
+    name
+        The name schemas use; ``None`` uses the function's own name. A name
+        already registered is an error.
     numeric, optional
         See :class:`Formula`.
 
@@ -295,15 +296,18 @@ def register_formula(
     Raises
     ------
     SchemaError
-        When ``name`` is already registered.
+        When the name is already registered.
 
     Examples
     --------
-    >>> f = register_formula("_doctest_mean_of_two", lambda a, b: (_f(a) + _f(b)) / 2)
-    >>> f.numeric, "_doctest_mean_of_two" in FORMULAS
-    (True, True)
-    >>> del FORMULAS["_doctest_mean_of_two"]
+    >>> def mean_of_two(a, b):
+    ...     return (_f(a) + _f(b)) / 2
+    >>> f = register_formula(mean_of_two)
+    >>> f.name, f.numeric, "mean_of_two" in FORMULAS
+    ('mean_of_two', True, True)
+    >>> del FORMULAS["mean_of_two"]
     """
+    name = name or function.__name__
     if name in FORMULAS:
         raise SchemaError(f"a formula named {name!r} is already registered")
     formula = Formula(name, function, numeric, frozenset(optional))
@@ -346,16 +350,16 @@ def _leakage(sites: pd.Series, *, variables: Mapping[str, Any]) -> tuple[pd.Seri
     return (counts.any, counts.count, *(counts.by_type[c] for c in codes))
 
 
-register_formula("blood_loss", blood_loss)
-register_formula("height_ratio", height_ratio)
-register_formula("wedge_angle_from_landmarks", _wedge_angle)
-register_formula("genant_grade", _genant)
-register_formula("difference", difference)
-register_formula("region_of_level", classify.region_of_level, numeric=False)
-register_formula("cement_grade", _cement_grade, numeric=False)
-register_formula("leakage_counts", _leakage, numeric=False)
+# Each formula is named after the public function that computes it.
+register_formula(blood_loss)
+register_formula(height_ratio)
+register_formula(_wedge_angle, name=wedge_angle_from_landmarks.__name__)
+register_formula(_genant, name=genant_grade.__name__)
+register_formula(difference)
+register_formula(classify.region_of_level, numeric=False)
+register_formula(_cement_grade, name=classify.cement_grade.__name__, numeric=False)
+register_formula(_leakage, name=classify.leakage_counts.__name__, numeric=False)
 register_formula(
-    "filling_tube",
     classify.filling_tube,
     numeric=False,
     optional=("anterior_wall", "superior_endplate", "inferior_endplate", "subtype"),
