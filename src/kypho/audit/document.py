@@ -165,11 +165,13 @@ def _read_docx(p: Path) -> Document:
             elif tag == "tbl":
                 for row in Table(block, document).rows:
                     cells: list[str] = []
+                    seen: list[object] = []
                     for cell in row.cells:
-                        t = " ".join(cell.text.split())
-                        if not cells or cells[-1] != t:  # merged cells repeat
-                            cells.append(t)
-                    texts.append("  ".join(cells))
+                        if seen and seen[-1] is cell._tc:  # a merged cell is listed once per column
+                            continue
+                        seen.append(cell._tc)
+                        cells.append(" ".join(cell.text.split()))
+                    texts.append("  ".join(c for c in cells if c))
                 texts.append("")
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise InputFileError(

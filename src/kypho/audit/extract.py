@@ -506,6 +506,16 @@ class _Builder:
                 within.append(_printed_within(vals.pop(0)))
             else:
                 within.append(None)
+        # where the layout put a within-group "t = …, P …" after the row, it belongs to
+        # the starred cells, in order
+        trailing = [_printed_within(v) for v in vals if _WITHIN.match(v)]
+        vals = [v for v in vals if not _WITHIN.match(v)]
+        for i, cell in enumerate(cells):
+            if trailing and within[i] is None and cell.endswith("*"):
+                within[i] = trailing.pop(0)
+        if trailing:
+            self._skip(row, f"a within-group result with no starred cell to go with: {trailing[0]}")
+            return None
         if len(cells) == 1:
             self._skip(row, "only one group's value could be read")
             return None
@@ -549,6 +559,12 @@ class _Builder:
             if unit_text:
                 entry["unit"] = unit_text
             entry["cells"] = dict(zip(self.keys, cells, strict=True))
+            if any(within) and baseline is None:
+                self._skip(
+                    row,
+                    "a within-group result on the table's first row: no earlier row to compare it with",
+                )
+                return None
             if any(within):
                 entry["within"] = {
                     "versus": baseline,

@@ -55,7 +55,6 @@ CHECKS: dict[str, str] = {
     "identical_counts": "identical proportions in both groups force P = 1",
     "section_p": "rows of one exhaustive two-level section are one 2×2 table and share one P",
     "u_from_counts": "the printed Mann–Whitney U against U recomputed from the grade counts",
-    "grim_percent": "GRIM on a percentage: the printed % is possible as a count out of n",
 }
 
 

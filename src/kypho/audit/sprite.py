@@ -91,7 +91,7 @@ def sprite(
     --------
     >>> r = sprite("3.50", "1.19", 20, low=1, high=7, max_samples=2)
     >>> r.status, len(r.samples), r.samples[0][:4]
-    ('found', 2, (1.0, 2.0, 2.0, 2.0))
+    ('found', 2, (2.0, 2.0, 2.0, 3.0))
     >>> sprite("0.15", "0.09", 55, low=0, high=10).status
     'impossible'
     """

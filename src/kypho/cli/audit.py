@@ -130,8 +130,6 @@ def audit(
     if file is not None and file.is_dir():
         _audit_folder(file, alpha, switches, out)
         return
-    if file is not None and not file.exists():
-        raise InputFileError(f"{str(file)!r} does not exist")
     suffix = "" if file is None else file.suffix.lower()
     if file is not None and suffix in SUFFIXES:
         from kypho.audit import audit_paper, render
