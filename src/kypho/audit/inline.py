@@ -281,7 +281,7 @@ def check_inline(
     p_equal_alpha_significant: bool = False,
     p_zero_error: bool = True,
     one_tailed_text: bool = False,
-    one_tailed_in_text: bool = False,
+    one_tailed_in_text: bool | Sequence[bool] = False,
     one_tailed_tests: bool = False,
 ) -> list[Finding]:
     """Recompute P for every result and classify it (the rule in the module docstring).
@@ -295,9 +295,10 @@ def check_inline(
     p_equal_alpha_significant, p_zero_error, one_tailed_text, one_tailed_tests : bool
         statcheck's switches ``pEqualAlphaSig``, ``pZeroError``, ``OneTailedTxt`` and
         ``OneTailedTests``; kypho's defaults are explained in the module docstring.
-    one_tailed_in_text : bool
+    one_tailed_in_text : bool or sequence of bool
         The document mentions a one-tailed test (:func:`one_tailed_mentioned`); used
-        with ``one_tailed_text``.
+        with ``one_tailed_text``. One flag per result when results of several papers
+        are checked in one call.
 
     Returns
     -------
@@ -314,9 +315,14 @@ def check_inline(
     if not items:
         return []
     one = np.array([r.test in ("t", "z", "r") for r in items])
+    mentioned = (
+        np.full(len(items), bool(one_tailed_in_text))
+        if isinstance(one_tailed_in_text, bool)
+        else np.asarray(one_tailed_in_text, dtype=bool)
+    )
     two_tailed = np.where(one & one_tailed_tests, 1.0, np.where(one, 2.0, 1.0))
     point, low, high = _p_range(items, two_tailed)
-    if one_tailed_text and one_tailed_in_text and not one_tailed_tests:
+    if one_tailed_text and mentioned.any() and not one_tailed_tests:
         p1, l1, h1 = _p_range(items, np.ones(len(items)))
     out: list[Finding] = []
     for i, r in enumerate(items):
@@ -328,7 +334,7 @@ def check_inline(
             status == "inconsistent"
             and one[i]
             and one_tailed_text
-            and one_tailed_in_text
+            and mentioned[i]
             and not one_tailed_tests
             and _meets(r.p, r.ns, l1[i], h1[i], alpha, p_zero_error)
         ):

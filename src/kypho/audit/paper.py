@@ -10,17 +10,18 @@ line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from kypho.audit.checks import audit
 from kypho.audit.document import Document, read_document
 from kypho.audit.extract import Extraction, extract
-from kypho.audit.inline import check_inline, one_tailed_mentioned
-from kypho.audit.result import AuditReport
-from kypho.errors import AuditError
+from kypho.audit.inline import InlineResult, check_inline, one_tailed_mentioned
+from kypho.audit.result import AuditReport, Finding
+from kypho.errors import AuditError, KyphoError
 
-__all__ = ["PaperAudit", "audit_paper"]
+__all__ = ["PaperAudit", "audit_paper", "audit_papers"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,79 @@ class PaperAudit:
     report: AuditReport
     extraction: Extraction
     document: Document
+
+
+def _combine(
+    doc: Document, extraction: Extraction, inline: list[Finding], alpha: float
+) -> PaperAudit:
+    tables = extraction.tables
+    if tables is not None:
+        base = audit(tables, alpha=alpha)
+        report = AuditReport(
+            title=base.title,
+            source=doc.source,
+            groups=base.groups,
+            alpha=base.alpha,
+            findings=(*inline, *base.findings),
+            kypho_version=base.kypho_version,
+        )
+    else:
+        from kypho import __version__
+
+        report = AuditReport(
+            title=Path(doc.source).stem,
+            source=doc.source,
+            groups=(),
+            alpha=alpha,
+            findings=tuple(inline),
+            kypho_version=__version__,
+        )
+    return PaperAudit(report, extraction, doc)
+
+
+def audit_papers(
+    papers: Sequence[str | Path | Document],
+    *,
+    alpha: float = 0.05,
+    **switches: bool,
+) -> list[PaperAudit | KyphoError]:
+    """Audit many papers; the in-text results of all of them are recomputed in one
+    vectorised call (:func:`kypho.audit.inline.check_inline`).
+
+    Returns, per paper and in order, its :class:`PaperAudit`, or the
+    :class:`~kypho.errors.KyphoError` that kept it from being read.
+    """
+    read: list[tuple[Document, Extraction] | KyphoError] = []
+    for paper in papers:
+        try:
+            doc = paper if isinstance(paper, Document) else read_document(paper)
+            read.append((doc, extract(doc)))
+        except KyphoError as exc:
+            read.append(exc)
+    results: list[InlineResult] = []
+    owner: list[int] = []
+    mentioned: list[bool] = []
+    for i, item in enumerate(read):
+        if isinstance(item, KyphoError):
+            continue
+        flag = one_tailed_mentioned(item[0].text)
+        results.extend(item[1].inline)
+        owner.extend([i] * len(item[1].inline))
+        mentioned.extend([flag] * len(item[1].inline))
+    checked = check_inline(results, alpha=alpha, one_tailed_in_text=mentioned, **switches)
+    per_paper: dict[int, list[Finding]] = {}
+    for i, f in zip(owner, checked, strict=True):
+        per_paper.setdefault(i, []).append(f)
+    out: list[PaperAudit | KyphoError] = []
+    for i, item in enumerate(read):
+        if isinstance(item, KyphoError):
+            out.append(item)
+            continue
+        try:
+            out.append(_combine(item[0], item[1], per_paper.get(i, []), alpha))
+        except KyphoError as exc:
+            out.append(exc)
+    return out
 
 
 def audit_paper(
@@ -80,25 +154,4 @@ def audit_paper(
         one_tailed_in_text=one_tailed_mentioned(doc.text),
         one_tailed_tests=one_tailed_tests,
     )
-    if tables is not None:
-        base = audit(tables, alpha=a)
-        report = AuditReport(
-            title=base.title,
-            source=doc.source,
-            groups=base.groups,
-            alpha=base.alpha,
-            findings=(*inline, *base.findings),
-            kypho_version=base.kypho_version,
-        )
-    else:
-        from kypho import __version__
-
-        report = AuditReport(
-            title=Path(doc.source).stem,
-            source=doc.source,
-            groups=(),
-            alpha=a,
-            findings=tuple(inline),
-            kypho_version=__version__,
-        )
-    return PaperAudit(report, extraction, doc)
+    return _combine(doc, extraction, inline, a)

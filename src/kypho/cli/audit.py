@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from kypho.errors import AuditError, InputFileError
+from kypho.errors import AuditError, InputFileError, KyphoError
 
 __all__ = ["audit"]
 
@@ -169,7 +169,7 @@ def _audit_folder(
 ) -> None:
     """One statcheck-style summary line per paper or summary-table file in ``folder``."""
     from kypho.audit import audit as run_audit
-    from kypho.audit import audit_paper, load_summary_tables, summary_line
+    from kypho.audit import load_summary_tables, summary_line
     from kypho.audit.document import SUFFIXES
 
     files = sorted(
@@ -179,14 +179,21 @@ def _audit_folder(
         raise InputFileError(
             f"{str(folder)!r} holds no paper ({', '.join(SUFFIXES)}) and no summary-table file (.yaml)"
         )
-    lines = []
-    for path in files:
+    from kypho.audit.paper import audit_papers
+
+    yaml_files = [p for p in files if p.suffix.lower() in _YAML]
+    paper_files = [p for p in files if p.suffix.lower() not in _YAML]
+    line_of: dict[Path, str] = {}
+    for path, result in zip(
+        paper_files, audit_papers(paper_files, alpha=alpha or 0.05, **switches), strict=True
+    ):
+        if isinstance(result, KyphoError):
+            line_of[path] = f"{path}: not audited: {result}"
+        else:
+            line_of[path] = summary_line(result.report)
+    for path in yaml_files:
         try:
-            if path.suffix.lower() in _YAML:
-                report = run_audit(load_summary_tables(path), alpha=alpha)
-            else:
-                report = audit_paper(path, alpha=alpha, **switches).report
-            lines.append(summary_line(report))
-        except (AuditError, InputFileError) as exc:
-            lines.append(f"{path}: not audited: {exc}")
-    _write("\n".join(lines) + "\n", out)
+            line_of[path] = summary_line(run_audit(load_summary_tables(path), alpha=alpha))
+        except KyphoError as exc:
+            line_of[path] = f"{path}: not audited: {exc}"
+    _write("\n".join(line_of[p] for p in files) + "\n", out)

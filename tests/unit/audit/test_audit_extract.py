@@ -281,3 +281,17 @@ def test_read_document_refuses_clearly(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr("kypho.audit.document.MAX_FILE_BYTES", 1000)
     with pytest.raises(InputFileError, match="reads papers of up to"):
         read_document(big)
+
+
+def test_printed_chi_square_is_checked_against_the_counts() -> None:
+    """2/30 vs 8/30: Pearson χ² = 2·(9/5 + 9/25) = 4.32 (Yates 3.00), df 1, P = 0.0377."""
+    text = (
+        "Table 4\nInfections\n  A group  B group  χ2  P\nNumber 30 30\n"
+        "Infection 2 8 4.32 0.038\nWound leak 2 8 4.95 0.038\nValues are n\n"
+    )
+    report = audit_paper(Document.from_text(text)).report
+    got = {(f.row, f.check): f.status for f in report.findings if f.column in ("χ²", "P")}
+    assert got[("Infection", "chi2_from_counts")] == "consistent"
+    assert got[("Infection", "p_from_statistic")] == "consistent"
+    assert got[("Wound leak", "chi2_from_counts")] == "inconsistent"
+    assert got[("Wound leak", "p_from_statistic")] == "inconsistent"
