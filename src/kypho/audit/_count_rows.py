@@ -271,7 +271,7 @@ def _chi2_statistic(
         ctx.finding(
             label,
             "χ²",
-            "chi2_from_counts",
+            "chi_square_from_counts",
             "consistent" if matching else "inconsistent",
             (
                 f"matches {', '.join(matching)} from {shown}"

@@ -55,7 +55,7 @@ CHECKS: dict[str, str] = {
     "identical_counts": "identical proportions in both groups force P = 1",
     "section_p": "rows of one exhaustive two-level section are one 2×2 table and share one P",
     "u_from_counts": "the printed Mann–Whitney U against U recomputed from the grade counts",
-    "chi2_from_counts": "a printed χ² against χ² (Pearson, Yates) recomputed from the printed counts",
+    "chi_square_from_counts": "a printed χ² against χ² (Pearson, Yates) recomputed from the printed counts",
 }
 
 

@@ -291,7 +291,7 @@ def test_printed_chi_square_is_checked_against_the_counts() -> None:
     )
     report = audit_paper(Document.from_text(text)).report
     got = {(f.row, f.check): f.status for f in report.findings if f.column in ("χ²", "P")}
-    assert got[("Infection", "chi2_from_counts")] == "consistent"
+    assert got[("Infection", "chi_square_from_counts")] == "consistent"
     assert got[("Infection", "p_from_statistic")] == "consistent"
-    assert got[("Wound leak", "chi2_from_counts")] == "inconsistent"
+    assert got[("Wound leak", "chi_square_from_counts")] == "inconsistent"
     assert got[("Wound leak", "p_from_statistic")] == "inconsistent"
