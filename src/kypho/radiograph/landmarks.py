@@ -394,8 +394,7 @@ def measure_lateral_batch(
         (inj[:, 3, 0], inj[:, 3, 1]),
         (inj[:, 5, 0], inj[:, 5, 1]),
     )
-    # the grade takes the smaller of the two ratios, as kypho.measures.derive does
-    out["genant"] = genant_grade(np.fmin(ant, mid)).to_numpy()
+    out["genant"] = genant_grade(ant, mid).to_numpy()  # the smaller ratio's grade
     out["problem"] = ["; ".join(p) for p in problems]
     frame = pd.DataFrame(out)
     frame["genant"] = pd.Categorical(frame["genant"], categories=["0", "1", "2", "3"], ordered=True)
