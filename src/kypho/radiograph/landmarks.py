@@ -186,14 +186,15 @@ class LateralMeasures:
     pixel_size: PixelSize
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values: ``height_<vertebra>_<side>`` plus the four measures."""
+        """Plain JSON-ready values: ``height_<vertebra>_<side>`` (mm), ``anterior_ratio``,
+        ``middle_ratio`` (%), ``wedge_angle_deg``, ``genant`` and the pixel size."""
         out: dict[str, Any] = {
             f"height_{v}_{h}": self.heights_mm[v][h] for v in VERTEBRAE for h in HEIGHTS
         }
         out.update(
             anterior_ratio=self.anterior_ratio,
             middle_ratio=self.middle_ratio,
-            wedge_angle=self.wedge_angle,
+            wedge_angle_deg=self.wedge_angle,
             genant=self.genant,
             pixel_column_mm=self.pixel_size.column_mm,
             pixel_row_mm=self.pixel_size.row_mm,
@@ -363,7 +364,7 @@ def measure_lateral_batch(
     -------
     pandas.DataFrame
         One row per read: ``height_<vertebra>_<anterior|middle|posterior>`` (mm),
-        ``anterior_ratio``, ``middle_ratio`` (%), ``wedge_angle`` (°), ``genant``
+        ``anterior_ratio``, ``middle_ratio`` (%), ``wedge_angle_deg`` (°), ``genant``
         (ordered categorical) and ``problem`` (empty text when the read is
         measurable; otherwise every problem, ``"; "``-separated, and the numbers
         are missing).
@@ -388,7 +389,7 @@ def measure_lateral_batch(
     inj = mm[:, 1]
     out["anterior_ratio"] = ant
     out["middle_ratio"] = mid
-    out["wedge_angle"] = wedge_angle_from_landmarks(
+    out["wedge_angle_deg"] = wedge_angle_from_landmarks(
         (inj[:, 0, 0], inj[:, 0, 1]),
         (inj[:, 2, 0], inj[:, 2, 1]),
         (inj[:, 3, 0], inj[:, 3, 1]),
@@ -472,7 +473,7 @@ def measure_lateral(
         heights_mm={v: {h: float(row[f"height_{v}_{h}"]) for h in HEIGHTS} for v in VERTEBRAE},
         anterior_ratio=float(row["anterior_ratio"]),
         middle_ratio=float(row["middle_ratio"]),
-        wedge_angle=float(row["wedge_angle"]),
+        wedge_angle=float(row["wedge_angle_deg"]),
         genant=str(row["genant"]),
         pixel_size=pixel_size,
     )

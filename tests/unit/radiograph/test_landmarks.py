@@ -134,7 +134,7 @@ def test_batch_gives_no_number_for_a_bad_read() -> None:
     frame = measure_lateral_batch(np.stack([good, bad, good]), PixelSize.square(0.25))
     assert list(frame["problem"] == "") == [True, False, True]
     assert np.isnan(
-        frame.loc[1, ["anterior_ratio", "middle_ratio", "wedge_angle"]].astype(float)
+        frame.loc[1, ["anterior_ratio", "middle_ratio", "wedge_angle_deg"]].astype(float)
     ).all()
     assert frame["genant"].isna().tolist() == [False, True, False]
     assert check_lateral(good) == [[]]
