@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-PACKAGES = ["kypho", "kypho.schema", "kypho.stats", "kypho.io", "kypho.audit", "kypho.store",
+PACKAGES = ["kypho", "kypho.schema", "kypho.stats", "kypho.io", "kypho.audit", "kypho.store", "kypho.output",
             "kypho.report", "kypho.analysis", "kypho.synth", "kypho.beyond", "kypho.errors",
             "kypho.radiograph"]  # fmt: skip
 
