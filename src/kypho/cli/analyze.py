@@ -84,12 +84,10 @@ def _load_schema(path: Path | None) -> Any:
 
     if path is None:
         return load_schema()
-    import yaml
+    from kypho.errors import SchemaError
+    from kypho.safe_yaml import read_yaml_file
 
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        doc = None
+    doc = read_yaml_file(path, "schema file", SchemaError)
     # A file that declares the id and group columns is a whole schema; anything
     # else is an extension of the built-in one (new variables or timepoints).
     if isinstance(doc, dict) and "id_column" in doc and "group_column" in doc:
@@ -260,7 +258,7 @@ def analyze(
     from kypho.analysis import load_plan
     from kypho.eligibility import screen
     from kypho.measures import derive
-    from kypho.validate import validate
+    from kypho.validation import validate
 
     steps(f"validating {len(raw)} records")
     validation = validate(raw, schema)

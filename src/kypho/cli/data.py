@@ -70,7 +70,7 @@ def validate(
     the schema cannot be read, 0 otherwise.
     """
     from kypho.io import read_table
-    from kypho.validate import validate as run_validate
+    from kypho.validation import validate as run_validate
 
     if report is not None and report.suffix.lower() not in (".csv", ".xlsx"):
         raise InputFileError(

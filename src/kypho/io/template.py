@@ -70,7 +70,7 @@ def write_template(path: str | Path, schema: Schema | None = None) -> Path:
     The header holds schema *names*, so a filled workbook reads back without any
     label matching. Required columns have red bold headers. Data validation is
     a help for whoever types the data, not a guarantee (pasted cells bypass
-    Excel's validation): :func:`kypho.validate.validate` remains the check.
+    Excel's validation): :func:`kypho.validation.validate` remains the check.
     Text-like columns (ids, text, levels, lists) are formatted as text so that
     Excel keeps ``007`` as typed; date columns as ``yyyy-mm-dd``.
 
