@@ -42,6 +42,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "simulate",
         "In-silico cement perfusion: compare protocols, sensitivity analysis.",
     ),
+    "reliability": (
+        "kypho.cli.reliability",
+        "reliability",
+        "Inter- and intra-rater reliability from a CSV of repeated reads.",
+    ),
 }
 
 

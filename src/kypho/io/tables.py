@@ -26,6 +26,7 @@ from openpyxl.utils import get_column_letter
 
 from kypho.errors import ColumnError, DataError, InputFileError
 from kypho.io.dictionary import data_dictionary
+from kypho.output.cells import neutralise_workbook, write_csv
 from kypho.schema import Schema, Variable, load_schema
 from kypho.validation import resolve_columns
 
@@ -492,7 +493,7 @@ def _list_text(values: pd.Series, schema: Schema) -> pd.Series:
 
 
 def _write_csv(df: pd.DataFrame, path: Path, schema: Schema) -> None:
-    _plain(df, schema).to_csv(path, index=False, encoding="utf-8")
+    write_csv(_plain(df, schema), path)
 
 
 def _write_xlsx(df: pd.DataFrame, path: Path, schema: Schema) -> None:
@@ -511,6 +512,7 @@ def _write_xlsx(df: pd.DataFrame, path: Path, schema: Schema) -> None:
         plain.to_excel(writer, sheet_name=DATA_SHEET, index=False)
         _keep_text(plain, writer.sheets[DATA_SHEET])
         dictionary.to_excel(writer, sheet_name="Dictionary", index=False)
+        neutralise_workbook(writer.book)
 
 
 def _keep_text(plain: pd.DataFrame, sheet: Any) -> None:
