@@ -22,6 +22,7 @@ from kypho.errors import SchemaError
 
 __all__ = [
     "Criterion",
+    "Derivation",
     "Rule",
     "Schema",
     "Timepoint",
@@ -67,6 +68,10 @@ _VARIABLE_KEYS: frozenset[str] = frozenset(
         "timepoint",
         "timepoints",
         "description",
+        "formula",
+        "inputs",
+        "options",
+        "outputs",
     ]
 )
 
@@ -161,6 +166,56 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Derivation:
+    """How a variable is computed: a registered formula applied to named inputs.
+
+    Declared on the variable in the schema (``formula``, ``inputs``, ``options``,
+    ``outputs``); :func:`kypho.measures.derive` applies the derivations in
+    declared order.
+
+    Attributes
+    ----------
+    name
+        The variable (or repeated measure) the formula computes first.
+    formula
+        The name of a formula registered in :data:`kypho.measures.FORMULAS`.
+    inputs
+        ``{parameter: variable}``; a parameter may take a list of variables. In a
+        derivation over timepoints, an input naming a repeated measure is that
+        measure at the same timepoint.
+    options
+        Keyword options of the formula (e.g. a rule's cut-off or a level code).
+    outputs
+        Every variable the formula returns, in order (``name`` first).
+    timepoints
+        The timepoints of a repeated derivation (one column per timepoint), or
+        ``()`` for a variable computed once.
+    fill
+        ``True`` when ``name`` is an entered variable: the formula fills in only
+        the values that are missing (a measured wedge angle is kept, a missing one
+        is computed from the landmarks).
+    repeated
+        The inputs and outputs that are repeated measures, taken at the
+        derivation's timepoint.
+    """
+
+    name: str
+    formula: str
+    inputs: Mapping[str, str | tuple[str, ...]]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()
+    timepoints: tuple[str, ...] = ()
+    fill: bool = False
+    repeated: frozenset[str] = frozenset()
+
+    def column(self, name: str, timepoint: str | None) -> str:
+        """The column an input or output names: a repeated measure at ``timepoint``."""
+        if timepoint is not None and name in self.repeated:
+            return f"{name}_{timepoint}"
+        return name
+
+
+@dataclass(frozen=True)
 class Criterion:
     """One eligibility item: ``variable op value``.
 
@@ -199,6 +254,7 @@ class Schema:
     criteria: tuple[Criterion, ...] = ()
     missing_values: tuple[str, ...] = ("",)
     none_token: str = "none"
+    derivations: tuple[Derivation, ...] = ()
 
     def __getitem__(self, name: str) -> Variable:
         try:
@@ -371,6 +427,8 @@ def _build(doc: dict[str, Any], source: str) -> Schema:
                 var = _variable(base, source, derived=is_derived)
                 add(replace(var, name=f"{measure}_{tp}", measure=measure, timepoint=tp))
 
+    derivations = _derivations(doc, variables, repeated, source)
+
     for col_key in ("id_column", "group_column"):
         if doc.get(col_key) not in variables:
             raise SchemaError(
@@ -395,6 +453,122 @@ def _build(doc: dict[str, Any], source: str) -> Schema:
         criteria=tuple(criteria),
         missing_values=tuple(str(m) for m in doc.get("missing_values", [""])),
         none_token=str(doc.get("none_token", "none")),
+        derivations=derivations,
+    )
+
+
+def _derivations(
+    doc: Mapping[str, Any],
+    variables: Mapping[str, Variable],
+    repeated: Mapping[str, tuple[str, ...]],
+    source: str,
+) -> tuple[Derivation, ...]:
+    """The declared formulas, in declaration order, each checked against the variables.
+
+    Every derived variable must be computed by a formula: its own, or as one of the
+    ``outputs`` of another's. An input computed by a formula must be computed by an
+    earlier one (the declaration order is the order of computation).
+    """
+    out: list[Derivation] = []
+    computed: set[str] = set()
+    specs = [
+        (spec, key == "derived")
+        for key in ("variables", "repeated", "derived")
+        for spec in doc.get(key) or []
+    ]
+    all_derived = {str(s.get("name")) for s, is_derived in specs if is_derived}
+    for spec, is_derived in specs:
+        name = str(spec.get("name"))
+        if "formula" not in spec:
+            for key in ("inputs", "options", "outputs"):
+                if key in spec:
+                    raise SchemaError(f"{source}: variable {name!r} has {key} but no formula")
+            continue
+        tps = tuple(repeated.get(name, ())) if name in repeated else ()
+        derivation = _derivation(spec, name, tps, is_derived, variables, repeated, source)
+        for names in derivation.inputs.values():
+            for entry in (names,) if isinstance(names, str) else names:
+                var = variables.get(entry)
+                entry = var.measure if var is not None and var.measure else entry
+                if entry in all_derived and entry not in computed:
+                    raise SchemaError(
+                        f"{source}: the formula of {name!r} uses {entry!r}, which is "
+                        "computed later or never; declare its formula first"
+                    )
+        for extra in derivation.outputs[1:]:
+            if extra not in all_derived:
+                raise SchemaError(
+                    f"{source}: {name!r} lists output {extra!r}, which is not a derived variable"
+                )
+        clash = computed & set(derivation.outputs)
+        if clash:
+            raise SchemaError(f"{source}: {', '.join(sorted(clash))} computed by two formulas")
+        computed.update(derivation.outputs)
+        out.append(derivation)
+    uncomputed = sorted(all_derived - computed)
+    if uncomputed:
+        raise SchemaError(
+            f"{source}: derived variable(s) {', '.join(uncomputed)} name no formula "
+            "(give each a formula, or list it in another's outputs)"
+        )
+    return tuple(out)
+
+
+def _derivation(
+    spec: Mapping[str, Any],
+    name: str,
+    tps: tuple[str, ...],
+    is_derived: bool,
+    variables: Mapping[str, Variable],
+    repeated: Mapping[str, tuple[str, ...]],
+    source: str,
+) -> Derivation:
+    formula = spec["formula"]
+    if not isinstance(formula, str) or not formula:
+        raise SchemaError(f"{source}: variable {name!r} has formula {formula!r}; give its name")
+    raw_inputs = spec.get("inputs") or {}
+    if not isinstance(raw_inputs, Mapping):
+        raise SchemaError(f"{source}: inputs of {name!r} must map parameters to variables")
+    inputs: dict[str, str | tuple[str, ...]] = {}
+    used: set[str] = set()
+    for param, value in raw_inputs.items():
+        names = (value,) if isinstance(value, str) else value
+        if not isinstance(names, Sequence) or not all(isinstance(v, str) for v in names):
+            raise SchemaError(
+                f"{source}: input {param!r} of {name!r} must name a variable or a list of them"
+            )
+        used.update(names)
+        inputs[str(param)] = value if isinstance(value, str) else tuple(names)
+    outputs = tuple(str(o) for o in spec.get("outputs") or [name])
+    if outputs[0] != name:
+        raise SchemaError(f"{source}: the outputs of {name!r} must start with {name!r}")
+    for entry in used | set(outputs):
+        if entry in repeated:
+            missing = [tp for tp in tps if tp not in repeated[entry]]
+            if not tps or missing:
+                raise SchemaError(
+                    f"{source}: the formula of {name!r} uses repeated measure {entry!r}, "
+                    + (
+                        f"which lacks timepoint(s) {', '.join(missing)}"
+                        if tps
+                        else f"which needs a timepoint (name a column such as {entry}_"
+                        + f"{repeated[entry][0]})"
+                    )
+                )
+        elif entry not in variables:
+            raise SchemaError(f"{source}: the formula of {name!r} uses unknown variable {entry!r}")
+    options = spec.get("options") or {}
+    if not isinstance(options, Mapping):
+        raise SchemaError(f"{source}: options of {name!r} must be a mapping")
+    return Derivation(
+        name=name,
+        formula=formula,
+        inputs=inputs,
+        options=dict(options),
+        outputs=outputs,
+        timepoints=tps,
+        fill=not is_derived,
+        repeated=frozenset(e for e in used | set(outputs) if e in repeated),
     )
 
 
