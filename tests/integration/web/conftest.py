@@ -25,7 +25,8 @@ from kypho.web import Settings, create_app
 _spec = importlib.util.spec_from_file_location(
     "kypho_store_test_fixtures", Path(__file__).parents[1] / "store" / "conftest.py"
 )
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 _store_fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_store_fixtures)
 db_url = _store_fixtures.db_url

@@ -21,7 +21,6 @@ from kypho.web.routing import Ctx, route
 from kypho.web.widgets import as_text, collect, problems_by_field, short
 
 PAGE_SIZE = 100
-_EX = {"id": "P-00001", "inst": "vas"}
 
 
 def record_url(rid: str, inst: str | None = None) -> str:
@@ -147,7 +146,7 @@ def create_record(ctx: Ctx) -> Response:
     return ctx.render("new_record.html", 422, fields=fields, values=values, problems=problems)
 
 
-@route("/record", right="read", example=_EX)
+@route("/record", right="read")
 def record_page(ctx: Ctx) -> Response:
     """A record: its forms with their statuses, its open queries, its lock."""
     rid = ctx.query.get("id", "")
@@ -177,7 +176,7 @@ def _form_values(ctx: Ctx, rec: Record, inst: Instrument) -> dict[str, str]:
     return {f.name: as_text(rec.values.get(f.name), f.variable, schema) for f in inst.fields}
 
 
-@route("/record/form", right="read", example=_EX)
+@route("/record/form", right="read")
 def form_page(ctx: Ctx) -> Response:
     """One instrument of a record, editable for users with the edit right."""
     rid = ctx.query.get("id", "")
@@ -222,7 +221,7 @@ def _render_form(
     )
 
 
-@route("/record/check", right="edit", methods=("POST",), example=_EX)
+@route("/record/check", right="edit", methods=("POST",))
 def check_field(ctx: Ctx) -> Response:
     """HTMX: validate the form as it stands; the messages of one field, as a fragment."""
     rid = ctx.get("id")
@@ -236,7 +235,7 @@ def check_field(ctx: Ctx) -> Response:
     return ctx.render("field_messages.html", name=field, messages=messages)
 
 
-@route("/record/save", right="edit", methods=("POST",), example=_EX)
+@route("/record/save", right="edit", methods=("POST",))
 def save_form(ctx: Ctx) -> Response:
     """Save an instrument's changes (incomplete allowed); a stale version gets the conflict page."""
     store = ctx.acting()
@@ -350,7 +349,7 @@ def _conflict(
     )
 
 
-@route("/record/resolve", right="edit", methods=("POST",), example=_EX)
+@route("/record/resolve", right="edit", methods=("POST",))
 def resolve_conflict(ctx: Ctx) -> Response:
     """Apply the choices of the conflict page against the version it showed."""
     store = ctx.acting()
@@ -376,7 +375,7 @@ def resolve_conflict(ctx: Ctx) -> Response:
     return redirect(record_url(rid, inst.name) + "&saved=1")
 
 
-@route("/record/status", right="complete", methods=("POST",), example=_EX)
+@route("/record/status", right="complete", methods=("POST",))
 def mark_status(ctx: Ctx) -> Response:
     """Mark an instrument complete (if its required fields are filled) or incomplete again."""
     store = ctx.acting()
@@ -397,7 +396,7 @@ def mark_status(ctx: Ctx) -> Response:
     return redirect(record_url(rid))
 
 
-@route("/record/verify", right="verify_record", methods=("POST",), example=_EX)
+@route("/record/verify", right="verify_record", methods=("POST",))
 def verify_form(ctx: Ctx) -> Response:
     """Mark an instrument verified against the source documents (monitor)."""
     rid = ctx.get("id")
@@ -406,7 +405,7 @@ def verify_form(ctx: Ctx) -> Response:
     return redirect(record_url(rid))
 
 
-@route("/record/lock", right="lock", methods=("POST",), example=_EX)
+@route("/record/lock", right="lock", methods=("POST",))
 def lock_record(ctx: Ctx) -> Response:
     """Lock a record (with a reason)."""
     rid = ctx.get("id")
@@ -414,7 +413,7 @@ def lock_record(ctx: Ctx) -> Response:
     return redirect(record_url(rid))
 
 
-@route("/record/unlock", right="unlock", methods=("POST",), example=_EX)
+@route("/record/unlock", right="unlock", methods=("POST",))
 def unlock_record(ctx: Ctx) -> Response:
     """Unlock a record (with a reason)."""
     rid = ctx.get("id")
