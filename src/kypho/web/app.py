@@ -93,6 +93,8 @@ class Settings:
         The schema file the forms are read from (``None``: kypho's built-in one).
     report_timeout_s
         The longest a report run may take.
+    report_figures
+        Whether the report run from the browser draws its figures.
     """
 
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
@@ -105,6 +107,7 @@ class Settings:
     schema_path: Path | None = None
     extensions: tuple[Path, ...] = ()
     report_timeout_s: float = 600.0
+    report_figures: bool = True
 
 
 @dataclass
@@ -293,6 +296,7 @@ class WebApp:
                 for key, value in form.multi_items():
                     if isinstance(value, UploadFile):
                         uploads[key] = (value.filename or "upload", await value.read())
+                await form.close()  # the uploads' temporary files; the text fields remain
             user = session.user if session is not None else None
             if spec.right is not None and user is None:
                 return self._to_login(request, expired)

@@ -152,7 +152,7 @@ def _jobs(ctx: Ctx) -> dict[str, _Job]:
     return jobs
 
 
-def _run_report(job: _Job, url: str, user: str, timeout: float) -> None:
+def _run_report(job: _Job, url: str, user: str, timeout: float, figures: bool) -> None:
     env = {**os.environ, "KYPHO_USER": user, "KYPHO_REPORT_DB": url}
     code = (
         "import os, sys; from kypho.cli import main; "
@@ -160,6 +160,8 @@ def _run_report(job: _Job, url: str, user: str, timeout: float) -> None:
     )
     out = job.folder / "report"
     args = [sys.executable, "-c", code, "--out", str(out), "--format", "html", "--format", "docx"]
+    if not figures:
+        args.append("--no-figures")
     try:
         done = subprocess.run(
             args, env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -203,7 +205,13 @@ def report_run(ctx: Ctx) -> Response:
     _jobs(ctx)[job_id] = job
     thread = threading.Thread(
         target=_run_report,
-        args=(job, ctx.web.store.url, str(ctx.user), ctx.web.settings.report_timeout_s),
+        args=(
+            job,
+            ctx.web.store.url,
+            str(ctx.user),
+            ctx.web.settings.report_timeout_s,
+            ctx.web.settings.report_figures,
+        ),
         daemon=True,
     )
     thread.start()

@@ -253,6 +253,9 @@ def save_form(ctx: Ctx) -> Response:
     rec = _record(ctx, rid)
     state = statuses(store, rid).get((rid, inst.name), "incomplete")
     values = {**_form_values(ctx, rec, inst), **posted}
+    if rec.locked:
+        message = f"record {rid} is locked (by {rec.locked_by}): nothing was saved"
+        return _render_form(ctx, rec, inst, values, {}, message, 409, orig=orig)
     if changes and state in ("complete", "verified") and not reason:
         return _render_form(
             ctx,
