@@ -42,6 +42,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "serve",
         "The study in the browser: forms, dashboard, queries, log.",
     ),
+    "reliability": (
+        "kypho.cli.reliability",
+        "reliability",
+        "Inter- and intra-rater reliability from a CSV of repeated reads.",
+    ),
 }
 
 
