@@ -316,7 +316,7 @@ def migrate(opts: _Options) -> None:
 
 @db.group("user")
 def user() -> None:
-    """Users of the store and their roles (read_only, analyst, data_entry, admin)."""
+    """Users of the store and their roles (read_only, analyst, data_entry, monitor, admin)."""
 
 
 _ROLE = click.Choice(["read_only", "analyst", "data_entry", "monitor", "admin"])

@@ -14,13 +14,17 @@ def test_all_matches_public_names() -> None:
         not in {
             "annotations",
             "audit",
+            "auth",
             "engine",
             "migrate",
             "migrations",
+            "queries",
             "roles",
             "safe_harbor",
+            "status",
             "store",
             "tables",
+            "workflow",
         }
     }
     assert public == set(kypho.store.__all__)
