@@ -42,6 +42,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "serve",
         "The study in the browser: forms, dashboard, queries, log.",
     ),
+    "simulate": (
+        "kypho.cli.simulate",
+        "simulate",
+        "In-silico cement perfusion: compare protocols, sensitivity analysis.",
+    ),
     "reliability": (
         "kypho.cli.reliability",
         "reliability",

@@ -3,7 +3,7 @@
 See :mod:`kypho.store.workflow`. They do not depend on the study schema.
 
 Revision ID: w001
-Revises: 0002
+Revises: r001
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from kypho.store.workflow import METADATA
 
 revision = "w001"
-down_revision = "0002"
+down_revision = "r001"
 branch_labels = None
 depends_on = None
 
