@@ -10,7 +10,6 @@ stated assumptions (docs/simulate.md), not evidence about patients.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -46,10 +45,6 @@ def _vertebra(wall: str, center: float | None, size: float, threshold: float | N
             )
         exits.append(e)
     return replace(base, exits=tuple(exits))
-
-
-def _show(bar: bool) -> bool:
-    return bar and sys.stderr.isatty()
 
 
 @simulate.command("compare")
@@ -209,27 +204,23 @@ def sensitivity(
     n: int, nx: int, steps_per_ml: float, seed: int, out: Path | None, quiet: bool
 ) -> None:
     """Sobol' indices of the predicted leakage reduction, with its uncertainty band."""
+    from kypho import progress as bars
     from kypho.simulate.sensitivity import PARAMETERS
     from kypho.simulate.sensitivity import sensitivity as run
 
     total = n * (len(PARAMETERS) + 2)
-    bar = (
-        click.progressbar(length=total, label="Simulating", file=sys.stderr)
-        if _show(not quiet)
-        else None
-    )
-
-    def progress(done: int, _total: int) -> None:
-        if bar is not None:
-            bar.update(done - bar.pos)
-
-    if bar is not None:
-        bar.__enter__()
+    if quiet:
+        bars.configure(enabled=False)
     try:
-        result = run(n, nx=nx, steps_per_ml=steps_per_ml, seed=seed, progress=progress)
+        with bars.bar("simulating both protocols", total=total, unit="points") as shown:
+
+            def progress(done: int, _total: int) -> None:
+                shown.advance()
+
+            result = run(n, nx=nx, steps_per_ml=steps_per_ml, seed=seed, progress=progress)
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        if quiet:
+            bars.configure(enabled=None)
     click.echo(_NOTE)
     click.echo(
         f"{result.runs} simulations ({total} sample points × 2 protocols), grid {nx} cells AP."
