@@ -478,6 +478,27 @@ def user_enable(opts: _Options, name: str, reason: str | None) -> None:
     click.echo(f"enabled user {name}")
 
 
+@user.command("passwd")
+@click.argument("name")
+@_pass_options
+def user_passwd(opts: _Options, name: str) -> None:
+    """Set the web login password of user NAME (yourself, or anyone as admin).
+
+    Asked twice on a terminal; read from the first line of standard input otherwise.
+    """
+    import sys
+
+    from kypho.store.auth import set_password
+
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with opts.open() as store:
+        set_password(store, name, password, reason="set with kypho db user passwd")
+    click.echo(f"password of {name} set")
+
+
 @user.command("list")
 @_pass_options
 def user_list(opts: _Options) -> None:

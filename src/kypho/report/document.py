@@ -469,15 +469,19 @@ def write_report(
 
     figure_svgs: dict[str, str] = {}
     if figures:
+        from kypho import progress as bars
         from kypho.report.figures import save_figure
 
         say("drawing figures")
-        made = build_figures(result, getattr(screening, "flow", None))
-        for name, figure in made.items():
-            png, svg = save_figure(figure, target / "figures", name)
-            written += [png, svg]
-            if "html" in formats:
-                figure_svgs[name] = _inline_svg(svg.read_text(encoding="utf-8"))
+        with bars.bar("drawing figures", ticking=True):
+            made = build_figures(result, getattr(screening, "flow", None))
+        with bars.bar("saving figures (PNG, SVG)", total=len(made), unit="figures") as shown:
+            for name, figure in made.items():
+                png, svg = save_figure(figure, target / "figures", name)
+                written += [png, svg]
+                if "html" in formats:
+                    figure_svgs[name] = _inline_svg(svg.read_text(encoding="utf-8"))
+                shown.advance()
 
     if "md" in formats:
         say("writing Markdown")

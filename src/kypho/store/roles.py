@@ -35,6 +35,7 @@ RIGHTS: Mapping[str, frozenset[str]] = MappingProxyType(
         "read_only": _READ,
         "analyst": _READ | {"export"},
         "data_entry": _READ | {"read_identified", "import", "edit", "delete"},
+        # verifies and locks (source-data verification, queries: kypho.store.workflow)
         "monitor": _READ | {"read_identified", "lock"},
         "admin": _READ
         | {
