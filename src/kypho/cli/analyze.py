@@ -362,6 +362,9 @@ def analyze(
     with progress.bar("analysing Tables 1-7", ticking=True):
         result = run_analysis(included, schema, plan)
 
+    # The bundled cohort with the built-in schema and plan: figures and the Beyond
+    # section are the same on every run, so they are cached (kypho.cache).
+    bundled = input_path is None and db_url is None and plan_path is None and schema_path is None
     _report(
         folder,
         out_dir,
@@ -376,6 +379,7 @@ def analyze(
         no_figures,
         reliability_path,
         steps,
+        cache_key=digest if bundled else None,
     )
 
 
@@ -441,6 +445,8 @@ def _report(
     no_figures: bool,
     reliability_path: Path | None,
     steps: _Steps,
+    *,
+    cache_key: str | None = None,
 ) -> None:
     """Write the report into a staging folder, publish it, print the summary."""
     from kypho.output.folder import publish, staging_folder
@@ -472,6 +478,7 @@ def _report(
             title=schema.title or "Study report",
             progress=steps.detail,
             sections=sections,
+            cache_key=cache_key,
         )
         summary = {
             "n_read": validation.n_read,
