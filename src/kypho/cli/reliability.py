@@ -96,9 +96,8 @@ def reliability(
         figures.mkdir(parents=True, exist_ok=True)
         for (measure, comparison), (a, b, ba) in result.pairs.items():
             label = next(r.label for r in result.rows if r.measure == measure)
-            ax = bland_altman_plot(
-                a, b, label=f"{label}, {comparison}", unit=result.units.get(measure, ""), result=ba
-            )
+            ax = bland_altman_plot(a, b, label=label, unit=result.units.get(measure, ""), result=ba)
+            ax.set_title(f"Bland–Altman: {label}, {comparison}", fontsize=10)
             path = (
                 figures
                 / f"bland_altman_{measure}_{comparison.replace(' ', '_').replace('(', '').replace(')', '')}.png"
