@@ -180,11 +180,17 @@ def test_cement_outlines_combine_both_films_and_fill_the_record(films: ImageStor
     body = [[0, 0], [100, 0], [100, 100], [0, 100]]
     cement = [[5, 5], [95, 5], [95, 95], [5, 95]]  # 81 %
     lateral = films.upload(phantom_png(PHANTOM), record="P-00001", timepoint="d3", view="lateral")
-    ap = films.upload(phantom_png(lateral_phantom(seed=9)), record="P-00001", timepoint="d3", view="ap")
-    one = films.save_read(lateral.sha256, {"body": body, "cement": cement}, kind="cement", pattern="spongy")
+    ap = films.upload(
+        phantom_png(lateral_phantom(seed=9)), record="P-00001", timepoint="d3", view="ap"
+    )
+    one = films.save_read(
+        lateral.sha256, {"body": body, "cement": cement}, kind="cement", pattern="spongy"
+    )
     assert one.measures["grade"] is None  # III/IV needs both films
     assert one.measures["area_ap"] is None
-    both = films.measure(ap.sha256, {"body": body, "cement": cement}, kind="cement", pattern="spongy")
+    both = films.measure(
+        ap.sha256, {"body": body, "cement": cement}, kind="cement", pattern="spongy"
+    )
     assert both["grade"] == "IV"
     assert both["area_lat"] == pytest.approx(81.0)
     record = films.accept(one.id)
