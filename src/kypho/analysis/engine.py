@@ -161,6 +161,8 @@ def analyze(
         t_prime=plan.t_prime,
         tests_used=frozenset(ctx.tests_used),
         plan_source=plan.source,
+        figures=plan.figures,
+        p_style=plan.p_style,
     )
 
 
@@ -410,7 +412,7 @@ def _measure_rows(ctx: _Context, spec: RowSpec) -> list[Row]:
     timepoints = measure_timepoints(spec, ctx.schema)
     columns = ctx.schema.measure_columns(measure)
     first = ctx.schema[columns[timepoints[0]]]
-    label = spec.label or first.display_label
+    label = spec.label or first.measure_display_label
     rows = [Row(label=label, kind="section", variable=measure)]
     baseline = spec.baseline
     base_values = None

@@ -7,6 +7,7 @@ how they are printed ("69.47 ± 6.90", "<0.001") is the report layer's business.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -208,6 +209,8 @@ class AnalysisResult:
         Test keys that ran anywhere, for the methods paragraph.
     plan_source
         Where the plan came from.
+    figures, p_style
+        The plan's declared figures and P-value style, for the report.
     """
 
     tables: tuple[Table, ...]
@@ -219,6 +222,8 @@ class AnalysisResult:
     t_prime: str
     tests_used: frozenset[str] = field(default_factory=frozenset)
     plan_source: str = ""
+    figures: tuple[Mapping[str, Any], ...] = ()
+    p_style: str = "leading-zero"
 
     def table(self, number: int) -> Table:
         """The table with this number."""

@@ -425,7 +425,7 @@ def fit_trajectory(
     in_study = group.isin([experimental, control]).fillna(False).to_numpy(dtype=bool)
     long = long[in_study]
     first = schema[columns[order[0]]]
-    label = first.label + (f" ({first.unit})" if first.unit else "")
+    label = first.measure_display_label
     result = mixed_model(
         pd.to_numeric(long["value"], errors="coerce").to_numpy(dtype=float),
         long[schema.id_column].astype("string").to_numpy(dtype=str),

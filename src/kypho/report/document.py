@@ -7,10 +7,11 @@ PNG) so it opens offline in any browser and can be mailed as one file.
 The "Beyond the paper" hook
 ---------------------------
 If the package :mod:`kypho.beyond` is importable and has a callable
-``report_section(data, schema) -> (html_fragment, figures)``, the HTML report
-includes a "Beyond the paper" section with ``html_fragment`` (trusted HTML made by
-kypho itself) and each figure of ``figures`` (``{file name: bytes}``; names ending
-in ``.svg`` are inlined, ``.png`` embedded as base64). ``data`` is the analysed
+``report_section(data, schema) -> (html_fragment, figures[, captions])``, the HTML
+report includes a "Beyond the paper" section with ``html_fragment`` (trusted HTML
+made by kypho itself) and each figure of ``figures`` (``{file name: bytes}``; names
+ending in ``.svg`` are inlined, ``.png`` embedded as base64), captioned by
+``captions`` (``{file name: caption}``; the file name where none is given). ``data`` is the analysed
 (included, derived) data and ``schema`` the study schema. Without the package or
 the function the section is left out; an error inside it is reported in the
 section rather than losing the rest of the report. The hook runs in a second
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kypho.analysis.model import AnalysisResult
+from kypho.report.figure_plan import DrawnFigures, draw_figures
 from kypho.report.format import Grid, layout
 from kypho.report.render import TABLE_CSS, latex_document, to_csv, to_html, to_latex, to_markdown
 from kypho.report.text import methods_text, results_text, software_versions
@@ -41,7 +43,9 @@ from kypho.report.text import methods_text, results_text, software_versions
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from kypho.eligibility import Flow, Screening
     from kypho.schema import Schema
+    from kypho.validate import ValidationResult
 
 __all__ = ["FORMATS", "Provenance", "beyond_section", "build_figures", "write_report"]
 
@@ -75,42 +79,13 @@ class Provenance:
         }
 
 
-def build_figures(
-    result: AnalysisResult,
-    flow: Any | None = None,
-) -> dict[str, Figure]:
-    """The report's figures by file stem; a figure whose table is absent is left out."""
-    from matplotlib.figure import Figure
+def build_figures(result: AnalysisResult, flow: Flow | None = None) -> dict[str, Figure]:
+    """The report's figures by file stem: the patient flow and those the plan declares.
 
-    from kypho.report import figures as fig
-
-    made: dict[str, Figure] = {}
-    labels = dict(zip(result.groups, result.group_labels, strict=True))
-
-    def attempt(name: str, draw: Callable[[], Any]) -> None:
-        try:
-            drawn = draw()
-        except KeyError:
-            return
-        first = drawn[0] if isinstance(drawn, list) else drawn
-        figure = first.get_figure()
-        if isinstance(figure, Figure):
-            made[name] = figure
-
-    numbers = {t.number for t in result.tables}
-    if 3 in numbers:
-        attempt(
-            "figure1_vas",
-            lambda: fig.plot_measure(result.table(3), "vas", confidence=result.confidence),
-        )
-    if {4, 5, 6} <= numbers:
-        attempt("figure2_radiographic", lambda: fig.plot_radiographic(result))
-    if 7 in numbers:
-        attempt("figure3_cement_grade", lambda: fig.plot_grades(result.table(7)))
-        attempt("figure4_leakage", lambda: fig.plot_leakage(result.table(7)))
-    if flow is not None:
-        attempt("figure0_flow", lambda: fig.plot_flow(flow, group_labels=labels))
-    return dict(sorted(made.items()))
+    A declared figure that cannot be drawn is left out here; :func:`draw_figures`
+    returns the note saying why, which :func:`write_report` prints.
+    """
+    return {made.name: made.figure for made in draw_figures(result, flow).figures}
 
 
 def _inline_svg(text: str) -> str:
@@ -128,23 +103,28 @@ def _beyond_hook() -> Callable[[pd.DataFrame, Schema], Any] | None:
     return hook if callable(hook) else None
 
 
+Beyond = tuple[str, dict[str, bytes], dict[str, str]]
+"""The Beyond section: HTML fragment, figures by file name, captions by file name."""
+
+
 def _run_hook(
     hook: Callable[[pd.DataFrame, Schema], Any], data: pd.DataFrame, schema: Schema
-) -> tuple[str, dict[str, bytes]]:
+) -> Beyond:
     try:
-        fragment, figures = hook(data, schema)
+        value = tuple(hook(data, schema))
+        fragment, figures = value[0], value[1]
+        captions = dict(value[2]) if len(value) > 2 else {}
     except Exception as exc:  # an optional section must not sink the report
         return (
             f"<p>The section could not be computed: {html.escape(type(exc).__name__)}: "
             f"{html.escape(str(exc))}</p>",
             {},
+            {},
         )
-    return str(fragment), dict(figures)
+    return str(fragment), dict(figures), {str(k): str(v) for k, v in captions.items()}
 
 
-def beyond_section(
-    data: pd.DataFrame | None, schema: Schema | None
-) -> tuple[str, dict[str, bytes]] | None:
+def beyond_section(data: pd.DataFrame | None, schema: Schema | None) -> Beyond | None:
     """Call ``kypho.beyond.report_section`` if it exists (see the module docstring)."""
     hook = _beyond_hook()
     if hook is None or data is None or schema is None:
@@ -152,9 +132,7 @@ def beyond_section(
     return _run_hook(hook, data, schema)
 
 
-def _start_beyond(
-    data: pd.DataFrame | None, schema: Schema | None
-) -> Callable[[], tuple[str, dict[str, bytes]] | None]:
+def _start_beyond(data: pd.DataFrame | None, schema: Schema | None) -> Callable[[], Beyond | None]:
     """Start the Beyond section in a second process; return a function that waits for it.
 
     The section (simulations, model fits) takes as long as the rest of the report,
@@ -172,7 +150,7 @@ def _start_beyond(
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
     future = pool.submit(_run_hook, hook, data, schema)
 
-    def collect() -> tuple[str, dict[str, bytes]] | None:
+    def collect() -> Beyond | None:
         try:
             return future.result()
         except Exception:  # the worker machinery failed, not the hook: run it here
@@ -183,14 +161,17 @@ def _start_beyond(
     return collect
 
 
-def _embed(name: str, payload: bytes) -> str:
+def _embed(name: str, payload: bytes, caption: str = "") -> str:
+    # A figure of the Beyond section is captioned by the section (its caption
+    # mapping); the file name is only the fallback of a hook that gives none.
+    text = html.escape(caption or name)
     if name.endswith(".svg"):
         svg = _inline_svg(payload.decode("utf-8"))
-        return f"<figure>{svg}<figcaption>{html.escape(name)}</figcaption></figure>"
+        return f"<figure>{svg}<figcaption>{text}</figcaption></figure>"
     encoded = base64.b64encode(payload).decode("ascii")
     return (
-        f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{encoded}">'
-        f"<figcaption>{html.escape(name)}</figcaption></figure>"
+        f'<figure><img alt="{text}" src="data:image/png;base64,{encoded}">'
+        f"<figcaption>{text}</figcaption></figure>"
     )
 
 
@@ -208,7 +189,9 @@ code { font-size: 0.9em; }
 
 
 def _quality_html(
-    validation: Any | None, screening: Any | None, schema: Schema | None = None
+    validation: ValidationResult | None,
+    screening: Screening | None,
+    schema: Schema | None = None,
 ) -> str:
     esc = html.escape
     if validation is None:
@@ -219,14 +202,14 @@ def _quality_html(
         f"<tr><td>Accepted</td><td>{validation.n_accepted}</td></tr>",
         f"<tr><td>Rejected</td><td>{validation.n_rejected}</td></tr>",
     ]
-    unknown = list(getattr(validation, "unknown_columns", []) or [])
+    unknown = list(validation.unknown_columns)
     if unknown:
         parts.append(
             f"<tr><td>Unknown columns (ignored)</td><td>{esc(', '.join(unknown))}</td></tr>"
         )
     parts.append("</tbody></table>")
-    problems = getattr(validation, "problems", None)
-    if problems is not None and len(problems):
+    problems = validation.problems
+    if len(problems):
         shown = problems.head(200)
         parts.append(
             f'<h3>Problems ({len(problems)})</h3><table class="plain"><thead><tr><th>Row</th><th>Record</th><th>Field</th><th>Message</th></tr></thead><tbody>'
@@ -239,19 +222,27 @@ def _quality_html(
         parts.append("</tbody></table>")
         if len(problems) > len(shown):
             parts.append(f"<p>… and {len(problems) - len(shown)} more (see data_quality.csv).</p>")
-    missing = getattr(validation, "missing", None)
+    missing = validation.missing
+
+    def named(column: object) -> str:
+        # The reader knows a column by its label ("VAS score, 48 h after operation"),
+        # the data manager by its name in the file: both.
+        if schema is not None and str(column) in schema.variables:
+            return f"{schema[str(column)].label} ({column})"
+        return str(column)
+
     if missing is not None:
         accepted = int(validation.n_accepted)
         # Columns nobody filled in (optional landmarks, say) are one line, not one row each.
         partial = missing[(missing > 0) & (missing < accepted)]
-        absent = [str(k) for k, v in missing.items() if accepted and v >= accepted]
+        absent = [named(k) for k, v in missing.items() if accepted and v >= accepted]
         if len(partial):
             parts.append(
                 '<h3>Missing values among accepted records</h3><table class="plain">'
-                "<thead><tr><th>Column</th><th>Missing</th></tr></thead><tbody>"
+                "<thead><tr><th>Variable</th><th>Missing</th></tr></thead><tbody>"
             )
             parts.extend(
-                f"<tr><td>{esc(str(k))}</td><td>{int(v)} of {accepted}</td></tr>"
+                f"<tr><td>{esc(named(k))}</td><td>{int(v)} of {accepted}</td></tr>"
                 for k, v in partial.items()
             )
             parts.append("</tbody></table>")
@@ -262,7 +253,7 @@ def _quality_html(
                 f"<p>Not recorded for any accepted record ({len(absent)} column(s)): "
                 f"{esc(', '.join(absent))}.</p>"
             )
-    data = getattr(validation, "data", None)
+    data = validation.data
     if schema is not None and data is not None:
         not_given = [v.name for v in schema.input_variables if v.name not in data.columns]
         if not_given:
@@ -277,10 +268,13 @@ def _quality_html(
             f"{flow.included} included.</p>"
         )
         if flow.not_assessed:
-            parts.append(
-                f"<p>Criteria not assessed (column absent): {esc(', '.join(flow.not_assessed))}.</p>"
-            )
+            names = "; ".join(flow.labels.get(key, key) for key in flow.not_assessed)
+            parts.append(f"<p>Criteria not assessed (column absent): {esc(names)}.</p>")
     return "\n".join(parts)
+
+
+def _figure_html(svg: str, caption: str) -> str:
+    return f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
 
 
 def _report_html(
@@ -290,11 +284,12 @@ def _report_html(
     grids: Sequence[Grid],
     methods: str,
     results: Mapping[int, str],
+    drawn: DrawnFigures | None,
     figure_svgs: Mapping[str, str],
-    validation: Any | None,
-    screening: Any | None,
+    validation: ValidationResult | None,
+    screening: Screening | None,
     provenance: Provenance,
-    beyond: tuple[str, dict[str, bytes]] | None,
+    beyond: Beyond | None,
     schema: Schema | None = None,
 ) -> str:
     esc = html.escape
@@ -302,10 +297,9 @@ def _report_html(
     if provenance.note:
         body.append(f'<p class="note">{esc(provenance.note)}</p>')
     body.append('<h2 id="flow">Patients</h2>')
-    if "figure0_flow" in figure_svgs:
-        body.append(
-            f"<figure>{figure_svgs['figure0_flow']}<figcaption>Patient flow (STROBE).</figcaption></figure>"
-        )
+    flow = drawn.flow if drawn is not None else None
+    if flow is not None and flow.name in figure_svgs:
+        body.append(_figure_html(figure_svgs[flow.name], flow.full_caption))
     groups = ", ".join(
         f"{label}: n = {n}" for label, n in zip(result.group_labels, result.n_by_group, strict=True)
     )
@@ -315,32 +309,23 @@ def _report_html(
     body.append('<h2 id="methods">Statistical methods</h2>')
     body.append(f"<p>{esc(methods)}</p>")
     body.append('<h2 id="results">Results</h2>')
-    placed = {
-        3: ["figure1_vas"],
-        6: ["figure2_radiographic"],
-        7: ["figure3_cement_grade", "figure4_leakage"],
-    }
-    captions = {
-        "figure1_vas": f"VAS score over time by group (mean with {100 * result.confidence:g}% CI).",
-        "figure2_radiographic": f"Anterior and middle height ratios and wedge angle over time by group (mean with {100 * result.confidence:g}% CI).",
-        "figure3_cement_grade": "Distribution grade of bone cement by group (% of patients).",
-        "figure4_leakage": "Patients with bone cement leakage, by type and group.",
-    }
     for grid in grids:
         paragraph = results.get(grid.number)
         if paragraph:
             body.append(f"<p>{esc(paragraph)}</p>")
         body.append(to_html(grid, table_id=f"table{grid.number}"))
-        for name in placed.get(grid.number, []):
-            if name in figure_svgs:
-                body.append(
-                    f"<figure>{figure_svgs[name]}<figcaption>{esc(captions[name])}</figcaption></figure>"
-                )
+        for made in drawn.after(grid.number) if drawn is not None else []:
+            if made.name in figure_svgs:
+                body.append(_figure_html(figure_svgs[made.name], made.full_caption))
+    if drawn is not None and drawn.notes:
+        body.extend(f'<p class="note">{esc(note)}</p>' for note in drawn.notes)
     if beyond is not None:
-        fragment, extra = beyond
+        fragment, extra, captions = beyond
         body.append('<h2 id="beyond">Beyond the paper</h2>')
         body.append(fragment)
-        body.extend(_embed(name, payload) for name, payload in extra.items())
+        body.extend(
+            _embed(name, payload, captions.get(name, "")) for name, payload in extra.items()
+        )
     body.append('<h2 id="provenance">Provenance</h2>')
     rows = [
         ("Input", provenance.input_name),
@@ -370,8 +355,8 @@ def write_report(
     provenance: Provenance,
     formats: Sequence[str] = FORMATS,
     figures: bool = True,
-    validation: Any | None = None,
-    screening: Any | None = None,
+    validation: ValidationResult | None = None,
+    screening: Screening | None = None,
     data: pd.DataFrame | None = None,
     schema: Schema | None = None,
     title: str = "Study report",
@@ -428,16 +413,19 @@ def write_report(
     results = results_text(result)
 
     figure_svgs: dict[str, str] = {}
+    drawn: DrawnFigures | None = None
     if figures:
         from kypho.report.figures import save_figure
 
         say("drawing figures")
-        made = build_figures(result, getattr(screening, "flow", None))
-        for name, figure in made.items():
-            png, svg = save_figure(figure, target / "figures", name)
+        drawn = draw_figures(result, screening.flow if screening is not None else None)
+        for note in drawn.notes:
+            say(note)
+        for made in drawn.figures:
+            png, svg = save_figure(made.figure, target / "figures", made.name)
             written += [png, svg]
             if "html" in formats:
-                figure_svgs[name] = _inline_svg(svg.read_text(encoding="utf-8"))
+                figure_svgs[made.name] = _inline_svg(svg.read_text(encoding="utf-8"))
 
     if "md" in formats:
         say("writing Markdown")
@@ -490,6 +478,7 @@ def write_report(
             grids=grids,
             methods=methods,
             results=results,
+            drawn=drawn,
             figure_svgs=figure_svgs,
             validation=validation,
             screening=screening,
@@ -498,7 +487,7 @@ def write_report(
             schema=schema,
         )
         written.append(_write(target / "report.html", page))
-    problems = getattr(validation, "problems", None)
+    problems = validation.problems if validation is not None else None
     if problems is not None and len(problems):
         path = target / "data_quality.csv"
         problems.to_csv(path, index=False)
