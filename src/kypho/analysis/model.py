@@ -211,6 +211,9 @@ class AnalysisResult:
         Where the plan came from.
     figures, p_style
         The plan's declared figures and P-value style, for the report.
+    timepoint_phrases
+        ``{timepoint: how running text says it}`` ("before the operation"), from
+        the schema, for the generated text.
     """
 
     tables: tuple[Table, ...]
@@ -224,6 +227,7 @@ class AnalysisResult:
     plan_source: str = ""
     figures: tuple[Mapping[str, Any], ...] = ()
     p_style: str = "leading-zero"
+    timepoint_phrases: Mapping[str, str] = field(default_factory=dict)
 
     def table(self, number: int) -> Table:
         """The table with this number."""

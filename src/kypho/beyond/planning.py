@@ -337,7 +337,7 @@ def endpoints_from_data(data: pd.DataFrame, schema: Schema) -> list[Endpoint]:
             return column
         var = schema[column]
         if var.timepoint and var.timepoint in schema.timepoints:
-            return f"{var.display_label}, {schema.timepoints[var.timepoint].label}"
+            return f"{var.measure_display_label}, {schema.timepoints[var.timepoint].label}"
         return var.display_label
 
     if "leakage" in data.columns:

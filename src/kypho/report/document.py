@@ -36,9 +36,9 @@ import pandas as pd
 
 from kypho.analysis.model import AnalysisResult
 from kypho.report.figure_plan import DrawnFigures, draw_figures
-from kypho.report.format import Grid, layout
+from kypho.report.format import Grid, layout, number_style
 from kypho.report.render import TABLE_CSS, latex_document, to_csv, to_html, to_latex, to_markdown
-from kypho.report.text import methods_text, results_text, software_versions
+from kypho.report.text import flow_text, methods_text, results_text, software_versions
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -108,10 +108,14 @@ Beyond = tuple[str, dict[str, bytes], dict[str, str]]
 
 
 def _run_hook(
-    hook: Callable[[pd.DataFrame, Schema], Any], data: pd.DataFrame, schema: Schema
+    hook: Callable[[pd.DataFrame, Schema], Any],
+    data: pd.DataFrame,
+    schema: Schema,
+    p_style: str = "leading-zero",
 ) -> Beyond:
     try:
-        value = tuple(hook(data, schema))
+        with number_style(p_style):
+            value = tuple(hook(data, schema))
         fragment, figures = value[0], value[1]
         captions = dict(value[2]) if len(value) > 2 else {}
     except Exception as exc:  # an optional section must not sink the report
@@ -132,7 +136,9 @@ def beyond_section(data: pd.DataFrame | None, schema: Schema | None) -> Beyond |
     return _run_hook(hook, data, schema)
 
 
-def _start_beyond(data: pd.DataFrame | None, schema: Schema | None) -> Callable[[], Beyond | None]:
+def _start_beyond(
+    data: pd.DataFrame | None, schema: Schema | None, p_style: str = "leading-zero"
+) -> Callable[[], Beyond | None]:
     """Start the Beyond section in a second process; return a function that waits for it.
 
     The section (simulations, model fits) takes as long as the rest of the report,
@@ -144,17 +150,17 @@ def _start_beyond(data: pd.DataFrame | None, schema: Schema | None) -> Callable[
     if hook is None or data is None or schema is None:
         return lambda: None
     if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-        return lambda: _run_hook(hook, data, schema)
+        return lambda: _run_hook(hook, data, schema, p_style)
     from concurrent.futures import ProcessPoolExecutor
 
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-    future = pool.submit(_run_hook, hook, data, schema)
+    future = pool.submit(_run_hook, hook, data, schema, p_style)
 
     def collect() -> Beyond | None:
         try:
             return future.result()
         except Exception:  # the worker machinery failed, not the hook: run it here
-            return _run_hook(hook, data, schema)
+            return _run_hook(hook, data, schema, p_style)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -284,6 +290,7 @@ def _report_html(
     grids: Sequence[Grid],
     methods: str,
     results: Mapping[int, str],
+    intro: str,
     drawn: DrawnFigures | None,
     figure_svgs: Mapping[str, str],
     validation: ValidationResult | None,
@@ -309,6 +316,8 @@ def _report_html(
     body.append('<h2 id="methods">Statistical methods</h2>')
     body.append(f"<p>{esc(methods)}</p>")
     body.append('<h2 id="results">Results</h2>')
+    if intro:
+        body.append(f"<p>{esc(intro)}</p>")
     for grid in grids:
         paragraph = results.get(grid.number)
         if paragraph:
@@ -361,6 +370,7 @@ def write_report(
     schema: Schema | None = None,
     title: str = "Study report",
     progress: Progress | None = None,
+    reference_docx: str | Path | None = None,
 ) -> list[Path]:
     """Write the report into ``directory`` (created if needed); return the files written.
 
@@ -390,6 +400,8 @@ def write_report(
         Report title.
     progress
         Called with a short message before each step.
+    reference_docx
+        A Word document whose styles (and page setup) ``report.docx`` takes.
 
     Raises
     ------
@@ -398,9 +410,43 @@ def write_report(
     """
     from kypho.errors import AnalysisError
 
+    with number_style(result.p_style):
+        return _write_report(
+            directory,
+            result,
+            provenance=provenance,
+            formats=formats,
+            figures=figures,
+            validation=validation,
+            screening=screening,
+            data=data,
+            schema=schema,
+            title=title,
+            progress=progress,
+            reference_docx=reference_docx,
+            error=AnalysisError,
+        )
+
+
+def _write_report(
+    directory: str | Path,
+    result: AnalysisResult,
+    *,
+    provenance: Provenance,
+    formats: Sequence[str],
+    figures: bool,
+    validation: ValidationResult | None,
+    screening: Screening | None,
+    data: pd.DataFrame | None,
+    schema: Schema | None,
+    title: str,
+    progress: Progress | None,
+    reference_docx: str | Path | None,
+    error: type[Exception],
+) -> list[Path]:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise AnalysisError(
+        raise error(
             f"unknown report format(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(FORMATS)}"
         )
     say = progress or (lambda message: None)
@@ -408,11 +454,14 @@ def write_report(
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     grids = [layout(table, alpha=result.alpha) for table in result.tables]
-    pending_beyond = _start_beyond(data, schema) if "html" in formats else None
+    pending_beyond = _start_beyond(data, schema, result.p_style) if "html" in formats else None
     methods = methods_text(result, provenance.versions)
     results = results_text(result)
+    flow = screening.flow if screening is not None else None
+    intro = flow_text(flow, result, 1 if figures else None) if flow is not None else ""
 
     figure_svgs: dict[str, str] = {}
+    figure_pngs: dict[str, Path] = {}
     drawn: DrawnFigures | None = None
     if figures:
         from kypho.report.figures import save_figure
@@ -424,6 +473,7 @@ def write_report(
         for made in drawn.figures:
             png, svg = save_figure(made.figure, target / "figures", made.name)
             written += [png, svg]
+            figure_pngs[made.name] = png
             if "html" in formats:
                 figure_svgs[made.name] = _inline_svg(svg.read_text(encoding="utf-8"))
 
@@ -433,6 +483,8 @@ def write_report(
         if provenance.note:
             text += [f"> {provenance.note}", ""]
         text += ["## Statistical methods", "", methods, "", "## Results", ""]
+        if intro:
+            text += [intro, ""]
         for grid in grids:
             paragraph = results.get(grid.number)
             if paragraph:
@@ -452,21 +504,29 @@ def write_report(
         )
     if "docx" in formats:
         say("writing Word")
-        from kypho.report.word import write_docx
+        from kypho.report.word import DocxFigure, write_docx
 
+        docx_figures = [
+            DocxFigure(
+                figure_pngs[made.name],
+                float(made.figure.get_figwidth()),
+                made.full_caption,
+                made.after_table,
+            )
+            for made in (drawn.figures if drawn is not None else ())
+            if made.name in figure_pngs
+        ]
         written.append(
             write_docx(
                 grids,
                 target / "report.docx",
                 title=title,
                 note=provenance.note,
-                paragraphs=[
-                    ("Statistical methods", methods),
-                    (
-                        "Results",
-                        "\n\n".join(results[g.number] for g in grids if g.number in results),
-                    ),
-                ],
+                paragraphs=[("Statistical methods", methods)],
+                results={g.number: results[g.number] for g in grids if g.number in results},
+                results_intro=intro,
+                figures=docx_figures,
+                reference=reference_docx,
             )
         )
     if "html" in formats:
@@ -478,6 +538,7 @@ def write_report(
             grids=grids,
             methods=methods,
             results=results,
+            intro=intro,
             drawn=drawn,
             figure_svgs=figure_svgs,
             validation=validation,

@@ -19,7 +19,9 @@ from kypho.validate import validate
 def section() -> tuple[str, dict[str, bytes], pd.DataFrame]:
     schema = load_schema()
     data = derive(validate(demo_cohort(110, seed=0)).data, schema)
-    fragment, figures = report_section(data, schema, sims=500)
+    fragment, figures, captions = report_section(data, schema, sims=500)
+    assert list(captions) == list(figures)
+    assert all(captions[name].startswith("Figure B") for name in figures)
     return fragment, figures, data
 
 
@@ -44,8 +46,12 @@ def test_power_table_reports_the_observed_leakage(
     fragment, _, data = section
     exp = data["group"].astype(str) == "experimental"
     leak = data["leakage"].astype(bool)
-    observed = f"experimental {leak[exp].mean():.3g} vs control {leak[~exp].mean():.3g}"
+    e, c = (f"{100 * leak[m].mean():.1f}%" for m in (exp, ~exp))
+    observed = f"Experimental group {e} vs Control group {c}"
     assert f"<td>Bone cement leakage</td><td>{observed}</td><td>55 / 55</td>" in fragment
+    # Levels, not codes, and typographic minus signs in numbers.
+    assert "sex=" not in fragment
+    assert not re.search(r"(?<![\w-])-\d", fragment)
 
 
 def test_figures_are_svg_and_referred_to(
@@ -69,7 +75,7 @@ def test_figures_are_svg_and_referred_to(
 def test_a_missing_analysis_is_explained_not_fatal() -> None:
     schema = load_schema()
     data = derive(validate(demo_cohort(40, seed=1)).data, schema).drop(columns=["leakage"])
-    fragment, figures = report_section(data, schema, sims=200)
+    fragment, figures, _ = report_section(data, schema, sims=200)
     assert (
         "Not computed: the data lack the columns [&#x27;leakage&#x27;] needed for the propensity analysis"
         in fragment
@@ -86,6 +92,6 @@ def test_a_failing_part_leaves_the_others(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(report, "adjust_for_confounding", broken)
     schema = load_schema()
     data = derive(validate(demo_cohort(40, seed=2)).data, schema)
-    fragment, figures = report_section(data, schema, sims=100)
+    fragment, figures, _ = report_section(data, schema, sims=100)
     assert "<p>This analysis could not be computed: LinAlgError: Singular matrix</p>" in fragment
     assert "figure_b2_trajectory_vas.svg" in figures
