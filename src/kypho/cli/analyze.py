@@ -231,6 +231,12 @@ def _publish(staging: Path, out_dir: Path, manifest_text: str) -> None:
     help="A schema extension (YAML: new variables or timepoints), or a whole study schema.",
 )
 @click.option("--db", "db_url", help="Read the records from a study store (database URL).")
+@click.option(
+    "--reference-docx",
+    "reference_docx",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A Word document (e.g. a journal's template) whose styles report.docx takes.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 def analyze(
     input_path: Path | None,
@@ -240,6 +246,7 @@ def analyze(
     plan_path: Path | None,
     schema_path: Path | None,
     db_url: str | None,
+    reference_docx: Path | None,
     quiet: bool,
 ) -> None:
     """Validate, screen, derive and analyse INPUT; write the report into --out.
@@ -322,6 +329,7 @@ def analyze(
             schema=schema,
             title=schema.title or "Study report",
             progress=steps.detail,
+            reference_docx=reference_docx,
         )
         summary = {
             "n_read": validation.n_read,
