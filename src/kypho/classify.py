@@ -14,7 +14,7 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,7 +22,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "CementGrades",
     "FillingTubeRule",
+    "LeakageCounts",
     "cement_grade",
     "filling_tube",
     "leakage_counts",
@@ -167,49 +169,69 @@ def cement_grade(
     )
 
 
+@dataclass(frozen=True)
+class LeakageCounts:
+    """Result of :func:`leakage_counts`, per patient (all missing where not assessed).
+
+    Attributes
+    ----------
+    any
+        Boolean: any leak.
+    count
+        Number of leaks (Int64).
+    by_type
+        ``{code: Int64 count}`` of the leaks of each type, in the codes' order.
+    """
+
+    any: pd.Series
+    count: pd.Series
+    by_type: Mapping[str, pd.Series]
+
+
 def leakage_counts(
     sites: pd.Series, *, codes: Sequence[str] = ("B", "C", "S", "D")
-) -> pd.DataFrame:
+) -> LeakageCounts:
     """Per-patient leakage from the ';'-separated list of leak types.
 
     Parameters
     ----------
     sites
-        Validated ``leak_sites`` (``"C;S"``; ``""`` = observed, no leak; missing = not assessed).
+        A validated ``list`` column (``"C;S"``; ``""`` = observed, no leak;
+        missing = not assessed).
     codes
-        The leak types, Yeom's B, C, S [2]_ and kypho's D (disc).
+        The leak types, Yeom's B, C, S [2]_ and kypho's D (disc); the schema's
+        levels of the column.
 
     Returns
     -------
-    pandas.DataFrame
-        ``leakage`` (boolean: any leak), ``leak_count`` and ``leak_<code>``
-        (Int64 counts); all missing where ``sites`` is missing.
+    LeakageCounts
 
     Examples
     --------
-    >>> leakage_counts(pd.Series(["C;S", "", None])).to_dict("list")["leak_count"]
-    [2, 0, None]
+    >>> leakage_counts(pd.Series(["C;S", "", None])).count.tolist()
+    [2, 0, <NA>]
     """
     # count on the distinct values only (few), then broadcast by factor codes
     factor, uniques = pd.factorize(sites.astype("string"), use_na_sentinel=True)
     known = factor >= 0
     split = [str(u).split(";") for u in uniques]
-    out: dict[str, pd.Series] = {}
+    by_type: dict[str, pd.Series] = {}
     total = np.zeros(len(sites), dtype=np.int64)
     for code in codes:
         per_unique = np.array([parts.count(code) for parts in split] + [0], dtype=np.int64)
         n = per_unique[factor]  # factor -1 (missing) picks the trailing 0
         total += n
-        out[f"leak_{code}"] = pd.Series(pd.array(np.where(known, n, 0), dtype="Int64")).where(known)
-    frame = pd.DataFrame(
-        {
-            "leakage": pd.Series(pd.array(total > 0, dtype="boolean")).where(known),
-            "leak_count": pd.Series(pd.array(total, dtype="Int64")).where(known),
-            **out,
-        }
+        by_type[code] = _on(pd.Series(pd.array(np.where(known, n, 0), dtype="Int64")), known, sites)
+    return LeakageCounts(
+        any=_on(pd.Series(pd.array(total > 0, dtype="boolean")), known, sites),
+        count=_on(pd.Series(pd.array(total, dtype="Int64")), known, sites),
+        by_type=by_type,
     )
-    frame.index = sites.index
-    return frame
+
+
+def _on(values: pd.Series, known: np.ndarray, like: pd.Series) -> pd.Series:
+    """``values`` where ``known``, missing elsewhere, on the index of ``like``."""
+    return values.where(known).set_axis(like.index)
 
 
 @dataclass(frozen=True)
@@ -246,41 +268,61 @@ class FillingTubeRule:
 
 
 def filling_tube(
-    data: pd.DataFrame, *, group_column: str = "group", rule: FillingTubeRule | None = None
+    group: pd.Series,
+    *,
+    anterior_wall: pd.Series | None = None,
+    superior_endplate: pd.Series | None = None,
+    inferior_endplate: pd.Series | None = None,
+    subtype: pd.Series | None = None,
+    control: str = "control",
+    rule: FillingTubeRule | None = None,
 ) -> pd.Series:
     """Filling-tube opening (forward or side) for each patient.
 
+    Parameters
+    ----------
+    group
+        The treatment group of each patient.
+    anterior_wall, superior_endplate, inferior_endplate
+        Collapse of the anterior wall and of the endplates (booleans; ``None``
+        when not recorded).
+    subtype
+        Denis compression subtype, used where none of the collapse flags is known.
+    control
+        The group code of the control arm, which always used a forward-opening tube.
+    rule
+        See :class:`FillingTubeRule`.
+
     Examples
     --------
-    >>> df = pd.DataFrame({"group": ["experimental", "experimental", "control"],
-    ...                    "anterior_wall_collapse": [True, False, False],
-    ...                    "superior_endplate_collapse": [False, True, True],
-    ...                    "inferior_endplate_collapse": [False, False, False]})
-    >>> list(filling_tube(df))
+    >>> tube = filling_tube(pd.Series(["experimental", "experimental", "control"]),
+    ...                     anterior_wall=pd.Series([True, False, False]),
+    ...                     superior_endplate=pd.Series([False, True, True]))
+    >>> list(tube)
     ['forward', 'side', 'forward']
     """
     rule = rule or FillingTubeRule()
-    n = len(data)
+    n = len(group)
 
-    def flag(name: str) -> tuple[np.ndarray, np.ndarray]:
-        if name not in data:
+    def flag(values: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
+        if values is None:
             return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-        s = data[name].astype("boolean")
+        s = values.astype("boolean")
         return s.fillna(False).to_numpy(dtype=bool), s.notna().to_numpy()
 
-    wall, wall_known = flag("anterior_wall_collapse")
-    sup, sup_known = flag("superior_endplate_collapse")
-    inf, inf_known = flag("inferior_endplate_collapse")
+    wall, wall_known = flag(anterior_wall)
+    sup, sup_known = flag(superior_endplate)
+    inf, inf_known = flag(inferior_endplate)
     endplate = sup | inf
     known = wall_known | sup_known | inf_known
     tube = np.full(n, rule.default, dtype=object)
     tube[known & wall & ~endplate] = "forward"
     tube[known & ~wall & endplate] = "side"
     tube[known & wall & endplate] = rule.both
-    if "denis_subtype" in data:
-        by_subtype = data["denis_subtype"].astype("string").map(dict(rule.subtype_map))
+    if subtype is not None:
+        by_subtype = subtype.astype("string").map(dict(rule.subtype_map))
         fill = ~known & by_subtype.notna().to_numpy()
         tube[fill] = by_subtype.to_numpy(dtype=object)[fill]
-    control = (data[group_column].astype("string") == "control").fillna(False).to_numpy(dtype=bool)
-    tube[control] = "forward"
-    return pd.Series(pd.Categorical(tube, categories=["forward", "side"]), index=data.index)
+    is_control = (group.astype("string") == control).fillna(False).to_numpy(dtype=bool)
+    tube[is_control] = "forward"
+    return pd.Series(pd.Categorical(tube, categories=["forward", "side"]), index=group.index)

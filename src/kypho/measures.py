@@ -1,8 +1,12 @@
 """Derived measures by the paper's formulas, vectorised over columns.
 
 Every function takes arrays (or Series) and returns an array of the same
-length; :func:`derive` applies them all to a validated table and returns a new
-table with every derived column of the schema.
+length. The schema says which formula computes which variable from which
+inputs (``formula``, ``inputs``, ``options`` in ``kypho/data/study.yaml``); the
+formulas are registered here by name (:data:`FORMULAS`, :func:`register_formula`)
+and :func:`derive` applies the schema's derivations to a validated table. No
+variable name is written in this module: a study with other names, or other
+measures built from the same formulas, needs no change here.
 
 References
 ----------
@@ -15,18 +19,29 @@ References
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kypho.classify import cement_grade, filling_tube, leakage_counts, region_of_level
-from kypho.schema import Schema, load_schema
+from kypho import classify
+from kypho.errors import SchemaError
+from kypho.schema import Derivation, Schema, load_schema
 
 __all__ = [
+    "FORMULAS",
+    "Formula",
     "blood_loss",
     "derive",
+    "difference",
     "genant_grade",
     "height_ratio",
+    "landmark_height",
+    "register_formula",
     "wedge_angle_from_landmarks",
 ]
 
@@ -107,6 +122,36 @@ def height_ratio(injured: ArrayLike, above: ArrayLike, below: ArrayLike) -> Floa
     return out
 
 
+def landmark_height(
+    superior: tuple[ArrayLike, ArrayLike], inferior: tuple[ArrayLike, ArrayLike]
+) -> FloatArray:
+    """Height of a vertebral body between a superior and an inferior endplate point.
+
+    Parameters
+    ----------
+    superior, inferior
+        ``(x, y)`` of the point on the superior and on the inferior endplate
+        (anterior, middle or posterior alike), in one unit on both axes.
+
+    Returns
+    -------
+    ndarray
+        The distance between the two points, in their unit.
+
+    Notes
+    -----
+    Six-point morphometry measures each height as the distance between the
+    corresponding points of the two endplates, so it does not depend on how the
+    film is rotated.
+
+    Examples
+    --------
+    >>> landmark_height((3.0, 0.0), (0.0, 4.0)).tolist()
+    [5.0]
+    """
+    return np.hypot(_f(superior[0]) - _f(inferior[0]), _f(superior[1]) - _f(inferior[1]))
+
+
 def wedge_angle_from_landmarks(
     sup_ant: tuple[ArrayLike, ArrayLike],
     sup_post: tuple[ArrayLike, ArrayLike],
@@ -155,19 +200,20 @@ def wedge_angle_from_landmarks(
     ux, uy = sax - spx, say - spy
     vx, vy = iax - ipx, iay - ipy
     angle = np.degrees(np.arctan2(np.abs(ux * vy - uy * vx), ux * vx + uy * vy))
-    h_ant = np.hypot(sax - iax, say - iay)
-    h_post = np.hypot(spx - ipx, spy - ipy)
+    h_ant = landmark_height((sax, say), (iax, iay))
+    h_post = landmark_height((spx, spy), (ipx, ipy))
     return np.where(h_ant > h_post, -angle, angle)
 
 
-def genant_grade(ratio_percent: ArrayLike) -> pd.Series:
+def genant_grade(*ratios_percent: ArrayLike) -> pd.Series:
     """Genant semi-quantitative fracture grade from a height ratio.
 
     Parameters
     ----------
-    ratio_percent
-        The vertebral height as a percentage of the expected (neighbour) height;
-        for a vertebra, pass the smaller of its anterior and middle ratios.
+    *ratios_percent
+        The vertebral height as a percentage of the expected (neighbour) height.
+        Given several (a vertebra's anterior and middle ratios), the grade is that
+        of the smallest present one.
 
     Returns
     -------
@@ -187,8 +233,14 @@ def genant_grade(ratio_percent: ArrayLike) -> pd.Series:
     --------
     >>> list(genant_grade([85.0, 78.0, 70.0, 60.0, 59.9]))
     ['0', '1', '2', '2', '3']
+    >>> list(genant_grade([85.0, np.nan], [70.0, 90.0]))
+    ['2', '0']
     """
-    ratio = _f(ratio_percent)
+    if not ratios_percent:
+        raise TypeError("genant_grade needs at least one ratio")
+    ratio = _f(ratios_percent[0])
+    for other in ratios_percent[1:]:
+        ratio = np.fmin(ratio, _f(other))
     reduction = 100.0 - ratio
     grade = np.select(
         [reduction < 20, reduction < 25, reduction <= 40, reduction > 40],
@@ -198,6 +250,195 @@ def genant_grade(ratio_percent: ArrayLike) -> pd.Series:
     grade_or_none = grade.astype(object)
     grade_or_none[np.isnan(ratio)] = None
     return pd.Series(pd.Categorical(grade_or_none, categories=["0", "1", "2", "3"], ordered=True))
+
+
+def difference(minuend: ArrayLike, subtrahend: ArrayLike) -> FloatArray:
+    """``minuend - subtrahend``: a change between two timepoints (restoration, loss).
+
+    Examples
+    --------
+    >>> difference([85.0], [47.5]).tolist()
+    [37.5]
+    """
+    out: FloatArray = _f(minuend) - _f(subtrahend)
+    return out
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula the schema may name: a function of columns.
+
+    Attributes
+    ----------
+    name
+        The name the schema uses (``formula: height_ratio``).
+    function
+        Called with one keyword argument per declared input (a list input as a
+        list), plus the declared options; returns one column, or a tuple of
+        columns (one per declared output). A function with a ``variables``
+        keyword also receives ``{parameter: Variable}`` of its inputs (their
+        levels, units).
+    numeric
+        ``True``: inputs arrive as float arrays and an input column absent from
+        the data is all missing. ``False``: inputs arrive as Series, and an
+        absent required input leaves the derived variable out of the table.
+    optional
+        Inputs of a non-numeric formula that may be absent (passed as ``None``).
+    """
+
+    name: str
+    function: Callable[..., Any]
+    numeric: bool = True
+    optional: frozenset[str] = frozenset()
+
+    @property
+    def parameters(self) -> Mapping[str, inspect.Parameter]:
+        """The function's parameters, by name."""
+        return inspect.signature(self.function).parameters
+
+
+#: The formulas a schema may name, by name; see :func:`register_formula`.
+FORMULAS: dict[str, Formula] = {}
+
+
+def register_formula(
+    function: Callable[..., Any],
+    *,
+    name: str | None = None,
+    numeric: bool = True,
+    optional: tuple[str, ...] = (),
+) -> Formula:
+    """Make ``function`` available to schemas as ``formula: <name>``.
+
+    Parameters
+    ----------
+    function
+        See :class:`Formula`.
+    name
+        The name schemas use; ``None`` uses the function's own name. A name
+        already registered is an error.
+    numeric, optional
+        See :class:`Formula`.
+
+    Returns
+    -------
+    Formula
+
+    Raises
+    ------
+    SchemaError
+        When the name is already registered.
+
+    Examples
+    --------
+    >>> def mean_of_two(a, b):
+    ...     return (_f(a) + _f(b)) / 2
+    >>> f = register_formula(mean_of_two)
+    >>> f.name, f.numeric, "mean_of_two" in FORMULAS
+    ('mean_of_two', True, True)
+    >>> del FORMULAS["mean_of_two"]
+    """
+    name = name or function.__name__
+    if name in FORMULAS:
+        raise SchemaError(f"a formula named {name!r} is already registered")
+    formula = Formula(name, function, numeric, frozenset(optional))
+    FORMULAS[name] = formula
+    return formula
+
+
+def _wedge_angle(
+    sup_ant_x: FloatArray,
+    sup_ant_y: FloatArray,
+    sup_post_x: FloatArray,
+    sup_post_y: FloatArray,
+    inf_ant_x: FloatArray,
+    inf_ant_y: FloatArray,
+    inf_post_x: FloatArray,
+    inf_post_y: FloatArray,
+) -> FloatArray:
+    return wedge_angle_from_landmarks(
+        (sup_ant_x, sup_ant_y),
+        (sup_post_x, sup_post_y),
+        (inf_ant_x, inf_ant_y),
+        (inf_post_x, inf_post_y),
+    )
+
+
+def _genant(ratios: list[FloatArray]) -> pd.Series:
+    return genant_grade(*ratios)
+
+
+def _cement_grade(
+    pattern: pd.Series, area_ap: pd.Series, area_lat: pd.Series, **options: Any
+) -> tuple[pd.Series, pd.Series]:
+    grades = classify.cement_grade(pattern, area_ap, area_lat, **options)
+    return grades.grade, grades.note
+
+
+def _leakage(sites: pd.Series, *, variables: Mapping[str, Any]) -> tuple[pd.Series, ...]:
+    codes = variables["sites"].codes
+    counts = classify.leakage_counts(sites, codes=codes)
+    return (counts.any, counts.count, *(counts.by_type[c] for c in codes))
+
+
+# Each formula is named after the public function that computes it.
+register_formula(blood_loss)
+register_formula(height_ratio)
+register_formula(_wedge_angle, name=wedge_angle_from_landmarks.__name__)
+register_formula(_genant, name=genant_grade.__name__)
+register_formula(difference)
+register_formula(classify.region_of_level, numeric=False)
+register_formula(_cement_grade, name=classify.cement_grade.__name__, numeric=False)
+register_formula(_leakage, name=classify.leakage_counts.__name__, numeric=False)
+register_formula(
+    classify.filling_tube,
+    numeric=False,
+    optional=("anterior_wall", "superior_endplate", "inferior_endplate", "subtype"),
+)
+
+
+def check_derivation(derivation: Derivation) -> Formula:
+    """The registered formula of a derivation, its inputs and options checked.
+
+    Raises
+    ------
+    SchemaError
+        When the formula is not registered, or an input or option is not one of
+        its parameters, or a parameter it needs is not given.
+    """
+    formula = FORMULAS.get(derivation.formula)
+    if formula is None:
+        raise SchemaError(
+            f"{derivation.name!r} names formula {derivation.formula!r}, which kypho does not "
+            f"have; registered formulas: {', '.join(sorted(FORMULAS))}"
+        )
+    params = formula.parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    named = {k: p for k, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD}
+    given = {*derivation.inputs, *derivation.options}
+    unknown = (
+        sorted(given - set(named)) if not takes_any else sorted(set(derivation.inputs) - set(named))
+    )
+    needed = sorted(
+        k
+        for k, p in named.items()
+        if p.default is inspect.Parameter.empty
+        and p.kind is not inspect.Parameter.VAR_POSITIONAL
+        and k != "variables"
+        and k not in given
+    )
+    if unknown or needed:
+        words = []
+        if unknown:
+            words.append(f"takes no {', '.join(unknown)}")
+        if needed:
+            words.append(f"needs {', '.join(needed)}")
+        raise SchemaError(
+            f"formula {derivation.formula!r} of {derivation.name!r} "
+            + " and ".join(words)
+            + f"; its parameters: {', '.join(named)}"
+        )
+    return formula
 
 
 def derive(data: pd.DataFrame, schema: Schema | None = None) -> pd.DataFrame:
@@ -213,63 +454,83 @@ def derive(data: pd.DataFrame, schema: Schema | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        A new frame: the input columns plus ``region``, ``blood_loss``,
-        ``{ant,mid}_height_ratio_<tp>``, ``wedge_angle_<tp>`` (measured, or from
-        landmarks where not measured), ``genant_grade_<tp>``, restoration and
-        loss of the ratios and the wedge angle, ``cement_grade`` with
-        ``cement_grade_note``, leakage counts and ``filling_tube``. A derived
-        measure whose inputs are absent is left missing.
+        A new frame: the input columns, entered variables with a formula filled in
+        where missing (the wedge angle from landmarks), and then every derived
+        variable, by the schema's derivations in declared order. A numeric
+        measure whose inputs are absent is missing; a classification whose
+        inputs are absent is left out.
+
+    Raises
+    ------
+    SchemaError
+        When a derivation names a formula that is not registered, or gives it
+        inputs or options it does not take.
+
+    Examples
+    --------
+    >>> from kypho.analysis.demo import demo_cohort
+    >>> from kypho.validate import validate
+    >>> schema = load_schema()
+    >>> out = derive(validate(demo_cohort(6, seed=2)).data, schema)
+    >>> all(c in out for c in schema.columns(derived=True))
+    True
     """
     schema = schema or load_schema()
     out = data.copy()
+    for derivation in schema.derivations:
+        formula = check_derivation(derivation)
+        for tp in derivation.timepoints or (None,):
+            _apply(out, schema, derivation, formula, tp)
+    return out
+
+
+def _apply(
+    out: pd.DataFrame,
+    schema: Schema,
+    derivation: Derivation,
+    formula: Formula,
+    timepoint: str | None,
+) -> None:
+    """Compute one derivation (at one timepoint) into ``out``."""
     n = len(out)
 
-    def col(name: str) -> FloatArray:
-        if name not in out:
-            return np.full(n, np.nan)
-        return out[name].to_numpy(dtype=np.float64, na_value=np.nan)
+    def value(column: str) -> Any:
+        if formula.numeric:
+            if column not in out:
+                return np.full(n, np.nan)
+            return out[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        return out.get(column, None)
 
-    if "level" in out:
-        out["region"] = region_of_level(out["level"])
-    out["blood_loss"] = blood_loss(col("hb_pre"), col("hb_post"))
-
-    tps = schema.repeated.get("ant_height_ratio", ())
-    for tp in tps:
-        for side in ("ant", "mid"):
-            out[f"{side}_height_ratio_{tp}"] = height_ratio(
-                col(f"{side}_height_injured_{tp}"),
-                col(f"{side}_height_above_{tp}"),
-                col(f"{side}_height_below_{tp}"),
-            )
-        if f"wedge_angle_{tp}" in schema:
-            from_marks = wedge_angle_from_landmarks(
-                (col(f"sup_ant_x_{tp}"), col(f"sup_ant_y_{tp}")),
-                (col(f"sup_post_x_{tp}"), col(f"sup_post_y_{tp}")),
-                (col(f"inf_ant_x_{tp}"), col(f"inf_ant_y_{tp}")),
-                (col(f"inf_post_x_{tp}"), col(f"inf_post_y_{tp}")),
-            )
-            measured = col(f"wedge_angle_{tp}")
-            out[f"wedge_angle_{tp}"] = np.where(np.isnan(measured), from_marks, measured)
-        worst = np.fmin(out[f"ant_height_ratio_{tp}"], out[f"mid_height_ratio_{tp}"])
-        out[f"genant_grade_{tp}"] = genant_grade(worst).set_axis(out.index)
-
-    if {"pre", "d3", "last"} <= set(tps):
-        for side in ("ant", "mid"):
-            pre, d3, last = (col(f"{side}_height_ratio_{tp}") for tp in ("pre", "d3", "last"))
-            out[f"{side}_height_restoration"] = d3 - pre
-            out[f"{side}_height_loss"] = d3 - last
-        w_pre, w_d3, w_last = (col(f"wedge_angle_{tp}") for tp in ("pre", "d3", "last"))
-        out["wedge_correction"] = w_pre - w_d3
-        out["wedge_loss"] = w_last - w_d3
-
-    if {"cement_pattern", "cement_area_ap", "cement_area_lat"} <= set(out.columns):
-        grade = cement_grade(out["cement_pattern"], out["cement_area_ap"], out["cement_area_lat"])
-        out["cement_grade"] = grade.grade
-        out["cement_grade_note"] = grade.note
-    if "leak_sites" in out:
-        counts = leakage_counts(out["leak_sites"], codes=schema["leak_sites"].codes)
-        for name in counts.columns:
-            out[name] = counts[name]
-    if schema.group_column in out:
-        out["filling_tube"] = filling_tube(out, group_column=schema.group_column)
-    return out
+    kwargs: dict[str, Any] = {}
+    variables: dict[str, Any] = {}
+    if derivation.fill and not formula.numeric:
+        raise SchemaError(
+            f"{derivation.name!r} is entered, so its formula may only fill in missing "
+            f"numbers; {derivation.formula!r} is not a numeric formula"
+        )
+    for param, names in derivation.inputs.items():
+        if isinstance(names, tuple):
+            kwargs[param] = [value(derivation.column(c, timepoint)) for c in names]
+            continue
+        column = derivation.column(names, timepoint)
+        kwargs[param] = value(column)
+        variables[param] = schema[column]
+        if kwargs[param] is None and param not in formula.optional:
+            return  # a classification without its input is left out, as documented
+    kwargs.update(derivation.options)
+    if "variables" in formula.parameters:
+        kwargs["variables"] = variables
+    result = formula.function(**kwargs)
+    results = result if isinstance(result, tuple) else (result,)
+    outputs = [derivation.column(o, timepoint) for o in derivation.outputs]
+    if len(results) != len(outputs):
+        raise SchemaError(
+            f"formula {derivation.formula!r} returns {len(results)} column(s) but "
+            f"{derivation.name!r} declares {len(outputs)} output(s)"
+        )
+    for column, res in zip(outputs, results, strict=True):
+        values = res.set_axis(out.index) if isinstance(res, pd.Series) else res
+        if derivation.fill:
+            measured = value(column)
+            values = np.where(np.isnan(measured), values, measured)
+        out[column] = values

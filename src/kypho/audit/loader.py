@@ -13,8 +13,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, cast, get_args
 
-import yaml
-
 from kypho.audit.model import (
     CategoricalRow,
     ContinuousRow,
@@ -43,6 +41,7 @@ from kypho.audit.parsing import (
     statistic_name,
 )
 from kypho.errors import AuditError, InputFileError
+from kypho.safe_yaml import MAX_BYTES, load_yaml
 
 __all__ = [
     "FORMAT_NAME",
@@ -124,13 +123,14 @@ def load_summary_tables(path: str | Path) -> SummaryTables:
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        if p.stat().st_size > MAX_BYTES:
+            raise AuditError(
+                f"{p.name}: larger than {MAX_BYTES:,} bytes, too large for a summary-table file"
+            )
+        raw = p.read_bytes()
+    except OSError as exc:
         raise InputFileError(f"cannot read summary-table file {str(p)!r}: {exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise AuditError(f"{p.name}: not valid YAML: {exc}") from exc
+    data = load_yaml(raw, p.name, AuditError)
     return parse_summary_tables(data, source=p.name)
 
 

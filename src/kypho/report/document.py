@@ -35,9 +35,18 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kypho.analysis.model import AnalysisResult
+from kypho.output.cells import write_csv
+from kypho.output.markup import markdown_escape
 from kypho.report.figure_plan import DrawnFigures, draw_figures
 from kypho.report.format import Grid, layout, number_style
-from kypho.report.render import TABLE_CSS, latex_document, to_csv, to_html, to_latex, to_markdown
+from kypho.report.render import (
+    TABLE_CSS,
+    latex_document,
+    to_csv,
+    to_html,
+    to_latex,
+    to_markdown,
+)
 from kypho.report.text import flow_text, methods_text, results_text, software_versions
 
 if TYPE_CHECKING:
@@ -153,7 +162,9 @@ def _start_beyond(
         return lambda: _run_hook(hook, data, schema, p_style)
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent
+    )
     future = pool.submit(_run_hook, hook, data, schema, p_style)
 
     def collect() -> Beyond | None:
@@ -165,6 +176,25 @@ def _start_beyond(
             pool.shutdown(wait=True, cancel_futures=True)
 
     return collect
+
+
+def _exit_with_parent() -> None:
+    """In a worker: exit as soon as the process that started it is gone.
+
+    A forked worker waits on a pipe whose other end it inherited itself, so a
+    parent killed with SIGKILL would leave it waiting forever.
+    """
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="kypho-exit-with-parent", daemon=True).start()
 
 
 def _embed(name: str, payload: bytes, caption: str = "") -> str:
@@ -479,24 +509,22 @@ def _write_report(
 
     if "md" in formats:
         say("writing Markdown")
-        text = [f"# {title}", ""]
+        text = [f"# {markdown_escape(title)}", ""]
         if provenance.note:
-            text += [f"> {provenance.note}", ""]
-        text += ["## Statistical methods", "", methods, "", "## Results", ""]
+            text += [f"> {markdown_escape(provenance.note)}", ""]
+        text += ["## Statistical methods", "", markdown_escape(methods), "", "## Results", ""]
         if intro:
-            text += [intro, ""]
+            text += [markdown_escape(intro), ""]
         for grid in grids:
             paragraph = results.get(grid.number)
             if paragraph:
-                text += [paragraph, ""]
+                text += [markdown_escape(paragraph), ""]
             text += [to_markdown(grid), ""]
         written.append(_write(target / "report.md", "\n".join(text)))
     if "csv" in formats:
         say("writing CSV")
         written.append(_write(target / "tables.csv", "\n".join(to_csv(g) for g in grids)))
-        path = target / "results.csv"
-        result.to_frame().to_csv(path, index=False)
-        written.append(path)
+        written.append(write_csv(result.to_frame(), target / "results.csv"))
     if "tex" in formats:
         say("writing LaTeX")
         written.append(
@@ -550,9 +578,7 @@ def _write_report(
         written.append(_write(target / "report.html", page))
     problems = validation.problems if validation is not None else None
     if problems is not None and len(problems):
-        path = target / "data_quality.csv"
-        problems.to_csv(path, index=False)
-        written.append(path)
+        written.append(write_csv(problems, target / "data_quality.csv"))
     return written
 
 

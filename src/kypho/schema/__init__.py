@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
-from kypho.schema.model import Criterion, Rule, Schema, Timepoint, Variable, load_schema
+from kypho.schema.model import (
+    Criterion,
+    Derivation,
+    Rule,
+    Schema,
+    Timepoint,
+    Variable,
+    load_schema,
+)
 
-__all__ = ["Criterion", "Rule", "Schema", "Timepoint", "Variable", "load_schema"]
+__all__ = ["Criterion", "Derivation", "Rule", "Schema", "Timepoint", "Variable", "load_schema"]

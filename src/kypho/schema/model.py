@@ -9,19 +9,22 @@ the :class:`Schema` object returned by :func:`load_schema`.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from kypho.errors import SchemaError
+from kypho.safe_yaml import MAX_BYTES, load_yaml
+from kypho.schema.shape import check_document
 
 __all__ = [
     "Criterion",
+    "Derivation",
     "Rule",
     "Schema",
     "Timepoint",
@@ -67,6 +70,10 @@ _VARIABLE_KEYS: frozenset[str] = frozenset(
         "timepoint",
         "timepoints",
         "description",
+        "formula",
+        "inputs",
+        "options",
+        "outputs",
     ]
 )
 
@@ -186,6 +193,56 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Derivation:
+    """How a variable is computed: a registered formula applied to named inputs.
+
+    Declared on the variable in the schema (``formula``, ``inputs``, ``options``,
+    ``outputs``); :func:`kypho.measures.derive` applies the derivations in
+    declared order.
+
+    Attributes
+    ----------
+    name
+        The variable (or repeated measure) the formula computes first.
+    formula
+        The name of a formula registered in :data:`kypho.measures.FORMULAS`.
+    inputs
+        ``{parameter: variable}``; a parameter may take a list of variables. In a
+        derivation over timepoints, an input naming a repeated measure is that
+        measure at the same timepoint.
+    options
+        Keyword options of the formula (e.g. a rule's cut-off or a level code).
+    outputs
+        Every variable the formula returns, in order (``name`` first).
+    timepoints
+        The timepoints of a repeated derivation (one column per timepoint), or
+        ``()`` for a variable computed once.
+    fill
+        ``True`` when ``name`` is an entered variable: the formula fills in only
+        the values that are missing (a measured wedge angle is kept, a missing one
+        is computed from the landmarks).
+    repeated
+        The inputs and outputs that are repeated measures, taken at the
+        derivation's timepoint.
+    """
+
+    name: str
+    formula: str
+    inputs: Mapping[str, str | tuple[str, ...]]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()
+    timepoints: tuple[str, ...] = ()
+    fill: bool = False
+    repeated: frozenset[str] = frozenset()
+
+    def column(self, name: str, timepoint: str | None) -> str:
+        """The column an input or output names: a repeated measure at ``timepoint``."""
+        if timepoint is not None and name in self.repeated:
+            return f"{name}_{timepoint}"
+        return name
+
+
+@dataclass(frozen=True)
 class Criterion:
     """One eligibility item: ``variable op value``.
 
@@ -239,6 +296,7 @@ class Schema:
     criteria: tuple[Criterion, ...] = ()
     missing_values: tuple[str, ...] = ("",)
     none_token: str = "none"
+    derivations: tuple[Derivation, ...] = ()
 
     def __getitem__(self, name: str) -> Variable:
         try:
@@ -324,34 +382,55 @@ def load_schema(
     {'pre': 'vas_pre', '2h': 'vas_2h', '4h': 'vas_4h', '48h': 'vas_48h', 'd3': 'vas_d3'}
     """
     if path is None:
-        text = resources.files("kypho.data").joinpath("study.yaml").read_text(encoding="utf-8")
         source = "kypho/data/study.yaml"
+        doc = copy.deepcopy(_builtin_document())
     else:
-        text = _read(Path(path))
         source = str(path)
-    doc = _parse(text, source)
+        doc = _parse(_read(Path(path)), source)
     for ext in extensions:
         if isinstance(ext, Mapping):
-            _merge(doc, dict(ext), "extension")
+            ext_doc, ext_source = dict(ext), "extension"
+            check_document(ext_doc, ext_source)
         else:
-            _merge(doc, _parse(_read(Path(ext)), str(ext)), str(ext))
-    return _build(doc, source)
-
-
-def _read(path: Path) -> str:
+            ext_doc, ext_source = _parse(_read(Path(ext)), str(ext)), str(ext)
+        try:
+            _merge(doc, ext_doc, ext_source)
+        except SchemaError:
+            raise
+        except (TypeError, AttributeError, ValueError, KeyError) as exc:
+            # check_document catches what it knows of; this names anything it misses
+            raise SchemaError(f"{ext_source}: malformed schema extension ({exc!r})") from exc
     try:
-        return path.read_text(encoding="utf-8")
+        return _build(doc, source)
+    except SchemaError:
+        raise
+    except (TypeError, AttributeError, ValueError, KeyError) as exc:
+        raise SchemaError(f"{source}: malformed schema declaration ({exc!r})") from exc
+
+
+@functools.cache
+def _builtin_document() -> dict[str, Any]:
+    """kypho's own schema, parsed once per process (callers get a deep copy)."""
+    text = resources.files("kypho.data").joinpath("study.yaml").read_text(encoding="utf-8")
+    return _parse(text, "kypho/data/study.yaml")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise SchemaError(
+                f"cannot read schema file {str(path)!r}: larger than {MAX_BYTES:,} bytes"
+            )
+        return path.read_bytes()
     except OSError as exc:
         raise SchemaError(f"cannot read schema file {str(path)!r}: {exc.strerror}") from exc
 
 
-def _parse(text: str, source: str) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SchemaError(f"{source}: not valid YAML ({exc})") from exc
+def _parse(text: str | bytes, source: str) -> dict[str, Any]:
+    doc = load_yaml(text, source, SchemaError)
     if not isinstance(doc, dict):
         raise SchemaError(f"{source}: a schema must be a YAML mapping")
+    check_document(doc, source)
     return doc
 
 
@@ -363,10 +442,10 @@ def _merge(doc: dict[str, Any], ext: dict[str, Any], source: str) -> None:
             f"{source}: unknown extension key(s) {', '.join(unknown)}; "
             f"allowed: {', '.join(sorted(allowed))}"
         )
-    doc.setdefault("timepoints", {}).update(ext.get("timepoints", {}))
+    doc.setdefault("timepoints", {}).update(ext.get("timepoints") or {})
     for key in ("variables", "repeated", "derived", "rules"):
-        doc.setdefault(key, []).extend(ext.get(key, []))
-    for measure, tps in ext.get("extend_repeated", {}).items():
+        doc.setdefault(key, []).extend(ext.get(key) or [])
+    for measure, tps in (ext.get("extend_repeated") or {}).items():
         for entry in doc.get("repeated", []) + doc.get("derived", []):
             if entry.get("name") == measure and "timepoints" in entry:
                 entry["timepoints"] = [*entry["timepoints"], *tps]
@@ -426,6 +505,8 @@ def _build(doc: dict[str, Any], source: str) -> Schema:
                     )
                 )
 
+    derivations = _derivations(doc, variables, repeated, source)
+
     for col_key in ("id_column", "group_column"):
         if doc.get(col_key) not in variables:
             raise SchemaError(
@@ -450,6 +531,122 @@ def _build(doc: dict[str, Any], source: str) -> Schema:
         criteria=tuple(criteria),
         missing_values=tuple(str(m) for m in doc.get("missing_values", [""])),
         none_token=str(doc.get("none_token", "none")),
+        derivations=derivations,
+    )
+
+
+def _derivations(
+    doc: Mapping[str, Any],
+    variables: Mapping[str, Variable],
+    repeated: Mapping[str, tuple[str, ...]],
+    source: str,
+) -> tuple[Derivation, ...]:
+    """The declared formulas, in declaration order, each checked against the variables.
+
+    Every derived variable must be computed by a formula: its own, or as one of the
+    ``outputs`` of another's. An input computed by a formula must be computed by an
+    earlier one (the declaration order is the order of computation).
+    """
+    out: list[Derivation] = []
+    computed: set[str] = set()
+    specs = [
+        (spec, key == "derived")
+        for key in ("variables", "repeated", "derived")
+        for spec in doc.get(key) or []
+    ]
+    all_derived = {str(s.get("name")) for s, is_derived in specs if is_derived}
+    for spec, is_derived in specs:
+        name = str(spec.get("name"))
+        if "formula" not in spec:
+            for key in ("inputs", "options", "outputs"):
+                if key in spec:
+                    raise SchemaError(f"{source}: variable {name!r} has {key} but no formula")
+            continue
+        tps = tuple(repeated.get(name, ())) if name in repeated else ()
+        derivation = _derivation(spec, name, tps, is_derived, variables, repeated, source)
+        for names in derivation.inputs.values():
+            for entry in (names,) if isinstance(names, str) else names:
+                var = variables.get(entry)
+                entry = var.measure if var is not None and var.measure else entry
+                if entry in all_derived and entry not in computed:
+                    raise SchemaError(
+                        f"{source}: the formula of {name!r} uses {entry!r}, which is "
+                        "computed later or never; declare its formula first"
+                    )
+        for extra in derivation.outputs[1:]:
+            if extra not in all_derived:
+                raise SchemaError(
+                    f"{source}: {name!r} lists output {extra!r}, which is not a derived variable"
+                )
+        clash = computed & set(derivation.outputs)
+        if clash:
+            raise SchemaError(f"{source}: {', '.join(sorted(clash))} computed by two formulas")
+        computed.update(derivation.outputs)
+        out.append(derivation)
+    uncomputed = sorted(all_derived - computed)
+    if uncomputed:
+        raise SchemaError(
+            f"{source}: derived variable(s) {', '.join(uncomputed)} name no formula "
+            "(give each a formula, or list it in another's outputs)"
+        )
+    return tuple(out)
+
+
+def _derivation(
+    spec: Mapping[str, Any],
+    name: str,
+    tps: tuple[str, ...],
+    is_derived: bool,
+    variables: Mapping[str, Variable],
+    repeated: Mapping[str, tuple[str, ...]],
+    source: str,
+) -> Derivation:
+    formula = spec["formula"]
+    if not isinstance(formula, str) or not formula:
+        raise SchemaError(f"{source}: variable {name!r} has formula {formula!r}; give its name")
+    raw_inputs = spec.get("inputs") or {}
+    if not isinstance(raw_inputs, Mapping):
+        raise SchemaError(f"{source}: inputs of {name!r} must map parameters to variables")
+    inputs: dict[str, str | tuple[str, ...]] = {}
+    used: set[str] = set()
+    for param, value in raw_inputs.items():
+        names = (value,) if isinstance(value, str) else value
+        if not isinstance(names, Sequence) or not all(isinstance(v, str) for v in names):
+            raise SchemaError(
+                f"{source}: input {param!r} of {name!r} must name a variable or a list of them"
+            )
+        used.update(names)
+        inputs[str(param)] = value if isinstance(value, str) else tuple(names)
+    outputs = tuple(str(o) for o in spec.get("outputs") or [name])
+    if outputs[0] != name:
+        raise SchemaError(f"{source}: the outputs of {name!r} must start with {name!r}")
+    for entry in used | set(outputs):
+        if entry in repeated:
+            missing = [tp for tp in tps if tp not in repeated[entry]]
+            if not tps or missing:
+                raise SchemaError(
+                    f"{source}: the formula of {name!r} uses repeated measure {entry!r}, "
+                    + (
+                        f"which lacks timepoint(s) {', '.join(missing)}"
+                        if tps
+                        else f"which needs a timepoint (name a column such as {entry}_"
+                        + f"{repeated[entry][0]})"
+                    )
+                )
+        elif entry not in variables:
+            raise SchemaError(f"{source}: the formula of {name!r} uses unknown variable {entry!r}")
+    options = spec.get("options") or {}
+    if not isinstance(options, Mapping):
+        raise SchemaError(f"{source}: options of {name!r} must be a mapping")
+    return Derivation(
+        name=name,
+        formula=formula,
+        inputs=inputs,
+        options=dict(options),
+        outputs=outputs,
+        timepoints=tps,
+        fill=not is_derived,
+        repeated=frozenset(e for e in used | set(outputs) if e in repeated),
     )
 
 

@@ -80,25 +80,34 @@ def test_grade_is_ordered() -> None:
 
 def test_leakage_counts_per_type() -> None:
     out = leakage_counts(pd.Series(["C", "C;C;S", "", None, "B;D"], dtype="string"))
-    assert out["leak_count"].tolist()[:3] == [1, 3, 0]
-    assert out["leak_C"].tolist()[:3] == [1, 2, 0]
-    assert out["leak_S"].tolist()[:3] == [0, 1, 0]
-    assert out["leak_B"].tolist()[4] == 1
-    assert out["leak_D"].tolist()[4] == 1
-    assert out["leakage"].tolist()[:3] == [True, True, False]
-    assert out.iloc[3].isna().all()  # not assessed stays unknown
+    assert out.count.tolist()[:3] == [1, 3, 0]
+    assert out.by_type["C"].tolist()[:3] == [1, 2, 0]
+    assert out.by_type["S"].tolist()[:3] == [0, 1, 0]
+    assert out.by_type["B"].tolist()[4] == 1
+    assert out.by_type["D"].tolist()[4] == 1
+    assert list(out.by_type) == ["B", "C", "S", "D"]
+    assert out.any.tolist()[:3] == [True, True, False]
+    # not assessed stays unknown
+    assert [s.iloc[3] for s in (out.any, out.count, *out.by_type.values())] == [pd.NA] * 6
 
 
 def test_filling_tube_rule_is_configurable() -> None:
-    df = pd.DataFrame(
-        {
-            "group": ["experimental"] * 4,
-            "anterior_wall_collapse": [True, True, None, None],
-            "superior_endplate_collapse": [True, False, None, None],
-            "inferior_endplate_collapse": [False, False, None, None],
-            "denis_subtype": [None, None, "B", "D"],
-        }
-    )
-    assert filling_tube(df).astype(object).tolist() == ["forward", "forward", "side", "forward"]
-    side_first = filling_tube(df, rule=FillingTubeRule(both="side"))
+    flags = {
+        "anterior_wall": pd.Series([True, True, None, None]),
+        "superior_endplate": pd.Series([True, False, None, None]),
+        "inferior_endplate": pd.Series([False, False, None, None]),
+        "subtype": pd.Series([None, None, "B", "D"]),
+    }
+    group = pd.Series(["experimental"] * 4)
+    tube = filling_tube(group, **flags)
+    assert tube.astype(object).tolist() == ["forward", "forward", "side", "forward"]
+    side_first = filling_tube(group, **flags, rule=FillingTubeRule(both="side"))
     assert side_first.astype(object).tolist()[0] == "side"
+
+
+def test_filling_tube_control_arm_is_named_by_the_caller() -> None:
+    group = pd.Series(["usual", "new"])
+    wall = pd.Series([False, False])
+    endplate = pd.Series([True, True])
+    tube = filling_tube(group, anterior_wall=wall, superior_endplate=endplate, control="usual")
+    assert tube.astype(object).tolist() == ["forward", "side"]

@@ -157,9 +157,8 @@ def test_one_p_style_for_the_plan_and_the_formatter() -> None:
         assert (format_p(0.0004), format_p(0.0483), format_p(1.0)) == ("<.001", ".048", "1.000")
         assert p_phrase(0.0004) == "P < .001"
     assert p_phrase(0.0004) == "P < 0.001"
-    with pytest.raises(ValueError, match="p_style must be one of"):
-        with number_style("nejm"):
-            pass
+    with pytest.raises(ValueError, match="p_style must be one of"), number_style("nejm"):
+        pass
 
 
 @given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False))

@@ -93,5 +93,5 @@ def test_styles_come_from_a_reference_document(tmp_path: Path) -> None:
 def test_a_reference_that_is_not_a_docx_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "journal.docx"
     bad.write_text("not a zip", encoding="utf-8")
-    with pytest.raises(InputFileError, match="could not be read as a .docx file"):
+    with pytest.raises(InputFileError, match=r"could not be read as a \.docx file"):
         write_docx([grid(1)], tmp_path / "r.docx", reference=bad)
