@@ -153,7 +153,7 @@ class Row:
         return any(c.n_missing > 0 for c in self.cells)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Table:
     """One table of the report.
 
@@ -179,6 +179,18 @@ class Table:
     show_smd: bool = False
     show_difference: bool = False
 
+    def __repr__(self) -> str:
+        return (
+            f"Table({self.number}, {self.title!r}, {len(self.rows)} rows, "
+            f"columns={list(self.columns)!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        from kypho.report.format import layout
+        from kypho.report.render import TABLE_CSS, to_html
+
+        return f"<style>{TABLE_CSS}</style>" + to_html(layout(self))
+
     def row(self, label: str) -> Row:
         """The first row with this label."""
         for row in self.rows:
@@ -191,7 +203,7 @@ class Table:
         return rows_frame((self,))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AnalysisResult:
     """Every table, with what the text, figures and report need to describe them.
 
@@ -228,6 +240,21 @@ class AnalysisResult:
     figures: tuple[Mapping[str, Any], ...] = ()
     p_style: str = "leading-zero"
     timepoint_phrases: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        groups = ", ".join(
+            f"{label} n = {n}" for label, n in zip(self.group_labels, self.n_by_group, strict=True)
+        )
+        numbers = ", ".join(str(t.number) for t in self.tables)
+        return f"AnalysisResult(tables {numbers}; {groups})"
+
+    def _repr_html_(self) -> str:
+        from kypho.report.format import layout
+        from kypho.report.render import TABLE_CSS, to_html
+
+        return f"<style>{TABLE_CSS}</style>" + "\n".join(
+            to_html(layout(t, alpha=self.alpha)) for t in self.tables
+        )
 
     def table(self, number: int) -> Table:
         """The table with this number."""

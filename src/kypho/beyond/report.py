@@ -53,6 +53,7 @@ from kypho.report.style import (
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from kypho.beyond.planning import Endpoint
     from kypho.schema import Schema
@@ -131,6 +132,16 @@ def _recolour_groups(ax: Axes, schema: Schema) -> None:
         ax.legend(handles=handles, fontsize=SMALL_PT, frameon=False)
 
 
+def _trajectory_style(ax: Axes, *, schema: Schema, measure: str) -> None:
+    _recolour_groups(ax, schema)
+    ax.set_ylabel(_unit_label(measure), fontsize=FONT_PT)
+    ax.tick_params(axis="x", labelsize=SMALL_PT)
+
+
+_BALANCE_STYLE = {"Before": "0.35", "IPW": "#009E73", "Matched": "#CC79A7"}
+"""Love-plot series in colours no group uses, so no series reads as a group."""
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
@@ -144,22 +155,21 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str) -
     )
 
 
-def _svg(
+def _figure(
     draw: Callable[..., object],
     size: tuple[float, float],
     after: Callable[[Axes], object] | None = None,
-) -> bytes:
-    """Draw on a fresh figure in the report's style and return it as SVG.
+) -> Figure:
+    """Draw on a fresh figure in the report's style.
 
     A bare :class:`matplotlib.figure.Figure` needs no pyplot and no backend switch,
-    so the report neither touches global plotting state nor pays for it; text is
-    kept as SVG text (not paths), which is smaller and faster to write. The title
+    so the report neither touches global plotting state nor pays for it. The title
     goes to the caption (a title over a one-column plot is clipped or crowds it);
     constrained layout keeps every label inside the figure.
     """
     import matplotlib
 
-    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": FONT_PT}):
+    with matplotlib.rc_context({"font.size": FONT_PT}):
         figure = new_figure(*size)
         ax = figure.add_subplot(1, 1, 1)
         draw(ax=ax)
@@ -169,9 +179,28 @@ def _svg(
         style_axes(ax)
         if after is not None:
             after(ax)
-        buffer = io.BytesIO()
+    return figure
+
+
+def _svg(
+    draw: Callable[..., object],
+    size: tuple[float, float],
+    after: Callable[[Axes], object] | None = None,
+) -> bytes:
+    """:func:`_figure` as SVG, text kept as text (smaller and faster to write than paths)."""
+    import matplotlib
+
+    figure = _figure(draw, size, after)
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
         figure.savefig(buffer, format="svg")
     return buffer.getvalue()
+
+
+def _unit_label(measure: str) -> str:
+    """ "Wedge angle of injured vertebra (°)" -> "Model-based mean (°)"; the caption names it."""
+    unit = measure.rsplit(" (", 1)[1].rstrip(")") if measure.endswith(")") else ""
+    return f"Model-based mean ({unit})" if unit else "Model-based mean"
 
 
 def _power_part(
@@ -315,7 +344,7 @@ def _trajectory_part(
         figures[name] = _svg(
             partial(plot_trajectory, result, time_labels=time_labels),
             (SINGLE_COLUMN_IN * 1.4, 2.8),
-            lambda ax: _recolour_groups(ax, schema),
+            partial(_trajectory_style, schema=schema, measure=result.measure),
         )
         captions[name] = (
             f"Figure B{k}. {result.measure}: model-based mean of each group at each "
@@ -414,6 +443,10 @@ def _confounding_part(
 
     def relabel(ax: Axes) -> None:
         ax.set_yticks(ax.get_yticks(), covariate_labels, fontsize=SMALL_PT)
+        for series in ax.collections:
+            colour = _BALANCE_STYLE.get(str(series.get_label()))
+            if colour is not None:
+                series.set_color(colour)
         ax.legend(fontsize=SMALL_PT, frameon=False, loc="lower right")
 
     name = "figure_b6_love_plot.svg"

@@ -95,3 +95,32 @@ def test_a_failing_part_leaves_the_others(monkeypatch: pytest.MonkeyPatch) -> No
     fragment, figures, _ = report_section(data, schema, sims=100)
     assert "<p>This analysis could not be computed: LinAlgError: Singular matrix</p>" in fragment
     assert "figure_b2_trajectory_vas.svg" in figures
+
+
+def test_beyond_figures_share_group_colours_and_clip_nothing() -> None:
+    from functools import partial
+
+    from kypho.beyond import report
+    from kypho.beyond.confounding import adjust_for_confounding, plot_love
+    from kypho.beyond.trajectories import fit_trajectory, plot_trajectory
+    from kypho.report.style import GROUP_COLOURS, text_outside
+
+    schema = load_schema()
+    data = derive(validate(demo_cohort(110, seed=0)).data, schema)
+    trajectory = fit_trajectory(data, schema, "ant_height_ratio")
+    figure = report._figure(
+        partial(plot_trajectory, trajectory),
+        (5.0, 2.8),
+        partial(report._trajectory_style, schema=schema, measure=trajectory.measure),
+    )
+    ax = figure.axes[0]
+    colours = {c.get_label(): c.lines[0].get_color() for c in ax.containers}
+    assert colours == {"Experimental group": GROUP_COLOURS[0], "Control group": GROUP_COLOURS[1]}
+    assert ax.get_title() == ""
+    assert ax.get_ylabel() == "Model-based mean (%)"
+    assert text_outside(figure) == []
+    balance = adjust_for_confounding(data, schema)
+    labels = [report._covariate(c, schema) for c in balance.balance["covariate"]]
+    love = report._figure(partial(plot_love, balance), (5.6, 2.5))
+    assert text_outside(love) == []
+    assert "Gender: Female" in labels

@@ -21,7 +21,17 @@ from kypho.schema import load_schema
 
 
 def test_public_names_match_all() -> None:
-    modules = {"document", "figure_plan", "figures", "format", "render", "style", "text", "word"}
+    modules = {
+        "document",
+        "figure_plan",
+        "figures",
+        "format",
+        "render",
+        "style",
+        "table1",
+        "text",
+        "word",
+    }
     public = [n for n in dir(kypho.report) if not n.startswith("_") and n not in modules]
     assert sorted(kypho.report.__all__) == kypho.report.__all__
     assert [n for n in sorted(public) if n != "annotations"] == kypho.report.__all__
