@@ -48,9 +48,9 @@ def test_table1_of_chosen_variables_exports_to_five_formats(tmp_path: Path) -> N
         assert path.stat().st_size > 0
     assert "Table 1. Baseline" in (tmp_path / "t1.csv").read_text(encoding="utf-8")
     assert list(made.to_frame()["label"].unique()) == ["Number", "Age (yr)", "Operation time (min)"]
-    with pytest.raises(AnalysisError, match="cannot tell the format of 't1.pdf'"):
+    with pytest.raises(AnalysisError, match=r"cannot tell the format of 't1\.pdf'"):
         made.save(tmp_path / "t1.pdf")
-    with pytest.raises(AnalysisError, match="'bmi' is not variables? of the schema"):
+    with pytest.raises(AnalysisError, match=r"'bmi' is not variables? of the schema"):
         kypho.table1(DATA, ["age", "bmi"])
 
 
