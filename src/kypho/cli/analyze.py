@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from kypho.cli._options import load_schema_files, schema_options
 from kypho.errors import DataError, InputFileError
 
 __all__ = ["FORMAT_CHOICES", "analyze"]
@@ -74,22 +75,6 @@ def _default_cohort() -> Path:
             "is not installed; pass a data file: kypho analyze DATA.csv --out DIR"
         )
     return path
-
-
-def _load_schema(path: Path | None) -> Any:
-    from kypho.schema import load_schema
-
-    if path is None:
-        return load_schema()
-    from kypho.errors import SchemaError
-    from kypho.safe_yaml import read_yaml_file
-
-    doc = read_yaml_file(path, "schema file", SchemaError)
-    # A file that declares the id and group columns is a whole schema; anything
-    # else is an extension of the built-in one (new variables or timepoints).
-    if isinstance(doc, dict) and "id_column" in doc and "group_column" in doc:
-        return load_schema(path)
-    return load_schema(extensions=[path])
 
 
 def _read(
@@ -219,12 +204,7 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A user analysis plan (YAML) adding tables, rows or timepoints to the built-in plan.",
 )
-@click.option(
-    "--schema",
-    "schema_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A schema extension (YAML: new variables or timepoints), or a whole study schema.",
-)
+@schema_options
 @click.option(
     "--db",
     "db_url",
@@ -250,7 +230,8 @@ def analyze(
     formats: tuple[str, ...],
     no_figures: bool,
     plan_path: Path | None,
-    schema_path: Path | None,
+    schema_files: tuple[Path, ...],
+    extensions: tuple[Path, ...],
     db_url: str | None,
     reference_docx: Path | None,
     force: bool,
@@ -279,7 +260,7 @@ def analyze(
     folder.check(_planned(chosen, not no_figures))
     steps = _Steps(7, quiet)
     steps(f"reading {input_path or ('study store' if db_url else 'the bundled default cohort')}")
-    schema = _load_schema(schema_path)
+    schema = load_schema_files(schema_files, extensions)
     raw, input_name, digest, note = _read(input_path, db_url, schema)
 
     from kypho.analysis import analyze as run_analysis

@@ -125,7 +125,7 @@ def format_estimate(value: float | None, digits: int = 3) -> str:
 
     Examples
     --------
-    >>> format_estimate(-0.08114), format_estimate(0.27803), format_estimate(1234.5)
+    >>> format_estimate(-0.08114), format_estimate(0.27803), format_estimate(1234.6)
     ('−0.0811', '0.278', '1235')
     >>> format_estimate(0.0000123), format_estimate(float("nan"))
     ('0.0000123', '—')

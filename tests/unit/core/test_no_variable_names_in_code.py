@@ -36,9 +36,6 @@ PENDING: dict[str, str] = {
     "beyond/confounding.py": "perf",
     "beyond/planning.py": "perf",
     "beyond/report.py": "perf",
-    # submit (#15, and #18's "the plan declares the figures")
-    "report/figures.py": "submit",
-    "report/document.py": "submit",
     # declare (#18): the generators read their targets from data
     "synth/cohort.py": "declare",
     "synth/targets.py": "declare",
