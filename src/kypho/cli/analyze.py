@@ -223,6 +223,13 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     "replaces and deletes only files it wrote itself (listed in its MANIFEST.json), never "
     "the input and never a file of yours: a name clash is refused even with --force.",
 )
+@click.option(
+    "--reliability",
+    "reliability_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A CSV of repeated radiograph reads (see `kypho reliability`): adds the "
+    "Measurement reliability section to report.html.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 def analyze(
     input_path: Path | None,
@@ -235,6 +242,7 @@ def analyze(
     db_url: str | None,
     reference_docx: Path | None,
     force: bool,
+    reliability_path: Path | None,
     quiet: bool,
 ) -> None:
     """Validate, screen, derive and analyse INPUT; write the report into --out.
@@ -256,6 +264,8 @@ def analyze(
     inputs = [input_path] if input_path is not None else []
     if db_url is not None:
         inputs += _store_files(db_url)
+    if reliability_path is not None:
+        inputs.append(reliability_path)
     folder = open_output_folder(out_dir, force=force, inputs=inputs)
     folder.check(_planned(chosen, not no_figures))
     steps = _Steps(7, quiet)
@@ -313,6 +323,7 @@ def analyze(
         schema_study=schema.study,
         note=note,
     )
+    sections = _reliability_sections(reliability_path, schema, plan)
     with staging_folder(folder) as staging:
         steps("writing the report" + ("" if no_figures else " and figures"))
         files = write_report(
@@ -328,6 +339,7 @@ def analyze(
             title=schema.title or "Study report",
             progress=steps.detail,
             reference_docx=reference_docx,
+            sections=sections,
         )
         summary = {
             "n_read": validation.n_read,
@@ -346,3 +358,23 @@ def analyze(
         echo(line)
     target = out_dir / ("report.html" if "html" in chosen else "")
     echo(f"report: {target}")
+
+
+def _reliability_sections(path: Path | None, schema: Any, plan: Any) -> list[Any]:
+    """The report's "Measurement reliability" section from a reads CSV (none without one)."""
+    if path is None:
+        return []
+    import pandas as pd
+
+    from kypho.radiograph.agreement import reliability
+    from kypho.radiograph.report import SECTION_ID, SECTION_TITLE, reliability_section
+
+    try:
+        reads = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputFileError(f"cannot read the reads file {path}: {exc}") from exc
+    confidence = float(plan.confidence)
+    fragment, figures = reliability_section(
+        reliability(reads, schema=schema, confidence=confidence), confidence=confidence
+    )
+    return [(SECTION_ID, SECTION_TITLE, fragment, figures)]

@@ -328,6 +328,7 @@ def _report_html(
     provenance: Provenance,
     beyond: Beyond | None,
     schema: Schema | None = None,
+    sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
 ) -> str:
     esc = html.escape
     body = [f"<h1>{esc(title)}</h1>"]
@@ -365,6 +366,10 @@ def _report_html(
         body.extend(
             _embed(name, payload, captions.get(name, "")) for name, payload in extra.items()
         )
+    for section_id, section_title, section_html, section_figures in sections:
+        body.append(f'<h2 id="{esc(section_id)}">{esc(section_title)}</h2>')
+        body.append(section_html)
+        body.extend(_embed(name, payload) for name, payload in section_figures.items())
     body.append('<h2 id="provenance">Provenance</h2>')
     rows = [
         ("Input", provenance.input_name),
@@ -401,6 +406,7 @@ def write_report(
     title: str = "Study report",
     progress: Progress | None = None,
     reference_docx: str | Path | None = None,
+    sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
 ) -> list[Path]:
     """Write the report into ``directory`` (created if needed); return the files written.
 
@@ -432,6 +438,10 @@ def write_report(
         Called with a short message before each step.
     reference_docx
         A Word document whose styles (and page setup) ``report.docx`` takes.
+    sections
+        More sections of the HTML report, after "Beyond the paper": ``(id, title,
+        html_fragment, {figure name: bytes})``, the fragment trusted HTML made by
+        kypho (e.g. :func:`kypho.radiograph.report.reliability_section`).
 
     Raises
     ------
@@ -454,6 +464,7 @@ def write_report(
             title=title,
             progress=progress,
             reference_docx=reference_docx,
+            sections=sections,
             error=AnalysisError,
         )
 
@@ -472,6 +483,7 @@ def _write_report(
     title: str,
     progress: Progress | None,
     reference_docx: str | Path | None,
+    sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]],
     error: type[Exception],
 ) -> list[Path]:
     unknown = [f for f in formats if f not in FORMATS]
@@ -573,6 +585,7 @@ def _write_report(
             screening=screening,
             provenance=provenance,
             beyond=beyond,
+            sections=sections,
             schema=schema,
         )
         written.append(_write(target / "report.html", page))
