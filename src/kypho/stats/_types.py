@@ -89,6 +89,23 @@ class ResultDisplay:
                 parts.append(f"{field_name}={value!r}")
         return f"{name}({', '.join(parts)})"
 
+    def summary(self) -> Any:
+        """The result as a readable two-column frame: ``field`` and ``value``, main fields first.
+
+        ``to_frame()`` keeps one row per sample (so batches and several results
+        concatenate); this is the shape to read one result in.
+        """
+        import pandas as pd
+
+        from kypho.stats._common import result_frame
+
+        wide = result_frame(self)
+        if len(wide) != 1:
+            return wide.T
+        main = [n for n, _ in self._main_items() if n in wide.columns]
+        rest = [c for c in wide.columns if c not in main]
+        return pd.DataFrame({"field": main + rest, "value": [wide.loc[0, c] for c in main + rest]})
+
     def _repr_html_(self) -> str:
         import html
 

@@ -74,6 +74,10 @@ def test_results_have_a_short_repr_and_an_html_table() -> None:
     t = results[0]
     assert repr(t).startswith(f"TTestResult(method={t.method!r}, statistic=")
     assert f"<tr><th>n1</th><td>{t.n1}</td></tr>" in t._repr_html_()
+    readable = t.summary()
+    assert list(readable.columns) == ["field", "value"]
+    assert list(readable["field"][:4]) == ["method", "statistic", "dof", "p_value"]
+    assert readable.loc[3, "value"] == t.p_value
     batch = independent_t(rng.normal(size=(4, 10)), rng.normal(size=(4, 10)), axis=1)
     assert repr(batch).endswith("batch of 4 samples)")
 
