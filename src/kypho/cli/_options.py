@@ -96,6 +96,11 @@ def add_verbosity(command: click.Command) -> click.Command:
     command._kypho_verbosity = True  # type: ignore[attr-defined]
     names = {opt for param in command.params for opt in getattr(param, "opts", [])}
     for param in command.params:
+        # A command's own --quiet / --verbose gets the short spelling too, if free.
+        for long, short in (("--quiet", "-q"), ("--verbose", "-v")):
+            if isinstance(param, click.Option) and long in param.opts and short not in names:
+                param.opts.append(short)
+                names.add(short)
         if isinstance(param, click.Option) and "--quiet" in param.opts:
             previous = param.callback
             remember = _remember(QUIET)
