@@ -506,18 +506,24 @@ def _write_report(
     figure_pngs: dict[str, Path] = {}
     drawn: DrawnFigures | None = None
     if figures:
+        from kypho import progress as bars
         from kypho.report.figures import save_figure
 
         say("drawing figures")
-        drawn = draw_figures(result, screening.flow if screening is not None else None)
+        with bars.bar("drawing figures", ticking=True):
+            drawn = draw_figures(result, screening.flow if screening is not None else None)
         for note in drawn.notes:
             say(note)
-        for made in drawn.figures:
-            png, svg = save_figure(made.figure, target / "figures", made.name)
-            written += [png, svg]
-            figure_pngs[made.name] = png
-            if "html" in formats:
-                figure_svgs[made.name] = _inline_svg(svg.read_text(encoding="utf-8"))
+        with bars.bar(
+            "saving figures (PNG, SVG)", total=len(drawn.figures), unit="figures"
+        ) as shown:
+            for made in drawn.figures:
+                png, svg = save_figure(made.figure, target / "figures", made.name)
+                written += [png, svg]
+                figure_pngs[made.name] = png
+                if "html" in formats:
+                    figure_svgs[made.name] = _inline_svg(svg.read_text(encoding="utf-8"))
+                shown.advance()
 
     if "md" in formats:
         say("writing Markdown")
