@@ -29,6 +29,7 @@ __all__ = [
     "is_verbose",
     "load_schema_files",
     "schema_options",
+    "split_schema_files",
 ]
 
 FC = TypeVar("FC", bound=Callable[..., Any])
@@ -185,6 +186,28 @@ def _is_whole(path: Path) -> bool:
     return isinstance(doc, dict) and "id_column" in doc and "group_column" in doc
 
 
+def split_schema_files(
+    schema_files: Sequence[Path], extensions: Sequence[Path] = ()
+) -> tuple[Path | None, tuple[Path, ...]]:
+    """``--schema`` and ``--extension`` files as (the whole schema or ``None``, the extensions).
+
+    Raises
+    ------
+    SchemaError
+        If more than one file is a whole schema, or a file is not valid YAML.
+    """
+    from kypho.errors import SchemaError
+
+    whole = [p for p in schema_files if _is_whole(p)]
+    if len(whole) > 1:
+        raise SchemaError(
+            f"--schema names {len(whole)} whole schemas ({', '.join(map(str, whole))}); give "
+            "one whole schema and any number of extensions"
+        )
+    rest = tuple(p for p in schema_files if p not in whole) + tuple(extensions)
+    return (whole[0] if whole else None), rest
+
+
 def load_schema_files(schema_files: Sequence[Path], extensions: Sequence[Path] = ()) -> Schema:
     """The study schema from ``--schema`` files (one may be whole) and ``--extension`` files.
 
@@ -193,14 +216,7 @@ def load_schema_files(schema_files: Sequence[Path], extensions: Sequence[Path] =
     SchemaError
         If more than one file is a whole schema, or a file is malformed.
     """
-    from kypho.errors import SchemaError
     from kypho.schema import load_schema
 
-    whole = [p for p in schema_files if _is_whole(p)]
-    if len(whole) > 1:
-        raise SchemaError(
-            f"--schema names {len(whole)} whole schemas ({', '.join(map(str, whole))}); give "
-            "one whole schema and any number of extensions"
-        )
-    rest = [p for p in schema_files if p not in whole] + list(extensions)
-    return load_schema(whole[0] if whole else None, extensions=rest)
+    whole, rest = split_schema_files(schema_files, extensions)
+    return load_schema(whole, extensions=rest)
