@@ -343,6 +343,15 @@ def analyze(
     with progress.bar("analysing Tables 1-7", ticking=True):
         result = run_analysis(included, schema, plan)
 
+    # The bundled cohort with the built-in schema and plan: figures and the Beyond
+    # section are the same on every run, so they are cached (kypho.cache).
+    bundled = (
+        input_path is None
+        and db_url is None
+        and plan_path is None
+        and not schema_files
+        and not extensions
+    )
     _report(
         folder,
         out_dir,
@@ -358,6 +367,7 @@ def analyze(
         reliability_path,
         steps,
         reference_docx,
+        cache_key=digest if bundled else None,
     )
 
 
@@ -425,6 +435,8 @@ def _report(
     reliability_path: Path | None,
     steps: _Steps,
     reference_docx: Path | None = None,
+    *,
+    cache_key: str | None = None,
 ) -> None:
     """Write the report into a staging folder, publish it, print the summary."""
     from kypho.output.folder import publish, staging_folder
@@ -457,6 +469,7 @@ def _report(
             progress=steps.detail,
             reference_docx=reference_docx,
             sections=sections,
+            cache_key=cache_key,
         )
         summary = {
             "n_read": validation.n_read,

@@ -94,7 +94,11 @@ def build_figures(result: AnalysisResult, flow: Flow | None = None) -> dict[str,
     A declared figure that cannot be drawn is left out here; :func:`draw_figures`
     returns the note saying why, which :func:`write_report` prints.
     """
-    return {made.name: made.figure for made in draw_figures(result, flow).figures}
+    return {
+        made.name: made.figure
+        for made in draw_figures(result, flow).figures
+        if made.figure is not None
+    }
 
 
 def _inline_svg(text: str) -> str:
@@ -407,6 +411,7 @@ def write_report(
     progress: Progress | None = None,
     reference_docx: str | Path | None = None,
     sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
+    cache_key: str | None = None,
 ) -> list[Path]:
     """Write the report into ``directory`` (created if needed); return the files written.
 
@@ -465,6 +470,7 @@ def write_report(
             progress=progress,
             reference_docx=reference_docx,
             sections=sections,
+            cache_key=cache_key,
             error=AnalysisError,
         )
 
@@ -484,6 +490,7 @@ def _write_report(
     progress: Progress | None,
     reference_docx: str | Path | None,
     sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]],
+    cache_key: str | None,
     error: type[Exception],
 ) -> list[Path]:
     unknown = [f for f in formats if f not in FORMATS]
@@ -496,7 +503,18 @@ def _write_report(
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     grids = [layout(table, alpha=result.alpha) for table in result.tables]
-    pending_beyond = _start_beyond(data, schema, result.p_style) if "html" in formats else None
+    from kypho import cache
+
+    # The bundled cohort's figures and Beyond section are the same on every run.
+    cached_beyond = cache.load("beyond", cache_key) if cache_key and "html" in formats else None
+    pending_beyond: Callable[[], Beyond | None] | None
+    if cached_beyond is not None:
+        fragment = cached_beyond.pop("fragment.html").decode("utf-8")
+        beyond_captions = json.loads(cached_beyond.pop("captions.json", b"{}").decode("utf-8"))
+        figures_b = dict(cached_beyond)
+        pending_beyond = lambda: (fragment, figures_b, beyond_captions)  # noqa: E731
+    else:
+        pending_beyond = _start_beyond(data, schema, result.p_style) if "html" in formats else None
     methods = methods_text(result, provenance.versions)
     results = results_text(result)
     flow = screening.flow if screening is not None else None
@@ -510,20 +528,42 @@ def _write_report(
         from kypho.report.figures import save_figure
 
         say("drawing figures")
-        with bars.bar("drawing figures", ticking=True):
-            drawn = draw_figures(result, screening.flow if screening is not None else None)
-        for note in drawn.notes:
-            say(note)
-        with bars.bar(
-            "saving figures (PNG, SVG)", total=len(drawn.figures), unit="figures"
-        ) as shown:
-            for made in drawn.figures:
-                png, svg = save_figure(made.figure, target / "figures", made.name)
-                written += [png, svg]
-                figure_pngs[made.name] = png
-                if "html" in formats:
-                    figure_svgs[made.name] = _inline_svg(svg.read_text(encoding="utf-8"))
-                shown.advance()
+        cached = cache.load("figures", cache_key) if cache_key else None
+        if cached is not None and "figures.json" in cached:
+            drawn = DrawnFigures.from_json(cached.pop("figures.json").decode("utf-8"))
+            (target / "figures").mkdir(parents=True, exist_ok=True)
+            for file_name, payload in cached.items():
+                path = target / "figures" / file_name
+                path.write_bytes(payload)
+                written.append(path)
+                stem = file_name.rsplit(".", 1)[0]
+                if file_name.endswith(".png"):
+                    figure_pngs[stem] = path
+                elif "html" in formats:
+                    figure_svgs[stem] = _inline_svg(payload.decode("utf-8"))
+        else:
+            with bars.bar("drawing figures", ticking=True):
+                drawn = draw_figures(result, screening.flow if screening is not None else None)
+            for note in drawn.notes:
+                say(note)
+            stored: dict[str, bytes] = {}
+            with bars.bar(
+                "saving figures (PNG, SVG)", total=len(drawn.figures), unit="figures"
+            ) as shown:
+                for made in drawn.figures:
+                    assert made.figure is not None  # just drawn
+                    png, svg = save_figure(made.figure, target / "figures", made.name)
+                    written += [png, svg]
+                    figure_pngs[made.name] = png
+                    stored[png.name] = png.read_bytes()
+                    stored[svg.name] = svg.read_bytes()
+                    if "html" in formats:
+                        figure_svgs[made.name] = _inline_svg(svg.read_text(encoding="utf-8"))
+                    shown.advance()
+            if cache_key:
+                cache.store(
+                    "figures", cache_key, {**stored, "figures.json": drawn.to_json().encode()}
+                )
 
     if "md" in formats:
         say("writing Markdown")
@@ -553,12 +593,7 @@ def _write_report(
         from kypho.report.word import DocxFigure, write_docx
 
         docx_figures = [
-            DocxFigure(
-                figure_pngs[made.name],
-                float(made.figure.get_figwidth()),
-                made.full_caption,
-                made.after_table,
-            )
+            DocxFigure(figure_pngs[made.name], made.width_in, made.full_caption, made.after_table)
             for made in (drawn.figures if drawn is not None else ())
             if made.name in figure_pngs
         ]
@@ -578,6 +613,16 @@ def _write_report(
     if "html" in formats:
         say("writing HTML report (with the Beyond-the-paper section if kypho.beyond has one)")
         beyond = pending_beyond() if pending_beyond is not None else None
+        if beyond is not None and cached_beyond is None and cache_key:
+            cache.store(
+                "beyond",
+                cache_key,
+                {
+                    "fragment.html": beyond[0].encode("utf-8"),
+                    "captions.json": json.dumps(beyond[2]).encode("utf-8"),
+                    **beyond[1],
+                },
+            )
         page = _report_html(
             title=title,
             result=result,

@@ -163,14 +163,17 @@ def figure_specs(declared: Sequence[Mapping[str, Any]], source: str = "plan") ->
 class MadeFigure:
     """A drawn figure with its number and caption.
 
-    ``after_table`` is the table it follows in the report (``None``: the patient flow).
+    ``after_table`` is the table it follows in the report (``None``: the patient flow);
+    ``width_in`` its width in inches; ``figure`` is ``None`` for a figure restored
+    from the report cache (:meth:`DrawnFigures.from_json`), whose files exist already.
     """
 
     name: str
     number: int
     caption: str
-    figure: Figure
+    figure: Figure | None
     after_table: int | None = None
+    width_in: float = 0.0
 
     @property
     def full_caption(self) -> str:
@@ -193,6 +196,47 @@ class DrawnFigures:
     def flow(self) -> MadeFigure | None:
         """The patient-flow figure, if drawn."""
         return next((f for f in self.figures if f.name == FLOW_NAME), None)
+
+    def to_json(self) -> str:
+        """Names, numbers, captions, places and widths (not the figures), for the cache."""
+        import json
+
+        return json.dumps(
+            {
+                "figures": [
+                    {
+                        "name": f.name,
+                        "number": f.number,
+                        "caption": f.caption,
+                        "after_table": f.after_table,
+                        "width_in": f.width_in,
+                    }
+                    for f in self.figures
+                ],
+                "notes": list(self.notes),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> DrawnFigures:
+        """The record :meth:`to_json` wrote, with ``figure=None`` throughout."""
+        import json
+
+        doc = json.loads(text)
+        return cls(
+            tuple(
+                MadeFigure(
+                    str(f["name"]),
+                    int(f["number"]),
+                    str(f["caption"]),
+                    None,
+                    None if f["after_table"] is None else int(f["after_table"]),
+                    float(f["width_in"]),
+                )
+                for f in doc["figures"]
+            ),
+            tuple(str(n) for n in doc["notes"]),
+        )
 
 
 def missing_by_group(result: AnalysisResult) -> dict[str, list[tuple[str, int]]]:
@@ -272,7 +316,7 @@ def draw_figures(result: AnalysisResult, flow: Flow | None = None) -> DrawnFigur
         ax = plot_flow(flow, group_labels=labels, missing=missing_by_group(result))
         figure = ax.get_figure()
         if isinstance(figure, Figure):
-            made.append(MadeFigure(FLOW_NAME, 1, FLOW_CAPTION, figure))
+            made.append(MadeFigure(FLOW_NAME, 1, FLOW_CAPTION, figure, None, figure.get_figwidth()))
     level = f"{100 * result.confidence:g}%"
     for spec in figure_specs(result.figures, result.plan_source or "plan"):
         try:
@@ -291,6 +335,7 @@ def draw_figures(result: AnalysisResult, flow: Flow | None = None) -> DrawnFigur
                     spec.caption.replace("{confidence}", level),
                     figure,
                     spec.after_table,
+                    figure.get_figwidth(),
                 )
             )
     return DrawnFigures(tuple(made), tuple(notes))
