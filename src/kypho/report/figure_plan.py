@@ -213,7 +213,7 @@ class DrawnFigures:
                     }
                     for f in self.figures
                 ],
-                "notes": list(self.notes),
+                "left_out": list(self.notes),
             }
         )
 
@@ -235,7 +235,7 @@ class DrawnFigures:
                 )
                 for f in doc["figures"]
             ),
-            tuple(str(n) for n in doc["notes"]),
+            tuple(str(n) for n in doc["left_out"]),
         )
 
 
