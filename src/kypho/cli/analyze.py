@@ -78,29 +78,38 @@ def _default_cohort() -> Path:
 
 
 def _read(
-    input_path: Path | None, db_url: str | None, schema: Any
+    input_path: Path | None, db_url: str | None, schema: Any, unverified: str | None = None
 ) -> tuple[Any, str, str | None, str]:
     """Return (raw frame, input name, SHA-256 or None, provenance note)."""
     if db_url is not None:
         if input_path is not None:
             raise click.UsageError("give either INPUT or --db, not both")
-        try:
-            from kypho.store import load_from_store
-        except ImportError:
-            raise InputFileError(
-                "--db needs the study store (kypho.store.load_from_store), which this "
-                "installation of kypho does not have"
-            ) from None
         from sqlalchemy.engine import make_url
 
+        from kypho.store import Store
         from kypho.store.engine import resolve_url
 
         # a plain path is a SQLite file, as for `kypho db --url`
         url = resolve_url(db_url)
-        raw = load_from_store(url)
+        note = ""
+        with Store(url, schema=schema) as store:
+            check = store.verify()
+            if not check.ok:
+                if not (unverified and unverified.strip()):
+                    raise check.refusal(
+                        "nothing was analysed",
+                        "to analyse anyway, pass --skip-verify REASON (recorded in the "
+                        "report's provenance)",
+                    )
+                count = len(check.problems)
+                note = (
+                    f"The study store did not verify ({count} problem"
+                    f"{'' if count == 1 else 's'}); analysed anyway: {unverified.strip()}"
+                )
+            raw = store.read()
         # The report and MANIFEST.json name the store, never its password.
         safe = make_url(url).render_as_string(hide_password=True)
-        return raw, f"study store {safe}", None, ""
+        return raw, f"study store {safe}", None, note
     from kypho.io import read_table
 
     note = ""
@@ -217,6 +226,13 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     help="A Word document (e.g. a journal's template) whose styles report.docx takes.",
 )
 @click.option(
+    "--skip-verify",
+    "skip_verify",
+    metavar="REASON",
+    help="With --db: analyse a store that does not pass `kypho db verify`, for this "
+    "reason (written into the report's provenance).",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Write into a folder that is not empty and holds no kypho report. kypho still "
@@ -248,6 +264,7 @@ def analyze(
     extensions: tuple[Path, ...],
     db_url: str | None,
     reference_docx: Path | None,
+    skip_verify: str | None,
     force: bool,
     reliability_path: Path | None,
     registry: bool,
@@ -297,7 +314,7 @@ def analyze(
     steps(f"reading {source}")
     with progress.bar(f"reading {getattr(source, 'name', source)}", ticking=True):
         schema = load_schema_files(schema_files, extensions)
-        raw, input_name, digest, note = _read(input_path, db_url, schema)
+        raw, input_name, digest, note = _read(input_path, db_url, schema, skip_verify)
 
     from kypho.analysis import analyze as run_analysis
     from kypho.analysis import load_plan
