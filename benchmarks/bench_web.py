@@ -139,7 +139,7 @@ def run(users: int, records: int, edits: int, pool: int, url: str) -> dict[str, 
 
         def create(c: Client, ids: list[str]) -> None:
             for rid in ids:
-                status, _ = c.request(
+                status, page = c.request(
                     "create",
                     "/record/new",
                     {
@@ -151,7 +151,9 @@ def run(users: int, records: int, edits: int, pool: int, url: str) -> dict[str, 
                         "level": "L1",
                     },
                 )
-                assert status == 303, (status, rid)
+                if status != 303:
+                    start = page.find('role="alert">')
+                    raise AssertionError(f"create {rid}: {status} {page[start : start + 400]}")
 
         def edit(c: Client, targets: list[str], tag: str) -> None:
             for k, rid in enumerate(targets):
