@@ -5,7 +5,8 @@ Every step of kypho that can take more than a second (reading, validation, the
 a bar with :func:`bar` and advances it. Bars are drawn by tqdm on stderr, and
 only when someone can see them: never when stderr is not a terminal (a pipe, a
 log file, a test), never after ``configure(enabled=False)`` (the commands'
-``--quiet``). ``KYPHO_PROGRESS=1`` forces them on and ``KYPHO_PROGRESS=0`` off.
+``--quiet``). Otherwise ``KYPHO_PROGRESS=1`` forces them on and
+``KYPHO_PROGRESS=0`` off.
 When off, a bar costs one function call per update and tqdm is not imported.
 
 Examples
@@ -38,7 +39,14 @@ def configure(*, enabled: bool | None) -> None:
 
 
 def enabled() -> bool:
-    """Whether a bar opened now would be drawn."""
+    """Whether a bar opened now would be drawn.
+
+    ``configure(enabled=False)`` (``--quiet``) wins; then ``KYPHO_PROGRESS``;
+    then ``configure(enabled=True)``; otherwise bars are drawn when stderr is a
+    terminal.
+    """
+    if _setting is False:
+        return False
     forced = os.environ.get("KYPHO_PROGRESS", "").strip()
     if forced in ("0", "1"):
         return forced == "1"
@@ -100,7 +108,7 @@ def bar(
         total=total,
         desc=description,
         unit=unit,
-        unit_scale=unit != "it",
+        unit_scale=(total or 0) >= 10_000 or (total is None and unit != "it"),
         leave=False,
         file=sys.stderr,
         dynamic_ncols=True,

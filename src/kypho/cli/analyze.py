@@ -93,29 +93,38 @@ def _load_schema(path: Path | None) -> Any:
 
 
 def _read(
-    input_path: Path | None, db_url: str | None, schema: Any
+    input_path: Path | None, db_url: str | None, schema: Any, unverified: str | None = None
 ) -> tuple[Any, str, str | None, str]:
     """Return (raw frame, input name, SHA-256 or None, provenance note)."""
     if db_url is not None:
         if input_path is not None:
             raise click.UsageError("give either INPUT or --db, not both")
-        try:
-            from kypho.store import load_from_store
-        except ImportError:
-            raise InputFileError(
-                "--db needs the study store (kypho.store.load_from_store), which this "
-                "installation of kypho does not have"
-            ) from None
         from sqlalchemy.engine import make_url
 
+        from kypho.store import Store
         from kypho.store.engine import resolve_url
 
         # a plain path is a SQLite file, as for `kypho db --url`
         url = resolve_url(db_url)
-        raw = load_from_store(url)
+        note = ""
+        with Store(url, schema=schema) as store:
+            check = store.verify()
+            if not check.ok:
+                if not (unverified and unverified.strip()):
+                    raise check.refusal(
+                        "nothing was analysed",
+                        "to analyse anyway, pass --skip-verify REASON (recorded in the "
+                        "report's provenance)",
+                    )
+                count = len(check.problems)
+                note = (
+                    f"The study store did not verify ({count} problem"
+                    f"{'' if count == 1 else 's'}); analysed anyway: {unverified.strip()}"
+                )
+            raw = store.read()
         # The report and MANIFEST.json name the store, never its password.
         safe = make_url(url).render_as_string(hide_password=True)
-        return raw, f"study store {safe}", None, ""
+        return raw, f"study store {safe}", None, note
     from kypho.io import read_table
 
     note = ""
@@ -231,6 +240,13 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     help="Read the records from a study store (database URL, or a SQLite file path).",
 )
 @click.option(
+    "--skip-verify",
+    "skip_verify",
+    metavar="REASON",
+    help="With --db: analyse a store that does not pass `kypho db verify`, for this "
+    "reason (written into the report's provenance).",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Write into a folder that is not empty and holds no kypho report. kypho still "
@@ -244,7 +260,14 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     help="A CSV of repeated radiograph reads (see `kypho reliability`): adds the "
     "Measurement reliability section to report.html.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@click.option(
+    "--registry",
+    is_flag=True,
+    help="INPUT is a Parquet registry too large for memory: validate, derive and screen it "
+    "in chunks and compute the tables column by column (same tables as without; no "
+    '"Beyond the paper" section).',
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr or bars.")
 def analyze(
     input_path: Path | None,
     out_dir: Path,
@@ -253,14 +276,16 @@ def analyze(
     plan_path: Path | None,
     schema_path: Path | None,
     db_url: str | None,
+    skip_verify: str | None,
     force: bool,
     reliability_path: Path | None,
+    registry: bool,
     quiet: bool,
 ) -> None:
     """Validate, screen, derive and analyse INPUT; write the report into --out.
 
-    INPUT is a .csv, .xlsx or .sav file of patient records (columns named as in
-    the study schema or by their labels). Without INPUT the bundled default
+    INPUT is a .csv, .xlsx, .sav or .parquet file of patient records (columns
+    named as in the study schema or by their labels). Without INPUT the bundled default
     cohort is analysed (synthetic data). The report holds Tables 1-7 in every
     chosen format, the figures, the methods and results text, and report.html
     with everything in one file; MANIFEST.json is written last.
@@ -270,8 +295,11 @@ def analyze(
     yours; a folder that is not empty and holds no kypho report is refused
     unless --force.
     """
-    from kypho.output.folder import open_output_folder, publish, staging_folder
+    from kypho import progress
+    from kypho.output.folder import open_output_folder
 
+    if quiet:
+        progress.configure(enabled=False)
     chosen = formats or FORMAT_CHOICES
     inputs = [input_path] if input_path is not None else []
     if db_url is not None:
@@ -280,10 +308,15 @@ def analyze(
         inputs.append(reliability_path)
     folder = open_output_folder(out_dir, force=force, inputs=inputs)
     folder.check(_planned(chosen, not no_figures))
+    if registry:
+        _registry(input_path, folder, out_dir, plan_path, schema_path, chosen, no_figures, quiet)
+        return
     steps = _Steps(7, quiet)
-    steps(f"reading {input_path or ('study store' if db_url else 'the bundled default cohort')}")
-    schema = _load_schema(schema_path)
-    raw, input_name, digest, note = _read(input_path, db_url, schema)
+    source = input_path or ("study store" if db_url else "the bundled default cohort")
+    steps(f"reading {source}")
+    with progress.bar(f"reading {getattr(source, 'name', source)}", ticking=True):
+        schema = _load_schema(schema_path)
+        raw, input_name, digest, note = _read(input_path, db_url, schema, skip_verify)
 
     from kypho.analysis import analyze as run_analysis
     from kypho.analysis import load_plan
@@ -292,7 +325,8 @@ def analyze(
     from kypho.validation import validate
 
     steps(f"validating {len(raw)} records")
-    validation = validate(raw, schema)
+    with progress.bar(f"validating {len(raw):,} records", ticking=True):
+        validation = validate(raw, schema)
     if validation.n_rejected:
         click.echo(
             f"warning: {validation.n_rejected} of {validation.n_read} records rejected "
@@ -312,9 +346,11 @@ def analyze(
             f"so there is nothing to analyse; first problems: {first}"
         )
     steps("deriving measures")
-    derived = derive(validation.data, schema)
+    with progress.bar("deriving measures", ticking=True):
+        derived = derive(validation.data, schema)
     steps("screening eligibility")
-    screening = screen(derived, schema)
+    with progress.bar("screening eligibility", ticking=True):
+        screening = screen(derived, schema)
     included = derived[screening.included.to_numpy()]
     if len(included) == 0:
         raise DataError(
@@ -323,8 +359,99 @@ def analyze(
         )
     steps("analysing")
     plan = load_plan(extensions=[plan_path] if plan_path is not None else ())
-    result = run_analysis(included, schema, plan)
+    with progress.bar("analysing Tables 1-7", ticking=True):
+        result = run_analysis(included, schema, plan)
 
+    # The bundled cohort with the built-in schema and plan: figures and the Beyond
+    # section are the same on every run, so they are cached (kypho.cache).
+    bundled = input_path is None and db_url is None and plan_path is None and schema_path is None
+    _report(
+        folder,
+        out_dir,
+        result,
+        plan,
+        schema,
+        validation,
+        screening,
+        included,
+        (input_name, digest, note),
+        chosen,
+        no_figures,
+        reliability_path,
+        steps,
+        cache_key=digest if bundled else None,
+    )
+
+
+def _registry(
+    input_path: Path | None,
+    folder: Any,
+    out_dir: Path,
+    plan_path: Path | None,
+    schema_path: Path | None,
+    chosen: tuple[str, ...],
+    no_figures: bool,
+    quiet: bool,
+) -> None:
+    """``--registry``: the chunked, column-at-a-time path of :mod:`kypho.registry`."""
+    if input_path is None or input_path.suffix.lower() != ".parquet":
+        raise click.UsageError(
+            "--registry needs a .parquet INPUT (e.g. from kypho synth --out FILE.parquet)"
+        )
+    from kypho.analysis import load_plan
+    from kypho.registry import analyze_registry
+
+    steps = _Steps(4, quiet)
+    steps(f"reading, validating, deriving and screening {input_path} in chunks")
+    schema = _load_schema(schema_path)
+    plan = load_plan(extensions=[plan_path] if plan_path is not None else ())
+    done = analyze_registry(
+        input_path, schema, plan, on_stage=lambda: steps("analysing, column by column")
+    )
+    if done.validation.n_rejected:
+        click.echo(
+            f"warning: {done.validation.n_rejected} of {done.validation.n_read} records rejected "
+            "(listed in the report's data-quality section and data_quality.csv)",
+            err=True,
+        )
+    _report(
+        folder,
+        out_dir,
+        done.result,
+        plan,
+        schema,
+        done.validation,
+        done.screening,
+        None,
+        (input_path.name, _sha256(input_path), ""),
+        chosen,
+        no_figures,
+        None,
+        steps,
+    )
+
+
+def _report(
+    folder: Any,
+    out_dir: Path,
+    result: Any,
+    plan: Any,
+    schema: Any,
+    validation: Any,
+    screening: Any,
+    included: Any,
+    source: tuple[str, str | None, str],
+    chosen: tuple[str, ...],
+    no_figures: bool,
+    reliability_path: Path | None,
+    steps: _Steps,
+    *,
+    cache_key: str | None = None,
+) -> None:
+    """Write the report into a staging folder, publish it, print the summary."""
+    from kypho.output.folder import publish, staging_folder
+
+    input_name, digest, note = source
     from kypho.report.document import Provenance, manifest, write_report
 
     provenance = Provenance(
@@ -351,6 +478,7 @@ def analyze(
             title=schema.title or "Study report",
             progress=steps.detail,
             sections=sections,
+            cache_key=cache_key,
         )
         summary = {
             "n_read": validation.n_read,

@@ -64,6 +64,7 @@ PAGE_MODULES: list[str] = [
     "kypho.web.pages.admin",
     "kypho.web.pages.data",
     "kypho.web.pages.dde",
+    "kypho.web.pages.films",
 ]
 
 COOKIE = "kypho_session"
