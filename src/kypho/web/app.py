@@ -155,6 +155,10 @@ class WebApp:
         self.write_lock: threading.Lock | None = (
             threading.Lock() if store.engine.dialect.name == "sqlite" else None
         )
+        from kypho.store.safe_harbor import dropped_columns
+
+        #: fields shown only to roles with ``read_identified`` (Safe Harbor identifiers)
+        self.withheld = frozenset(dropped_columns(store.schema))
         self.verify_result: Any = None
         self.verify_at: float | None = None
         self.verify_error: str | None = None
@@ -280,6 +284,7 @@ class WebApp:
             can=ctx.can,
             forms=self.forms,
             timepoints=self.store.schema.timepoints,
+            withheld=() if ctx.can("read_identified") else self.withheld,
             study=self.store.schema.title or self.store.schema.study,
             failing=self.store_failing(),
             **values,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+import pandas as pd
 import sqlalchemy as sa
 from starlette.responses import Response, StreamingResponse
 
@@ -65,8 +66,9 @@ def log_page(ctx: Ctx) -> Response:
         total = int(
             conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         )
-        rows = conn.execute(query.order_by(audit.c.seq.desc()).limit(_SHOWN)).mappings().all()
+        found = conn.execute(query.order_by(audit.c.seq.desc()).limit(_SHOWN)).all()
         actions = [str(a) for a in conn.execute(sa.select(audit.c.action).distinct())]
+    rows = _deidentified(store, found).to_dict("records")
     return ctx.render(
         "log.html",
         rows=rows,
@@ -86,7 +88,8 @@ def log_csv(ctx: Ctx) -> Response:
     filters = {k: ctx.query.get(k, "").strip() for k in _FILTERS}
     query = _query(store, filters).order_by(store.tables.audit.c.seq)
     with reading(store, "log") as conn:
-        rows = [tuple(r) for r in conn.execute(query)]
+        found = conn.execute(query).all()
+    rows = [tuple(r) for r in _deidentified(store, found).itertuples(index=False)]
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
@@ -105,6 +108,17 @@ def log_csv(ctx: Ctx) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="kypho-audit-log.csv"'},
     )
+
+
+def _deidentified(store: Store, rows: Sequence[Any]) -> pd.DataFrame:
+    """The entries with identifying values removed, as :meth:`Store.log` shows them to everyone.
+
+    The identified trail is the admin's ``kypho db log --full --reason ...``.
+    """
+    from kypho.store.audit import deidentify_trail
+
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(_COLUMNS), dtype=object)
+    return deidentify_trail(frame, store.schema)
 
 
 def _cell(value: object) -> str:
