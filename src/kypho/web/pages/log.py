@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-import pandas as pd
 import sqlalchemy as sa
 from starlette.responses import Response, StreamingResponse
 
@@ -66,9 +65,10 @@ def log_page(ctx: Ctx) -> Response:
         total = int(
             conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         )
-        found = conn.execute(query.order_by(audit.c.seq.desc()).limit(_SHOWN)).all()
+        rows = _deidentified(
+            store, conn.execute(query.order_by(audit.c.seq.desc()).limit(_SHOWN)).all()
+        )
         actions = [str(a) for a in conn.execute(sa.select(audit.c.action).distinct())]
-    rows = _deidentified(store, found).to_dict("records")
     return ctx.render(
         "log.html",
         rows=rows,
@@ -88,8 +88,7 @@ def log_csv(ctx: Ctx) -> Response:
     filters = {k: ctx.query.get(k, "").strip() for k in _FILTERS}
     query = _query(store, filters).order_by(store.tables.audit.c.seq)
     with reading(store, "log") as conn:
-        found = conn.execute(query).all()
-    rows = [tuple(r) for r in _deidentified(store, found).itertuples(index=False)]
+        rows = [tuple(r.values()) for r in _deidentified(store, conn.execute(query).all())]
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
@@ -110,20 +109,21 @@ def log_csv(ctx: Ctx) -> Response:
     )
 
 
-def _deidentified(store: Store, rows: Sequence[Any]) -> pd.DataFrame:
-    """The entries with identifying values removed, as :meth:`Store.log` shows them to everyone.
+def _deidentified(store: Store, rows: Any) -> list[dict[str, Any]]:
+    """Trail rows with identifying values removed, as ``kypho db log`` shows them to every role."""
+    import pandas as pd
 
-    The identified trail is the admin's ``kypho db log --full --reason ...``.
-    """
     from kypho.store.audit import deidentify_trail
 
     frame = pd.DataFrame([tuple(r) for r in rows], columns=list(_COLUMNS), dtype=object)
-    return deidentify_trail(frame, store.schema)
+    safe = deidentify_trail(frame, store.schema).astype(object)
+    safe = safe.where(safe.notna(), None)
+    return [dict(zip(_COLUMNS, values, strict=True)) for values in safe.itertuples(index=False)]
 
 
 def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    """A CSV cell that a spreadsheet will not run as a formula (kypho's one rule:
+    :func:`kypho.output.cells.neutralise`; a negative number stays a number)."""
+    from kypho.output.cells import neutralise
+
+    return str(neutralise(str(value)))
