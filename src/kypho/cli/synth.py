@@ -94,7 +94,7 @@ def format_report(report: SynthReport, *, failures_only: bool = True) -> str:
     default=None,
     help="Also write the full reproduction report (CSV).",
 )
-@click.option("--quiet", is_flag=True, help="Print only the summary line; no progress bars.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line; no progress bars.")
 def synth(
     n: int | None,
     seed: int,
