@@ -32,7 +32,16 @@ _ROW_KEYS = frozenset(
 )
 _TABLE_KEYS = frozenset(["number", "title", "smd", "rows", "footnotes"])
 _PLAN_KEYS = frozenset(
-    ["alpha", "confidence", "t_prime", "within", "tables", "add_rows", "extend_timepoints"]
+    [
+        "study",
+        "alpha",
+        "confidence",
+        "t_prime",
+        "within",
+        "tables",
+        "add_rows",
+        "extend_timepoints",
+    ]
 )
 _T_PRIMES = ("welch", "cochran-cox")
 _WITHIN = ("paired-t",)

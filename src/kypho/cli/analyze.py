@@ -97,6 +97,29 @@ def _load_schema(path: Path | None) -> Any:
     return load_schema(extensions=[path])
 
 
+def _load_plan(path: Path | None, schema: Any) -> Any:
+    from kypho.analysis import load_plan
+
+    if path is None:
+        return load_plan()
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        doc = None
+    # A plan that names its study is a whole plan (of that study's schema); anything
+    # else adds tables, rows or timepoints to the built-in plan.
+    if isinstance(doc, dict) and "study" in doc:
+        if doc["study"] != schema.study:
+            raise click.UsageError(
+                f"the plan {str(path)!r} is for study {doc['study']!r}, "
+                f"but the schema is study {schema.study!r}"
+            )
+        return load_plan(path)
+    return load_plan(extensions=[path])
+
+
 def _read(
     input_path: Path | None, db_url: str | None, schema: Any
 ) -> tuple[Any, str, str | None, str]:
@@ -222,7 +245,10 @@ def _publish(staging: Path, out_dir: Path, manifest_text: str) -> None:
     "--plan",
     "plan_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A user analysis plan (YAML) adding tables, rows or timepoints to the built-in plan.",
+    help=(
+        "A user analysis plan (YAML) adding tables, rows or timepoints to the built-in "
+        "plan, or a whole plan (one that names its study, for a --schema study)."
+    ),
 )
 @click.option(
     "--schema",
@@ -293,7 +319,7 @@ def analyze(
             "criteria, so there is nothing to analyse"
         )
     steps("analysing")
-    plan = load_plan(extensions=[plan_path] if plan_path is not None else ())
+    plan = _load_plan(plan_path, schema)
     result = run_analysis(included, schema, plan)
 
     from kypho.report.document import Provenance, manifest, write_report
