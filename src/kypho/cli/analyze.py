@@ -283,7 +283,6 @@ def analyze(
     raw, input_name, digest, note = _read(input_path, db_url, schema)
 
     from kypho.analysis import analyze as run_analysis
-    from kypho.analysis import load_plan
     from kypho.eligibility import screen
     from kypho.measures import derive
     from kypho.validate import validate
