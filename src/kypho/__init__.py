@@ -33,7 +33,7 @@ _LAZY = {
     "load_schema": "kypho.schema",
     "read_table": "kypho.io",
     "screen": "kypho.eligibility",
-    "validate": "kypho.validate",
+    "validate": "kypho.validation",
     "write_table": "kypho.io",
 }
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from kypho.io import read_table, write_table
     from kypho.measures import derive
     from kypho.schema import load_schema
-    from kypho.validate import validate
+    from kypho.validation import validate
 
 
 def __getattr__(name: str) -> Any:

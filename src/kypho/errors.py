@@ -7,7 +7,8 @@ the matching built-in exception, so callers may catch either::
     ├── SchemaError (ValueError)          the study schema itself is malformed
     ├── DataError (ValueError)            input data break the schema
     │   ├── ValidationError               one or more records failed validation
-    │   └── ColumnError                   a required column is missing / unknown
+    │   ├── ColumnError                   a required column is missing / unknown
+    │   └── LandmarkError                 radiograph landmarks or outlines are geometrically impossible
     ├── InputFileError (OSError)          a file cannot be read or written
     ├── StatisticsError (ValueError)      degenerate input to a statistical test
     ├── AnalysisError (ValueError)        an analysis declaration is wrong
@@ -39,6 +40,7 @@ __all__ = [
     "IntegrityError",
     "KyphoError",
     "KyphoWarning",
+    "LandmarkError",
     "LockedError",
     "PermissionDenied",
     "SchemaError",
@@ -71,6 +73,11 @@ class ValidationError(DataError):
 
 class ColumnError(DataError):
     """A required column is missing, or a column is not in the schema."""
+
+
+class LandmarkError(DataError):
+    """Landmarks or outlines placed on a radiograph cannot be measured (points out
+    of order, a zero height, crossed endplates, a self-crossing outline)."""
 
 
 class InputFileError(KyphoError, OSError):

@@ -131,7 +131,7 @@ def test_template_then_validate_the_filled_workbook(runner: CliRunner, tmp_path:
     checked = runner.invoke(main, ["validate", str(out)])
     assert checked.exit_code == 0, checked.output
     assert checked.output.splitlines()[0] == (
-        f"{out}: 1 rows read: 1 accepted, 0 rejected (0 problems)"
+        f"{out}: 1 row read: 1 accepted, 0 rejected (0 problems)"
     )
 
 

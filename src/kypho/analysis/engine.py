@@ -266,7 +266,8 @@ def _rows(
             )
             for i in range(ctx.k)
         )
-        smd = _smd_categorical(counts) if table.smd else None
+        # the row shows the count of "yes" (level 1): the SMD is that level's
+        smd = _smd_categorical(counts[:, ::-1]) if table.smd else None
         return [
             Row(
                 label=label,

@@ -16,9 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from kypho.errors import AnalysisError
+from kypho.safe_yaml import MAX_BYTES, load_yaml
 from kypho.schema import Schema, Variable
 
 __all__ = ["Plan", "RowSpec", "TableSpec", "load_plan"]
@@ -172,6 +171,7 @@ def load_plan(
     >>> plan.alpha
     0.05
     """
+    text: str | bytes
     if path is None:
         text = resources.files("kypho.data").joinpath("analysis.yaml").read_text(encoding="utf-8")
         source = "kypho/data/analysis.yaml"
@@ -182,7 +182,9 @@ def load_plan(
     sources = [source]
     for ext in extensions:
         if isinstance(ext, Mapping):
-            _merge(doc, copy.deepcopy(dict(ext)), "plan extension")
+            ext_doc = copy.deepcopy(dict(ext))
+            _check_shape(ext_doc, "plan extension")
+            _merge(doc, ext_doc, "plan extension")
             sources.append("plan extension")
         else:
             _merge(doc, _parse(_read(Path(ext)), str(ext)), str(ext))
@@ -190,28 +192,90 @@ def load_plan(
     return _build(doc, " + ".join(sources))
 
 
-def _read(path: Path) -> str:
+def _read(path: Path) -> bytes:
     try:
-        return path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_BYTES:
+            raise AnalysisError(
+                f"cannot read analysis plan {str(path)!r}: larger than {MAX_BYTES:,} bytes"
+            )
+        return path.read_bytes()
     except OSError as exc:
         raise AnalysisError(f"cannot read analysis plan {str(path)!r}: {exc.strerror}") from exc
 
 
-def _parse(text: str, source: str) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise AnalysisError(f"{source}: not valid YAML ({exc})") from exc
+def _parse(text: str | bytes, source: str) -> dict[str, Any]:
+    doc = load_yaml(text, source, AnalysisError)
     if doc is None:
         return {}
     if not isinstance(doc, dict):
         raise AnalysisError(f"{source}: an analysis plan must be a YAML mapping")
-    unknown = sorted(set(doc) - _PLAN_KEYS)
+    _check_shape(doc, source)
+    return doc
+
+
+def _check_shape(doc: Mapping[str, Any], source: str) -> None:
+    """Name the first value of the wrong kind (a list for a mapping, say) by its place."""
+    unknown = sorted(set(map(str, doc)) - _PLAN_KEYS)
     if unknown:
         raise AnalysisError(
             f"{source}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_PLAN_KEYS))}"
         )
-    return doc
+    for key in ("t_prime", "within"):
+        if key in doc and not isinstance(doc[key], str):
+            raise AnalysisError(f"{source}: {key} must be a word (got {_short(doc[key])})")
+    for key in ("tables", "add_rows"):
+        entries = doc.get(key)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            raise AnalysisError(f"{source}: {key} must be a list (got {_short(entries)})")
+        for i, entry in enumerate(entries, start=1):
+            where = f"{source}: {key}[{i}]"
+            if not isinstance(entry, dict):
+                raise AnalysisError(f"{where} must be a mapping (got {_short(entry)})")
+            number = entry.get("number" if key == "tables" else "table")
+            if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
+                raise AnalysisError(
+                    f"{where}: the table number must be a whole number (got {_short(number)})"
+                )
+            rows = entry.get("rows")
+            if rows is not None and not isinstance(rows, list):
+                raise AnalysisError(f"{where}: rows must be a list (got {_short(rows)})")
+            for j, row in enumerate(rows or [], start=1):
+                if not isinstance(row, dict):
+                    raise AnalysisError(f"{where}, rows[{j}] must be a mapping (got {_short(row)})")
+                for name, value in row.items():
+                    allowed_list = name == "timepoints" and isinstance(value, list)
+                    if isinstance(value, dict | list) and not allowed_list:
+                        raise AnalysisError(
+                            f"{where}, rows[{j}], {name} must be a single value (got {_short(value)})"
+                        )
+                    if allowed_list and not all(isinstance(v, str | int) for v in value):
+                        raise AnalysisError(
+                            f"{where}, rows[{j}], timepoints must be a list of timepoint names "
+                            f"(got {_short(value)})"
+                        )
+            footnotes = entry.get("footnotes")
+            if footnotes is not None and not isinstance(footnotes, list):
+                raise AnalysisError(f"{where}: footnotes must be a list (got {_short(footnotes)})")
+    extend = doc.get("extend_timepoints")
+    if extend is not None:
+        if not isinstance(extend, dict):
+            raise AnalysisError(
+                f"{source}: extend_timepoints must be a mapping of measure to timepoints "
+                f"(got {_short(extend)})"
+            )
+        for measure, tps in extend.items():
+            if not isinstance(tps, list) or not all(isinstance(t, str | int) for t in tps):
+                raise AnalysisError(
+                    f"{source}: extend_timepoints, {measure!r} must be a list of timepoint "
+                    f"names (got {_short(tps)})"
+                )
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _merge(doc: dict[str, Any], ext: dict[str, Any], source: str) -> None:

@@ -23,6 +23,8 @@ The rules for each check are in ``docs/audit.md``.
 
 from __future__ import annotations
 
+import dataclasses
+
 from kypho.audit._base import Ctx
 from kypho.audit._continuous_rows import continuous_findings
 from kypho.audit._count_rows import (
@@ -31,7 +33,7 @@ from kypho.audit._count_rows import (
     n_row_findings,
     section_findings,
 )
-from kypho.audit.model import ContinuousRow, CountRow, NRow, SummaryTables
+from kypho.audit.model import ContinuousRow, CountRow, NRow, SourceRef, SummaryTables
 from kypho.audit.result import AuditReport, Finding
 from kypho.errors import AuditError
 
@@ -91,6 +93,7 @@ def audit(tables: SummaryTables, *, alpha: float | None = None) -> AuditReport:
             else:
                 findings.extend(categorical_findings(ctx, row))
         findings.extend(section_findings(ctx))
+    findings = _with_sources(tables, findings)
     from kypho import __version__
 
     return AuditReport(
@@ -101,3 +104,22 @@ def audit(tables: SummaryTables, *, alpha: float | None = None) -> AuditReport:
         findings=tuple(findings),
         kypho_version=__version__,
     )
+
+
+def _with_sources(tables: SummaryTables, findings: list[Finding]) -> list[Finding]:
+    """Each finding quotes the text of its row where the rows came from a paper's text."""
+    sources: dict[tuple[int, str, str | None], SourceRef] = {}
+    for table in tables.tables:
+        for row in table.rows:
+            if row.source is not None:
+                sources[(table.number, row.label, row.section)] = row.source
+    if not sources:
+        return findings
+    out = []
+    for f in findings:
+        ref = sources.get((f.table, f.row, f.section))
+        if ref is None or f.source_text is not None:
+            out.append(f)
+        else:
+            out.append(dataclasses.replace(f, source_text=ref.text, page=ref.page, line=ref.line))
+    return out

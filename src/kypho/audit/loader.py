@@ -13,8 +13,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, cast, get_args
 
-import yaml
-
 from kypho.audit.model import (
     CategoricalRow,
     ContinuousRow,
@@ -28,6 +26,7 @@ from kypho.audit.model import (
     PercentRow,
     Row,
     Scale,
+    SourceRef,
     SummaryTable,
     SummaryTables,
     Within,
@@ -43,6 +42,7 @@ from kypho.audit.parsing import (
     statistic_name,
 )
 from kypho.errors import AuditError, InputFileError
+from kypho.safe_yaml import MAX_BYTES, load_yaml
 
 __all__ = [
     "FORMAT_NAME",
@@ -84,6 +84,7 @@ _ROW_KEYS = {
     "scale",
     "unit",
     "within",
+    "source",
 }
 _SCALE_KEYS = {"type", "min", "max", "assumed", "note"}
 
@@ -124,13 +125,14 @@ def load_summary_tables(path: str | Path) -> SummaryTables:
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        if p.stat().st_size > MAX_BYTES:
+            raise AuditError(
+                f"{p.name}: larger than {MAX_BYTES:,} bytes, too large for a summary-table file"
+            )
+        raw = p.read_bytes()
+    except OSError as exc:
         raise InputFileError(f"cannot read summary-table file {str(p)!r}: {exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise AuditError(f"{p.name}: not valid YAML: {exc}") from exc
+    data = load_yaml(raw, p.name, AuditError)
     return parse_summary_tables(data, source=p.name)
 
 
@@ -326,9 +328,15 @@ def _row(
         raise AuditError(f"{rw}, section: expected a text (got {section!r})")
     keys = [g.key for g in groups]
     ns = _row_n(m.get("n"), groups, rw)
+    source = _source_ref(m.get("source"), rw)
     if kind == "n":
         cells = _cells(m.get("cells"), keys, rw)
-        return NRow(label, {k: parse_count(v, f"{rw}, {k}")[0] for k, v in cells.items()}, section)
+        return NRow(
+            label,
+            {k: parse_count(v, f"{rw}, {k}")[0] for k, v in cells.items()},
+            section,
+            source=source,
+        )
     test = _test(m.get("test"), default_test, f"{rw}, test")
     stat_text = m.get("statistic")
     statistic = (
@@ -342,6 +350,7 @@ def _row(
         "statistic": statistic,
         "statistic_text": None if stat_text is None else str(stat_text),
         "p": p,
+        "source": source,
     }
     if kind == "continuous":
         if m.get("levels") is not None:
@@ -362,6 +371,19 @@ def _row(
             **common, cells={k: _count_cell(v, ns[k], f"{rw}, {k}") for k, v in cells.items()}
         )
     return CategoricalRow(**common, levels=_levels(m, keys, ns, rw), ordinal=kind == "ordinal")
+
+
+def _source_ref(value: object, where: str) -> SourceRef | None:
+    """Where an extracted row came from: ``{page, line, text}`` (written by extraction)."""
+    if value is None:
+        return None
+    m = _mapping(value, f"{where}, source")
+    _unknown_keys(m, {"page", "line", "text"}, f"{where}, source")
+    return SourceRef(
+        _positive_int(m.get("page"), f"{where}, source.page"),
+        _positive_int(m.get("line"), f"{where}, source.line"),
+        _string(m.get("text"), f"{where}, source.text"),
+    )
 
 
 def _row_n(value: object, groups: tuple[Group, Group], where: str) -> dict[str, int]:

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from importlib import resources
@@ -84,12 +81,10 @@ def _load_schema(path: Path | None) -> Any:
 
     if path is None:
         return load_schema()
-    import yaml
+    from kypho.errors import SchemaError
+    from kypho.safe_yaml import read_yaml_file
 
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        doc = None
+    doc = read_yaml_file(path, "schema file", SchemaError)
     # A file that declares the id and group columns is a whole schema; anything
     # else is an extension of the built-in one (new variables or timepoints).
     if isinstance(doc, dict) and "id_column" in doc and "group_column" in doc:
@@ -134,11 +129,15 @@ def _read(
                 "--db needs the study store (kypho.store.load_from_store), which this "
                 "installation of kypho does not have"
             ) from None
-        raw = load_from_store(db_url)
         from sqlalchemy.engine import make_url
 
+        from kypho.store.engine import resolve_url
+
+        # a plain path is a SQLite file, as for `kypho db --url`
+        url = resolve_url(db_url)
+        raw = load_from_store(url)
         # The report and MANIFEST.json name the store, never its password.
-        safe = make_url(db_url).render_as_string(hide_password=True)
+        safe = make_url(url).render_as_string(hide_password=True)
         return raw, f"study store {safe}", None, ""
     from kypho.io import read_table
 
@@ -148,6 +147,15 @@ def _read(
         note = SYNTHETIC_NOTE
     raw = read_table(input_path, schema=schema)
     return raw, input_path.name, _sha256(input_path), note
+
+
+def _store_files(db_url: str) -> list[Path]:
+    """The SQLite file of a store URL (an input: never replaced), else nothing."""
+    from kypho.store.engine import resolve_url
+
+    url = resolve_url(db_url)
+    prefix = "sqlite:///"
+    return [Path(url[len(prefix) :])] if url.startswith(prefix) and len(url) > len(prefix) else []
 
 
 def _summary_lines(result: Any, screening: Any, validation: Any) -> list[str]:
@@ -188,35 +196,22 @@ def _summary_lines(result: Any, screening: Any, validation: Any) -> list[str]:
     return lines
 
 
-def _publish(staging: Path, out_dir: Path, manifest_text: str) -> None:
-    """Move the finished files from ``staging`` into ``out_dir``; MANIFEST.json last.
+def _planned(formats: tuple[str, ...], figures: bool) -> list[str]:
+    """The top-level names the report will take, checked before the analysis runs."""
+    names = ["MANIFEST.json", "data_quality.csv"]
+    names += [name for fmt in formats for name in _FILES_BY_FORMAT.get(fmt, ())]
+    return names + (["figures/"] if figures else [])
 
-    Files listed by a previous run's MANIFEST.json are removed first, so a figure
-    or format dropped from this run does not linger beside the new report; other
-    files in the folder are left alone.
-    """
-    stale = out_dir / "MANIFEST.json"
-    if stale.exists():
-        try:
-            previous = json.loads(stale.read_text(encoding="utf-8")).get("files", [])
-        except (OSError, ValueError, AttributeError):
-            previous = []
-        stale.unlink()
-        for entry in previous:
-            old = out_dir / str(entry.get("path", "")) if isinstance(entry, dict) else None
-            # Only plain files inside out_dir that a previous report wrote.
-            if old is not None and old.is_file() and out_dir.resolve() in old.resolve().parents:
-                old.unlink()
-    for item in sorted(staging.iterdir()):
-        destination = out_dir / item.name
-        if destination.is_dir():
-            shutil.rmtree(destination)
-        elif destination.exists():
-            destination.unlink()
-        shutil.move(str(item), str(destination))
-    partial = out_dir / ".MANIFEST.json.partial"
-    partial.write_text(manifest_text, encoding="utf-8")
-    partial.replace(out_dir / "MANIFEST.json")
+
+# What each format writes (kypho.report.document.write_report); publishing
+# checks the files actually written again, so this only makes refusals early.
+_FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
+    "md": ("report.md",),
+    "html": ("report.html",),
+    "csv": ("tables.csv", "results.csv"),
+    "tex": ("tables.tex",),
+    "docx": ("report.docx",),
+}
 
 
 @click.command("analyze")
@@ -256,7 +251,18 @@ def _publish(staging: Path, out_dir: Path, manifest_text: str) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A schema extension (YAML: new variables or timepoints), or a whole study schema.",
 )
-@click.option("--db", "db_url", help="Read the records from a study store (database URL).")
+@click.option(
+    "--db",
+    "db_url",
+    help="Read the records from a study store (database URL, or a SQLite file path).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a folder that is not empty and holds no kypho report. kypho still "
+    "replaces and deletes only files it wrote itself (listed in its MANIFEST.json), never "
+    "the input and never a file of yours: a name clash is refused even with --force.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 def analyze(
     input_path: Path | None,
@@ -266,6 +272,7 @@ def analyze(
     plan_path: Path | None,
     schema_path: Path | None,
     db_url: str | None,
+    force: bool,
     quiet: bool,
 ) -> None:
     """Validate, screen, derive and analyse INPUT; write the report into --out.
@@ -275,8 +282,20 @@ def analyze(
     cohort is analysed (synthetic data). The report holds Tables 1-7 in every
     chosen format, the figures, the methods and results text, and report.html
     with everything in one file; MANIFEST.json is written last.
+
+    kypho replaces only files it wrote itself into --out (those its
+    MANIFEST.json lists, unchanged since), never INPUT and never a file of
+    yours; a folder that is not empty and holds no kypho report is refused
+    unless --force.
     """
+    from kypho.output.folder import open_output_folder, publish, staging_folder
+
     chosen = formats or FORMAT_CHOICES
+    inputs = [input_path] if input_path is not None else []
+    if db_url is not None:
+        inputs += _store_files(db_url)
+    folder = open_output_folder(out_dir, force=force, inputs=inputs)
+    folder.check(_planned(chosen, not no_figures))
     steps = _Steps(7, quiet)
     steps(f"reading {input_path or ('study store' if db_url else 'the bundled default cohort')}")
     schema = _load_schema(schema_path)
@@ -285,7 +304,7 @@ def analyze(
     from kypho.analysis import analyze as run_analysis
     from kypho.eligibility import screen
     from kypho.measures import derive
-    from kypho.validate import validate
+    from kypho.validation import validate
 
     steps(f"validating {len(raw)} records")
     validation = validate(raw, schema)
@@ -331,9 +350,7 @@ def analyze(
         schema_study=schema.study,
         note=note,
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".kypho-partial-", dir=out_dir))
-    try:
+    with staging_folder(folder) as staging:
         steps("writing the report" + ("" if no_figures else " and figures"))
         files = write_report(
             staging,
@@ -359,9 +376,7 @@ def analyze(
         }
         text = manifest(files, staging, provenance, summary)
         steps("publishing")
-        _publish(staging, out_dir, text)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        publish(folder, staging, text)
     echo: Callable[[str], None] = click.echo
     for line in _summary_lines(result, screening, validation):
         echo(line)

@@ -171,10 +171,9 @@ def export(opts: _Options, output: Path, full: bool, reason: str | None) -> None
     if output.suffix.lower() == ".csv":
         _write_csv(frame, output)
     else:
-        try:
-            frame.to_excel(output, index=False)
-        except OSError as exc:
-            raise InputFileError(f"cannot write {str(output)!r}: {exc.strerror}") from exc
+        from kypho.output.cells import write_xlsx
+
+        write_xlsx(frame, output, sheet_name="Records")
     kind = "identified (full)" if full else "de-identified"
     click.echo(f"wrote {len(frame)} {kind} records to {output}")
 
@@ -395,7 +394,6 @@ def _shown(url: str) -> str:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    try:
-        frame.to_csv(path, index=False)
-    except OSError as exc:
-        raise InputFileError(f"cannot write {str(path)!r}: {exc.strerror}") from exc
+    from kypho.output.cells import write_csv
+
+    write_csv(frame, path)

@@ -95,7 +95,7 @@ def _from_data(path: Path) -> list[Endpoint]:
     from kypho.io import read_table
     from kypho.measures import derive
     from kypho.schema import load_schema
-    from kypho.validate import validate
+    from kypho.validation import validate
 
     schema = load_schema()
     result = validate(read_table(path), schema)

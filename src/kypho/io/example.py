@@ -44,7 +44,7 @@ def example_records(
 
     Examples
     --------
-    >>> from kypho.validate import validate
+    >>> from kypho.validation import validate
     >>> validate(example_records(50, seed=1, missing=0.1)).n_rejected
     0
     """

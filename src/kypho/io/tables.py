@@ -1,7 +1,7 @@
 """Tables of patient records in and out: CSV, Excel (``.xlsx``) and SPSS (``.sav``).
 
 Reading returns the *raw* table (one row per input row, nothing dropped, nothing
-coerced that could lose what was typed); :func:`kypho.validate.validate` then
+coerced that could lose what was typed); :func:`kypho.validation.validate` then
 types and checks it. Writing takes typed data (``validate(...).data`` or the
 output of :func:`kypho.measures.derive`) and encodes it for the target format
 from the schema: SPSS files get variable labels, value labels and measurement
@@ -26,8 +26,9 @@ from openpyxl.utils import get_column_letter
 
 from kypho.errors import ColumnError, DataError, InputFileError
 from kypho.io.dictionary import data_dictionary
+from kypho.output.cells import neutralise_workbook, write_csv
 from kypho.schema import Schema, Variable, load_schema
-from kypho.validate import resolve_columns
+from kypho.validation import resolve_columns
 
 __all__ = ["DATA_SHEET", "read_table", "write_table"]
 
@@ -194,7 +195,7 @@ def write_table(df: pd.DataFrame, path: str | Path, *, schema: Schema | None = N
     Examples
     --------
     >>> import pathlib, tempfile
-    >>> from kypho.validate import validate
+    >>> from kypho.validation import validate
     >>> raw = pd.DataFrame({"patient_id": ["P1"], "group": ["control"], "sex": ["female"],
     ...                     "age": [71], "level": ["L1"], "leak_sites": ["none"]})
     >>> out = write_table(validate(raw).data, pathlib.Path(tempfile.mkdtemp()) / "r.csv")
@@ -492,7 +493,7 @@ def _list_text(values: pd.Series, schema: Schema) -> pd.Series:
 
 
 def _write_csv(df: pd.DataFrame, path: Path, schema: Schema) -> None:
-    _plain(df, schema).to_csv(path, index=False, encoding="utf-8")
+    write_csv(_plain(df, schema), path)
 
 
 def _write_xlsx(df: pd.DataFrame, path: Path, schema: Schema) -> None:
@@ -511,6 +512,7 @@ def _write_xlsx(df: pd.DataFrame, path: Path, schema: Schema) -> None:
         plain.to_excel(writer, sheet_name=DATA_SHEET, index=False)
         _keep_text(plain, writer.sheets[DATA_SHEET])
         dictionary.to_excel(writer, sheet_name="Dictionary", index=False)
+        neutralise_workbook(writer.book)
 
 
 def _keep_text(plain: pd.DataFrame, sheet: Any) -> None:

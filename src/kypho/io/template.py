@@ -26,6 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kypho.errors import InputFileError
 from kypho.io.dictionary import DICTIONARY_COLUMNS, allowed_text, data_dictionary
 from kypho.io.tables import DATA_SHEET, check_folder
+from kypho.output.cells import neutralise_workbook
 from kypho.schema import Schema, Variable, load_schema
 
 __all__ = ["BOOLEAN_CHOICES", "write_template"]
@@ -70,7 +71,7 @@ def write_template(path: str | Path, schema: Schema | None = None) -> Path:
     The header holds schema *names*, so a filled workbook reads back without any
     label matching. Required columns have red bold headers. Data validation is
     a help for whoever types the data, not a guarantee (pasted cells bypass
-    Excel's validation): :func:`kypho.validate.validate` remains the check.
+    Excel's validation): :func:`kypho.validation.validate` remains the check.
     Text-like columns (ids, text, levels, lists) are formatted as text so that
     Excel keeps ``007`` as typed; date columns as ``yyyy-mm-dd``.
 
@@ -129,6 +130,7 @@ def write_template(path: str | Path, schema: Schema | None = None) -> Path:
             validation.add(f"{letter}2:{letter}{_LAST_ROW}")
             data.add_data_validation(validation)
     data.freeze_panes = "B2"
+    neutralise_workbook(book)
     try:
         book.save(path)
     except OSError as exc:

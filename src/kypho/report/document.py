@@ -34,8 +34,17 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kypho.analysis.model import AnalysisResult
+from kypho.output.cells import write_csv
+from kypho.output.markup import markdown_escape
 from kypho.report.format import Grid, layout
-from kypho.report.render import TABLE_CSS, latex_document, to_csv, to_html, to_latex, to_markdown
+from kypho.report.render import (
+    TABLE_CSS,
+    latex_document,
+    to_csv,
+    to_html,
+    to_latex,
+    to_markdown,
+)
 from kypho.report.text import methods_text, results_text, software_versions
 
 if TYPE_CHECKING:
@@ -169,7 +178,9 @@ def _start_beyond(
         return lambda: _run_hook(hook, data, schema)
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent
+    )
     future = pool.submit(_run_hook, hook, data, schema)
 
     def collect() -> tuple[str, dict[str, bytes]] | None:
@@ -181,6 +192,25 @@ def _start_beyond(
             pool.shutdown(wait=True, cancel_futures=True)
 
     return collect
+
+
+def _exit_with_parent() -> None:
+    """In a worker: exit as soon as the process that started it is gone.
+
+    A forked worker waits on a pipe whose other end it inherited itself, so a
+    parent killed with SIGKILL would leave it waiting forever.
+    """
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="kypho-exit-with-parent", daemon=True).start()
 
 
 def _embed(name: str, payload: bytes) -> str:
@@ -441,22 +471,20 @@ def write_report(
 
     if "md" in formats:
         say("writing Markdown")
-        text = [f"# {title}", ""]
+        text = [f"# {markdown_escape(title)}", ""]
         if provenance.note:
-            text += [f"> {provenance.note}", ""]
-        text += ["## Statistical methods", "", methods, "", "## Results", ""]
+            text += [f"> {markdown_escape(provenance.note)}", ""]
+        text += ["## Statistical methods", "", markdown_escape(methods), "", "## Results", ""]
         for grid in grids:
             paragraph = results.get(grid.number)
             if paragraph:
-                text += [paragraph, ""]
+                text += [markdown_escape(paragraph), ""]
             text += [to_markdown(grid), ""]
         written.append(_write(target / "report.md", "\n".join(text)))
     if "csv" in formats:
         say("writing CSV")
         written.append(_write(target / "tables.csv", "\n".join(to_csv(g) for g in grids)))
-        path = target / "results.csv"
-        result.to_frame().to_csv(path, index=False)
-        written.append(path)
+        written.append(write_csv(result.to_frame(), target / "results.csv"))
     if "tex" in formats:
         say("writing LaTeX")
         written.append(
@@ -500,9 +528,7 @@ def write_report(
         written.append(_write(target / "report.html", page))
     problems = getattr(validation, "problems", None)
     if problems is not None and len(problems):
-        path = target / "data_quality.csv"
-        problems.to_csv(path, index=False)
-        written.append(path)
+        written.append(write_csv(problems, target / "data_quality.csv"))
     return written
 
 

@@ -9,16 +9,18 @@ the :class:`Schema` object returned by :func:`load_schema`.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from kypho.errors import SchemaError
+from kypho.safe_yaml import MAX_BYTES, load_yaml
+from kypho.schema.shape import check_document
 
 __all__ = [
     "Criterion",
@@ -341,34 +343,55 @@ def load_schema(
     {'pre': 'vas_pre', '2h': 'vas_2h', '4h': 'vas_4h', '48h': 'vas_48h', 'd3': 'vas_d3'}
     """
     if path is None:
-        text = resources.files("kypho.data").joinpath("study.yaml").read_text(encoding="utf-8")
         source = "kypho/data/study.yaml"
+        doc = copy.deepcopy(_builtin_document())
     else:
-        text = _read(Path(path))
         source = str(path)
-    doc = _parse(text, source)
+        doc = _parse(_read(Path(path)), source)
     for ext in extensions:
         if isinstance(ext, Mapping):
-            _merge(doc, dict(ext), "extension")
+            ext_doc, ext_source = dict(ext), "extension"
+            check_document(ext_doc, ext_source)
         else:
-            _merge(doc, _parse(_read(Path(ext)), str(ext)), str(ext))
-    return _build(doc, source)
-
-
-def _read(path: Path) -> str:
+            ext_doc, ext_source = _parse(_read(Path(ext)), str(ext)), str(ext)
+        try:
+            _merge(doc, ext_doc, ext_source)
+        except SchemaError:
+            raise
+        except (TypeError, AttributeError, ValueError, KeyError) as exc:
+            # check_document catches what it knows of; this names anything it misses
+            raise SchemaError(f"{ext_source}: malformed schema extension ({exc!r})") from exc
     try:
-        return path.read_text(encoding="utf-8")
+        return _build(doc, source)
+    except SchemaError:
+        raise
+    except (TypeError, AttributeError, ValueError, KeyError) as exc:
+        raise SchemaError(f"{source}: malformed schema declaration ({exc!r})") from exc
+
+
+@functools.cache
+def _builtin_document() -> dict[str, Any]:
+    """kypho's own schema, parsed once per process (callers get a deep copy)."""
+    text = resources.files("kypho.data").joinpath("study.yaml").read_text(encoding="utf-8")
+    return _parse(text, "kypho/data/study.yaml")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise SchemaError(
+                f"cannot read schema file {str(path)!r}: larger than {MAX_BYTES:,} bytes"
+            )
+        return path.read_bytes()
     except OSError as exc:
         raise SchemaError(f"cannot read schema file {str(path)!r}: {exc.strerror}") from exc
 
 
-def _parse(text: str, source: str) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SchemaError(f"{source}: not valid YAML ({exc})") from exc
+def _parse(text: str | bytes, source: str) -> dict[str, Any]:
+    doc = load_yaml(text, source, SchemaError)
     if not isinstance(doc, dict):
         raise SchemaError(f"{source}: a schema must be a YAML mapping")
+    check_document(doc, source)
     return doc
 
 
@@ -380,10 +403,10 @@ def _merge(doc: dict[str, Any], ext: dict[str, Any], source: str) -> None:
             f"{source}: unknown extension key(s) {', '.join(unknown)}; "
             f"allowed: {', '.join(sorted(allowed))}"
         )
-    doc.setdefault("timepoints", {}).update(ext.get("timepoints", {}))
+    doc.setdefault("timepoints", {}).update(ext.get("timepoints") or {})
     for key in ("variables", "repeated", "derived", "rules"):
-        doc.setdefault(key, []).extend(ext.get(key, []))
-    for measure, tps in ext.get("extend_repeated", {}).items():
+        doc.setdefault(key, []).extend(ext.get(key) or [])
+    for measure, tps in (ext.get("extend_repeated") or {}).items():
         for entry in doc.get("repeated", []) + doc.get("derived", []):
             if entry.get("name") == measure and "timepoints" in entry:
                 entry["timepoints"] = [*entry["timepoints"], *tps]

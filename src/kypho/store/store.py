@@ -124,7 +124,7 @@ class ImportResult:
         and ``reasons``.
     problems
         One row per problem: ``row``, ``record``, ``field``, ``value``,
-        ``problem``, ``message`` (as :func:`kypho.validate.validate`, plus
+        ``problem``, ``message`` (as :func:`kypho.validation.validate`, plus
         ``problem == "exists"`` for an id already in the store).
     unknown_columns
         Input columns that are not in the schema (not imported).
@@ -515,7 +515,7 @@ class Store:
     # -------------------------------------------------------------------- reads
 
     def read(self) -> pd.DataFrame:
-        """All records, typed as :func:`kypho.validate.validate` types accepted data.
+        """All records, typed as :func:`kypho.validation.validate` types accepted data.
 
         Columns are the schema's input variables in declared order, one row per
         record in import order. Numbers ``float64``, whole numbers ``Int64``,
@@ -589,7 +589,7 @@ class Store:
         Parameters
         ----------
         raw
-            One row per patient, as for :func:`kypho.validate.validate`.
+            One row per patient, as for :func:`kypho.validation.validate`.
         reason
             Why the data are imported; recorded in the trail.
         source
@@ -613,7 +613,7 @@ class Store:
         PermissionDenied
             If the user may not import.
         """
-        from kypho.validate import validate
+        from kypho.validation import validate
 
         if not reason or not reason.strip():
             raise StoreError("an import needs a reason (e.g. 'baseline data from ward 3')")
@@ -777,7 +777,7 @@ class Store:
         ColumnError
             If a field is not an editable schema variable.
         """
-        from kypho.validate import validate
+        from kypho.validation import validate
 
         _need_reason(reason, "an edit")
         self._check_fields(changes)
@@ -1205,7 +1205,7 @@ def _python_values(values: pd.Series, var: Variable) -> list[Any]:
 
 
 def _typed_frame(rows: Sequence[Any], schema: Schema, names: Sequence[str]) -> pd.DataFrame:
-    """Stored rows as a frame typed like :func:`kypho.validate.validate`'s accepted data."""
+    """Stored rows as a frame typed like :func:`kypho.validation.validate`'s accepted data."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     out: dict[str, Any] = {}
     for name, values in zip(names, columns, strict=True):
@@ -1249,7 +1249,7 @@ def load_from_store(
     -------
     pandas.DataFrame
         One row per record, the schema's input variables as columns, typed as
-        :attr:`kypho.validate.ValidationResult.data` (so it can go straight to
+        :attr:`kypho.validation.ValidationResult.data` (so it can go straight to
         :func:`kypho.measures.derive`, or through ``validate`` again).
 
     Raises

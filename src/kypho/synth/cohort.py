@@ -72,7 +72,7 @@ class Synthesis:
     Attributes
     ----------
     data
-        The cohort, typed as :func:`kypho.validate.validate` types its output, one
+        The cohort, typed as :func:`kypho.validation.validate` types its output, one
         column per schema input variable in declared order.
     report
         What was and was not reproduced, value by value.
@@ -905,7 +905,7 @@ def _add_ids(data: Columns, n: int, ids: tuple[Mapping[str, Any], ...]) -> None:
 
 
 def _typed(schema: Schema, data: Columns, n: int, note: Mapping[str, str] | None) -> pd.DataFrame:
-    """One column per schema input variable, typed as :func:`kypho.validate.validate` types."""
+    """One column per schema input variable, typed as :func:`kypho.validation.validate` types."""
     out: dict[str, pd.Series] = {}
     note_column = note["column"] if note else None
     for var in schema.input_variables:

@@ -241,7 +241,7 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
     bad.write_text("format: [unclosed\n", encoding="utf-8")
     with pytest.raises(AuditError) as exc2:
         load_summary_tables(bad)
-    assert str(exc2.value).startswith("bad.yaml: not valid YAML: ")
+    assert str(exc2.value).startswith("bad.yaml: not valid YAML (")
 
 
 def test_input_is_not_modified(example: dict[str, Any]) -> None:
