@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 
 from kypho.errors import SchemaError
+from kypho.safe_yaml import load_yaml
 from kypho.schema import Schema, load_schema
 
 __all__ = ["demo_cohort"]
@@ -28,7 +28,7 @@ __all__ = ["demo_cohort"]
 @cache
 def _spec() -> Mapping[str, Any]:
     text = resources.files("kypho.data").joinpath("demo.yaml").read_text(encoding="utf-8")
-    doc: Mapping[str, Any] = yaml.safe_load(text)
+    doc: Mapping[str, Any] = load_yaml(text, "kypho/data/demo.yaml", SchemaError)
     return doc
 
 

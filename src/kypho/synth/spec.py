@@ -16,9 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kypho.errors import SchemaError
+from kypho.safe_yaml import load_yaml
 from kypho.synth.targets import Binding
 
 __all__ = ["STEP_KINDS", "SynthSpec", "load_synth_spec"]
@@ -129,10 +128,7 @@ def load_synth_spec(path: str | Path | None = None) -> SynthSpec:
         except OSError as exc:
             raise SchemaError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
         source, folder = str(path), Path(path).parent
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SchemaError(f"{source}: not valid YAML ({exc})") from exc
+    doc = load_yaml(text, source, SchemaError)
     if not isinstance(doc, dict):
         raise SchemaError(f"{source}: a synthesis specification must be a YAML mapping")
     unknown = sorted(set(doc) - _TOP_KEYS)
