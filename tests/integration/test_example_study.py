@@ -114,3 +114,16 @@ def test_db_import_export_verify(cohort: Path, tmp_path: Path) -> None:
     assert "odi_m12" in frame.columns
     verified = run(*db, "verify")
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_whole_plan_is_not_an_extension() -> None:
+    from kypho.analysis import load_plan
+    from kypho.errors import AnalysisError
+
+    with pytest.raises(AnalysisError) as info:
+        load_plan(extensions=[PLAN])
+    assert str(info.value) == (
+        f"{PLAN}: a plan that names its study is a whole plan, not an addition to "
+        "another; load it as the plan itself"
+    )
+    assert [t.number for t in load_plan(PLAN).tables] == [1, 2, 3, 4]

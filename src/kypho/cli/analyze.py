@@ -97,12 +97,10 @@ def _load_plan(path: Path | None, schema: Any) -> Any:
 
     if path is None:
         return load_plan()
-    import yaml
+    from kypho.errors import AnalysisError
+    from kypho.safe_yaml import read_yaml_file
 
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        doc = None
+    doc = read_yaml_file(path, "analysis plan", AnalysisError)
     # A plan that names its study is a whole plan (of that study's schema); anything
     # else adds tables, rows or timepoints to the built-in plan.
     if isinstance(doc, dict) and "study" in doc:
