@@ -13,6 +13,7 @@ the matching built-in exception, so callers may catch either::
     ├── StatisticsError (ValueError)      degenerate input to a statistical test
     ├── AnalysisError (ValueError)        an analysis declaration is wrong
     ├── AuditError (ValueError)           a summary-table file is malformed
+    ├── SimulationError (ValueError)      a cement-perfusion model input is impossible
     └── StoreError (RuntimeError)         the study store refused an operation
         ├── ConflictError                 concurrent edit of one record
         ├── LockedError                   the record is locked
@@ -44,6 +45,7 @@ __all__ = [
     "LockedError",
     "PermissionDenied",
     "SchemaError",
+    "SimulationError",
     "StatisticsError",
     "StatisticsWarning",
     "StoreError",
@@ -94,6 +96,10 @@ class AnalysisError(KyphoError, ValueError):
 
 class AuditError(KyphoError, ValueError):
     """A published-summary (audit) file is malformed."""
+
+
+class SimulationError(KyphoError, ValueError):
+    """A vertebra, cement or injection protocol given to ``kypho.simulate`` is impossible."""
 
 
 class StoreError(KyphoError, RuntimeError):

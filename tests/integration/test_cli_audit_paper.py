@@ -121,3 +121,13 @@ def test_statcheck_switches_on_the_command_line(tmp_path: Path) -> None:
         ("inconsistent", True),
         ("consistent", None),
     ]
+
+
+def test_rounding_rule_reaches_grim() -> None:
+    """Truncation instead of rounding changes one GRIM finding of the bundled paper."""
+    default = json.loads(CliRunner().invoke(main, ["audit", "--json"]).stdout)["summary"]
+    trunc = json.loads(CliRunner().invoke(main, ["audit", "--json", "--rounding", "trunc"]).stdout)[
+        "summary"
+    ]
+    assert default["inconsistent"] == 67
+    assert trunc["inconsistent"] == 68

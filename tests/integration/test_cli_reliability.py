@@ -67,3 +67,29 @@ def test_reliability_refuses_an_unknown_grade_scale(tmp_path: Path) -> None:
         "give its grades in order (an ordinal variable of the schema, or --scale "
         "grade=GRADE1,GRADE2,... on the command line)\n"
     )
+
+
+def test_analyze_adds_the_measurement_reliability_section(tmp_path: Path) -> None:
+    from kypho.analysis.demo import demo_cohort
+
+    data = tmp_path / "cohort.csv"
+    demo_cohort(40, seed=3).to_csv(data, index=False)
+    reads = tmp_path / "reads.csv"
+    reads.write_text(READS, encoding="utf-8")
+    out = tmp_path / "report"
+    args = ["analyze", str(data), "--out", str(out), "--format", "html", "--no-figures"]
+    result = CliRunner().invoke(main, [*args, "--reliability", str(reads)], catch_exceptions=False)
+    assert result.exit_code == 2  # the 'grade' column has no scale the schema knows
+    assert "column 'grade' holds text" in result.output
+    plain = tmp_path / "reads_plain.csv"
+    plain.write_text(
+        "\n".join(",".join(line.split(",")[:5]) for line in READS.splitlines()) + "\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, [*args, "--reliability", str(plain)])
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert '<h2 id="reliability">Measurement reliability</h2>' in page
+    assert "two-way random effects, absolute agreement, single rater" in page
+    assert "Anterior height of injured vertebra" in page
+    assert page.count("<svg") >= 4  # Bland–Altman plots: 2 measures × 2 comparisons

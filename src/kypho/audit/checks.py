@@ -35,12 +35,15 @@ from kypho.audit._count_rows import (
 )
 from kypho.audit.model import ContinuousRow, CountRow, NRow, SourceRef, SummaryTables
 from kypho.audit.result import AuditReport, Finding
+from kypho.audit.rounding import ROUNDING_RULES, RoundingRule
 from kypho.errors import AuditError
 
 __all__ = ["audit"]
 
 
-def audit(tables: SummaryTables, *, alpha: float | None = None) -> AuditReport:
+def audit(
+    tables: SummaryTables, *, alpha: float | None = None, rounding: RoundingRule = "up_or_down"
+) -> AuditReport:
     """Audit a study's printed summary tables.
 
     Parameters
@@ -49,6 +52,9 @@ def audit(tables: SummaryTables, *, alpha: float | None = None) -> AuditReport:
         As read by :func:`kypho.audit.load_summary_tables`.
     alpha : float, optional
         Significance level for decision errors; defaults to the study's (0.05).
+    rounding : str
+        How the paper rounded, for GRIM, GRIMMER and DEBIT
+        (:mod:`kypho.audit.rounding`); the default accepts a half rounded either way.
 
     Returns
     -------
@@ -80,9 +86,11 @@ def audit(tables: SummaryTables, *, alpha: float | None = None) -> AuditReport:
     a = tables.alpha if alpha is None else alpha
     if isinstance(a, bool) or not isinstance(a, int | float) or not 0.0 < a < 1.0:
         raise AuditError(f"alpha must be a number strictly between 0 and 1 (got {alpha!r})")
+    if rounding not in ROUNDING_RULES:
+        raise AuditError(f"rounding must be one of {', '.join(ROUNDING_RULES)} (got {rounding!r})")
     findings: list[Finding] = []
     for table in tables.tables:
-        ctx = Ctx(tables, table, float(a))
+        ctx = Ctx(tables, table, float(a), rounding)
         for row in table.rows:
             if isinstance(row, NRow):
                 findings.extend(n_row_findings(ctx, row))

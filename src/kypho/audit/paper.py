@@ -19,6 +19,7 @@ from kypho.audit.document import Document, read_document
 from kypho.audit.extract import Extraction, extract
 from kypho.audit.inline import InlineResult, check_inline, one_tailed_mentioned
 from kypho.audit.result import AuditReport, Finding
+from kypho.audit.rounding import RoundingRule
 from kypho.errors import AuditError, KyphoError
 
 __all__ = ["PaperAudit", "audit_paper", "audit_papers"]
@@ -34,11 +35,15 @@ class PaperAudit:
 
 
 def _combine(
-    doc: Document, extraction: Extraction, inline: list[Finding], alpha: float
+    doc: Document,
+    extraction: Extraction,
+    inline: list[Finding],
+    alpha: float,
+    rounding: RoundingRule = "up_or_down",
 ) -> PaperAudit:
     tables = extraction.tables
     if tables is not None:
-        base = audit(tables, alpha=alpha)
+        base = audit(tables, alpha=alpha, rounding=rounding)
         report = AuditReport(
             title=base.title,
             source=doc.source,
@@ -65,6 +70,7 @@ def audit_papers(
     papers: Sequence[str | Path | Document],
     *,
     alpha: float = 0.05,
+    rounding: RoundingRule = "up_or_down",
     **switches: bool,
 ) -> list[PaperAudit | KyphoError]:
     """Audit many papers; the in-text results of all of them are recomputed in one
@@ -100,7 +106,7 @@ def audit_papers(
             out.append(item)
             continue
         try:
-            out.append(_combine(item[0], item[1], per_paper.get(i, []), alpha))
+            out.append(_combine(item[0], item[1], per_paper.get(i, []), alpha, rounding))
         except KyphoError as exc:
             out.append(exc)
     return out
@@ -114,6 +120,7 @@ def audit_paper(
     p_zero_error: bool = True,
     one_tailed_text: bool = False,
     one_tailed_tests: bool = False,
+    rounding: RoundingRule = "up_or_down",
 ) -> PaperAudit:
     """Read a paper, extract its tables and inline results, and audit them.
 
@@ -126,6 +133,8 @@ def audit_paper(
         state, else 0.05).
     p_equal_alpha_significant, p_zero_error, one_tailed_text, one_tailed_tests : bool
         The inline checks' statcheck-compatible switches (:func:`kypho.audit.inline.check_inline`).
+    rounding : str
+        How the paper rounded, for GRIM, GRIMMER and DEBIT (:mod:`kypho.audit.rounding`).
 
     Returns
     -------
@@ -154,4 +163,4 @@ def audit_paper(
         one_tailed_in_text=one_tailed_mentioned(doc.text),
         one_tailed_tests=one_tailed_tests,
     )
-    return _combine(doc, extraction, inline, a)
+    return _combine(doc, extraction, inline, a, rounding)

@@ -168,7 +168,7 @@ tr.not_checkable td.status { color: #555; }
 tr.consistent td.status { color: #2a7a2a; }
 .assumes, .source { color: #555; font-size: 0.9em; }
 pre.context { white-space: pre-wrap; background: #fafafa; border: 1px solid #ddd; padding: 0.5em; }
-mark.impossible { background: #f6c6c6; } mark.inconsistent { background: #fbe0b5; }
+mark.impossible { background: #f2a0a0; } mark.inconsistent { background: #ffe28a; }
 mark.not_checkable { background: #e4e4e4; } mark.consistent { background: #d5eed5; }
 .lineno { color: #888; user-select: none; }
 """

@@ -42,6 +42,16 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "redcap",
         "REDCap data dictionaries and records, in and out.",
     ),
+    "serve": (
+        "kypho.cli.serve",
+        "serve",
+        "The study in the browser: forms, dashboard, queries, log.",
+    ),
+    "simulate": (
+        "kypho.cli.simulate",
+        "simulate",
+        "In-silico cement perfusion: compare protocols, sensitivity analysis.",
+    ),
     "reliability": (
         "kypho.cli.reliability",
         "reliability",

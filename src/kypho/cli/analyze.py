@@ -261,7 +261,21 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     "replaces and deletes only files it wrote itself (listed in its MANIFEST.json), never "
     "the input and never a file of yours: a name clash is refused even with --force.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@click.option(
+    "--reliability",
+    "reliability_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A CSV of repeated radiograph reads (see `kypho reliability`): adds the "
+    "Measurement reliability section to report.html.",
+)
+@click.option(
+    "--registry",
+    is_flag=True,
+    help="INPUT is a Parquet registry too large for memory: validate, derive and screen it "
+    "in chunks and compute the tables column by column (same tables as without; no "
+    '"Beyond the paper" section).',
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr or bars.")
 def analyze(
     input_path: Path | None,
     out_dir: Path,
@@ -271,12 +285,14 @@ def analyze(
     schema_path: Path | None,
     db_url: str | None,
     force: bool,
+    reliability_path: Path | None,
+    registry: bool,
     quiet: bool,
 ) -> None:
     """Validate, screen, derive and analyse INPUT; write the report into --out.
 
-    INPUT is a .csv, .xlsx or .sav file of patient records (columns named as in
-    the study schema or by their labels). Without INPUT the bundled default
+    INPUT is a .csv, .xlsx, .sav or .parquet file of patient records (columns
+    named as in the study schema or by their labels). Without INPUT the bundled default
     cohort is analysed (synthetic data). The report holds Tables 1-7 in every
     chosen format, the figures, the methods and results text, and report.html
     with everything in one file; MANIFEST.json is written last.
@@ -286,18 +302,28 @@ def analyze(
     yours; a folder that is not empty and holds no kypho report is refused
     unless --force.
     """
-    from kypho.output.folder import open_output_folder, publish, staging_folder
+    from kypho import progress
+    from kypho.output.folder import open_output_folder
 
+    if quiet:
+        progress.configure(enabled=False)
     chosen = formats or FORMAT_CHOICES
     inputs = [input_path] if input_path is not None else []
     if db_url is not None:
         inputs += _store_files(db_url)
+    if reliability_path is not None:
+        inputs.append(reliability_path)
     folder = open_output_folder(out_dir, force=force, inputs=inputs)
     folder.check(_planned(chosen, not no_figures))
+    if registry:
+        _registry(input_path, folder, out_dir, plan_path, schema_path, chosen, no_figures, quiet)
+        return
     steps = _Steps(7, quiet)
-    steps(f"reading {input_path or ('study store' if db_url else 'the bundled default cohort')}")
-    schema = _load_schema(schema_path)
-    raw, input_name, digest, note = _read(input_path, db_url, schema)
+    source = input_path or ("study store" if db_url else "the bundled default cohort")
+    steps(f"reading {source}")
+    with progress.bar(f"reading {getattr(source, 'name', source)}", ticking=True):
+        schema = _load_schema(schema_path)
+        raw, input_name, digest, note = _read(input_path, db_url, schema)
 
     from kypho.analysis import analyze as run_analysis
     from kypho.eligibility import screen
@@ -305,7 +331,8 @@ def analyze(
     from kypho.validation import validate
 
     steps(f"validating {len(raw)} records")
-    validation = validate(raw, schema)
+    with progress.bar(f"validating {len(raw):,} records", ticking=True):
+        validation = validate(raw, schema)
     if validation.n_rejected:
         click.echo(
             f"warning: {validation.n_rejected} of {validation.n_read} records rejected "
@@ -325,9 +352,11 @@ def analyze(
             f"so there is nothing to analyse; first problems: {first}"
         )
     steps("deriving measures")
-    derived = derive(validation.data, schema)
+    with progress.bar("deriving measures", ticking=True):
+        derived = derive(validation.data, schema)
     steps("screening eligibility")
-    screening = screen(derived, schema)
+    with progress.bar("screening eligibility", ticking=True):
+        screening = screen(derived, schema)
     included = derived[screening.included.to_numpy()]
     if len(included) == 0:
         raise DataError(
@@ -336,8 +365,93 @@ def analyze(
         )
     steps("analysing")
     plan = _load_plan(plan_path, schema)
-    result = run_analysis(included, schema, plan)
+    with progress.bar("analysing the plan's tables", ticking=True):
+        result = run_analysis(included, schema, plan)
 
+    _report(
+        folder,
+        out_dir,
+        result,
+        plan,
+        schema,
+        validation,
+        screening,
+        included,
+        (input_name, digest, note),
+        chosen,
+        no_figures,
+        reliability_path,
+        steps,
+    )
+
+
+def _registry(
+    input_path: Path | None,
+    folder: Any,
+    out_dir: Path,
+    plan_path: Path | None,
+    schema_path: Path | None,
+    chosen: tuple[str, ...],
+    no_figures: bool,
+    quiet: bool,
+) -> None:
+    """``--registry``: the chunked, column-at-a-time path of :mod:`kypho.registry`."""
+    if input_path is None or input_path.suffix.lower() != ".parquet":
+        raise click.UsageError(
+            "--registry needs a .parquet INPUT (e.g. from kypho synth --out FILE.parquet)"
+        )
+    from kypho.analysis import load_plan
+    from kypho.registry import analyze_registry
+
+    steps = _Steps(4, quiet)
+    steps(f"reading, validating, deriving and screening {input_path} in chunks")
+    schema = _load_schema(schema_path)
+    plan = load_plan(extensions=[plan_path] if plan_path is not None else ())
+    done = analyze_registry(
+        input_path, schema, plan, on_stage=lambda: steps("analysing, column by column")
+    )
+    if done.validation.n_rejected:
+        click.echo(
+            f"warning: {done.validation.n_rejected} of {done.validation.n_read} records rejected "
+            "(listed in the report's data-quality section and data_quality.csv)",
+            err=True,
+        )
+    _report(
+        folder,
+        out_dir,
+        done.result,
+        plan,
+        schema,
+        done.validation,
+        done.screening,
+        None,
+        (input_path.name, _sha256(input_path), ""),
+        chosen,
+        no_figures,
+        None,
+        steps,
+    )
+
+
+def _report(
+    folder: Any,
+    out_dir: Path,
+    result: Any,
+    plan: Any,
+    schema: Any,
+    validation: Any,
+    screening: Any,
+    included: Any,
+    source: tuple[str, str | None, str],
+    chosen: tuple[str, ...],
+    no_figures: bool,
+    reliability_path: Path | None,
+    steps: _Steps,
+) -> None:
+    """Write the report into a staging folder, publish it, print the summary."""
+    from kypho.output.folder import publish, staging_folder
+
+    input_name, digest, note = source
     from kypho.report.document import Provenance, manifest, write_report
 
     provenance = Provenance(
@@ -348,6 +462,7 @@ def analyze(
         schema_study=schema.study,
         note=note,
     )
+    sections = _reliability_sections(reliability_path, schema, plan)
     with staging_folder(folder) as staging:
         steps("writing the report" + ("" if no_figures else " and figures"))
         files = write_report(
@@ -362,6 +477,7 @@ def analyze(
             schema=schema,
             title=schema.title or "Study report",
             progress=steps.detail,
+            sections=sections,
         )
         summary = {
             "n_read": validation.n_read,
@@ -380,3 +496,23 @@ def analyze(
         echo(line)
     target = out_dir / ("report.html" if "html" in chosen else "")
     echo(f"report: {target}")
+
+
+def _reliability_sections(path: Path | None, schema: Any, plan: Any) -> list[Any]:
+    """The report's "Measurement reliability" section from a reads CSV (none without one)."""
+    if path is None:
+        return []
+    import pandas as pd
+
+    from kypho.radiograph.agreement import reliability
+    from kypho.radiograph.report import SECTION_ID, SECTION_TITLE, reliability_section
+
+    try:
+        reads = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputFileError(f"cannot read the reads file {path}: {exc}") from exc
+    confidence = float(plan.confidence)
+    fragment, figures = reliability_section(
+        reliability(reads, schema=schema, confidence=confidence), confidence=confidence
+    )
+    return [(SECTION_ID, SECTION_TITLE, fragment, figures)]

@@ -9,11 +9,14 @@ with the paper) lives in :mod:`kypho.cli.synth`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from kypho.errors import AuditError, InputFileError, KyphoError
+
+if TYPE_CHECKING:
+    from kypho.audit.rounding import RoundingRule
 
 __all__ = ["audit"]
 
@@ -92,6 +95,25 @@ def _write(text: str, out: Path | None) -> None:
     "is right one-tailed (statcheck's OneTailedTxt).",
 )
 @click.option(
+    "--rounding",
+    type=click.Choice(
+        [
+            "up_or_down",
+            "up",
+            "down",
+            "even",
+            "ceiling",
+            "floor",
+            "ceiling_or_floor",
+            "trunc",
+            "anti_trunc",
+        ]
+    ),
+    default="up_or_down",
+    show_default=True,
+    help="How the paper rounded, for GRIM, GRIMMER and DEBIT (up_or_down accepts a half either way).",
+)
+@click.option(
     "--one-tailed",
     "one_tailed_tests",
     is_flag=True,
@@ -109,6 +131,7 @@ def audit(
     p_zero_error: bool,
     one_tailed_text: bool,
     one_tailed_tests: bool,
+    rounding: str,
 ) -> None:
     """Audit the published statistics in FILE (default: the bundled paper's tables).
 
@@ -128,13 +151,13 @@ def audit(
         "one_tailed_tests": one_tailed_tests,
     }
     if file is not None and file.is_dir():
-        _audit_folder(file, alpha, switches, out)
+        _audit_folder(file, alpha, switches, out, rounding)
         return
     suffix = "" if file is None else file.suffix.lower()
     if file is not None and suffix in SUFFIXES:
         from kypho.audit import audit_paper, render
 
-        result = audit_paper(file, alpha=alpha, **switches)
+        result = audit_paper(file, alpha=alpha, rounding=cast("RoundingRule", rounding), **switches)
         ex = result.extraction
         if extract_only:
             _write(ex.to_yaml(), out)
@@ -160,12 +183,12 @@ def audit(
     from kypho.audit import load_paper_tables, load_summary_tables, render
 
     tables = load_paper_tables() if file is None else load_summary_tables(file)
-    report = run_audit(tables, alpha=alpha)
+    report = run_audit(tables, alpha=alpha, rounding=cast("RoundingRule", rounding))
     _write(render(report, "json" if as_json else fmt, show_all=show_all), out)
 
 
 def _audit_folder(
-    folder: Path, alpha: float | None, switches: dict[str, Any], out: Path | None
+    folder: Path, alpha: float | None, switches: dict[str, Any], out: Path | None, rounding: Any
 ) -> None:
     """One statcheck-style summary line per paper or summary-table file in ``folder``."""
     from kypho.audit import audit as run_audit
@@ -185,7 +208,9 @@ def _audit_folder(
     paper_files = [p for p in files if p.suffix.lower() not in _YAML]
     line_of: dict[Path, str] = {}
     for path, result in zip(
-        paper_files, audit_papers(paper_files, alpha=alpha or 0.05, **switches), strict=True
+        paper_files,
+        audit_papers(paper_files, alpha=alpha or 0.05, rounding=rounding, **switches),
+        strict=True,
     ):
         if isinstance(result, KyphoError):
             line_of[path] = f"{path}: not audited: {result}"
@@ -193,7 +218,8 @@ def _audit_folder(
             line_of[path] = summary_line(result.report)
     for path in yaml_files:
         try:
-            line_of[path] = summary_line(run_audit(load_summary_tables(path), alpha=alpha))
+            report = run_audit(load_summary_tables(path), alpha=alpha, rounding=rounding)
+            line_of[path] = summary_line(report)
         except KyphoError as exc:
             line_of[path] = f"{path}: not audited: {exc}"
     _write("\n".join(line_of[p] for p in files) + "\n", out)

@@ -316,10 +316,10 @@ def migrate(opts: _Options) -> None:
 
 @db.group("user")
 def user() -> None:
-    """Users of the store and their roles (read_only, analyst, data_entry, admin)."""
+    """Users of the store and their roles (read_only, analyst, data_entry, monitor, admin)."""
 
 
-_ROLE = click.Choice(["read_only", "analyst", "data_entry", "admin"])
+_ROLE = click.Choice(["read_only", "analyst", "data_entry", "monitor", "admin"])
 
 
 @user.command("add")
@@ -366,6 +366,27 @@ def user_enable(opts: _Options, name: str, reason: str | None) -> None:
     with opts.open() as store:
         store.set_active(name, True, reason=reason)
     click.echo(f"enabled user {name}")
+
+
+@user.command("passwd")
+@click.argument("name")
+@_pass_options
+def user_passwd(opts: _Options, name: str) -> None:
+    """Set the web login password of user NAME (yourself, or anyone as admin).
+
+    Asked twice on a terminal; read from the first line of standard input otherwise.
+    """
+    import sys
+
+    from kypho.store.auth import set_password
+
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with opts.open() as store:
+        set_password(store, name, password, reason="set with kypho db user passwd")
+    click.echo(f"password of {name} set")
 
 
 @user.command("list")

@@ -35,7 +35,7 @@ __all__ = ["DATA_SHEET", "read_table", "write_table"]
 #: The worksheet holding the records in workbooks kypho writes (and reads first).
 DATA_SHEET = "Data"
 _EXCEL_MAX_ROWS = 1_048_576
-_FORMATS = ".csv, .sav, .xlsx"
+_FORMATS = ".csv, .sav, .xlsx, .parquet"
 # Types whose text must reach validation as typed: "007" is an id, not 7.
 _TEXT_TYPES = frozenset(["id", "string", "category", "ordinal", "list", "boolean", "date"])
 _SPSS_RESERVED = frozenset(
@@ -115,6 +115,7 @@ def read_table(
         ".csv": _read_csv,
         ".sav": _read_sav,
         ".xlsx": _read_xlsx,
+        ".parquet": _read_parquet,
     }
     if suffix not in readers:
         raise InputFileError(
@@ -210,6 +211,7 @@ def write_table(df: pd.DataFrame, path: str | Path, *, schema: Schema | None = N
         ".csv": _write_csv,
         ".sav": _write_sav,
         ".xlsx": _write_xlsx,
+        ".parquet": _write_parquet,
     }
     if suffix not in writers:
         raise InputFileError(
@@ -262,6 +264,18 @@ def _read_csv(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputFileError(f"cannot read {str(path)!r}: {exc}") from exc
+
+
+def _read_parquet(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
+    from kypho.registry import read_parquet
+
+    return read_parquet(path)
+
+
+def _write_parquet(df: pd.DataFrame, path: Path, schema: Schema) -> None:
+    from kypho.registry import write_parquet
+
+    write_parquet(df, path)
 
 
 def _separator(header_line: str) -> str:

@@ -326,6 +326,7 @@ def _report_html(
     provenance: Provenance,
     beyond: tuple[str, dict[str, bytes]] | None,
     schema: Schema | None = None,
+    sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
 ) -> str:
     esc = html.escape
     body = [f"<h1>{esc(title)}</h1>"]
@@ -371,6 +372,10 @@ def _report_html(
         body.append('<h2 id="beyond">Beyond the paper</h2>')
         body.append(fragment)
         body.extend(_embed(name, payload) for name, payload in extra.items())
+    for section_id, section_title, section_html, section_figures in sections:
+        body.append(f'<h2 id="{esc(section_id)}">{esc(section_title)}</h2>')
+        body.append(section_html)
+        body.extend(_embed(name, payload) for name, payload in section_figures.items())
     body.append('<h2 id="provenance">Provenance</h2>')
     rows = [
         ("Input", provenance.input_name),
@@ -406,6 +411,7 @@ def write_report(
     schema: Schema | None = None,
     title: str = "Study report",
     progress: Progress | None = None,
+    sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
 ) -> list[Path]:
     """Write the report into ``directory`` (created if needed); return the files written.
 
@@ -435,6 +441,10 @@ def write_report(
         Report title.
     progress
         Called with a short message before each step.
+    sections
+        More sections of the HTML report, after "Beyond the paper": ``(id, title,
+        html_fragment, {figure name: bytes})``, the fragment trusted HTML made by
+        kypho (e.g. :func:`kypho.radiograph.report.reliability_section`).
 
     Raises
     ------
@@ -459,15 +469,19 @@ def write_report(
 
     figure_svgs: dict[str, str] = {}
     if figures:
+        from kypho import progress as bars
         from kypho.report.figures import save_figure
 
         say("drawing figures")
-        made = build_figures(result, getattr(screening, "flow", None))
-        for name, figure in made.items():
-            png, svg = save_figure(figure, target / "figures", name)
-            written += [png, svg]
-            if "html" in formats:
-                figure_svgs[name] = _inline_svg(svg.read_text(encoding="utf-8"))
+        with bars.bar("drawing figures", ticking=True):
+            made = build_figures(result, getattr(screening, "flow", None))
+        with bars.bar("saving figures (PNG, SVG)", total=len(made), unit="figures") as shown:
+            for name, figure in made.items():
+                png, svg = save_figure(figure, target / "figures", name)
+                written += [png, svg]
+                if "html" in formats:
+                    figure_svgs[name] = _inline_svg(svg.read_text(encoding="utf-8"))
+                shown.advance()
 
     if "md" in formats:
         say("writing Markdown")
@@ -523,6 +537,7 @@ def write_report(
             screening=screening,
             provenance=provenance,
             beyond=beyond,
+            sections=sections,
             schema=schema,
         )
         written.append(_write(target / "report.html", page))

@@ -8,7 +8,7 @@ import pytest
 
 PACKAGES = ["kypho", "kypho.schema", "kypho.stats", "kypho.io", "kypho.audit", "kypho.store", "kypho.output",
             "kypho.report", "kypho.analysis", "kypho.synth", "kypho.beyond", "kypho.errors",
-            "kypho.radiograph"]  # fmt: skip
+            "kypho.radiograph", "kypho.simulate"]  # fmt: skip
 
 
 def _isort_key(name: str) -> tuple[int, str]:
