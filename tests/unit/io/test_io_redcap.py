@@ -114,6 +114,17 @@ def test_a_hand_written_dictionary_imports_with_branching_and_choices(tmp_path: 
     assert fields["steroid_dose"]["show_if"] == {"field": "steroids", "op": "==", "value": True}
     assert fields["followup_reason"]["show_if"] == {"field": "arm", "op": "in", "value": ["1", "2"]}
     assert fields["arm"] == {"name": "arm", "required": True}
+    # the web forms read them as their own instruments and branching
+    from kypho.schema.forms import load_forms
+
+    web = load_forms(schema, tmp_path / "s.yaml")
+    pregnant = next(f for f in web["enrolment"].fields if f.variable.name == "pregnant")
+    assert pregnant.show_if is not None
+    assert pregnant.show_if.met({"sex": "1"})
+    assert not pregnant.show_if.met({"sex": "2"})
+    dose = next(f for f in web["enrolment"].fields if f.variable.name == "steroid_dose")
+    assert dose.show_if is not None
+    assert dose.show_if.met({"steroids": True})
 
 
 def test_complex_branching_is_named_not_dropped() -> None:
