@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kypho.errors import SchemaError
-from kypho.safe_yaml import load_yaml
+from kypho.safe_yaml import load_yaml, read_yaml_file
 from kypho.synth.targets import Binding
 
 __all__ = ["STEP_KINDS", "SynthSpec", "load_synth_spec"]
@@ -122,13 +122,10 @@ def load_synth_spec(path: str | Path | None = None) -> SynthSpec:
     if path is None:
         text = resources.files("kypho.data").joinpath("synth.yaml").read_text(encoding="utf-8")
         source, folder = "kypho/data/synth.yaml", None
+        doc = load_yaml(text, source, SchemaError)
     else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SchemaError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
         source, folder = str(path), Path(path).parent
-    doc = load_yaml(text, source, SchemaError)
+        doc = read_yaml_file(Path(path), "synthesis specification", SchemaError)
     if not isinstance(doc, dict):
         raise SchemaError(f"{source}: a synthesis specification must be a YAML mapping")
     unknown = sorted(set(doc) - _TOP_KEYS)
