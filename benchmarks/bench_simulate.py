@@ -9,8 +9,8 @@ volume (the mesh-convergence table of docs/simulate.md) and the cement counted
 through the cortex; the growth exponent of the cost with the number of cells
 (slope of log time on log N between successive sizes); the whole
 ``kypho simulate compare --nx 200`` command as a process (one run); and the
-sensitivity analysis with ``--sobol-n`` base rows (2 N (d + 2) simulations) on its
-default coarse grid, as a whole process.
+sensitivity analysis with ``--sobol-n`` base rows (2 N (d + 2) simulations) on a
+``--sobol-nx`` grid, as a whole process.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="25,50,100,200")
     parser.add_argument("--steps-per-ml", type=float, default=10.0)
     parser.add_argument("--sobol-n", type=int, default=64)
+    parser.add_argument("--sobol-nx", type=int, default=20)
+    parser.add_argument("--sobol-steps-per-ml", type=float, default=4.0)
     parser.add_argument("--skip-sobol", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -83,7 +85,18 @@ def main() -> None:
         return
     t0 = time.perf_counter()
     out = subprocess.run(
-        [KYPHO, "simulate", "sensitivity", "--n", str(args.sobol_n), "--quiet"],
+        [
+            KYPHO,
+            "simulate",
+            "sensitivity",
+            "--n",
+            str(args.sobol_n),
+            "--nx",
+            str(args.sobol_nx),
+            "--steps-per-ml",
+            str(args.sobol_steps_per_ml),
+            "--quiet",
+        ],
         check=True,
         capture_output=True,
         text=True,

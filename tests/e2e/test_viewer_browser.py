@@ -287,6 +287,8 @@ def test_calibration_upload_and_impossible_landmarks(site: dict[str, Any], tmp_p
 
         # an upload through the page (DICOM with ImagerPixelSpacing)
         page.driver.get(site["base"] + "/films")
+        assert "1 of 2 raters" in page.find("table.grid").text  # rita's first read of film 1
+        page.shot("films")
         page.find("#upload-record").send_keys(site["ids"][2])
         page.find("#upload-file").send_keys(str(site["upload"]))
         page.find("form.upload button").click()

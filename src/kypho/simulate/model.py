@@ -247,7 +247,7 @@ def simulate(
     *,
     nx: int = 100,
     ny: int | None = None,
-    steps_per_ml: float = 20.0,
+    steps_per_ml: float = 10.0,
     min_steps: int = 10,
     plug_fraction: float = 0.1,
     visible: float = 0.5,

@@ -158,7 +158,7 @@ def test_impossible_inputs_are_refused_with_a_clear_message() -> None:
 def test_calibration_reports_the_published_targets_next_to_the_model() -> None:
     from kypho.simulate.calibration import BENCH, CLINICAL_RR, calibrate
 
-    r = calibrate(nx=12, sample=2)
+    r = calibrate(nx=8, sample=2)
     published = {key: bench for key, (bench, _) in r.bench.items()}
     assert published[("low", 9.5)] == pytest.approx(2.6 / 4.0)
     assert published[("high", 3.5)] == pytest.approx(1.5 / 4.0)

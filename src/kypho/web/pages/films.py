@@ -49,6 +49,8 @@ def films_page(ctx: Ctx) -> Response:
         title="Radiographs",
         images=images,
         due=due,
+        done=films.raters_done(),
+        wanted=int(films.plan["reads"]["raters"]),
         views=VIEWS,
         record_url=record_url,
         message=ctx.query.get("message", ""),
