@@ -9,6 +9,7 @@ import file). See :mod:`kypho.io.redcap`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,15 +26,11 @@ _schema_option = click.option(
 )
 
 
-def _write_csv(frame: object, out: Path) -> None:
-    import pandas as pd
+def _write_csv(frame: Any, out: Path) -> None:
+    """Every CSV kypho writes goes through the one neutralising writer."""
+    from kypho.output.cells import write_csv
 
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError("expected a frame")
-    try:
-        frame.to_csv(out, index=False)
-    except OSError as exc:
-        raise InputFileError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from exc
+    write_csv(frame, out)
 
 
 @click.group("redcap")

@@ -207,7 +207,7 @@ def dictionary_from_schema(schema: Schema, *, form: str | None = None) -> pd.Dat
     -------
     pandas.DataFrame
         The eighteen columns of :data:`DICTIONARY_COLUMNS`, as text; the first row is
-        the record id. Write it with ``to_csv(index=False)`` and upload it on
+        the record id. Write it with :func:`kypho.output.cells.write_csv` and upload it on
         REDCap's Data Dictionary page.
 
     Raises
@@ -293,8 +293,10 @@ def _dictionary_row(schema: Schema, var: Variable, form: str, first: bool) -> di
     if var.type in ("integer", "number", "date"):
         row[_MIN] = "" if var.min is None else _bound(var.min)
         row[_MAX] = "" if var.max is None else _bound(var.max)
-    tags = "@READONLY " if var.derived else ""
-    row[_ANNOTATION] = tags + _KYPHO + json.dumps(facts, ensure_ascii=False, default=str)
+    # the action tag after kypho's facts: a cell starting with "@" would be neutralised
+    # as a spreadsheet formula when the dictionary is written
+    tags = " @READONLY" if var.derived else ""
+    row[_ANNOTATION] = _KYPHO + json.dumps(facts, ensure_ascii=False, default=str) + tags
     return row
 
 
@@ -513,12 +515,16 @@ def _annotation(row: pd.Series) -> dict[str, Any]:
     if at < 0:
         return {}
     try:
-        facts: dict[str, Any] = json.loads(text[at + len(_KYPHO) :])
+        facts, _ = json.JSONDecoder().raw_decode(text[at + len(_KYPHO) :])
     except json.JSONDecodeError as exc:
         raise InputFileError(
             f"field {row[_NAME]!r}: its Field Annotation starts kypho's facts but they "
             f"are not valid JSON ({exc.msg})"
         ) from None
+    if not isinstance(facts, dict):
+        raise InputFileError(
+            f"field {row[_NAME]!r}: kypho's facts in its Field Annotation are not a mapping"
+        )
     return facts
 
 

@@ -29,6 +29,7 @@ from kypho.io.redcap import (
     records_to_redcap,
     schema_from_dictionary,
 )
+from kypho.output.cells import write_csv
 from kypho.schema import Schema, load_schema
 from kypho.store import Store
 from kypho.validation import validate
@@ -48,8 +49,7 @@ def test_round_trip_kypho_redcap_kypho_reproduces_the_schema(
     source: Path | None, tmp_path: Path
 ) -> None:
     schema = load_schema(source)
-    csv = tmp_path / "dictionary.csv"
-    dictionary_from_schema(schema).to_csv(csv, index=False)
+    csv = write_csv(dictionary_from_schema(schema), tmp_path / "dictionary.csv")
     back = schema_from_dictionary(read_dictionary(csv))
     assert back.warnings == ()
     again = _reload(back.to_yaml(), tmp_path)
@@ -78,7 +78,8 @@ def test_the_dictionary_is_in_redcaps_format() -> None:
     # REDCap names are lower case; kypho's own name is in the annotation
     assert "leak_b" in rows.index
     assert '"name": "leak_B"' in rows.loc["leak_b", "Field Annotation"]
-    assert rows.loc["blood_loss", "Field Annotation"].startswith("@READONLY kypho {")
+    assert rows.loc["blood_loss", "Field Annotation"].startswith("kypho {")
+    assert rows.loc["blood_loss", "Field Annotation"].endswith("} @READONLY")
 
 
 def test_a_hand_written_dictionary_imports_with_branching_and_choices(tmp_path: Path) -> None:
