@@ -140,8 +140,12 @@ def import_(
     from kypho.io import read_table
 
     with opts.open() as store:
-        raw = read_table(input_file, schema=store.schema, sheet=sheet)
-        result = store.import_frame(raw, reason=reason, source=input_file.name, strict=strict)
+        from kypho import progress
+
+        with progress.bar(f"reading {input_file.name}", ticking=True):
+            raw = read_table(input_file, schema=store.schema, sheet=sheet)
+        with progress.bar(f"validating and storing {len(raw):,} records", ticking=True):
+            result = store.import_frame(raw, reason=reason, source=input_file.name, strict=strict)
     click.echo(result.summary())
     for message in result.problems["message"]:
         click.echo(f"  {message}")
@@ -181,14 +185,17 @@ def export(
         raise InputFileError(
             f"cannot export to {str(output)!r}: the file must end in .csv or .xlsx"
         )
-    with opts.open() as store:
-        frame = store.export(full=full, reason=reason, unverified=skip_verify)
-    if output.suffix.lower() == ".csv":
-        _write_csv(frame, output)
-    else:
-        from kypho.output.cells import write_xlsx
+    from kypho import progress
 
-        write_xlsx(frame, output, sheet_name="Records")
+    with opts.open() as store, progress.bar("reading the records from the store", ticking=True):
+        frame = store.export(full=full, reason=reason, unverified=skip_verify)
+    with progress.bar(f"writing {len(frame):,} records to {output.name}", ticking=True):
+        if output.suffix.lower() == ".csv":
+            _write_csv(frame, output)
+        else:
+            from kypho.output.cells import write_xlsx
+
+            write_xlsx(frame, output, sheet_name="Records")
     kind = "identified (full)" if full else "de-identified"
     click.echo(f"wrote {len(frame)} {kind} records to {output}")
 

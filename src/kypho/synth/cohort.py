@@ -225,7 +225,7 @@ def synthesize(
         _make_ineligible(data, included_n, n_bad, spec.ineligible)
     operation = spec.dates.get("operation")
     if spec.dates:
-        _add_dates(rng, data, total, spec.dates)
+        _add_dates(rng, data, total, spec.dates, schema)
     if total <= 2 * spec.exact_up_to and operation in data:
         # published-size cohorts list patients in order of operation, as a register
         # would; a large cohort stays group by group (reordering would double its memory)
@@ -854,7 +854,9 @@ def _make_ineligible(
 DAYS_PER_MONTH = 30.4375
 
 
-def _add_dates(rng: np.random.Generator, data: Columns, n: int, dates: Mapping[str, Any]) -> None:
+def _add_dates(
+    rng: np.random.Generator, data: Columns, n: int, dates: Mapping[str, Any], schema: Schema
+) -> None:
     """Operation dates in the enrolment window, follow-up after it, birth dates from age."""
     window: tuple[dt.date, dt.date] = dates["enrolment"]
     first = np.datetime64(window[0].isoformat(), "D")
@@ -870,11 +872,21 @@ def _add_dates(rng: np.random.Generator, data: Columns, n: int, dates: Mapping[s
             data[str(followup["months"])] = np.floor(days / DAYS_PER_MONTH * 10.0) / 10.0
     birth = dates.get("birth")
     if birth is not None:
-        age = np.asarray(data[str(birth["age_column"])], dtype=np.int64)
+        age_column = str(birth["age_column"])
+        age = np.asarray(data[age_column], dtype=np.int64)
         op_year = op.astype("datetime64[Y]").astype(np.int64) + 1970
         op_doy = (op - op.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64)
         # a birthday later in the year than the operation has not come yet: born a year earlier
         birth_doy = rng.integers(0, 365, n)
+        earliest = schema[str(birth["column"])].min
+        if isinstance(earliest, dt.date):
+            # The far tail of a large cohort's ages (about 40 per million draws at
+            # 118-120) would put the birth before the schema's earliest date of birth:
+            # such an age is lowered to the oldest one a valid date of birth allows.
+            oldest = op_year - earliest.year - (birth_doy > op_doy)
+            if np.any(age > oldest):
+                age = np.minimum(age, oldest)
+                data[age_column] = age.astype(np.asarray(data[age_column]).dtype)
         birth_year = op_year - age - (birth_doy > op_doy)
         jan1 = (birth_year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
         data[str(birth["column"])] = jan1 + np.minimum(birth_doy, 364).astype("timedelta64[D]")

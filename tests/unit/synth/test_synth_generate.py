@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -330,3 +332,23 @@ def test_tables_with_other_groups_are_refused(tmp_path: Path) -> None:
         "the tables' groups 'experimental', 'sham' must be the schema's groups "
         "'experimental', 'control'"
     )
+
+
+def test_the_oldest_ages_still_get_a_valid_date_of_birth() -> None:
+    """Ages at the schema's maximum would put some births before 1900: lowered to fit."""
+    from kypho.synth import load_synth_spec
+    from kypho.synth.cohort import _add_dates
+
+    schema = load_schema()
+    rng = np.random.default_rng(1)
+    data: dict[str, np.ndarray] = {"age": np.full(2000, 120, dtype=np.int64)}
+    _add_dates(rng, data, 2000, load_synth_spec().dates, schema)
+    born = np.asarray(data["birth_date"], dtype="datetime64[D]")
+    assert schema["birth_date"].min == dt.date(1900, 1, 1)
+    assert born.min() >= np.datetime64("1900-01-01")
+    operated = np.asarray(data["operation_date"], dtype="datetime64[D]")
+    # The age is still the completed years between birth and operation.
+    years = operated.astype("datetime64[Y]").astype(int) - born.astype("datetime64[Y]").astype(int)
+    before = (operated - operated.astype("datetime64[Y]")) < (born - born.astype("datetime64[Y]"))
+    np.testing.assert_array_equal(np.asarray(data["age"]), years - before)
+    assert np.asarray(data["age"]).max() <= 120
