@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 import numpy as np
 
+from kypho.cli._options import load_schema_files, schema_options
 from kypho.errors import InputFileError
 from kypho.io import write_table
 from kypho.output.cells import write_csv
-from kypho.schema import load_schema
 from kypho.synth import SynthReport, load_synth_spec, synthesize
 
 __all__ = ["format_report", "synth"]
@@ -92,13 +92,7 @@ def format_report(report: SynthReport, *, failures_only: bool = True) -> str:
     default=None,
     help="Also write the full reproduction report (CSV).",
 )
-@click.option(
-    "--schema",
-    "schema_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="A whole study schema (default: kypho's kyphoplasty schema).",
-)
+@schema_options
 @click.option(
     "--spec",
     "spec_path",
@@ -109,7 +103,7 @@ def format_report(report: SynthReport, *, failures_only: bool = True) -> str:
         "each column is drawn; default: kypho/data/synth.yaml, the paper's cohort)."
     ),
 )
-@click.option("--quiet", is_flag=True, help="Print only the summary line; no progress bars.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line; no progress bars.")
 def synth(
     n: int | None,
     seed: int | None,
@@ -117,7 +111,8 @@ def synth(
     source: Path | None,
     out: Path,
     report_path: Path | None,
-    schema_path: Path | None,
+    schema_files: tuple[Path, ...],
+    extensions: tuple[Path, ...],
     spec_path: Path | None,
     quiet: bool,
 ) -> None:
@@ -127,7 +122,7 @@ def synth(
     rounding; published statistics that no data with those summaries can give are
     listed with the reason. The patients are not real.
     """
-    schema = load_schema(schema_path)
+    schema = load_schema_files(schema_files, extensions)
     spec = load_synth_spec(spec_path)
     seed = spec.seed if seed is None else seed
     tables = None

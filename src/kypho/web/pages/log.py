@@ -122,8 +122,8 @@ def _deidentified(store: Store, rows: Any) -> list[dict[str, Any]]:
 
 
 def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    """A CSV cell that a spreadsheet will not run as a formula (kypho's one rule:
+    :func:`kypho.output.cells.neutralise`; a negative number stays a number)."""
+    from kypho.output.cells import neutralise
+
+    return str(neutralise(str(value)))
