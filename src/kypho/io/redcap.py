@@ -268,6 +268,7 @@ def _dictionary_row(schema: Schema, var: Variable, form: str, first: bool) -> di
     if var.timepoint is not None:
         tp = schema.timepoints[var.timepoint]
         facts["timepoint_label"], facts["timepoint_order"] = tp.label, tp.order
+        facts["measure_label"] = var.measure_label or var.label
     if var.derived:
         facts["derived"] = True
     if var.type in ("category", "ordinal", "list"):
@@ -314,7 +315,12 @@ def _study_facts(schema: Schema) -> dict[str, Any]:
         "missing_values": list(schema.missing_values),
         "none_token": schema.none_token,
         "timepoints": {
-            name: {"label": tp.label, "order": tp.order} for name, tp in schema.timepoints.items()
+            name: {
+                "label": tp.label,
+                "order": tp.order,
+                **({"phrase": tp.phrase} if tp.phrase else {}),
+            }
+            for name, tp in schema.timepoints.items()
         },
         "rules": [
             {"name": r.name, "left": r.left, "op": r.op, "right": r.right, "message": r.message}
@@ -322,7 +328,14 @@ def _study_facts(schema: Schema) -> dict[str, Any]:
         ],
         "eligibility": {
             kind: [
-                {"id": c.id, "label": c.label, "variable": c.variable, "op": c.op, "value": c.value}
+                {
+                    "id": c.id,
+                    "label": c.label,
+                    "variable": c.variable,
+                    "op": c.op,
+                    "value": c.value,
+                    **({"reason": c.reason} if c.reason else {}),
+                }
                 for c in schema.criteria
                 if c.kind == kind
             ]
@@ -699,6 +712,8 @@ def _add_repeated(
     entry = repeated.get(measure)
     if entry is None:
         entry = {k: v for k, v in spec.items() if k not in ("name", "_derived")}
+        # the column's label names its timepoint; the measure's is declared once
+        entry["label"] = fact.get("measure_label", entry.get("label"))
         entry = {"name": measure, **entry, "timepoints": []}
         if spec.get("_derived"):
             entry["_is_derived"] = True

@@ -28,8 +28,8 @@ def test_the_example_study_is_entered_in_its_own_forms(db_url: str) -> None:
         b = Browser(app)
         assert b.login("ada") == 303
         outcome = b.get("/record/form?id=V001&inst=outcome").text
-        assert "Oswestry Disability Index — 12 months" in outcome
-        assert "Back pain (VAS) — 1 week" in outcome
+        assert "Oswestry Disability Index, 12 months" in outcome
+        assert "Back pain (VAS), 1 week" in outcome
         baseline = b.get("/record/form?id=V001&inst=group").text
         assert "Vertebroplasty" in baseline
         assert "Conservative care" in baseline
