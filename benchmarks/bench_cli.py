@@ -25,6 +25,8 @@ Commands (``--only`` picks some; default all):
                 figures (what ``make run`` does).
 ``analyze``     ``kypho analyze FILE --out DIR --no-figures`` at each size.
 ``figures``     ``kypho analyze FILE --out DIR`` (all formats and figures) at each size.
+``registry``    ``kypho analyze FILE.parquet --registry --no-figures``: the chunked,
+                column-at-a-time path for files beyond memory (same input as analyze).
 ``synth``       ``kypho synth --n N --out FILE.csv`` at each size.
 ``db``          ``kypho db import FILE`` then ``kypho db export OUT.csv`` (SQLite) at
                 each size.
@@ -59,7 +61,7 @@ from typing import IO
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = (100, 10_000, 100_000)
 MILLION = 1_000_000
-COMMANDS = ("default", "analyze", "figures", "synth", "db")
+COMMANDS = ("default", "analyze", "figures", "registry", "synth", "db")
 STAGE = re.compile(r"^\[(\d+)/(\d+)\] (.*?) \((\d+(?:\.\d+)?) s\)\s*$")
 SEED = "7"
 
@@ -151,6 +153,9 @@ def ensure_data(n: int, data: Path, argv: list[str], env: dict[str, str]) -> Pat
         )
         if run.rc != 0:
             raise SystemExit(f"kypho synth --n {n} failed")
+        print(
+            f"  (written in {run.seconds:.1f} s, cpu {run.cpu:.1f} s, peak {run.peak_mib:.0f} MiB)"
+        )
         tmp.replace(path)
     return path
 
@@ -167,6 +172,15 @@ def command_argv(
         return [[*argv, "analyze", str(source), "--out", str(out), "--no-figures"]]
     if command == "figures":
         return [[*argv, "analyze", str(source), "--out", str(out)]]
+    if command == "registry":
+        parquet = source.with_suffix(".parquet")
+        if not parquet.exists():
+            import pandas as pd
+
+            text = pd.read_csv(source, dtype=str, keep_default_na=False)
+            text.to_parquet(parquet, index=False)
+        registry = [*argv, "analyze", str(parquet), "--registry", "--no-figures"]
+        return [[*registry, "--out", str(out)]]
     if command == "synth":
         target = work / "synth.csv"
         return [[*argv, "synth", "--n", str(n), "--seed", "3", "--quiet", "--out", str(target)]]
@@ -210,7 +224,11 @@ def report(label: str, n: int, runs: list[Run], baseline: list[Run] | None, per_
         line += f"  {n / seconds:>10,.0f} rows/s"
     if baseline:
         old = statistics.median(r.seconds for r in baseline)
-        line += f"  baseline {_fmt_seconds(old)}  ({old / seconds:5.1f}× faster)"
+        old_cpu = statistics.median(r.cpu for r in baseline)
+        line += (
+            f"  baseline {_fmt_seconds(old)} cpu {old_cpu:.2f} s  "
+            f"({old / seconds:5.1f}× faster wall, {old_cpu / max(cpu, 1e-9):5.1f}× cpu)"
+        )
     if failed:
         line += f"  [{failed} of {len(runs)} runs FAILED]"
     if label == "default":

@@ -37,7 +37,7 @@ import pandas as pd
 from kypho.analysis.model import AnalysisResult
 from kypho.output.cells import write_csv
 from kypho.output.markup import markdown_escape
-from kypho.report.figure_plan import DrawnFigures, draw_figures
+from kypho.report.figure_plan import FLOW_NAME, DrawnFigures, draw_figures
 from kypho.report.format import Grid, layout, number_style
 from kypho.report.render import (
     TABLE_CSS,
@@ -539,7 +539,7 @@ def _write_report(
                 stem = file_name.rsplit(".", 1)[0]
                 if file_name.endswith(".png"):
                     figure_pngs[stem] = path
-                elif "html" in formats:
+                elif file_name.endswith(".svg") and "html" in formats:
                     figure_svgs[stem] = _inline_svg(payload.decode("utf-8"))
         else:
             with bars.bar("drawing figures", ticking=True):
@@ -552,11 +552,14 @@ def _write_report(
             ) as shown:
                 for made in drawn.figures:
                     assert made.figure is not None  # just drawn
-                    png, svg = save_figure(made.figure, target / "figures", made.name)
-                    written += [png, svg]
+                    # The flow diagram also as PDF, the vector file journals ask for.
+                    paths = save_figure(
+                        made.figure, target / "figures", made.name, pdf=made.name == FLOW_NAME
+                    )
+                    png, svg = paths[0], paths[1]
+                    written += paths
                     figure_pngs[made.name] = png
-                    stored[png.name] = png.read_bytes()
-                    stored[svg.name] = svg.read_bytes()
+                    stored.update((path.name, path.read_bytes()) for path in paths)
                     if "html" in formats:
                         figure_svgs[made.name] = _inline_svg(svg.read_text(encoding="utf-8"))
                     shown.advance()

@@ -524,15 +524,26 @@ def plot_flow(
     return ax
 
 
-def save_figure(figure: Figure, directory: str | Path, name: str, *, dpi: int = 300) -> list[Path]:
-    """Save ``figure`` as ``name.png`` (``dpi``) and ``name.svg``; return both paths."""
+def save_figure(
+    figure: Figure, directory: str | Path, name: str, *, dpi: int = 300, pdf: bool = False
+) -> list[Path]:
+    """Save ``figure`` as ``name.png`` (``dpi``), ``name.svg`` and, with ``pdf``, ``name.pdf``.
+
+    Returns the paths in that order. The PDF (vector, fonts embedded) carries no
+    creation date, so reruns give identical files.
+    """
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     svg = target / f"{name}.svg"
     svg.write_text(svg_text(figure), encoding="utf-8")
     png = target / f"{name}.png"
     figure.savefig(png, dpi=dpi, metadata={"Software": "kypho"})
-    return [png, svg]
+    paths = [png, svg]
+    if pdf:
+        path = target / f"{name}.pdf"
+        figure.savefig(path, format="pdf", metadata={"Creator": "kypho", "CreationDate": None})
+        paths.append(path)
+    return paths
 
 
 def svg_text(figure: Figure) -> str:

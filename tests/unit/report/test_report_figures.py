@@ -212,3 +212,14 @@ def test_a_malformed_figure_declaration_is_an_error() -> None:
         figure_specs([{"name": "f", "kind": "measure", "table": 3, "measure": "vas"}])
     with pytest.raises(AnalysisError, match="kind must be one of measure, measures, grades"):
         figure_specs([{"name": "f", "kind": "pie", "caption": "x"}])
+
+
+def test_save_figure_writes_a_reproducible_pdf_when_asked(tmp_path: Path) -> None:
+    figure = Figure(figsize=(2, 2))
+    figure.subplots().plot([0, 1], [0, 1])
+    first = save_figure(figure, tmp_path / "a", "line", pdf=True)
+    second = save_figure(figure, tmp_path / "b", "line", pdf=True)
+    assert [p.name for p in first] == ["line.png", "line.svg", "line.pdf"]
+    assert first[2].read_bytes()[:5] == b"%PDF-"
+    assert first[2].read_bytes() == second[2].read_bytes()
+    assert [p.name for p in save_figure(figure, tmp_path / "c", "line")] == ["line.png", "line.svg"]
