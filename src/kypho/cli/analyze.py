@@ -229,6 +229,11 @@ def _publish(staging: Path, out_dir: Path, manifest_text: str) -> None:
     help="A schema extension (YAML: new variables or timepoints), or a whole study schema.",
 )
 @click.option("--db", "db_url", help="Read the records from a study store (database URL).")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Reject a whole record for any validation problem (default: flag the field, keep the record).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 def analyze(
     input_path: Path | None,
@@ -238,6 +243,7 @@ def analyze(
     plan_path: Path | None,
     schema_path: Path | None,
     db_url: str | None,
+    strict: bool,
     quiet: bool,
 ) -> None:
     """Validate, screen, derive and analyse INPUT; write the report into --out.
@@ -261,7 +267,13 @@ def analyze(
     from kypho.validation import validate
 
     steps(f"validating {len(raw)} records")
-    validation = validate(raw, schema)
+    validation = validate(raw, schema, strict=strict)
+    if validation.n_flagged:
+        click.echo(
+            f"warning: {validation.n_flagged} field(s) of kept records flagged and set missing "
+            "(listed in the report's data-quality section and data_quality.csv)",
+            err=True,
+        )
     if validation.n_rejected:
         click.echo(
             f"warning: {validation.n_rejected} of {validation.n_read} records rejected "

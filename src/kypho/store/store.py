@@ -619,7 +619,7 @@ class Store:
             raise StoreError("an import needs a reason (e.g. 'baseline data from ward 3')")
         with self._reading("import"):
             pass  # refuse a user without the right before validating a large file
-        result = validate(raw, self.schema)
+        result = validate(raw, self.schema, strict=True)
         data = result.data
         id_col = self.schema.id_column
         problems = result.problems
@@ -790,7 +790,7 @@ class Store:
                 for name, value in current.values.items()
             }
             raw.update({name: value for name, value in changes.items()})
-            result = validate(pd.DataFrame([raw], dtype=object), self.schema)
+            result = validate(pd.DataFrame([raw], dtype=object), self.schema, strict=True)
             if result.n_rejected:
                 lines = "\n".join(f"  {m}" for m in result.problems["message"])
                 raise ValidationError(
