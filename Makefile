@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= kypho-report
 
-.PHONY: run test lint typecheck unit fixtures bench clean
+.PHONY: run serve test lint typecheck unit fixtures bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 ## The main job on the bundled default data.
 run: $(STAMP)
 	$(BIN)/kypho analyze --out $(OUT)
+
+## The study web application on a demo store (the bundled synthetic cohort, demo users).
+serve: $(STAMP)
+	$(BIN)/kypho serve --demo
 
 ## The whole test suite: ruff, mypy and pytest (PostgreSQL store tests included when a server can be started).
 test: $(STAMP)

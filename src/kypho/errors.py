@@ -7,11 +7,13 @@ the matching built-in exception, so callers may catch either::
     ├── SchemaError (ValueError)          the study schema itself is malformed
     ├── DataError (ValueError)            input data break the schema
     │   ├── ValidationError               one or more records failed validation
-    │   └── ColumnError                   a required column is missing / unknown
+    │   ├── ColumnError                   a required column is missing / unknown
+    │   └── LandmarkError                 radiograph landmarks or outlines are geometrically impossible
     ├── InputFileError (OSError)          a file cannot be read or written
     ├── StatisticsError (ValueError)      degenerate input to a statistical test
     ├── AnalysisError (ValueError)        an analysis declaration is wrong
     ├── AuditError (ValueError)           a summary-table file is malformed
+    ├── SimulationError (ValueError)      a cement-perfusion model input is impossible
     └── StoreError (RuntimeError)         the study store refused an operation
         ├── ConflictError                 concurrent edit of one record
         ├── LockedError                   the record is locked
@@ -39,9 +41,11 @@ __all__ = [
     "IntegrityError",
     "KyphoError",
     "KyphoWarning",
+    "LandmarkError",
     "LockedError",
     "PermissionDenied",
     "SchemaError",
+    "SimulationError",
     "StatisticsError",
     "StatisticsWarning",
     "StoreError",
@@ -73,6 +77,11 @@ class ColumnError(DataError):
     """A required column is missing, or a column is not in the schema."""
 
 
+class LandmarkError(DataError):
+    """Landmarks or outlines placed on a radiograph cannot be measured (points out
+    of order, a zero height, crossed endplates, a self-crossing outline)."""
+
+
 class InputFileError(KyphoError, OSError):
     """A file cannot be read or written in the requested format."""
 
@@ -87,6 +96,10 @@ class AnalysisError(KyphoError, ValueError):
 
 class AuditError(KyphoError, ValueError):
     """A published-summary (audit) file is malformed."""
+
+
+class SimulationError(KyphoError, ValueError):
+    """A vertebra, cement or injection protocol given to ``kypho.simulate`` is impossible."""
 
 
 class StoreError(KyphoError, RuntimeError):

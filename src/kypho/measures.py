@@ -40,6 +40,7 @@ __all__ = [
     "difference",
     "genant_grade",
     "height_ratio",
+    "landmark_height",
     "register_formula",
     "wedge_angle_from_landmarks",
 ]
@@ -121,6 +122,36 @@ def height_ratio(injured: ArrayLike, above: ArrayLike, below: ArrayLike) -> Floa
     return out
 
 
+def landmark_height(
+    superior: tuple[ArrayLike, ArrayLike], inferior: tuple[ArrayLike, ArrayLike]
+) -> FloatArray:
+    """Height of a vertebral body between a superior and an inferior endplate point.
+
+    Parameters
+    ----------
+    superior, inferior
+        ``(x, y)`` of the point on the superior and on the inferior endplate
+        (anterior, middle or posterior alike), in one unit on both axes.
+
+    Returns
+    -------
+    ndarray
+        The distance between the two points, in their unit.
+
+    Notes
+    -----
+    Six-point morphometry measures each height as the distance between the
+    corresponding points of the two endplates, so it does not depend on how the
+    film is rotated.
+
+    Examples
+    --------
+    >>> landmark_height((3.0, 0.0), (0.0, 4.0)).tolist()
+    [5.0]
+    """
+    return np.hypot(_f(superior[0]) - _f(inferior[0]), _f(superior[1]) - _f(inferior[1]))
+
+
 def wedge_angle_from_landmarks(
     sup_ant: tuple[ArrayLike, ArrayLike],
     sup_post: tuple[ArrayLike, ArrayLike],
@@ -169,8 +200,8 @@ def wedge_angle_from_landmarks(
     ux, uy = sax - spx, say - spy
     vx, vy = iax - ipx, iay - ipy
     angle = np.degrees(np.arctan2(np.abs(ux * vy - uy * vx), ux * vx + uy * vy))
-    h_ant = np.hypot(sax - iax, say - iay)
-    h_post = np.hypot(spx - ipx, spy - ipy)
+    h_ant = landmark_height((sax, say), (iax, iay))
+    h_post = landmark_height((spx, spy), (ipx, ipy))
     return np.where(h_ant > h_post, -angle, angle)
 
 

@@ -157,9 +157,8 @@ def test_failed_write_leaves_no_report(tmp_path: Path, monkeypatch: pytest.Monke
 def test_rerun_replaces_previous_report(tmp_path: Path) -> None:
     data = write_cohort(tmp_path / "c.csv", 40, bad_row=False)
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "notes.txt").write_text("mine", encoding="utf-8")
     assert run(str(data), "--out", str(out), "--format", "md", "--no-figures").exit_code == 0
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
     first = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
     assert run(str(data), "--out", str(out), "--format", "csv", "--no-figures").exit_code == 0
     second = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from kypho.analysis.engine import analyze
 from kypho.analysis.model import AnalysisResult, Comparison, Row, Summary, Table
-from kypho.analysis.plan import Plan, RowSpec, TableSpec, load_plan
+from kypho.analysis.plan import BeyondSpec, Plan, RowSpec, TableSpec, load_plan
 
 __all__ = [
     "AnalysisResult",
+    "BeyondSpec",
     "Comparison",
     "Plan",
     "Row",

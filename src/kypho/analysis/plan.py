@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +20,7 @@ from kypho.errors import AnalysisError
 from kypho.safe_yaml import MAX_BYTES, load_yaml
 from kypho.schema import Schema, Variable
 
-__all__ = ["Plan", "RowSpec", "TableSpec", "load_plan"]
+__all__ = ["BeyondSpec", "Plan", "RowSpec", "TableSpec", "load_plan"]
 
 RowKind = Literal["n", "section", "variable", "measure"]
 TestName = Literal["t", "anova", "chi-square", "mann-whitney", "none"]
@@ -31,7 +31,16 @@ _ROW_KEYS = frozenset(
 )
 _TABLE_KEYS = frozenset(["number", "title", "smd", "rows", "footnotes"])
 _PLAN_KEYS = frozenset(
-    ["alpha", "confidence", "t_prime", "within", "tables", "add_rows", "extend_timepoints"]
+    [
+        "alpha",
+        "confidence",
+        "t_prime",
+        "within",
+        "tables",
+        "add_rows",
+        "extend_timepoints",
+        "beyond",
+    ]
 )
 _T_PRIMES = ("welch", "cochran-cox")
 _WITHIN = ("paired-t",)
@@ -106,6 +115,7 @@ class Plan:
     t_prime: str = "welch"
     within: str = "paired-t"
     source: str = "kypho/data/analysis.yaml"
+    beyond: BeyondSpec = field(default_factory=lambda: BeyondSpec())
 
     def table(self, number: int) -> TableSpec:
         """The table with this number."""
@@ -126,6 +136,7 @@ class Plan:
         for table in self.tables:
             for row in table.rows:
                 _check_row(table.number, row, schema)
+        self.beyond.check(schema)
 
 
 def load_plan(
@@ -273,6 +284,16 @@ def _merge(doc: dict[str, Any], ext: dict[str, Any], source: str) -> None:
     for key in ("alpha", "confidence", "t_prime", "within"):
         if key in ext:
             doc[key] = ext[key]
+    if "beyond" in ext:
+        if not isinstance(ext["beyond"], dict):
+            raise AnalysisError(f"{source}: 'beyond' must be a mapping")
+        # A user plan replaces the Beyond settings it names, part by part.
+        beyond = doc.setdefault("beyond", {})
+        for key, value in ext["beyond"].items():
+            if isinstance(value, dict) and isinstance(beyond.get(key), dict):
+                beyond[key] = {**beyond[key], **value}
+            else:
+                beyond[key] = value
     tables: list[dict[str, Any]] = doc.setdefault("tables", [])
     numbers = {t.get("number") for t in tables}
     for table in ext.get("tables") or []:
@@ -333,6 +354,7 @@ def _build(doc: dict[str, Any], source: str) -> Plan:
         t_prime=t_prime,
         within=within,
         source=source,
+        beyond=_beyond(doc.get("beyond"), source),
     )
 
 
@@ -507,3 +529,131 @@ def _check_test(where: str, var: Variable, row: RowSpec) -> None:
             f"{where}: display 'ratio' needs a category variable with two levels "
             f"({var.name!r} is {var.type} with {len(var.codes)} level(s))"
         )
+
+
+@dataclass(frozen=True)
+class BeyondSpec:
+    """What the "Beyond the paper" analyses (:mod:`kypho.beyond`) model.
+
+    Attributes
+    ----------
+    trajectories
+        Repeated measures fitted by the group × time mixed model, in order.
+    covariates
+        Baseline variables of the propensity model.
+    outcome
+        The binary outcome of the propensity analyses (risk difference, odds ratio).
+    ordinal_outcome
+        The ordinal outcome of the propensity analyses (proportional odds), if any.
+    power_proportions, power_ordinal, power_means
+        Variables whose observed group difference is planned for as two
+        proportions (boolean), two grade distributions (ordinal) or two means.
+    power_repeated
+        Repeated measures planned for as two means at every timepoint after
+        ``baseline``.
+    baseline
+        The baseline timepoint of ``power_repeated`` (left out of the planning).
+    sims
+        Simulated studies per Monte Carlo power estimate.
+    """
+
+    trajectories: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
+    outcome: str | None = None
+    ordinal_outcome: str | None = None
+    power_proportions: tuple[str, ...] = ()
+    power_ordinal: tuple[str, ...] = ()
+    power_means: tuple[str, ...] = ()
+    power_repeated: tuple[str, ...] = ()
+    baseline: str | None = None
+    sims: int = 2000
+
+    def check(self, schema: Schema) -> None:
+        """Every name against ``schema``; raises :class:`AnalysisError` naming the first wrong one."""
+        for name in (*self.trajectories, *self.power_repeated):
+            if name not in schema.repeated:
+                raise AnalysisError(
+                    f"beyond: {name!r} is not a repeated measure of the schema; repeated "
+                    f"measures are {', '.join(sorted(schema.repeated))}"
+                )
+        singles = [
+            *self.covariates,
+            *self.power_proportions,
+            *self.power_ordinal,
+            *self.power_means,
+        ]
+        singles += [n for n in (self.outcome, self.ordinal_outcome) if n is not None]
+        for name in singles:
+            if name not in schema:
+                raise AnalysisError(f"beyond: variable {name!r} is not in the study schema")
+        if self.baseline is not None and self.baseline not in schema.timepoints:
+            raise AnalysisError(
+                f"beyond: baseline {self.baseline!r} is not a timepoint of the schema "
+                f"({', '.join(schema.timepoints)})"
+            )
+
+
+_BEYOND_KEYS = frozenset(["trajectories", "propensity", "power"])
+_PROPENSITY_KEYS = frozenset(["covariates", "outcome", "ordinal_outcome"])
+_POWER_KEYS = frozenset(["proportions", "ordinal", "means", "repeated", "baseline", "sims"])
+
+
+def _names(value: object, where: str, source: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise AnalysisError(f"{source}: {where} must be a list of variable names (got {value!r})")
+    return tuple(value)
+
+
+def _section(doc: dict[str, Any], key: str, allowed: frozenset[str], source: str) -> dict[str, Any]:
+    part = doc.get(key) or {}
+    if not isinstance(part, dict):
+        raise AnalysisError(f"{source}: beyond.{key} must be a mapping")
+    unknown = sorted(set(part) - allowed)
+    if unknown:
+        raise AnalysisError(
+            f"{source}: unknown key(s) {', '.join(unknown)} in beyond.{key}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
+    return part
+
+
+def _optional_name(value: object, where: str, source: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise AnalysisError(f"{source}: {where} must be a variable name (got {value!r})")
+
+
+def _beyond(doc: object, source: str) -> BeyondSpec:
+    if doc is None:
+        return BeyondSpec()
+    if not isinstance(doc, dict):
+        raise AnalysisError(f"{source}: 'beyond' must be a mapping")
+    unknown = sorted(set(doc) - _BEYOND_KEYS)
+    if unknown:
+        raise AnalysisError(
+            f"{source}: unknown key(s) {', '.join(unknown)} in beyond; "
+            f"allowed: {', '.join(sorted(_BEYOND_KEYS))}"
+        )
+    propensity = _section(doc, "propensity", _PROPENSITY_KEYS, source)
+    power = _section(doc, "power", _POWER_KEYS, source)
+    sims = power.get("sims", 2000)
+    if isinstance(sims, bool) or not isinstance(sims, int) or sims < 1:
+        raise AnalysisError(
+            f"{source}: beyond.power.sims must be a whole number ≥ 1 (got {sims!r})"
+        )
+    return BeyondSpec(
+        trajectories=_names(doc.get("trajectories"), "beyond.trajectories", source),
+        covariates=_names(propensity.get("covariates"), "beyond.propensity.covariates", source),
+        outcome=_optional_name(propensity.get("outcome"), "beyond.propensity.outcome", source),
+        ordinal_outcome=_optional_name(
+            propensity.get("ordinal_outcome"), "beyond.propensity.ordinal_outcome", source
+        ),
+        power_proportions=_names(power.get("proportions"), "beyond.power.proportions", source),
+        power_ordinal=_names(power.get("ordinal"), "beyond.power.ordinal", source),
+        power_means=_names(power.get("means"), "beyond.power.means", source),
+        power_repeated=_names(power.get("repeated"), "beyond.power.repeated", source),
+        baseline=_optional_name(power.get("baseline"), "beyond.power.baseline", source),
+        sims=sims,
+    )

@@ -16,7 +16,18 @@ Examples
 from __future__ import annotations
 
 from kypho.audit.checks import audit
-from kypho.audit.granularity import DebitResult, GrimmerResult, GrimResult, debit, grim, grimmer
+from kypho.audit.document import Document, read_document
+from kypho.audit.extract import Extraction, Unparsed, extract
+from kypho.audit.granularity import (
+    DebitResult,
+    GrimmerResult,
+    GrimResult,
+    debit,
+    grim,
+    grim_percent,
+    grimmer,
+)
+from kypho.audit.inline import InlineResult, check_inline, find_inline
 from kypho.audit.loader import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -38,17 +49,29 @@ from kypho.audit.model import (
     Reported,
     ReportedStatistic,
     Scale,
+    SourceRef,
     SummaryTable,
     SummaryTables,
     Within,
 )
-from kypho.audit.report import render, render_html, render_json, render_markdown, render_text
+from kypho.audit.paper import PaperAudit, audit_paper
+from kypho.audit.report import (
+    render,
+    render_html,
+    render_json,
+    render_markdown,
+    render_text,
+    summary_line,
+)
 from kypho.audit.result import CHECKS, SCHEMA_VERSION, STATUSES, AuditReport, Finding
+from kypho.audit.rounding import ROUNDING_RULES, PrintedInterval, RoundingRule, printed_interval
+from kypho.audit.sprite import SpriteResult, sprite
 
 __all__ = [
     "CHECKS",
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "ROUNDING_RULES",
     "SCHEMA_VERSION",
     "STATUSES",
     "AuditReport",
@@ -57,31 +80,49 @@ __all__ = [
     "CountCell",
     "CountRow",
     "DebitResult",
+    "Document",
+    "Extraction",
     "Finding",
     "GrimResult",
     "GrimmerResult",
     "Group",
+    "InlineResult",
     "Level",
     "MeanSDCell",
     "NRow",
+    "PaperAudit",
     "PercentRow",
+    "PrintedInterval",
     "Reported",
     "ReportedStatistic",
+    "RoundingRule",
     "Scale",
+    "SourceRef",
+    "SpriteResult",
     "SummaryTable",
     "SummaryTables",
+    "Unparsed",
     "Within",
     "audit",
+    "audit_paper",
+    "check_inline",
     "debit",
+    "extract",
+    "find_inline",
     "grim",
+    "grim_percent",
     "grimmer",
     "load_paper_tables",
     "load_summary_tables",
     "paper_tables_path",
     "parse_summary_tables",
+    "printed_interval",
+    "read_document",
     "render",
     "render_html",
     "render_json",
     "render_markdown",
     "render_text",
+    "sprite",
+    "summary_line",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from kypho.audit.model import Reported, SummaryTable, SummaryTables
 from kypho.audit.result import Finding, Status
+from kypho.audit.rounding import RoundingRule
 
 __all__ = [
     "Ctx",
@@ -31,6 +32,7 @@ class Ctx:
     study: SummaryTables
     table: SummaryTable
     alpha: float
+    rounding: RoundingRule = "up_or_down"
 
     @property
     def keys(self) -> tuple[str, str]:

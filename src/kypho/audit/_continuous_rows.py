@@ -111,7 +111,7 @@ def _scale_findings(ctx: Ctx, row: ContinuousRow, key: str, cell: MeanSDCell) ->
             )
         )
     elif sc.type == "binary":
-        d = debit(cell.mean, cell.sd, cell.n)
+        d = debit(cell.mean, cell.sd, cell.n, rounding=ctx.rounding)
         out.append(
             ctx.finding(
                 row.label,
@@ -136,7 +136,7 @@ def _scale_findings(ctx: Ctx, row: ContinuousRow, key: str, cell: MeanSDCell) ->
 def _grim_findings(
     ctx: Ctx, row: ContinuousRow, key: str, cell: MeanSDCell, common: dict[str, Any]
 ) -> list[Finding]:
-    g = grim(cell.mean, cell.n)
+    g = grim(cell.mean, cell.n, rounding=ctx.rounding)
     out = []
     if not g.applicable:
         out.append(
@@ -172,7 +172,9 @@ def _grim_findings(
         )
     if cell.n < 2:
         return out
-    gm = grimmer(cell.mean, cell.sd, cell.n, low=row.scale.min, high=row.scale.max)
+    gm = grimmer(
+        cell.mean, cell.sd, cell.n, low=row.scale.min, high=row.scale.max, rounding=ctx.rounding
+    )
     if not gm.grim_consistent:
         out.append(
             ctx.finding(

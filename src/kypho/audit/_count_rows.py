@@ -23,7 +23,14 @@ from kypho.audit._base import (
     span,
 )
 from kypho.audit._engine import chi_square_p, mann_whitney_counts
-from kypho.audit.model import CategoricalRow, CountCell, CountRow, NRow, Reported
+from kypho.audit.model import (
+    CategoricalRow,
+    CountCell,
+    CountRow,
+    NRow,
+    Reported,
+    ReportedStatistic,
+)
 from kypho.audit.result import Finding, Status
 
 __all__ = ["binary_findings", "categorical_findings", "n_row_findings", "section_findings"]
@@ -231,6 +238,77 @@ def binary_findings(ctx: Ctx, row: CountRow) -> list[Finding]:
     )
     shown = " vs ".join(f"{row.cells[k].count}/{row.cells[k].n}" for k in ctx.keys)
     out.extend(_table_test(ctx, row.label, row.section, row.test, row.p, table, shown))
+    out.extend(_chi2_statistic(ctx, row.label, row.section, row.statistic, row.p, table, shown))
+    return out
+
+
+def _chi2_statistic(
+    ctx: Ctx,
+    label: str,
+    section: str | None,
+    stat: ReportedStatistic | None,
+    rep_p: Reported | None,
+    table: np.ndarray[Any, np.dtype[np.int64]],
+    shown: str,
+) -> list[Finding]:
+    """A printed χ² against χ² from the printed counts, and its P (statcheck's rule)."""
+    if stat is None or stat.name != "chi2":
+        return []
+    from kypho.stats import chi_square
+
+    kept = table[:, table.sum(axis=0) > 0]
+    kept = kept[kept.sum(axis=1) > 0, :]
+    out: list[Finding] = []
+    if kept.shape[0] < 2 or kept.shape[1] < 2:
+        return out
+    dof = (kept.shape[0] - 1) * (kept.shape[1] - 1)
+    values = {"Pearson χ²": float(chi_square(kept, method="pearson").statistic)}
+    if kept.shape == (2, 2):
+        values["Yates-corrected χ²"] = float(chi_square(kept, method="yates").statistic)
+    matching = [k for k, v in values.items() if overlaps(stat.value, v, v)]
+    listed = "; ".join(f"{k} = {v:.3f}" for k, v in values.items())
+    out.append(
+        ctx.finding(
+            label,
+            "χ²",
+            "chi_square_from_counts",
+            "consistent" if matching else "inconsistent",
+            (
+                f"matches {', '.join(matching)} from {shown}"
+                if matching
+                else f"from {shown}: {listed}; the table prints {stat.value.text}"
+            ),
+            reported=stat.value.text,
+            recomputed=listed,
+            section=section,
+            method="χ² from the printed counts",
+            recomputed_value=values["Pearson χ²"],
+        )
+    )
+    if rep_p is not None:
+        lo, hi = interval(stat.value)
+        p_hi = float(sps.chi2.sf(max(lo, 0.0), dof))
+        p_lo = float(sps.chi2.sf(hi, dof))
+        q = float(sps.chi2.sf(stat.value.value, dof))
+        ok = overlaps(rep_p, p_lo, p_hi)
+        out.append(
+            ctx.finding(
+                label,
+                "P",
+                "p_from_statistic",
+                "consistent" if ok else "inconsistent",
+                f"P from the printed χ² = {stat.value.text} on {dof} df is {fmt_p(q)}"
+                + ("" if ok else f"; the table prints {rep_p.text}"),
+                reported=f"χ² = {stat.value.text}, P = {rep_p.text}",
+                recomputed=span(q, p_lo, p_hi, fmt_p),
+                section=section,
+                method="χ² P from the printed statistic",
+                recomputed_value=q,
+                recomputed_low=p_lo,
+                recomputed_high=p_hi,
+                assumption=f"df = {dof} from the table's shape",
+            )
+        )
     return out
 
 
@@ -284,6 +362,7 @@ def categorical_findings(ctx: Ctx, row: CategoricalRow) -> list[Finding]:
         out.extend(_mann_whitney(ctx, row, table, shown))
     else:
         out.extend(_table_test(ctx, row.label, row.section, row.test, row.p, table, shown))
+        out.extend(_chi2_statistic(ctx, row.label, row.section, row.statistic, row.p, table, shown))
     return out
 
 

@@ -23,6 +23,8 @@ The rules for each check are in ``docs/audit.md``.
 
 from __future__ import annotations
 
+import dataclasses
+
 from kypho.audit._base import Ctx
 from kypho.audit._continuous_rows import continuous_findings
 from kypho.audit._count_rows import (
@@ -31,14 +33,17 @@ from kypho.audit._count_rows import (
     n_row_findings,
     section_findings,
 )
-from kypho.audit.model import ContinuousRow, CountRow, NRow, SummaryTables
+from kypho.audit.model import ContinuousRow, CountRow, NRow, SourceRef, SummaryTables
 from kypho.audit.result import AuditReport, Finding
+from kypho.audit.rounding import ROUNDING_RULES, RoundingRule
 from kypho.errors import AuditError
 
 __all__ = ["audit"]
 
 
-def audit(tables: SummaryTables, *, alpha: float | None = None) -> AuditReport:
+def audit(
+    tables: SummaryTables, *, alpha: float | None = None, rounding: RoundingRule = "up_or_down"
+) -> AuditReport:
     """Audit a study's printed summary tables.
 
     Parameters
@@ -47,6 +52,9 @@ def audit(tables: SummaryTables, *, alpha: float | None = None) -> AuditReport:
         As read by :func:`kypho.audit.load_summary_tables`.
     alpha : float, optional
         Significance level for decision errors; defaults to the study's (0.05).
+    rounding : str
+        How the paper rounded, for GRIM, GRIMMER and DEBIT
+        (:mod:`kypho.audit.rounding`); the default accepts a half rounded either way.
 
     Returns
     -------
@@ -78,9 +86,11 @@ def audit(tables: SummaryTables, *, alpha: float | None = None) -> AuditReport:
     a = tables.alpha if alpha is None else alpha
     if isinstance(a, bool) or not isinstance(a, int | float) or not 0.0 < a < 1.0:
         raise AuditError(f"alpha must be a number strictly between 0 and 1 (got {alpha!r})")
+    if rounding not in ROUNDING_RULES:
+        raise AuditError(f"rounding must be one of {', '.join(ROUNDING_RULES)} (got {rounding!r})")
     findings: list[Finding] = []
     for table in tables.tables:
-        ctx = Ctx(tables, table, float(a))
+        ctx = Ctx(tables, table, float(a), rounding)
         for row in table.rows:
             if isinstance(row, NRow):
                 findings.extend(n_row_findings(ctx, row))
@@ -91,6 +101,7 @@ def audit(tables: SummaryTables, *, alpha: float | None = None) -> AuditReport:
             else:
                 findings.extend(categorical_findings(ctx, row))
         findings.extend(section_findings(ctx))
+    findings = _with_sources(tables, findings)
     from kypho import __version__
 
     return AuditReport(
@@ -101,3 +112,22 @@ def audit(tables: SummaryTables, *, alpha: float | None = None) -> AuditReport:
         findings=tuple(findings),
         kypho_version=__version__,
     )
+
+
+def _with_sources(tables: SummaryTables, findings: list[Finding]) -> list[Finding]:
+    """Each finding quotes the text of its row where the rows came from a paper's text."""
+    sources: dict[tuple[int, str, str | None], SourceRef] = {}
+    for table in tables.tables:
+        for row in table.rows:
+            if row.source is not None:
+                sources[(table.number, row.label, row.section)] = row.source
+    if not sources:
+        return findings
+    out = []
+    for f in findings:
+        ref = sources.get((f.table, f.row, f.section))
+        if ref is None or f.source_text is not None:
+            out.append(f)
+        else:
+            out.append(dataclasses.replace(f, source_text=ref.text, page=ref.page, line=ref.line))
+    return out

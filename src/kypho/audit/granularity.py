@@ -15,9 +15,18 @@ from fractions import Fraction
 import pandas as pd
 
 from kypho.audit.model import Reported
+from kypho.audit.rounding import PrintedInterval, RoundingRule, printed_interval
 from kypho.errors import AuditError
 
-__all__ = ["DebitResult", "GrimResult", "GrimmerResult", "debit", "grim", "grimmer"]
+__all__ = [
+    "DebitResult",
+    "GrimResult",
+    "GrimmerResult",
+    "debit",
+    "grim",
+    "grim_percent",
+    "grimmer",
+]
 
 
 def _exact(value: str | Reported, what: str) -> tuple[Fraction, Fraction, int]:
@@ -34,16 +43,19 @@ def _exact(value: str | Reported, what: str) -> tuple[Fraction, Fraction, int]:
     return x, Fraction(1, 2 * 10**decimals), decimals
 
 
+def _interval(value: str | Reported, rounding: RoundingRule, what: str) -> PrintedInterval:
+    text = value.text if isinstance(value, Reported) else value
+    return printed_interval(text, rounding=rounding, what=what)
+
+
 def _check_n(n: int, what: str) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise AuditError(f"{what}: n must be a whole number of at least 1 (got {n!r})")
 
 
-def _sums(mean: Fraction, half: Fraction, total_n: int) -> range:
+def _sums(mean: PrintedInterval, total_n: int) -> range:
     """Whole-number totals whose mean over ``total_n`` prints as ``mean``."""
-    lo = math.ceil((mean - half) * total_n)
-    hi = math.floor((mean + half) * total_n)
-    return range(lo, hi + 1)
+    return mean.scaled(total_n).whole_numbers()
 
 
 def _fmt(x: Fraction, decimals: int) -> str:
@@ -78,7 +90,9 @@ class GrimResult:
         return pd.DataFrame([self.__dict__])
 
 
-def grim(mean: str | Reported, n: int, *, items: int = 1) -> GrimResult:
+def grim(
+    mean: str | Reported, n: int, *, items: int = 1, rounding: RoundingRule = "up_or_down"
+) -> GrimResult:
     """GRIM test: is a printed mean possible for ``n`` whole-number values?
 
     Parameters
@@ -89,6 +103,9 @@ def grim(mean: str | Reported, n: int, *, items: int = 1) -> GrimResult:
         Number of values (patients).
     items : int
         Number of whole-number items averaged per patient (1 for a single score).
+    rounding : str
+        How the author rounded (:mod:`kypho.audit.rounding`); the default accepts a
+        half rounded either way.
 
     Returns
     -------
@@ -118,7 +135,7 @@ def grim(mean: str | Reported, n: int, *, items: int = 1) -> GrimResult:
     _check_n(items, "GRIM items")
     m, half, decimals = _exact(mean, "GRIM mean")
     total_n = n * items
-    sums = _sums(m, half, total_n)
+    sums = _sums(_interval(mean, rounding, "GRIM mean"), total_n)
     below = math.floor((m - half) * total_n)
     above = math.ceil((m + half) * total_n)
     if len(sums):
@@ -187,6 +204,16 @@ def _sum_squares_bounds(
     return least, most_shifted + 2 * low * shifted + n * low * low
 
 
+def _variance_sums(sd: PrintedInterval, n: int, base: Fraction) -> PrintedInterval:
+    """Sums of squares ``Q`` whose sample SD ``√((Q − base)/(n − 1))`` prints as ``sd``."""
+    low, low_closed = sd.low, sd.low_closed
+    if low < 0:
+        low, low_closed = Fraction(0), True
+    return PrintedInterval(
+        low * low * (n - 1) + base, sd.high * sd.high * (n - 1) + base, low_closed, sd.high_closed
+    )
+
+
 def grimmer(
     mean: str | Reported,
     sd: str | Reported,
@@ -194,6 +221,8 @@ def grimmer(
     *,
     low: float | None = None,
     high: float | None = None,
+    items: int = 1,
+    rounding: RoundingRule = "up_or_down",
 ) -> GrimmerResult:
     """GRIMMER test: are a printed mean and SD possible for ``n`` whole-number values?
 
@@ -202,14 +231,22 @@ def grimmer(
     mean, sd : str or Reported
         As printed; the SD is the sample SD (divisor ``n − 1``).
     n : int
-        Number of values, at least 2.
+        Number of values (patients), at least 2.
     low, high : float, optional
-        Bounds of the scale (whole numbers); with both, the largest possible SD is
-        checked too.
+        Bounds of the scale (of one item's score); with both, the largest possible SD
+        is checked too.
+    items : int
+        Whole-number items averaged into each patient's score (1 for a single score).
+        Each score is then ``Sᵢ / items`` for a whole ``Sᵢ``, so the test runs on the
+        ``Sᵢ`` with mean and SD multiplied by ``items``.
+    rounding : str
+        How the author rounded (:mod:`kypho.audit.rounding`).
 
     Returns
     -------
     GrimmerResult
+        ``sd_min`` is kypho's exact minimum-SD bound: the smallest SD any whole-number
+        data set with a possible mean has (values as equal as possible).
 
     Notes
     -----
@@ -218,7 +255,7 @@ def grimmer(
     data as equal as possible (``T = nq + r``: ``Q ≥ nq² + r(2q+1)``) and, on a bounded
     scale, at most the value for data pushed to the bounds. The SD is
     ``√((Q − T²/n)/(n − 1))``; the reported SD is possible iff some such ``Q`` gives an
-    SD within its rounding interval.
+    SD that prints as the reported one.
 
     References
     ----------
@@ -235,13 +272,14 @@ def grimmer(
     True
     """
     _check_n(n, "GRIMMER")
+    _check_n(items, "GRIMMER items")
     if n < 2:
         raise AuditError(f"GRIMMER: n must be at least 2 for an SD (got {n})")
-    m, mhalf, _ = _exact(mean, "GRIMMER mean")
-    s, shalf, _ = _exact(sd, "GRIMMER SD")
-    lo_b = None if low is None else math.ceil(low)
-    hi_b = None if high is None else math.floor(high)
-    sums = list(_sums(m, mhalf, n))
+    mean_iv = _interval(mean, rounding, "GRIMMER mean").scaled(items)
+    sd_iv = _interval(sd, rounding, "GRIMMER SD").scaled(items)
+    lo_b = None if low is None else math.ceil(low * items)
+    hi_b = None if high is None else math.floor(high * items)
+    sums = list(_sums(mean_iv, n))
     if lo_b is not None:
         sums = [t for t in sums if t >= lo_b * n]
     if hi_b is not None:
@@ -250,23 +288,20 @@ def grimmer(
     sd_text = sd.text if isinstance(sd, Reported) else sd.strip()
     if not sums:
         return GrimmerResult(False, False, mean_text, sd_text, n, None, None)
-    s_lo = max(s - shalf, Fraction(0))
-    s_hi = s + shalf
     consistent = False
     sd_min: float | None = None
     sd_max: float | None = None
     for t in sums:
         q_least, q_most = _sum_squares_bounds(t, n, lo_b, hi_b)
         base = Fraction(t * t, n)
-        var_least = (q_least - base) / (n - 1)
-        sd_min = min(sd_min, math.sqrt(var_least)) if sd_min is not None else math.sqrt(var_least)
+        sd_least = math.sqrt((q_least - base) / (n - 1)) / items
+        sd_min = sd_least if sd_min is None else min(sd_min, sd_least)
         if q_most is not None:
-            sd_most = math.sqrt((q_most - base) / (n - 1))
-            sd_max = max(sd_max, sd_most) if sd_max is not None else sd_most
-        q_from = max(math.ceil(s_lo * s_lo * (n - 1) + base), q_least)
-        q_to = math.floor(s_hi * s_hi * (n - 1) + base)
-        if q_most is not None:
-            q_to = min(q_to, q_most)
+            sd_most = math.sqrt((q_most - base) / (n - 1)) / items
+            sd_max = sd_most if sd_max is None else max(sd_max, sd_most)
+        allowed = _variance_sums(sd_iv, n, base).whole_numbers()
+        q_from = max(allowed.start, q_least)
+        q_to = allowed.stop - 1 if q_most is None else min(allowed.stop - 1, q_most)
         if q_from % 2 != t % 2:
             q_from += 1
         if q_from <= q_to:
@@ -298,7 +333,9 @@ class DebitResult:
         return pd.DataFrame([self.__dict__])
 
 
-def debit(mean: str | Reported, sd: str | Reported, n: int) -> DebitResult:
+def debit(
+    mean: str | Reported, sd: str | Reported, n: int, *, rounding: RoundingRule = "up_or_down"
+) -> DebitResult:
     """DEBIT test: are a printed mean and SD possible for ``n`` binary (0/1) values?
 
     Parameters
@@ -307,6 +344,8 @@ def debit(mean: str | Reported, sd: str | Reported, n: int) -> DebitResult:
         The proportion and its sample SD (divisor ``n − 1``) as printed.
     n : int
         Number of values, at least 2.
+    rounding : str
+        How the author rounded (:mod:`kypho.audit.rounding`).
 
     Returns
     -------
@@ -332,16 +371,15 @@ def debit(mean: str | Reported, sd: str | Reported, n: int) -> DebitResult:
     _check_n(n, "DEBIT")
     if n < 2:
         raise AuditError(f"DEBIT: n must be at least 2 for an SD (got {n})")
-    m, mhalf, _ = _exact(mean, "DEBIT mean")
-    s, shalf, _ = _exact(sd, "DEBIT SD")
-    s_lo2 = max(s - shalf, Fraction(0)) ** 2
-    s_hi2 = (s + shalf) ** 2
+    mean_iv = _interval(mean, rounding, "DEBIT mean")
+    sd_iv = _interval(sd, rounding, "DEBIT SD")
+    variance = _variance_sums(sd_iv, n, Fraction(0))
     counts = []
-    for k in _sums(m, mhalf, n):
+    for k in _sums(mean_iv, n):
         if not 0 <= k <= n:
             continue
-        var = Fraction(k * (n - k), n * (n - 1))
-        if s_lo2 <= var <= s_hi2:
+        # (n − 1)·s² for k ones among n values:
+        if variance.contains(Fraction(k * (n - k), n)):
             counts.append(k)
     return DebitResult(
         consistent=bool(counts),
@@ -349,4 +387,62 @@ def debit(mean: str | Reported, sd: str | Reported, n: int) -> DebitResult:
         sd=sd.text if isinstance(sd, Reported) else sd.strip(),
         n=n,
         counts=tuple(counts),
+    )
+
+
+def grim_percent(
+    percent: str | Reported, n: int, *, rounding: RoundingRule = "up_or_down"
+) -> GrimResult:
+    """GRIM on a bare percentage: is "p %" possible as a count out of ``n``?
+
+    Parameters
+    ----------
+    percent : str or Reported
+        The percentage as printed (``"16.4"``); its decimals set the rounding interval.
+    n : int
+        The denominator (patients).
+    rounding : str
+        How the author rounded (:mod:`kypho.audit.rounding`).
+
+    Returns
+    -------
+    GrimResult
+        ``nearest`` holds the possible percentages next to the printed one.
+
+    Notes
+    -----
+    ``p`` % of ``n`` is possible iff some whole count ``k`` has ``100·k/n`` printing as
+    ``p``: GRIM on the proportion ``p/100`` with two more decimals.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ (2017), as :func:`grim`; scrutiny's ``grim(percent = TRUE)``.
+
+    Examples
+    --------
+    >>> grim_percent("16.4", 55).consistent
+    True
+    >>> grim_percent("16.5", 55).consistent
+    False
+    """
+    _check_n(n, "GRIM percentage")
+    text = percent.text if isinstance(percent, Reported) else percent.strip()
+    p, _, decimals = _exact(text, "GRIM percentage")
+    iv = printed_interval(text, rounding=rounding, what="GRIM percentage")
+    counts = PrintedInterval(iv.low * n / 100, iv.high * n / 100, iv.low_closed, iv.high_closed)
+    possible = counts.whole_numbers()
+    if len(possible):
+        nearest = tuple(
+            dict.fromkeys(_fmt(Fraction(100 * k, n), decimals) for k in (possible[0], possible[-1]))
+        )
+    else:
+        below = math.floor(p * n / 100)
+        nearest = tuple(_fmt(Fraction(100 * k, n), decimals) for k in (below, below + 1))
+    return GrimResult(
+        consistent=len(possible) > 0,
+        applicable=n < 100 * 10**decimals,
+        mean=text,
+        n=n,
+        items=1,
+        nearest=nearest,
     )

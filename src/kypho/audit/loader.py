@@ -26,6 +26,7 @@ from kypho.audit.model import (
     PercentRow,
     Row,
     Scale,
+    SourceRef,
     SummaryTable,
     SummaryTables,
     Within,
@@ -83,6 +84,7 @@ _ROW_KEYS = {
     "scale",
     "unit",
     "within",
+    "source",
 }
 _SCALE_KEYS = {"type", "min", "max", "assumed", "note"}
 
@@ -326,9 +328,15 @@ def _row(
         raise AuditError(f"{rw}, section: expected a text (got {section!r})")
     keys = [g.key for g in groups]
     ns = _row_n(m.get("n"), groups, rw)
+    source = _source_ref(m.get("source"), rw)
     if kind == "n":
         cells = _cells(m.get("cells"), keys, rw)
-        return NRow(label, {k: parse_count(v, f"{rw}, {k}")[0] for k, v in cells.items()}, section)
+        return NRow(
+            label,
+            {k: parse_count(v, f"{rw}, {k}")[0] for k, v in cells.items()},
+            section,
+            source=source,
+        )
     test = _test(m.get("test"), default_test, f"{rw}, test")
     stat_text = m.get("statistic")
     statistic = (
@@ -342,6 +350,7 @@ def _row(
         "statistic": statistic,
         "statistic_text": None if stat_text is None else str(stat_text),
         "p": p,
+        "source": source,
     }
     if kind == "continuous":
         if m.get("levels") is not None:
@@ -362,6 +371,19 @@ def _row(
             **common, cells={k: _count_cell(v, ns[k], f"{rw}, {k}") for k, v in cells.items()}
         )
     return CategoricalRow(**common, levels=_levels(m, keys, ns, rw), ordinal=kind == "ordinal")
+
+
+def _source_ref(value: object, where: str) -> SourceRef | None:
+    """Where an extracted row came from: ``{page, line, text}`` (written by extraction)."""
+    if value is None:
+        return None
+    m = _mapping(value, f"{where}, source")
+    _unknown_keys(m, {"page", "line", "text"}, f"{where}, source")
+    return SourceRef(
+        _positive_int(m.get("page"), f"{where}, source.page"),
+        _positive_int(m.get("line"), f"{where}, source.line"),
+        _string(m.get("text"), f"{where}, source.text"),
+    )
 
 
 def _row_n(value: object, groups: tuple[Group, Group], where: str) -> dict[str, int]:

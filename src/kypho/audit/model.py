@@ -30,6 +30,7 @@ __all__ = [
     "ReportedStatistic",
     "Row",
     "Scale",
+    "SourceRef",
     "SummaryTable",
     "SummaryTables",
     "Within",
@@ -107,6 +108,15 @@ class ReportedStatistic:
 
     name: str
     value: Reported
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where in the paper a row was read: page and line (1-based) and the text."""
+
+    page: int
+    line: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -203,6 +213,7 @@ class NRow:
     cells: dict[str, int]
     section: str | None = None
     kind: Literal["n"] = "n"
+    source: SourceRef | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +224,7 @@ class ContinuousRow(_RowBase):
     scale: Scale = field(default_factory=Scale)
     unit: str = ""
     kind: Literal["continuous"] = "continuous"
+    source: SourceRef | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +233,7 @@ class CountRow(_RowBase):
 
     cells: dict[str, CountCell] = field(default_factory=dict)
     kind: Literal["binary"] = "binary"
+    source: SourceRef | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +242,7 @@ class CategoricalRow(_RowBase):
 
     levels: tuple[Level, ...] = ()
     ordinal: bool = False
+    source: SourceRef | None = None
 
     @property
     def kind(self) -> Literal["categorical", "ordinal"]:

@@ -12,10 +12,18 @@ import json
 import textwrap
 from collections.abc import Iterator
 
+from kypho.audit.document import Document
 from kypho.audit.result import STATUSES, AuditReport, Finding
 from kypho.errors import AuditError
 
-__all__ = ["render", "render_html", "render_json", "render_markdown", "render_text"]
+__all__ = [
+    "render",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "render_text",
+    "summary_line",
+]
 
 _WORDS = {
     "consistent": "consistent",
@@ -36,7 +44,33 @@ def _summary_line(report: AuditReport) -> str:
 
 
 def _groups_line(report: AuditReport) -> str:
+    if not report.groups:
+        return "none read"
     return ", ".join(f"{label} (n = {n})" for _, label, n in report.groups)
+
+
+def summary_line(report: AuditReport) -> str:
+    """One line per paper, as statcheck prints: the source and the counts.
+
+    Examples
+    --------
+    >>> from kypho.audit import audit, load_paper_tables
+    >>> summary_line(audit(load_paper_tables()))[:40]
+    'shared/paper/kyphoplasty-staged-perfusio'
+    """
+    return f"{report.source or report.title}: {_summary_line(report)}"
+
+
+def _heading(table: int) -> str:
+    return "In the text" if table == 0 else f"Table {table}"
+
+
+def _located(f: Finding) -> str | None:
+    """ "page 1, line 160: “…”" for a finding read from a paper's text."""
+    if f.source_text is None:
+        return None
+    where = f"page {f.page}, line {f.line}" if f.line is not None else "source"
+    return f"{where}: “{f.source_text}”"
 
 
 def _by_table(report: AuditReport, show_all: bool) -> Iterator[tuple[int, list[Finding], int]]:
@@ -63,12 +97,18 @@ def render_text(report: AuditReport, *, show_all: bool = False, width: int = 100
         "",
     ]
     for table, shown, n_ok in _by_table(report, show_all):
-        lines.append(f"Table {table}")
+        lines.append(_heading(table))
         for f in shown:
             head = f"  {_WORDS[f.status]:<14}{_where(f)}  [{f.check}]"
             lines.append(head)
             values = f"reported {f.reported or '—'}; recomputed {f.recomputed or '—'}"
-            for text in (values, f.reason, *([f"assumes: {f.assumption}"] if f.assumption else [])):
+            located = _located(f)
+            for text in (
+                values,
+                f.reason,
+                *([f"assumes: {f.assumption}"] if f.assumption else []),
+                *([located] if located else []),
+            ):
                 lines.extend(
                     textwrap.wrap(
                         text, width=width, initial_indent=" " * 16, subsequent_indent=" " * 16
@@ -96,7 +136,7 @@ def render_markdown(report: AuditReport, *, show_all: bool = False) -> str:
         "",
     ]
     for table, shown, n_ok in _by_table(report, show_all):
-        out += [f"## Table {table}", ""]
+        out += [f"## {_heading(table)}", ""]
         if shown:
             out += [
                 "| Status | Row | Column | Group | Reported | Recomputed | Check | Reason |",
@@ -104,6 +144,8 @@ def render_markdown(report: AuditReport, *, show_all: bool = False) -> str:
             ]
             for f in shown:
                 reason = f.reason + (f" (assumes: {f.assumption})" if f.assumption else "")
+                located = _located(f)
+                reason += f" — {located}" if located else ""
                 out.append(
                     f"| {_WORDS[f.status]} | {_md(f.row)} | {_md(f.column)} | {_md(f.group)} | "
                     f"{_md(f.reported)} | {_md(f.recomputed)} | `{f.check}` | {_md(reason)} |"
@@ -124,12 +166,22 @@ tr.impossible td.status { color: #a00; }
 tr.inconsistent td.status { color: #b35c00; }
 tr.not_checkable td.status { color: #555; }
 tr.consistent td.status { color: #2a7a2a; }
-.assumes { color: #555; font-size: 0.9em; }
+.assumes, .source { color: #555; font-size: 0.9em; }
+pre.context { white-space: pre-wrap; background: #fafafa; border: 1px solid #ddd; padding: 0.5em; }
+mark.impossible { background: #f2a0a0; } mark.inconsistent { background: #ffe28a; }
+mark.not_checkable { background: #e4e4e4; } mark.consistent { background: #d5eed5; }
+.lineno { color: #888; user-select: none; }
 """
 
 
-def render_html(report: AuditReport, *, show_all: bool = False) -> str:
-    """A self-contained HTML page (no scripts, no external resources)."""
+def render_html(
+    report: AuditReport, *, show_all: bool = False, document: Document | None = None
+) -> str:
+    """A self-contained HTML page (no scripts, no external resources).
+
+    With the ``document`` the findings were read from, an "In context" section shows
+    each line a finding checked, the checked text highlighted by its status.
+    """
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -145,7 +197,7 @@ def render_html(report: AuditReport, *, show_all: bool = False) -> str:
         "</ul>",
     ]
     for table, shown, n_ok in _by_table(report, show_all):
-        parts.append(f"<h2>Table {table}</h2>")
+        parts.append(f"<h2>{e(_heading(table))}</h2>")
         if shown:
             parts.append(
                 "<table><thead><tr><th>Status</th><th>Row</th><th>Column</th><th>Group</th>"
@@ -155,6 +207,9 @@ def render_html(report: AuditReport, *, show_all: bool = False) -> str:
                 assumes = (
                     f'<div class="assumes">assumes: {e(f.assumption)}</div>' if f.assumption else ""
                 )
+                located = _located(f)
+                if located:
+                    assumes += f'<div class="source">{e(located)}</div>'
                 parts.append(
                     f'<tr class="{f.status}"><td class="status">{e(_WORDS[f.status])}</td>'
                     f"<td>{e(f.row)}</td><td>{e(f.column)}</td><td>{e(f.group or '—')}</td>"
@@ -164,8 +219,44 @@ def render_html(report: AuditReport, *, show_all: bool = False) -> str:
             parts.append("</tbody></table>")
         if not show_all:
             parts.append(f"<p>{n_ok} more check(s) consistent.</p>")
+    if document is not None:
+        parts.extend(_context_html(report, document, show_all))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _context_html(report: AuditReport, document: Document, show_all: bool) -> list[str]:
+    """Each checked line of the paper, the checked text marked with the worst status."""
+    e = html.escape
+    by_line: dict[int, list[Finding]] = {}
+    for f in report.findings:
+        if f.line is not None and (show_all or f.status != "consistent"):
+            by_line.setdefault(f.line, []).append(f)
+    if not by_line:
+        return []
+    text_of = {line.number: line for line in document.lines}
+    out = ["<h2>In context</h2>", '<pre class="context">']
+    for number in sorted(by_line):
+        line = text_of.get(number)
+        if line is None:
+            continue
+        found = sorted(by_line[number], key=lambda f: _ORDER[f.status])
+        worst = found[0]
+        title = e("; ".join(f"{_WORDS[f.status]}: {f.reason}" for f in found), quote=True)
+        quote = worst.source_text or ""
+        body = line.text
+        at = body.find(quote) if quote and "/" not in quote else -1
+        if at >= 0:
+            marked = (
+                e(body[:at])
+                + f'<mark class="{worst.status}" title="{title}">{e(quote)}</mark>'
+                + e(body[at + len(quote) :])
+            )
+        else:
+            marked = f'<mark class="{worst.status}" title="{title}">{e(body)}</mark>'
+        out.append(f'<span class="lineno">p{line.page} l{number:>5}  </span>{marked}')
+    out.append("</pre>")
+    return out
 
 
 def render_json(report: AuditReport) -> str:
@@ -173,14 +264,16 @@ def render_json(report: AuditReport) -> str:
     return json.dumps(report.to_dict(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
-def render(report: AuditReport, fmt: str, *, show_all: bool = False) -> str:
+def render(
+    report: AuditReport, fmt: str, *, show_all: bool = False, document: Document | None = None
+) -> str:
     """Render in ``fmt``: ``"text"``, ``"markdown"``, ``"html"`` or ``"json"``."""
     if fmt == "text":
         return render_text(report, show_all=show_all)
     if fmt == "markdown":
         return render_markdown(report, show_all=show_all)
     if fmt == "html":
-        return render_html(report, show_all=show_all)
+        return render_html(report, show_all=show_all, document=document)
     if fmt == "json":
         return render_json(report)
     raise AuditError(f"unknown report format {fmt!r} (allowed: text, markdown, html, json)")

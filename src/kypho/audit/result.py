@@ -30,7 +30,7 @@ import pandas as pd
 
 __all__ = ["CHECKS", "SCHEMA_VERSION", "STATUSES", "AuditReport", "Finding", "Status"]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 Status = Literal["consistent", "inconsistent", "impossible", "not_checkable"]
 STATUSES: tuple[Status, ...] = ("consistent", "inconsistent", "impossible", "not_checkable")
@@ -55,6 +55,7 @@ CHECKS: dict[str, str] = {
     "identical_counts": "identical proportions in both groups force P = 1",
     "section_p": "rows of one exhaustive two-level section are one 2×2 table and share one P",
     "u_from_counts": "the printed Mann–Whitney U against U recomputed from the grade counts",
+    "chi_square_from_counts": "a printed χ² against χ² (Pearson, Yates) recomputed from the printed counts",
 }
 
 
@@ -95,6 +96,11 @@ class Finding:
         What the check had to assume that the paper does not print (df, the scale).
     decision_error : bool or None
         For ``decision`` and P checks: whether significance at alpha flips.
+    source_text : str or None
+        The text the check read, quoted from the paper (schema 1.1).
+    page, line : int or None
+        Where in the paper that text is, 1-based (schema 1.1); None for a
+        transcribed YAML file.
     """
 
     table: int
@@ -113,6 +119,9 @@ class Finding:
     recomputed_high: float | None = None
     assumption: str | None = None
     decision_error: bool | None = None
+    source_text: str | None = None
+    page: int | None = None
+    line: int | None = None
 
 
 @dataclass(frozen=True)

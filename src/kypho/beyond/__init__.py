@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from kypho.beyond.confounding import (
-    BASELINE_COVARIATES,
     ConfoundingResult,
     adjust_for_confounding,
     ordinal_logit,
@@ -41,7 +40,6 @@ from kypho.beyond.trajectories import (
 )
 
 __all__ = [
-    "BASELINE_COVARIATES",
     "ConfoundingResult",
     "Endpoint",
     "OrdinalEffect",

@@ -37,10 +37,10 @@ from kypho.errors import StatisticsError
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from kypho.analysis.plan import Plan
     from kypho.schema import Schema
 
 __all__ = [
-    "BASELINE_COVARIATES",
     "ConfoundingResult",
     "adjust_for_confounding",
     "ordinal_logit",
@@ -52,9 +52,6 @@ FloatArray = NDArray[np.float64]
 
 # Propensity scores this close to 0 or 1 signal a lack of overlap (positivity).
 _EXTREME = 0.025
-
-BASELINE_COVARIATES = ("sex", "age", "pain", "percussion_pain", "constipation", "region")
-"""Table 1's baseline characteristics, the default covariates of the propensity model."""
 
 
 @dataclass(frozen=True)
@@ -151,20 +148,77 @@ def _match(treated: NDArray[np.bool_], logit_ps: FloatArray, caliper: float) -> 
     """Greedy 1:1 nearest-neighbour matching without replacement within the caliper.
 
     Treated patients are matched from the highest propensity score down (they
-    have the fewest close controls); ties go to the earlier row.
+    have the fewest close controls); each takes the nearest control still
+    available, the earliest row among equally near ones. The controls are held
+    sorted by score, grouped by distinct score, with "next available" links that
+    skip used-up scores, so the cost is O(N log N) rather than
+    O(treated × controls); runs of treated patients with the same score take
+    their controls from one distinct score at a time.
     """
     treated_rows = np.flatnonzero(treated)
     order = treated_rows[np.argsort(-logit_ps[treated_rows], kind="stable")]
     controls = np.flatnonzero(~treated)
-    available = np.ones(controls.size, dtype=bool)
-    pairs = []
-    for t in order:
-        distance = np.where(available, np.abs(logit_ps[controls] - logit_ps[t]), np.inf)
-        best = int(np.argmin(distance))
-        if distance[best] <= caliper:
-            available[best] = False
-            pairs.append((t, controls[best]))
-    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    if order.size == 0 or controls.size == 0 or not caliper >= 0:
+        return np.empty((0, 2), dtype=np.int64)
+    # Controls by (score, row): each distinct score holds its rows in row order.
+    by_score = controls[np.lexsort((controls, logit_ps[controls]))]
+    values, first = np.unique(logit_ps[by_score], return_index=True)
+    stop = np.append(first[1:], by_score.size)
+    taken = first.copy()  # next unused position within each distinct score
+    u = values.size
+    # left[j]: nearest distinct score ≤ j with a control left (−1: none); right: ≥ j (u: none).
+    left = np.arange(u)
+    right = np.arange(u)
+
+    def find_left(j: int) -> int:
+        root = j
+        while root >= 0 and left[root] != root:
+            root = left[root]
+        while j >= 0 and left[j] != j:  # path compression
+            left[j], j = root, left[j]
+        return root
+
+    def find_right(j: int) -> int:
+        root = j
+        while root < u and right[root] != root:
+            root = right[root]
+        while j < u and right[j] != j:
+            right[j], j = root, right[j]
+        return root
+
+    pairs: list[NDArray[np.int64]] = []
+    score_t = logit_ps[order]
+    start = 0
+    while start < order.size:
+        x = score_t[start]
+        end = start + 1
+        while end < order.size and score_t[end] == x:
+            end += 1
+        position = int(np.searchsorted(values, x))
+        i = start
+        while i < end:
+            lo = find_left(position - 1) if position > 0 else -1
+            hi = find_right(position) if position < u else u
+            d_lo = abs(values[lo] - x) if lo >= 0 else math.inf
+            d_hi = abs(values[hi] - x) if hi < u else math.inf
+            if min(d_lo, d_hi) > caliper:
+                break  # nobody left within the caliper, for this score or any later one of it
+            if d_lo < d_hi or (d_lo == d_hi and by_score[taken[lo]] < by_score[taken[hi]]):
+                j, many = lo, d_lo != d_hi
+            else:
+                j, many = hi, d_lo != d_hi
+            # Strictly nearest: the whole run takes from it; a tie: one patient, then look again.
+            k = min(end - i, stop[j] - taken[j]) if many else 1
+            pairs.append(np.column_stack((order[i : i + k], by_score[taken[j] : taken[j] + k])))
+            taken[j] += k
+            i += k
+            if taken[j] == stop[j]:
+                left[j] = j - 1
+                right[j] = j + 1
+        start = end
+    if not pairs:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.concatenate(pairs).astype(np.int64)
 
 
 def _weighted_binary(
@@ -345,7 +399,9 @@ def ordinal_logit(
     s = scores(params) * w[:, None]
     if clusters is not None:
         labels = pd.factorize(np.asarray(clusters))[0]
-        s = np.vstack([s[labels == c].sum(axis=0) for c in range(labels.max() + 1)])
+        summed = np.zeros((int(labels.max()) + 1, s.shape[1]))
+        np.add.at(summed, labels, s)
+        s = summed
     meat = s.T @ s
     bread = np.linalg.inv(hessian)
     cov = bread @ meat @ bread
@@ -562,9 +618,10 @@ def adjust_for_confounding(
     data: pd.DataFrame,
     schema: Schema,
     *,
-    covariates: tuple[str, ...] = BASELINE_COVARIATES,
-    outcome: str = "leakage",
-    ordinal_outcome: str | None = "cement_grade",
+    covariates: tuple[str, ...] | None = None,
+    outcome: str | None = None,
+    ordinal_outcome: str | None = None,
+    plan: Plan | None = None,
     caliper_sd: float = 0.2,
     confidence: float = 0.95,
 ) -> ConfoundingResult:
@@ -576,12 +633,17 @@ def adjust_for_confounding(
         Derived study data (one row per patient).
     schema : kypho.schema.Schema
         The study schema (group column and levels).
-    covariates : tuple of str
+    covariates : tuple of str, optional
         Baseline columns for the propensity model; absent ones are skipped.
-    outcome : str
-        Binary outcome column.
+        Default: the plan's ``beyond.propensity.covariates``.
+    outcome : str, optional
+        Binary outcome column; default: the plan's ``beyond.propensity.outcome``.
     ordinal_outcome : str, optional
-        Ordered categorical outcome column.
+        Ordered categorical outcome column; default: the plan's
+        ``beyond.propensity.ordinal_outcome`` (none if the plan names none).
+    plan : kypho.analysis.Plan, optional
+        The analysis plan whose ``beyond`` section gives the defaults; the
+        built-in plan when omitted.
     caliper_sd, confidence
         As in :func:`propensity_analysis`.
 
@@ -593,8 +655,21 @@ def adjust_for_confounding(
     Raises
     ------
     kypho.errors.StatisticsError
-        Missing outcome or group column, or too few patients.
+        No outcome declared, missing outcome or group column, or too few patients.
     """
+    if plan is None:
+        from kypho.analysis.plan import load_plan
+
+        plan = load_plan()
+    spec = plan.beyond
+    covariates = spec.covariates if covariates is None else covariates
+    outcome = spec.outcome if outcome is None else outcome
+    ordinal_outcome = spec.ordinal_outcome if ordinal_outcome is None else ordinal_outcome
+    if outcome is None:
+        raise StatisticsError(
+            "the analysis plan declares no outcome for the propensity analysis "
+            "(beyond: propensity: outcome:)"
+        )
     needed = [schema.group_column, outcome]
     absent = [c for c in needed if c not in data.columns]
     if absent:

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from kypho.beyond import _batch, _checks
+from kypho.beyond import _checks
 from kypho.errors import StatisticsError
-from kypho.stats import independent_t
+from kypho.stats import chi_square, independent_t
 from kypho.stats.rank import mann_whitney_from_counts
 
 __all__ = [
@@ -37,6 +37,12 @@ __all__ = [
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each batch of simulated studies."""
+
+# The branches of kypho.stats.chi_square's "auto" rule (its ``tests`` codes), named.
+_CHI_SQUARE_CODES = ("pearson", "yates", "fisher", "empty")
+_CHI_SQUARE_NAMES = ("Pearson χ²", "Yates χ²", "Fisher exact", "undefined (empty margin)")
+_CHI_SQUARE_CODES_SORTED = np.array(sorted(_CHI_SQUARE_CODES))
+_CHI_SQUARE_BRANCH = np.array([_CHI_SQUARE_CODES.index(c) for c in _CHI_SQUARE_CODES_SORTED])
 
 # Values held in memory per batch (studies × patients); bounds memory at ~32 MB.
 _VALUES_PER_BATCH = 4_000_000
@@ -208,7 +214,8 @@ def simulate_power_proportions(
     -----
     Each study draws the two counts of events from Binomial(n₁, p₁) and
     Binomial(n₂, p₂) (the χ² test depends on the data only through them) and runs
-    the 2×2 test with the "auto" rule: Pearson's χ² when N ≥ 40 and every
+    the analysis's own 2×2 test, :func:`kypho.stats.chi_square` on the batch of
+    tables, with the "auto" rule: Pearson's χ² when N ≥ 40 and every
     expected count ≥ 5, Yates's χ² when some expected count is in [1, 5), Fisher's
     exact test when N < 40 or an expected count is below 1. A study with no event
     (or only events) in both groups cannot reject.
@@ -232,8 +239,12 @@ def simulate_power_proportions(
     def one_batch(rng: np.random.Generator, size: int) -> tuple[NDArray[np.bool_], NDArray[Any]]:
         events1 = rng.binomial(n1, p1, size)
         events2 = rng.binomial(n2, p2, size)
-        p, test = _batch.chi_square_2x2_auto(events1, n1 - events1, events2, n2 - events2)
-        return p < level, test
+        tables = np.stack(
+            [np.stack([events1, n1 - events1], -1), np.stack([events2, n2 - events2], -1)], -2
+        )
+        result = chi_square(tables, method="auto")
+        codes = np.searchsorted(_CHI_SQUARE_CODES_SORTED, np.asarray(result.tests))
+        return np.asarray(result.p_value) < level, _CHI_SQUARE_BRANCH[codes]
 
     return _run(
         endpoint="two proportions",
@@ -245,7 +256,7 @@ def simulate_power_proportions(
         seed=seed,
         progress=progress,
         one_batch=one_batch,
-        branch_names=_batch.TEST_NAMES,
+        branch_names=_CHI_SQUARE_NAMES,
     )
 
 

@@ -11,6 +11,7 @@ explicit numbers, from a summary-table file of the audit format
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,14 +25,19 @@ from kypho.errors import StatisticsError
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from kypho.analysis.plan import Plan
     from kypho.audit.model import SummaryTables
     from kypho.schema import Schema
 
 __all__ = [
+    "ANALYTIC_ENOUGH",
+    "SIMULATION_LIMIT",
     "Endpoint",
+    "EndpointPlan",
     "analytic_power",
     "endpoints_from_data",
     "endpoints_from_summary",
+    "plan_endpoint",
     "plot_power_curves",
     "simulated_power",
 ]
@@ -297,7 +303,9 @@ def _comparable(endpoint: Endpoint) -> bool:
     return True
 
 
-def endpoints_from_data(data: pd.DataFrame, schema: Schema) -> list[Endpoint]:
+def endpoints_from_data(
+    data: pd.DataFrame, schema: Schema, plan: Plan | None = None
+) -> list[Endpoint]:
     """Endpoints observed in a derived dataset (after validation and ``derive``).
 
     Parameters
@@ -306,19 +314,28 @@ def endpoints_from_data(data: pd.DataFrame, schema: Schema) -> list[Endpoint]:
         One row per patient with the schema's group column and derived columns.
     schema : kypho.schema.Schema
         The study schema (group levels, labels, measures).
+    plan : kypho.analysis.Plan, optional
+        The analysis plan whose ``beyond.power`` section names the endpoints;
+        the built-in plan when omitted.
 
     Returns
     -------
     list of Endpoint
-        Leakage (proportions), the cement grade (ordinal), and every repeated
-        outcome measure after baseline plus operation time, blood loss and cement
-        volume (means), where present in ``data``.
+        In the plan's order: its ``proportions`` (share of yes), ``ordinal``
+        (grade distributions) and ``means`` variables, then each ``repeated``
+        measure at every timepoint after ``baseline`` (means), where present in
+        ``data``.
 
     Raises
     ------
     kypho.errors.StatisticsError
         The group column is missing or a group has no patient.
     """
+    if plan is None:
+        from kypho.analysis.plan import load_plan
+
+        plan = load_plan()
+    spec = plan.beyond
     group_col = schema.group_column
     if group_col not in data.columns:
         raise StatisticsError(f"the data have no group column {group_col!r}")
@@ -340,24 +357,23 @@ def endpoints_from_data(data: pd.DataFrame, schema: Schema) -> list[Endpoint]:
             return f"{var.display_label}, {schema.timepoints[var.timepoint].label}"
         return var.display_label
 
-    if "leakage" in data.columns:
-        leak = data["leakage"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        a, b = leak[in1 & ~np.isnan(leak)], leak[in2 & ~np.isnan(leak)]
+    for column in spec.power_proportions:
+        if column not in data.columns:
+            continue
+        events = data[column].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        a, b = events[in1 & ~np.isnan(events)], events[in2 & ~np.isnan(events)]
         if a.size and b.size:
             found.append(
                 Endpoint(
-                    label("leakage"),
-                    "proportions",
-                    (a.mean(),),
-                    (b.mean(),),
-                    names,
-                    (a.size, b.size),
+                    label(column), "proportions", (a.mean(),), (b.mean(),), names, (a.size, b.size)
                 )
             )
-    if "cement_grade" in data.columns:
-        grade = data["cement_grade"]
-        levels = list(schema["cement_grade"].codes) if "cement_grade" in schema else None
-        if levels is None:
+    for column in spec.power_ordinal:
+        if column not in data.columns:
+            continue
+        grade = data[column]
+        levels = list(schema[column].codes) if column in schema else None
+        if not levels:
             levels = list(pd.Categorical(grade).categories)
         codes = pd.Categorical(grade.astype("string"), categories=levels).codes
         c1 = np.bincount(codes[in1 & (codes >= 0)], minlength=len(levels))
@@ -365,7 +381,7 @@ def endpoints_from_data(data: pd.DataFrame, schema: Schema) -> list[Endpoint]:
         if c1.sum() and c2.sum():
             found.append(
                 Endpoint(
-                    label("cement_grade"),
+                    label(column),
                     "ordinal",
                     tuple(float(v) for v in c1 / c1.sum()),
                     tuple(float(v) for v in c2 / c2.sum()),
@@ -373,10 +389,10 @@ def endpoints_from_data(data: pd.DataFrame, schema: Schema) -> list[Endpoint]:
                     (int(c1.sum()), int(c2.sum())),
                 )
             )
-    columns = ["operation_time", "blood_loss", "cement_volume"]
-    for measure in ("vas", "ant_height_ratio", "mid_height_ratio", "wedge_angle"):
+    columns = list(spec.power_means)
+    for measure in spec.power_repeated:
         if measure in schema.repeated:
-            columns += [f"{measure}_{tp}" for tp in schema.repeated[measure] if tp != "pre"]
+            columns += [f"{measure}_{tp}" for tp in schema.repeated[measure] if tp != spec.baseline]
     for column in columns:
         if column not in data.columns:
             continue
@@ -395,6 +411,134 @@ def endpoints_from_data(data: pd.DataFrame, schema: Schema) -> list[Endpoint]:
         if _comparable(endpoint):
             found.append(endpoint)
     return [e for e in found if _comparable(e)]
+
+
+SIMULATION_LIMIT = 1000
+"""Largest study (both groups) whose power is simulated; larger ones use the formula.
+
+Simulating S studies of N patients costs S × N; beyond this size the tests'
+data-driven choices are settled (Pearson's χ², Student's or Welch's t on large
+samples) and the analytic power is accurate, so the planning cost stays bounded
+whatever the size of the cohort analysed.
+"""
+
+ANALYTIC_ENOUGH = 0.999
+"""Analytic power at or above which a simulation would only confirm "≈ 1"."""
+
+
+@dataclass(frozen=True)
+class EndpointPlan:
+    """The power of the study that was run, and the size of the next one, for one endpoint.
+
+    Attributes
+    ----------
+    endpoint : Endpoint
+    n1, n2 : int
+        The observed group sizes.
+    analytic : PowerResult
+        Analytic power at ``(n1, n2)``.
+    simulated : SimulatedPower or None
+        Monte Carlo power of the analysis's own test at ``(n1, n2)``; None when
+        the analytic value is used (see ``simulated_note``).
+    simulated_note : str
+        Why there is no simulation ("" when there is one).
+    n_needed : dict of float to int or None
+        Patients per group (equal groups) for each target power; None when the
+        effect is too small for any reachable size.
+    next_simulated : SimulatedPower or None
+        Monte Carlo power at the size needed for the first target, a check of
+        the formula against the analysis's own test; None when that size is
+        above :data:`SIMULATION_LIMIT` or the analytic value is ≈ 1.
+    """
+
+    endpoint: Endpoint
+    n1: int
+    n2: int
+    analytic: power.PowerResult
+    simulated: montecarlo.SimulatedPower | None
+    simulated_note: str
+    n_needed: dict[float, int | None]
+    next_simulated: montecarlo.SimulatedPower | None
+
+
+def _why_not_simulated(n1: int, n2: int, analytic: float) -> str:
+    if analytic >= ANALYTIC_ENOUGH:
+        return f"analytic power ≥ {ANALYTIC_ENOUGH}: a simulation would only confirm it"
+    if n1 + n2 > SIMULATION_LIMIT:
+        return (
+            f"{n1 + n2:,} patients > {SIMULATION_LIMIT:,}: at this size the analytic power "
+            "is accurate and the tests' choices are settled"
+        )
+    return ""
+
+
+def plan_endpoint(
+    endpoint: Endpoint,
+    *,
+    targets: Sequence[float] = (0.8, 0.9),
+    sims: int = 2000,
+    seed: int | None = None,
+    alpha: float = 0.05,
+) -> EndpointPlan:
+    """Power at the observed size and the size of the next study, at a bounded cost.
+
+    Parameters
+    ----------
+    endpoint : Endpoint
+        With ``observed_n`` (the sizes of the study that was run).
+    targets : sequence of float
+        Powers to size the next study for (equal groups).
+    sims : int
+        Simulated studies per Monte Carlo estimate.
+    seed : int, optional
+        Seed of the simulations.
+    alpha : float
+        Two-sided significance level.
+
+    Returns
+    -------
+    EndpointPlan
+        Simulations run only for studies of at most :data:`SIMULATION_LIMIT`
+        patients whose analytic power is below :data:`ANALYTIC_ENOUGH`, so the
+        cost does not grow with the size of the analysed cohort.
+
+    Raises
+    ------
+    kypho.errors.StatisticsError
+        The endpoint has no observed sizes, or invalid values.
+    """
+    if endpoint.observed_n is None:
+        raise StatisticsError(f"endpoint {endpoint.label!r} has no observed group sizes")
+    n1, n2 = (int(v) for v in endpoint.observed_n)
+    ratio = n2 / n1
+    now = analytic_power(endpoint, n=float(n1), ratio=ratio, alpha=alpha)
+    note = _why_not_simulated(n1, n2, now.power)
+    simulated = (
+        None
+        if note
+        else simulated_power(endpoint, n=n1, ratio=ratio, sims=sims, seed=seed, alpha=alpha)
+    )
+    needed: dict[float, int | None] = {}
+    for target in targets:
+        try:
+            need = analytic_power(endpoint, power_target=target, alpha=alpha)
+            needed[target] = math.ceil(need.n1 - 1e-9)
+        except StatisticsError:
+            needed[target] = None
+    first = needed.get(targets[0]) if targets else None
+    next_simulated = None
+    if first is not None and first >= 2 and 2 * first <= SIMULATION_LIMIT:
+        next_simulated = simulated_power(endpoint, n=first, sims=sims, seed=seed, alpha=alpha)
+    return EndpointPlan(
+        endpoint=endpoint,
+        n1=n1,
+        n2=n2,
+        analytic=now,
+        simulated=simulated,
+        simulated_note=note,
+        n_needed=needed,
+        next_simulated=next_simulated,
+    )
 
 
 def plot_power_curves(

@@ -14,28 +14,28 @@ import html
 import io
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kypho import progress
 from kypho.beyond.confounding import adjust_for_confounding, plot_love
 from kypho.beyond.planning import (
-    analytic_power,
+    SIMULATION_LIMIT,
     endpoints_from_data,
+    plan_endpoint,
     plot_power_curves,
-    simulated_power,
 )
 from kypho.beyond.trajectories import fit_trajectory, plot_trajectory
 from kypho.errors import KyphoError
 
 if TYPE_CHECKING:
+    from kypho.analysis.plan import Plan
     from kypho.schema import Schema
 
 __all__ = ["report_section"]
-
-TRAJECTORY_MEASURES = ("vas", "ant_height_ratio", "mid_height_ratio", "wedge_angle")
-"""Repeated measures modelled over time, in the order of the paper's Tables 3–6."""
 
 _esc = html.escape
 
@@ -85,8 +85,14 @@ def _svg(draw: Callable[..., object], size: tuple[float, float]) -> bytes:
 
 
 def _power_part(
-    data: pd.DataFrame, schema: Schema, sims: int, seed: int, figures: dict[str, bytes]
+    data: pd.DataFrame,
+    schema: Schema,
+    plan: Plan,
+    seed: int,
+    figures: dict[str, bytes],
+    shown: progress.Bar,
 ) -> list[str]:
+    sims = plan.beyond.sims
     out = [
         "<h3>Sample size for the next study</h3>",
         "<p>How likely was this study to detect the differences it observed, and how many "
@@ -96,35 +102,35 @@ def _power_part(
         "grades). <em>Simulated</em> power runs the analysis's own tests — including its "
         "automatic choices (F test before t or t′; Pearson, Yates or Fisher by expected "
         "counts) — on "
-        f"{sims:,} simulated studies; ± is the Monte Carlo standard error. "
+        f"{sims:,} simulated studies; ± is the Monte Carlo standard error. It is simulated at "
+        "the observed size and at the size the formula gives for 80% power, for studies of up "
+        f"to {SIMULATION_LIMIT:,} patients whose analytic power is not already ≈ 1 (beyond that "
+        "the formula is accurate and the simulation would only repeat it). "
         "Assumptions: the observed proportions, means, SDs and grade distributions are the "
         "true ones (they are estimates, so a planned size should allow a margin), normal data "
         "for means, independent patients, two-sided α = 0.05.</p>",
     ]
-    endpoints = endpoints_from_data(data, schema)
+    endpoints = endpoints_from_data(data, schema, plan)
     if not endpoints:
         return [*out, "<p>No endpoint with two distinct groups was found in the data.</p>"]
     rows = []
     for endpoint in endpoints:
-        n1 = endpoint.observed_n[0] if endpoint.observed_n else 55
-        ratio = endpoint.observed_n[1] / endpoint.observed_n[0] if endpoint.observed_n else 1.0
-        now = analytic_power(endpoint, n=float(n1), ratio=ratio)
-        sim = simulated_power(endpoint, n=n1, ratio=ratio, sims=sims, seed=seed)
-        sizes = []
-        for target in (0.8, 0.9):
-            try:
-                need = analytic_power(endpoint, power_target=target)
-                sizes.append(str(math.ceil(need.n1 - 1e-9)))
-            except KyphoError:
-                sizes.append("unreachable")
+        shown.describe(f"power: {endpoint.label}")
+        planned = plan_endpoint(endpoint, sims=sims, seed=seed)
+        sim = planned.simulated
+        check = planned.next_simulated
         rows.append(
             [
                 endpoint.label,
                 endpoint.describe(),
-                f"{n1} / {round(ratio * n1)}",
-                f"{now.power:.2f}",
-                f"{sim.power:.2f} ± {sim.mcse:.2f}",
-                *sizes,
+                f"{planned.n1} / {planned.n2}",
+                f"{planned.analytic.power:.2f}",
+                f"{sim.power:.2f} ± {sim.mcse:.2f}" if sim else "as analytic",
+                *(
+                    "unreachable" if need is None else str(need)
+                    for need in planned.n_needed.values()
+                ),
+                f"{check.power:.2f} ± {check.mcse:.2f}" if check else "—",
             ]
         )
     out.append(
@@ -137,9 +143,12 @@ def _power_part(
                 "Power, simulated",
                 "n/group for 80%",
                 "n/group for 90%",
+                "Simulated power at n for 80%",
             ],
             rows,
-            "Power at the observed size and patients per group needed (equal groups).",
+            "Power at the observed size and patients per group needed (equal groups). "
+            "“As analytic”: not simulated (analytic power ≈ 1, or a study larger than "
+            f"{SIMULATION_LIMIT:,} patients).",
         )
     )
     main = [e for e in endpoints if e.kind in ("proportions", "ordinal")][:3]
@@ -150,13 +159,20 @@ def _power_part(
             (6.5, 4.0),
         )
         out.append(
-            "<p>Figure B1 (below) draws the analytic power of the leakage and cement-grade "
-            "comparisons against the number of patients per group.</p>"
+            "<p>Figure B1 (below) draws the analytic power of the "
+            + _esc(" and ".join(e.label for e in main))
+            + " comparisons against the number of patients per group.</p>"
         )
     return out
 
 
-def _trajectory_part(data: pd.DataFrame, schema: Schema, figures: dict[str, bytes]) -> list[str]:
+def _trajectory_part(
+    data: pd.DataFrame,
+    schema: Schema,
+    plan: Plan,
+    figures: dict[str, bytes],
+    shown: progress.Bar,
+) -> list[str]:
     out = [
         "<h3>Trajectories over time (linear mixed model)</h3>",
         "<p>The paper tests the groups at each timepoint separately. A linear mixed model "
@@ -171,9 +187,10 @@ def _trajectory_part(data: pd.DataFrame, schema: Schema, figures: dict[str, byte
         "shrinks after surgery); missing visits missing at random.</p>",
     ]
     time_labels = {name: tp.label for name, tp in schema.timepoints.items()}
-    for k, measure in enumerate(TRAJECTORY_MEASURES, start=2):
+    for k, measure in enumerate(plan.beyond.trajectories, start=2):
         if measure not in schema.repeated:
             continue
+        shown.describe(f"mixed model: {measure}")
         try:
             result = fit_trajectory(data, schema, measure)
         except (KyphoError, ValueError, ArithmeticError) as exc:
@@ -204,7 +221,13 @@ def _trajectory_part(data: pd.DataFrame, schema: Schema, figures: dict[str, byte
     return out
 
 
-def _confounding_part(data: pd.DataFrame, schema: Schema, figures: dict[str, bytes]) -> list[str]:
+def _confounding_part(
+    data: pd.DataFrame,
+    schema: Schema,
+    plan: Plan,
+    figures: dict[str, bytes],
+    shown: progress.Bar,
+) -> list[str]:
     out = [
         "<h3>Confounding: propensity-score analyses</h3>",
         "<p>The groups were not randomised, so they may differ in ways that also affect the "
@@ -220,8 +243,9 @@ def _confounding_part(data: pd.DataFrame, schema: Schema, figures: dict[str, byt
         "model is adequate. The IPW confidence intervals use robust (sandwich) standard "
         "errors.</p>",
     ]
+    shown.describe("propensity scores")
     try:
-        result = adjust_for_confounding(data, schema)
+        result = adjust_for_confounding(data, schema, plan=plan)
     except KyphoError as exc:
         return [*out, f"<p>Not computed: {_esc(str(exc))}</p>"]
     if result.dropped:
@@ -295,7 +319,8 @@ def report_section(
     data: pd.DataFrame,
     schema: Schema,
     *,
-    sims: int = 2000,
+    plan: Plan | None = None,
+    sims: int | None = None,
     seed: int = 20_260_101,
 ) -> tuple[str, dict[str, bytes]]:
     """Build the "Beyond the paper" section of the HTML report.
@@ -306,8 +331,12 @@ def report_section(
         The analysed data: included patients, derived columns.
     schema : kypho.schema.Schema
         The study schema.
-    sims : int
-        Simulated studies per Monte Carlo power estimate.
+    plan : kypho.analysis.Plan, optional
+        The analysis plan; its ``beyond`` section names the measures, covariates
+        and endpoints. The built-in plan when omitted.
+    sims : int, optional
+        Simulated studies per Monte Carlo power estimate (default: the plan's
+        ``beyond.power.sims``).
     seed : int
         Seed of the simulations (fixed, so the report is reproducible).
 
@@ -327,19 +356,27 @@ def report_section(
         "differences between the groups. They are additions to the paper's plan, not part "
         "of it.</p>"
     ]
-    builders: list[Callable[[], list[str]]] = [
-        partial(_power_part, data, schema, sims, seed, figures),
-        partial(_trajectory_part, data, schema, figures),
-        partial(_confounding_part, data, schema, figures),
+    if plan is None:
+        from kypho.analysis.plan import load_plan
+
+        plan = load_plan()
+    if sims is not None:
+        plan = replace(plan, beyond=replace(plan.beyond, sims=sims))
+    builders: list[Callable[[progress.Bar], list[str]]] = [
+        partial(_power_part, data, schema, plan, seed, figures),
+        partial(_trajectory_part, data, schema, plan, figures),
+        partial(_confounding_part, data, schema, plan, figures),
     ]
-    for build in builders:
-        try:
-            parts.extend(build())
-        # Numerical failures of the fitting libraries (ValueError covers numpy's
-        # LinAlgError) must cost this one part of the section, not the report.
-        except (KyphoError, ValueError, ArithmeticError) as exc:
-            parts.append(
-                f"<p>This analysis could not be computed: {_esc(type(exc).__name__)}: "
-                f"{_esc(str(exc))}</p>"
-            )
+    with progress.bar("Beyond the paper", total=len(builders), unit="parts") as shown:
+        for build in builders:
+            try:
+                parts.extend(build(shown))
+            # Numerical failures of the fitting libraries (ValueError covers numpy's
+            # LinAlgError) must cost this one part of the section, not the report.
+            except (KyphoError, ValueError, ArithmeticError) as exc:
+                parts.append(
+                    f"<p>This analysis could not be computed: {_esc(type(exc).__name__)}: "
+                    f"{_esc(str(exc))}</p>"
+                )
+            shown.advance()
     return "\n".join(parts), figures

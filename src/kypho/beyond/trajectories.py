@@ -26,15 +26,15 @@ correlation per pair) relaxes both and is the next step when the data allow it.
 
 from __future__ import annotations
 
-import warnings
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import optimize, stats
 
 from kypho.errors import StatisticsError
 
@@ -114,22 +114,6 @@ class TrajectoryResult:
         return frame
 
 
-def _design(
-    group: NDArray[np.int64], time: NDArray[np.int64], n_times: int
-) -> tuple[NDArray[np.float64], list[str]]:
-    """Treatment-coded design: intercept, group, time dummies, group × time dummies."""
-    n = group.size
-    columns = [np.ones(n), group.astype(float)]
-    names = ["intercept", "group"]
-    for t in range(1, n_times):
-        columns.append((time == t).astype(float))
-        names.append(f"time[{t}]")
-    for t in range(1, n_times):
-        columns.append(group * (time == t).astype(float))
-        names.append(f"group:time[{t}]")
-    return np.column_stack(columns), names
-
-
 def _contrast(g: int, t: int, n_times: int) -> NDArray[np.float64]:
     row = np.zeros(2 * n_times)
     row[0] = 1.0
@@ -183,8 +167,18 @@ def mixed_model(
     :math:`y_{it} = \\mu + \\gamma g_i + \\tau_t + (\\gamma\\tau)_t g_i + u_i + e_{it}`,
     :math:`u_i \\sim N(0, \\sigma^2_u)`, :math:`e_{it} \\sim N(0, \\sigma^2_e)`, treatment
     coding (reference group, first time). Fitted by restricted maximum likelihood
-    with ``statsmodels.MixedLM``. A model-based mean is :math:`L\\hat\\beta` with SE
-    :math:`\\sqrt{L \\hat V L^T}`; CIs and P values use the normal distribution
+    from sufficient statistics, so the cost is one pass over the data however
+    many patients there are: with :math:`\\lambda = \\sigma^2_u/\\sigma^2_e` a
+    patient with :math:`m` measurements has
+    :math:`V_i^{-1} = \\sigma_e^{-2}(I - \\frac{\\lambda}{1 + m\\lambda}J)`, so
+    :math:`X^TV^{-1}X`, :math:`X^TV^{-1}y`, :math:`y^TV^{-1}y` and
+    :math:`\\log|V|` are sums over the patients with the same :math:`m` of their
+    cell counts, cell sums and squared totals. :math:`\\sigma^2_e` is profiled
+    out and the REML criterion is maximised over the one parameter
+    :math:`\\lambda \\ge 0` (a grid, then Brent's method), the boundary
+    :math:`\\lambda = 0` included. A model-based mean is :math:`L\\hat\\beta` with SE
+    :math:`\\sqrt{L \\hat V L^T}`, :math:`\\hat V = \\hat\\sigma^2_e (X^T H^{-1} X)^{-1}` as
+    ``nlme::lme`` reports it; CIs and P values use the normal distribution
     (Wald). For a balanced design the REML variance components equal the
     classical ANOVA estimates and the means equal the cell means.
 
@@ -196,66 +190,210 @@ def mixed_model(
        ed. Wiley; 2011. Chapters 7–8.
     .. [3] Searle SR, Casella G, McCulloch CE. Variance Components. Wiley; 1992.
     """
-    from statsmodels.regression.mixed_linear_model import MixedLM
-
     if len(groups) != 2:
         raise StatisticsError(f"groups must name exactly 2 groups (got {list(groups)!r})")
     if len(times) < 2:
         raise StatisticsError(f"times must name at least 2 timepoints (got {list(times)!r})")
-    y = np.asarray(values, dtype=np.float64)
-    ids = np.asarray(patient).astype(str)
-    g_labels = np.asarray(group).astype(str)
-    t_labels = np.asarray(time).astype(str)
-    group_index = {str(g): i for i, g in enumerate(groups)}
-    time_index = {str(t): i for i, t in enumerate(times)}
-    unknown_g = sorted(set(g_labels) - set(group_index))
-    if unknown_g:
-        raise StatisticsError(f"group labels {unknown_g} are not among groups {list(groups)!r}")
-    unknown_t = sorted(set(t_labels) - set(time_index))
-    if unknown_t:
-        raise StatisticsError(f"time labels {unknown_t} are not among times {list(times)!r}")
+    y = np.asarray(values, dtype=np.float64).ravel()
+    g = _codes(group, groups, "group", "groups")
+    t = _codes(time, times, "time", "times")
+    ids = pd.factorize(np.asarray(patient).ravel())[0]
+    if not (g.size == t.size == ids.size == y.size):
+        raise StatisticsError(
+            f"values, patient, group and time must have the same length "
+            f"(got {y.size}, {ids.size}, {g.size}, {t.size})"
+        )
+    return _fit_codes(
+        y, ids, g, t, groups=groups, times=times, measure=measure, confidence=confidence
+    )
+
+
+def _codes(labels: ArrayLike, levels: Sequence[str], what: str, names: str) -> NDArray[np.int64]:
+    """Positions of ``labels`` among ``levels`` (compared as text); unknown labels raise."""
+    text = pd.Series(np.asarray(labels).ravel()).astype("string")
+    codes = pd.Categorical(text, categories=[str(v) for v in levels]).codes.astype(np.int64)
+    unknown = sorted(set(text[(codes < 0) & text.notna().to_numpy()].unique()))
+    if unknown or text.isna().any():
+        shown = unknown + (["<missing>"] if text.isna().any() else [])
+        raise StatisticsError(f"{what} labels {shown} are not among {names} {list(levels)!r}")
+    return codes
+
+
+# Patient × cell counts held in memory at once (values); bounds memory at ~32 MB.
+_VALUES_PER_BLOCK = 4_000_000
+
+
+@dataclass(frozen=True)
+class _Sufficient:
+    """What the REML criterion needs, summed over patients with the same size ``m``."""
+
+    cell_count: NDArray[np.float64]  # (K,) measurements per cell
+    cell_sum: NDArray[np.float64]  # (K,) Σ y per cell
+    yy: float  # Σ y²
+    sizes: NDArray[np.float64]  # (S,) the distinct patient sizes m
+    patients: NDArray[np.float64]  # (S,) patients with each size
+    nn: NDArray[np.float64]  # (S, K, K) Σ n_i n_iᵀ (n_i: patient i's cell counts)
+    ns: NDArray[np.float64]  # (S, K) Σ n_i s_i (s_i: patient i's total)
+    ss: NDArray[np.float64]  # (S,) Σ s_i²
+    n_obs: int
+
+
+def _sufficient(
+    y: NDArray[np.float64], ids: NDArray[np.int64], cell: NDArray[np.int64], k: int
+) -> _Sufficient:
+    n_patients = int(ids.max()) + 1
+    m = np.bincount(ids, minlength=n_patients)
+    s = np.bincount(ids, weights=y, minlength=n_patients)
+    sizes, which = np.unique(m[m > 0], return_inverse=True)
+    present = np.flatnonzero(m > 0)
+    size_of = np.full(n_patients, -1, dtype=np.int64)
+    size_of[present] = which
+    nn = np.zeros((sizes.size, k, k))
+    ns = np.zeros((sizes.size, k))
+    ss = np.bincount(which, weights=s[present] ** 2, minlength=sizes.size)
+    # Patients' cell counts, a block of patients at a time (bounded memory).
+    block = max(1, _VALUES_PER_BLOCK // k)
+    order = np.argsort(ids, kind="stable")
+    ids_sorted, cell_sorted = ids[order], cell[order]
+    starts = np.searchsorted(ids_sorted, np.arange(0, n_patients, block))
+    ends = [*starts[1:], ids_sorted.size]
+    for first, (lo, hi) in zip(
+        range(0, n_patients, block), zip(starts, ends, strict=True), strict=True
+    ):
+        count = min(block, n_patients - first)
+        local = ids_sorted[lo:hi] - first
+        counts = np.bincount(local * k + cell_sorted[lo:hi], minlength=count * k)
+        counts = counts.reshape(count, k).astype(np.float64)
+        group_of = size_of[first : first + count]
+        for j in np.unique(group_of[group_of >= 0]):
+            rows = counts[group_of == j]
+            nn[j] += rows.T @ rows
+            ns[j] += rows.T @ s[first : first + count][group_of == j]
+    return _Sufficient(
+        cell_count=np.bincount(cell, minlength=k).astype(np.float64),
+        cell_sum=np.bincount(cell, weights=y, minlength=k).astype(np.float64),
+        yy=float(y @ y),
+        sizes=sizes.astype(np.float64),
+        patients=np.bincount(which, minlength=sizes.size).astype(np.float64),
+        nn=nn,
+        ns=ns,
+        ss=ss.astype(np.float64),
+        n_obs=int(y.size),
+    )
+
+
+def _reml_parts(
+    suff: _Sufficient, lam: float
+) -> tuple[float, NDArray[np.float64], NDArray[np.float64], float]:
+    """(−2 × profiled REML log-likelihood up to a constant, A, μ̂, σ̂²_e) at λ = σ²_u/σ²_e."""
+    w = lam / (1.0 + suff.sizes * lam)
+    a = np.diag(suff.cell_count) - np.einsum("s,sij->ij", w, suff.nn)
+    c = suff.cell_sum - w @ suff.ns
+    q = suff.yy - float(w @ suff.ss)
+    chol = np.linalg.cholesky(a)
+    mu = np.linalg.solve(a, c)
+    dof = suff.n_obs - a.shape[0]
+    rss = max(q - float(c @ mu), 0.0)
+    sigma2 = rss / dof
+    logdet_h = float(suff.patients @ np.log1p(suff.sizes * lam))
+    logdet_a = 2.0 * float(np.sum(np.log(np.diag(chol))))
+    criterion = dof * math.log(max(sigma2, 1e-300)) + logdet_h + logdet_a
+    return criterion, a, mu, sigma2
+
+
+def _maximise_reml(suff: _Sufficient) -> tuple[float, bool]:
+    """λ̂ ≥ 0 maximising the profiled REML likelihood, and whether Brent converged.
+
+    Searched as ρ = λ/(1 + λ) ∈ [0, 1): a grid of 41 points, then Brent's
+    bounded method in the grid cell around the best point; ρ = 0 (no patient
+    variance) is a candidate of its own.
+    """
+
+    def objective(rho: float) -> float:
+        try:
+            return _reml_parts(suff, rho / (1.0 - rho))[0]
+        except np.linalg.LinAlgError:
+            return math.inf
+
+    top = 1.0 - 1e-9
+    grid = np.linspace(0.0, top, 41)
+    values = np.array([objective(float(r)) for r in grid])
+    best = int(np.argmin(values))
+    if not math.isfinite(values[best]):
+        raise StatisticsError("the REML criterion is not finite anywhere (singular design)")
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
+    fit = optimize.minimize_scalar(
+        objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12, "maxiter": 500}
+    )
+    rho, value = (
+        (float(fit.x), float(fit.fun)) if fit.fun <= values[best] else (grid[best], values[best])
+    )
+    if objective(0.0) <= value:
+        rho = 0.0
+    return rho / (1.0 - rho), bool(fit.success)
+
+
+def _fit_codes(
+    y: NDArray[np.float64],
+    ids: NDArray[np.int64],
+    g: NDArray[np.int64],
+    t: NDArray[np.int64],
+    *,
+    groups: Sequence[str],
+    times: Sequence[str],
+    measure: str,
+    confidence: float,
+) -> TrajectoryResult:
+    """The REML fit from integer codes (patient, group index, time index)."""
     keep = ~np.isnan(y)
-    y, ids, g_labels, t_labels = y[keep], ids[keep], g_labels[keep], t_labels[keep]
-    g = np.array([group_index[v] for v in g_labels], dtype=np.int64)
-    t = np.array([time_index[v] for v in t_labels], dtype=np.int64)
+    if not keep.all():
+        y, ids, g, t = y[keep], ids[keep], g[keep], t[keep]
+    n_times = len(times)
+    if y.size:
+        ids = pd.factorize(ids)[0]
+    n_patients = int(ids.max()) + 1 if y.size else 0
+    patient_group = np.zeros((n_patients, 2), dtype=bool)
+    patient_group[ids, g] = True
     for i, name in enumerate(groups):
-        count = len(set(ids[g == i]))
+        count = int(patient_group[:, i].sum())
         if count < 2:
             raise StatisticsError(
                 f"group {name!r} needs at least 2 patients with a measurement of {measure} (got {count})"
             )
-    n_times = len(times)
+    k = 2 * n_times
+    cell = g * n_times + t
+    counts = np.bincount(cell, minlength=k)
     missing_cells = [
         f"{groups[gi]} at {times[ti]}"
         for gi in range(2)
         for ti in range(n_times)
-        if not np.any((g == gi) & (t == ti))
+        if counts[gi * n_times + ti] == 0
     ]
     if missing_cells:
         raise StatisticsError(
             f"no measurement of {measure} for {', '.join(missing_cells)}; every group needs every timepoint"
         )
-    x, names = _design(g, t, n_times)
-    model = MixedLM(y, x, groups=ids, exog_re=np.ones((y.size, 1)))
-    # Gradient methods fail (slowly) when the patient variance is at its boundary
-    # (0), which happens when a patient's measurements are barely correlated;
-    # Powell's derivative-free search handles the boundary. A moment estimate of
-    # the patient variance says which case to expect.
-    if _moment_patient_variance(y, x, ids) > 0:
-        fit, caught = _fit(model, ["bfgs"])
-        reason = "the gradient (BFGS) fit did not converge"
-    else:
-        fit, caught = None, []
-        reason = "the moment estimate of the patient variance is not positive"
-    if fit is None or not fit.converged:
-        fit, caught = _fit(model, ["powell"])
-        caught = [f"fitted with Powell's method because {reason}", *caught]
-    if fit is None:
-        raise StatisticsError(f"the mixed model of {measure} cannot be fitted: {caught[-1]}")
-    notes = tuple(dict.fromkeys(caught))
-    k = x.shape[1]
-    beta = np.asarray(fit.fe_params, dtype=np.float64)
-    cov = np.asarray(fit.cov_params(), dtype=np.float64)[:k, :k]
+    if y.size <= k:
+        raise StatisticsError(
+            f"{y.size} measurements of {measure} cannot fit {k} means and two variances"
+        )
+    suff = _sufficient(y, ids, cell, k)
+    lam, converged = _maximise_reml(suff)
+    _, a, mu, s2e = _reml_parts(suff, lam)
+    # Cell means μ = M β, M the treatment-coding contrast of each cell.
+    contrast = np.array([_contrast(gi, ti, n_times) for gi in range(2) for ti in range(n_times)])
+    to_beta = np.linalg.inv(contrast)
+    beta = to_beta @ mu
+    cov = s2e * to_beta @ np.linalg.inv(a) @ to_beta.T
+    cov = (cov + cov.T) / 2
+    s2u = lam * s2e
+    notes: tuple[str, ...] = ()
+    if lam == 0.0:
+        notes = (
+            "the patient variance is estimated at 0 (its lower bound): a patient's "
+            "measurements are no more alike than those of different patients",
+        )
+    names = _names(n_times)
     z = float(stats.norm.isf((1 - confidence) / 2))
 
     def estimate(rows: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -275,7 +413,7 @@ def mixed_model(
         }
     )
     cells = [(gi, ti) for gi in range(2) for ti in range(n_times)]
-    est, se = estimate(np.array([_contrast(gi, ti, n_times) for gi, ti in cells]))
+    est, se = estimate(contrast)
     means = pd.DataFrame(
         {
             "group": [groups[gi] for gi, _ in cells],
@@ -284,7 +422,7 @@ def mixed_model(
             "se": se,
             "ci_low": est - z * se,
             "ci_high": est + z * se,
-            "n": [int(np.sum((g == gi) & (t == ti))) for gi, ti in cells],
+            "n": [int(counts[gi * n_times + ti]) for gi, ti in cells],
         }
     )
     diff_rows = np.array(
@@ -304,8 +442,6 @@ def mixed_model(
     inter = np.arange(n_times + 1, 2 * n_times)
     b = beta[inter]
     chi2 = float(b @ np.linalg.solve(cov[np.ix_(inter, inter)], b))
-    s2u = float(np.asarray(fit.cov_re).ravel()[0])
-    s2e = float(fit.scale)
     return TrajectoryResult(
         measure=measure,
         groups=(str(groups[0]), str(groups[1])),
@@ -315,49 +451,26 @@ def mixed_model(
         differences=differences,
         sigma2_patient=s2u,
         sigma2_residual=s2e,
-        icc=s2u / (s2u + s2e),
+        icc=s2u / (s2u + s2e) if s2u + s2e > 0 else math.nan,
         interaction_chi2=chi2,
         interaction_dof=n_times - 1,
         interaction_p=float(stats.chi2.sf(chi2, n_times - 1)),
-        n_patients=len(set(ids)),
+        n_patients=n_patients,
         n_observations=int(y.size),
-        converged=bool(fit.converged),
+        converged=converged,
         notes=notes,
         confidence=confidence,
     )
 
 
-def _moment_patient_variance(
-    y: NDArray[np.float64], x: NDArray[np.float64], ids: NDArray[np.str_]
-) -> float:
-    """ANOVA (moment) estimate of the patient variance from OLS residuals.
-
-    Only used to choose the optimiser, never reported: for unbalanced data the
-    one-way estimator (MSB − MSW)/n₀ with n₀ = (N − Σmᵢ²/N)/(a − 1).
-    """
-    beta = np.linalg.lstsq(x, y, rcond=None)[0]
-    residual = y - x @ beta
-    _, index = np.unique(ids, return_inverse=True)
-    sizes = np.bincount(index).astype(float)
-    means = np.bincount(index, residual) / sizes
-    a, total = sizes.size, float(y.size)
-    if a < 2 or total <= a:
-        return 0.0
-    msb = float(np.sum(sizes * (means - residual.mean()) ** 2)) / (a - 1)
-    msw = float(np.sum((residual - means[index]) ** 2)) / (total - a)
-    n0 = (total - float(np.sum(sizes**2)) / total) / (a - 1)
-    return (msb - msw) / n0
-
-
-def _fit(model: Any, method: list[str]) -> tuple[Any, list[str]]:
-    """Fit by REML with ``method``; return (fit or None, the warnings and error seen)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            fit = model.fit(reml=True, method=method)
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            return None, [*(str(w.message) for w in caught), str(exc)]
-    return fit, [str(w.message) for w in caught]
+def _names(n_times: int) -> list[str]:
+    """Names of the treatment-coded fixed effects, in the order of :func:`_contrast`."""
+    return [
+        "intercept",
+        "group",
+        *(f"time[{t}]" for t in range(1, n_times)),
+        *(f"group:time[{t}]" for t in range(1, n_times)),
+    ]
 
 
 def _term_label(name: str, groups: Sequence[str], times: Sequence[str]) -> str:
@@ -417,26 +530,32 @@ def fit_trajectory(
         raise StatisticsError(f"the data lack the columns {absent} needed to model {measure!r}")
     order = sorted(columns, key=lambda tp: schema.timepoints[tp].order)
     experimental, control = schema.group_levels
-    long = data[[schema.id_column, schema.group_column, *[columns[tp] for tp in order]]].melt(
-        id_vars=[schema.id_column, schema.group_column], var_name="column", value_name="value"
+    group = data[schema.group_column].astype("string")
+    # Control is the reference (code 0), experimental the compared group (1).
+    is_exp = (group == experimental).fillna(False).to_numpy(dtype=bool)
+    is_ctl = (group == control).fillna(False).to_numpy(dtype=bool)
+    g_row = np.where(is_exp, 1, np.where(is_ctl, 0, -1))
+    in_study = np.flatnonzero(g_row >= 0)
+    ids = pd.factorize(data[schema.id_column].to_numpy()[in_study])[0]
+    n_rows, n_times = in_study.size, len(order)
+    values = np.concatenate(
+        [
+            pd.to_numeric(data[columns[tp]], errors="coerce").to_numpy(dtype=float)[in_study]
+            for tp in order
+        ]
     )
-    to_time = {columns[tp]: tp for tp in order}
-    group = long[schema.group_column].astype("string")
-    in_study = group.isin([experimental, control]).fillna(False).to_numpy(dtype=bool)
-    long = long[in_study]
     first = schema[columns[order[0]]]
     label = first.label + (f" ({first.unit})" if first.unit else "")
-    result = mixed_model(
-        pd.to_numeric(long["value"], errors="coerce").to_numpy(dtype=float),
-        long[schema.id_column].astype("string").to_numpy(dtype=str),
-        long[schema.group_column].astype("string").to_numpy(dtype=str),
-        long["column"].map(to_time).to_numpy(dtype=str),
+    return _fit_codes(
+        values,
+        np.tile(ids, n_times),
+        np.tile(g_row[in_study].astype(np.int64), n_times),
+        np.repeat(np.arange(n_times, dtype=np.int64), n_rows),
         groups=(control, experimental),
         times=order,
         measure=label,
         confidence=confidence,
     )
-    return result
 
 
 def plot_trajectory(

@@ -37,6 +37,21 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "synth": ("kypho.cli.synth", "synth", "Generate a synthetic cohort consistent with a paper."),
     "power": ("kypho.cli.power", "power", "Power and sample size for the next study."),
     "db": ("kypho.cli.db", "db", "The study store: init, import, export, edit, lock, verify."),
+    "serve": (
+        "kypho.cli.serve",
+        "serve",
+        "The study in the browser: forms, dashboard, queries, log.",
+    ),
+    "simulate": (
+        "kypho.cli.simulate",
+        "simulate",
+        "In-silico cement perfusion: compare protocols, sensitivity analysis.",
+    ),
+    "reliability": (
+        "kypho.cli.reliability",
+        "reliability",
+        "Inter- and intra-rater reliability from a CSV of repeated reads.",
+    ),
 }
 
 

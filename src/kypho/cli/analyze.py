@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from importlib import resources
@@ -109,11 +106,15 @@ def _read(
                 "--db needs the study store (kypho.store.load_from_store), which this "
                 "installation of kypho does not have"
             ) from None
-        raw = load_from_store(db_url)
         from sqlalchemy.engine import make_url
 
+        from kypho.store.engine import resolve_url
+
+        # a plain path is a SQLite file, as for `kypho db --url`
+        url = resolve_url(db_url)
+        raw = load_from_store(url)
         # The report and MANIFEST.json name the store, never its password.
-        safe = make_url(db_url).render_as_string(hide_password=True)
+        safe = make_url(url).render_as_string(hide_password=True)
         return raw, f"study store {safe}", None, ""
     from kypho.io import read_table
 
@@ -123,6 +124,15 @@ def _read(
         note = SYNTHETIC_NOTE
     raw = read_table(input_path, schema=schema)
     return raw, input_path.name, _sha256(input_path), note
+
+
+def _store_files(db_url: str) -> list[Path]:
+    """The SQLite file of a store URL (an input: never replaced), else nothing."""
+    from kypho.store.engine import resolve_url
+
+    url = resolve_url(db_url)
+    prefix = "sqlite:///"
+    return [Path(url[len(prefix) :])] if url.startswith(prefix) and len(url) > len(prefix) else []
 
 
 def _summary_lines(result: Any, screening: Any, validation: Any) -> list[str]:
@@ -163,35 +173,22 @@ def _summary_lines(result: Any, screening: Any, validation: Any) -> list[str]:
     return lines
 
 
-def _publish(staging: Path, out_dir: Path, manifest_text: str) -> None:
-    """Move the finished files from ``staging`` into ``out_dir``; MANIFEST.json last.
+def _planned(formats: tuple[str, ...], figures: bool) -> list[str]:
+    """The top-level names the report will take, checked before the analysis runs."""
+    names = ["MANIFEST.json", "data_quality.csv"]
+    names += [name for fmt in formats for name in _FILES_BY_FORMAT.get(fmt, ())]
+    return names + (["figures/"] if figures else [])
 
-    Files listed by a previous run's MANIFEST.json are removed first, so a figure
-    or format dropped from this run does not linger beside the new report; other
-    files in the folder are left alone.
-    """
-    stale = out_dir / "MANIFEST.json"
-    if stale.exists():
-        try:
-            previous = json.loads(stale.read_text(encoding="utf-8")).get("files", [])
-        except (OSError, ValueError, AttributeError):
-            previous = []
-        stale.unlink()
-        for entry in previous:
-            old = out_dir / str(entry.get("path", "")) if isinstance(entry, dict) else None
-            # Only plain files inside out_dir that a previous report wrote.
-            if old is not None and old.is_file() and out_dir.resolve() in old.resolve().parents:
-                old.unlink()
-    for item in sorted(staging.iterdir()):
-        destination = out_dir / item.name
-        if destination.is_dir():
-            shutil.rmtree(destination)
-        elif destination.exists():
-            destination.unlink()
-        shutil.move(str(item), str(destination))
-    partial = out_dir / ".MANIFEST.json.partial"
-    partial.write_text(manifest_text, encoding="utf-8")
-    partial.replace(out_dir / "MANIFEST.json")
+
+# What each format writes (kypho.report.document.write_report); publishing
+# checks the files actually written again, so this only makes refusals early.
+_FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
+    "md": ("report.md",),
+    "html": ("report.html",),
+    "csv": ("tables.csv", "results.csv"),
+    "tex": ("tables.tex",),
+    "docx": ("report.docx",),
+}
 
 
 @click.command("analyze")
@@ -228,13 +225,38 @@ def _publish(staging: Path, out_dir: Path, manifest_text: str) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A schema extension (YAML: new variables or timepoints), or a whole study schema.",
 )
-@click.option("--db", "db_url", help="Read the records from a study store (database URL).")
+@click.option(
+    "--db",
+    "db_url",
+    help="Read the records from a study store (database URL, or a SQLite file path).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a folder that is not empty and holds no kypho report. kypho still "
+    "replaces and deletes only files it wrote itself (listed in its MANIFEST.json), never "
+    "the input and never a file of yours: a name clash is refused even with --force.",
+)
+@click.option(
+    "--reliability",
+    "reliability_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A CSV of repeated radiograph reads (see `kypho reliability`): adds the "
+    "Measurement reliability section to report.html.",
+)
+@click.option(
+    "--registry",
+    is_flag=True,
+    help="INPUT is a Parquet registry too large for memory: validate, derive and screen it "
+    "in chunks and compute the tables column by column (same tables as without; no "
+    '"Beyond the paper" section).',
+)
 @click.option(
     "--strict",
     is_flag=True,
     help="Reject a whole record for any validation problem (default: flag the field, keep the record).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr or bars.")
 def analyze(
     input_path: Path | None,
     out_dir: Path,
@@ -243,22 +265,47 @@ def analyze(
     plan_path: Path | None,
     schema_path: Path | None,
     db_url: str | None,
+    force: bool,
+    reliability_path: Path | None,
+    registry: bool,
     strict: bool,
     quiet: bool,
 ) -> None:
     """Validate, screen, derive and analyse INPUT; write the report into --out.
 
-    INPUT is a .csv, .xlsx or .sav file of patient records (columns named as in
-    the study schema or by their labels). Without INPUT the bundled default
+    INPUT is a .csv, .xlsx, .sav or .parquet file of patient records (columns
+    named as in the study schema or by their labels). Without INPUT the bundled default
     cohort is analysed (synthetic data). The report holds Tables 1-7 in every
     chosen format, the figures, the methods and results text, and report.html
     with everything in one file; MANIFEST.json is written last.
+
+    kypho replaces only files it wrote itself into --out (those its
+    MANIFEST.json lists, unchanged since), never INPUT and never a file of
+    yours; a folder that is not empty and holds no kypho report is refused
+    unless --force.
     """
+    from kypho import progress
+    from kypho.output.folder import open_output_folder
+
+    if quiet:
+        progress.configure(enabled=False)
     chosen = formats or FORMAT_CHOICES
+    inputs = [input_path] if input_path is not None else []
+    if db_url is not None:
+        inputs += _store_files(db_url)
+    if reliability_path is not None:
+        inputs.append(reliability_path)
+    folder = open_output_folder(out_dir, force=force, inputs=inputs)
+    folder.check(_planned(chosen, not no_figures))
+    if registry:
+        _registry(input_path, folder, out_dir, plan_path, schema_path, chosen, no_figures, quiet)
+        return
     steps = _Steps(7, quiet)
-    steps(f"reading {input_path or ('study store' if db_url else 'the bundled default cohort')}")
-    schema = _load_schema(schema_path)
-    raw, input_name, digest, note = _read(input_path, db_url, schema)
+    source = input_path or ("study store" if db_url else "the bundled default cohort")
+    steps(f"reading {source}")
+    with progress.bar(f"reading {getattr(source, 'name', source)}", ticking=True):
+        schema = _load_schema(schema_path)
+        raw, input_name, digest, note = _read(input_path, db_url, schema)
 
     from kypho.analysis import analyze as run_analysis
     from kypho.analysis import load_plan
@@ -267,7 +314,8 @@ def analyze(
     from kypho.validation import validate
 
     steps(f"validating {len(raw)} records")
-    validation = validate(raw, schema, strict=strict)
+    with progress.bar(f"validating {len(raw):,} records", ticking=True):
+        validation = validate(raw, schema, strict=strict)
     if validation.n_flagged:
         click.echo(
             f"warning: {validation.n_flagged} field(s) of kept records flagged and set missing "
@@ -293,9 +341,11 @@ def analyze(
             f"so there is nothing to analyse; first problems: {first}"
         )
     steps("deriving measures")
-    derived = derive(validation.data, schema)
+    with progress.bar("deriving measures", ticking=True):
+        derived = derive(validation.data, schema)
     steps("screening eligibility")
-    screening = screen(derived, schema)
+    with progress.bar("screening eligibility", ticking=True):
+        screening = screen(derived, schema)
     included = derived[screening.included.to_numpy()]
     if len(included) == 0:
         raise DataError(
@@ -304,8 +354,93 @@ def analyze(
         )
     steps("analysing")
     plan = load_plan(extensions=[plan_path] if plan_path is not None else ())
-    result = run_analysis(included, schema, plan)
+    with progress.bar("analysing Tables 1-7", ticking=True):
+        result = run_analysis(included, schema, plan)
 
+    _report(
+        folder,
+        out_dir,
+        result,
+        plan,
+        schema,
+        validation,
+        screening,
+        included,
+        (input_name, digest, note),
+        chosen,
+        no_figures,
+        reliability_path,
+        steps,
+    )
+
+
+def _registry(
+    input_path: Path | None,
+    folder: Any,
+    out_dir: Path,
+    plan_path: Path | None,
+    schema_path: Path | None,
+    chosen: tuple[str, ...],
+    no_figures: bool,
+    quiet: bool,
+) -> None:
+    """``--registry``: the chunked, column-at-a-time path of :mod:`kypho.registry`."""
+    if input_path is None or input_path.suffix.lower() != ".parquet":
+        raise click.UsageError(
+            "--registry needs a .parquet INPUT (e.g. from kypho synth --out FILE.parquet)"
+        )
+    from kypho.analysis import load_plan
+    from kypho.registry import analyze_registry
+
+    steps = _Steps(4, quiet)
+    steps(f"reading, validating, deriving and screening {input_path} in chunks")
+    schema = _load_schema(schema_path)
+    plan = load_plan(extensions=[plan_path] if plan_path is not None else ())
+    done = analyze_registry(
+        input_path, schema, plan, on_stage=lambda: steps("analysing, column by column")
+    )
+    if done.validation.n_rejected:
+        click.echo(
+            f"warning: {done.validation.n_rejected} of {done.validation.n_read} records rejected "
+            "(listed in the report's data-quality section and data_quality.csv)",
+            err=True,
+        )
+    _report(
+        folder,
+        out_dir,
+        done.result,
+        plan,
+        schema,
+        done.validation,
+        done.screening,
+        None,
+        (input_path.name, _sha256(input_path), ""),
+        chosen,
+        no_figures,
+        None,
+        steps,
+    )
+
+
+def _report(
+    folder: Any,
+    out_dir: Path,
+    result: Any,
+    plan: Any,
+    schema: Any,
+    validation: Any,
+    screening: Any,
+    included: Any,
+    source: tuple[str, str | None, str],
+    chosen: tuple[str, ...],
+    no_figures: bool,
+    reliability_path: Path | None,
+    steps: _Steps,
+) -> None:
+    """Write the report into a staging folder, publish it, print the summary."""
+    from kypho.output.folder import publish, staging_folder
+
+    input_name, digest, note = source
     from kypho.report.document import Provenance, manifest, write_report
 
     provenance = Provenance(
@@ -316,9 +451,8 @@ def analyze(
         schema_study=schema.study,
         note=note,
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".kypho-partial-", dir=out_dir))
-    try:
+    sections = _reliability_sections(reliability_path, schema, plan)
+    with staging_folder(folder) as staging:
         steps("writing the report" + ("" if no_figures else " and figures"))
         files = write_report(
             staging,
@@ -332,6 +466,7 @@ def analyze(
             schema=schema,
             title=schema.title or "Study report",
             progress=steps.detail,
+            sections=sections,
         )
         summary = {
             "n_read": validation.n_read,
@@ -344,11 +479,29 @@ def analyze(
         }
         text = manifest(files, staging, provenance, summary)
         steps("publishing")
-        _publish(staging, out_dir, text)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        publish(folder, staging, text)
     echo: Callable[[str], None] = click.echo
     for line in _summary_lines(result, screening, validation):
         echo(line)
     target = out_dir / ("report.html" if "html" in chosen else "")
     echo(f"report: {target}")
+
+
+def _reliability_sections(path: Path | None, schema: Any, plan: Any) -> list[Any]:
+    """The report's "Measurement reliability" section from a reads CSV (none without one)."""
+    if path is None:
+        return []
+    import pandas as pd
+
+    from kypho.radiograph.agreement import reliability
+    from kypho.radiograph.report import SECTION_ID, SECTION_TITLE, reliability_section
+
+    try:
+        reads = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputFileError(f"cannot read the reads file {path}: {exc}") from exc
+    confidence = float(plan.confidence)
+    fragment, figures = reliability_section(
+        reliability(reads, schema=schema, confidence=confidence), confidence=confidence
+    )
+    return [(SECTION_ID, SECTION_TITLE, fragment, figures)]

@@ -117,13 +117,12 @@ def validate(
 
 
 def _write_report(problems: pd.DataFrame, path: Path) -> None:
-    try:
-        if path.suffix.lower() == ".xlsx":
-            problems.to_excel(path, index=False, sheet_name="Problems", engine="openpyxl")
-        else:
-            problems.to_csv(path, index=False, encoding="utf-8")
-    except OSError as exc:
-        raise InputFileError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
+    from kypho.output.cells import write_csv, write_xlsx
+
+    if path.suffix.lower() == ".xlsx":
+        write_xlsx(problems, path, sheet_name="Problems")
+    else:
+        write_csv(problems, path)
 
 
 @click.command("template")

@@ -171,10 +171,9 @@ def export(opts: _Options, output: Path, full: bool, reason: str | None) -> None
     if output.suffix.lower() == ".csv":
         _write_csv(frame, output)
     else:
-        try:
-            frame.to_excel(output, index=False)
-        except OSError as exc:
-            raise InputFileError(f"cannot write {str(output)!r}: {exc.strerror}") from exc
+        from kypho.output.cells import write_xlsx
+
+        write_xlsx(frame, output, sheet_name="Records")
     kind = "identified (full)" if full else "de-identified"
     click.echo(f"wrote {len(frame)} {kind} records to {output}")
 
@@ -317,10 +316,10 @@ def migrate(opts: _Options) -> None:
 
 @db.group("user")
 def user() -> None:
-    """Users of the store and their roles (read_only, analyst, data_entry, admin)."""
+    """Users of the store and their roles (read_only, analyst, data_entry, monitor, admin)."""
 
 
-_ROLE = click.Choice(["read_only", "analyst", "data_entry", "admin"])
+_ROLE = click.Choice(["read_only", "analyst", "data_entry", "monitor", "admin"])
 
 
 @user.command("add")
@@ -369,6 +368,27 @@ def user_enable(opts: _Options, name: str, reason: str | None) -> None:
     click.echo(f"enabled user {name}")
 
 
+@user.command("passwd")
+@click.argument("name")
+@_pass_options
+def user_passwd(opts: _Options, name: str) -> None:
+    """Set the web login password of user NAME (yourself, or anyone as admin).
+
+    Asked twice on a terminal; read from the first line of standard input otherwise.
+    """
+    import sys
+
+    from kypho.store.auth import set_password
+
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with opts.open() as store:
+        set_password(store, name, password, reason="set with kypho db user passwd")
+    click.echo(f"password of {name} set")
+
+
 @user.command("list")
 @_pass_options
 def user_list(opts: _Options) -> None:
@@ -395,7 +415,6 @@ def _shown(url: str) -> str:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    try:
-        frame.to_csv(path, index=False)
-    except OSError as exc:
-        raise InputFileError(f"cannot write {str(path)!r}: {exc.strerror}") from exc
+    from kypho.output.cells import write_csv
+
+    write_csv(frame, path)

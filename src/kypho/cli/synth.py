@@ -14,6 +14,7 @@ import numpy as np
 
 from kypho.errors import InputFileError
 from kypho.io import write_table
+from kypho.output.cells import write_csv
 from kypho.schema import load_schema
 from kypho.synth import SynthReport, synthesize
 from kypho.synth.cohort import BUNDLED_SEED
@@ -124,7 +125,7 @@ def synth(
     )
     if report_path is not None:
         try:
-            result.report.to_frame().to_csv(report_path, index=False)
+            write_csv(result.report.to_frame(), report_path)
         except OSError as exc:
             raise InputFileError(
                 f"cannot write {str(report_path)!r}: {exc.strerror or exc}"

@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from kypho.errors import InputFileError
+from kypho.output.cells import write_csv, write_xlsx
+from kypho.output.markup import markdown_escape
 from kypho.schema import Schema, Variable, load_schema
 
 __all__ = ["DICTIONARY_COLUMNS", "data_dictionary", "write_dictionary"]
@@ -121,9 +123,9 @@ def write_dictionary(path: str | Path, schema: Schema | None = None) -> Path:
     table = data_dictionary(schema)
     try:
         if suffix == ".csv":
-            table.to_csv(path, index=False, encoding="utf-8")
+            write_csv(table, path)
         elif suffix == ".xlsx":
-            table.to_excel(path, index=False, sheet_name="Dictionary", engine="openpyxl")
+            write_xlsx(table, path, sheet_name="Dictionary")
         else:
             path.write_text(markdown_table(table), encoding="utf-8")
     except OSError as exc:
@@ -135,7 +137,7 @@ def markdown_table(table: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table of ``table`` (``|`` and newlines escaped)."""
 
     def cell(value: object) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
+        return markdown_escape(str(value)).replace("|", "\\|").replace("\n", " ")
 
     header = "| " + " | ".join(cell(c) for c in table.columns) + " |"
     rule = "|" + "|".join("---" for _ in table.columns) + "|"

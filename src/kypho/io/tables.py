@@ -26,6 +26,7 @@ from kypho.errors import ColumnError, DataError, InputFileError
 from kypho.io._csvfile import MAX_COLUMNS, read_csv_text
 from kypho.io._xlsxfile import open_workbook, read_sheet
 from kypho.io.dictionary import data_dictionary
+from kypho.output.cells import neutralise_workbook, write_csv
 from kypho.schema import Schema, Variable, load_schema
 from kypho.schema.dtypes import parse_dates, parse_numbers
 from kypho.validation import UnreadCell, resolve_columns
@@ -35,7 +36,7 @@ __all__ = ["DATA_SHEET", "read_table", "write_table"]
 #: The worksheet holding the records in workbooks kypho writes (and reads first).
 DATA_SHEET = "Data"
 _EXCEL_MAX_ROWS = 1_048_576
-_FORMATS = ".csv, .sav, .xlsx"
+_FORMATS = ".csv, .sav, .xlsx, .parquet"
 _MAX_HEADER_CHARS = 1_000_000
 # Types whose text must reach validation as typed: "007" is an id, not 7.
 _TEXT_TYPES = frozenset(["id", "string", "category", "ordinal", "list", "boolean", "date"])
@@ -116,6 +117,7 @@ def read_table(
         ".csv": _read_csv,
         ".sav": _read_sav,
         ".xlsx": _read_xlsx,
+        ".parquet": _read_parquet,
     }
     if suffix not in readers:
         raise InputFileError(
@@ -211,6 +213,7 @@ def write_table(df: pd.DataFrame, path: str | Path, *, schema: Schema | None = N
         ".csv": _write_csv,
         ".sav": _write_sav,
         ".xlsx": _write_xlsx,
+        ".parquet": _write_parquet,
     }
     if suffix not in writers:
         raise InputFileError(
@@ -287,6 +290,18 @@ def _raise_first_bad_byte(path: Path) -> None:
                 ) from None
             offset += len(block)
         decoder.decode(b"", final=True)
+
+
+def _read_parquet(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
+    from kypho.registry import read_parquet
+
+    return read_parquet(path)
+
+
+def _write_parquet(df: pd.DataFrame, path: Path, schema: Schema) -> None:
+    from kypho.registry import write_parquet
+
+    write_parquet(df, path)
 
 
 def _separator(header_line: str) -> str:
@@ -517,7 +532,7 @@ def _list_text(values: pd.Series, schema: Schema) -> pd.Series:
 
 
 def _write_csv(df: pd.DataFrame, path: Path, schema: Schema) -> None:
-    _plain(df, schema).to_csv(path, index=False, encoding="utf-8")
+    write_csv(_plain(df, schema), path)
 
 
 def _write_xlsx(df: pd.DataFrame, path: Path, schema: Schema) -> None:
@@ -536,6 +551,7 @@ def _write_xlsx(df: pd.DataFrame, path: Path, schema: Schema) -> None:
         plain.to_excel(writer, sheet_name=DATA_SHEET, index=False)
         _keep_text(plain, writer.sheets[DATA_SHEET])
         dictionary.to_excel(writer, sheet_name="Dictionary", index=False)
+        neutralise_workbook(writer.book)
 
 
 def _keep_text(plain: pd.DataFrame, sheet: Any) -> None:

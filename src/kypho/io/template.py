@@ -26,6 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kypho.errors import InputFileError
 from kypho.io.dictionary import DICTIONARY_COLUMNS, allowed_text, data_dictionary
 from kypho.io.tables import DATA_SHEET, check_folder
+from kypho.output.cells import neutralise_workbook
 from kypho.schema import Schema, Variable, load_schema
 
 __all__ = ["BOOLEAN_CHOICES", "write_template"]
@@ -129,6 +130,7 @@ def write_template(path: str | Path, schema: Schema | None = None) -> Path:
             validation.add(f"{letter}2:{letter}{_LAST_ROW}")
             data.add_data_validation(validation)
     data.freeze_panes = "B2"
+    neutralise_workbook(book)
     try:
         book.save(path)
     except OSError as exc:

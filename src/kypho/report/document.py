@@ -34,8 +34,17 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kypho.analysis.model import AnalysisResult
+from kypho.output.cells import write_csv
+from kypho.output.markup import markdown_escape
 from kypho.report.format import Grid, layout
-from kypho.report.render import TABLE_CSS, latex_document, to_csv, to_html, to_latex, to_markdown
+from kypho.report.render import (
+    TABLE_CSS,
+    latex_document,
+    to_csv,
+    to_html,
+    to_latex,
+    to_markdown,
+)
 from kypho.report.text import methods_text, results_text, software_versions
 
 if TYPE_CHECKING:
@@ -169,7 +178,9 @@ def _start_beyond(
         return lambda: _run_hook(hook, data, schema)
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent
+    )
     future = pool.submit(_run_hook, hook, data, schema)
 
     def collect() -> tuple[str, dict[str, bytes]] | None:
@@ -181,6 +192,25 @@ def _start_beyond(
             pool.shutdown(wait=True, cancel_futures=True)
 
     return collect
+
+
+def _exit_with_parent() -> None:
+    """In a worker: exit as soon as the process that started it is gone.
+
+    A forked worker waits on a pipe whose other end it inherited itself, so a
+    parent killed with SIGKILL would leave it waiting forever.
+    """
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="kypho-exit-with-parent", daemon=True).start()
 
 
 def _embed(name: str, payload: bytes) -> str:
@@ -301,6 +331,7 @@ def _report_html(
     provenance: Provenance,
     beyond: tuple[str, dict[str, bytes]] | None,
     schema: Schema | None = None,
+    sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
 ) -> str:
     esc = html.escape
     body = [f"<h1>{esc(title)}</h1>"]
@@ -346,6 +377,10 @@ def _report_html(
         body.append('<h2 id="beyond">Beyond the paper</h2>')
         body.append(fragment)
         body.extend(_embed(name, payload) for name, payload in extra.items())
+    for section_id, section_title, section_html, section_figures in sections:
+        body.append(f'<h2 id="{esc(section_id)}">{esc(section_title)}</h2>')
+        body.append(section_html)
+        body.extend(_embed(name, payload) for name, payload in section_figures.items())
     body.append('<h2 id="provenance">Provenance</h2>')
     rows = [
         ("Input", provenance.input_name),
@@ -381,6 +416,7 @@ def write_report(
     schema: Schema | None = None,
     title: str = "Study report",
     progress: Progress | None = None,
+    sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
 ) -> list[Path]:
     """Write the report into ``directory`` (created if needed); return the files written.
 
@@ -410,6 +446,10 @@ def write_report(
         Report title.
     progress
         Called with a short message before each step.
+    sections
+        More sections of the HTML report, after "Beyond the paper": ``(id, title,
+        html_fragment, {figure name: bytes})``, the fragment trusted HTML made by
+        kypho (e.g. :func:`kypho.radiograph.report.reliability_section`).
 
     Raises
     ------
@@ -434,34 +474,36 @@ def write_report(
 
     figure_svgs: dict[str, str] = {}
     if figures:
+        from kypho import progress as bars
         from kypho.report.figures import save_figure
 
         say("drawing figures")
-        made = build_figures(result, getattr(screening, "flow", None))
-        for name, figure in made.items():
-            png, svg = save_figure(figure, target / "figures", name)
-            written += [png, svg]
-            if "html" in formats:
-                figure_svgs[name] = _inline_svg(svg.read_text(encoding="utf-8"))
+        with bars.bar("drawing figures", ticking=True):
+            made = build_figures(result, getattr(screening, "flow", None))
+        with bars.bar("saving figures (PNG, SVG)", total=len(made), unit="figures") as shown:
+            for name, figure in made.items():
+                png, svg = save_figure(figure, target / "figures", name)
+                written += [png, svg]
+                if "html" in formats:
+                    figure_svgs[name] = _inline_svg(svg.read_text(encoding="utf-8"))
+                shown.advance()
 
     if "md" in formats:
         say("writing Markdown")
-        text = [f"# {title}", ""]
+        text = [f"# {markdown_escape(title)}", ""]
         if provenance.note:
-            text += [f"> {provenance.note}", ""]
-        text += ["## Statistical methods", "", methods, "", "## Results", ""]
+            text += [f"> {markdown_escape(provenance.note)}", ""]
+        text += ["## Statistical methods", "", markdown_escape(methods), "", "## Results", ""]
         for grid in grids:
             paragraph = results.get(grid.number)
             if paragraph:
-                text += [paragraph, ""]
+                text += [markdown_escape(paragraph), ""]
             text += [to_markdown(grid), ""]
         written.append(_write(target / "report.md", "\n".join(text)))
     if "csv" in formats:
         say("writing CSV")
         written.append(_write(target / "tables.csv", "\n".join(to_csv(g) for g in grids)))
-        path = target / "results.csv"
-        result.to_frame().to_csv(path, index=False)
-        written.append(path)
+        written.append(write_csv(result.to_frame(), target / "results.csv"))
     if "tex" in formats:
         say("writing LaTeX")
         written.append(
@@ -500,14 +542,13 @@ def write_report(
             screening=screening,
             provenance=provenance,
             beyond=beyond,
+            sections=sections,
             schema=schema,
         )
         written.append(_write(target / "report.html", page))
     problems = getattr(validation, "problems", None)
     if problems is not None and len(problems):
-        path = target / "data_quality.csv"
-        problems.to_csv(path, index=False)
-        written.append(path)
+        written.append(write_csv(problems, target / "data_quality.csv"))
     return written
 
 

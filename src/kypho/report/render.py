@@ -8,11 +8,11 @@ it, below the body), no vertical lines, footnotes under the table.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 from collections.abc import Iterable
 
+from kypho.output.cells import rows_to_csv
+from kypho.output.markup import markdown_escape
 from kypho.report.format import Grid
 
 __all__ = [
@@ -61,9 +61,9 @@ def to_markdown(grid: Grid) -> str:
     """
 
     def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("*", "\\*")
+        return markdown_escape(text).replace("|", "\\|").replace("*", "\\*")
 
-    lines = [f"**{grid.caption}**", ""]
+    lines = [f"**{markdown_escape(grid.caption)}**", ""]
     lines.append("| " + " | ".join(cell(h) for h in grid.header) + " |")
     lines.append("|:---|" + "|".join(":---:" for _ in grid.header[1:]) + "|")
     for row in grid.rows:
@@ -107,15 +107,10 @@ def to_html(grid: Grid, *, table_id: str | None = None) -> str:
 
 def to_csv(grid: Grid) -> str:
     """The grid as CSV text: caption line, header, rows (labels indented by spaces), footnotes."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([grid.caption])
-    writer.writerow(grid.header)
-    for row in grid.rows:
-        writer.writerow([_indent(row.cells[0], row.indent, "  "), *row.cells[1:]])
-    for note in grid.footnotes:
-        writer.writerow([note])
-    return buffer.getvalue()
+    rows: list[list[str]] = [[grid.caption], list(grid.header)]
+    rows += [[_indent(row.cells[0], row.indent, "  "), *row.cells[1:]] for row in grid.rows]
+    rows += [[note] for note in grid.footnotes]
+    return rows_to_csv(rows)
 
 
 _LATEX_SPECIAL = {

@@ -20,12 +20,29 @@ from kypho.stats.effect import SMDResult, smd_categorical, smd_continuous
 from kypho.stats.multiplicity import adjust_pvalues
 from kypho.stats.paired import PairedTResult, paired_t
 from kypho.stats.rank import MannWhitneyResult, mann_whitney, mann_whitney_from_counts
+from kypho.stats.reliability import (
+    BlandAltmanResult,
+    ICCResult,
+    ICCTable,
+    KappaResult,
+    bland_altman,
+    bland_altman_plot,
+    icc,
+    icc_table,
+    koo_li,
+    koo_li_interval,
+    weighted_kappa,
+)
 from kypho.stats.ttest import TTestResult, independent_t, independent_t_from_summary
 from kypho.stats.variance import VarianceTestResult, variance_test
 
 __all__ = [
+    "BlandAltmanResult",
     "ChiSquareResult",
     "DescribeResult",
+    "ICCResult",
+    "ICCTable",
+    "KappaResult",
     "MannWhitneyResult",
     "PairedTResult",
     "SMDResult",
@@ -33,14 +50,21 @@ __all__ = [
     "TTestResult",
     "VarianceTestResult",
     "adjust_pvalues",
+    "bland_altman",
+    "bland_altman_plot",
     "chi_square",
     "describe",
+    "icc",
+    "icc_table",
     "independent_t",
     "independent_t_from_summary",
+    "koo_li",
+    "koo_li_interval",
     "mann_whitney",
     "mann_whitney_from_counts",
     "paired_t",
     "smd_categorical",
     "smd_continuous",
     "variance_test",
+    "weighted_kappa",
 ]

@@ -19,6 +19,8 @@ RIGHTS: Mapping[str, frozenset[str]] = MappingProxyType(
         "read_only": _READ,
         "analyst": _READ | {"export"},
         "data_entry": _READ | {"import", "edit", "delete", "lock"},
+        # verifies and locks (source-data verification, queries: kypho.store.workflow)
+        "monitor": _READ | {"lock"},
         "admin": _READ
         | {
             "import",
@@ -35,4 +37,4 @@ RIGHTS: Mapping[str, frozenset[str]] = MappingProxyType(
 )
 
 #: The roles, least to most privileged.
-ROLES: tuple[str, ...] = ("read_only", "analyst", "data_entry", "admin")
+ROLES: tuple[str, ...] = ("read_only", "analyst", "data_entry", "monitor", "admin")

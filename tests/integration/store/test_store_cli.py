@@ -114,7 +114,7 @@ def test_url_and_user_from_the_environment(
     assert result.exit_code == 2
     assert result.stderr == (
         "error: 'nobody' is not a user of this store; an admin can add them with "
-        "`kypho db user add nobody --role ROLE` (roles: read_only, analyst, data_entry, admin)\n"
+        "`kypho db user add nobody --role ROLE` (roles: read_only, analyst, data_entry, monitor, admin)\n"
     )
 
 

@@ -25,7 +25,7 @@ def test_unknown_user_is_refused(db_url: str, store: Store) -> None:
         stranger.read()
     assert str(info.value) == (
         "'mallory' is not a user of this store; an admin can add them with "
-        "`kypho db user add mallory --role ROLE` (roles: read_only, analyst, data_entry, admin)"
+        "`kypho db user add mallory --role ROLE` (roles: read_only, analyst, data_entry, monitor, admin)"
     )
 
 
@@ -109,5 +109,5 @@ def test_unknown_role_is_refused(store: Store) -> None:
     with pytest.raises(StoreError) as info:
         store.add_user("x", "superuser")
     assert str(info.value) == (
-        "unknown role 'superuser'; roles are read_only, analyst, data_entry, admin"
+        "unknown role 'superuser'; roles are read_only, analyst, data_entry, monitor, admin"
     )

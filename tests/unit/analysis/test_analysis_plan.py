@@ -124,9 +124,31 @@ def test_bad_alpha_and_unknown_key(tmp_path: Path) -> None:
     with pytest.raises(AnalysisError) as info:
         load_plan(extensions=[bad])
     assert str(info.value) == (
-        f"{bad}: unknown key(s) colour; allowed: add_rows, alpha, confidence, "
+        f"{bad}: unknown key(s) colour; allowed: add_rows, alpha, beyond, confidence, "
         "extend_timepoints, t_prime, tables, within"
     )
+
+
+def test_the_beyond_section_is_declared_and_checked() -> None:
+    from kypho.schema import load_schema
+
+    plan = load_plan()
+    assert plan.beyond.outcome == "leakage"
+    assert plan.beyond.trajectories[0] == "vas"
+    assert plan.beyond.baseline == "pre"
+    changed = load_plan(extensions=[{"beyond": {"propensity": {"covariates": ["age"]}}}])
+    assert changed.beyond.covariates == ("age",)
+    assert changed.beyond.outcome == "leakage"  # the parts not named are kept
+    wrong = load_plan(extensions=[{"beyond": {"trajectories": ["vas", "height"]}}])
+    with pytest.raises(AnalysisError) as info:
+        wrong.check(load_schema())
+    assert str(info.value).startswith("beyond: 'height' is not a repeated measure of the schema")
+    with pytest.raises(AnalysisError) as info:
+        load_plan(extensions=[{"beyond": {"power": {"sims": 0}}}])
+    assert str(info.value).endswith("beyond.power.sims must be a whole number ≥ 1 (got 0)")
+    with pytest.raises(AnalysisError) as info:
+        load_plan(extensions=[{"beyond": {"propensity": {"weights": "x"}}}])
+    assert "unknown key(s) weights in beyond.propensity" in str(info.value)
 
 
 def test_unreadable_plan_file(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def test_json_schema(report: AuditReport) -> None:
         raise AssertionError(f"{name} is not JSON")
 
     doc = json.loads(render_json(report), parse_constant=no_constants)
-    assert doc["schema_version"] == SCHEMA_VERSION == "1.0"
+    assert doc["schema_version"] == SCHEMA_VERSION == "1.1"
     assert set(doc) == {
         "schema_version",
         "tool",

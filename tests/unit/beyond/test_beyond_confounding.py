@@ -135,3 +135,39 @@ def test_unadjusted_effects_equal_the_chi_square_engine(cohort: pd.DataFrame) ->
     assert row["odds_ratio"] == pytest.approx(engine.odds_ratio, rel=1e-9)
     assert row["or_ci_low"] == pytest.approx(engine.or_ci_low, rel=1e-9)
     assert row["or_ci_high"] == pytest.approx(engine.or_ci_high, rel=1e-9)
+
+
+def _quadratic_match(treated: np.ndarray, logit_ps: np.ndarray, caliper: float) -> np.ndarray:
+    """The definition: each treated (highest score first) takes the nearest free control."""
+    treated_rows = np.flatnonzero(treated)
+    order = treated_rows[np.argsort(-logit_ps[treated_rows], kind="stable")]
+    controls = np.flatnonzero(~treated)
+    available = np.ones(controls.size, dtype=bool)
+    pairs = []
+    for t in order:
+        distance = np.where(available, np.abs(logit_ps[controls] - logit_ps[t]), np.inf)
+        best = int(np.argmin(distance))
+        if distance[best] <= caliper:
+            available[best] = False
+            pairs.append((t, controls[best]))
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fast_matching_pairs_exactly_as_the_definition(seed: int) -> None:
+    """Ties in score (discrete covariates) and in distance included, few or many controls."""
+    from kypho.beyond.confounding import _match
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 300))
+    levels = rng.normal(size=int(rng.integers(1, 12)))
+    if seed % 3 == 0:  # symmetric scores: equal distances to the left and the right
+        levels = np.array([-1.0, 0.0, 1.0, 2.0])
+    logit_ps = levels[rng.integers(0, levels.size, n)]
+    if seed % 4 == 1:
+        logit_ps = rng.normal(size=n)
+    treated = rng.random(n) < rng.uniform(0.2, 0.8)
+    for caliper in (0.0, 0.3, 1.0, 10.0):
+        np.testing.assert_array_equal(
+            _match(treated, logit_ps, caliper), _quadratic_match(treated, logit_ps, caliper)
+        )

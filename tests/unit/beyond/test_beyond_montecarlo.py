@@ -21,9 +21,7 @@ from kypho.beyond import (
     simulate_power_ordinal,
     simulate_power_proportions,
 )
-from kypho.beyond._batch import FISHER, PEARSON, UNDEFINED, YATES, chi_square_2x2_auto
 from kypho.errors import StatisticsError
-from kypho.stats import chi_square
 
 SIMS = 4000
 
@@ -116,23 +114,10 @@ def test_bad_simulation_sizes_are_refused() -> None:
     assert str(info.value) == "sims must be a whole number of at least 1 (got 0)"
 
 
-def test_batch_chi_square_is_the_analysis_chi_square() -> None:
-    """The private batch 2×2 test gives kypho.stats.chi_square's test choice and P.
-
-    Random 2×2 tables of many sizes cover all three branches of the "auto" rule;
-    tables with an empty margin (no defined test) are P = 1 by design.
-    """
-    rng = np.random.default_rng(5)
-    n1 = rng.integers(5, 80, 3000)
-    n2 = rng.integers(5, 80, 3000)
-    e1 = rng.binomial(n1, rng.uniform(0.01, 0.6, 3000))
-    e2 = rng.binomial(n2, rng.uniform(0.01, 0.6, 3000))
-    p, test = chi_square_2x2_auto(e1, n1 - e1, e2, n2 - e2)
-    defined = test != UNDEFINED
-    tables = np.stack([np.stack([e1, n1 - e1], -1), np.stack([e2, n2 - e2], -1)], axis=-2)[defined]
-    reference = chi_square(tables)
-    names = np.array(["pearson", "yates", "fisher"])
-    assert (names[test[defined]] == reference.tests).all()
-    assert set(test.tolist()) == {PEARSON, YATES, FISHER, UNDEFINED}
-    np.testing.assert_allclose(p[defined], reference.p_value, rtol=1e-9, atol=1e-15)
-    assert (p[~defined] == 1.0).all()
+def test_simulated_proportions_count_every_branch_of_the_auto_rule() -> None:
+    """Small groups and rare events reach Fisher, Yates and the empty-margin case."""
+    mc = simulate_power_proportions(0.01, 0.08, n=30, sims=SIMS, seed=21)
+    assert sum(mc.tests_used.values()) == SIMS
+    assert {"Fisher exact", "undefined (empty margin)"} <= set(mc.tests_used)
+    mc = simulate_power_proportions(0.06, 0.2, n=60, sims=SIMS, seed=22)
+    assert {"Pearson χ²", "Yates χ²"} <= set(mc.tests_used)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -80,3 +82,36 @@ def test_power_curves_draw_analytic_lines_and_simulated_points() -> None:
     assert y[-1] == pytest.approx(analytic_power(endpoint, n=150.0).power)
     assert np.all(np.diff(y) > 0)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Leakage"]
+
+
+def test_planning_simulates_small_studies_and_the_next_study_size() -> None:
+    from kypho.beyond.planning import plan_endpoint
+
+    leak = Endpoint("Leakage", "proportions", (0.036,), (0.164,), observed_n=(55, 55))
+    planned = plan_endpoint(leak, sims=400, seed=2)
+    assert planned.simulated is not None
+    assert planned.simulated.n1 == 55
+    assert planned.analytic.power == pytest.approx(analytic_power(leak, n=55.0).power)
+    need = planned.n_needed[0.8]
+    assert need == math.ceil(analytic_power(leak, power_target=0.8).n1 - 1e-9)
+    assert planned.next_simulated is not None
+    assert planned.next_simulated.n1 == need
+    # The procedure's own power at the formula's size is near the target.
+    assert abs(planned.next_simulated.power - 0.8) < 0.1
+
+
+def test_planning_cost_does_not_grow_with_the_cohort() -> None:
+    """A large cohort, or power ≈ 1, uses the formula: no simulated study of that size."""
+    from kypho.beyond.planning import SIMULATION_LIMIT, plan_endpoint
+
+    tiny = Endpoint("x", "means", (10.0, 2.0), (10.01, 2.0), observed_n=(400_000, 400_000))
+    planned = plan_endpoint(tiny, sims=400, seed=1)
+    assert planned.simulated is None
+    assert planned.simulated_note.startswith(f"800,000 patients > {SIMULATION_LIMIT:,}")
+    assert planned.next_simulated is None  # about 630,000 per group for 80 %
+    assert planned.n_needed[0.8] is not None
+    big = Endpoint("y", "proportions", (0.05,), (0.5,), observed_n=(500_000, 500_000))
+    planned = plan_endpoint(big, sims=400, seed=1)
+    assert planned.simulated is None
+    assert planned.simulated_note.startswith("analytic power ≥ 0.999")
+    assert planned.next_simulated is not None  # a handful of patients per group

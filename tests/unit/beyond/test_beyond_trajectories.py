@@ -106,7 +106,7 @@ def test_a_group_without_a_timepoint_is_refused() -> None:
 
 
 def test_no_patient_effect_is_fitted_at_the_boundary() -> None:
-    """Independent measurements: the patient variance is 0 and the fit says how it got there."""
+    """Independent measurements: the patient variance is 0 and the fit says so."""
     rng = np.random.default_rng(9)
     ids = np.repeat([f"p{i}" for i in range(80)], 3)
     group = np.repeat(np.where(np.arange(80) < 40, "c", "e"), 3)
@@ -114,9 +114,7 @@ def test_no_patient_effect_is_fitted_at_the_boundary() -> None:
     y = rng.normal(0, 1, 240) - 5 * (group == "c")
     fit = mixed_model(y, ids, group, time, groups=("c", "e"), times=("0", "1", "2"))
     assert fit.sigma2_patient == pytest.approx(0.0, abs=1e-4)
-    assert fit.notes[0] == (
-        "fitted with Powell's method because the moment estimate of the patient variance is not positive"
-    )
+    assert fit.notes[0].startswith("the patient variance is estimated at 0 (its lower bound)")
     assert fit.differences["difference"].to_numpy() == pytest.approx(
         [
             y[(group == "e") & (time == t)].mean() - y[(group == "c") & (time == t)].mean()
@@ -137,3 +135,59 @@ def test_patients_with_a_missing_visit_keep_their_other_measurements(
     assert result.n_observations == 320
     counts = result.means.set_index(["group", "time"])["n"]
     assert counts.sum() == 320
+
+
+def _unbalanced(seed: int, patients: int) -> pd.DataFrame:
+    """Random-intercept data with about a fifth of the visits missing."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(patients):
+        grp = "c" if i % 2 else "e"
+        u = rng.normal(0, 1.5)
+        for k, t in enumerate("0123"):
+            if k and rng.random() < 0.2:
+                continue
+            rows.append((i, grp, t, 3.0 - k + (grp == "e") * 0.5 * k + u + rng.normal(0, 1)))
+    return pd.DataFrame(rows, columns=["id", "group", "time", "y"])
+
+
+def test_matches_statsmodels_mixedlm_on_unbalanced_data() -> None:
+    """The sufficient-statistics REML against statsmodels' MixedLM (REML, same design).
+
+    statsmodels' fixed-effect covariance comes from its own Hessian, so SEs are
+    compared loosely; nlme's (the reference in tests/reference/beyond) are exact.
+    """
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    frame = _unbalanced(3, 40)
+    fit = mixed_model(
+        frame.y, frame.id, frame.group, frame.time, groups=("c", "e"), times=tuple("0123")
+    )
+    g = (frame.group == "e").to_numpy(dtype=float)
+    columns = [np.ones(len(frame)), g]
+    columns += [(frame.time == t).to_numpy(dtype=float) for t in "123"]
+    columns += [g * (frame.time == t).to_numpy(dtype=float) for t in "123"]
+    reference = MixedLM(frame.y.to_numpy(), np.column_stack(columns), groups=frame.id).fit(
+        reml=True, method=["lbfgs"]
+    )
+    assert fit.sigma2_patient == pytest.approx(
+        float(np.asarray(reference.cov_re).ravel()[0]), rel=1e-4
+    )
+    assert fit.sigma2_residual == pytest.approx(float(reference.scale), rel=1e-4)
+    np.testing.assert_allclose(fit.fixed["estimate"], reference.fe_params, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fit.fixed["se"], reference.bse_fe, rtol=2e-3)
+    assert fit.n_observations == len(frame)
+    assert fit.n_patients == 40
+
+
+def test_blocked_sufficient_statistics_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Summing the patients' cell counts a few patients at a time changes nothing."""
+    from kypho.beyond import trajectories
+
+    frame = _unbalanced(5, 30)
+    args = (frame.y, frame.id, frame.group, frame.time)
+    whole = mixed_model(*args, groups=("c", "e"), times=tuple("0123"))
+    monkeypatch.setattr(trajectories, "_VALUES_PER_BLOCK", 24)
+    blocked = mixed_model(*args, groups=("c", "e"), times=tuple("0123"))
+    assert blocked.sigma2_patient == pytest.approx(whole.sigma2_patient, rel=1e-12)
+    np.testing.assert_allclose(blocked.fixed["estimate"], whole.fixed["estimate"], rtol=1e-12)

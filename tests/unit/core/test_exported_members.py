@@ -6,8 +6,9 @@ import importlib
 
 import pytest
 
-PACKAGES = ["kypho", "kypho.schema", "kypho.stats", "kypho.io", "kypho.audit", "kypho.store",
-            "kypho.report", "kypho.analysis", "kypho.synth", "kypho.beyond", "kypho.errors"]  # fmt: skip
+PACKAGES = ["kypho", "kypho.schema", "kypho.stats", "kypho.io", "kypho.audit", "kypho.store", "kypho.output",
+            "kypho.report", "kypho.analysis", "kypho.synth", "kypho.beyond", "kypho.errors",
+            "kypho.radiograph", "kypho.simulate"]  # fmt: skip
 
 
 def _isort_key(name: str) -> tuple[int, str]:

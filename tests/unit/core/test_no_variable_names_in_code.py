@@ -31,11 +31,6 @@ SRC = Path(__file__).resolve().parents[3] / "src" / "kypho"
 #: module (relative to src/kypho) -> who removes the entry, once the module reads
 #: its variables from the schema or the plan.
 PENDING: dict[str, str] = {
-    # perf (#17, and #18's beyond items): covariates, endpoints and trajectory
-    # measures from the plan
-    "beyond/confounding.py": "perf",
-    "beyond/planning.py": "perf",
-    "beyond/report.py": "perf",
     # submit (#15, and #18's "the plan declares the figures")
     "report/figures.py": "submit",
     "report/document.py": "submit",

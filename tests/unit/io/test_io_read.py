@@ -336,7 +336,8 @@ def test_unsupported_extension(tmp_path: Path) -> None:
     with pytest.raises(InputFileError) as info:
         read_table(path)
     assert str(info.value) == (
-        f"cannot read {str(path)!r}: unsupported extension '.txt'; kypho reads .csv, .sav, .xlsx"
+        f"cannot read {str(path)!r}: unsupported extension '.txt'; kypho reads .csv, .sav, .xlsx, "
+        ".parquet"
     )
 
 

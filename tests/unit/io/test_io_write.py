@@ -188,11 +188,12 @@ def test_sav_other_columns_are_written_plainly(tmp_path: Path) -> None:
 
 
 def test_unsupported_extension(tmp_path: Path) -> None:
-    path = tmp_path / "o.parquet"
+    path = tmp_path / "o.feather"
     with pytest.raises(InputFileError) as info:
         write_table(pd.DataFrame({"a": [1]}), path)
     assert str(info.value) == (
-        f"cannot write {str(path)!r}: unsupported extension '.parquet'; kypho writes .csv, .sav, .xlsx"
+        f"cannot write {str(path)!r}: unsupported extension '.feather'; kypho writes .csv, "
+        ".sav, .xlsx, .parquet"
     )
 
 

@@ -67,9 +67,10 @@ def test_unsupported_database_is_refused() -> None:
 
 
 def test_roles_grow_in_rights() -> None:
-    assert ROLES == ("read_only", "analyst", "data_entry", "admin")
+    assert ROLES == ("read_only", "analyst", "data_entry", "monitor", "admin")
     assert RIGHTS["read_only"] < RIGHTS["analyst"] < RIGHTS["admin"]
     assert RIGHTS["read_only"] < RIGHTS["data_entry"] < RIGHTS["admin"]
+    assert RIGHTS["read_only"] < RIGHTS["monitor"] < RIGHTS["admin"]
     assert "unlock" not in RIGHTS["data_entry"]
     assert "export" not in RIGHTS["data_entry"]
     assert RIGHTS["admin"] == frozenset().union(*RIGHTS.values())

@@ -1,0 +1,257 @@
+"""Benchmark of the commands users run, each timed as a whole process.
+
+Run by hand, e.g.::
+
+    .venv/bin/python benchmarks/bench_cli.py                    # 10², 10⁴, 10⁵
+    .venv/bin/python benchmarks/bench_cli.py --million          # also 10⁶
+    .venv/bin/python benchmarks/bench_cli.py --sizes 100 --only default --only analyze
+    .venv/bin/python benchmarks/bench_cli.py --baseline-src /tmp/old/src   # ratios old / new
+
+Unlike the in-process micro-benchmarks beside it (``bench_report.py``,
+``bench_stats.py``, ...), every figure here is a fresh ``kypho`` process, started
+as a user starts it: Python's start-up, the imports, reading the file,
+validation, derivation, screening, the analysis, the "Beyond the paper" section,
+figures and writing every file are all inside the time. For each command the
+benchmark prints the median wall time of ``--repeat`` runs (default 3), the peak
+resident memory of the process (its own ``ru_maxrss``, read with ``os.wait4``),
+and for ``kypho analyze`` the median time of each of its stages, read from the
+stage lines it prints on stderr (``[k/7] ... (elapsed s)``).
+
+Commands (``--only`` picks some; default all):
+
+``default``     ``kypho analyze --out DIR``: the bundled cohort, all formats and
+                figures (what ``make run`` does).
+``analyze``     ``kypho analyze FILE --out DIR --no-figures`` at each size.
+``figures``     ``kypho analyze FILE --out DIR`` (all formats and figures) at each size.
+``synth``       ``kypho synth --n N --out FILE.csv`` at each size.
+``db``          ``kypho db import FILE`` then ``kypho db export OUT.csv`` (SQLite) at
+                each size.
+
+Input files are synthetic cohorts written by ``kypho synth`` (seed 7) into the
+``--data`` folder and reused between runs (delete the folder to regenerate).
+With ``--baseline-src DIR`` each command also runs against another kypho source
+tree (``PYTHONPATH=DIR``, e.g. a ``git worktree`` of an older commit), runs
+interleaved, and the ratio baseline / current is printed: both measured in the
+same session, on the same machine load.
+
+Targets (issue 17): default report ≤ 2 s; ``analyze --no-figures`` ≤ 3 s at 10⁴,
+≤ 5 s at 10⁵, ≤ 15 s and ≤ 2 GB at 10⁶; ``synth`` 10⁶ ≤ 10 s; ``db import`` /
+``export`` ≥ 50,000 rows/s. No test asserts any of these times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SIZES = (100, 10_000, 100_000)
+MILLION = 1_000_000
+COMMANDS = ("default", "analyze", "figures", "synth", "db")
+STAGE = re.compile(r"^\[(\d+)/(\d+)\] (.*?) \((\d+(?:\.\d+)?) s\)\s*$")
+SEED = "7"
+
+
+@dataclass
+class Run:
+    """One whole-process run: wall seconds, peak RSS (MiB), stage end times."""
+
+    seconds: float
+    peak_mib: float
+    stages: list[tuple[str, float]] = field(default_factory=list)
+    rc: int = 0
+
+
+def _kypho_argv(src: Path | None) -> tuple[list[str], dict[str, str]]:
+    env = dict(os.environ)
+    env.pop("KYPHO_DB_URL", None)
+    if src is None:
+        exe = Path(sys.executable).with_name("kypho")
+        return [str(exe)], env
+    env["PYTHONPATH"] = str(src)
+    return [sys.executable, "-c", "from kypho.cli import main; main()"], env
+
+
+def run_process(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -> Run:
+    """Run ``argv`` to completion; its wall time, peak memory and stage lines."""
+    with tempfile.TemporaryFile() as err:
+        return _run(argv, env, cwd, timeout, err)
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float, err: IO[bytes]) -> Run:
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    deadline = start + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.01)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err.seek(0)
+    text = err.read().decode("utf-8", "replace")
+    stages: list[tuple[str, float]] = []
+    for line in text.replace("\r", "\n").splitlines():
+        match = STAGE.match(line)
+        if match:
+            stages.append((match.group(3), float(match.group(4))))
+    if proc.returncode != 0:
+        print(f"    exit {proc.returncode}: {' '.join(argv[-6:])}\n{text[-600:]}", file=sys.stderr)
+    return Run(seconds, usage.ru_maxrss / 1024, stages, proc.returncode)
+
+
+def stage_durations(run: Run, total: float) -> list[tuple[str, float]]:
+    """Each stage's duration: the next stage's start minus its own; the last to the end."""
+    names = [re.sub(r"\d[\d,]* records", "N records", name) for name, _ in run.stages]
+    starts = [at for _, at in run.stages]
+    ends = [*starts[1:], total]
+    return [(name, end - begin) for name, begin, end in zip(names, starts, ends, strict=True)]
+
+
+def median_stages(runs: list[Run]) -> list[tuple[str, float]]:
+    per_run = [stage_durations(r, r.seconds) for r in runs if r.stages]
+    if not per_run:
+        return []
+    names = [name for name, _ in per_run[0]]
+    return [
+        (name, statistics.median(durations[i][1] for durations in per_run if len(durations) > i))
+        for i, name in enumerate(names)
+    ]
+
+
+def ensure_data(n: int, data: Path, argv: list[str], env: dict[str, str]) -> Path:
+    path = data / f"cohort_{n}.csv"
+    if not path.exists():
+        print(f"  (writing the {n:,}-patient input file with kypho synth)", flush=True)
+        tmp = data / f".cohort_{n}.partial.csv"
+        run = run_process(
+            [*argv, "synth", "--n", str(n), "--seed", SEED, "--quiet", "--out", str(tmp)],
+            env,
+            data,
+            3600,
+        )
+        if run.rc != 0:
+            raise SystemExit(f"kypho synth --n {n} failed")
+        tmp.replace(path)
+    return path
+
+
+def command_argv(
+    command: str, n: int, data: Path, work: Path, argv: list[str], env: dict[str, str]
+) -> list[list[str]]:
+    """The process command lines of one measurement (db: import, then export)."""
+    out = work / "report"
+    if command == "default":
+        return [[*argv, "analyze", "--out", str(out)]]
+    source = ensure_data(n, data, argv, env)
+    if command == "analyze":
+        return [[*argv, "analyze", str(source), "--out", str(out), "--no-figures"]]
+    if command == "figures":
+        return [[*argv, "analyze", str(source), "--out", str(out)]]
+    if command == "synth":
+        target = work / "synth.csv"
+        return [[*argv, "synth", "--n", str(n), "--seed", "3", "--quiet", "--out", str(target)]]
+    url = f"sqlite:///{work / 'bench.db'}"
+    return [
+        [*argv, "db", "--url", url, "--user", "bench", "init"],
+        [*argv, "db", "--url", url, "--user", "bench", "import", str(source), "--reason", "bench"],
+        [*argv, "db", "--url", url, "--user", "bench", "export", str(work / "export.csv")],
+    ]
+
+
+def measure(
+    command: str,
+    n: int,
+    data: Path,
+    argv: list[str],
+    env: dict[str, str],
+    timeout: float,
+) -> list[Run]:
+    """One measurement in a fresh folder; db gives [import, export] runs."""
+    work = Path(tempfile.mkdtemp(prefix="kypho-bench-"))
+    try:
+        lines = command_argv(command, n, data, work, argv, env)
+        runs = [run_process(line, env, work, timeout) for line in lines]
+        return runs[1:] if command == "db" else runs
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _fmt_seconds(value: float) -> str:
+    return f"{value:8.2f} s" if value < 1000 else f"{value:8.0f} s"
+
+
+def report(label: str, n: int, runs: list[Run], baseline: list[Run] | None, per_row: bool) -> None:
+    seconds = statistics.median(r.seconds for r in runs)
+    peak = max(r.peak_mib for r in runs)
+    failed = sum(r.rc != 0 for r in runs)
+    line = f"{label:<22} {n:>10,} {_fmt_seconds(seconds)}  peak {peak:7.0f} MiB"
+    if per_row:
+        line += f"  {n / seconds:>10,.0f} rows/s"
+    if baseline:
+        old = statistics.median(r.seconds for r in baseline)
+        line += f"  baseline {_fmt_seconds(old)}  ({old / seconds:5.1f}× faster)"
+    if failed:
+        line += f"  [{failed} of {len(runs)} runs FAILED]"
+    print(line, flush=True)
+    for name, duration in median_stages(runs):
+        print(f"{'':>24}  {duration:7.2f} s  {name}")
+
+
+def main(arguments: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
+    parser.add_argument("--million", action="store_true", help="also run at 10⁶ patients")
+    parser.add_argument("--only", action="append", choices=COMMANDS, help="repeatable")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per process")
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "kypho-bench")
+    parser.add_argument("--baseline-src", type=Path, default=None)
+    args = parser.parse_args(arguments)
+    sizes = sorted(set(args.sizes) | ({MILLION} if args.million else set()))
+    commands = args.only or list(COMMANDS)
+    args.data.mkdir(parents=True, exist_ok=True)
+    argv, env = _kypho_argv(None)
+    base = _kypho_argv(args.baseline_src) if args.baseline_src else None
+    print(
+        f"Whole-process benchmark of kypho's commands: median of {args.repeat} runs, "
+        f"peak RSS of the process; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'command':<22} {'patients':>10} {'median':>10}")
+    for command in commands:
+        for n in [110] if command == "default" else sizes:
+            current: list[list[Run]] = []
+            old: list[list[Run]] = []
+            for _ in range(args.repeat):
+                current.append(measure(command, n, args.data, argv, env, args.timeout))
+                if base is not None:
+                    old.append(measure(command, n, args.data, *base, args.timeout))
+            parts = ["import", "export"] if command == "db" else [command]
+            for i, part in enumerate(parts):
+                label = f"db {part}" if command == "db" else command
+                report(
+                    label,
+                    n,
+                    [r[i] for r in current],
+                    [r[i] for r in old] if old else None,
+                    per_row=command == "db",
+                )
+
+
+if __name__ == "__main__":
+    main()

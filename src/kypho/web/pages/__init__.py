@@ -1,0 +1,1 @@
+"""The application's pages, one module per area; each registers its routes."""
