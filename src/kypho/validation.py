@@ -171,6 +171,31 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+_ALIASES: dict[int, tuple[Schema, dict[str, str]]] = {}
+
+
+def _aliases(schema: Schema) -> dict[str, str]:
+    """``{name, label or label with unit, case-folded: schema name}``, built once per schema."""
+    cached = _ALIASES.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    lookup: dict[str, str] = {}
+    for var in schema:
+        for alias in (var.name, var.label, var.display_label):
+            lookup.setdefault(alias.strip().casefold(), var.name)
+    # a label shared by several timepoints (e.g. "VAS score") is ambiguous; names win
+    names = {v.name.casefold() for v in schema}
+    for var in schema:
+        if var.measure is not None:
+            label_key = var.label.strip().casefold()
+            if lookup.get(label_key) != var.name and label_key not in names:
+                lookup.pop(label_key, None)
+    if len(_ALIASES) > 16:
+        _ALIASES.clear()
+    _ALIASES[id(schema)] = (schema, lookup)
+    return lookup
+
+
 def resolve_columns(columns: list[str], schema: Schema) -> dict[str, str]:
     """Map input column names (schema names or labels, any case) to schema names.
 
@@ -181,18 +206,7 @@ def resolve_columns(columns: list[str], schema: Schema) -> dict[str, str]:
     ColumnError
         If two input columns map to the same schema variable.
     """
-    lookup: dict[str, str] = {}
-    for var in schema:
-        for alias in (var.name, var.label, var.display_label):
-            lookup.setdefault(alias.strip().casefold(), var.name)
-    # a label shared by several timepoints (e.g. "VAS score") is ambiguous; names win
-    for var in schema:
-        if var.measure is not None:
-            label_key = var.label.strip().casefold()
-            if lookup.get(label_key) != var.name and label_key not in {
-                v.name.casefold() for v in schema
-            }:
-                lookup.pop(label_key, None)
+    lookup = _aliases(schema)
     mapping: dict[str, str] = {}
     seen: dict[str, str] = {}
     for col in columns:
@@ -577,19 +591,22 @@ def _convert_list_values(
     text = _as_text(s)
     lookup = {c.casefold(): c for c in var.codes}
     parts = text.str.split(r"\s*[;,]\s*", regex=True).explode()
-    parts = parts[parts.notna() & (parts != "")]
+    bad = np.zeros(len(s), dtype=bool)
+    # an empty part (";", ",", ";;", "C;;S") is not "observed, no leak": it is reported
+    empty = (parts.isna() | (parts == "")).to_numpy(dtype=bool)
+    bad[np.asarray(parts.index[empty], dtype=np.int64)] = True
+    parts = parts[~empty]
     folded = parts.str.casefold()
     codes = folded.map(lookup)
     is_none = folded == none_token.casefold()
     bad_part = codes.isna() & ~is_none
-    bad = np.zeros(len(s), dtype=bool)
     bad[np.asarray(parts.index[bad_part.to_numpy()], dtype=np.int64)] = True
     # "none" together with codes is contradictory
     has_none = np.zeros(len(s), dtype=bool)
     has_code = np.zeros(len(s), dtype=bool)
     has_none[np.asarray(parts.index[is_none.to_numpy()], dtype=np.int64)] = True
     has_code[np.asarray(parts.index[codes.notna().to_numpy()], dtype=np.int64)] = True
-    bad |= has_none & has_code
+    bad |= (has_none & has_code) | ~(has_none | has_code)
     joined = codes.dropna().groupby(level=0).agg(";".join)
     out = pd.Series(pd.NA, index=s.index, dtype="string")
     out[present & ~bad] = ""

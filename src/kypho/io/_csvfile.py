@@ -44,12 +44,16 @@ def read_csv_text(
     sep: str,
     kinds: dict[str, str],
     tokens: set[str],
+    *,
+    none_token: str = "none",
 ) -> pd.DataFrame:
     """All records of ``path``, indexed by the line each starts on (``line``).
 
     ``header`` are the column names (already split from the first line);
-    ``kinds`` maps a column to ``"number"`` or ``"date"`` where the schema says
-    so; ``tokens`` are the case-folded missing-value tokens. Such a column comes
+    ``kinds`` maps a column to ``"number"``, ``"date"`` or ``"text"`` where the
+    schema says so; ``tokens`` are the case-folded missing-value tokens (a
+    cell holding one is missing, except ``none_token`` in a ``"list"`` column,
+    where it records an observed empty list). Such a column comes
     back as ``float64`` / ``datetime64[ns]`` when every cell is a number / date
     exactly as written (see :mod:`kypho.schema.dtypes`) or a missing token;
     otherwise, like every other column, as the text of its cells. A cell of a
@@ -96,13 +100,19 @@ def read_csv_text(
         )
     good = np.flatnonzero(~wrong)
     columns: dict[str, Any] = {}
+    arrow_columns = table.columns
+    del table  # each column's text is freed once converted
     for position, name in enumerate(header):
-        chunked = table.column(position)
-        values = _typed(chunked, kinds.get(name), tokens, decimal_comma=sep == ";")
-        if wrong.any():
+        chunked = arrow_columns[position]
+        arrow_columns[position] = None
+        kind = kinds.get(name)
+        own = tokens - {none_token.casefold()} if kind == "list" else tokens
+        if wrong.any() and kind in ("number", "date"):
             # the wrong-width records go in as text, so the column must hold text
-            if values.dtype != object:
-                values = _text(chunked)
+            kind = "text"
+        values = _typed(chunked, kind, own, decimal_comma=sep == ";")
+        del chunked
+        if wrong.any():
             full = np.empty(n, dtype=object)
             full[good] = values
             values = full
@@ -110,6 +120,7 @@ def read_csv_text(
     if wrong.any():
         _fill_wrong(columns, lines, path, header, np.flatnonzero(wrong), starts, ends, fields, sep)
     frame = pd.DataFrame(columns, index=pd.Index(lines, name="line"), copy=False)
+    frame.attrs["kypho_tidied"] = True
     if wrong.any():
         frame.attrs["kypho_unread"] = True
     return frame
@@ -125,15 +136,24 @@ def _typed(chunked: Any, kind: str | None, tokens: set[str], *, decimal_comma: b
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if kind not in ("number", "date") or len(chunked) == 0:
+    if len(chunked) == 0:
         return _text(chunked)
     trimmed = pc.utf8_trim_whitespace(chunked)
     missing = pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(sorted(tokens), pa.string()))
+
+    def as_text() -> np.ndarray:
+        # missing tokens become missing here, as kypho.io's tidying does for other formats
+        if pc.any(missing).as_py():
+            return _text(pc.if_else(missing, pa.scalar(None, pa.string()), chunked))
+        return _text(chunked)
+
+    if kind not in ("number", "date"):
+        return as_text()
     if kind == "number":
         pattern = NUMBER_PATTERN.replace(r"\.", ",") if decimal_comma else NUMBER_PATTERN
         ok = pc.or_(missing, pc.match_substring_regex(trimmed, pattern))
         if not pc.all(ok).as_py():
-            return _text(chunked)
+            return as_text()
         if decimal_comma:
             trimmed = pc.replace_substring(trimmed, ",", ".")
         try:
@@ -141,18 +161,18 @@ def _typed(chunked: Any, kind: str | None, tokens: set[str], *, decimal_comma: b
                 pc.if_else(missing, pa.scalar(None, pa.string()), trimmed), pa.float64()
             )
         except pa.ArrowInvalid:
-            return _text(chunked)
+            return as_text()
         array: np.ndarray = numbers.to_numpy(zero_copy_only=False)
         present = ~np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
         if not np.isfinite(array[present]).all():
-            return _text(chunked)
+            return as_text()
         return array
     encoded = pc.dictionary_encode(pc.if_else(missing, pa.scalar(None, pa.string()), trimmed))
     combined = encoded.combine_chunks() if encoded.num_chunks != 1 else encoded.chunk(0)
     uniques = pd.Series(combined.dictionary.to_pylist(), dtype=object)
     dates, bad = parse_dates(uniques)
     if bad.any():
-        return _text(chunked)
+        return as_text()
     indices = combined.indices.to_numpy(zero_copy_only=False)
     nulls = np.asarray(combined.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     out = np.full(len(indices), np.datetime64("NaT", "ns"), dtype="datetime64[ns]")

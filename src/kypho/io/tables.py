@@ -140,6 +140,9 @@ def read_table(
         ) from exc
     except OSError as exc:
         raise InputFileError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+    if frame.attrs.get("kypho_tidied"):
+        # the CSV reader blanks missing tokens and types clean columns itself
+        return frame
     return _tidy(frame, schema)
 
 

@@ -35,9 +35,11 @@ __all__ = [
 ]
 
 #: A number as a person writes it: optional sign, digits with one decimal point, optional exponent.
-NUMBER_PATTERN = r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$"
+NUMBER_PATTERN = r"^\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
 #: ISO 8601 calendar date, optionally with a time of day; no time zone.
-DATE_PATTERN = r"^\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?\s*$"
+DATE_PATTERN = (
+    r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?)?\s*$"
+)
 _NUMBER = re.compile(NUMBER_PATTERN)
 _NUMBER_COMMA = re.compile(NUMBER_PATTERN.replace(r"\.", ","))
 _DATE = re.compile(DATE_PATTERN)
