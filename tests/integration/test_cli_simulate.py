@@ -47,7 +47,7 @@ def test_sensitivity_runs_a_small_sample(tmp_path: Path) -> None:
             "--n",
             "4",
             "--nx",
-            "10",
+            "8",
             "--steps-per-ml",
             "2",
             "--quiet",

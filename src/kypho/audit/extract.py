@@ -572,13 +572,7 @@ class _Builder:
                         k: w for k, w in zip(self.keys, within, strict=True) if w is not None
                     },
                 }
-            test = self._row_test(label)
-            if test:
-                entry["test"] = test
-            if stat is not None:
-                entry["statistic"] = stat
-            if p is not None:
-                entry["p"] = p
+            self._test_stat_p(entry, label, stat, p)
             scale = _scale_for(self.t.title, label, unit_text)
             if scale:
                 entry["scale"] = scale
@@ -590,13 +584,7 @@ class _Builder:
             lv = _LEVELS.search(label)
             entry["levels"] = [lv["a"].strip(), lv["b"].strip()] if lv else ["level 1", "level 2"]
             entry["cells"] = dict(zip(self.keys, cells, strict=True))
-            test = self._row_test(label)
-            if test:
-                entry["test"] = test
-            if stat is not None:
-                entry["statistic"] = stat
-            if p is not None:
-                entry["p"] = p
+            self._test_stat_p(entry, label, stat, p)
             entry["source"] = src
             return entry
         if (
@@ -618,6 +606,14 @@ class _Builder:
         entry = dict(base)
         entry["kind"] = "binary"
         entry["cells"] = dict(zip(self.keys, cells, strict=True))
+        self._test_stat_p(entry, label, stat, p)
+        entry["source"] = src
+        return entry
+
+    def _test_stat_p(
+        self, entry: dict[str, Any], label: str, stat: str | None, p: str | None
+    ) -> None:
+        """The row's test (from the footnotes), its printed statistic and P, where printed."""
         test = self._row_test(label)
         if test:
             entry["test"] = test
@@ -625,8 +621,6 @@ class _Builder:
             entry["statistic"] = stat
         if p is not None:
             entry["p"] = p
-        entry["source"] = src
-        return entry
 
     def _level(self, row: _Row, cat: dict[str, Any], cells: list[str]) -> dict[str, Any]:
         levels: list[dict[str, Any]] = cat["levels"]

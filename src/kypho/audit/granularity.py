@@ -15,7 +15,7 @@ from fractions import Fraction
 import pandas as pd
 
 from kypho.audit.model import Reported
-from kypho.audit.rounding import PrintedInterval, RoundingRule, printed_interval
+from kypho.audit.rounding import PrintedInterval, RoundingRule, parse_printed, printed_interval
 from kypho.errors import AuditError
 
 __all__ = [
@@ -32,14 +32,7 @@ __all__ = [
 def _exact(value: str | Reported, what: str) -> tuple[Fraction, Fraction, int]:
     """The printed number as a fraction, half a unit of its last digit, its decimals."""
     text = value.text if isinstance(value, Reported) else value
-    body = text.strip().rstrip("*").strip().replace("−", "-")
-    try:
-        x = Fraction(body)
-    except ValueError:
-        raise AuditError(
-            f"{what}: expected a printed number such as '8.34' (got {text!r})"
-        ) from None
-    decimals = len(body.split(".", 1)[1]) if "." in body else 0
+    x, decimals = parse_printed(text, what)
     return x, Fraction(1, 2 * 10**decimals), decimals
 
 

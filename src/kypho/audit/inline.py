@@ -45,6 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -100,7 +101,7 @@ class InlineResult:
     page: int | None = None
     line: int | None = None
 
-    @property
+    @cached_property
     def label(self) -> str:
         """The test as printed with its df: ``t(28)``, ``F(2, 28)``, ``χ²(1)``."""
         name = _DISPLAY[self.test]
@@ -321,20 +322,22 @@ def check_inline(
         else np.asarray(one_tailed_in_text, dtype=bool)
     )
     two_tailed = np.where(one & one_tailed_tests, 1.0, np.where(one, 2.0, 1.0))
-    point, low, high = _p_range(items, two_tailed)
+    # Python floats and bools from here on: formatting numpy scalars one by one is slow.
+    point, low, high = (a.tolist() for a in _p_range(items, two_tailed))
     if one_tailed_text and mentioned.any() and not one_tailed_tests:
-        p1, l1, h1 = _p_range(items, np.ones(len(items)))
+        p1, l1, h1 = (a.tolist() for a in _p_range(items, np.ones(len(items))))
+    one_l, mentioned_l, two_l = one.tolist(), mentioned.tolist(), two_tailed.tolist()
     out: list[Finding] = []
     for i, r in enumerate(items):
-        tails = "one-tailed" if two_tailed[i] == 1.0 and one[i] else "two-tailed"
+        tails = "one-tailed" if two_l[i] == 1.0 and one_l[i] else "two-tailed"
         status, reason, value, lo, hi = _classify(
             r, point[i], low[i], high[i], alpha, p_zero_error, tails
         )
         if (
             status == "inconsistent"
-            and one[i]
+            and one_l[i]
             and one_tailed_text
-            and mentioned[i]
+            and mentioned_l[i]
             and not one_tailed_tests
             and _meets(r.p, r.ns, l1[i], h1[i], alpha, p_zero_error)
         ):
@@ -466,6 +469,7 @@ def _fmt(p: float) -> str:
 
 
 def _span(value: float, lo: float, hi: float) -> str:
-    if _fmt(lo) == _fmt(hi):
+    a, b = _fmt(lo), _fmt(hi)
+    if a == b:
         return _fmt(value)
-    return f"{_fmt(value)} [{_fmt(lo)}, {_fmt(hi)}]"
+    return f"{_fmt(value)} [{a}, {b}]"

@@ -41,7 +41,7 @@ from typing import Literal, get_args
 
 from kypho.errors import AuditError
 
-__all__ = ["ROUNDING_RULES", "PrintedInterval", "RoundingRule", "printed_interval"]
+__all__ = ["ROUNDING_RULES", "PrintedInterval", "RoundingRule", "parse_printed", "printed_interval"]
 
 RoundingRule = Literal[
     "up_or_down",
@@ -89,7 +89,9 @@ class PrintedInterval:
         return range(lo, hi + 1)
 
 
-def _parse(text: str, what: str) -> tuple[Fraction, int]:
+def parse_printed(text: str, what: str) -> tuple[Fraction, int]:
+    """A printed number (a star and a Unicode minus allowed) as an exact fraction and its
+    number of decimals."""
     body = text.strip().rstrip("*").strip().replace("−", "-")
     try:
         value = Fraction(body)
@@ -129,7 +131,7 @@ def printed_interval(
         raise AuditError(
             f"{what}: rounding must be one of {', '.join(ROUNDING_RULES)} (got {rounding!r})"
         )
-    m, decimals = _parse(text, what)
+    m, decimals = parse_printed(text, what)
     unit = Fraction(1, 10**decimals)
     half = unit / 2
     negative = m < 0

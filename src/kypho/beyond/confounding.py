@@ -124,23 +124,43 @@ def _weighted_smd(x: FloatArray, treated: NDArray[np.bool_], w: FloatArray) -> f
     return (m1 - m0) / pooled
 
 
+def _patterns(columns: FloatArray) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
+    """Distinct rows of ``columns``: (inverse index per row, first row of each pattern).
+
+    Baseline covariates are few and discrete (sex, age in years, yes/no), so a
+    million patients fall into a few thousand patterns: fitting on the patterns,
+    each with its count, is the same likelihood at a fraction of the cost.
+    """
+    frame = pd.DataFrame(columns)
+    inverse = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(inverse, return_index=True)[1]
+    return inverse.astype(np.int64), first
+
+
 def _logit_fit(treated: NDArray[np.bool_], x: FloatArray) -> FloatArray:
-    """Propensity scores by maximum-likelihood logistic regression (with intercept)."""
-    design = np.column_stack([np.ones(len(x)), x])
-    y = treated.astype(float)
+    """Propensity scores by maximum-likelihood logistic regression (with intercept).
+
+    The log-likelihood is summed over the distinct covariate patterns, each
+    weighted by its number of patients (and of treated patients), which is the
+    same function as the sum over patients.
+    """
+    inverse, first = _patterns(x)
+    size = np.bincount(inverse).astype(float)
+    events = np.bincount(inverse, weights=treated.astype(float))
+    design = np.column_stack([np.ones(first.size), x[first]])
 
     def negloglik(beta: FloatArray) -> float:
         eta = design @ beta
-        return float(np.sum(np.logaddexp(0, eta) - y * eta))
+        return float(np.sum(size * np.logaddexp(0, eta) - events * eta))
 
     def gradient(beta: FloatArray) -> FloatArray:
-        grad: FloatArray = design.T @ (special.expit(design @ beta) - y)
+        grad: FloatArray = design.T @ (size * special.expit(design @ beta) - events)
         return grad
 
     fit = optimize.minimize(
         negloglik, np.zeros(design.shape[1]), jac=gradient, method="BFGS", options={"gtol": 1e-9}
     )
-    ps: FloatArray = special.expit(design @ fit.x)
+    ps: FloatArray = special.expit(design @ fit.x)[inverse]
     return ps
 
 
@@ -340,16 +360,21 @@ def ordinal_logit(
     .. [2] Lumley T, Scott A. Fitting regression models to survey data. Stat
        Sci 2017;32:265–278 (weighted estimating equations, sandwich variance).
     """
-    codes = np.asarray(y, dtype=np.int64)
-    design = np.asarray(x, dtype=np.float64).reshape(codes.size, -1)
-    w = np.ones(codes.size) if weights is None else np.asarray(weights, dtype=np.float64)
-    k = int(codes.max()) + 1
-    if k < 2 or np.any(np.bincount(codes, minlength=k) == 0):
+    all_codes = np.asarray(y, dtype=np.int64)
+    all_design = np.asarray(x, dtype=np.float64).reshape(all_codes.size, -1)
+    all_w = np.ones(all_codes.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    k = int(all_codes.max()) + 1
+    if k < 2 or np.any(np.bincount(all_codes, minlength=k) == 0):
         raise StatisticsError(
             f"the ordinal outcome needs every category 0 to {k - 1} observed at least once "
-            f"(got counts {np.bincount(codes, minlength=k).tolist()})"
+            f"(got counts {np.bincount(all_codes, minlength=k).tolist()})"
         )
-    p = design.shape[1]
+    p = all_design.shape[1]
+    # Patients with the same category, covariates and weight contribute identical
+    # terms: fit on the distinct ones, each counted `mult` times.
+    inverse, first = _patterns(np.column_stack([all_codes, all_design, all_w]))
+    mult = np.bincount(inverse).astype(float)
+    codes, design, w = all_codes[first], all_design[first], all_w[first]
 
     def parts(params: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         theta, beta = params[: k - 1], params[k - 1 :]
@@ -373,13 +398,13 @@ def ordinal_logit(
         return s
 
     def negloglik(params: FloatArray) -> float:
-        return -float(np.sum(w * np.log(parts(params)[2])))
+        return -float(np.sum(mult * w * np.log(parts(params)[2])))
 
     def gradient(params: FloatArray) -> FloatArray:
-        grad: FloatArray = -(w[:, None] * scores(params)).sum(axis=0)
+        grad: FloatArray = -((mult * w)[:, None] * scores(params)).sum(axis=0)
         return grad
 
-    counts = np.bincount(codes, weights=w, minlength=k)
+    counts = np.bincount(codes, weights=mult * w, minlength=k)
     start = special.logit(np.cumsum(counts)[:-1] / counts.sum())
     fit = optimize.minimize(
         negloglik,
@@ -400,9 +425,10 @@ def ordinal_logit(
     if clusters is not None:
         labels = pd.factorize(np.asarray(clusters))[0]
         summed = np.zeros((int(labels.max()) + 1, s.shape[1]))
-        np.add.at(summed, labels, s)
-        s = summed
-    meat = s.T @ s
+        np.add.at(summed, labels, s[inverse])
+        meat = summed.T @ summed
+    else:
+        meat = (s * mult[:, None]).T @ s
     bread = np.linalg.inv(hessian)
     cov = bread @ meat @ bread
     se: FloatArray = np.sqrt(np.diag(cov))[k - 1 :]

@@ -93,29 +93,38 @@ def _load_schema(path: Path | None) -> Any:
 
 
 def _read(
-    input_path: Path | None, db_url: str | None, schema: Any
+    input_path: Path | None, db_url: str | None, schema: Any, unverified: str | None = None
 ) -> tuple[Any, str, str | None, str]:
     """Return (raw frame, input name, SHA-256 or None, provenance note)."""
     if db_url is not None:
         if input_path is not None:
             raise click.UsageError("give either INPUT or --db, not both")
-        try:
-            from kypho.store import load_from_store
-        except ImportError:
-            raise InputFileError(
-                "--db needs the study store (kypho.store.load_from_store), which this "
-                "installation of kypho does not have"
-            ) from None
         from sqlalchemy.engine import make_url
 
+        from kypho.store import Store
         from kypho.store.engine import resolve_url
 
         # a plain path is a SQLite file, as for `kypho db --url`
         url = resolve_url(db_url)
-        raw = load_from_store(url)
+        note = ""
+        with Store(url, schema=schema) as store:
+            check = store.verify()
+            if not check.ok:
+                if not (unverified and unverified.strip()):
+                    raise check.refusal(
+                        "nothing was analysed",
+                        "to analyse anyway, pass --skip-verify REASON (recorded in the "
+                        "report's provenance)",
+                    )
+                count = len(check.problems)
+                note = (
+                    f"The study store did not verify ({count} problem"
+                    f"{'' if count == 1 else 's'}); analysed anyway: {unverified.strip()}"
+                )
+            raw = store.read()
         # The report and MANIFEST.json name the store, never its password.
         safe = make_url(url).render_as_string(hide_password=True)
-        return raw, f"study store {safe}", None, ""
+        return raw, f"study store {safe}", None, note
     from kypho.io import read_table
 
     note = ""
@@ -231,6 +240,13 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     help="Read the records from a study store (database URL, or a SQLite file path).",
 )
 @click.option(
+    "--skip-verify",
+    "skip_verify",
+    metavar="REASON",
+    help="With --db: analyse a store that does not pass `kypho db verify`, for this "
+    "reason (written into the report's provenance).",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Write into a folder that is not empty and holds no kypho report. kypho still "
@@ -265,6 +281,7 @@ def analyze(
     plan_path: Path | None,
     schema_path: Path | None,
     db_url: str | None,
+    skip_verify: str | None,
     force: bool,
     reliability_path: Path | None,
     registry: bool,
@@ -305,7 +322,7 @@ def analyze(
     steps(f"reading {source}")
     with progress.bar(f"reading {getattr(source, 'name', source)}", ticking=True):
         schema = _load_schema(schema_path)
-        raw, input_name, digest, note = _read(input_path, db_url, schema)
+        raw, input_name, digest, note = _read(input_path, db_url, schema, skip_verify)
 
     from kypho.analysis import analyze as run_analysis
     from kypho.analysis import load_plan
@@ -357,6 +374,9 @@ def analyze(
     with progress.bar("analysing Tables 1-7", ticking=True):
         result = run_analysis(included, schema, plan)
 
+    # The bundled cohort with the built-in schema and plan: figures and the Beyond
+    # section are the same on every run, so they are cached (kypho.cache).
+    bundled = input_path is None and db_url is None and plan_path is None and schema_path is None
     _report(
         folder,
         out_dir,
@@ -371,6 +391,7 @@ def analyze(
         no_figures,
         reliability_path,
         steps,
+        cache_key=digest if bundled else None,
     )
 
 
@@ -436,6 +457,8 @@ def _report(
     no_figures: bool,
     reliability_path: Path | None,
     steps: _Steps,
+    *,
+    cache_key: str | None = None,
 ) -> None:
     """Write the report into a staging folder, publish it, print the summary."""
     from kypho.output.folder import publish, staging_folder
@@ -467,6 +490,7 @@ def _report(
             title=schema.title or "Study report",
             progress=steps.detail,
             sections=sections,
+            cache_key=cache_key,
         )
         summary = {
             "n_read": validation.n_read,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from kypho.audit.rounding import ROUNDING_RULES
 from kypho.errors import AuditError, InputFileError, KyphoError
 
 if TYPE_CHECKING:
@@ -96,19 +97,7 @@ def _write(text: str, out: Path | None) -> None:
 )
 @click.option(
     "--rounding",
-    type=click.Choice(
-        [
-            "up_or_down",
-            "up",
-            "down",
-            "even",
-            "ceiling",
-            "floor",
-            "ceiling_or_floor",
-            "trunc",
-            "anti_trunc",
-        ]
-    ),
+    type=click.Choice(ROUNDING_RULES),
     default="up_or_down",
     show_default=True,
     help="How the paper rounded, for GRIM, GRIMMER and DEBIT (up_or_down accepts a half either way).",

@@ -159,15 +159,30 @@ def import_(
     help="Export identified data as stored (admin only, needs --reason, recorded).",
 )
 @_reason
+@click.option(
+    "--skip-verify",
+    "skip_verify",
+    metavar="REASON",
+    help="Export a store that does not pass `verify`, for this reason (recorded in the trail).",
+)
 @_pass_options
-def export(opts: _Options, output: Path, full: bool, reason: str | None) -> None:
-    """Write the records to OUTPUT (.csv or .xlsx), de-identified unless --full."""
+def export(
+    opts: _Options, output: Path, full: bool, reason: str | None, skip_verify: str | None
+) -> None:
+    """Write the records to OUTPUT (.csv or .xlsx), de-identified unless --full.
+
+    The store is verified first and refused if it does not verify (see
+    --skip-verify). Each record comes with its version and lock
+    (record_version, record_locked). Cells that a spreadsheet would run as a
+    formula are neutralised (a leading apostrophe in .csv, text with Excel's
+    quote prefix in .xlsx).
+    """
     if output.suffix.lower() not in (".csv", ".xlsx"):
         raise InputFileError(
             f"cannot export to {str(output)!r}: the file must end in .csv or .xlsx"
         )
     with opts.open() as store:
-        frame = store.export(full=full, reason=reason)
+        frame = store.export(full=full, reason=reason, unverified=skip_verify)
     if output.suffix.lower() == ".csv":
         _write_csv(frame, output)
     else:
@@ -266,17 +281,41 @@ def unlock(opts: _Options, record: str, reason: str) -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the whole trail (with hashes) to this .csv file instead of printing it.",
+    help="Write the trail (with hashes) to this .csv file instead of printing it.",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="With identified values (admin only, needs --reason, recorded in the trail).",
+)
+@_reason
 @_pass_options
-def log(opts: _Options, record: str | None, limit: int | None, output: Path | None) -> None:
-    """Show the audit trail: who, when, what, old -> new, why."""
+def log(
+    opts: _Options,
+    record: str | None,
+    limit: int | None,
+    output: Path | None,
+    full: bool,
+    reason: str | None,
+) -> None:
+    """Show the audit trail: who, when, what, version, old -> new, why.
+
+    Values are de-identified (identifiers and free text removed, dates as
+    years, ages over 89 as 90+) unless --full, which needs the admin role and a
+    reason and is itself recorded, like `export --full`.
+    """
     with opts.open() as store:
-        trail = store.log(record=record, limit=limit)
+        trail = store.log(record=record, limit=limit, full=full, reason=reason)
+        header = _record_line(store, record) if record is not None else None
     if output is not None:
         _write_csv(trail, output)
-        click.echo(f"wrote {len(trail)} audit entries to {output}")
+        kind = "identified" if full else "de-identified"
+        click.echo(
+            f"wrote {_count(len(trail), 'audit entry', 'audit entries')} ({kind}) to {output}"
+        )
         return
+    if header is not None:
+        click.echo(header)
     if trail.empty:
         click.echo("no audit entries")
         return
@@ -286,20 +325,89 @@ def log(opts: _Options, record: str | None, limit: int | None, output: Path | No
         if entry["old_value"] is not None or entry["new_value"] is not None:
             change = f" {_short(entry['old_value'])} -> {_short(entry['new_value'])}"
         why = f" ({entry['reason']!s})" if entry["reason"] else ""
+        version = "" if entry["version"] is None else f" v{entry['version']}"
         click.echo(
             f"{entry['seq']!s:>6} {entry['at']!s} {entry['user_name']!s} [{entry['role']!s}] "
-            f"{entry['action']!s} {where}{change}{why}"
+            f"{entry['action']!s}{version} {where}{change}{why}"
         )
 
 
-@db.command("verify")
+def _record_line(store: Store, record: str) -> str:
+    try:
+        current = store.get(record)
+    except StoreError:
+        return f"record {record}: not in the store"
+    return f"record {record}: version {current.version}, {_lock_text(current.locked_by, current.locked)}"
+
+
+def _lock_text(locked_by: str | None, locked: bool) -> str:
+    return f"locked by {locked_by}" if locked else "not locked"
+
+
+@db.command("show")
+@click.argument("record")
 @_pass_options
-def verify(opts: _Options) -> None:
-    """Recompute the audit trail's hash chain and compare every record with it."""
+def show(opts: _Options, record: str) -> None:
+    """Show RECORD: every field, its version, its lock and its status.
+
+    Identifying fields (names, hospital numbers, dates of birth, notes) are
+    shown only to roles that work with source documents (data_entry, monitor,
+    admin).
+    """
     with opts.open() as store:
-        result = store.verify()
+        current = store.show(record)
+        role = _role_of(store)
+    click.echo(f"record {current.record_id}")
+    click.echo(f"version {current.version}, {_lock_text(current.locked_by, current.locked)}")
+    if current.locked:
+        click.echo("status: locked (edits and deletes refused until an admin unlocks it)")
+    else:
+        click.echo("status: open (may be edited)")
+    for name, value in current.values.items():
+        if name in current.hidden:
+            shown = f"(identifier, not shown to role {role})"
+        elif value is None:
+            shown = "(missing)"
+        else:
+            shown = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        click.echo(f"  {name}: {shown}")
+
+
+def _role_of(store: Store) -> str:
+    users = store.users()
+    match = users[users["name"] == store.user]
+    return str(match["role"].iloc[0]) if len(match) else "unknown"
+
+
+@db.command("verify")
+@click.option(
+    "--head",
+    "head",
+    metavar="HASH",
+    default=None,
+    help="A head hash printed by an earlier verify and kept outside the database: the "
+    "trail must still contain it (catches a removed tail with a rewound head).",
+)
+@_pass_options
+def verify(opts: _Options, head: str | None) -> None:
+    """Recompute the audit trail's hash chain; compare records, locks and users with it.
+
+    Prints the head hash: keep it outside the database (a lab book, an e-mail
+    to the monitor) and pass it to a later `verify --head HASH`.
+    """
+    with opts.open() as store:
+        result = store.verify(head=head)
     result.raise_if_failed()
     click.echo(result.summary())
+    click.echo(f"keep this head hash to check the trail later: {result.head_hash}")
+    if result.kept_seq is not None:
+        added = result.n_entries - result.kept_seq
+        since = (
+            "no entry was added since"
+            if added == 0
+            else f"{_count(added, 'entry', 'entries')} {'was' if added == 1 else 'were'} added since"
+        )
+        click.echo(f"the head you kept (entry {result.kept_seq}) is in the trail; {since}")
 
 
 @db.command("migrate")
@@ -319,6 +427,8 @@ def user() -> None:
     """Users of the store and their roles (read_only, analyst, data_entry, monitor, admin)."""
 
 
+# kept in step with kypho.store.ROLES (a test checks), so that building the
+# command does not import the store
 _ROLE = click.Choice(["read_only", "analyst", "data_entry", "monitor", "admin"])
 
 
@@ -398,6 +508,10 @@ def user_list(opts: _Options) -> None:
     for row in users.itertuples(index=False):
         state = "" if row.active else " (disabled)"
         click.echo(f"{row.name}\t{row.role}{state}")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _short(value: object, width: int = 60) -> str:

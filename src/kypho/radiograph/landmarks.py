@@ -348,28 +348,10 @@ def _pixel_arrays(
     )
 
 
-def measure_lateral_batch(
-    points: npt.ArrayLike, pixel_size: PixelSize | Sequence[PixelSize]
-) -> pd.DataFrame:
-    """Measure many reads at once; impossible reads get a ``problem`` and no numbers.
-
-    Parameters
-    ----------
-    points
-        Shape ``(n, 3, 6, 2)`` in pixels (see :func:`check_lateral`).
-    pixel_size
-        One :class:`PixelSize` for all reads, or one per read.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per read: ``height_<vertebra>_<anterior|middle|posterior>`` (mm),
-        ``anterior_ratio``, ``middle_ratio`` (%), ``wedge_angle_deg`` (°), ``genant``
-        (ordered categorical) and ``problem`` (empty text when the read is
-        measurable; otherwise every problem, ``"; "``-separated, and the numbers
-        are missing).
-    """
-    arr = _as_points(points).reshape(-1, 3, 6, 2)
+def _compute(
+    arr: FloatArray, pixel_size: PixelSize | Sequence[PixelSize]
+) -> tuple[dict[str, Any], list[list[str]]]:
+    """Every measure of ``(n, 3, 6, 2)`` reads as arrays, and each read's problems."""
     n = arr.shape[0]
     col, row = _pixel_arrays(pixel_size, n)
     mm = _in_mm(arr, col, row)
@@ -396,6 +378,31 @@ def measure_lateral_batch(
         (inj[:, 5, 0], inj[:, 5, 1]),
     )
     out["genant"] = genant_grade(ant, mid).to_numpy()  # the smaller ratio's grade
+    return out, problems
+
+
+def measure_lateral_batch(
+    points: npt.ArrayLike, pixel_size: PixelSize | Sequence[PixelSize]
+) -> pd.DataFrame:
+    """Measure many reads at once; impossible reads get a ``problem`` and no numbers.
+
+    Parameters
+    ----------
+    points
+        Shape ``(n, 3, 6, 2)`` in pixels (see :func:`check_lateral`).
+    pixel_size
+        One :class:`PixelSize` for all reads, or one per read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per read: ``height_<vertebra>_<anterior|middle|posterior>`` (mm),
+        ``anterior_ratio``, ``middle_ratio`` (%), ``wedge_angle_deg`` (°), ``genant``
+        (ordered categorical) and ``problem`` (empty text when the read is
+        measurable; otherwise every problem, ``"; "``-separated, and the numbers
+        are missing).
+    """
+    out, problems = _compute(_as_points(points).reshape(-1, 3, 6, 2), pixel_size)
     out["problem"] = ["; ".join(p) for p in problems]
     frame = pd.DataFrame(out)
     frame["genant"] = pd.Categorical(frame["genant"], categories=["0", "1", "2", "3"], ordered=True)
@@ -462,18 +469,16 @@ def measure_lateral(
     arr = _as_points(points)
     if arr.ndim != 3:
         raise LandmarkError(f"measure_lateral takes one read of shape (3, 6, 2), got {arr.shape}")
-    frame = measure_lateral_batch(arr[None], pixel_size)
-    problem = str(frame["problem"].iloc[0])
-    if problem:
+    out, problems = _compute(arr[None], pixel_size)
+    if problems[0]:
         prefix = f"{where}: " if where else ""
-        lines = "\n".join(f"  - {p}" for p in problem.split("; "))
+        lines = "\n".join(f"  - {p}" for p in problems[0])
         raise LandmarkError(f"{prefix}these landmarks cannot be measured:\n{lines}")
-    row = frame.iloc[0]
     return LateralMeasures(
-        heights_mm={v: {h: float(row[f"height_{v}_{h}"]) for h in HEIGHTS} for v in VERTEBRAE},
-        anterior_ratio=float(row["anterior_ratio"]),
-        middle_ratio=float(row["middle_ratio"]),
-        wedge_angle=float(row["wedge_angle_deg"]),
-        genant=str(row["genant"]),
+        heights_mm={v: {h: float(out[f"height_{v}_{h}"][0]) for h in HEIGHTS} for v in VERTEBRAE},
+        anterior_ratio=float(out["anterior_ratio"][0]),
+        middle_ratio=float(out["middle_ratio"][0]),
+        wedge_angle=float(out["wedge_angle_deg"][0]),
+        genant=str(out["genant"][0]),
         pixel_size=pixel_size,
     )

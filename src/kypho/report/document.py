@@ -417,6 +417,7 @@ def write_report(
     title: str = "Study report",
     progress: Progress | None = None,
     sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
+    cache_key: str | None = None,
 ) -> list[Path]:
     """Write the report into ``directory`` (created if needed); return the files written.
 
@@ -468,7 +469,17 @@ def write_report(
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     grids = [layout(table, alpha=result.alpha) for table in result.tables]
-    pending_beyond = _start_beyond(data, schema) if "html" in formats else None
+    from kypho import cache
+
+    # The bundled cohort's figures and Beyond section are the same on every run.
+    cached_beyond = cache.load("beyond", cache_key) if cache_key and "html" in formats else None
+    pending_beyond: Callable[[], tuple[str, dict[str, bytes]] | None] | None
+    if cached_beyond is not None:
+        fragment = cached_beyond.pop("fragment.html").decode("utf-8")
+        figures_b = dict(cached_beyond)
+        pending_beyond = lambda: (fragment, figures_b)  # noqa: E731
+    else:
+        pending_beyond = _start_beyond(data, schema) if "html" in formats else None
     methods = methods_text(result, provenance.versions)
     results = results_text(result)
 
@@ -478,15 +489,29 @@ def write_report(
         from kypho.report.figures import save_figure
 
         say("drawing figures")
-        with bars.bar("drawing figures", ticking=True):
-            made = build_figures(result, getattr(screening, "flow", None))
-        with bars.bar("saving figures (PNG, SVG)", total=len(made), unit="figures") as shown:
-            for name, figure in made.items():
-                png, svg = save_figure(figure, target / "figures", name)
-                written += [png, svg]
-                if "html" in formats:
-                    figure_svgs[name] = _inline_svg(svg.read_text(encoding="utf-8"))
-                shown.advance()
+        drawn = cache.load("figures", cache_key) if cache_key else None
+        if drawn is None:
+            with bars.bar("drawing figures", ticking=True):
+                made = build_figures(result, getattr(screening, "flow", None))
+            paths: list[Path] = []
+            with bars.bar("saving figures (PNG, SVG)", total=len(made), unit="figures") as shown:
+                for name, figure in made.items():
+                    paths += save_figure(figure, target / "figures", name)
+                    shown.advance()
+            drawn = {path.name: path.read_bytes() for path in paths}
+            if cache_key:
+                cache.store("figures", cache_key, drawn)
+        else:
+            (target / "figures").mkdir(parents=True, exist_ok=True)
+            paths = []
+            for file_name, payload in drawn.items():
+                paths.append(target / "figures" / file_name)
+                paths[-1].write_bytes(payload)
+        written += paths
+        if "html" in formats:
+            for file_name, payload in drawn.items():
+                if file_name.endswith(".svg"):
+                    figure_svgs[file_name[: -len(".svg")]] = _inline_svg(payload.decode("utf-8"))
 
     if "md" in formats:
         say("writing Markdown")
@@ -531,6 +556,10 @@ def write_report(
     if "html" in formats:
         say("writing HTML report (with the Beyond-the-paper section if kypho.beyond has one)")
         beyond = pending_beyond() if pending_beyond is not None else None
+        if beyond is not None and cached_beyond is None and cache_key:
+            cache.store(
+                "beyond", cache_key, {"fragment.html": beyond[0].encode("utf-8"), **beyond[1]}
+            )
         page = _report_html(
             title=title,
             result=result,

@@ -85,6 +85,8 @@ def plot_leakage(results: Sequence[SimulationResult], *, ax: Axes | None = None)
     for k, result in enumerate(results):
         minutes = result.time_s / 60
         for e, name in enumerate(result.exits):
+            if name == "cortex":
+                continue
             ax.plot(
                 minutes,
                 result.leaked_ml[:, e],

@@ -128,7 +128,7 @@ def _default_exits() -> tuple[Exit, ...]:
             center_mm=13.5,
             size_mm=4.0,
             resistance_mm=1.0,
-            threshold_per_s=0.5,
+            threshold_per_s=5.0,
         ),
         Exit(
             "basivertebral vein",
@@ -136,7 +136,7 @@ def _default_exits() -> tuple[Exit, ...]:
             center_mm=11.0,
             size_mm=2.0,
             resistance_mm=10.0,
-            threshold_per_s=0.5,
+            threshold_per_s=5.0,
         ),
     )
 

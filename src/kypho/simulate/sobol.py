@@ -58,7 +58,10 @@ def saltelli_sample(
         raise SimulationError(
             f"Sobol' sample: need at least 2 base rows and 1 input (got {n} rows, {d} inputs)"
         )
-    unit = qmc.Sobol(d=2 * d, scramble=True, seed=seed).random(n)
+    # draw the next power of two (Sobol' points balance only in such blocks) and keep n
+    unit = qmc.Sobol(d=2 * d, scramble=True, seed=seed).random_base2(
+        max(1, math.ceil(math.log2(n)))
+    )[:n]
     lo = np.array([b[0] for b in bounds], dtype=np.float64)
     hi = np.array([b[1] for b in bounds], dtype=np.float64)
     a = lo + unit[:, :d] * (hi - lo)

@@ -37,9 +37,14 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["GENESIS", "HASHED_FIELDS", "dumps", "entry_hash", "now"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from kypho.schema import Schema
+
+__all__ = ["GENESIS", "HASHED_FIELDS", "REMOVED", "deidentify_trail", "dumps", "entry_hash", "now"]
 
 #: ``prev_hash`` of the first entry.
 GENESIS = "0" * 64
@@ -110,3 +115,78 @@ def _digest(text: str | None) -> str | None:
 def now() -> str:
     """The current UTC time as ISO 8601 text with microseconds."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+#: What a de-identified trail shows instead of an identifying value.
+REMOVED = "[removed]"
+
+
+def deidentify_trail(trail: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """A copy of an audit trail whose values hold no Safe Harbor identifier.
+
+    The values of variables declared ``phi: direct`` or ``phi: free_text``
+    become ``"[removed]"`` (in a whole-record ``create``/``delete`` entry they
+    are left out); dates keep only their year; ages above 89 become ``"90+"``
+    (the rules of :func:`kypho.store.deidentify`, 45 CFR §164.514(b)(2), applied
+    value by value since a trail entry has no operation date to count from). A
+    value that is not readable JSON is shown as ``null``. The record ids
+    (pseudonyms), users, reasons and hashes are kept.
+    """
+    from kypho.store.safe_harbor import dropped_columns
+
+    dropped = frozenset(dropped_columns(schema))
+    out = trail.copy()
+    import pandas as pd
+
+    for column in ("old_value", "new_value"):
+        values = [
+            _deidentified_value(action, name, text, schema, dropped)
+            for action, name, text in zip(out["action"], out["field"], out[column], strict=True)
+        ]
+        out[column] = pd.Series(values, index=out.index, dtype=object)
+    return out
+
+
+def _deidentified_value(
+    action: object, name: object, text: object, schema: Schema, dropped: frozenset[str]
+) -> str | None:
+    if text is None or (isinstance(text, float) and text != text):
+        return None
+    if action not in ("create", "update", "delete"):
+        return str(text)
+    try:
+        value = json.loads(str(text))
+    except ValueError:
+        return None
+    if action in ("create", "delete"):
+        if not isinstance(value, dict):
+            return None
+        return dumps(
+            {
+                key: _safe_field(key, item, schema)
+                for key, item in value.items()
+                if key not in dropped
+            }
+        )
+    if not isinstance(name, str) or name in dropped:
+        return dumps(REMOVED)
+    return dumps(_safe_field(name, value, schema))
+
+
+def _safe_field(name: str, value: object, schema: Schema) -> object:
+    from kypho.store.safe_harbor import AGE_UNITS, OLDEST_AGE
+
+    if value is None or name not in schema:
+        return value if name in schema else REMOVED
+    var = schema[name]
+    if var.type == "date":
+        return str(value)[:4]
+    if (
+        var.phi == "quasi"
+        and var.type in ("integer", "number")
+        and (var.unit or "").casefold() in AGE_UNITS
+        and isinstance(value, int | float)
+        and value > OLDEST_AGE
+    ):
+        return f"{OLDEST_AGE + 1}+"
+    return value

@@ -689,6 +689,21 @@ class ImageStore:
                 due.append((image, 2))
         return due
 
+    def raters_done(self) -> dict[str, int]:
+        """``{image hash: raters who saved a first read}`` (counts only: no points leave).
+
+        Compared with ``reads.raters`` of ``kypho/data/radiograph.yaml`` (the raters a
+        study asks for per film).
+        """
+        r = reads_table_
+        query = (
+            sa.select(r.c.image, sa.func.count(sa.distinct(r.c.rater)))
+            .where((r.c.read_no == 1) & (r.c.kind == "lateral"))
+            .group_by(r.c.image)
+        )
+        with self._reading("view") as conn:
+            return {str(sha): int(n) for sha, n in conn.execute(query)}
+
     def reads_table(self) -> pd.DataFrame:
         """Every rater's lateral reads, long, for :func:`kypho.radiograph.agreement.reliability`.
 

@@ -33,7 +33,7 @@ from kypho.errors import (
 )
 from kypho.schema import Schema, Variable, load_schema
 from kypho.store import migrate
-from kypho.store.audit import GENESIS, HASHED_FIELDS, dumps, entry_hash, now
+from kypho.store.audit import GENESIS, HASHED_FIELDS, deidentify_trail, dumps, entry_hash, now
 from kypho.store.engine import USER_ENV, create_store_engine, resolve_url
 from kypho.store.roles import RIGHTS, ROLES
 from kypho.store.safe_harbor import deidentify
@@ -66,6 +66,8 @@ _WHAT = {
     "unlock": "unlock records",
     "export": "export data",
     "export_full": "export identified (full) data",
+    "log_full": "read the identified audit trail",
+    "read_identified": "see identifying fields",
     "manage_users": "manage users",
     "migrate": "migrate the store",
 }
@@ -103,6 +105,9 @@ class Record:
     locked: bool
     locked_by: str | None
     values: Mapping[str, Any]
+    #: fields whose value :meth:`Store.show` withheld from a role without the
+    #: ``read_identified`` right (their value is ``None`` here)
+    hidden: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """One row: the record's values plus ``version`` and ``locked``."""
@@ -144,8 +149,8 @@ class ImportResult:
     def summary(self) -> str:
         """One line for people."""
         return (
-            f"{self.n_read} rows read: {self.n_imported} imported, "
-            f"{self.n_rejected} rejected ({len(self.problems)} problems)"
+            f"{_count(self.n_read, 'row')} read: {self.n_imported} imported, "
+            f"{self.n_rejected} rejected ({_count(len(self.problems), 'problem')})"
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -170,6 +175,8 @@ class VerifyResult:
     n_records: int
     head_hash: str
     problems: tuple[str, ...] = ()
+    #: with ``verify(head=...)``: the entry whose hash is the head kept, else ``None``
+    kept_seq: int | None = None
 
     def summary(self) -> str:
         """One line for people."""
@@ -178,7 +185,19 @@ class VerifyResult:
                 f"audit trail verified: {self.n_entries} entries, {self.n_records} records, "
                 f"head {self.head_hash}"
             )
-        return f"audit trail does NOT verify: {len(self.problems)} problem(s)"
+        return f"audit trail does NOT verify: {_count(len(self.problems), 'problem')}"
+
+    def refusal(self, nothing: str, override: str) -> IntegrityError:
+        """The error refusing to use a store that does not verify.
+
+        ``nothing`` says what was not done ("nothing was exported"), ``override``
+        how to go ahead anyway and where that is recorded.
+        """
+        return IntegrityError(
+            f"the store does not verify ({_count(len(self.problems), 'problem')}), so its data "
+            f"may have been changed behind kypho's back; {nothing}. See `kypho db verify`; "
+            f"{override}"
+        )
 
     def raise_if_failed(self) -> None:
         """Raise :class:`~kypho.errors.IntegrityError` listing every problem, if any."""
@@ -281,7 +300,7 @@ class Store:
     >>> raw = pd.DataFrame({"patient_id": ["P-1"], "group": ["control"], "sex": ["female"],
     ...                     "age": [71], "level": ["L1"]})
     >>> store.import_frame(raw, reason="first batch").summary()
-    '1 rows read: 1 imported, 0 rejected (0 problems)'
+    '1 row read: 1 imported, 0 rejected (0 problems)'
     >>> store.edit("P-1", {"age": 72}, expected_version=1, reason="typo").version
     2
     >>> store.verify().ok
@@ -495,6 +514,7 @@ class Store:
         with self._writing("manage_users") as w:
             old = self._existing_user(w.conn, name)
             w.conn.execute(sa.update(users).where(users.c.name == name).values(role=role))
+            self._keep_an_admin(w.conn, name, "demoting")
             w.append("user_role", field=name, old=dumps(old), new=dumps(role), reason=reason)
 
     def set_active(self, name: str, active: bool, *, reason: str | None = None) -> None:
@@ -503,7 +523,30 @@ class Store:
         with self._writing("manage_users") as w:
             self._existing_user(w.conn, name)
             w.conn.execute(sa.update(users).where(users.c.name == name).values(active=active))
+            self._keep_an_admin(w.conn, name, "disabling")
             w.append("user_enable" if active else "user_disable", field=name, reason=reason)
+
+    def _keep_an_admin(self, conn: sa.Connection, name: str, doing: str) -> None:
+        """Refuse (rolling the change back) a change that leaves no active admin."""
+        users = self.tables.users
+        left = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(users)
+            .where(users.c.role == "admin")
+            .where(users.c.active == sa.true())
+        ).scalar_one()
+        if not left:
+            raise StoreError(
+                f"user {name!r} is the only active admin of this store; add or enable another "
+                f"admin before {doing} them (a store without an admin cannot be administered)"
+            )
+
+    def rights(self) -> frozenset[str]:
+        """The rights of the acting user's role (see :data:`kypho.store.RIGHTS`)."""
+        users = self.tables.users
+        with self._reading("read") as conn:
+            role = conn.execute(sa.select(users.c.role).where(users.c.name == self.user)).scalar()
+        return RIGHTS.get(str(role), frozenset())
 
     def _existing_user(self, conn: sa.Connection, name: str) -> str:
         users = self.tables.users
@@ -539,6 +582,33 @@ class Store:
         with self._reading("read") as conn:
             return self._get(conn, record_id)
 
+    def show(self, record_id: str) -> Record:
+        """One record for display: identifying fields withheld unless the role may see them.
+
+        Roles with the ``read_identified`` right (data_entry, monitor, admin:
+        those who work with source documents) get every value; for the others
+        the values of ``phi: direct`` and ``phi: free_text`` variables are
+        ``None`` and their names are in :attr:`Record.hidden`.
+
+        Raises
+        ------
+        StoreError
+            If there is no such record.
+        """
+        from kypho.store.safe_harbor import dropped_columns
+
+        with self._reading("read") as conn:
+            role = self._role(conn, "read")
+            record = self._get(conn, record_id)
+        if "read_identified" in RIGHTS[role]:
+            return record
+        drop = set(dropped_columns(self.schema))
+        hidden = tuple(n for n, v in record.values.items() if n in drop and v is not None)
+        values = {n: None if n in drop else v for n, v in record.values.items()}
+        return Record(
+            record.record_id, record.version, record.locked, record.locked_by, values, hidden
+        )
+
     def _get(self, conn: sa.Connection, record_id: str) -> Record:
         records = self.tables.records
         row = (
@@ -556,12 +626,31 @@ class Store:
             values={name: row[name] for name in self.tables.data_columns},
         )
 
-    def log(self, *, record: str | None = None, limit: int | None = None) -> pd.DataFrame:
+    def log(
+        self,
+        *,
+        record: str | None = None,
+        limit: int | None = None,
+        full: bool = False,
+        reason: str | None = None,
+    ) -> pd.DataFrame:
         """The audit trail, oldest first (the last ``limit`` entries when given).
 
         Columns: ``seq``, ``at``, ``user_name``, ``role``, ``action``, ``record``,
         ``field``, ``old_value``, ``new_value`` (JSON text), ``reason``,
         ``version``, ``prev_hash``, ``hash``.
+
+        Parameters
+        ----------
+        record, limit
+            Only this record's entries; only the last ``limit`` entries.
+        full
+            With identified values (needs the ``log_full`` right, admin, and a
+            ``reason``; recorded in the trail as a ``log`` entry, like a full
+            export). By default the values are de-identified
+            (:func:`kypho.store.audit.deidentify_trail`), for every role.
+        reason
+            Why the identified trail is read.
         """
         audit = self.tables.audit
         query = sa.select(audit).order_by(audit.c.seq.desc())
@@ -569,10 +658,22 @@ class Store:
             query = query.where(audit.c.record == record)
         if limit is not None:
             query = query.limit(limit)
-        with self._reading("log") as conn:
-            rows = conn.execute(query).all()
+        if full:
+            with self._writing("log_full") as w:
+                _need_reason(reason, "reading the identified audit trail")
+                rows = w.conn.execute(query).all()
+                w.append(
+                    "log",
+                    record=record,
+                    new=dumps({"full": True, "entries": len(rows)}),
+                    reason=reason,
+                )
+        else:
+            with self._reading("log") as conn:
+                rows = conn.execute(query).all()
         frame = pd.DataFrame([tuple(r) for r in rows], columns=list(audit.c.keys()), dtype=object)
-        return frame.iloc[::-1].reset_index(drop=True)
+        frame = frame.iloc[::-1].reset_index(drop=True)
+        return frame if full else deidentify_trail(frame, self.schema)
 
     # ------------------------------------------------------------------- import
 
@@ -909,8 +1010,13 @@ class Store:
 
     # ------------------------------------------------------------------- export
 
-    def export(self, *, full: bool = False, reason: str | None = None) -> pd.DataFrame:
+    def export(
+        self, *, full: bool = False, reason: str | None = None, unverified: str | None = None
+    ) -> pd.DataFrame:
         """The store's records for use outside it, de-identified unless ``full``.
+
+        The store is verified first (:meth:`verify`); a store that does not
+        verify is refused unless ``unverified`` gives a reason to export anyway.
 
         Parameters
         ----------
@@ -919,24 +1025,51 @@ class Store:
             a ``reason``). The default applies :func:`kypho.store.deidentify`.
         reason
             Why; recorded in the trail with what was exported.
+        unverified
+            Why a store that does not verify is exported anyway; recorded in the
+            trail's ``export`` entry with the number of problems.
 
         Returns
         -------
         pandas.DataFrame
+            The records, then ``record_version`` and ``record_locked``.
+
+        Raises
+        ------
+        IntegrityError
+            If the store does not verify and ``unverified`` is not given.
         """
+        with self._reading("export_full" if full else "export"):
+            pass  # refuse a user without the right before verifying a large store
+        check = self.verify()
+        if not check.ok and not (unverified and unverified.strip()):
+            raise check.refusal(
+                "nothing was exported",
+                "to export anyway, pass --skip-verify REASON (recorded in the audit trail)",
+            )
         with self._writing("export_full" if full else "export") as w:
             if full:
                 _need_reason(reason, "a full (identified) export")
             records = self.tables.records
             cols = [records.c[name] for name in self.tables.data_columns]
-            rows = w.conn.execute(sa.select(*cols).order_by(records.c.kypho_row)).all()
-            data = _typed_frame(rows, self.schema, self.tables.data_columns)
+            rows = w.conn.execute(
+                sa.select(*cols, records.c.kypho_version, records.c.kypho_locked).order_by(
+                    records.c.kypho_row
+                )
+            ).all()
+            names = self.tables.data_columns
+            data = _typed_frame([r[: len(names)] for r in rows], self.schema, names)
             out = data if full else deidentify(data, self.schema)
-            w.append(
-                "export",
-                new=dumps({"full": full, "rows": len(out), "columns": list(map(str, out.columns))}),
-                reason=reason,
-            )
+            out["record_version"] = pd.array([int(r[-2]) for r in rows], dtype="Int64")
+            out["record_locked"] = pd.array([bool(r[-1]) for r in rows], dtype="boolean")
+            what: dict[str, Any] = {
+                "full": full,
+                "rows": len(out),
+                "columns": list(map(str, out.columns)),
+            }
+            if not check.ok:
+                what["unverified"] = {"problems": len(check.problems), "reason": unverified}
+            w.append("export", new=dumps(what), reason=reason)
         return out
 
     # ---------------------------------------------------------------- migration
@@ -983,28 +1116,51 @@ class Store:
 
     # ------------------------------------------------------------------- verify
 
-    def verify(self) -> VerifyResult:
-        """Recompute the audit trail's hash chain and compare every record with it.
+    def verify(self, *, head: str | None = None) -> VerifyResult:
+        """Recompute the audit trail's hash chain and compare every table the rights rest on.
+
+        Parameters
+        ----------
+        head
+            A head hash printed by an earlier ``verify`` and kept outside the
+            database: the trail must still contain it (and may extend it). This
+            is what catches the removal of the trail's last entries together
+            with a rewound head, which no chain kept in the same database shows.
 
         Returns
         -------
         VerifyResult
             ``ok`` and every problem found: an entry whose content no longer
-            matches its hash, a gap in the sequence, a head that does not match
-            the last entry, and any record whose stored values, version or lock
-            differ from those rebuilt by replaying the trail (a row edited, added
-            or deleted behind kypho's back).
+            matches its hash, a malformed entry, a gap in the sequence, a head
+            that does not match the last entry, a kept ``head`` that is not in
+            the trail, any record whose stored values, version, lock or lock
+            holder differ from those rebuilt by replaying the trail, and any
+            user whose role or state in the users table differs from the trail's
+            (a row edited, added or deleted behind kypho's back).
+
+        Raises
+        ------
+        StoreError
+            If ``head`` is not a 64-character hexadecimal hash.
 
         Notes
         -----
         :meth:`VerifyResult.raise_if_failed` turns problems into
         :class:`~kypho.errors.IntegrityError`.
         """
+        kept = None if head is None else head.strip().lower()
+        if kept is not None and (len(kept) != 64 or any(c not in "0123456789abcdef" for c in kept)):
+            raise StoreError(
+                "the head hash to check must be the 64 hexadecimal characters "
+                f"`kypho db verify` printed (got {head!r})"
+            )
         audit = self.tables.audit
         problems: list[str] = []
         state: dict[str, str] = {}
         versions: dict[str, int] = {}
-        locks: dict[str, bool] = {}
+        locks: dict[str, str | None] = {}
+        users: dict[str, tuple[str, bool]] = {}
+        kept_seq: int | None = None
         prev = GENESIS
         expected = 1
         n_entries = 0
@@ -1028,29 +1184,76 @@ class Store:
                     )
                 prev = str(entry["hash"])
                 expected = seq + 1
-                _replay(entry, state, versions, locks)
+                if kept is not None and prev == kept:
+                    kept_seq = seq
+                try:
+                    _replay(entry, state, versions, locks, users)
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                    problems.append(
+                        f"entry {seq} ({entry['action']}, record {entry['record']}) is malformed "
+                        f"and cannot be replayed: {type(exc).__name__}: {exc}"
+                    )
             chain = self.tables.chain
-            head = conn.execute(sa.select(chain.c.seq, chain.c.hash)).one()
-            if int(head.seq) != expected - 1 or head.hash != prev:
+            top = conn.execute(sa.select(chain.c.seq, chain.c.hash)).one()
+            if int(top.seq) != expected - 1 or top.hash != prev:
                 problems.append(
                     f"the trail ends at entry {expected - 1} but its head records entry "
-                    f"{head.seq}: entries were removed or added behind kypho's back"
+                    f"{top.seq}: entries were removed or added behind kypho's back"
                 )
             n_records = self._compare_rows(conn, state, versions, locks, problems)
+            self._compare_users(conn, users, problems)
+        if kept is not None and kept_seq is None:
+            problems.append(
+                f"the head hash you kept ({kept[:16]}...) is not in the trail: entries were "
+                "removed or the trail was rewritten since you kept it"
+            )
         return VerifyResult(
             ok=not problems,
             n_entries=n_entries,
             n_records=n_records,
             head_hash=prev,
             problems=tuple(problems),
+            kept_seq=kept_seq,
         )
+
+    def _compare_users(
+        self, conn: sa.Connection, users: dict[str, tuple[str, bool]], problems: list[str]
+    ) -> None:
+        table = self.tables.users
+        stored = {
+            str(row.name): (str(row.role), bool(row.active))
+            for row in conn.execute(sa.select(table.c.name, table.c.role, table.c.active))
+        }
+        for name in sorted(set(stored) | set(users)):
+            if name not in users:
+                problems.append(
+                    f"user {name!r} is in the users table but the audit trail never added them"
+                )
+                continue
+            if name not in stored:
+                problems.append(
+                    f"user {name!r} is in the audit trail but missing from the users table"
+                )
+                continue
+            (role, active), (logged_role, logged_active) = stored[name], users[name]
+            if role != logged_role:
+                problems.append(
+                    f"user {name!r} has role {role} in the users table but {logged_role} in "
+                    "the audit trail"
+                )
+            if active != logged_active:
+                state = {True: "enabled", False: "disabled"}
+                problems.append(
+                    f"user {name!r} is {state[active]} in the users table but "
+                    f"{state[logged_active]} in the audit trail"
+                )
 
     def _compare_rows(
         self,
         conn: sa.Connection,
         state: dict[str, str],
         versions: dict[str, int],
-        locks: dict[str, bool],
+        locks: dict[str, str | None],
         problems: list[str],
     ) -> int:
         records = self.tables.records
@@ -1059,7 +1262,10 @@ class Store:
         seen: set[str] = set()
         result = conn.execution_options(yield_per=5000).execute(
             sa.select(
-                *(records.c[n] for n in names), records.c.kypho_version, records.c.kypho_locked
+                *(records.c[n] for n in names),
+                records.c.kypho_version,
+                records.c.kypho_locked,
+                records.c.kypho_locked_by,
             )
         )
         for row in result.mappings():
@@ -1084,10 +1290,16 @@ class Store:
                     f"record {rid} has version {row['kypho_version']} in the table but "
                     f"{versions[rid]} in the audit trail"
                 )
-            if bool(row["kypho_locked"]) != locks[rid]:
+            holder = locks[rid]
+            if bool(row["kypho_locked"]) != (holder is not None):
                 problems.append(
                     f"record {rid} is {'locked' if row['kypho_locked'] else 'unlocked'} in the "
                     "table but not in the audit trail"
+                )
+            elif holder is not None and row["kypho_locked_by"] != holder:
+                problems.append(
+                    f"record {rid} is locked by {row['kypho_locked_by']} in the table but by "
+                    f"{holder} in the audit trail"
                 )
         for rid in sorted(set(state) - seen):
             problems.append(f"record {rid} is in the audit trail but missing from the table")
@@ -1098,25 +1310,52 @@ def _replay(
     entry: Mapping[Any, Any],
     state: dict[str, str],
     versions: dict[str, int],
-    locks: dict[str, bool],
+    locks: dict[str, str | None],
+    users: dict[str, tuple[str, bool]],
 ) -> None:
+    """Apply one trail entry to the replayed records and users.
+
+    Raises ValueError, TypeError or KeyError for an entry that cannot be
+    applied (``verify`` reports it as malformed); nothing is changed then.
+    """
     action = entry["action"]
     rid = entry["record"]
     if action == "create":
-        state[rid] = str(entry["new_value"])
-        versions[rid] = int(entry["version"])
-        locks[rid] = False
-    elif action == "update" and rid in state:
-        values = json.loads(state[rid])
-        values[entry["field"]] = json.loads(entry["new_value"])
+        values = json.loads(entry["new_value"])
+        if not isinstance(values, dict) or not isinstance(rid, str):
+            raise TypeError("a created record must be a JSON object with a record id")
+        version = int(entry["version"])
         state[rid] = dumps(values)
-        versions[rid] = int(entry["version"])
+        versions[rid] = version
+        locks[rid] = None
+    elif action == "update" and rid in state:
+        name = entry["field"]
+        if not isinstance(name, str):
+            raise TypeError("an update names no field")
+        values = json.loads(state[rid])
+        values[name] = json.loads(entry["new_value"])
+        version = int(entry["version"])
+        state[rid] = dumps(values)
+        versions[rid] = version
     elif action == "delete":
         state.pop(rid, None)
         versions.pop(rid, None)
         locks.pop(rid, None)
     elif action in ("lock", "unlock") and rid in state:
-        locks[rid] = action == "lock"
+        locks[rid] = str(entry["user_name"]) if action == "lock" else None
+    elif action in ("user_add", "user_role"):
+        name, role = entry["field"], json.loads(entry["new_value"])
+        if not isinstance(name, str) or not isinstance(role, str):
+            raise TypeError("a user entry names no user or no role")
+        users[name] = (role, users[name][1] if action == "user_role" else True)
+    elif action in ("user_disable", "user_enable"):
+        name = entry["field"]
+        users[name] = (users[name][0], action == "user_enable")
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 problem"``, ``"2 problems"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _bulk_insert(
@@ -1249,7 +1488,11 @@ def _typed_frame(rows: Sequence[Any], schema: Schema, names: Sequence[str]) -> p
 
 
 def load_from_store(
-    url: str | None = None, *, user: str | None = None, schema: Schema | None = None
+    url: str | None = None,
+    *,
+    user: str | None = None,
+    schema: Schema | None = None,
+    unverified: str | None = None,
 ) -> pd.DataFrame:
     """Every record of a study store, typed, for ``kypho analyze --db URL``.
 
@@ -1264,6 +1507,9 @@ def load_from_store(
     schema
         The schema the store was built with, when it is not kypho's built-in one
         (a store migrated to an extended schema opens only with that schema).
+    unverified
+        Why a store that does not verify is read anyway; without it such a store
+        is refused (the store is verified first, see :meth:`Store.verify`).
 
     Returns
     -------
@@ -1276,6 +1522,11 @@ def load_from_store(
     ------
     StoreError
         If the URL holds no store, or the user may not read it.
+    IntegrityError
+        If the store does not verify and ``unverified`` is not given.
     """
     with Store(url, user=user, schema=schema) as store:
+        check = store.verify()
+        if not check.ok and not (unverified and unverified.strip()):
+            raise check.refusal("nothing was read", "to read it anyway, pass unverified=REASON")
         return store.read()

@@ -63,6 +63,7 @@ PAGE_MODULES: list[str] = [
     "kypho.web.pages.log",
     "kypho.web.pages.admin",
     "kypho.web.pages.data",
+    "kypho.web.pages.films",
 ]
 
 COOKIE = "kypho_session"

@@ -49,7 +49,7 @@ def test_a_study_from_init_to_verified_export(
     )
     assert result.exit_code == 1
     assert _lines(result) == [
-        "6 rows read: 5 imported, 1 rejected (1 problems)",
+        "6 rows read: 5 imported, 1 rejected (1 problem)",
         "  record P-00003 (row 3), 'age' must be a whole number from 18 to 120 (got 7)",
     ]
     assert pd.read_csv(report)["row"].tolist() == [3]
@@ -63,11 +63,12 @@ def test_a_study_from_init_to_verified_export(
     assert kypho("user", "add", "dora", "--role", "data_entry").stdout == (
         "added user dora (data_entry)\n"
     )
-    assert kypho("lock", "P-00002", "--reason", "monitored", user="dora").exit_code == 0
+    assert kypho("user", "add", "mona", "--role", "monitor").exit_code == 0
+    assert kypho("lock", "P-00002", "--reason", "monitored", user="mona").exit_code == 0
     result = kypho("edit", "P-00002", "--set", "age=70", "--reason", "x", user="dora")
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: record P-00002 is locked (by dora); a user with the unlock right (admin) must "
+        "error: record P-00002 is locked (by mona); a user with the unlock right (admin) must "
         "unlock it before it can be changed\n"
     )
     result = kypho("edit", "P-00001", "--set", "age=70", "--version", "1", "--reason", "x")
@@ -75,12 +76,13 @@ def test_a_study_from_init_to_verified_export(
     assert result.stderr.startswith("error: record P-00001 was changed by someone else")
 
     result = kypho("log", "--record", "P-00001")
-    assert [line.split()[4] for line in _lines(result)] == ["create", "update"]
-    assert "(source check)" in _lines(result)[1]
+    assert _lines(result)[0] == "record P-00001: version 2, not locked"
+    assert [line.split()[4] for line in _lines(result)[1:]] == ["create", "update"]
+    assert "(source check)" in _lines(result)[2]
 
     result = kypho("verify")
     assert result.exit_code == 0
-    assert result.stdout.startswith("audit trail verified: 11 entries, 5 records, head ")
+    assert result.stdout.startswith("audit trail verified: 12 entries, 5 records, head ")
 
     out = tmp_path / "shared.csv"
     result = kypho("export", str(out))
@@ -94,7 +96,7 @@ def test_a_study_from_init_to_verified_export(
     engine.dispose()
     result = kypho("verify")
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[0] == "error: audit trail does NOT verify: 1 problem(s):"
+    assert result.stderr.splitlines()[0] == "error: audit trail does NOT verify: 1 problem:"
 
 
 def test_url_and_user_from_the_environment(
@@ -114,7 +116,8 @@ def test_url_and_user_from_the_environment(
     assert result.exit_code == 2
     assert result.stderr == (
         "error: 'nobody' is not a user of this store; an admin can add them with "
-        "`kypho db user add nobody --role ROLE` (roles: read_only, analyst, data_entry, monitor, admin)\n"
+        "`kypho db user add nobody --role ROLE` (roles: read_only, analyst, data_entry, "
+        "monitor, admin)\n"
     )
 
 

@@ -137,12 +137,14 @@ def test_simultaneous_writers_exactly_one_wins(db_url: str, store: Store) -> Non
 
 
 def test_locked_record_refuses_edits_until_an_admin_unlocks(db_url: str, store: Store) -> None:
+    store.add_user("mona", "monitor")
+    with Store(db_url, user="mona") as mona:
+        mona.lock("P-00005", reason="monitored")
     dora = Store(db_url, user="dora")
-    dora.lock("P-00005", reason="monitored")
     with pytest.raises(LockedError) as info:
         dora.edit("P-00005", {"age": "70"}, expected_version=1, reason="x")
     assert str(info.value) == (
-        "record P-00005 is locked (by dora); a user with the unlock right (admin) must unlock "
+        "record P-00005 is locked (by mona); a user with the unlock right (admin) must unlock "
         "it before it can be changed"
     )
     with pytest.raises(LockedError):
@@ -165,7 +167,7 @@ def test_delete_keeps_the_record_in_the_trail(store: Store) -> None:
     values = store.get("P-00001").values
     store.delete("P-00001", expected_version=1, reason="withdrew consent")
     assert "P-00001" not in set(store.read()["patient_id"])
-    last = store.log(record="P-00001").iloc[-1]
+    last = store.log(record="P-00001", full=True, reason="test").iloc[-1]
     assert last["action"] == "delete"
     assert last["reason"] == "withdrew consent"
     assert '"patient_name":"' + str(values["patient_name"]) + '"' in last["old_value"]

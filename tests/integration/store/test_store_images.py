@@ -110,6 +110,7 @@ def test_reads_are_blinded_and_pooled_for_reliability(films: ImageStore) -> None
             jitter = rng.normal(0, 0.8, PHANTOM.landmarks.shape)
             rater.save_read(img.sha256, PHANTOM.landmarks + jitter)
     rita, rob = _as(films, "rita"), _as(films, "rob")
+    assert rita.raters_done() == {img.sha256: 2 for img in images}
     assert {r.rater for r in rita.my_reads()} == {"rita"}
     assert len(rob.my_reads(images[0].sha256)) == 1
     with pytest.raises(DataError, match="you have no read number"):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from kypho.errors import PermissionDenied, StoreError
-from kypho.store import RIGHTS, ROLES, Store
+from kypho.store import RIGHTS, ROLES, Record, Store
 
 ADMIN = "ada"
 
@@ -25,8 +25,15 @@ def test_unknown_user_is_refused(db_url: str, store: Store) -> None:
         stranger.read()
     assert str(info.value) == (
         "'mallory' is not a user of this store; an admin can add them with "
-        "`kypho db user add mallory --role ROLE` (roles: read_only, analyst, data_entry, monitor, admin)"
+        "`kypho db user add mallory --role ROLE` (roles: read_only, analyst, data_entry, "
+        "monitor, admin)"
     )
+
+
+def _identified(record: Record) -> None:
+    """Refuse like a missing right when ``show`` withheld the identifying fields."""
+    if record.hidden:
+        raise PermissionDenied(f"fields withheld: {', '.join(record.hidden)}")
 
 
 def test_each_role_has_exactly_its_rights(
@@ -41,6 +48,7 @@ def test_each_role_has_exactly_its_rights(
                 "read": user.read,
                 "log": user.log,
                 "verify": user.verify,
+                "read_identified": lambda u=user, r=record: _identified(u.show(r)),
                 "import": lambda u=user, k=k: u.import_frame(
                     make_patients(1, start=100 + k), reason="r"
                 ),
@@ -52,6 +60,7 @@ def test_each_role_has_exactly_its_rights(
                 "delete": lambda u=user, r=record: u.delete(r, expected_version=2, reason="r"),
                 "export": user.export,
                 "export_full": lambda u=user: u.export(full=True, reason="r"),
+                "log_full": lambda u=user: u.log(full=True, reason="r"),
                 "manage_users": lambda u=user: u.add_user(f"new_{u.user}", "read_only"),
                 "migrate": user.migrate,
             }

@@ -55,7 +55,7 @@ def test_a_row_changed_directly_is_caught(store: Store) -> None:
     with pytest.raises(IntegrityError) as info:
         result.raise_if_failed()
     assert str(info.value) == (
-        "audit trail does NOT verify: 1 problem(s):\n"
+        "audit trail does NOT verify: 1 problem:\n"
         "  record P-00002, 'vas_pre' is 9.5 in the table but 6.5 in the audit trail"
     )
 
@@ -108,6 +108,7 @@ def test_a_truncated_trail_is_caught(store: Store) -> None:
     assert store.verify().problems == (
         "the trail ends at entry 10 but its head records entry 11: entries were removed or "
         "added behind kypho's back",
+        "user 'eve' is in the users table but the audit trail never added them",
     )
 
 

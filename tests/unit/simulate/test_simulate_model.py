@@ -153,3 +153,15 @@ def test_impossible_inputs_are_refused_with_a_clear_message() -> None:
         simulate(p, v, nx=NX)
     with pytest.raises(SimulationError, match="'porosity' must be a fraction"):
         Vertebra(porosity=1.5)
+
+
+def test_calibration_reports_the_published_targets_next_to_the_model() -> None:
+    from kypho.simulate.calibration import BENCH, CLINICAL_RR, calibrate
+
+    r = calibrate(nx=8, sample=2)
+    published = {key: bench for key, (bench, _) in r.bench.items()}
+    assert published[("low", 9.5)] == pytest.approx(2.6 / 4.0)
+    assert published[("high", 3.5)] == pytest.approx(1.5 / 4.0)
+    assert set(r.leaked_ml) == set(BENCH)
+    assert CLINICAL_RR == (0.38, 0.29, 0.51)
+    assert 0 <= r.incidence_low <= 1

@@ -72,5 +72,9 @@ def test_roles_grow_in_rights() -> None:
     assert RIGHTS["read_only"] < RIGHTS["data_entry"] < RIGHTS["admin"]
     assert RIGHTS["read_only"] < RIGHTS["monitor"] < RIGHTS["admin"]
     assert "unlock" not in RIGHTS["data_entry"]
+    # locking is a monitor's act: whoever enters the data cannot lock it
+    assert "lock" not in RIGHTS["data_entry"]
+    assert "lock" in RIGHTS["monitor"]
+    assert "unlock" not in RIGHTS["monitor"]
     assert "export" not in RIGHTS["data_entry"]
     assert RIGHTS["admin"] == frozenset().union(*RIGHTS.values())
