@@ -192,6 +192,9 @@ def expected_value(field: str, cell: Any) -> Any:
         if "none" in folded or any(p not in lookup for p in folded):
             return INVALID
         return ";".join(lookup[p] for p in folded)
+    if isinstance(cell, float) and cell.is_integer() and abs(cell) < 2**53:
+        # a spreadsheet stores 12.0 and 12 alike: the cell holds the number 12
+        return str(int(cell))
     return str(cell).strip()
 
 
