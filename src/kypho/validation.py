@@ -431,15 +431,17 @@ def validate(
         problem_frame.loc[rejected_row, "action"] = REJECTED
     problem_frame = problem_frame.drop(columns="_position")
 
-    data = pd.DataFrame(typed)
+    data = pd.DataFrame(typed, copy=False)
     data.index = positions
-    data = data.loc[~reject]
+    if reject.any():
+        data = data.loc[~reject]
     reasons_by_row = (
         problem_frame[problem_frame["action"] == REJECTED]
         .groupby("row", sort=False)["message"]
         .agg("; ".join)
     )
-    rejected = raw.reset_index(drop=True).loc[reject].copy()
+    # only the rejected rows are copied (not the whole input)
+    rejected = raw.iloc[np.flatnonzero(reject)].reset_index(drop=True)
     rejected.index = positions[reject]
     rejected.insert(0, "row", rows[reject])
     rejected["reasons"] = reasons_by_row.reindex(rows[reject]).to_numpy()

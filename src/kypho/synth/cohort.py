@@ -37,6 +37,7 @@ from kypho.audit.loader import load_paper_tables
 from kypho.audit.model import SummaryTables
 from kypho.errors import DataError, SchemaError
 from kypho.schema import Schema, Variable, load_schema
+from kypho.schema.dtypes import typed_column
 from kypho.synth.draw import (
     Movable,
     Target,
@@ -838,44 +839,24 @@ def _typed(schema: Schema, data: Columns, n: int) -> pd.DataFrame:
     out: dict[str, pd.Series] = {}
     for var in schema.input_variables:
         values = data.get(var.name)
-        if var.type in ("category", "ordinal"):
+        if var.type in ("category", "ordinal") and values is not None:
             # integer codes, not strings, so that a million rows stay fast
             codes = np.full(n, -1, dtype=np.int16)
-            if values is not None:
-                for j, code in enumerate(var.codes):
-                    codes[values == code] = j
-            cat = pd.Categorical.from_codes(
-                codes,
-                categories=pd.Index(list(var.codes)),
-                ordered=var.type == "ordinal",
-            )
-            out[var.name] = pd.Series(cat)
-        elif var.type == "boolean":
-            out[var.name] = (
-                pd.Series(np.asarray(values, dtype=bool), dtype="boolean")
-                if values is not None
-                else pd.Series(pd.array([pd.NA] * n, dtype="boolean"))
-            )
-        elif var.type == "integer":
-            out[var.name] = (
-                pd.Series(np.asarray(values, dtype=np.int64), dtype="Int64")
-                if values is not None
-                else pd.Series([pd.NA] * n, dtype="Int64")
-            )
-        elif var.type == "number":
-            out[var.name] = pd.Series(
-                np.asarray(values, dtype=np.float64) if values is not None else np.full(n, np.nan),
-                copy=False,
-            )
-        elif var.type == "date":
-            out[var.name] = pd.Series(
-                values.astype("datetime64[ns]") if values is not None else [pd.NaT] * n,
-                dtype="datetime64[ns]",
-            )
+            for j, code in enumerate(var.codes):
+                codes[values == code] = j
+            out[var.name] = typed_column(var, codes)
+        elif var.type == "boolean" and values is not None:
+            out[var.name] = typed_column(var, np.asarray(values, dtype=bool))
+        elif var.type == "integer" and values is not None:
+            out[var.name] = typed_column(var, np.asarray(values, dtype=np.int64))
+        elif var.type == "number" and values is not None:
+            out[var.name] = typed_column(var, np.asarray(values, dtype=np.float64))
+        elif var.type == "date" and values is not None:
+            out[var.name] = typed_column(var, values.astype("datetime64[ns]"))
         elif var.name == "notes":
-            out[var.name] = pd.Series([NOTE] * n, dtype="string")
+            out[var.name] = typed_column(var, [NOTE] * n)
+        elif values is not None:
+            out[var.name] = typed_column(var, values.astype(object))
         else:
-            out[var.name] = pd.Series(
-                values.astype(object) if values is not None else [pd.NA] * n, dtype="string"
-            )
+            out[var.name] = typed_column(var, None, n)
     return pd.DataFrame(out, copy=False)
