@@ -12,8 +12,10 @@ Unlike the in-process micro-benchmarks beside it (``bench_report.py``,
 as a user starts it: Python's start-up, the imports, reading the file,
 validation, derivation, screening, the analysis, the "Beyond the paper" section,
 figures and writing every file are all inside the time. For each command the
-benchmark prints the median wall time of ``--repeat`` runs (default 3), the peak
-resident memory of the process (its own ``ru_maxrss``, read with ``os.wait4``),
+benchmark prints the median wall time of ``--repeat`` runs (default 3), the
+median CPU time (user + system, the process and the workers it waited for: on
+a shared machine the steadier figure), the peak resident memory of the process
+(its own ``ru_maxrss``, read with ``os.wait4``),
 and for ``kypho analyze`` the median time of each of its stages, read from the
 stage lines it prints on stderr (``[k/7] ... (elapsed s)``).
 
@@ -23,6 +25,8 @@ Commands (``--only`` picks some; default all):
                 figures (what ``make run`` does).
 ``analyze``     ``kypho analyze FILE --out DIR --no-figures`` at each size.
 ``figures``     ``kypho analyze FILE --out DIR`` (all formats and figures) at each size.
+``registry``    ``kypho analyze FILE.parquet --registry --no-figures``: the chunked,
+                column-at-a-time path for files beyond memory (same input as analyze).
 ``synth``       ``kypho synth --n N --out FILE.csv`` at each size.
 ``db``          ``kypho db import FILE`` then ``kypho db export OUT.csv`` (SQLite) at
                 each size.
@@ -57,7 +61,7 @@ from typing import IO
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = (100, 10_000, 100_000)
 MILLION = 1_000_000
-COMMANDS = ("default", "analyze", "figures", "synth", "db")
+COMMANDS = ("default", "analyze", "figures", "registry", "synth", "db")
 STAGE = re.compile(r"^\[(\d+)/(\d+)\] (.*?) \((\d+(?:\.\d+)?) s\)\s*$")
 SEED = "7"
 
@@ -70,6 +74,7 @@ class Run:
     peak_mib: float
     stages: list[tuple[str, float]] = field(default_factory=list)
     rc: int = 0
+    cpu: float = 0.0
 
 
 def _kypho_argv(src: Path | None) -> tuple[list[str], dict[str, str]]:
@@ -112,7 +117,8 @@ def _run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float, err: I
             stages.append((match.group(3), float(match.group(4))))
     if proc.returncode != 0:
         print(f"    exit {proc.returncode}: {' '.join(argv[-6:])}\n{text[-600:]}", file=sys.stderr)
-    return Run(seconds, usage.ru_maxrss / 1024, stages, proc.returncode)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, usage.ru_maxrss / 1024, stages, proc.returncode, cpu)
 
 
 def stage_durations(run: Run, total: float) -> list[tuple[str, float]]:
@@ -147,6 +153,9 @@ def ensure_data(n: int, data: Path, argv: list[str], env: dict[str, str]) -> Pat
         )
         if run.rc != 0:
             raise SystemExit(f"kypho synth --n {n} failed")
+        print(
+            f"  (written in {run.seconds:.1f} s, cpu {run.cpu:.1f} s, peak {run.peak_mib:.0f} MiB)"
+        )
         tmp.replace(path)
     return path
 
@@ -163,6 +172,15 @@ def command_argv(
         return [[*argv, "analyze", str(source), "--out", str(out), "--no-figures"]]
     if command == "figures":
         return [[*argv, "analyze", str(source), "--out", str(out)]]
+    if command == "registry":
+        parquet = source.with_suffix(".parquet")
+        if not parquet.exists():
+            import pandas as pd
+
+            text = pd.read_csv(source, dtype=str, keep_default_na=False)
+            text.to_parquet(parquet, index=False)
+        registry = [*argv, "analyze", str(parquet), "--registry", "--no-figures"]
+        return [[*registry, "--out", str(out)]]
     if command == "synth":
         target = work / "synth.csv"
         return [[*argv, "synth", "--n", str(n), "--seed", "3", "--quiet", "--out", str(target)]]
@@ -200,14 +218,21 @@ def report(label: str, n: int, runs: list[Run], baseline: list[Run] | None, per_
     seconds = statistics.median(r.seconds for r in runs)
     peak = max(r.peak_mib for r in runs)
     failed = sum(r.rc != 0 for r in runs)
-    line = f"{label:<22} {n:>10,} {_fmt_seconds(seconds)}  peak {peak:7.0f} MiB"
+    cpu = statistics.median(r.cpu for r in runs)
+    line = f"{label:<22} {n:>10,} {_fmt_seconds(seconds)}  cpu {cpu:7.2f} s  peak {peak:7.0f} MiB"
     if per_row:
         line += f"  {n / seconds:>10,.0f} rows/s"
     if baseline:
         old = statistics.median(r.seconds for r in baseline)
-        line += f"  baseline {_fmt_seconds(old)}  ({old / seconds:5.1f}× faster)"
+        old_cpu = statistics.median(r.cpu for r in baseline)
+        line += (
+            f"  baseline {_fmt_seconds(old)} cpu {old_cpu:.2f} s  "
+            f"({old / seconds:5.1f}× faster wall, {old_cpu / max(cpu, 1e-9):5.1f}× cpu)"
+        )
     if failed:
         line += f"  [{failed} of {len(runs)} runs FAILED]"
+    if label == "default":
+        line += f"  (first run, empty cache: {runs[0].seconds:.2f} s, cpu {runs[0].cpu:.2f} s)"
     print(line, flush=True)
     for name, duration in median_stages(runs):
         print(f"{'':>24}  {duration:7.2f} s  {name}")
@@ -227,10 +252,13 @@ def main(arguments: list[str] | None = None) -> None:
     commands = args.only or list(COMMANDS)
     args.data.mkdir(parents=True, exist_ok=True)
     argv, env = _kypho_argv(None)
+    # A cache of this session only: the first default run starts from an empty one.
+    env.setdefault("KYPHO_CACHE_DIR", tempfile.mkdtemp(prefix="kypho-bench-cache-"))
     base = _kypho_argv(args.baseline_src) if args.baseline_src else None
     print(
-        f"Whole-process benchmark of kypho's commands: median of {args.repeat} runs, "
-        f"peak RSS of the process; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}"
+        f"Whole-process benchmark of kypho's commands: median of {args.repeat} runs "
+        f"(wall and CPU), peak RSS of the process; {os.cpu_count()} CPUs; "
+        f"load {os.getloadavg()[0]:.1f}; KYPHO_CACHE_DIR={env.get('KYPHO_CACHE_DIR', 'default')}"
     )
     print(f"{'command':<22} {'patients':>10} {'median':>10}")
     for command in commands:

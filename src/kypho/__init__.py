@@ -24,6 +24,7 @@ __all__ = [
     "load_schema",
     "read_table",
     "screen",
+    "table1",
     "validate",
     "write_table",
 ]
@@ -33,6 +34,7 @@ _LAZY = {
     "load_schema": "kypho.schema",
     "read_table": "kypho.io",
     "screen": "kypho.eligibility",
+    "table1": "kypho.report.table1",
     "validate": "kypho.validation",
     "write_table": "kypho.io",
 }
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from kypho.eligibility import screen
     from kypho.io import read_table, write_table
     from kypho.measures import derive
+    from kypho.report.table1 import table1
     from kypho.schema import load_schema
     from kypho.validation import validate
 

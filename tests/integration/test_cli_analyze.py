@@ -60,6 +60,7 @@ def test_full_run_writes_everything(full_run: tuple[Path, Path, Result]) -> None
         "tables.tex",
         "data_quality.csv",
         "figures/figure0_flow.png",
+        "figures/figure0_flow.pdf",
         "figures/figure1_vas.svg",
         "figures/figure2_radiographic.png",
         "figures/figure3_cement_grade.svg",

@@ -93,3 +93,19 @@ def test_analyze_adds_the_measurement_reliability_section(tmp_path: Path) -> Non
     assert "two-way random effects, absolute agreement, single rater" in page
     assert "Anterior height of injured vertebra" in page
     assert page.count("<svg") >= 4  # Bland–Altman plots: 2 measures × 2 comparisons
+
+
+def test_reliability_figures_follow_the_output_folder_policy(tmp_path: Path) -> None:
+    """A rerun replaces its own plots; a plot of the user's with the same name is refused."""
+    src = tmp_path / "reads.csv"
+    src.write_text(READS, encoding="utf-8")
+    figs = tmp_path / "figs"
+    args = ["reliability", str(src), "--figures", str(figs), "--scale", "grade=I,II,III,IV"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert CliRunner().invoke(main, args).exit_code == 0  # kypho's own plots: replaced
+    plot = sorted(figs.glob("bland_altman_*.png"))[0]
+    plot.write_bytes(b"my own plot")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "kypho will not replace" in result.stderr
+    assert plot.read_bytes() == b"my own plot"

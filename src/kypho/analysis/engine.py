@@ -150,6 +150,16 @@ def analyze(
     )
     group_var = schema[schema.group_column]
     columns = tuple(group_var.levels[c] for c in levels)
+    empty = [columns[i] for i in range(k) if n_by_group[i] == 0]
+    if empty:
+        # A report with n = 0 in a column compares nothing; say so instead.
+        counts = ", ".join(f"{columns[i]} {int(n_by_group[i])}" for i in range(k))
+        raise AnalysisError(
+            f"{' and '.join(empty)} {'has' if len(empty) == 1 else 'have'} no patient to "
+            f"analyse (patients per group: {counts}), so the groups cannot be compared; "
+            f"check the {group_var.label.lower()} column ({schema.group_column!r}) and the "
+            "eligibility of that group's records"
+        )
     tables = tuple(_table(ctx, spec, columns, n_by_group) for spec in plan.tables)
     return AnalysisResult(
         tables=tables,
@@ -161,6 +171,9 @@ def analyze(
         t_prime=plan.t_prime,
         tests_used=frozenset(ctx.tests_used),
         plan_source=plan.source,
+        figures=plan.figures,
+        p_style=plan.p_style,
+        timepoint_phrases={name: tp.in_text for name, tp in schema.timepoints.items()},
     )
 
 
@@ -192,7 +205,7 @@ def _table(
         )
     if any(r.any_missing for r in rows):
         footnotes.append("n (missing): patients analysed and patients without a value, per group.")
-    footnotes.extend(_choice_notes(rows))
+    footnotes.extend(_choice_notes(rows, columns))
     footnotes.extend(dict.fromkeys(ctx.notes))
     footnotes.extend(spec.footnotes)
     return Table(
@@ -211,8 +224,16 @@ def _table(
 _NOTED_CHOICES = frozenset(["welch", "cochran-cox", "yates", "fisher", "ffh"])
 
 
-def _choice_notes(rows: list[Row]) -> list[str]:
-    """Why a row departs from the default test (t′, corrected χ², exact test) or has none."""
+def _choice_notes(rows: list[Row], columns: tuple[str, ...] = ()) -> list[str]:
+    """Why a row departs from the default test (t′, corrected χ², exact test) or has none.
+
+    The sentences are the reader's: P values as the report prints them (never
+    "2.9e-10"), and a test that could not run explained by the data (a group
+    without values) rather than by the statistics engine's exception text, which
+    stays in :attr:`Comparison.reason` for the API.
+    """
+    from kypho.report.format import p_phrase
+
     notes = []
     section = ""
     for row in rows:
@@ -223,10 +244,42 @@ def _choice_notes(rows: list[Row]) -> list[str]:
             continue
         name = f"{section}, {row.label}" if row.timepoint and section else row.label
         if comparison.test == "not-computed":
-            notes.append(f"{name}: no test could be computed: {comparison.reason}.")
+            notes.append(f"{name}: no test could be computed: {_why_not(row, columns)}.")
+        elif comparison.test in ("welch", "cochran-cox") and comparison.result is not None:
+            check = getattr(comparison.result, "variance_test", None)
+            p_value = getattr(check, "p_value", None)
+            if check is None or p_value is None:
+                notes.append(f"{name}: {comparison.reason}")
+                continue
+            notes.append(
+                f"{name}: {check.method}: {p_phrase(float(p_value))}, below α, so the variances "
+                f"differ and {comparison.method} (unequal variances) was used."
+            )
         elif comparison.test in _NOTED_CHOICES:
             notes.append(f"{name}: {comparison.reason}")
     return notes
+
+
+def _why_not(row: Row, columns: tuple[str, ...]) -> str:
+    """A test that could not run, explained by the counts of its row."""
+    few = [
+        (columns[g] if g < len(columns) else f"group {g + 1}", cell.n)
+        for g, cell in enumerate(row.cells)
+        if cell.n < (2 if cell.kind == "mean_sd" else 1)
+    ]
+    if few:
+        return "; ".join(
+            f"{label} has {'no patient' if n == 0 else f'{n} patient'} with a value"
+            for label, n in few
+        )
+    if all(c.kind == "mean_sd" and c.sd == 0 for c in row.cells):
+        return "every patient has the same value, so there is no variation to test"
+    reason = row.comparison.reason if row.comparison is not None else ""
+    # The engine's own sentences for the data (e.g. one category only) are kept;
+    # a programmer's message is not shown to the reader.
+    if reason and not any(mark in reason for mark in ("(got", "must be", "nan", "Error")):
+        return reason.rstrip(".")
+    return "the values of this row do not allow the test"
 
 
 def _rows(
@@ -411,7 +464,7 @@ def _measure_rows(ctx: _Context, spec: RowSpec) -> list[Row]:
     timepoints = measure_timepoints(spec, ctx.schema)
     columns = ctx.schema.measure_columns(measure)
     first = ctx.schema[columns[timepoints[0]]]
-    label = spec.label or first.display_label
+    label = spec.label or first.measure_display_label
     rows = [Row(label=label, kind="section", variable=measure)]
     baseline = spec.baseline
     base_values = None

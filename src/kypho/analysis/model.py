@@ -7,6 +7,7 @@ how they are printed ("69.47 ± 6.90", "<0.001") is the report layer's business.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -152,7 +153,7 @@ class Row:
         return any(c.n_missing > 0 for c in self.cells)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Table:
     """One table of the report.
 
@@ -178,6 +179,18 @@ class Table:
     show_smd: bool = False
     show_difference: bool = False
 
+    def __repr__(self) -> str:
+        return (
+            f"Table({self.number}, {self.title!r}, {len(self.rows)} rows, "
+            f"columns={list(self.columns)!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        from kypho.report.format import layout
+        from kypho.report.render import TABLE_CSS, to_html
+
+        return f"<style>{TABLE_CSS}</style>" + to_html(layout(self))
+
     def row(self, label: str) -> Row:
         """The first row with this label."""
         for row in self.rows:
@@ -190,7 +203,7 @@ class Table:
         return rows_frame((self,))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AnalysisResult:
     """Every table, with what the text, figures and report need to describe them.
 
@@ -208,6 +221,11 @@ class AnalysisResult:
         Test keys that ran anywhere, for the methods paragraph.
     plan_source
         Where the plan came from.
+    figures, p_style
+        The plan's declared figures and P-value style, for the report.
+    timepoint_phrases
+        ``{timepoint: how running text says it}`` ("before the operation"), from
+        the schema, for the generated text.
     """
 
     tables: tuple[Table, ...]
@@ -219,6 +237,24 @@ class AnalysisResult:
     t_prime: str
     tests_used: frozenset[str] = field(default_factory=frozenset)
     plan_source: str = ""
+    figures: tuple[Mapping[str, Any], ...] = ()
+    p_style: str = "leading-zero"
+    timepoint_phrases: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        groups = ", ".join(
+            f"{label} n = {n}" for label, n in zip(self.group_labels, self.n_by_group, strict=True)
+        )
+        numbers = ", ".join(str(t.number) for t in self.tables)
+        return f"AnalysisResult(tables {numbers}; {groups})"
+
+    def _repr_html_(self) -> str:
+        from kypho.report.format import layout
+        from kypho.report.render import TABLE_CSS, to_html
+
+        return f"<style>{TABLE_CSS}</style>" + "\n".join(
+            to_html(layout(t, alpha=self.alpha)) for t in self.tables
+        )
 
     def table(self, number: int) -> Table:
         """The table with this number."""

@@ -39,10 +39,14 @@ _PLAN_KEYS = frozenset(
         "tables",
         "add_rows",
         "extend_timepoints",
+        "figures",
+        "p_style",
         "beyond",
     ]
 )
 _T_PRIMES = ("welch", "cochran-cox")
+P_STYLES: tuple[str, ...] = ("leading-zero", "apa")
+"""How P values print: ``"leading-zero"`` (P < 0.001, 0.048) or ``"apa"`` (P < .001, .048)."""
 _WITHIN = ("paired-t",)
 
 
@@ -107,6 +111,11 @@ class Plan:
         Within-group comparison against baseline (``"paired-t"``).
     source
         Where the plan came from, for the report's provenance block.
+    figures
+        The report's figures as declared (mappings; :mod:`kypho.report.figure_plan`
+        reads and checks them).
+    p_style
+        How P values print, one of :data:`P_STYLES`.
     """
 
     tables: tuple[TableSpec, ...]
@@ -115,6 +124,8 @@ class Plan:
     t_prime: str = "welch"
     within: str = "paired-t"
     source: str = "kypho/data/analysis.yaml"
+    figures: tuple[Mapping[str, Any], ...] = ()
+    p_style: str = "leading-zero"
     beyond: BeyondSpec = field(default_factory=lambda: BeyondSpec())
 
     def table(self, number: int) -> TableSpec:
@@ -281,9 +292,15 @@ def _short(value: object) -> str:
 
 
 def _merge(doc: dict[str, Any], ext: dict[str, Any], source: str) -> None:
-    for key in ("alpha", "confidence", "t_prime", "within"):
+    for key in ("alpha", "confidence", "t_prime", "within", "p_style"):
         if key in ext:
             doc[key] = ext[key]
+    # A user's figure replaces the built-in one of the same name, or is added.
+    figures: list[Any] = doc.setdefault("figures", [])
+    for figure in ext.get("figures") or []:
+        name = figure.get("name") if isinstance(figure, dict) else None
+        figures[:] = [f for f in figures if not (isinstance(f, dict) and f.get("name") == name)]
+        figures.append(figure)
     if "beyond" in ext:
         if not isinstance(ext["beyond"], dict):
             raise AnalysisError(f"{source}: 'beyond' must be a mapping")
@@ -345,6 +362,14 @@ def _build(doc: dict[str, Any], source: str) -> Plan:
         raise AnalysisError(
             f"{source}: within must be one of {', '.join(map(repr, _WITHIN))} (got {within!r})"
         )
+    p_style = str(doc.get("p_style", "leading-zero"))
+    if p_style not in P_STYLES:
+        raise AnalysisError(
+            f"{source}: p_style must be one of {', '.join(map(repr, P_STYLES))} (got {p_style!r})"
+        )
+    figures = doc.get("figures") or []
+    if not isinstance(figures, list) or not all(isinstance(f, dict) for f in figures):
+        raise AnalysisError(f"{source}: 'figures' must be a list of mappings (name, kind, ...)")
     tables = [_table(t, source) for t in doc.get("tables") or []]
     tables.sort(key=lambda t: t.number)
     return Plan(
@@ -354,6 +379,8 @@ def _build(doc: dict[str, Any], source: str) -> Plan:
         t_prime=t_prime,
         within=within,
         source=source,
+        figures=tuple(dict(f) for f in figures),
+        p_style=p_style,
         beyond=_beyond(doc.get("beyond"), source),
     )
 

@@ -354,7 +354,7 @@ def endpoints_from_data(
             return column
         var = schema[column]
         if var.timepoint and var.timepoint in schema.timepoints:
-            return f"{var.display_label}, {schema.timepoints[var.timepoint].label}"
+            return f"{var.measure_display_label}, {schema.timepoints[var.timepoint].label}"
         return var.display_label
 
     for column in spec.power_proportions:

@@ -2,17 +2,22 @@
 
 :func:`report_section` runs the three analyses on the analysed data and returns
 an HTML fragment with plain-language explanations, tables and the names of its
-figures, plus the figures themselves as SVG bytes (the report embeds them after
-the fragment, in the order given). Every analysis is guarded: one that cannot be
-computed on the data at hand is replaced by a sentence saying why, and the rest
-of the section is kept.
+figures, the figures themselves as SVG bytes (the report embeds them after the
+fragment, in the order given) and their captions. Every analysis is guarded: one
+that cannot be computed on the data at hand is replaced by a sentence saying why,
+and the rest of the section is kept.
+
+Presentation follows the rest of the report: numbers through
+:mod:`kypho.report.format` (true minus signs, the plan's P style, a variable's
+declared decimals), figures through :mod:`kypho.report.style` (the groups'
+colours of the main figures, journal column widths, titles in the captions
+rather than over the plot), and variables, levels and groups by their labels.
 """
 
 from __future__ import annotations
 
 import html
 import io
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -30,9 +35,29 @@ from kypho.beyond.planning import (
 )
 from kypho.beyond.trajectories import fit_trajectory, plot_trajectory
 from kypho.errors import KyphoError
+from kypho.report.format import (
+    format_estimate,
+    format_interval,
+    format_number,
+    format_p,
+    p_phrase,
+)
+from kypho.report.style import (
+    DOUBLE_COLUMN_IN,
+    FONT_PT,
+    SINGLE_COLUMN_IN,
+    SMALL_PT,
+    group_colour,
+    new_figure,
+    style_axes,
+)
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from kypho.analysis.plan import Plan
+    from kypho.beyond.planning import Endpoint
     from kypho.schema import Schema
 
 __all__ = ["report_section"]
@@ -40,16 +65,80 @@ __all__ = ["report_section"]
 _esc = html.escape
 
 
-def _num(value: float, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    return f"{value:.{digits}g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+def _num(value: float | None) -> str:
+    return format_estimate(None if value is None else float(value))
 
 
 def _p(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
+    return format_p(float(value))
+
+
+def _group_labels(schema: Schema) -> dict[str, str]:
+    return dict(schema[schema.group_column].levels)
+
+
+def _covariate(name: str, schema: Schema) -> str:
+    """A propensity-model column as the reader knows it: "Gender: Female", not "sex=female"."""
+    variable, _, level = str(name).partition("=")
+    if variable not in schema.variables:
+        return str(name)
+    var = schema[variable]
+    if level:
+        return f"{var.label}: {var.levels.get(level, level)}"
+    return var.display_label
+
+
+def _dropped(entry: str, schema: Schema) -> str:
+    """ "percussion_pain (constant)" as "Percussion pain (constant)"."""
+    name, sep, why = str(entry).partition(" (")
+    return _covariate(name, schema) + (f" ({why}" if sep else "")
+
+
+def _describe(endpoint: Endpoint, labels: dict[str, str]) -> str:
+    """The observed values of an endpoint, with group labels and formatted numbers."""
+    g1, g2 = (labels.get(g, g) for g in endpoint.groups)
+    if endpoint.kind == "proportions":
+        return (
+            f"{g1} {format_number(100 * endpoint.values1[0], 1)}% vs "
+            f"{g2} {format_number(100 * endpoint.values2[0], 1)}%"
+        )
+    if endpoint.kind == "means":
+        (m1, s1), (m2, s2) = endpoint.values1[:2], endpoint.values2[:2]
+        return (
+            f"{g1} {format_estimate(m1)} ± {format_estimate(s1)} vs "
+            f"{g2} {format_estimate(m2)} ± {format_estimate(s2)} (mean ± SD)"
+        )
+    p1 = ", ".join(format_number(100 * v, 0) for v in endpoint.values1)
+    p2 = ", ".join(format_number(100 * v, 0) for v in endpoint.values2)
+    return f"{g1} {p1}% vs {g2} {p2}% (grades, lowest first)"
+
+
+def _recolour_groups(ax: Axes, schema: Schema) -> None:
+    """Give each group's line the colour it has in the main figures; label it."""
+    labels = _group_labels(schema)
+    order = {code: i for i, code in enumerate(schema.group_levels)}
+    for container in ax.containers:
+        code = str(container.get_label())
+        if code not in order:
+            continue
+        colour = group_colour(order[code])
+        container.set_label(labels.get(code, code))
+        for artist in container.get_children():
+            if hasattr(artist, "set_color"):
+                artist.set_color(colour)
+    handles = [c for c in ax.containers if c.get_label() in labels.values()]
+    if handles:
+        ax.legend(handles=handles, fontsize=SMALL_PT, frameon=False)
+
+
+def _trajectory_style(ax: Axes, *, schema: Schema, measure: str) -> None:
+    _recolour_groups(ax, schema)
+    ax.set_ylabel(_unit_label(measure), fontsize=FONT_PT)
+    ax.tick_params(axis="x", labelsize=SMALL_PT)
+
+
+_BALANCE_STYLE = {"Before": "0.35", "IPW": "#009E73", "Matched": "#CC79A7"}
+"""Love-plot series in colours no group uses, so no series reads as a group."""
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -65,23 +154,52 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str) -
     )
 
 
-def _svg(draw: Callable[..., object], size: tuple[float, float]) -> bytes:
-    """Draw on a fresh figure and return it as SVG.
+def _figure(
+    draw: Callable[..., object],
+    size: tuple[float, float],
+    after: Callable[[Axes], object] | None = None,
+) -> Figure:
+    """Draw on a fresh figure in the report's style.
 
     A bare :class:`matplotlib.figure.Figure` needs no pyplot and no backend switch,
-    so the report neither touches global plotting state nor pays for it; text is
-    kept as SVG text (not paths), which is smaller and faster to write.
+    so the report neither touches global plotting state nor pays for it. The title
+    goes to the caption (a title over a one-column plot is clipped or crowds it);
+    constrained layout keeps every label inside the figure.
     """
     import matplotlib
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=size)
-    draw(ax=fig.add_subplot(1, 1, 1))
-    fig.tight_layout()
+    with matplotlib.rc_context({"font.size": FONT_PT}):
+        figure = new_figure(*size)
+        ax = figure.add_subplot(1, 1, 1)
+        draw(ax=ax)
+        ax.set_title("")
+        ax.xaxis.label.set_fontsize(FONT_PT)
+        ax.yaxis.label.set_fontsize(FONT_PT)
+        style_axes(ax)
+        if after is not None:
+            after(ax)
+    return figure
+
+
+def _svg(
+    draw: Callable[..., object],
+    size: tuple[float, float],
+    after: Callable[[Axes], object] | None = None,
+) -> bytes:
+    """:func:`_figure` as SVG, text kept as text (smaller and faster to write than paths)."""
+    import matplotlib
+
+    figure = _figure(draw, size, after)
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg")
+        figure.savefig(buffer, format="svg")
     return buffer.getvalue()
+
+
+def _unit_label(measure: str) -> str:
+    """ "Wedge angle of injured vertebra (°)" -> "Model-based mean (°)"; the caption names it."""
+    unit = measure.rsplit(" (", 1)[1].rstrip(")") if measure.endswith(")") else ""
+    return f"Model-based mean ({unit})" if unit else "Model-based mean"
 
 
 def _power_part(
@@ -90,6 +208,7 @@ def _power_part(
     plan: Plan,
     seed: int,
     figures: dict[str, bytes],
+    captions: dict[str, str],
     shown: progress.Bar,
 ) -> list[str]:
     sims = plan.beyond.sims
@@ -122,15 +241,19 @@ def _power_part(
         rows.append(
             [
                 endpoint.label,
-                endpoint.describe(),
+                _describe(endpoint, _group_labels(schema)),
                 f"{planned.n1} / {planned.n2}",
-                f"{planned.analytic.power:.2f}",
-                f"{sim.power:.2f} ± {sim.mcse:.2f}" if sim else "as analytic",
+                format_number(planned.analytic.power, 2),
+                f"{format_number(sim.power, 2)} ± {format_number(sim.mcse, 2)}"
+                if sim
+                else "as analytic",
                 *(
                     "unreachable" if need is None else str(need)
                     for need in planned.n_needed.values()
                 ),
-                f"{check.power:.2f} ± {check.mcse:.2f}" if check else "—",
+                f"{format_number(check.power, 2)} ± {format_number(check.mcse, 2)}"
+                if check
+                else "—",
             ]
         )
     out.append(
@@ -154,9 +277,18 @@ def _power_part(
     main = [e for e in endpoints if e.kind in ("proportions", "ordinal")][:3]
     if main:
         curves: dict[str, list[Any]] = {e.label: [] for e in main}
-        figures["figure_b1_power_curves.svg"] = _svg(
+        name = "figure_b1_power_curves.svg"
+        figures[name] = _svg(
             lambda ax: plot_power_curves(main, sizes=[2, 150], simulated=curves, ax=ax, target=0.8),
-            (6.5, 4.0),
+            (DOUBLE_COLUMN_IN, 3.2),
+            lambda ax: ax.legend(fontsize=SMALL_PT, frameon=False, loc="lower right"),
+        )
+        named = ", ".join(
+            e.label.lower() if e.label[:2] != e.label[:2].upper() else e.label for e in main
+        )
+        captions[name] = (
+            f"Figure B1. Analytic power by patients per group ({named}); the dashed line "
+            "marks 80% power."
         )
         out.append(
             "<p>Figure B1 (below) draws the analytic power of the "
@@ -171,6 +303,7 @@ def _trajectory_part(
     schema: Schema,
     plan: Plan,
     figures: dict[str, bytes],
+    captions: dict[str, str],
     shown: progress.Bar,
 ) -> list[str]:
     out = [
@@ -194,29 +327,47 @@ def _trajectory_part(
         try:
             result = fit_trajectory(data, schema, measure)
         except (KyphoError, ValueError, ArithmeticError) as exc:
-            out.append(f"<p>{_esc(measure)}: not modelled — {_esc(str(exc))}</p>")
+            named = schema[next(iter(schema.measure_columns(measure).values()))]
+            out.append(
+                f"<p>{_esc(named.measure_display_label)}: not modelled — {_esc(str(exc))}</p>"
+            )
             continue
+        columns = schema.measure_columns(measure)
+        first = schema[next(iter(columns.values()))]
+        decimals = first.precision
+        labels = _group_labels(schema)
         rows = [
             [
                 time_labels.get(str(r["time"]), str(r["time"])),
-                _num(r["difference"]),
-                f"{_num(r['ci_low'])} to {_num(r['ci_high'])}",
+                format_number(r["difference"], decimals)
+                if decimals is not None
+                else _num(r["difference"]),
+                format_interval(r["ci_low"], r["ci_high"], decimals),
                 _p(r["p_value"]),
             ]
             for r in _records(result.differences)
         ]
+        later, earlier = (labels.get(g, g) for g in (result.groups[1], result.groups[0]))
         caption = (
-            f"{result.measure}: {result.groups[1]} − {result.groups[0]} by timepoint. "
-            f"Group × time interaction: χ² = {result.interaction_chi2:.2f}, "
-            f"df = {result.interaction_dof}, P = {_p(result.interaction_p)}. "
-            f"Intraclass correlation {result.icc:.2f}; {result.n_patients} patients, "
-            f"{result.n_observations} measurements."
+            f"{result.measure}: {later} minus {earlier}, by timepoint. "
+            f"Group × time interaction: χ² = {format_number(result.interaction_chi2, 2)}, "
+            f"df = {result.interaction_dof}, {p_phrase(result.interaction_p)}. "
+            f"Intraclass correlation {format_number(result.icc, 2)}; {result.n_patients} "
+            f"patients, {result.n_observations} measurements."
         )
         out.append(_table(["Timepoint", "Difference", "95% CI", "P"], rows, caption))
         if result.notes:
             out.append(f'<p class="note">Fit notes: {_esc("; ".join(result.notes))}</p>')
         name = f"figure_b{k}_trajectory_{measure}.svg"
-        figures[name] = _svg(partial(plot_trajectory, result, time_labels=time_labels), (6.0, 3.8))
+        figures[name] = _svg(
+            partial(plot_trajectory, result, time_labels=time_labels),
+            (SINGLE_COLUMN_IN * 1.4, 2.8),
+            partial(_trajectory_style, schema=schema, measure=result.measure),
+        )
+        captions[name] = (
+            f"Figure B{k}. {result.measure}: model-based mean of each group at each "
+            f"timepoint with its {100 * result.confidence:g}% CI (linear mixed model)."
+        )
         out.append(f"<p>Figure B{k} (below): model-based means of {_esc(result.measure)}.</p>")
     return out
 
@@ -226,6 +377,7 @@ def _confounding_part(
     schema: Schema,
     plan: Plan,
     figures: dict[str, bytes],
+    captions: dict[str, str],
     shown: progress.Bar,
 ) -> list[str]:
     out = [
@@ -249,7 +401,8 @@ def _confounding_part(
     except KyphoError as exc:
         return [*out, f"<p>Not computed: {_esc(str(exc))}</p>"]
     if result.dropped:
-        out.append(f"<p>Left out of the propensity model: {_esc(', '.join(result.dropped))}.</p>")
+        dropped = "; ".join(_dropped(name, schema) for name in result.dropped)
+        out.append(f"<p>Left out of the propensity model: {_esc(dropped)}.</p>")
     for note in result.notes:
         out.append(f'<p class="note">Note: {_esc(note)}.</p>')
     out.append(
@@ -257,10 +410,10 @@ def _confounding_part(
             ["Covariate", "SMD before", "SMD after IPW", "SMD after matching"],
             [
                 [
-                    r["covariate"],
-                    f"{r['smd_before']:.3f}",
-                    f"{r['smd_ipw']:.3f}",
-                    f"{r['smd_matched']:.3f}",
+                    _covariate(r["covariate"], schema),
+                    format_number(r["smd_before"], 2),
+                    format_number(r["smd_ipw"], 2),
+                    format_number(r["smd_matched"], 2),
                 ]
                 for r in _records(result.balance)
             ],
@@ -281,10 +434,11 @@ def _confounding_part(
             [
                 [
                     r["analysis"],
-                    f"{r['risk_treated']:.3f}",
-                    f"{r['risk_control']:.3f}",
-                    f"{r['risk_difference']:.3f} ({r['rd_ci_low']:.3f} to {r['rd_ci_high']:.3f})",
-                    f"{_num(r['odds_ratio'])} ({_num(r['or_ci_low'])} to {_num(r['or_ci_high'])})",
+                    format_number(r["risk_treated"], 3),
+                    format_number(r["risk_control"], 3),
+                    f"{format_number(r['risk_difference'], 3)} "
+                    f"({format_interval(r['rd_ci_low'], r['rd_ci_high'], 3)})",
+                    f"{_num(r['odds_ratio'])} ({format_interval(r['or_ci_low'], r['or_ci_high'])})",
                     r["note"],
                 ]
                 for r in _records(result.binary_effects)
@@ -299,7 +453,8 @@ def _confounding_part(
                 [
                     [
                         r["analysis"],
-                        f"{_num(r['odds_ratio'])} ({_num(r['or_ci_low'])} to {_num(r['or_ci_high'])})",
+                        f"{_num(r['odds_ratio'])} "
+                        f"({format_interval(r['or_ci_low'], r['or_ci_high'])})",
                         r["note"],
                     ]
                     for r in _records(result.ordinal_effects)
@@ -308,8 +463,26 @@ def _confounding_part(
                 "ratio of a higher grade, experimental vs control.",
             )
         )
-    figures["figure_b6_love_plot.svg"] = _svg(
-        lambda ax: plot_love(result, ax=ax), (6.0, 0.4 * len(result.balance) + 1.8)
+    covariate_labels = [_covariate(c, schema) for c in result.balance["covariate"]]
+
+    def relabel(ax: Axes) -> None:
+        ax.set_yticks(ax.get_yticks(), covariate_labels, fontsize=SMALL_PT)
+        for series in ax.collections:
+            colour = _BALANCE_STYLE.get(str(series.get_label()))
+            if colour is not None:
+                series.set_color(colour)
+        ax.legend(fontsize=SMALL_PT, frameon=False, loc="lower right")
+
+    name = "figure_b6_love_plot.svg"
+    figures[name] = _svg(
+        lambda ax: plot_love(result, ax=ax),
+        (SINGLE_COLUMN_IN * 1.6, 0.28 * len(result.balance) + 1.2),
+        relabel,
+    )
+    captions[name] = (
+        "Figure B6. Covariate balance: absolute standardised mean difference of each "
+        "baseline characteristic before adjustment, after inverse-probability weighting "
+        "and after matching; the dashed line marks 0.1."
     )
     out.append("<p>Figure B6 (below): covariate balance before and after adjustment.</p>")
     return out
@@ -322,7 +495,7 @@ def report_section(
     plan: Plan | None = None,
     sims: int | None = None,
     seed: int = 20_260_101,
-) -> tuple[str, dict[str, bytes]]:
+) -> tuple[str, dict[str, bytes], dict[str, str]]:
     """Build the "Beyond the paper" section of the HTML report.
 
     Parameters
@@ -346,8 +519,11 @@ def report_section(
         Subsections (``<h3>``) with explanations, tables and figure references.
     figures : dict of str to bytes
         SVG figures by file name, in the order they are referred to.
+    captions : dict of str to str
+        The numbered caption of each figure, by file name.
     """
     figures: dict[str, bytes] = {}
+    captions: dict[str, str] = {}
     parts = [
         "<p>The paper's Discussion names its limits: a small sample, a retrospective "
         "(non-randomised) design and the wish for longer follow-up. The analyses below "
@@ -363,9 +539,9 @@ def report_section(
     if sims is not None:
         plan = replace(plan, beyond=replace(plan.beyond, sims=sims))
     builders: list[Callable[[progress.Bar], list[str]]] = [
-        partial(_power_part, data, schema, plan, seed, figures),
-        partial(_trajectory_part, data, schema, plan, figures),
-        partial(_confounding_part, data, schema, plan, figures),
+        partial(_power_part, data, schema, plan, seed, figures, captions),
+        partial(_trajectory_part, data, schema, plan, figures, captions),
+        partial(_confounding_part, data, schema, plan, figures, captions),
     ]
     with progress.bar("Beyond the paper", total=len(builders), unit="parts") as shown:
         for build in builders:
@@ -379,4 +555,4 @@ def report_section(
                     f"{_esc(str(exc))}</p>"
                 )
             shown.advance()
-    return "\n".join(parts), figures
+    return "\n".join(parts), figures, captions

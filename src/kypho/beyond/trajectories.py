@@ -545,7 +545,7 @@ def fit_trajectory(
         ]
     )
     first = schema[columns[order[0]]]
-    label = first.label + (f" ({first.unit})" if first.unit else "")
+    label = first.measure_display_label
     return _fit_codes(
         values,
         np.tile(ids, n_times),

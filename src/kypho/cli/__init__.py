@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from kypho import __version__
+from kypho.cli._options import add_verbosity, is_verbose
 from kypho.errors import KyphoError
 
 __all__ = ["main"]
@@ -71,7 +72,7 @@ class _LazyGroup(click.Group):
                 raise
             return None
         command: click.Command = getattr(module, attr)
-        return command
+        return add_verbosity(command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
@@ -83,10 +84,21 @@ class _LazyGroup(click.Group):
             return super().invoke(ctx)
         except KyphoError as exc:
             click.echo(f"error: {exc}", err=True)
+            if is_verbose(ctx):
+                cause = exc.__cause__ or exc.__context__
+                while cause is not None:
+                    click.echo(f"  caused by {type(cause).__name__}: {cause}", err=True)
+                    cause = cause.__cause__ or cause.__context__
             ctx.exit(2)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kypho")
 def main() -> None:
-    """kypho: clinical studies of kyphoplasty, from patient records to published tables."""
+    """kypho: clinical studies of kyphoplasty, from patient records to published tables.
+
+    Every command takes --quiet/-q (no progress lines or warnings) and --verbose/-v
+    (an error's underlying cause); what a command writes is --out, the study schema
+    --schema. Shell completion (bash, zsh, fish):
+    eval "$(_KYPHO_COMPLETE=bash_source kypho)".
+    """

@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from kypho.cli._options import load_schema_files, schema_options
 from kypho.errors import DataError, InputFileError
 
 __all__ = ["FORMAT_CHOICES", "analyze"]
@@ -74,22 +75,6 @@ def _default_cohort() -> Path:
             "is not installed; pass a data file: kypho analyze DATA.csv --out DIR"
         )
     return path
-
-
-def _load_schema(path: Path | None) -> Any:
-    from kypho.schema import load_schema
-
-    if path is None:
-        return load_schema()
-    from kypho.errors import SchemaError
-    from kypho.safe_yaml import read_yaml_file
-
-    doc = read_yaml_file(path, "schema file", SchemaError)
-    # A file that declares the id and group columns is a whole schema; anything
-    # else is an extension of the built-in one (new variables or timepoints).
-    if isinstance(doc, dict) and "id_column" in doc and "group_column" in doc:
-        return load_schema(path)
-    return load_schema(extensions=[path])
 
 
 def _read(
@@ -228,16 +213,17 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A user analysis plan (YAML) adding tables, rows or timepoints to the built-in plan.",
 )
-@click.option(
-    "--schema",
-    "schema_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A schema extension (YAML: new variables or timepoints), or a whole study schema.",
-)
+@schema_options
 @click.option(
     "--db",
     "db_url",
     help="Read the records from a study store (database URL, or a SQLite file path).",
+)
+@click.option(
+    "--reference-docx",
+    "reference_docx",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A Word document (e.g. a journal's template) whose styles report.docx takes.",
 )
 @click.option(
     "--skip-verify",
@@ -279,8 +265,10 @@ def analyze(
     formats: tuple[str, ...],
     no_figures: bool,
     plan_path: Path | None,
-    schema_path: Path | None,
+    schema_files: tuple[Path, ...],
+    extensions: tuple[Path, ...],
     db_url: str | None,
+    reference_docx: Path | None,
     skip_verify: str | None,
     force: bool,
     reliability_path: Path | None,
@@ -315,13 +303,23 @@ def analyze(
     folder = open_output_folder(out_dir, force=force, inputs=inputs)
     folder.check(_planned(chosen, not no_figures))
     if registry:
-        _registry(input_path, folder, out_dir, plan_path, schema_path, chosen, no_figures, quiet)
+        _registry(
+            input_path,
+            folder,
+            out_dir,
+            plan_path,
+            load_schema_files(schema_files, extensions),
+            chosen,
+            no_figures,
+            quiet,
+            reference_docx,
+        )
         return
     steps = _Steps(7, quiet)
     source = input_path or ("study store" if db_url else "the bundled default cohort")
     steps(f"reading {source}")
     with progress.bar(f"reading {getattr(source, 'name', source)}", ticking=True):
-        schema = _load_schema(schema_path)
+        schema = load_schema_files(schema_files, extensions)
         raw, input_name, digest, note = _read(input_path, db_url, schema, skip_verify)
 
     from kypho.analysis import analyze as run_analysis
@@ -376,7 +374,13 @@ def analyze(
 
     # The bundled cohort with the built-in schema and plan: figures and the Beyond
     # section are the same on every run, so they are cached (kypho.cache).
-    bundled = input_path is None and db_url is None and plan_path is None and schema_path is None
+    bundled = (
+        input_path is None
+        and db_url is None
+        and plan_path is None
+        and not schema_files
+        and not extensions
+    )
     _report(
         folder,
         out_dir,
@@ -391,6 +395,7 @@ def analyze(
         no_figures,
         reliability_path,
         steps,
+        reference_docx,
         cache_key=digest if bundled else None,
     )
 
@@ -400,10 +405,11 @@ def _registry(
     folder: Any,
     out_dir: Path,
     plan_path: Path | None,
-    schema_path: Path | None,
+    schema: Any,
     chosen: tuple[str, ...],
     no_figures: bool,
     quiet: bool,
+    reference_docx: Path | None = None,
 ) -> None:
     """``--registry``: the chunked, column-at-a-time path of :mod:`kypho.registry`."""
     if input_path is None or input_path.suffix.lower() != ".parquet":
@@ -415,7 +421,6 @@ def _registry(
 
     steps = _Steps(4, quiet)
     steps(f"reading, validating, deriving and screening {input_path} in chunks")
-    schema = _load_schema(schema_path)
     plan = load_plan(extensions=[plan_path] if plan_path is not None else ())
     done = analyze_registry(
         input_path, schema, plan, on_stage=lambda: steps("analysing, column by column")
@@ -440,6 +445,7 @@ def _registry(
         no_figures,
         None,
         steps,
+        reference_docx,
     )
 
 
@@ -457,6 +463,7 @@ def _report(
     no_figures: bool,
     reliability_path: Path | None,
     steps: _Steps,
+    reference_docx: Path | None = None,
     *,
     cache_key: str | None = None,
 ) -> None:
@@ -489,6 +496,7 @@ def _report(
             schema=schema,
             title=schema.title or "Study report",
             progress=steps.detail,
+            reference_docx=reference_docx,
             sections=sections,
             cache_key=cache_key,
         )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from kypho.cli._options import schema_options
 from kypho.errors import InputFileError
 
 if TYPE_CHECKING:
@@ -20,32 +21,16 @@ if TYPE_CHECKING:
 
 __all__ = ["dictionary", "template", "validate"]
 
-_schema_option = click.option(
-    "--schema",
-    "schema_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Study schema YAML file (default: kypho's built-in kyphoplasty schema).",
-)
-_extension_option = click.option(
-    "--extension",
-    "extensions",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Schema extension YAML file; repeat to merge several, in order.",
-)
 
+def _load(schema_files: tuple[Path, ...], extensions: tuple[Path, ...]) -> Schema:
+    from kypho.cli._options import load_schema_files
 
-def _load(schema_path: Path | None, extensions: tuple[Path, ...]) -> Schema:
-    from kypho.schema import load_schema
-
-    return load_schema(schema_path, extensions=extensions)
+    return load_schema_files(schema_files, extensions)
 
 
 @click.command("validate")
 @click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
-@_schema_option
-@_extension_option
+@schema_options
 @click.option(
     "--sheet", default=None, help="Worksheet of an .xlsx INPUT (default: 'Data', else the first)."
 )
@@ -62,7 +47,7 @@ def _load(schema_path: Path | None, extensions: tuple[Path, ...]) -> Schema:
 )
 def validate(
     input_file: Path,
-    schema_path: Path | None,
+    schema_files: tuple[Path, ...],
     extensions: tuple[Path, ...],
     sheet: str | None,
     report: Path | None,
@@ -87,7 +72,7 @@ def validate(
             f"cannot write the report to {str(report)!r}: unsupported extension "
             f"{report.suffix!r}; allowed: .csv, .xlsx"
         )
-    schema = _load(schema_path, extensions)
+    schema = _load(schema_files, extensions)
     raw = read_table(input_file, schema=schema, sheet=sheet)
     result = run_validate(raw, schema, strict=strict)
     click.echo(f"{input_file}: {result.summary()}")
@@ -132,9 +117,8 @@ def _write_report(problems: pd.DataFrame, path: Path) -> None:
     required=True,
     help="The .xlsx workbook to write.",
 )
-@_schema_option
-@_extension_option
-def template(out: Path, schema_path: Path | None, extensions: tuple[Path, ...]) -> None:
+@schema_options
+def template(out: Path, schema_files: tuple[Path, ...], extensions: tuple[Path, ...]) -> None:
     """Write an Excel data-entry workbook generated from the schema.
 
     Sheet 'Data' has one column per variable to enter, with drop-down lists and
@@ -143,7 +127,7 @@ def template(out: Path, schema_path: Path | None, extensions: tuple[Path, ...]) 
     """
     from kypho.io import write_template
 
-    schema = _load(schema_path, extensions)
+    schema = _load(schema_files, extensions)
     write_template(out, schema)
     click.echo(f"wrote {out}: {len(schema.input_variables)} columns on sheet 'Data'")
 
@@ -155,14 +139,15 @@ def template(out: Path, schema_path: Path | None, extensions: tuple[Path, ...]) 
     default=None,
     help="Write to this .csv, .xlsx or .md file (default: Markdown on standard output).",
 )
-@_schema_option
-@_extension_option
-def dictionary(out: Path | None, schema_path: Path | None, extensions: tuple[Path, ...]) -> None:
+@schema_options
+def dictionary(
+    out: Path | None, schema_files: tuple[Path, ...], extensions: tuple[Path, ...]
+) -> None:
     """Write the data dictionary of the schema: one row per variable."""
     from kypho.io import data_dictionary, write_dictionary
     from kypho.io.dictionary import markdown_table
 
-    schema = _load(schema_path, extensions)
+    schema = _load(schema_files, extensions)
     if out is None:
         click.echo(markdown_table(data_dictionary(schema)), nl=False)
         return

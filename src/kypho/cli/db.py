@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from kypho.cli._options import AliasOption, schema_options
 from kypho.errors import InputFileError, StoreError
 
 if TYPE_CHECKING:
@@ -33,15 +34,15 @@ __all__ = ["db"]
 class _Options:
     url: str | None
     user: str | None
-    schema_path: Path | None
+    schema_files: tuple[Path, ...]
     extensions: tuple[Path, ...]
 
     def schema(self) -> Schema | None:
-        if self.schema_path is None and not self.extensions:
+        if not self.schema_files and not self.extensions:
             return None
-        from kypho.schema import load_schema
+        from kypho.cli._options import load_schema_files
 
-        return load_schema(self.schema_path, extensions=self.extensions)
+        return load_schema_files(self.schema_files, self.extensions)
 
     def open(self, *, check: bool = True) -> Store:
         from kypho.store import Store
@@ -74,30 +75,17 @@ def _required_reason(what: str) -> Callable[[_F], _F]:
     default=None,
     help="Acting user; default $KYPHO_USER, else the login name.",
 )
-@click.option(
-    "--schema",
-    "schema_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Study schema YAML file (default: kypho's built-in schema).",
-)
-@click.option(
-    "--extension",
-    "extensions",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Schema extension YAML file; repeat to merge several, in order.",
-)
+@schema_options
 @click.pass_context
 def db(
     ctx: click.Context,
     url: str | None,
     user: str | None,
-    schema_path: Path | None,
+    schema_files: tuple[Path, ...],
     extensions: tuple[Path, ...],
 ) -> None:
     """The study store: a database with users, record locks and an audit trail."""
-    ctx.obj = _Options(url, user, schema_path, extensions)
+    ctx.obj = _Options(url, user, schema_files, extensions)
 
 
 @db.command("init")
@@ -140,8 +128,12 @@ def import_(
     from kypho.io import read_table
 
     with opts.open() as store:
-        raw = read_table(input_file, schema=store.schema, sheet=sheet)
-        result = store.import_frame(raw, reason=reason, source=input_file.name, strict=strict)
+        from kypho import progress
+
+        with progress.bar(f"reading {input_file.name}", ticking=True):
+            raw = read_table(input_file, schema=store.schema, sheet=sheet)
+        with progress.bar(f"validating and storing {len(raw):,} records", ticking=True):
+            result = store.import_frame(raw, reason=reason, source=input_file.name, strict=strict)
     click.echo(result.summary())
     for message in result.problems["message"]:
         click.echo(f"  {message}")
@@ -152,7 +144,14 @@ def import_(
 
 
 @db.command("export")
-@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("output", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file to write (.csv or .xlsx); the same as giving OUTPUT.",
+)
 @click.option(
     "--full",
     is_flag=True,
@@ -167,9 +166,14 @@ def import_(
 )
 @_pass_options
 def export(
-    opts: _Options, output: Path, full: bool, reason: str | None, skip_verify: str | None
+    opts: _Options,
+    output: Path | None,
+    out: Path | None,
+    full: bool,
+    reason: str | None,
+    skip_verify: str | None,
 ) -> None:
-    """Write the records to OUTPUT (.csv or .xlsx), de-identified unless --full.
+    """Write the records to OUTPUT or --out (.csv or .xlsx), de-identified unless --full.
 
     The store is verified first and refused if it does not verify (see
     --skip-verify). Each record comes with its version and lock
@@ -177,18 +181,25 @@ def export(
     formula are neutralised (a leading apostrophe in .csv, text with Excel's
     quote prefix in .xlsx).
     """
+    if (output is None) == (out is None):
+        raise click.UsageError("give the file to write once: as OUTPUT or as --out")
+    output = output or out
+    assert output is not None  # one of the two, checked above
     if output.suffix.lower() not in (".csv", ".xlsx"):
         raise InputFileError(
             f"cannot export to {str(output)!r}: the file must end in .csv or .xlsx"
         )
-    with opts.open() as store:
-        frame = store.export(full=full, reason=reason, unverified=skip_verify)
-    if output.suffix.lower() == ".csv":
-        _write_csv(frame, output)
-    else:
-        from kypho.output.cells import write_xlsx
+    from kypho import progress
 
-        write_xlsx(frame, output, sheet_name="Records")
+    with opts.open() as store, progress.bar("reading the records from the store", ticking=True):
+        frame = store.export(full=full, reason=reason, unverified=skip_verify)
+    with progress.bar(f"writing {len(frame):,} records to {output.name}", ticking=True):
+        if output.suffix.lower() == ".csv":
+            _write_csv(frame, output)
+        else:
+            from kypho.output.cells import write_xlsx
+
+            write_xlsx(frame, output, sheet_name="Records")
     kind = "identified (full)" if full else "de-identified"
     click.echo(f"wrote {len(frame)} {kind} records to {output}")
 
@@ -278,7 +289,10 @@ def unlock(opts: _Options, record: str, reason: str) -> None:
 @click.option("--record", default=None, help="Only the entries of this record.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the last N entries.")
 @click.option(
+    "--out",
     "--output",
+    "output",
+    cls=AliasOption,
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Write the trail (with hashes) to this .csv file instead of printing it.",

@@ -65,10 +65,17 @@ def _explicit(kind: str | None, options: dict[str, Any]) -> Endpoint:
     if missing:
         raise StatisticsError(f"--kind {kind} needs {', '.join(missing)}")
     if kind == "proportions":
-        return Endpoint("Explicit input", "proportions", (options["p1"],), (options["p2"],))
+        # The endpoint is named by what was given: it titles the output and the legend.
+        return Endpoint(
+            f"Proportions {options['p1']:g} vs {options['p2']:g}",
+            "proportions",
+            (options["p1"],),
+            (options["p2"],),
+        )
     if kind == "means":
         return Endpoint(
-            "Explicit input",
+            f"Means {options['mean1']:g} ± {options['sd1']:g} vs "
+            f"{options['mean2']:g} ± {options['sd2']:g}",
             "means",
             (options["mean1"], options["sd1"]),
             (options["mean2"], options["sd2"]),
@@ -81,7 +88,7 @@ def _explicit(kind: str | None, options: dict[str, Any]) -> Endpoint:
             f"counts or proportions (got {options['grades1']!r} and {options['grades2']!r})"
         )
     return Endpoint(
-        "Explicit input",
+        f"Grades {options['grades1']} vs {options['grades2']}",
         "ordinal",
         tuple(v / sum(g1) for v in g1),
         tuple(v / sum(g2) for v in g2),

@@ -91,20 +91,30 @@ def reliability(
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        from kypho.output.folder import (
+            files_manifest,
+            open_output_folder,
+            publish,
+            staging_folder,
+        )
         from kypho.stats.reliability import bland_altman_plot
 
-        figures.mkdir(parents=True, exist_ok=True)
-        for (measure, comparison), (a, b, ba) in result.pairs.items():
-            label = next(r.label for r in result.rows if r.measure == measure)
-            ax = bland_altman_plot(
-                a, b, label=f"{label}, {comparison}", unit=result.units.get(measure, ""), result=ba
-            )
-            path = (
-                figures
-                / f"bland_altman_{measure}_{comparison.replace(' ', '_').replace('(', '').replace(')', '')}.png"
-            )
-            figure = ax.get_figure(root=True)
-            if figure is not None:
-                figure.savefig(path, dpi=150, bbox_inches="tight")
-                plt.close(figure)
+        # kypho replaces only the plots it wrote itself there (kypho.output.folder)
+        folder = open_output_folder(figures, inputs=[reads])
+        written: list[Path] = []
+        with staging_folder(folder) as staging:
+            for (measure, comparison), (a, b, ba) in result.pairs.items():
+                label = next(r.label for r in result.rows if r.measure == measure)
+                ax = bland_altman_plot(
+                    a, b, label=label, unit=result.units.get(measure, ""), result=ba
+                )
+                ax.set_title(f"Bland–Altman: {label}, {comparison}", fontsize=10)
+                name = f"bland_altman_{measure}_{comparison.replace(' ', '_').replace('(', '').replace(')', '')}.png"
+                figure = ax.get_figure(root=True)
+                if figure is not None:
+                    figure.savefig(staging / name, dpi=150, bbox_inches="tight")
+                    plt.close(figure)
+                    written.append(figures / name)
+            publish(folder, staging, files_manifest(staging, command="kypho reliability"))
+        for path in written:
             click.echo(f"wrote {path}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from kypho.cli._options import schema_options, split_schema_files
 from kypho.errors import StoreError
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "build_demo", "serve"]
@@ -52,20 +53,7 @@ def build_demo(url: str) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
-@click.option(
-    "--schema",
-    "schema_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Study schema YAML file (with its forms:) if not kypho's built-in one.",
-)
-@click.option(
-    "--extension",
-    "extensions",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Schema extension YAML file; repeat to merge several.",
-)
+@schema_options
 @click.option(
     "--secret-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -87,7 +75,7 @@ def serve(
     user: str | None,
     host: str,
     port: int,
-    schema_path: Path | None,
+    schema_files: tuple[Path, ...],
     extensions: tuple[Path, ...],
     secret_file: Path | None,
     secure: bool,
@@ -114,6 +102,8 @@ def serve(
             secret = secret_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise StoreError(f"cannot read the secret file {str(secret_file)!r}: {exc}") from exc
+    # --schema: the whole schema (with its forms:) and/or extensions; --extension: old spelling.
+    schema_path, extensions = split_schema_files(schema_files, extensions)
     schema = None
     if schema_path is not None or extensions:
         schema = load_schema(schema_path, extensions=extensions)

@@ -239,8 +239,7 @@ def sensitivity(
             f"{s.total[k]:>6.2f} [{s.total_ci[k, 0]:>5.2f}, {s.total_ci[k, 1]:>5.2f}]"
         )
     if out is not None:
-        try:
-            result.to_frame().to_csv(out, index=False)
-        except OSError as exc:
-            raise InputFileError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        from kypho.output.cells import write_csv
+
+        write_csv(result.to_frame(), out)
         click.echo(f"Table: {out}")

@@ -94,7 +94,7 @@ def format_report(report: SynthReport, *, failures_only: bool = True) -> str:
     default=None,
     help="Also write the full reproduction report (CSV).",
 )
-@click.option("--quiet", is_flag=True, help="Print only the summary line.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line; no progress bars.")
 def synth(
     n: int | None,
     seed: int,
@@ -116,8 +116,15 @@ def synth(
         from kypho.audit.loader import load_summary_tables
 
         tables = load_summary_tables(source)
-    result = synthesize(tables, n=n, seed=seed, ineligible=ineligible, schema=schema)
-    write_table(result.data, out, schema=schema)
+    from kypho import progress
+
+    if quiet:
+        progress.configure(enabled=False)
+    size = f"{n:,} " if n is not None else ""
+    with progress.bar(f"generating {size}synthetic patients", ticking=True):
+        result = synthesize(tables, n=n, seed=seed, ineligible=ineligible, schema=schema)
+    with progress.bar(f"writing {out.name}", ticking=True):
+        write_table(result.data, out, schema=schema)
     included = int(np.sum(result.included))
     click.echo(
         f"Wrote {len(result.data)} SYNTHETIC patients ({included} eligible, "

@@ -61,7 +61,7 @@ def data_dictionary(schema: Schema | None = None) -> pd.DataFrame:
     --------
     >>> d = data_dictionary()
     >>> d.set_index("name").loc["vas_pre", ["label", "unit", "allowed", "timepoint"]].tolist()
-    ['VAS score', 'points', 'a number from 0 to 10', 'pre']
+    ['VAS score, preoperation', 'points', 'a number from 0 to 10', 'pre']
     """
     schema = schema or load_schema()
     rows = [

@@ -51,6 +51,7 @@ __all__ = [
     "STAGING_MARKER",
     "STAGING_PREFIX",
     "OutputFolder",
+    "files_manifest",
     "open_output_folder",
     "publish",
     "staging_folder",
@@ -299,6 +300,19 @@ def publish(folder: OutputFolder, staging: Path, manifest_text: str) -> list[str
             f"cannot publish the report in {str(folder.path)!r}: {exc.strerror or exc}"
         ) from exc
     return files
+
+
+def files_manifest(staging: Path, **details: Any) -> str:
+    """MANIFEST.json text listing every file of ``staging`` with its SHA-256 (for :func:`publish`).
+
+    ``details`` are added as top-level keys (what made the files, from what).
+    """
+    files = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != STAGING_MARKER)
+    entries = [
+        {"path": p.relative_to(staging).as_posix(), "sha256": _sha256(p), "bytes": p.stat().st_size}
+        for p in files
+    ]
+    return json.dumps({"complete": True, **details, "files": entries}, indent=2)
 
 
 def _writable(folder: Path) -> bool:

@@ -94,9 +94,8 @@ def reliability_section(
     figures: dict[str, bytes] = {}
     for (measure, comparison), (a, b, ba) in result.pairs.items():
         label = next(r.label for r in result.rows if r.measure == measure)
-        ax = bland_altman_plot(
-            a, b, label=f"{label}, {comparison}", unit=result.units.get(measure, ""), result=ba
-        )
+        ax = bland_altman_plot(a, b, label=label, unit=result.units.get(measure, ""), result=ba)
+        ax.set_title(f"Bland–Altman: {label}, {comparison}", fontsize=10)
         figure = ax.get_figure(root=True)
         if figure is None:
             continue

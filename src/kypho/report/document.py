@@ -7,10 +7,11 @@ PNG) so it opens offline in any browser and can be mailed as one file.
 The "Beyond the paper" hook
 ---------------------------
 If the package :mod:`kypho.beyond` is importable and has a callable
-``report_section(data, schema) -> (html_fragment, figures)``, the HTML report
-includes a "Beyond the paper" section with ``html_fragment`` (trusted HTML made by
-kypho itself) and each figure of ``figures`` (``{file name: bytes}``; names ending
-in ``.svg`` are inlined, ``.png`` embedded as base64). ``data`` is the analysed
+``report_section(data, schema) -> (html_fragment, figures[, captions])``, the HTML
+report includes a "Beyond the paper" section with ``html_fragment`` (trusted HTML
+made by kypho itself) and each figure of ``figures`` (``{file name: bytes}``; names
+ending in ``.svg`` are inlined, ``.png`` embedded as base64), captioned by
+``captions`` (``{file name: caption}``; the file name where none is given). ``data`` is the analysed
 (included, derived) data and ``schema`` the study schema. Without the package or
 the function the section is left out; an error inside it is reported in the
 section rather than losing the rest of the report. The hook runs in a second
@@ -36,7 +37,8 @@ import pandas as pd
 from kypho.analysis.model import AnalysisResult
 from kypho.output.cells import write_csv
 from kypho.output.markup import markdown_escape
-from kypho.report.format import Grid, layout
+from kypho.report.figure_plan import FLOW_NAME, DrawnFigures, draw_figures
+from kypho.report.format import Grid, layout, number_style
 from kypho.report.render import (
     TABLE_CSS,
     latex_document,
@@ -45,12 +47,14 @@ from kypho.report.render import (
     to_latex,
     to_markdown,
 )
-from kypho.report.text import methods_text, results_text, software_versions
+from kypho.report.text import flow_text, methods_text, results_text, software_versions
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from kypho.eligibility import Flow, Screening
     from kypho.schema import Schema
+    from kypho.validate import ValidationResult
 
 __all__ = ["FORMATS", "Provenance", "beyond_section", "build_figures", "write_report"]
 
@@ -84,42 +88,17 @@ class Provenance:
         }
 
 
-def build_figures(
-    result: AnalysisResult,
-    flow: Any | None = None,
-) -> dict[str, Figure]:
-    """The report's figures by file stem; a figure whose table is absent is left out."""
-    from matplotlib.figure import Figure
+def build_figures(result: AnalysisResult, flow: Flow | None = None) -> dict[str, Figure]:
+    """The report's figures by file stem: the patient flow and those the plan declares.
 
-    from kypho.report import figures as fig
-
-    made: dict[str, Figure] = {}
-    labels = dict(zip(result.groups, result.group_labels, strict=True))
-
-    def attempt(name: str, draw: Callable[[], Any]) -> None:
-        try:
-            drawn = draw()
-        except KeyError:
-            return
-        first = drawn[0] if isinstance(drawn, list) else drawn
-        figure = first.get_figure()
-        if isinstance(figure, Figure):
-            made[name] = figure
-
-    numbers = {t.number for t in result.tables}
-    if 3 in numbers:
-        attempt(
-            "figure1_vas",
-            lambda: fig.plot_measure(result.table(3), "vas", confidence=result.confidence),
-        )
-    if {4, 5, 6} <= numbers:
-        attempt("figure2_radiographic", lambda: fig.plot_radiographic(result))
-    if 7 in numbers:
-        attempt("figure3_cement_grade", lambda: fig.plot_grades(result.table(7)))
-        attempt("figure4_leakage", lambda: fig.plot_leakage(result.table(7)))
-    if flow is not None:
-        attempt("figure0_flow", lambda: fig.plot_flow(flow, group_labels=labels))
-    return dict(sorted(made.items()))
+    A declared figure that cannot be drawn is left out here; :func:`draw_figures`
+    returns the note saying why, which :func:`write_report` prints.
+    """
+    return {
+        made.name: made.figure
+        for made in draw_figures(result, flow).figures
+        if made.figure is not None
+    }
 
 
 def _inline_svg(text: str) -> str:
@@ -137,23 +116,32 @@ def _beyond_hook() -> Callable[[pd.DataFrame, Schema], Any] | None:
     return hook if callable(hook) else None
 
 
+Beyond = tuple[str, dict[str, bytes], dict[str, str]]
+"""The Beyond section: HTML fragment, figures by file name, captions by file name."""
+
+
 def _run_hook(
-    hook: Callable[[pd.DataFrame, Schema], Any], data: pd.DataFrame, schema: Schema
-) -> tuple[str, dict[str, bytes]]:
+    hook: Callable[[pd.DataFrame, Schema], Any],
+    data: pd.DataFrame,
+    schema: Schema,
+    p_style: str = "leading-zero",
+) -> Beyond:
     try:
-        fragment, figures = hook(data, schema)
+        with number_style(p_style):
+            value = tuple(hook(data, schema))
+        fragment, figures = value[0], value[1]
+        captions = dict(value[2]) if len(value) > 2 else {}
     except Exception as exc:  # an optional section must not sink the report
         return (
             f"<p>The section could not be computed: {html.escape(type(exc).__name__)}: "
             f"{html.escape(str(exc))}</p>",
             {},
+            {},
         )
-    return str(fragment), dict(figures)
+    return str(fragment), dict(figures), {str(k): str(v) for k, v in captions.items()}
 
 
-def beyond_section(
-    data: pd.DataFrame | None, schema: Schema | None
-) -> tuple[str, dict[str, bytes]] | None:
+def beyond_section(data: pd.DataFrame | None, schema: Schema | None) -> Beyond | None:
     """Call ``kypho.beyond.report_section`` if it exists (see the module docstring)."""
     hook = _beyond_hook()
     if hook is None or data is None or schema is None:
@@ -162,8 +150,8 @@ def beyond_section(
 
 
 def _start_beyond(
-    data: pd.DataFrame | None, schema: Schema | None
-) -> Callable[[], tuple[str, dict[str, bytes]] | None]:
+    data: pd.DataFrame | None, schema: Schema | None, p_style: str = "leading-zero"
+) -> Callable[[], Beyond | None]:
     """Start the Beyond section in a second process; return a function that waits for it.
 
     The section (simulations, model fits) takes as long as the rest of the report,
@@ -175,19 +163,19 @@ def _start_beyond(
     if hook is None or data is None or schema is None:
         return lambda: None
     if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-        return lambda: _run_hook(hook, data, schema)
+        return lambda: _run_hook(hook, data, schema, p_style)
     from concurrent.futures import ProcessPoolExecutor
 
     pool = ProcessPoolExecutor(
         max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent
     )
-    future = pool.submit(_run_hook, hook, data, schema)
+    future = pool.submit(_run_hook, hook, data, schema, p_style)
 
-    def collect() -> tuple[str, dict[str, bytes]] | None:
+    def collect() -> Beyond | None:
         try:
             return future.result()
         except Exception:  # the worker machinery failed, not the hook: run it here
-            return _run_hook(hook, data, schema)
+            return _run_hook(hook, data, schema, p_style)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -213,14 +201,17 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="kypho-exit-with-parent", daemon=True).start()
 
 
-def _embed(name: str, payload: bytes) -> str:
+def _embed(name: str, payload: bytes, caption: str = "") -> str:
+    # A figure of the Beyond section is captioned by the section (its caption
+    # mapping); the file name is only the fallback of a hook that gives none.
+    text = html.escape(caption or name)
     if name.endswith(".svg"):
         svg = _inline_svg(payload.decode("utf-8"))
-        return f"<figure>{svg}<figcaption>{html.escape(name)}</figcaption></figure>"
+        return f"<figure>{svg}<figcaption>{text}</figcaption></figure>"
     encoded = base64.b64encode(payload).decode("ascii")
     return (
-        f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{encoded}">'
-        f"<figcaption>{html.escape(name)}</figcaption></figure>"
+        f'<figure><img alt="{text}" src="data:image/png;base64,{encoded}">'
+        f"<figcaption>{text}</figcaption></figure>"
     )
 
 
@@ -238,7 +229,9 @@ code { font-size: 0.9em; }
 
 
 def _quality_html(
-    validation: Any | None, screening: Any | None, schema: Schema | None = None
+    validation: ValidationResult | None,
+    screening: Screening | None,
+    schema: Schema | None = None,
 ) -> str:
     esc = html.escape
     if validation is None:
@@ -251,14 +244,14 @@ def _quality_html(
         "<tr><td>Fields flagged (set missing, record kept)</td>"
         f"<td>{getattr(validation, 'n_flagged', 0)}</td></tr>",
     ]
-    unknown = list(getattr(validation, "unknown_columns", []) or [])
+    unknown = list(validation.unknown_columns)
     if unknown:
         parts.append(
             f"<tr><td>Unknown columns (ignored)</td><td>{esc(', '.join(unknown))}</td></tr>"
         )
     parts.append("</tbody></table>")
-    problems = getattr(validation, "problems", None)
-    if problems is not None and len(problems):
+    problems = validation.problems
+    if len(problems):
         shown = problems.head(200)
         parts.append(
             f'<h3>Problems ({len(problems)})</h3><table class="plain"><thead><tr><th>Row</th><th>Record</th><th>Field</th><th>Message</th><th>Action</th></tr></thead><tbody>'
@@ -274,19 +267,27 @@ def _quality_html(
         parts.append("</tbody></table>")
         if len(problems) > len(shown):
             parts.append(f"<p>… and {len(problems) - len(shown)} more (see data_quality.csv).</p>")
-    missing = getattr(validation, "missing", None)
+    missing = validation.missing
+
+    def named(column: object) -> str:
+        # The reader knows a column by its label ("VAS score, 48 h after operation"),
+        # the data manager by its name in the file: both.
+        if schema is not None and str(column) in schema.variables:
+            return f"{schema[str(column)].label} ({column})"
+        return str(column)
+
     if missing is not None:
         accepted = int(validation.n_accepted)
         # Columns nobody filled in (optional landmarks, say) are one line, not one row each.
         partial = missing[(missing > 0) & (missing < accepted)]
-        absent = [str(k) for k, v in missing.items() if accepted and v >= accepted]
+        absent = [named(k) for k, v in missing.items() if accepted and v >= accepted]
         if len(partial):
             parts.append(
                 '<h3>Missing values among accepted records</h3><table class="plain">'
-                "<thead><tr><th>Column</th><th>Missing</th></tr></thead><tbody>"
+                "<thead><tr><th>Variable</th><th>Missing</th></tr></thead><tbody>"
             )
             parts.extend(
-                f"<tr><td>{esc(str(k))}</td><td>{int(v)} of {accepted}</td></tr>"
+                f"<tr><td>{esc(named(k))}</td><td>{int(v)} of {accepted}</td></tr>"
                 for k, v in partial.items()
             )
             parts.append("</tbody></table>")
@@ -297,7 +298,7 @@ def _quality_html(
                 f"<p>Not recorded for any accepted record ({len(absent)} column(s)): "
                 f"{esc(', '.join(absent))}.</p>"
             )
-    data = getattr(validation, "data", None)
+    data = validation.data
     if schema is not None and data is not None:
         not_given = [v.name for v in schema.input_variables if v.name not in data.columns]
         if not_given:
@@ -312,10 +313,13 @@ def _quality_html(
             f"{flow.included} included.</p>"
         )
         if flow.not_assessed:
-            parts.append(
-                f"<p>Criteria not assessed (column absent): {esc(', '.join(flow.not_assessed))}.</p>"
-            )
+            names = "; ".join(flow.labels.get(key, key) for key in flow.not_assessed)
+            parts.append(f"<p>Criteria not assessed (column absent): {esc(names)}.</p>")
     return "\n".join(parts)
+
+
+def _figure_html(svg: str, caption: str) -> str:
+    return f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
 
 
 def _report_html(
@@ -325,11 +329,13 @@ def _report_html(
     grids: Sequence[Grid],
     methods: str,
     results: Mapping[int, str],
+    intro: str,
+    drawn: DrawnFigures | None,
     figure_svgs: Mapping[str, str],
-    validation: Any | None,
-    screening: Any | None,
+    validation: ValidationResult | None,
+    screening: Screening | None,
     provenance: Provenance,
-    beyond: tuple[str, dict[str, bytes]] | None,
+    beyond: Beyond | None,
     schema: Schema | None = None,
     sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
 ) -> str:
@@ -338,10 +344,9 @@ def _report_html(
     if provenance.note:
         body.append(f'<p class="note">{esc(provenance.note)}</p>')
     body.append('<h2 id="flow">Patients</h2>')
-    if "figure0_flow" in figure_svgs:
-        body.append(
-            f"<figure>{figure_svgs['figure0_flow']}<figcaption>Patient flow (STROBE).</figcaption></figure>"
-        )
+    flow = drawn.flow if drawn is not None else None
+    if flow is not None and flow.name in figure_svgs:
+        body.append(_figure_html(figure_svgs[flow.name], flow.full_caption))
     groups = ", ".join(
         f"{label}: n = {n}" for label, n in zip(result.group_labels, result.n_by_group, strict=True)
     )
@@ -351,32 +356,25 @@ def _report_html(
     body.append('<h2 id="methods">Statistical methods</h2>')
     body.append(f"<p>{esc(methods)}</p>")
     body.append('<h2 id="results">Results</h2>')
-    placed = {
-        3: ["figure1_vas"],
-        6: ["figure2_radiographic"],
-        7: ["figure3_cement_grade", "figure4_leakage"],
-    }
-    captions = {
-        "figure1_vas": f"VAS score over time by group (mean with {100 * result.confidence:g}% CI).",
-        "figure2_radiographic": f"Anterior and middle height ratios and wedge angle over time by group (mean with {100 * result.confidence:g}% CI).",
-        "figure3_cement_grade": "Distribution grade of bone cement by group (% of patients).",
-        "figure4_leakage": "Patients with bone cement leakage, by type and group.",
-    }
+    if intro:
+        body.append(f"<p>{esc(intro)}</p>")
     for grid in grids:
         paragraph = results.get(grid.number)
         if paragraph:
             body.append(f"<p>{esc(paragraph)}</p>")
         body.append(to_html(grid, table_id=f"table{grid.number}"))
-        for name in placed.get(grid.number, []):
-            if name in figure_svgs:
-                body.append(
-                    f"<figure>{figure_svgs[name]}<figcaption>{esc(captions[name])}</figcaption></figure>"
-                )
+        for made in drawn.after(grid.number) if drawn is not None else []:
+            if made.name in figure_svgs:
+                body.append(_figure_html(figure_svgs[made.name], made.full_caption))
+    if drawn is not None and drawn.notes:
+        body.extend(f'<p class="note">{esc(note)}</p>' for note in drawn.notes)
     if beyond is not None:
-        fragment, extra = beyond
+        fragment, extra, captions = beyond
         body.append('<h2 id="beyond">Beyond the paper</h2>')
         body.append(fragment)
-        body.extend(_embed(name, payload) for name, payload in extra.items())
+        body.extend(
+            _embed(name, payload, captions.get(name, "")) for name, payload in extra.items()
+        )
     for section_id, section_title, section_html, section_figures in sections:
         body.append(f'<h2 id="{esc(section_id)}">{esc(section_title)}</h2>')
         body.append(section_html)
@@ -410,12 +408,13 @@ def write_report(
     provenance: Provenance,
     formats: Sequence[str] = FORMATS,
     figures: bool = True,
-    validation: Any | None = None,
-    screening: Any | None = None,
+    validation: ValidationResult | None = None,
+    screening: Screening | None = None,
     data: pd.DataFrame | None = None,
     schema: Schema | None = None,
     title: str = "Study report",
     progress: Progress | None = None,
+    reference_docx: str | Path | None = None,
     sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
     cache_key: str | None = None,
 ) -> list[Path]:
@@ -447,6 +446,8 @@ def write_report(
         Report title.
     progress
         Called with a short message before each step.
+    reference_docx
+        A Word document whose styles (and page setup) ``report.docx`` takes.
     sections
         More sections of the HTML report, after "Beyond the paper": ``(id, title,
         html_fragment, {figure name: bytes})``, the fragment trusted HTML made by
@@ -459,9 +460,47 @@ def write_report(
     """
     from kypho.errors import AnalysisError
 
+    with number_style(result.p_style):
+        return _write_report(
+            directory,
+            result,
+            provenance=provenance,
+            formats=formats,
+            figures=figures,
+            validation=validation,
+            screening=screening,
+            data=data,
+            schema=schema,
+            title=title,
+            progress=progress,
+            reference_docx=reference_docx,
+            sections=sections,
+            cache_key=cache_key,
+            error=AnalysisError,
+        )
+
+
+def _write_report(
+    directory: str | Path,
+    result: AnalysisResult,
+    *,
+    provenance: Provenance,
+    formats: Sequence[str],
+    figures: bool,
+    validation: ValidationResult | None,
+    screening: Screening | None,
+    data: pd.DataFrame | None,
+    schema: Schema | None,
+    title: str,
+    progress: Progress | None,
+    reference_docx: str | Path | None,
+    sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]],
+    cache_key: str | None,
+    error: type[Exception],
+) -> list[Path]:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise AnalysisError(
+        raise error(
             f"unknown report format(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(FORMATS)}"
         )
     say = progress or (lambda message: None)
@@ -473,45 +512,66 @@ def write_report(
 
     # The bundled cohort's figures and Beyond section are the same on every run.
     cached_beyond = cache.load("beyond", cache_key) if cache_key and "html" in formats else None
-    pending_beyond: Callable[[], tuple[str, dict[str, bytes]] | None] | None
+    pending_beyond: Callable[[], Beyond | None] | None
     if cached_beyond is not None:
         fragment = cached_beyond.pop("fragment.html").decode("utf-8")
+        beyond_captions = json.loads(cached_beyond.pop("captions.json", b"{}").decode("utf-8"))
         figures_b = dict(cached_beyond)
-        pending_beyond = lambda: (fragment, figures_b)  # noqa: E731
+        pending_beyond = lambda: (fragment, figures_b, beyond_captions)  # noqa: E731
     else:
-        pending_beyond = _start_beyond(data, schema) if "html" in formats else None
+        pending_beyond = _start_beyond(data, schema, result.p_style) if "html" in formats else None
     methods = methods_text(result, provenance.versions)
     results = results_text(result)
+    flow = screening.flow if screening is not None else None
+    intro = flow_text(flow, result, 1 if figures else None) if flow is not None else ""
 
     figure_svgs: dict[str, str] = {}
+    figure_pngs: dict[str, Path] = {}
+    drawn: DrawnFigures | None = None
     if figures:
         from kypho import progress as bars
         from kypho.report.figures import save_figure
 
         say("drawing figures")
-        drawn = cache.load("figures", cache_key) if cache_key else None
-        if drawn is None:
-            with bars.bar("drawing figures", ticking=True):
-                made = build_figures(result, getattr(screening, "flow", None))
-            paths: list[Path] = []
-            with bars.bar("saving figures (PNG, SVG)", total=len(made), unit="figures") as shown:
-                for name, figure in made.items():
-                    paths += save_figure(figure, target / "figures", name)
-                    shown.advance()
-            drawn = {path.name: path.read_bytes() for path in paths}
-            if cache_key:
-                cache.store("figures", cache_key, drawn)
-        else:
+        cached = cache.load("figures", cache_key) if cache_key else None
+        if cached is not None and "figures.json" in cached:
+            drawn = DrawnFigures.from_json(cached.pop("figures.json").decode("utf-8"))
             (target / "figures").mkdir(parents=True, exist_ok=True)
-            paths = []
-            for file_name, payload in drawn.items():
-                paths.append(target / "figures" / file_name)
-                paths[-1].write_bytes(payload)
-        written += paths
-        if "html" in formats:
-            for file_name, payload in drawn.items():
-                if file_name.endswith(".svg"):
-                    figure_svgs[file_name[: -len(".svg")]] = _inline_svg(payload.decode("utf-8"))
+            for file_name, payload in cached.items():
+                path = target / "figures" / file_name
+                path.write_bytes(payload)
+                written.append(path)
+                stem = file_name.rsplit(".", 1)[0]
+                if file_name.endswith(".png"):
+                    figure_pngs[stem] = path
+                elif file_name.endswith(".svg") and "html" in formats:
+                    figure_svgs[stem] = _inline_svg(payload.decode("utf-8"))
+        else:
+            with bars.bar("drawing figures", ticking=True):
+                drawn = draw_figures(result, screening.flow if screening is not None else None)
+            for note in drawn.notes:
+                say(note)
+            stored: dict[str, bytes] = {}
+            with bars.bar(
+                "saving figures (PNG, SVG)", total=len(drawn.figures), unit="figures"
+            ) as shown:
+                for made in drawn.figures:
+                    assert made.figure is not None  # just drawn
+                    # The flow diagram also as PDF, the vector file journals ask for.
+                    paths = save_figure(
+                        made.figure, target / "figures", made.name, pdf=made.name == FLOW_NAME
+                    )
+                    png, svg = paths[0], paths[1]
+                    written += paths
+                    figure_pngs[made.name] = png
+                    stored.update((path.name, path.read_bytes()) for path in paths)
+                    if "html" in formats:
+                        figure_svgs[made.name] = _inline_svg(svg.read_text(encoding="utf-8"))
+                    shown.advance()
+            if cache_key:
+                cache.store(
+                    "figures", cache_key, {**stored, "figures.json": drawn.to_json().encode()}
+                )
 
     if "md" in formats:
         say("writing Markdown")
@@ -519,6 +579,8 @@ def write_report(
         if provenance.note:
             text += [f"> {markdown_escape(provenance.note)}", ""]
         text += ["## Statistical methods", "", markdown_escape(methods), "", "## Results", ""]
+        if intro:
+            text += [markdown_escape(intro), ""]
         for grid in grids:
             paragraph = results.get(grid.number)
             if paragraph:
@@ -536,21 +598,24 @@ def write_report(
         )
     if "docx" in formats:
         say("writing Word")
-        from kypho.report.word import write_docx
+        from kypho.report.word import DocxFigure, write_docx
 
+        docx_figures = [
+            DocxFigure(figure_pngs[made.name], made.width_in, made.full_caption, made.after_table)
+            for made in (drawn.figures if drawn is not None else ())
+            if made.name in figure_pngs
+        ]
         written.append(
             write_docx(
                 grids,
                 target / "report.docx",
                 title=title,
                 note=provenance.note,
-                paragraphs=[
-                    ("Statistical methods", methods),
-                    (
-                        "Results",
-                        "\n\n".join(results[g.number] for g in grids if g.number in results),
-                    ),
-                ],
+                paragraphs=[("Statistical methods", methods)],
+                results={g.number: results[g.number] for g in grids if g.number in results},
+                results_intro=intro,
+                figures=docx_figures,
+                reference=reference_docx,
             )
         )
     if "html" in formats:
@@ -558,7 +623,13 @@ def write_report(
         beyond = pending_beyond() if pending_beyond is not None else None
         if beyond is not None and cached_beyond is None and cache_key:
             cache.store(
-                "beyond", cache_key, {"fragment.html": beyond[0].encode("utf-8"), **beyond[1]}
+                "beyond",
+                cache_key,
+                {
+                    "fragment.html": beyond[0].encode("utf-8"),
+                    "captions.json": json.dumps(beyond[2]).encode("utf-8"),
+                    **beyond[1],
+                },
             )
         page = _report_html(
             title=title,
@@ -566,6 +637,8 @@ def write_report(
             grids=grids,
             methods=methods,
             results=results,
+            intro=intro,
+            drawn=drawn,
             figure_svgs=figure_svgs,
             validation=validation,
             screening=screening,
@@ -575,7 +648,7 @@ def write_report(
             schema=schema,
         )
         written.append(_write(target / "report.html", page))
-    problems = getattr(validation, "problems", None)
+    problems = validation.problems if validation is not None else None
     if problems is not None and len(problems):
         written.append(write_csv(problems, target / "data_quality.csv"))
     return written

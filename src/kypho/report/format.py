@@ -1,4 +1,16 @@
-"""Numbers to journal text: the one layout every table renderer draws.
+"""Numbers to journal text: the one formatting policy and the one table layout.
+
+Every number kypho prints — in tables, running text, figures and the "Beyond the
+paper" section — goes through the functions here:
+
+* :func:`format_number`: fixed decimals (a variable's declared ``precision``),
+  a true minus sign (U+2212), never exponent notation, ``"—"`` for a missing value;
+* :func:`format_estimate`: a number without a declared precision (a risk, an odds
+  ratio) to three significant digits, still fixed-point;
+* :func:`format_p` / :func:`p_phrase`: P values in one style, chosen by the plan's
+  ``p_style`` and set for a report with :func:`number_style` — ``"leading-zero"``
+  ("P < 0.001", "P = 0.048") or ``"apa"`` ("P < .001", "P = .048");
+* :func:`format_interval` and :func:`format_ci`: "1.62 (−0.39 to 3.62)".
 
 :func:`layout` turns a :class:`~kypho.analysis.Table` into a :class:`Grid` of
 strings (header, rows with a kind and an indent, footnotes). Markdown, HTML, CSV,
@@ -7,26 +19,58 @@ LaTeX and Word only draw a grid; none of them decides what a cell says.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from kypho.analysis.model import Comparison, Row, Summary, Table
 
 __all__ = [
+    "P_STYLES",
     "Grid",
     "GridRow",
     "format_ci",
+    "format_estimate",
+    "format_interval",
     "format_number",
     "format_p",
     "format_statistic",
     "format_summary",
     "layout",
+    "number_style",
     "p_phrase",
 ]
 
 GridKind = Literal["data", "section", "header", "level", "within", "missing"]
 MINUS = "\u2212"
+P_STYLES: tuple[str, ...] = ("leading-zero", "apa")
+_P_STYLE: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "kypho_p_style", default="leading-zero"
+)
+
+
+@contextlib.contextmanager
+def number_style(p_style: str = "leading-zero") -> Iterator[None]:
+    """Print P values in ``p_style`` inside the ``with`` block (see :data:`P_STYLES`).
+
+    Examples
+    --------
+    >>> with number_style("apa"):
+    ...     p_phrase(0.0004), format_p(0.048)
+    ('P < .001', '.048')
+    >>> p_phrase(0.0004)
+    'P < 0.001'
+    """
+    if p_style not in P_STYLES:
+        raise ValueError(f"p_style must be one of {', '.join(P_STYLES)} (got {p_style!r})")
+    token = _P_STYLE.set(p_style)
+    try:
+        yield
+    finally:
+        _P_STYLE.reset(token)
 
 
 @dataclass(frozen=True)
@@ -66,18 +110,41 @@ def format_number(value: float | None, decimals: int = 2) -> str:
     """
     if value is None or not math.isfinite(value):
         return "—"
-    text = f"{value:.{decimals}f}"
+    text = f"{value:.{max(decimals, 0)}f}"
     # "-0.00" reads as a signed zero: print it as 0.
     if text.startswith("-") and float(text) == 0.0:
         text = text[1:]
     return text.replace("-", MINUS)
 
 
+def format_estimate(value: float | None, digits: int = 3) -> str:
+    """A number without a declared precision, to ``digits`` significant digits.
+
+    Fixed-point whatever the size (no "1.2e-05"), typographic minus, at most six
+    decimals (smaller values print as 0).
+
+    Examples
+    --------
+    >>> format_estimate(-0.08114), format_estimate(0.27803), format_estimate(1234.6)
+    ('−0.0811', '0.278', '1235')
+    >>> format_estimate(0.0000123), format_estimate(float("nan"))
+    ('0.0000123', '—')
+    """
+    if value is None or not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = min(max(digits - 1 - magnitude, 0), 7)
+    return format_number(value, decimals)
+
+
 def format_p(p: float | None, *, decimals: int = 3) -> str:
     """A P value as journals print it: ``"<0.001"``, else three decimals.
 
     P is clipped into [0, 1] first, so a rounding excursion of the engine can
-    never print as an impossible value.
+    never print as an impossible value. In the ``"apa"`` style (see
+    :func:`number_style`) the leading zero is dropped: ``"<.001"``, ``".048"``.
 
     Examples
     --------
@@ -88,9 +155,10 @@ def format_p(p: float | None, *, decimals: int = 3) -> str:
         return "—"
     p = min(max(p, 0.0), 1.0)
     threshold = 10.0**-decimals
-    if p < threshold:
-        return f"<{threshold:.{decimals}f}"
-    return f"{p:.{decimals}f}"
+    text = f"<{threshold:.{decimals}f}" if p < threshold else f"{p:.{decimals}f}"
+    if _P_STYLE.get() == "apa":
+        text = text.replace("0.", ".", 1) if not text.startswith("1") else text
+    return text
 
 
 def p_phrase(p: float | None) -> str:
@@ -98,10 +166,12 @@ def p_phrase(p: float | None) -> str:
 
     Examples
     --------
-    >>> p_phrase(0.0001), p_phrase(0.25)
-    ('P < 0.001', 'P = 0.250')
+    >>> p_phrase(0.0001), p_phrase(0.25), p_phrase(None)
+    ('P < 0.001', 'P = 0.250', 'P not computed')
     """
     text = format_p(p)
+    if text == "—":
+        return "P not computed"
     return f"P < {text[1:]}" if text.startswith("<") else f"P = {text}"
 
 
@@ -128,14 +198,26 @@ def format_statistic(comparison: Comparison | None) -> str:
     return f"{comparison.symbol} = {format_number(comparison.statistic, 2)}{_dof(comparison.dof)}"
 
 
+def format_interval(low: float | None, high: float | None, decimals: int | None = None) -> str:
+    """``"−0.39 to 3.62"``: an interval, at ``decimals`` or (``None``) 3 significant digits.
+
+    Examples
+    --------
+    >>> format_interval(-0.0811, 0.278), format_interval(-0.391, 3.6249, 2)
+    ('−0.0811 to 0.278', '−0.39 to 3.62')
+    """
+    if decimals is None:
+        return f"{format_estimate(low)} to {format_estimate(high)}"
+    return f"{format_number(low, decimals)} to {format_number(high, decimals)}"
+
+
 def format_ci(comparison: Comparison | None, decimals: int) -> str:
     """``"1.62 (−0.39 to 3.62)"``: a difference with its confidence interval."""
     if comparison is None or comparison.difference is None:
         return ""
     return (
         f"{format_number(comparison.difference, decimals)} "
-        f"({format_number(comparison.ci_low, decimals)} to "
-        f"{format_number(comparison.ci_high, decimals)})"
+        f"({format_interval(comparison.ci_low, comparison.ci_high, decimals)})"
     )
 
 

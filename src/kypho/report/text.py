@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from kypho.analysis.model import AnalysisResult, Comparison, Row, Table
 from kypho.report.format import format_statistic, format_summary, p_phrase
 
-__all__ = ["methods_text", "results_text", "software_versions"]
+if TYPE_CHECKING:
+    from kypho.eligibility import Flow
+
+__all__ = ["flow_text", "methods_text", "results_text", "software_versions"]
 
 
 def software_versions() -> dict[str, str]:
@@ -157,10 +161,10 @@ def _row_phrase(row: Row, alpha: float) -> str:
     return f"{_lower(row.label)} ({'; '.join(bits)})"
 
 
-def _table_paragraph(table: Table, alpha: float) -> str:
+def _table_paragraph(table: Table, alpha: float, phrases: Mapping[str, str]) -> str:
     measures = [r for r in table.rows if r.kind == "section" and r.variable]
     if measures:
-        return _measure_paragraph(table, alpha)
+        return _measure_paragraph(table, alpha, phrases)
     same: list[str] = []
     differ: list[str] = []
     untested: list[str] = []
@@ -191,11 +195,22 @@ def _table_paragraph(table: Table, alpha: float) -> str:
     return " ".join(sentences)
 
 
-def _timepoint_phrase(row: Row) -> str:
-    return f"{_lower(row.label)} ({_p_phrase(row.comparison)})"
+def _when(row: Row, phrases: Mapping[str, str]) -> str:
+    """The timepoint of a row as running text says it: "before the operation"."""
+    if row.timepoint and row.timepoint in phrases:
+        return phrases[row.timepoint]
+    return f"at {_lower(row.label)}"
 
 
-def _measure_paragraph(table: Table, alpha: float) -> str:
+def _timepoint_phrase(row: Row, phrases: Mapping[str, str]) -> str:
+    return f"{_when(row, phrases)} ({_p_phrase(row.comparison)})"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _measure_paragraph(table: Table, alpha: float, phrases: Mapping[str, str]) -> str:
     sentences: list[str] = []
     rows = list(table.rows)
     for i, section in enumerate(rows):
@@ -214,11 +229,11 @@ def _measure_paragraph(table: Table, alpha: float) -> str:
         if sig is not None:
             verb = "differed significantly" if sig else "did not differ significantly"
             sentences.append(
-                f"At {_lower(baseline.label)}, {name} {verb} between the two groups "
+                f"{_capital(_when(baseline, phrases))}, {name} {verb} between the two groups "
                 f"({_p_phrase(baseline.comparison)})."
             )
         changed = [
-            _lower(r.label)
+            _when(r, phrases)
             for r in later
             if all(
                 c.within is not None and c.within.p_value is not None and c.within.p_value < alpha
@@ -227,20 +242,20 @@ def _measure_paragraph(table: Table, alpha: float) -> str:
         ]
         if changed:
             sentences.append(
-                f"In each group, {name} differed significantly from the {_lower(baseline.label)} "
-                f"value at {_join(changed)} (paired t test)."
+                f"In each group, {name} {_join(changed)} differed significantly from its "
+                f"value {_when(baseline, phrases)} (paired t test)."
             )
         same = [r for r in later if _significant(r.comparison, alpha) is False]
         differ = [r for r in later if _significant(r.comparison, alpha)]
         if differ:
             sentences.append(
-                f"Between the groups, {name} differed significantly at "
-                f"{_join([_timepoint_phrase(r) for r in differ])}."
+                f"Between the groups, {name} differed significantly "
+                f"{_join([_timepoint_phrase(r, phrases) for r in differ])}."
             )
         if same:
             sentences.append(
-                f"There was no significant difference between the two groups in {name} at "
-                f"{_join([_timepoint_phrase(r) for r in same])}."
+                f"There was no significant difference between the two groups in {name} "
+                f"{_join([_timepoint_phrase(r, phrases) for r in same])}."
             )
     if not sentences:
         return f"Table {table.number} shows descriptive values only."
@@ -248,6 +263,40 @@ def _measure_paragraph(table: Table, alpha: float) -> str:
     return " ".join(sentences)
 
 
+def flow_text(flow: Flow, result: AnalysisResult, figure: int | None = 1) -> str:
+    """The opening sentence of the results: screened, excluded, included, by group.
+
+    Examples
+    --------
+    >>> from kypho.eligibility import Flow
+    >>> from kypho.analysis.model import AnalysisResult
+    >>> flow = Flow(screened=124, excluded=14, included=110,
+    ...             included_by_group={"e": 55, "c": 55})
+    >>> result = AnalysisResult((), ("e", "c"), ("Experimental group", "Control group"),
+    ...                         (55, 55), 0.05, 0.95, "welch")
+    >>> flow_text(flow, result)
+    'Of the 124 patients screened, 14 were excluded (the reasons are given in Figure 1) and 110 were included: 55 in the experimental group and 55 in the control group.'
+    """
+    where = f" (the reasons are given in Figure {figure})" if figure is not None else ""
+    groups = _join(
+        [
+            f"{n} in the {_lower(label)}"
+            for label, n in zip(result.group_labels, result.n_by_group, strict=True)
+        ]
+    )
+    excluded = "1 was" if flow.excluded == 1 else f"{flow.excluded} were"
+    included = "1 was" if flow.included == 1 else f"{flow.included} were"
+    return (
+        f"Of the {flow.screened} patients screened, {excluded} excluded{where} and "
+        f"{included} included: {groups}."
+    )
+
+
 def results_text(result: AnalysisResult) -> dict[int, str]:
-    """One results paragraph per table, keyed by table number."""
-    return {table.number: _table_paragraph(table, result.alpha) for table in result.tables}
+    """One results paragraph per table, keyed by table number.
+
+    Timepoints are said as the schema's ``phrase`` gives them ("before the
+    operation", "at the last follow-up"), never "At preoperation".
+    """
+    phrases = result.timepoint_phrases
+    return {table.number: _table_paragraph(table, result.alpha, phrases) for table in result.tables}

@@ -1,21 +1,78 @@
-"""Word (.docx) tables in a clean journal style, with python-docx.
+"""The manuscript-ready Word (.docx) report, with python-docx.
 
-Each table is preceded by its caption and followed by its footnotes. The style
-is the one most journals ask for: three horizontal rules (above and below the
-header row, below the last row), no vertical lines, no shading. Borders are
-set on the cells themselves so that Word and LibreOffice draw the same rules
-whatever table style the template holds.
+Layout: portrait A4 pages with the title, the methods and the results text; each
+results paragraph is followed by its table, and each figure (PNG at print
+resolution, one or two journal columns wide) by its numbered caption. A table
+too wide for a portrait page gets a landscape section of its own (consecutive
+wide tables share one); the text goes on in portrait after it.
+
+Tables follow what journals ask for: three horizontal rules (above and below the
+header row, below the last row), no vertical lines, no shading — borders set on
+the cells themselves so that Word and LibreOffice draw the same rules whatever
+table style the template holds. The header row repeats on every page (``w:tblHeader``),
+no row breaks across pages (``w:cantSplit``), and every paragraph of the caption,
+the rows and the footnotes but the last is "keep with next", so a table that fits
+on a page is never split and its caption never stands alone at a page foot.
+
+Styles: the text uses the built-in style names (``Title``, ``Heading 1``,
+``Heading 2``, ``Normal``, ``Caption``), so a journal's template given as
+``reference`` (a .docx whose styles are used, its content dropped, as pandoc's
+``--reference-doc``) restyles the whole document.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kypho.errors import InputFileError
 from kypho.report.format import Grid
 
-__all__ = ["write_docx"]
+__all__ = ["DocxFigure", "add_table", "write_docx"]
+
+_A4 = (21.0, 29.7)  # cm
+_MARGIN_CM = 2.5
+_BODY_PT = 9.0
+_SMALL_PT = 8.0
+_CELL_PAD_PT = 2 * 5.4  # Word's default left + right cell margins (0.19 cm each)
+_NARROW = frozenset(" .,:;()[]'′|il!")
+
+
+def _text_em(text: str) -> float:
+    """Width of ``text`` in em, close to Times New Roman's advance widths.
+
+    Digits are half an em; spaces, points and brackets about a quarter to a
+    third; capitals two thirds; other letters and signs a little under half.
+    """
+    total = 0.0
+    for ch in text:
+        if ch.isdigit():
+            total += 0.5
+        elif ch in _NARROW:
+            total += 0.3
+        elif ch.isupper():
+            total += 0.68
+        elif ch in "±−=<>+×χ²":
+            total += 0.56
+        else:
+            total += 0.46
+    return total
+
+
+@dataclass(frozen=True)
+class DocxFigure:
+    """A figure for the Word report: its PNG, width in inches, caption and place.
+
+    ``after_table`` is the table it follows; ``None`` puts it at the start of
+    the results (the patient flow).
+    """
+
+    png: Path
+    width_in: float
+    caption: str
+    after_table: int | None = None
 
 
 def _border(cell: Any, **edges: str) -> None:
@@ -56,17 +113,116 @@ def _no_table_borders(table: Any) -> None:
     tbl_pr.append(borders)
 
 
-def add_table(document: Any, grid: Grid) -> Any:
-    """Append one grid (caption, table, footnotes) to a python-docx ``Document``."""
+def _row_flags(docx_row: Any, *, header: bool) -> None:
+    """No break inside the row; the header row repeats on every page."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    tr_pr = docx_row._tr.get_or_add_trPr()
+    tr_pr.append(OxmlElement("w:cantSplit"))
+    if header:
+        flag = OxmlElement("w:tblHeader")
+        flag.set(qn("w:val"), "true")
+        tr_pr.append(flag)
+
+
+def _fixed_layout(table: Any, widths: Sequence[float]) -> None:
+    """Column widths in the table grid (LibreOffice reads these) and a fixed layout."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Pt(width)
+    tbl_pr = table._tbl.tblPr
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    tbl_pr.append(layout)
+    total = OxmlElement("w:tblW")
+    total.set(qn("w:w"), str(round(sum(widths) * 20)))
+    total.set(qn("w:type"), "dxa")
+    for old in tbl_pr.findall(qn("w:tblW")):
+        tbl_pr.remove(old)
+    tbl_pr.append(total)
+
+
+def column_widths(grid: Grid) -> list[float]:
+    """The width in points each column needs so that its cells do not wrap.
+
+    Estimated from the text at the table's font sizes (:func:`_text_em`); a
+    heading may wrap at its spaces, so only its longest word counts.
+    """
+    widths = [0.0] * len(grid.header)
+    for c, text in enumerate(grid.header):
+        longest = max((_text_em(w) for w in text.split()), default=0.0)
+        widths[c] = longest * _BODY_PT * 1.12  # bold is wider
+    for row in grid.rows:
+        small = row.kind in ("within", "missing")
+        size = _SMALL_PT if small else _BODY_PT
+        for c, text in enumerate(row.cells):
+            if row.kind == "section" and c == 0:
+                continue  # a section heading spans the row
+            # A small row under the values ("t = −3.2 (54), P < 0.001") may wrap at its comma.
+            parts = text.split(", ") if small else [text]
+            longest = max((_text_em(part) for part in parts), default=0.0)
+            need = (longest + row.indent * (c == 0)) * size
+            widths[c] = max(widths[c], need)
+    # 5% to spare: a renderer's font may run a little wider than the estimate.
+    return [1.05 * w + _CELL_PAD_PT for w in widths]
+
+
+def _needs_landscape(grid: Grid, available: float) -> bool:
+    """Whether the columns but the label do not fit beside a label column of 22% of the width."""
+    widths = column_widths(grid)
+    return sum(widths[1:]) > 0.78 * available
+
+
+def _fit(widths: list[float], available: float) -> list[float]:
+    """Column widths that fill at most ``available`` points; the label column wraps first."""
+    total = sum(widths)
+    if total <= available:
+        return widths
+    others = sum(widths[1:])
+    label = available - others
+    if label >= 0.2 * available:
+        return [label, *widths[1:]]
+    scale = available / total
+    return [w * scale for w in widths]
+
+
+def _keep(paragraph: Any, *, with_next: bool = True) -> None:
+    paragraph.paragraph_format.keep_with_next = with_next
+    paragraph.paragraph_format.keep_together = True
+
+
+def _style(document: Any, name: str, fallback: str = "Normal") -> Any:
+    try:
+        return document.styles[name]
+    except KeyError:
+        return document.styles[fallback]
+
+
+def add_table(document: Any, grid: Grid, *, width_pt: float | None = None) -> Any:
+    """Append one grid (caption, table, footnotes) to a python-docx ``Document``.
+
+    ``width_pt`` is the width the table may take (the text width); columns get
+    the widths their cells need, the label column wrapping if they exceed it.
+    """
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
-    caption = document.add_paragraph()
+    caption = document.add_paragraph(style=_style(document, "Caption"))
     run = caption.add_run(f"Table {grid.number}. ")
     run.bold = True
     caption.add_run(grid.title)
+    _keep(caption)
     table = document.add_table(rows=1 + len(grid.rows), cols=len(grid.header))
     _no_table_borders(table)
+    table.autofit = False
+    widths = column_widths(grid)
+    if width_pt is not None:
+        widths = _fit(widths, width_pt)
+    _fixed_layout(table, widths)
     last = len(grid.rows)
     texts = [grid.header, *(row.cells for row in grid.rows)]
     # table.cell(r, c) walks the whole table on every call; one row's cells at a
@@ -74,13 +230,19 @@ def add_table(document: Any, grid: Grid) -> Any:
     for r, (docx_row, cells) in enumerate(zip(table.rows, texts, strict=True)):
         row_kind = "header" if r == 0 else grid.rows[r - 1].kind
         indent = 0 if r == 0 else grid.rows[r - 1].indent
+        _row_flags(docx_row, header=r == 0)
         for c, (cell, text) in enumerate(zip(docx_row.cells, cells, strict=True)):
+            cell.width = Pt(widths[c])
             paragraph = cell.paragraphs[0]
             paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT if c == 0 else WD_ALIGN_PARAGRAPH.CENTER
+            paragraph.paragraph_format.space_after = Pt(0)
+            paragraph.paragraph_format.space_before = Pt(0)
+            # Every row holds on to the next: the table stays on one page.
+            _keep(paragraph, with_next=r < last or bool(grid.footnotes))
             if c == 0 and indent:
                 paragraph.paragraph_format.left_indent = Pt(10 * indent)
             run = paragraph.add_run(text)
-            run.font.size = Pt(8 if row_kind in ("within", "missing") else 9)
+            run.font.size = Pt(_SMALL_PT if row_kind in ("within", "missing") else _BODY_PT)
             run.bold = r == 0 or (c == 0 and row_kind in ("section", "header"))
             edges: dict[str, str] = {}
             if r == 0:
@@ -88,13 +250,70 @@ def add_table(document: Any, grid: Grid) -> Any:
             if r == last:
                 edges["bottom"] = "12"
             _border(cell, **edges)
-    for note in grid.footnotes:
+    for i, note in enumerate(grid.footnotes):
         paragraph = document.add_paragraph()
         run = paragraph.add_run(note)
-        run.font.size = Pt(8)
+        run.font.size = Pt(_SMALL_PT)
         paragraph.paragraph_format.space_after = Pt(0)
+        _keep(paragraph, with_next=i < len(grid.footnotes) - 1)
     document.add_paragraph()
     return table
+
+
+def _add_figure(document: Any, figure: DocxFigure, text_width_in: float) -> None:
+    from docx.shared import Inches
+
+    document.add_picture(str(figure.png), width=Inches(min(figure.width_in, text_width_in)))
+    _keep(document.paragraphs[-1])
+    caption = document.add_paragraph(style=_style(document, "Caption"))
+    number, _, rest = figure.caption.partition(". ")
+    if rest:
+        caption.add_run(f"{number}. ").bold = True
+        caption.add_run(rest)
+    else:
+        caption.add_run(figure.caption)
+
+
+def _page(section: Any, *, landscape: bool) -> None:
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm
+
+    short, long = Cm(_A4[0]), Cm(_A4[1])
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = (long, short) if landscape else (short, long)
+
+
+def _text_width_pt(section: Any) -> float:
+    return float(section.page_width - section.left_margin - section.right_margin) / 12700.0
+
+
+def _open(reference: Path | None) -> Any:
+    from docx import Document
+    from docx.shared import Cm, Pt
+
+    if reference is None:
+        document = Document()
+        section = document.sections[0]
+        _page(section, landscape=False)
+        for margin in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+            setattr(section, margin, Cm(_MARGIN_CM))
+        style = document.styles["Normal"]
+        style.font.name = "Times New Roman"
+        style.font.size = Pt(11)
+        return document
+    try:
+        document = Document(str(reference))
+    except Exception as exc:  # python-docx raises several kinds for a bad package
+        raise InputFileError(
+            f"the reference document {reference} could not be read as a .docx file "
+            f"({type(exc).__name__}); give a Word document whose styles the report should use"
+        ) from exc
+    body = document.element.body
+    # Keep the template's styles and page setup, drop its content.
+    for child in list(body):
+        if not child.tag.endswith("}sectPr"):
+            body.remove(child)
+    return document
 
 
 def write_docx(
@@ -104,8 +323,12 @@ def write_docx(
     title: str = "",
     note: str = "",
     paragraphs: Iterable[tuple[str, str]] = (),
+    results: Mapping[int, str] | None = None,
+    results_intro: str = "",
+    figures: Sequence[DocxFigure] = (),
+    reference: str | Path | None = None,
 ) -> Path:
-    """Write every table (and optional text sections) to a .docx file.
+    """Write the report (text, tables and figures) to a .docx file.
 
     Parameters
     ----------
@@ -114,40 +337,73 @@ def write_docx(
     path
         The .docx file to write.
     title
-        A heading at the top of the document.
+        The document title (style ``Heading 1``).
     note
-        A boxed-off remark under the title, in bold (e.g. that the data are synthetic).
+        A remark under the title, in bold (e.g. that the data are synthetic).
     paragraphs
-        ``(heading, text)`` pairs written after the tables (methods, results).
+        ``(heading, text)`` sections before the results (the statistical methods);
+        blank lines separate paragraphs.
+    results
+        The results paragraph of each table by table number, printed before it.
+        With ``None`` there is no "Results" heading, only the tables.
+    results_intro
+        A paragraph at the start of the results (the patient flow).
+    figures
+        The figures, each placed after its table (or at the start of the results).
+    reference
+        A .docx whose styles and page setup the document takes (its content is
+        dropped); ``None``: A4 portrait, Times New Roman 11 pt.
 
     Returns
     -------
     pathlib.Path
         ``path``.
-    """
-    from docx import Document
-    from docx.enum.section import WD_ORIENT
-    from docx.shared import Cm, Pt
 
-    document = Document()
-    section = document.sections[0]
-    section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = Cm(29.7), Cm(21.0)
-    for margin in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(section, margin, Cm(1.8))
-    style = document.styles["Normal"]
-    style.font.name = "Times New Roman"
-    style.font.size = Pt(10)
+    Raises
+    ------
+    InputFileError
+        If ``reference`` is not a readable .docx file.
+    """
+    from docx.enum.section import WD_SECTION
+
+    document = _open(Path(reference) if reference is not None else None)
+    section = document.sections[-1]
+    portrait_width = _text_width_pt(section)
     if title:
         document.add_heading(title, level=1)
     if note:
         document.add_paragraph().add_run(note).bold = True
-    for grid in grids:
-        add_table(document, grid)
     for heading, text in paragraphs:
         document.add_heading(heading, level=2)
         for block in text.split("\n\n"):
             document.add_paragraph(block)
+    if results is not None:
+        document.add_heading("Results", level=2)
+    if results_intro:
+        document.add_paragraph(results_intro)
+    text_width_in = portrait_width / 72.0
+    for figure in figures:
+        if figure.after_table is None:
+            _add_figure(document, figure, text_width_in)
+    landscape = False
+    for grid in grids:
+        paragraph = (results or {}).get(grid.number)
+        wide = _needs_landscape(grid, portrait_width)
+        if paragraph:
+            if landscape:
+                _page(document.add_section(WD_SECTION.NEW_PAGE), landscape=False)
+                landscape = False
+            document.add_paragraph(paragraph)
+        if wide != landscape:
+            _page(document.add_section(WD_SECTION.NEW_PAGE), landscape=wide)
+            landscape = wide
+        add_table(document, grid, width_pt=_text_width_pt(document.sections[-1]))
+        placed = [f for f in figures if f.after_table == grid.number]
+        if placed and landscape:
+            _page(document.add_section(WD_SECTION.NEW_PAGE), landscape=False)
+            landscape = False
+        for figure in placed:
+            _add_figure(document, figure, text_width_in)
     target = Path(path)
     document.save(str(target))
     return target

@@ -15,6 +15,7 @@ measure is listed.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -26,7 +27,7 @@ import yaml
 from kypho.errors import SchemaError
 from kypho.schema.model import Schema, Variable
 
-__all__ = ["Condition", "FormField", "Forms", "Instrument", "load_forms"]
+__all__ = ["Condition", "FormField", "Forms", "Instrument", "form_text", "load_forms"]
 
 _OPS = frozenset(["==", "!=", "in"])
 _FIELD_KEYS = frozenset(["name", "help", "required", "show_if"])
@@ -61,6 +62,31 @@ def _text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def form_text(value: object, var: Variable, schema: Schema) -> str:
+    """A stored value as the text a form shows (and posts back unchanged).
+
+    Examples
+    --------
+    >>> from kypho.schema import load_schema
+    >>> schema = load_schema()
+    >>> [form_text(v, schema["pain"], schema) for v in (True, None)]
+    ['true', '']
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    if var.type == "list":
+        return schema.none_token if value == "" else str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)

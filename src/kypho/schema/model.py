@@ -80,11 +80,26 @@ _VARIABLE_KEYS: frozenset[str] = frozenset(
 
 @dataclass(frozen=True)
 class Timepoint:
-    """A named time of measurement, e.g. ``pre`` = "Preoperation"."""
+    """A named time of measurement, e.g. ``pre`` = "Preoperation".
+
+    ``phrase`` is the timepoint as running text says it ("before the operation",
+    "at the last follow-up"); without one, ``"at " + label`` in lower case.
+    """
 
     name: str
     label: str
     order: int
+    phrase: str = ""
+
+    @property
+    def in_text(self) -> str:
+        """The adverbial phrase of running text, e.g. ``"before the operation"``."""
+        return self.phrase or "at " + _lower_first(self.label)
+
+
+def _lower_first(text: str) -> str:
+    # "Last follow-up" -> "last follow-up", but "VAS score" and "CT" keep their capitals.
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,7 @@ class Variable:
     timepoint: str | None = None
     description: str = ""
     derived: bool = False
+    measure_label: str = ""
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -121,6 +137,15 @@ class Variable:
     def display_label(self) -> str:
         """The label with its unit, e.g. ``"Operation time (min)"``."""
         return f"{self.label} ({self.unit})" if self.unit else self.label
+
+    @property
+    def measure_display_label(self) -> str:
+        """The repeated measure's label (no timepoint) with its unit, e.g. ``"VAS score (points)"``.
+
+        For a variable measured once, :attr:`display_label`.
+        """
+        label = self.measure_label or self.label
+        return f"{label} ({self.unit})" if self.unit else label
 
     def allowed(self) -> str:
         """What the variable allows, in words, for error messages and the dictionary."""
@@ -231,6 +256,21 @@ class Criterion:
     variable: str
     op: str
     value: Any
+    reason: str = ""
+
+    @property
+    def exclusion_reason(self) -> str:
+        """The criterion worded as the reason a patient was excluded.
+
+        The schema's ``reason`` (e.g. "Younger than 60 years" for "Age 60 years or
+        older"); without one, an exclusion criterion's own label (it names the
+        excluding condition) or "Not meeting inclusion criterion (f): <label>".
+        """
+        if self.reason:
+            return self.reason
+        if self.kind == "exclusion":
+            return self.label
+        return f"Not meeting inclusion criterion ({self.id}): {self.label}"
 
     @property
     def key(self) -> str:
@@ -337,7 +377,7 @@ def load_schema(
     --------
     >>> schema = load_schema()
     >>> schema["vas_pre"].label
-    'VAS score'
+    'VAS score, preoperation'
     >>> load_schema(extensions=[{"extend_repeated": {"vas": ["d3"]}}]).measure_columns("vas")
     {'pre': 'vas_pre', '2h': 'vas_2h', '4h': 'vas_4h', '48h': 'vas_48h', 'd3': 'vas_d3'}
     """
@@ -419,7 +459,10 @@ def _build(doc: dict[str, Any], source: str) -> Schema:
     for name, spec in (doc.get("timepoints") or {}).items():
         spec = spec or {}
         timepoints[str(name)] = Timepoint(
-            str(name), str(spec.get("label", name)), int(spec.get("order", len(timepoints)))
+            str(name),
+            str(spec.get("label", name)),
+            int(spec.get("order", len(timepoints))),
+            str(spec.get("phrase", "")),
         )
     variables: dict[str, Variable] = {}
     repeated: dict[str, tuple[str, ...]] = {}
@@ -448,7 +491,19 @@ def _build(doc: dict[str, Any], source: str) -> Schema:
             repeated[measure] = tuple(sorted(tps, key=lambda t: timepoints[t].order))
             for tp in repeated[measure]:
                 var = _variable(base, source, derived=is_derived)
-                add(replace(var, name=f"{measure}_{tp}", measure=measure, timepoint=tp))
+                # Each column's own label names its timepoint ("VAS score, 2 h after
+                # operation"), so the .sav, the dictionary and the template tell the
+                # columns apart; tables head the measure with measure_label.
+                add(
+                    replace(
+                        var,
+                        name=f"{measure}_{tp}",
+                        measure=measure,
+                        timepoint=tp,
+                        label=f"{var.label}, {_lower_first(timepoints[tp].label)}",
+                        measure_label=var.label,
+                    )
+                )
 
     derivations = _derivations(doc, variables, repeated, source)
 
@@ -702,4 +757,5 @@ def _criterion(
         variable=str(var),
         op=str(spec["op"]),
         value=spec.get("value"),
+        reason=str(spec.get("reason", "")),
     )

@@ -26,7 +26,7 @@ from kypho.stats._common import (
     out,
     result_frame,
 )
-from kypho.stats._types import FloatArray
+from kypho.stats._types import FloatArray, ResultDisplay
 
 __all__ = ["ChiSquareMethod", "ChiSquareResult", "chi_square"]
 
@@ -45,8 +45,8 @@ _NAMES = {
 _REL_TOL = 1e-7
 
 
-@dataclass(frozen=True)
-class ChiSquareResult:
+@dataclass(frozen=True, repr=False)
+class ChiSquareResult(ResultDisplay):
     """Result of a test of association in a table of counts.
 
     Attributes

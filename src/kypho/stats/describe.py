@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 
 from kypho.errors import StatisticsError
 from kypho.stats._common import as_values, check_choice, out, result_frame, where_many
-from kypho.stats._types import F, FloatArray, I, IntArray
+from kypho.stats._types import F, FloatArray, I, IntArray, ResultDisplay
 
 __all__ = ["DescribeResult", "describe", "moments"]
 
@@ -22,8 +22,8 @@ QuartileMethod = Literal["spss", "r"]
 _QUARTILE_METHODS: dict[str, Literal["weibull", "linear"]] = {"spss": "weibull", "r": "linear"}
 
 
-@dataclass(frozen=True)
-class DescribeResult(Generic[F, I]):
+@dataclass(frozen=True, repr=False)
+class DescribeResult(ResultDisplay, Generic[F, I]):
     """Summary of one sample (or of each sample of a batch).
 
     Attributes

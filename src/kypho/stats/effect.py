@@ -11,13 +11,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from kypho.errors import StatisticsError
 from kypho.stats._common import as_values, result_frame, where_many
+from kypho.stats._types import ResultDisplay
 from kypho.stats.describe import moments
 
 __all__ = ["SMDResult", "smd_categorical", "smd_continuous"]
 
 
-@dataclass(frozen=True)
-class SMDResult:
+@dataclass(frozen=True, repr=False)
+class SMDResult(ResultDisplay):
     """A standardised mean difference (SMD) between two groups.
 
     Attributes

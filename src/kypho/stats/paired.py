@@ -20,14 +20,14 @@ from kypho.stats._common import (
     result_frame,
     where_many,
 )
-from kypho.stats._types import F, FloatArray, I, IntArray
+from kypho.stats._types import F, FloatArray, I, IntArray, ResultDisplay
 from kypho.stats.describe import moments
 
 __all__ = ["PairedTResult", "paired_t"]
 
 
-@dataclass(frozen=True)
-class PairedTResult(Generic[F, I]):
+@dataclass(frozen=True, repr=False)
+class PairedTResult(ResultDisplay, Generic[F, I]):
     """Result of a paired t test of ``after − before``.
 
     Attributes

@@ -20,7 +20,7 @@ from kypho.stats._common import (
     out,
     result_frame,
 )
-from kypho.stats._types import B, F, FloatArray, I, IntArray
+from kypho.stats._types import B, F, FloatArray, I, IntArray, ResultDisplay
 
 __all__ = [
     "MWMethod",
@@ -40,8 +40,8 @@ _EXACT_BELOW = 50
 _EXACT_MAX_CELLS = 40_000_000
 
 
-@dataclass(frozen=True)
-class MannWhitneyResult(Generic[F, I, B]):
+@dataclass(frozen=True, repr=False)
+class MannWhitneyResult(ResultDisplay, Generic[F, I, B]):
     """Result of a Mann–Whitney U test of x against y.
 
     Attributes

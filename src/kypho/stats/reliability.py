@@ -656,7 +656,8 @@ def weighted_kappa(
         (\\bar w_{i\\cdot} + \\bar w_{\\cdot j})(1 - \\kappa_w)]^2 -
         [\\kappa_w - p_e (1 - \\kappa_w)]^2}{n (1 - p_e)^2}
 
-    and the interval is :math:`\\kappa_w \\pm z \\sqrt{\\operatorname{var}}`.
+    and the interval is :math:`\\kappa_w \\pm z \\sqrt{\\operatorname{var}}`, bounded to
+    [−1, 1] (kappa cannot leave it; R's ``psych::cohen.kappa`` bounds it too).
 
     Examples
     --------
@@ -724,8 +725,8 @@ def weighted_kappa(
     return KappaResult(
         kappa=kappa,
         se=se,
-        ci_low=kappa - z * se,
-        ci_high=kappa + z * se,
+        ci_low=max(kappa - z * se, -1.0),
+        ci_high=min(kappa + z * se, 1.0),
         confidence=confidence,
         weights=weights,
         n=n,

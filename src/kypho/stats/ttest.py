@@ -26,7 +26,7 @@ from kypho.stats._common import (
     result_frame,
     where_many,
 )
-from kypho.stats._types import B, F, FloatArray, I, IntArray
+from kypho.stats._types import B, F, FloatArray, I, IntArray, ResultDisplay
 from kypho.stats.describe import moments
 from kypho.stats.variance import (
     VarianceMethod,
@@ -51,8 +51,8 @@ TPrime = Literal["welch", "cochran-cox"]
 _NAMES = {"student": "Student t", "welch": "Welch t′", "cochran-cox": "Cochran–Cox t′"}
 
 
-@dataclass(frozen=True)
-class TTestResult(Generic[F, I, B]):
+@dataclass(frozen=True, repr=False)
+class TTestResult(ResultDisplay, Generic[F, I, B]):
     """Result of an independent-samples t test.
 
     Attributes

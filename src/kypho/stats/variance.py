@@ -21,7 +21,7 @@ from kypho.stats._common import (
     result_frame,
     where_many,
 )
-from kypho.stats._types import F, FloatArray, I, IntArray
+from kypho.stats._types import F, FloatArray, I, IntArray, ResultDisplay
 from kypho.stats.describe import moments
 
 __all__ = [
@@ -41,8 +41,8 @@ _METHOD_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class VarianceTestResult(Generic[F, I]):
+@dataclass(frozen=True, repr=False)
+class VarianceTestResult(ResultDisplay, Generic[F, I]):
     """Result of a two-sample test of equal variances.
 
     Attributes

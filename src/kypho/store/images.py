@@ -493,15 +493,54 @@ class ImageStore:
             size = pixel_size or self.pixel_size_for(sha)
             return measure_lateral(np.asarray(points, dtype=float), size, where=where).to_dict()
         if kind == "cement":
-            outline = (points["body"], points["cement"])
+            if not (isinstance(points, dict) and "body" in points and "cement" in points):
+                raise LandmarkError(
+                    f"{where}: outline the vertebral body, then the cement (two outlines)"
+                )
+            outlines: dict[str, Any] = {image.view: (points["body"], points["cement"])}
+            # the grade needs both films: the rater's own outlines of the other film
+            other = self._other_outline(image)
+            if other is not None:
+                outlines.setdefault(other[0], other[1])
             result = cement_distribution(
-                pattern,
-                ap=outline if image.view == "ap" else None,
-                lateral=outline if image.view == "lateral" else None,
+                pattern, ap=outlines.get("ap"), lateral=outlines.get("lateral")
             )
             area = result.area_ap if image.view == "ap" else result.area_lat
-            return {"area": area, "view": image.view}
+
+            def known(value: float) -> float | None:  # JSON has no NaN: a film not outlined
+                return None if np.isnan(value) else float(value)
+
+            return {
+                "area": known(area),
+                "view": image.view,
+                "area_ap": known(result.area_ap),
+                "area_lat": known(result.area_lat),
+                "grade": result.grade,
+                "note": result.note,
+            }
         raise DataError(f"kind must be 'lateral' or 'cement' (got {kind!r})")
+
+    def _other_outline(self, image: StoredImage) -> tuple[str, Any] | None:
+        """The acting rater's latest cement outlines on the record's other film, if any."""
+        r, t = reads_table_, images_table
+        query = (
+            sa.select(t.c.view, r.c.points)
+            .join(t, t.c.sha256 == r.c.image)
+            .where(
+                (t.c.record == image.record)
+                & (t.c.view != image.view)
+                & (r.c.rater == self.store.user)
+                & (r.c.kind == "cement")
+            )
+            .order_by(r.c.id.desc())
+            .limit(1)
+        )
+        with self._reading("view") as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        saved = json.loads(row.points)
+        return str(row.view), (saved["body"], saved["cement"])
 
     def save_read(
         self,

@@ -52,14 +52,15 @@ __all__ = [
 #: ``verify_record`` marks it verified (source-data verification);
 #: ``raise_query``/``close_query`` open and close queries, ``respond_query``
 #: answers one; ``second_entry`` types a record's second, independent entry;
-#: ``adjudicate`` resolves the two entries' differences; ``report`` runs the
-#: study report on the store.
+#: ``adjudicate`` resolves the two entries' differences (writing values, so
+#: admin only: it also needs the store's ``edit``); ``report`` runs the study
+#: report on the store.
 WORKFLOW_RIGHTS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "read_only": frozenset(),
         "analyst": frozenset({"report"}),
         "data_entry": frozenset({"complete", "respond_query", "second_entry"}),
-        "monitor": frozenset({"verify_record", "raise_query", "close_query", "adjudicate"}),
+        "monitor": frozenset({"verify_record", "raise_query", "close_query"}),
         "admin": frozenset(
             {
                 "complete",

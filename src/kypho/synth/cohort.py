@@ -795,6 +795,10 @@ def _make_ineligible(data: Columns, start: int, count: int) -> None:
             data[column][row] = value  # type: ignore[assignment]
 
 
+EARLIEST_BIRTH_YEAR = 1900
+"""The earliest year of birth the schema accepts (its ``birth_date`` minimum)."""
+
+
 def _add_dates(rng: np.random.Generator, data: Columns, n: int) -> None:
     first = np.datetime64(ENROLMENT[0].isoformat(), "D")
     span = (np.datetime64(ENROLMENT[1].isoformat(), "D") - first).astype(np.int64) + 1
@@ -808,6 +812,13 @@ def _add_dates(rng: np.random.Generator, data: Columns, n: int) -> None:
     op_doy = (op - op.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64)
     # a birthday later in the year than the operation has not come yet: born a year earlier
     birth_doy = rng.integers(0, 365, n)
+    # The far tail of a large cohort's ages (about 40 per million draws at 118-120)
+    # would put the birth before the schema's earliest date of birth: such an age is
+    # lowered to the oldest one a valid date of birth allows, so every row validates.
+    oldest = op_year - EARLIEST_BIRTH_YEAR - (birth_doy > op_doy)
+    if np.any(age > oldest):
+        age = np.minimum(age, oldest)
+        data["age"] = age.astype(np.asarray(data["age"]).dtype)
     birth_year = op_year - age - (birth_doy > op_doy)
     jan1 = (birth_year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
     data["birth_date"] = jan1 + np.minimum(birth_doy, 364).astype("timedelta64[D]")

@@ -63,6 +63,7 @@ PAGE_MODULES: list[str] = [
     "kypho.web.pages.log",
     "kypho.web.pages.admin",
     "kypho.web.pages.data",
+    "kypho.web.pages.dde",
     "kypho.web.pages.films",
 ]
 
@@ -148,6 +149,16 @@ class WebApp:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # SQLite takes one writer at a time: queue this process's writing requests
+        # here rather than in SQLite's busy handler, whose timeout a long queue of
+        # writers on a loaded machine can exceed (PostgreSQL's row locks just wait)
+        self.write_lock: threading.Lock | None = (
+            threading.Lock() if store.engine.dialect.name == "sqlite" else None
+        )
+        from kypho.store.safe_harbor import dropped_columns
+
+        #: fields shown only to roles with ``read_identified`` (Safe Harbor identifiers)
+        self.withheld = frozenset(dropped_columns(store.schema))
         self.verify_result: Any = None
         self.verify_at: float | None = None
         self.verify_error: str | None = None
@@ -273,6 +284,7 @@ class WebApp:
             can=ctx.can,
             forms=self.forms,
             timepoints=self.store.schema.timepoints,
+            withheld=() if ctx.can("read_identified") else self.withheld,
             study=self.store.schema.title or self.store.schema.study,
             failing=self.store_failing(),
             **values,
@@ -348,7 +360,7 @@ class WebApp:
                 )
                 return self._finish(response, session)
             try:
-                response = await run_in_threadpool(spec.handler, ctx)
+                response = await run_in_threadpool(self._call, spec, ctx, is_get)
             except PermissionDenied as exc:
                 response = ctx.render("error.html", 403, title="Not allowed", message=str(exc))
             except KyphoError as exc:
@@ -356,6 +368,12 @@ class WebApp:
             return self._finish(response, ctx.request.state.session)
 
         return run
+
+    def _call(self, spec: RouteSpec, ctx: Ctx, is_get: bool) -> Response:
+        if is_get or self.write_lock is None:
+            return spec.handler(ctx)
+        with self.write_lock:
+            return spec.handler(ctx)
 
     def _role_now(self, user: str) -> str | None:
         with self.store.engine.connect() as conn:

@@ -7,8 +7,6 @@ edits run); its problems are shown at the fields they name.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,31 +14,15 @@ from typing import Any
 import pandas as pd
 from starlette.datastructures import FormData
 
-from kypho.schema import Schema, Variable
+from kypho.schema import Schema
 from kypho.schema.forms import Instrument
+from kypho.schema.forms import form_text as as_text
 
 __all__ = ["as_text", "collect", "problems_by_field", "short"]
 
 _PREFIX = re.compile(r"^record .*? \(row \d+\), ")
 #: form name of a list variable's "anything observed?" choice
 ANY = "__any"
-
-
-def as_text(value: object, var: Variable, schema: Schema) -> str:
-    """A stored value as the text a form shows (and posts back unchanged)."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    if var.type == "list":
-        return schema.none_token if value == "" else str(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
 
 
 def collect(instrument: Instrument, form: FormData, schema: Schema) -> dict[str, str]:

@@ -174,3 +174,25 @@ def test_worklist_asks_for_repeat_reads_of_a_sample(films: ImageStore) -> None:
     for image, _ in due:
         rita.save_read(image.sha256, PHANTOM.landmarks)
     assert [n for _, n in rita.worklist()] == [2, 2, 2]
+
+
+def test_cement_outlines_combine_both_films_and_fill_the_record(films: ImageStore) -> None:
+    body = [[0, 0], [100, 0], [100, 100], [0, 100]]
+    cement = [[5, 5], [95, 5], [95, 95], [5, 95]]  # 81 %
+    lateral = films.upload(phantom_png(PHANTOM), record="P-00001", timepoint="d3", view="lateral")
+    ap = films.upload(
+        phantom_png(lateral_phantom(seed=9)), record="P-00001", timepoint="d3", view="ap"
+    )
+    one = films.save_read(
+        lateral.sha256, {"body": body, "cement": cement}, kind="cement", pattern="spongy"
+    )
+    assert one.measures["grade"] is None  # III/IV needs both films
+    assert one.measures["area_ap"] is None
+    both = films.measure(
+        ap.sha256, {"body": body, "cement": cement}, kind="cement", pattern="spongy"
+    )
+    assert both["grade"] == "IV"
+    assert both["area_lat"] == pytest.approx(81.0)
+    record = films.accept(one.id)
+    assert record.values["cement_area_lat"] == pytest.approx(81.0)
+    assert record.values["cement_pattern"] == "spongy"

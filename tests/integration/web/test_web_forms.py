@@ -224,7 +224,7 @@ def test_a_schema_extension_appears_in_the_forms_without_code(db_url: str) -> No
         extra = b.get("/record/form?id=P-00001&inst=additional").text
         assert "Oswestry Disability Index" in extra
         vas = b.get("/record/form?id=P-00001&inst=vas").text
-        assert "VAS score — 12 months" in vas
+        assert "VAS score, 12 months" in vas
         data = {**_form(b, "P-00001", "additional"), "odi_pre": "140"}
         assert "from 0 to 100" in b.post("/record/check?field=odi_pre", data).text
         data["odi_pre"] = "42"
@@ -268,3 +268,43 @@ def test_a_failing_store_is_flagged_on_every_page(
         assert 'id="store-failing"' in b.get(url).text, url
     admin = browser(role_user).get("/admin/verify").text
     assert "record P-00001, &#39;age&#39; is 99 in the table" in admin
+
+
+def test_double_data_entry_lists_conflicts_for_adjudication(
+    store: Store, browser: Callable[..., Browser]
+) -> None:
+    dora, mona, ada = browser("dora"), browser("mona"), browser("ada")
+    # ada created the records (first entry); she may not type the second
+    second = {
+        "id": "P-00005",
+        "inst": "vas",
+        "vas_pre": "",
+        "vas_2h": "",
+        "vas_4h": "2",
+        "vas_48h": "1",
+    }
+    rec = store.get("P-00005")
+    second["vas_pre"] = str(rec.values["vas_pre"])
+    second["vas_2h"] = "9"
+    assert ada.post("/dde/save", second).status_code == 400
+    assert dora.post("/dde/save", second).status_code == 303
+    assert mona.get("/dde/compare?id=P-00005&inst=vas").status_code == 403
+    page = ada.get("/dde/compare?id=P-00005&inst=vas").text
+    rows = re.findall(r"<code>(\w+)</code>", page)
+    assert rows == ["vas_2h", "vas_4h", "vas_48h"]  # vas_pre agrees
+    assert dora.get("/dde/compare?id=P-00005&inst=vas").status_code == 403
+    choice = {
+        "id": "P-00005",
+        "inst": "vas",
+        "version": str(rec.version),
+        "choose__vas_2h": "first",
+        "choose__vas_4h": "second",
+        "choose__vas_48h": "second",
+    }
+    assert ada.post("/dde/adjudicate", choice).status_code == 303
+    after = store.get("P-00005")
+    assert after.values["vas_2h"] == rec.values["vas_2h"]
+    assert (after.values["vas_4h"], after.values["vas_48h"]) == (2.0, 1.0)
+    log = store.log(record="P-00005")
+    assert list(log["action"])[-4:] == ["second_entry", "update", "update", "adjudicate"]
+    assert store.verify().ok

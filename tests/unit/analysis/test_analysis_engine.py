@@ -276,4 +276,8 @@ def test_unequal_variances_use_t_prime_and_say_why() -> None:
     engine = independent_t(data.operation_time[:10].to_numpy(), data.operation_time[10:].to_numpy())
     assert comparison.dof == pytest.approx(engine.dof, rel=1e-12)
     assert comparison.reason.startswith("F test of variances: P = ")
-    assert f"Operation time (min): {comparison.reason}" in table.footnotes
+    # The footnote words the choice for the reader: P as the report prints it.
+    assert (
+        "Operation time (min): F test of variances: P < 0.001, below α, so the variances "
+        "differ and Welch t′ (unequal variances) was used." in table.footnotes
+    )

@@ -19,7 +19,9 @@ from kypho.validate import validate
 def section() -> tuple[str, dict[str, bytes], pd.DataFrame]:
     schema = load_schema()
     data = derive(validate(demo_cohort(110, seed=0)).data, schema)
-    fragment, figures = report_section(data, schema, sims=500)
+    fragment, figures, captions = report_section(data, schema, sims=500)
+    assert list(captions) == list(figures)
+    assert all(captions[name].startswith("Figure B") for name in figures)
     return fragment, figures, data
 
 
@@ -44,8 +46,12 @@ def test_power_table_reports_the_observed_leakage(
     fragment, _, data = section
     exp = data["group"].astype(str) == "experimental"
     leak = data["leakage"].astype(bool)
-    observed = f"experimental {leak[exp].mean():.3g} vs control {leak[~exp].mean():.3g}"
+    e, c = (f"{100 * leak[m].mean():.1f}%" for m in (exp, ~exp))
+    observed = f"Experimental group {e} vs Control group {c}"
     assert f"<td>Bone cement leakage</td><td>{observed}</td><td>55 / 55</td>" in fragment
+    # Levels, not codes, and typographic minus signs in numbers.
+    assert "sex=" not in fragment
+    assert not re.search(r"(?<![\w-])-\d", fragment)
 
 
 def test_figures_are_svg_and_referred_to(
@@ -69,7 +75,7 @@ def test_figures_are_svg_and_referred_to(
 def test_a_missing_analysis_is_explained_not_fatal() -> None:
     schema = load_schema()
     data = derive(validate(demo_cohort(40, seed=1)).data, schema).drop(columns=["leakage"])
-    fragment, figures = report_section(data, schema, sims=200)
+    fragment, figures, _ = report_section(data, schema, sims=200)
     assert (
         "Not computed: the data lack the columns [&#x27;leakage&#x27;] needed for the propensity analysis"
         in fragment
@@ -86,6 +92,35 @@ def test_a_failing_part_leaves_the_others(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(report, "adjust_for_confounding", broken)
     schema = load_schema()
     data = derive(validate(demo_cohort(40, seed=2)).data, schema)
-    fragment, figures = report_section(data, schema, sims=100)
+    fragment, figures, _ = report_section(data, schema, sims=100)
     assert "<p>This analysis could not be computed: LinAlgError: Singular matrix</p>" in fragment
     assert "figure_b2_trajectory_vas.svg" in figures
+
+
+def test_beyond_figures_share_group_colours_and_clip_nothing() -> None:
+    from functools import partial
+
+    from kypho.beyond import report
+    from kypho.beyond.confounding import adjust_for_confounding, plot_love
+    from kypho.beyond.trajectories import fit_trajectory, plot_trajectory
+    from kypho.report.style import GROUP_COLOURS, text_outside
+
+    schema = load_schema()
+    data = derive(validate(demo_cohort(110, seed=0)).data, schema)
+    trajectory = fit_trajectory(data, schema, "ant_height_ratio")
+    figure = report._figure(
+        partial(plot_trajectory, trajectory),
+        (5.0, 2.8),
+        partial(report._trajectory_style, schema=schema, measure=trajectory.measure),
+    )
+    ax = figure.axes[0]
+    colours = {c.get_label(): c.lines[0].get_color() for c in ax.containers}
+    assert colours == {"Experimental group": GROUP_COLOURS[0], "Control group": GROUP_COLOURS[1]}
+    assert ax.get_title() == ""
+    assert ax.get_ylabel() == "Model-based mean (%)"
+    assert text_outside(figure) == []
+    balance = adjust_for_confounding(data, schema)
+    labels = [report._covariate(c, schema) for c in balance.balance["covariate"]]
+    love = report._figure(partial(plot_love, balance), (5.6, 2.5))
+    assert text_outside(love) == []
+    assert "Gender: Female" in labels

@@ -31,9 +31,6 @@ SRC = Path(__file__).resolve().parents[3] / "src" / "kypho"
 #: module (relative to src/kypho) -> who removes the entry, once the module reads
 #: its variables from the schema or the plan.
 PENDING: dict[str, str] = {
-    # submit (#15, and #18's "the plan declares the figures")
-    "report/figures.py": "submit",
-    "report/document.py": "submit",
     # declare (#18): the generators read their targets from data
     "synth/cohort.py": "declare",
     "synth/targets.py": "declare",

@@ -45,7 +45,7 @@ def test_level_labels_follow_the_codes_when_they_differ() -> None:
     # codes equal to their labels are not repeated
     assert table.loc["asia_grade", "allowed"] == "one of 'A', 'B', 'C', 'D', 'E'"
     assert table.loc["vas_pre"].tolist() == [
-        "VAS score",
+        "VAS score, preoperation",
         "number",
         "points",
         "a number from 0 to 10",

@@ -161,6 +161,7 @@ def test_beyond_hook_absent_or_failing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert section == (
         "<p>The section could not be computed: ValueError: no baseline columns</p>",
         {},
+        {},
     )
 
 
@@ -185,10 +186,14 @@ def test_quality_section_separates_partly_and_never_recorded() -> None:
             }
         ),
         missing=pd.Series({"age": 0, "vas_2h": 1, "sup_ant_x_pre": 3}),
+        data=pd.DataFrame(),
     )
-    page = _quality_html(validation, None)
+    page = _quality_html(validation, None)  # type: ignore[arg-type]
     assert "<tr><td>Unknown columns (ignored)</td><td>bmi</td></tr>" in page
     assert "<tr><td>vas_2h</td><td>1 of 3</td></tr>" in page
+    # With the schema, a column is named by its label too.
+    labelled = _quality_html(validation, None, SCHEMA)  # type: ignore[arg-type]
+    assert "<tr><td>VAS score, 2 h after operation (vas_2h)</td><td>1 of 3</td></tr>" in labelled
     assert "<p>Not recorded for any accepted record (1 column(s)): sup_ant_x_pre.</p>" in page
     assert "&#x27;age&#x27; must be a whole number (got &#x27;x&#x27;)" in page
 
@@ -210,7 +215,8 @@ def test_beyond_section_runs_beside_the_report(monkeypatch: pytest.MonkeyPatch) 
     collect = _start_beyond(pd.DataFrame({"x": [1, 2]}), SCHEMA)
     section = collect()
     assert section is not None
-    fragment, figures = section
+    fragment, figures, captions = section
+    assert captions == {}
     pid = int(fragment.split()[1].rstrip(","))
     assert fragment.endswith(", 2 patients</p>")
     assert figures == {}

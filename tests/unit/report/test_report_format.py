@@ -21,7 +21,17 @@ from kypho.schema import load_schema
 
 
 def test_public_names_match_all() -> None:
-    modules = {"document", "figures", "format", "render", "text", "word"}
+    modules = {
+        "document",
+        "figure_plan",
+        "figures",
+        "format",
+        "render",
+        "style",
+        "table1",
+        "text",
+        "word",
+    }
     public = [n for n in dir(kypho.report) if not n.startswith("_") and n not in modules]
     assert sorted(kypho.report.__all__) == kypho.report.__all__
     assert [n for n in sorted(public) if n != "annotations"] == kypho.report.__all__
@@ -146,3 +156,25 @@ def test_layout_of_measure_table() -> None:
     assert within[1] == "t = \u22128.66 (2), P = 0.013"
     assert grid.rows[6].cells[:3] == ("n (missing)", "3 (0)", "2 (1)")
     assert all(len(r.cells) == len(grid.header) for r in grid.rows)
+
+
+def test_one_p_style_for_the_plan_and_the_formatter() -> None:
+    from kypho.analysis.plan import P_STYLES as PLAN_STYLES
+    from kypho.report.format import P_STYLES, number_style
+
+    assert PLAN_STYLES == P_STYLES
+    with number_style("apa"):
+        assert (format_p(0.0004), format_p(0.0483), format_p(1.0)) == ("<.001", ".048", "1.000")
+        assert p_phrase(0.0004) == "P < .001"
+    assert p_phrase(0.0004) == "P < 0.001"
+    with pytest.raises(ValueError, match="p_style must be one of"), number_style("nejm"):
+        pass
+
+
+@given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False))
+def test_numbers_never_print_exponents_or_hyphen_minus(value: float) -> None:
+    from kypho.report.format import format_estimate
+
+    for text in (format_number(value, 2), format_estimate(value)):
+        assert "e" not in text.lower()
+        assert "-" not in text

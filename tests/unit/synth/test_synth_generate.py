@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -327,3 +328,20 @@ def test_tables_with_other_groups_are_refused(tmp_path: Path) -> None:
         "the tables' groups 'experimental', 'sham' must be the schema's groups "
         "'experimental', 'control'"
     )
+
+
+def test_the_oldest_ages_still_get_a_valid_date_of_birth() -> None:
+    """Ages at the schema's maximum would put some births before 1900: lowered to fit."""
+    from kypho.synth.cohort import EARLIEST_BIRTH_YEAR, _add_dates
+
+    rng = np.random.default_rng(1)
+    data: dict[str, np.ndarray] = {"age": np.full(2000, 120, dtype=np.int64)}
+    _add_dates(rng, data, 2000)
+    born = np.asarray(data["birth_date"], dtype="datetime64[D]")
+    assert born.min() >= np.datetime64(f"{EARLIEST_BIRTH_YEAR}-01-01")
+    operated = np.asarray(data["operation_date"], dtype="datetime64[D]")
+    # The age is still the completed years between birth and operation.
+    years = operated.astype("datetime64[Y]").astype(int) - born.astype("datetime64[Y]").astype(int)
+    before = (operated - operated.astype("datetime64[Y]")) < (born - born.astype("datetime64[Y]"))
+    np.testing.assert_array_equal(np.asarray(data["age"]), years - before)
+    assert np.asarray(data["age"]).max() <= 120

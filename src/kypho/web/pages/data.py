@@ -108,7 +108,15 @@ def _csv_response(frame: pd.DataFrame, name: str) -> Response:
     shown = frame.astype(object).where(frame.notna(), None)
     for column in shown.columns:
         shown[column] = [None if v is None else _cell(v) for v in shown[column]]
-    body = shown.to_csv(index=False)
+    from kypho.output.cells import rows_to_csv
+
+    # rows_to_csv quotes a cell holding a carriage return (CRLF line ends then)
+    body = rows_to_csv(
+        [
+            list(map(str, shown.columns)),
+            *(["" if v is None else v for v in r] for r in shown.itertuples(index=False)),
+        ]
+    )
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

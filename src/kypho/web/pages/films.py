@@ -86,6 +86,8 @@ def _view_data(image: StoredImage, films: ImageStore) -> dict[str, Any]:
         "pixel": None if size is None else [size.column_mm, size.row_mm, size.source],
         "vertebrae": list(VERTEBRAE),
         "points": list(POINTS),
+        "view": image.view,
+        "patterns": dict(films.store.schema[films.plan["cement"]["pattern"]].levels),
     }
 
 
@@ -95,13 +97,20 @@ def film_page(ctx: Ctx) -> Response:
     films = _films(ctx)
     image = films.image(_sha(ctx))
     read_no = _read_no(ctx.query.get("read", "1"))
-    mine = {r.read_no: r for r in films.my_reads(image.sha256) if r.kind == "lateral"}
+    own = films.my_reads(image.sha256)
+    mine = {r.read_no: r for r in own if r.kind == "lateral"}
+    cement = {r.read_no: r for r in own if r.kind == "cement"}
     current = mine.get(read_no)
     setup = _view_data(image, films)
     setup["read"] = read_no
     setup["saved"] = None if current is None else current.points
     setup["accepted"] = None if current is None else current.accepted_at
     setup["read_id"] = None if current is None else current.id
+    outline = cement.get(read_no)
+    setup["outline"] = None if outline is None else outline.points
+    setup["outline_pattern"] = None if outline is None else outline.measures.get("pattern")
+    setup["outline_id"] = None if outline is None else outline.id
+    setup["outline_accepted"] = None if outline is None else outline.accepted_at
     if (
         current is not None
         and current.pixel_size is not None
@@ -115,6 +124,7 @@ def film_page(ctx: Ctx) -> Response:
         read_no=read_no,
         reads=sorted(mine.values(), key=lambda r: r.read_no),
         setup=json.dumps(setup),
+        patterns=setup["patterns"],
         record_url=record_url,
         heights=HEIGHTS,
         vertebrae=VERTEBRAE,
@@ -175,6 +185,16 @@ def _pixel(ctx: Ctx, films: ImageStore, sha: str) -> PixelSize:
     return films.pixel_size_for(sha)
 
 
+def _outline(ctx: Ctx) -> Any:
+    try:
+        outline = json.loads(ctx.get("points") or "null")
+    except ValueError:
+        raise LandmarkError("the outlines sent are not lists of (x, y) points") from None
+    if not isinstance(outline, dict):
+        raise LandmarkError("outline the vertebral body, then the cement")
+    return {"body": outline.get("body") or [], "cement": outline.get("cement") or []}
+
+
 def _numbers(measures: dict[str, Any]) -> dict[str, Any]:
     return {
         k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in measures.items()
@@ -187,8 +207,13 @@ def measure(ctx: Ctx) -> Response:
     films = _films(ctx)
     sha = _sha(ctx)
     try:
-        size = _pixel(ctx, films, sha)
-        result = films.measure(sha, _points(ctx), pixel_size=size)
+        if ctx.get("kind") == "cement":
+            result = films.measure(
+                sha, _outline(ctx), kind="cement", pattern=ctx.get("pattern") or None
+            )
+        else:
+            size = _pixel(ctx, films, sha)
+            result = films.measure(sha, _points(ctx), pixel_size=size)
     except LandmarkError as exc:
         return JSONResponse({"ok": False, "message": str(exc)})
     return JSONResponse({"ok": True, "measures": _numbers(result)})
@@ -200,10 +225,18 @@ def save(ctx: Ctx) -> Response:
     films = _films(ctx)
     sha = _sha(ctx)
     try:
-        size = _pixel(ctx, films, sha)
-        read = films.save_read(
-            sha, _points(ctx), read_no=_read_no(ctx.get("read", "1")), pixel_size=size
-        )
+        read_no = _read_no(ctx.get("read", "1"))
+        if ctx.get("kind") == "cement":
+            read = films.save_read(
+                sha,
+                _outline(ctx),
+                read_no=read_no,
+                kind="cement",
+                pattern=ctx.get("pattern") or None,
+            )
+        else:
+            size = _pixel(ctx, films, sha)
+            read = films.save_read(sha, _points(ctx), read_no=read_no, pixel_size=size)
     except KyphoError as exc:
         return JSONResponse({"ok": False, "message": str(exc)})
     return JSONResponse({"ok": True, "read_id": read.id, "measures": _numbers(read.measures)})

@@ -65,7 +65,9 @@ def log_page(ctx: Ctx) -> Response:
         total = int(
             conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         )
-        rows = conn.execute(query.order_by(audit.c.seq.desc()).limit(_SHOWN)).mappings().all()
+        rows = _deidentified(
+            store, conn.execute(query.order_by(audit.c.seq.desc()).limit(_SHOWN)).all()
+        )
         actions = [str(a) for a in conn.execute(sa.select(audit.c.action).distinct())]
     return ctx.render(
         "log.html",
@@ -86,7 +88,7 @@ def log_csv(ctx: Ctx) -> Response:
     filters = {k: ctx.query.get(k, "").strip() for k in _FILTERS}
     query = _query(store, filters).order_by(store.tables.audit.c.seq)
     with reading(store, "log") as conn:
-        rows = [tuple(r) for r in conn.execute(query)]
+        rows = [tuple(r.values()) for r in _deidentified(store, conn.execute(query).all())]
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
@@ -107,9 +109,21 @@ def log_csv(ctx: Ctx) -> Response:
     )
 
 
+def _deidentified(store: Store, rows: Any) -> list[dict[str, Any]]:
+    """Trail rows with identifying values removed, as ``kypho db log`` shows them to every role."""
+    import pandas as pd
+
+    from kypho.store.audit import deidentify_trail
+
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(_COLUMNS), dtype=object)
+    safe = deidentify_trail(frame, store.schema).astype(object)
+    safe = safe.where(safe.notna(), None)
+    return [dict(zip(_COLUMNS, values, strict=True)) for values in safe.itertuples(index=False)]
+
+
 def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    """A CSV cell that a spreadsheet will not run as a formula (kypho's one rule:
+    :func:`kypho.output.cells.neutralise`; a negative number stays a number)."""
+    from kypho.output.cells import neutralise
+
+    return str(neutralise(str(value)))

@@ -37,7 +37,8 @@ def _instrument(ctx: Ctx, name: str) -> Instrument:
 
 
 def _record(ctx: Ctx, rid: str) -> Record:
-    return ctx.acting().get(rid)
+    """The record to show: identifying fields withheld unless the role may see them."""
+    return ctx.acting().show(rid)
 
 
 def _cell(record_locked: bool, state: str | None) -> str:

@@ -36,6 +36,10 @@
   let inFlight = false;
   let pending = false;
   let drag = null;
+  let mode = setup.view === "lateral" ? "landmarks" : "cement";
+  let outlines = setup.outline ? { body: setup.outline.body, cement: setup.outline.cement } : { body: [], cement: [] };
+  let outlining = outlines.body.length >= 3 ? "cement" : "body";
+  let outlineId = setup.outline_id;
   window.kyphoTimings = [];
 
   if (setup.saved) {
@@ -97,6 +101,32 @@
         const [x, y] = screen(p);
         g.beginPath();
         g.arc(x, y, 4, 0, 2 * Math.PI);
+        g.fill();
+      });
+    }
+    for (const [name, colour] of [["body", "#56B4E9"], ["cement", "#E69F00"]]) {
+      const poly = outlines[name];
+      if (!poly.length) continue;
+      g.strokeStyle = colour;
+      g.fillStyle = colour;
+      g.lineWidth = 1.5;
+      g.beginPath();
+      poly.forEach((p, i) => {
+        const [x, y] = screen(p);
+        if (i === 0) g.moveTo(x, y);
+        else g.lineTo(x, y);
+      });
+      if (poly.length >= 3) g.closePath();
+      g.stroke();
+      if (poly.length >= 3) {
+        g.globalAlpha = 0.15;
+        g.fill();
+        g.globalAlpha = 1;
+      }
+      poly.forEach((p) => {
+        const [x, y] = screen(p);
+        g.beginPath();
+        g.arc(x, y, 3.5, 0, 2 * Math.PI);
         g.fill();
       });
     }
@@ -172,6 +202,75 @@
       }
     });
     return best;
+  }
+
+  function nearestVertex(sx, sy) {
+    let best = null;
+    let bestD = 8;
+    for (const name of ["body", "cement"]) {
+      outlines[name].forEach((p, i) => {
+        const [x, y] = screen(p);
+        const d = Math.hypot(x - sx, y - sy);
+        if (d < bestD) {
+          best = { outline: name, index: i };
+          bestD = d;
+        }
+      });
+    }
+    return best;
+  }
+
+  function describeOutline() {
+    const box = $("outline-step");
+    if (outlining === "body") {
+      box.textContent = `Click around the vertebral body's edge (${outlines.body.length} points; 3 or more), then “Body done”.`;
+    } else {
+      box.textContent = `Click around the cement inside the body (${outlines.cement.length} points; 3 or more). Drag a point to correct it.`;
+    }
+  }
+
+  function measureCement() {
+    describeOutline();
+    if (outlines.body.length < 3 || outlines.cement.length < 3) return;
+    const started = performance.now();
+    post("measure", cementFields()).then((result) => {
+      window.kyphoTimings.push(performance.now() - started);
+      const message = $("outline-message");
+      const saveOutline = $("save-outline");
+      if (!result.ok) {
+        message.textContent = result.message;
+        message.classList.remove("hidden");
+        for (const id of ["c-area", "c-both", "c-grade"]) $(id).textContent = "—";
+        $("c-note").textContent = "";
+        if (saveOutline) saveOutline.disabled = true;
+        return;
+      }
+      message.classList.add("hidden");
+      const m = result.measures;
+      const pct = (v) => (v === null || v === undefined ? "—" : `${v.toFixed(1)} %`);
+      $("c-area").textContent = pct(m.area);
+      $("c-both").textContent = `${pct(m.area_ap)} / ${pct(m.area_lat)}`;
+      $("c-grade").textContent = m.grade || "not graded";
+      $("c-note").textContent = m.note || "";
+      if (saveOutline) saveOutline.disabled = Boolean(setup.outline_accepted);
+    });
+  }
+
+  function cementFields() {
+    return {
+      kind: "cement",
+      points: JSON.stringify(outlines),
+      pattern: $("pattern").value,
+      read: String(setup.read),
+    };
+  }
+
+  function setMode(next) {
+    mode = next;
+    $("cement-panel").classList.toggle("hidden", mode !== "cement");
+    $("landmark-panel").classList.toggle("hidden", mode !== "landmarks");
+    if (mode === "cement") measureCement();
+    draw();
   }
 
   function grouped() {
@@ -264,6 +363,19 @@
       drag = { pan: true, sx: sx, sy: sy, panX: panX, panY: panY };
       return;
     }
+    if (mode === "cement") {
+      const vertex = editable ? nearestVertex(sx, sy) : null;
+      if (vertex) {
+        drag = vertex;
+        return;
+      }
+      if (editable) {
+        outlines[outlining].push([x, y]);
+        draw();
+        measureCement();
+      }
+      return;
+    }
     if (calibrating) {
       if (calibrating.length < 2) calibrating.push([x, y]);
       $("calibration-step").textContent =
@@ -288,6 +400,8 @@
     if (drag.pan) {
       panX = drag.panX + (sx - drag.sx);
       panY = drag.panY + (sy - drag.sy);
+    } else if (drag.outline) {
+      outlines[drag.outline][drag.index] = [x, y];
     } else {
       points[drag.point] = [x, y];
       measure();
@@ -295,7 +409,8 @@
     draw();
   });
   window.addEventListener("mouseup", () => {
-    if (drag && !drag.pan) measure();
+    if (drag && drag.outline) measureCement();
+    else if (drag && !drag.pan) measure();
     drag = null;
   });
   canvas.addEventListener(
@@ -407,6 +522,50 @@
     });
   }
   if (setup.accepted) $("status") && ($("status").textContent = `This read was accepted into the record on ${setup.accepted.slice(0, 16)}.`);
+  for (const radio of document.querySelectorAll('input[name="mode"]')) {
+    radio.addEventListener("change", () => setMode(radio.value));
+  }
+  $("outline-next").addEventListener("click", () => {
+    if (outlines.body.length >= 3) outlining = "cement";
+    describeOutline();
+  });
+  $("outline-clear").addEventListener("click", () => {
+    outlines = { body: [], cement: [] };
+    outlining = "body";
+    draw();
+    measureCement();
+  });
+  $("pattern").value = setup.outline_pattern || "";
+  $("pattern").addEventListener("change", measureCement);
+  const saveOutline = $("save-outline");
+  const acceptOutline = $("accept-outline");
+  if (saveOutline) {
+    acceptOutline.disabled = !outlineId || Boolean(setup.outline_accepted);
+    saveOutline.addEventListener("click", () => {
+      post("save", cementFields()).then((result) => {
+        if (!result.ok) {
+          $("outline-status").textContent = result.message;
+          return;
+        }
+        outlineId = result.read_id;
+        $("outline-status").textContent = `Outlines saved (read number ${outlineId}).`;
+        acceptOutline.disabled = false;
+      });
+    });
+    acceptOutline.addEventListener("click", () => {
+      post("accept", { read_id: String(outlineId) }).then((result) => {
+        const status = $("outline-status");
+        if (!result.ok) {
+          status.textContent = result.message;
+          return;
+        }
+        acceptOutline.disabled = true;
+        saveOutline.disabled = true;
+        setup.outline_accepted = "now";
+        status.textContent = `Accepted into record ${result.record} (now version ${result.version}).`;
+      });
+    });
+  }
   $("pixel-size").textContent = pixelText(setup.pixel);
   syncWindow();
   zoom = Math.min(1, W / cols, H / rows);
@@ -418,6 +577,7 @@
       values = new Uint16Array(buffer);
       paint();
       root.dataset.ready = "yes";
+      setMode(mode);
       measure();
     });
 })();
