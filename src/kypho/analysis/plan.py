@@ -32,6 +32,7 @@ _ROW_KEYS = frozenset(
 _TABLE_KEYS = frozenset(["number", "title", "smd", "rows", "footnotes"])
 _PLAN_KEYS = frozenset(
     [
+        "study",
         "alpha",
         "confidence",
         "t_prime",
@@ -292,6 +293,11 @@ def _short(value: object) -> str:
 
 
 def _merge(doc: dict[str, Any], ext: dict[str, Any], source: str) -> None:
+    if "study" in ext:
+        raise AnalysisError(
+            f"{source}: a plan that names its study is a whole plan, not an addition to "
+            "another; load it as the plan itself"
+        )
     for key in ("alpha", "confidence", "t_prime", "within", "p_style"):
         if key in ext:
             doc[key] = ext[key]

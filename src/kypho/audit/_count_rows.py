@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import stats as sps
@@ -262,9 +262,11 @@ def _chi2_statistic(
     if kept.shape[0] < 2 or kept.shape[1] < 2:
         return out
     dof = (kept.shape[0] - 1) * (kept.shape[1] - 1)
-    values = {"Pearson χ²": float(chi_square(kept, method="pearson").statistic)}
+    values = {"Pearson χ²": float(cast(float, chi_square(kept, method="pearson").statistic))}
     if kept.shape == (2, 2):
-        values["Yates-corrected χ²"] = float(chi_square(kept, method="yates").statistic)
+        values["Yates-corrected χ²"] = float(
+            cast(float, chi_square(kept, method="yates").statistic)
+        )
     matching = [k for k, v in values.items() if overlaps(stat.value, v, v)]
     listed = "; ".join(f"{k} = {v:.3f}" for k, v in values.items())
     out.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,7 +67,7 @@ def chi_square_p(table: NDArray[np.int64]) -> ChiSquareP:
         rule = str(chi_square(kept, method="auto").tests)
     return ChiSquareP(
         pearson=float(pearson.p_value),
-        pearson_statistic=float(pearson.statistic),
+        pearson_statistic=float(cast(float, pearson.statistic)),  # one table: a float
         dof=(r - 1) * (c - 1),
         yates=yates,
         fisher=fisher,

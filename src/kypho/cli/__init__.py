@@ -38,6 +38,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "synth": ("kypho.cli.synth", "synth", "Generate a synthetic cohort consistent with a paper."),
     "power": ("kypho.cli.power", "power", "Power and sample size for the next study."),
     "db": ("kypho.cli.db", "db", "The study store: init, import, export, edit, lock, verify."),
+    "redcap": (
+        "kypho.cli.redcap",
+        "redcap",
+        "REDCap data dictionaries and records, in and out.",
+    ),
     "serve": (
         "kypho.cli.serve",
         "serve",

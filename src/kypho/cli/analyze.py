@@ -77,6 +77,27 @@ def _default_cohort() -> Path:
     return path
 
 
+def _load_plan(path: Path | None, schema: Any) -> Any:
+    from kypho.analysis import load_plan
+
+    if path is None:
+        return load_plan()
+    from kypho.errors import AnalysisError
+    from kypho.safe_yaml import read_yaml_file
+
+    doc = read_yaml_file(path, "analysis plan", AnalysisError)
+    # A plan that names its study is a whole plan (of that study's schema); anything
+    # else adds tables, rows or timepoints to the built-in plan.
+    if isinstance(doc, dict) and "study" in doc:
+        if doc["study"] != schema.study:
+            raise click.UsageError(
+                f"the plan {str(path)!r} is for study {doc['study']!r}, "
+                f"but the schema is study {schema.study!r}"
+            )
+        return load_plan(path)
+    return load_plan(extensions=[path])
+
+
 def _read(
     input_path: Path | None, db_url: str | None, schema: Any, unverified: str | None = None
 ) -> tuple[Any, str, str | None, str]:
@@ -211,7 +232,10 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     "--plan",
     "plan_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A user analysis plan (YAML) adding tables, rows or timepoints to the built-in plan.",
+    help=(
+        "A user analysis plan (YAML) adding tables, rows or timepoints to the built-in "
+        "plan, or a whole plan (one that names its study, for a --schema study)."
+    ),
 )
 @schema_options
 @click.option(
@@ -323,7 +347,6 @@ def analyze(
         raw, input_name, digest, note = _read(input_path, db_url, schema, skip_verify)
 
     from kypho.analysis import analyze as run_analysis
-    from kypho.analysis import load_plan
     from kypho.eligibility import screen
     from kypho.measures import derive
     from kypho.validation import validate
@@ -368,8 +391,8 @@ def analyze(
             "criteria, so there is nothing to analyse"
         )
     steps("analysing")
-    plan = load_plan(extensions=[plan_path] if plan_path is not None else ())
-    with progress.bar("analysing Tables 1-7", ticking=True):
+    plan = _load_plan(plan_path, schema)
+    with progress.bar("analysing the plan's tables", ticking=True):
         result = run_analysis(included, schema, plan)
 
     # The bundled cohort with the built-in schema and plan: figures and the Beyond

@@ -12,12 +12,11 @@ from pathlib import Path
 import click
 import numpy as np
 
+from kypho.cli._options import load_schema_files, schema_options
 from kypho.errors import InputFileError
 from kypho.io import write_table
 from kypho.output.cells import write_csv
-from kypho.schema import load_schema
-from kypho.synth import SynthReport, synthesize
-from kypho.synth.cohort import BUNDLED_SEED
+from kypho.synth import SynthReport, load_synth_spec, synthesize
 
 __all__ = ["format_report", "synth"]
 
@@ -61,9 +60,8 @@ def format_report(report: SynthReport, *, failures_only: bool = True) -> str:
 @click.option(
     "--seed",
     type=int,
-    default=BUNDLED_SEED,
-    show_default=True,
-    help="Random seed; the default reproduces the bundled cohort.",
+    default=None,
+    help="Random seed (default: the specification's; kypho's reproduces the bundled cohort).",
 )
 @click.option(
     "--ineligible",
@@ -94,14 +92,28 @@ def format_report(report: SynthReport, *, failures_only: bool = True) -> str:
     default=None,
     help="Also write the full reproduction report (CSV).",
 )
+@schema_options
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help=(
+        "A synthesis specification (YAML: binding of published rows to columns, how "
+        "each column is drawn; default: kypho/data/synth.yaml, the paper's cohort)."
+    ),
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line; no progress bars.")
 def synth(
     n: int | None,
-    seed: int,
+    seed: int | None,
     ineligible: int | None,
     source: Path | None,
     out: Path,
     report_path: Path | None,
+    schema_files: tuple[Path, ...],
+    extensions: tuple[Path, ...],
+    spec_path: Path | None,
     quiet: bool,
 ) -> None:
     """Generate a SYNTHETIC cohort whose summaries reproduce a paper's tables.
@@ -110,7 +122,9 @@ def synth(
     rounding; published statistics that no data with those summaries can give are
     listed with the reason. The patients are not real.
     """
-    schema = load_schema()
+    schema = load_schema_files(schema_files, extensions)
+    spec = load_synth_spec(spec_path)
+    seed = spec.seed if seed is None else seed
     tables = None
     if source is not None:
         from kypho.audit.loader import load_summary_tables
@@ -122,7 +136,7 @@ def synth(
         progress.configure(enabled=False)
     size = f"{n:,} " if n is not None else ""
     with progress.bar(f"generating {size}synthetic patients", ticking=True):
-        result = synthesize(tables, n=n, seed=seed, ineligible=ineligible, schema=schema)
+        result = synthesize(tables, n=n, seed=seed, ineligible=ineligible, schema=schema, spec=spec)
     with progress.bar(f"writing {out.name}", ticking=True):
         write_table(result.data, out, schema=schema)
     included = int(np.sum(result.included))

@@ -297,6 +297,7 @@ class Schema:
     missing_values: tuple[str, ...] = ("",)
     none_token: str = "none"
     derivations: tuple[Derivation, ...] = ()
+    reference_date: str | None = None
 
     def __getitem__(self, name: str) -> Variable:
         try:
@@ -512,6 +513,11 @@ def _build(doc: dict[str, Any], source: str) -> Schema:
             raise SchemaError(
                 f"{source}: {col_key} {doc.get(col_key)!r} is not a declared variable"
             )
+    reference = doc.get("reference_date")
+    if reference is not None and (
+        reference not in variables or variables[reference].type != "date"
+    ):
+        raise SchemaError(f"{source}: reference_date {reference!r} is not a declared date variable")
 
     rules = tuple(_rule(r, variables, source) for r in doc.get("rules") or [])
     criteria: list[Criterion] = []
@@ -532,6 +538,7 @@ def _build(doc: dict[str, Any], source: str) -> Schema:
         missing_values=tuple(str(m) for m in doc.get("missing_values", [""])),
         none_token=str(doc.get("none_token", "none")),
         derivations=derivations,
+        reference_date=None if reference is None else str(reference),
     )
 
 

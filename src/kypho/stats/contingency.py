@@ -45,6 +45,12 @@ _NAMES = {
 _REL_TOL = 1e-7
 
 
+# A value of one table (a float, an int) or of a batch of tables (an array).
+Floats = float | NDArray[np.float64]
+OptFloats = float | NDArray[np.float64] | None
+Ints = int | NDArray[np.int64]
+
+
 @dataclass(frozen=True, repr=False)
 class ChiSquareResult(ResultDisplay):
     """Result of a test of association in a table of counts.
@@ -88,28 +94,28 @@ class ChiSquareResult(ResultDisplay):
     """
 
     method: str
-    statistic: Any
-    dof: Any
-    p_value: Any
+    statistic: OptFloats
+    dof: OptFloats
+    p_value: Floats
     reason: str
-    tests: Any
+    tests: str | NDArray[np.str_]
     observed: NDArray[np.float64]
     expected: NDArray[np.float64]
-    n: Any
-    min_expected: Any
-    n_expected_below_5: Any
-    risk1: Any
-    risk2: Any
-    risk_difference: Any
-    rd_ci_low: Any
-    rd_ci_high: Any
-    relative_risk: Any
-    rr_ci_low: Any
-    rr_ci_high: Any
-    odds_ratio: Any
-    or_ci_low: Any
-    or_ci_high: Any
-    haldane: Any
+    n: Ints
+    min_expected: Floats
+    n_expected_below_5: Ints
+    risk1: OptFloats
+    risk2: OptFloats
+    risk_difference: OptFloats
+    rd_ci_low: OptFloats
+    rd_ci_high: OptFloats
+    relative_risk: OptFloats
+    rr_ci_low: OptFloats
+    rr_ci_high: OptFloats
+    odds_ratio: OptFloats
+    or_ci_low: OptFloats
+    or_ci_high: OptFloats
+    haldane: bool | NDArray[np.bool_] | None
     monte_carlo_samples: int | None
     confidence: float
     alternative: str
@@ -406,17 +412,7 @@ def chi_square(
     >>> r.reason
     '2×2 table: N = 110 ≥ 40 and every expected count is ≥ 5 (smallest 5.5), so Pearson χ² was used.'
     """
-    check_choice("method", method, ("auto", "pearson", "yates", "fisher"))
-    check_alternative(alternative)
-    confidence = check_probability("confidence", confidence)
-    if isinstance(monte_carlo_samples, bool) or not isinstance(monte_carlo_samples, int):
-        raise StatisticsError(
-            f"monte_carlo_samples must be a whole number ≥ 1000 (got {monte_carlo_samples!r})"
-        )
-    if monte_carlo_samples < 1000:
-        raise StatisticsError(
-            f"monte_carlo_samples must be a whole number ≥ 1000 (got {monte_carlo_samples})"
-        )
+    confidence = _check_options(method, alternative, confidence, monte_carlo_samples)
     t = _validate(table)
     single = t.ndim == 2
     if single:
@@ -437,108 +433,25 @@ def chi_square(
             f"alternative {alternative!r} needs method='fisher' on a 2×2 table; "
             "χ² tests are two-sided"
         )
-
-    rows = t.sum(axis=-1)
-    cols = t.sum(axis=-2)
-    n = rows.sum(axis=-1)
-    expected = rows[..., :, None] * cols[..., None, :] / n[..., None, None]
-    safe_e = np.where(expected > 0, expected, 1.0)
-    dev = t - expected
-    pearson = (dev * dev / safe_e).sum(axis=(-2, -1))
-    dof = float((r - 1) * (c - 1))
-    p_pearson = _chi2_sf(pearson, dof)
-    min_e = expected.min(axis=(-2, -1))
-    below5 = (expected < 5).sum(axis=(-2, -1))
-
+    s = _Sums.of(t)
     if is_2x2:
-        absdev = np.abs(dev)
-        yates_term = absdev - np.minimum(0.5, absdev)
-        yates = (yates_term * yates_term / safe_e).sum(axis=(-2, -1))
-        if method == "auto":
-            code = np.where(
-                (n < 40) | (min_e < 1), "fisher", np.where(min_e < 5, "yates", "pearson")
-            )
-        else:
-            code = np.full(n.shape, method)
-        code = np.where(empty, "empty", code)
-        stat = np.where(code == "pearson", pearson, np.where(code == "yates", yates, np.nan))
-        p = np.array(p_pearson, dtype=np.float64, copy=True)
-        use_yates = code == "yates"
-        if use_yates.any():
-            p[use_yates] = _chi2_sf(yates[use_yates], dof)
-        fisher = code == "fisher"
-        if fisher.any():
-            p[fisher] = _fisher_2x2(t[fisher], alternative)
+        code, stat, p = _tests_2x2(t, s, method, empty, alternative)
         measures = _measures(t, confidence)
         mc = None
     else:
-        sparse = (min_e < 1) | (below5 > 0.2 * r * c)
-        if method == "auto":
-            code = np.where(sparse, "ffh", "pearson")
-        elif method == "fisher":
-            code = np.full(n.shape, "ffh", dtype="<U7")
-        else:
-            code = np.full(n.shape, "pearson")
-        code = np.where(empty, "empty", code)
-        p = np.array(p_pearson, dtype=np.float64, copy=True)
-        flat_t = t.reshape(-1, r, c)
-        flat_p = p.reshape(-1)
-        code = np.array(code, dtype="<U7")
-        flat_code = code.reshape(-1)
-        for i in np.flatnonzero(flat_code == "ffh"):
-            exact_p = _ffh_exact_two_rows(flat_t[i]) if 2 in (r, c) else None
-            if exact_p is None:
-                flat_code[i] = "ffh-mc"
-                flat_p[i] = _ffh_monte_carlo(flat_t[i], monte_carlo_samples, seed)
-            else:
-                flat_p[i] = exact_p
-        p = flat_p.reshape(n.shape)
-        stat = np.where(code == "pearson", pearson, np.nan)
-        measures = dict.fromkeys(
-            (
-                "risk1",
-                "risk2",
-                "risk_difference",
-                "rd_ci_low",
-                "rd_ci_high",
-                "relative_risk",
-                "rr_ci_low",
-                "rr_ci_high",
-                "odds_ratio",
-                "or_ci_low",
-                "or_ci_high",
-                "haldane",
-            )
-        )
-        exact_used = np.isin(code, ("ffh", "ffh-mc"))
-        mc = monte_carlo_samples if (code == "ffh-mc").any() else None
-        if method == "auto" and exact_used.any():
-            how = (
-                f" (Monte Carlo, {monte_carlo_samples} tables, where too large to enumerate)"
-                if mc
-                else ""
-            )
-            warnings.warn(
-                f"{int(exact_used.sum())} of {code.size} R×C table(s) have expected counts "
-                "below 5 in more than 20 % of cells or below 1; the χ² approximation is "
-                "unreliable there, so the Fisher–Freeman–Halton exact test"
-                f"{how} was used instead",
-                StatisticsWarning,
-                stacklevel=2,
-            )
-
+        code, stat, p, mc = _tests_rxc(t, s, method, empty, monte_carlo_samples, seed)
+        measures = dict.fromkeys(_MEASURES)
     stat = np.where(empty, 0.0, stat)
     p = np.where(empty, 1.0, p)
-    reason, name = _reason(code, method, single, n, min_e, below5, r, c)
-    dof_arr = np.where(np.isnan(stat), np.nan, dof)
-    stat_out: Any
-    dof_out: Any
+    reason, name = _reason(code, method, single, s.n, s.min_e, s.below5, r, c)
+    stat_out: OptFloats
+    dof_out: OptFloats
     if single:
         exact = code.item() in ("fisher", "ffh", "ffh-mc")
         stat_out = None if exact else float(stat)
-        dof_out = None if exact else dof
+        dof_out = None if exact else s.dof
     else:
-        stat_out, dof_out = stat, dof_arr
+        stat_out, dof_out = stat, np.where(np.isnan(stat), np.nan, s.dof)
     return ChiSquareResult(
         method=name,
         statistic=stat_out,
@@ -547,15 +460,163 @@ def chi_square(
         reason=reason,
         tests=out(code, single),
         observed=t,
-        expected=expected,
-        n=out(n.astype(np.int64), single),
-        min_expected=out(min_e, single),
-        n_expected_below_5=out(below5.astype(np.int64), single),
+        expected=s.expected,
+        n=out(s.n.astype(np.int64), single),
+        min_expected=out(s.min_e, single),
+        n_expected_below_5=out(s.below5.astype(np.int64), single),
         monte_carlo_samples=mc,
         confidence=confidence,
         alternative=alternative,
         **{k: (None if v is None else out(v, single)) for k, v in measures.items()},
     )
+
+
+_MEASURES = (
+    "risk1",
+    "risk2",
+    "risk_difference",
+    "rd_ci_low",
+    "rd_ci_high",
+    "relative_risk",
+    "rr_ci_low",
+    "rr_ci_high",
+    "odds_ratio",
+    "or_ci_low",
+    "or_ci_high",
+    "haldane",
+)
+
+
+def _check_options(
+    method: str, alternative: str, confidence: float, monte_carlo_samples: object
+) -> float:
+    """Check the options of :func:`chi_square`; returns the checked confidence."""
+    check_choice("method", method, ("auto", "pearson", "yates", "fisher"))
+    check_alternative(alternative)
+    checked = check_probability("confidence", confidence)
+    if isinstance(monte_carlo_samples, bool) or not isinstance(monte_carlo_samples, int):
+        raise StatisticsError(
+            f"monte_carlo_samples must be a whole number ≥ 1000 (got {monte_carlo_samples!r})"
+        )
+    if monte_carlo_samples < 1000:
+        raise StatisticsError(
+            f"monte_carlo_samples must be a whole number ≥ 1000 (got {monte_carlo_samples})"
+        )
+    return checked
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """Margins, expected counts and Pearson's χ² of a table (or a batch of tables)."""
+
+    n: FloatArray
+    expected: FloatArray
+    safe_e: FloatArray
+    dev: FloatArray
+    pearson: FloatArray
+    p_pearson: FloatArray
+    dof: float
+    min_e: FloatArray
+    below5: FloatArray
+
+    @classmethod
+    def of(cls, t: FloatArray) -> _Sums:
+        r, c = t.shape[-2], t.shape[-1]
+        rows = t.sum(axis=-1)
+        cols = t.sum(axis=-2)
+        n = rows.sum(axis=-1)
+        expected = rows[..., :, None] * cols[..., None, :] / n[..., None, None]
+        safe_e = np.where(expected > 0, expected, 1.0)
+        dev = t - expected
+        pearson = (dev * dev / safe_e).sum(axis=(-2, -1))
+        dof = float((r - 1) * (c - 1))
+        return cls(
+            n=n,
+            expected=expected,
+            safe_e=safe_e,
+            dev=dev,
+            pearson=pearson,
+            p_pearson=_chi2_sf(pearson, dof),
+            dof=dof,
+            min_e=expected.min(axis=(-2, -1)),
+            below5=(expected < 5).sum(axis=(-2, -1)),
+        )
+
+
+def _tests_2x2(
+    t: FloatArray, s: _Sums, method: str, empty: NDArray[np.bool_], alternative: str
+) -> tuple[NDArray[np.str_], FloatArray, FloatArray]:
+    """The 2×2 rule (N and the smallest expected count) and each table's test: code, χ², P."""
+    absdev = np.abs(s.dev)
+    yates_term = absdev - np.minimum(0.5, absdev)
+    yates = (yates_term * yates_term / s.safe_e).sum(axis=(-2, -1))
+    if method == "auto":
+        code = np.where(
+            (s.n < 40) | (s.min_e < 1), "fisher", np.where(s.min_e < 5, "yates", "pearson")
+        )
+    else:
+        code = np.full(s.n.shape, method)
+    code = np.where(empty, "empty", code)
+    stat = np.where(code == "pearson", s.pearson, np.where(code == "yates", yates, np.nan))
+    p = np.array(s.p_pearson, dtype=np.float64, copy=True)
+    use_yates = code == "yates"
+    if use_yates.any():
+        p[use_yates] = _chi2_sf(yates[use_yates], s.dof)
+    fisher = code == "fisher"
+    if fisher.any():
+        p[fisher] = _fisher_2x2(t[fisher], alternative)
+    return code, stat, p
+
+
+def _tests_rxc(
+    t: FloatArray,
+    s: _Sums,
+    method: str,
+    empty: NDArray[np.bool_],
+    monte_carlo_samples: int,
+    seed: int | None,
+) -> tuple[NDArray[np.str_], FloatArray, FloatArray, int | None]:
+    """Pearson, or Fisher–Freeman–Halton where sparse: code, χ², P, Monte Carlo tables."""
+    r, c = t.shape[-2], t.shape[-1]
+    sparse = (s.min_e < 1) | (s.below5 > 0.2 * r * c)
+    if method == "auto":
+        code = np.where(sparse, "ffh", "pearson")
+    elif method == "fisher":
+        code = np.full(s.n.shape, "ffh", dtype="<U7")
+    else:
+        code = np.full(s.n.shape, "pearson")
+    code = np.where(empty, "empty", code)
+    p = np.array(s.p_pearson, dtype=np.float64, copy=True)
+    flat_t = t.reshape(-1, r, c)
+    flat_p = p.reshape(-1)
+    code = np.array(code, dtype="<U7")
+    flat_code = code.reshape(-1)
+    for i in np.flatnonzero(flat_code == "ffh"):
+        exact_p = _ffh_exact_two_rows(flat_t[i]) if 2 in (r, c) else None
+        if exact_p is None:
+            flat_code[i] = "ffh-mc"
+            flat_p[i] = _ffh_monte_carlo(flat_t[i], monte_carlo_samples, seed)
+        else:
+            flat_p[i] = exact_p
+    p = flat_p.reshape(s.n.shape)
+    stat = np.where(code == "pearson", s.pearson, np.nan)
+    exact_used = np.isin(code, ("ffh", "ffh-mc"))
+    mc = monte_carlo_samples if (code == "ffh-mc").any() else None
+    if method == "auto" and exact_used.any():
+        how = (
+            f" (Monte Carlo, {monte_carlo_samples} tables, where too large to enumerate)"
+            if mc
+            else ""
+        )
+        warnings.warn(
+            f"{int(exact_used.sum())} of {code.size} R×C table(s) have expected counts "
+            "below 5 in more than 20 % of cells or below 1; the χ² approximation is "
+            "unreliable there, so the Fisher–Freeman–Halton exact test"
+            f"{how} was used instead",
+            StatisticsWarning,
+            stacklevel=3,
+        )
+    return code, stat, p, mc
 
 
 def _reason(

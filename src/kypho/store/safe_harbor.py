@@ -5,8 +5,9 @@ Applied to typed data (one row per patient, schema column names):
 * columns whose variable is declared ``phi: direct`` (name, hospital number,
   date of birth, ...) or ``phi: free_text`` (notes may hold anything) are dropped;
 * every date column becomes ``<name>_days``: whole days from the patient's
-  operation date (``operation_date``), which itself is dropped, as day 0 of
-  every patient would reveal nothing but the calendar date would;
+  reference date (the schema's ``reference_date``, the operation date in
+  kypho's study), which itself is dropped, as day 0 of every patient would
+  reveal nothing but the calendar date would;
 * ages (``phi: quasi`` numbers whose unit is years) above 89 become the single
   category ``"90+"``; the column becomes text ("72", "90+").
 
@@ -28,10 +29,8 @@ import pandas as pd
 from kypho.errors import StoreError
 from kypho.schema import Schema, Variable
 
-__all__ = ["AGE_UNITS", "OLDEST_AGE", "REFERENCE_DATE", "deidentify", "dropped_columns"]
+__all__ = ["AGE_UNITS", "OLDEST_AGE", "deidentify", "dropped_columns"]
 
-#: The date column other dates are counted from.
-REFERENCE_DATE = "operation_date"
 #: Ages above this are grouped as "90+".
 OLDEST_AGE = 89
 #: Units that make a quasi-identifying number an age.
@@ -76,7 +75,8 @@ def deidentify(data: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     Raises
     ------
     StoreError
-        If ``data`` has date columns but no ``operation_date`` to count from.
+        If ``data`` has date columns but not the schema's ``reference_date`` (the
+        operation date) to count from.
 
     Examples
     --------
@@ -91,14 +91,19 @@ def deidentify(data: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     drop = set(dropped_columns(schema))
     out: dict[str, pd.Series] = {}
     dates = [c for c in data.columns if c in schema and schema[c].type == "date" and c not in drop]
-    if dates and REFERENCE_DATE not in data.columns:
+    ref_col = schema.reference_date
+    if dates and (ref_col is None or ref_col not in data.columns):
         raise StoreError(
-            f"cannot de-identify dates {', '.join(map(repr, dates))} without the "
-            f"{REFERENCE_DATE!r} column to count days from"
+            f"cannot de-identify dates {', '.join(map(repr, dates))} without "
+            + (
+                f"the {ref_col!r} column to count days from"
+                if ref_col
+                else "a reference date to count days from (the schema declares no reference_date)"
+            )
         )
-    reference = pd.to_datetime(data[REFERENCE_DATE]) if REFERENCE_DATE in data.columns else None
+    reference = pd.to_datetime(data[ref_col]) if ref_col in data.columns else None
     for col in data.columns:
-        if col not in schema or col in drop or col == REFERENCE_DATE:
+        if col not in schema or col in drop or col == ref_col:
             continue
         var = schema[col]
         values = data[col]

@@ -8,8 +8,18 @@ cannot reproduce. The bundled ``kypho/data/cohort.csv`` was made with it
 
 from __future__ import annotations
 
-from kypho.synth.cohort import Synthesis, synthesize
+from kypho.synth.cohort import Synthesis, bundled_seed, synthesize
 from kypho.synth.report import ReportEntry, SynthReport
-from kypho.synth.targets import PAPER_BINDING, Binding
+from kypho.synth.spec import SynthSpec, load_synth_spec
+from kypho.synth.targets import Binding
 
-__all__ = ["PAPER_BINDING", "Binding", "ReportEntry", "SynthReport", "Synthesis", "synthesize"]
+__all__ = [
+    "Binding",
+    "ReportEntry",
+    "SynthReport",
+    "SynthSpec",
+    "Synthesis",
+    "bundled_seed",
+    "load_synth_spec",
+    "synthesize",
+]

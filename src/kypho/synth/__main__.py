@@ -10,7 +10,7 @@ import sys
 from importlib import resources
 
 from kypho.cli.synth import synth
-from kypho.synth.cohort import BUNDLED_SEED
+from kypho.synth.cohort import bundled_seed
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if "--out" not in args:
         args += ["--out", str(resources.files("kypho").joinpath("data", "cohort.csv"))]
-    synth.main(args=["--seed", str(BUNDLED_SEED), "--quiet", *args], prog_name="kypho.synth")
+    synth.main(args=["--seed", str(bundled_seed()), "--quiet", *args], prog_name="kypho.synth")
 
 
 if __name__ == "__main__":

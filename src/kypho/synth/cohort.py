@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kypho.audit.loader import load_paper_tables
+from kypho.audit.loader import load_paper_tables, load_summary_tables
 from kypho.audit.model import SummaryTables
 from kypho.errors import DataError, SchemaError
 from kypho.schema import Schema, Variable, load_schema
-from kypho.schema.dtypes import typed_column
 from kypho.synth.draw import (
     Movable,
     Target,
@@ -49,70 +49,20 @@ from kypho.synth.draw import (
     trajectories,
 )
 from kypho.synth.report import Achieved, SynthReport, build_report, t_range
-from kypho.synth.targets import PAPER_BINDING, Binding, ContinuousTarget, Targets, collect_targets
+from kypho.synth.spec import SynthSpec, load_synth_spec
+from kypho.synth.targets import Binding, ContinuousTarget, Targets, collect_targets
 
-__all__ = ["BUNDLED_SEED", "Synthesis", "synthesize"]
+__all__ = ["Synthesis", "bundled_seed", "synthesize"]
 
 FloatArray = npt.NDArray[np.float64]
 Columns = dict[str, npt.NDArray[np.generic]]
+# A value on its grid: (values, step per patient, write total steps back to the inputs)
+Grid = tuple[FloatArray, FloatArray, Callable[[npt.NDArray[np.int64]], FloatArray]]
 
-# Above this many patients per group the summaries are matched by exact
-# standardisation only; the greedy repair to the printed rounding is for
-# published-size cohorts.
-EXACT_UP_TO = 500
 
-# How finely each generated measurement is stored: the resolution of the
-# instrument (whole years, whole minutes, 0.1 ml on the syringe, 1 mm on a 10 cm
-# VAS line, 0.1 mm and 0.1° on the film, 0.1 g/L of haemoglobin).
-RESOLUTION: Mapping[str, float] = {
-    "age": 1.0,
-    "operation_time": 1.0,
-    "cement_volume": 0.1,
-    "vas": 0.1,
-    "wedge_angle": 0.1,
-    "height": 0.1,
-    "hb": 0.1,
-}
-
-# Thoracolumbar OVCF cluster at the junction: relative frequency of each level.
-LEVEL_WEIGHTS: Mapping[str, Mapping[str, float]] = {
-    "thoracic": {"T5": 1, "T6": 1, "T7": 2, "T8": 2, "T9": 3, "T10": 4, "T11": 9, "T12": 16},
-    "lumbar": {"L1": 16, "L2": 9, "L3": 4, "L4": 2, "L5": 1},
-}
-
-# Denis compression subtypes and the walls that collapsed in each.
-SUBTYPES: Mapping[str, tuple[float, bool, bool, bool]] = {
-    # subtype: (weight, superior endplate, inferior endplate, anterior wall)
-    "A": (0.30, True, True, False),
-    "B": (0.35, True, False, False),
-    "C": (0.15, False, True, False),
-    "D": (0.20, False, False, True),
-}
-
-# Screened-but-ineligible patients: (column, value) making each fail one criterion.
-INELIGIBLE: tuple[tuple[str, object], ...] = (
-    ("age", 57),
-    ("age", 55),
-    ("age", 58),
-    ("bmd_t_score", -2.0),
-    ("bmd_t_score", -1.8),
-    ("n_fractured_levels", 2),
-    ("n_fractured_levels", 3),
-    ("vertebral_metastasis", True),
-    ("coagulation_dysfunction", True),
-    ("denis_type", "burst"),
-    ("asia_grade", "D"),
-    ("other_fracture", True),
-    ("progressive_nerve_injury", True),
-    ("bmd_t_score", None),
-)
-
-NOTE = "synthetic record (kypho synth): not a real patient"
-ENROLMENT = (dt.date(2020, 1, 1), dt.date(2021, 6, 30))
-MIN_FOLLOWUP_DAYS = 183  # "followed up for at least 6 months"
-RHO = 0.5
-# The seed of the bundled kypho/data/cohort.csv (and the CLI's default).
-BUNDLED_SEED = 20200101
+def bundled_seed() -> int:
+    """The seed of the bundled ``kypho/data/cohort.csv`` (kypho's specification's seed)."""
+    return load_synth_spec().seed
 
 
 @dataclass(frozen=True)
@@ -149,16 +99,18 @@ def synthesize(
     seed: int = 0,
     ineligible: int | None = None,
     schema: Schema | None = None,
-    binding: Binding = PAPER_BINDING,
+    binding: Binding | None = None,
     exact: bool | None = None,
-    rho: float = RHO,
+    rho: float | None = None,
+    spec: SynthSpec | None = None,
 ) -> Synthesis:
     """Generate individual-patient data consistent with published summary tables.
 
     Parameters
     ----------
     tables
-        The published tables; ``None`` uses the kypho paper's Tables 1–7.
+        The published tables; ``None`` uses the specification's (the kypho paper's
+        Tables 1–7 for kypho's own).
     n
         Patients included; ``None`` uses the published group sizes. Otherwise the
         groups are split in the published proportion and every count scaled to it
@@ -167,17 +119,22 @@ def synthesize(
         Seed of the NumPy generator: the same seed gives the same cohort.
     ineligible
         Screened-but-ineligible patients added (each failing a named criterion,
-        see :data:`INELIGIBLE`); ``None`` adds 14 at the published size and none
-        otherwise.
+        the specification's ``ineligible`` list); ``None`` adds the specification's
+        ``ineligible_at_published_size`` (14 for the paper) at the published size
+        and none otherwise.
     schema
         The study schema; ``None`` uses the built-in one.
     binding
-        How the tables' rows map to schema columns.
+        How the tables' rows map to schema columns; ``None`` uses the specification's.
     exact
         Repair every group summary to the printed rounding; ``None`` does so when
-        each group has at most 500 patients.
+        each group has at most the specification's ``exact_up_to`` (500) patients.
     rho
-        Correlation between timepoints of a patient's latent trajectory.
+        Correlation between timepoints of a patient's latent trajectory; ``None``
+        uses the specification's (0.5).
+    spec
+        How the cohort is drawn (:func:`kypho.synth.spec.load_synth_spec`); ``None``
+        uses kypho's specification of the paper's cohort (``kypho/data/synth.yaml``).
 
     Returns
     -------
@@ -189,7 +146,7 @@ def synthesize(
         When ``n``, ``ineligible`` or ``rho`` is out of range, or the tables' groups
         are not the schema's.
     SchemaError
-        When the binding names a column the schema lacks.
+        When the binding or a step names a column the schema lacks.
 
     Notes
     -----
@@ -209,15 +166,18 @@ def synthesize(
     (124, 110)
     """
     schema = schema or load_schema()
-    tables = tables or load_paper_tables()
+    spec = spec or load_synth_spec()
+    if tables is None:
+        tables = load_summary_tables(spec.tables) if spec.tables else load_paper_tables()
+    rho = spec.rho if rho is None else rho
     if n is not None and n < 2:
         raise DataError(f"n must be a whole number of at least 2 (got {n})")
     if ineligible is not None and ineligible < 0:
         raise DataError(f"ineligible must be 0 or more (got {ineligible})")
     if not 0.0 <= rho < 1.0:
         raise DataError(f"rho must be from 0 to below 1 (got {rho})")
-    _check_names(schema)
-    targets = collect_targets(tables, schema, binding)
+    _check_names(schema, spec)
+    targets = collect_targets(tables, schema, binding or spec.binding)
     if set(targets.groups) != set(schema.group_levels):
         raise DataError(
             "the tables' groups "
@@ -231,52 +191,53 @@ def synthesize(
     else:
         split = apportion(n, [published[g] for g in schema.group_levels])
         sizes = dict(zip(schema.group_levels, (int(v) for v in split), strict=True))
-    n_bad = (14 if n is None else 0) if ineligible is None else ineligible
+    default_bad = spec.ineligible_at_published_size if n is None else 0
+    n_bad = default_bad if ineligible is None else ineligible
+    if n_bad and not spec.ineligible:
+        raise DataError(f"{spec.source} lists no ineligible patients to add")
     rng = np.random.default_rng(seed)
+
+    def is_exact(group: str) -> bool:
+        return sizes[group] <= spec.exact_up_to if exact is None else exact
 
     blocks: list[Columns] = []
     achieved: dict[str, Achieved] = {}
     for group in schema.group_levels:
-        is_exact = sizes[group] <= EXACT_UP_TO if exact is None else exact
-        cols, got = _group_block(
-            rng, schema, targets, group, sizes[group], published[group], is_exact, rho
-        )
-        blocks.append(cols)
-        achieved[group] = got
-    if sizes == published and all(
-        (sizes[g] <= EXACT_UP_TO if exact is None else exact) for g in schema.group_levels
-    ):
+        block = _Block(rng, schema, spec, targets, group, sizes[group], published[group])
+        blocks.append(block.draw(is_exact(group), rho))
+        achieved[group] = block.got
+    all_exact = all(is_exact(g) for g in schema.group_levels)
+    if sizes == published and all_exact:
         _aim_at_published_t(rng, targets, achieved, list(schema.group_levels))
     included_n = sum(sizes.values())
     if n_bad:
         bad_split = apportion(n_bad, [1.0] * len(schema.group_levels))
         for group, k in zip(schema.group_levels, bad_split, strict=True):
             if k:
-                cols, _ = _group_block(
-                    rng, schema, targets, group, int(k), published[group], False, rho
-                )
-                blocks.append(cols)
-    data = _stack(blocks)
-    total = len(data["group"])
+                block = _Block(rng, schema, spec, targets, group, int(k), published[group])
+                blocks.append(block.draw(False, rho))
+    group_col = schema.group_column
+    data = _stack(blocks, group_col)
+    total = len(data[group_col])
     included = np.zeros(total, dtype=bool)
     included[:included_n] = True
     if n_bad:
-        _make_ineligible(data, included_n, n_bad)
-    _add_dates(rng, data, total)
-    if total <= 2 * EXACT_UP_TO:
+        _make_ineligible(data, included_n, n_bad, spec.ineligible)
+    operation = spec.dates.get("operation")
+    if spec.dates:
+        _add_dates(rng, data, total, spec.dates, schema)
+    if total <= 2 * spec.exact_up_to and operation in data:
         # published-size cohorts list patients in order of operation, as a register
         # would; a large cohort stays group by group (reordering would double its memory)
-        order = np.argsort(data["operation_date"], kind="stable")
+        order = np.argsort(data[operation], kind="stable")
         data = {k: v[order] for k, v in data.items()}
         included = included[order]
-    _add_ids(data, total)
-    frame = _typed(schema, data, total)
+    _add_ids(data, total, spec.ids)
+    frame = _typed(schema, data, total, spec.note)
     report = build_report(
         targets,
         achieved,
-        exact=all(
-            (sizes[g] <= EXACT_UP_TO if exact is None else exact) for g in schema.group_levels
-        ),
+        exact=all_exact,
         sizes=sizes,
         published=published,
         schema=schema,
@@ -315,52 +276,6 @@ def _aim_at_published_t(
         if repair_t(a, b, rep.value, rep.half_unit, rng):
             for g, moved, (_, apply) in zip(groups, (a, b), (pair[0], pair[1]), strict=True):
                 achieved[g].values[t.column] = apply(moved.k)
-
-
-def _stack(blocks: list[Columns]) -> Columns:
-    """The blocks' columns one under another, each block freed once copied."""
-    total = sum(len(b["group"]) for b in blocks)
-    out: Columns = {}
-    for name in blocks[0]:
-        # the widest string type of any block, so that no value is cut
-        dtype = np.result_type(*(b[name].dtype for b in blocks))
-        out[name] = np.empty(total, dtype=dtype)
-    start = 0
-    while blocks:
-        block = blocks.pop(0)
-        size = len(block["group"])
-        for name in out:
-            out[name][start : start + size] = block[name]
-        start += size
-    return out
-
-
-def _check_names(schema: Schema) -> None:
-    needed = [
-        "age",
-        "sex",
-        "level",
-        "hb_pre",
-        "hb_post",
-        "cement_pattern",
-        "cement_area_ap",
-        "cement_area_lat",
-        "leak_sites",
-        "denis_subtype",
-        "bmd_t_score",
-        "operation_date",
-        "last_followup_date",
-    ]
-    missing = [c for c in needed if c not in schema]
-    for measure in ("vas", "ant_height_injured", "mid_height_injured", "wedge_angle"):
-        if measure not in schema.repeated:
-            missing.append(measure)
-    if missing:
-        raise SchemaError(
-            "the synthetic cohort needs schema variables "
-            + ", ".join(repr(m) for m in missing)
-            + " that this schema lacks"
-        )
 
 
 def _labels(
@@ -426,74 +341,142 @@ def _display_target(target: Target, var: Variable) -> Target:
     return Target(target.mean, target.sd, min(target.mean_half, half), min(target.sd_half, half))
 
 
-def _group_block(
-    rng: np.random.Generator,
-    schema: Schema,
-    targets: Targets,
-    group: str,
-    n: int,
-    n_pub: int,
-    exact: bool,
-    rho: float,
-) -> tuple[Columns, Achieved]:
-    cols: Columns = {"group": np.full(n, group)}
-    got = Achieved()
-    count_t = targets.counts
+def _stack(blocks: list[Columns], group_column: str) -> Columns:
+    """The blocks' columns one under another, each block freed once copied."""
+    total = sum(len(b[group_column]) for b in blocks)
+    out: Columns = {}
+    for name in blocks[0]:
+        # the widest string type of any block, so that no value is cut
+        dtype = np.result_type(*(b[name].dtype for b in blocks))
+        out[name] = np.empty(total, dtype=dtype)
+    start = 0
+    while blocks:
+        block = blocks.pop(0)
+        size = len(block[group_column])
+        for name in out:
+            out[name][start : start + size] = block[name]
+        start += size
+    return out
 
-    def labels(column: str, rest: str) -> npt.NDArray[np.str_]:
-        counts = _scaled(count_t[column].counts, group, n, n_pub) if column in count_t else {}
-        return _labels(rng, n, counts, rest)
 
-    sex = labels("sex", "female")
-    cols["sex"] = sex
-    for flag in ("pain", "percussion_pain", "constipation"):
-        cols[flag] = labels(flag, "false") == "true"
-    region = labels("region", "thoracic")
-    level = np.full(n, "", dtype="<U8")
-    for name, weights in LEVEL_WEIGHTS.items():
-        sel = region == name
-        w = np.array(list(weights.values()), dtype=np.float64)
-        level[sel] = rng.choice(list(weights), size=int(sel.sum()), p=w / w.sum())
-    cols["level"] = level
-    got.codes.update({"sex": sex, "region": region, "level": level})
-    for flag in ("pain", "percussion_pain", "constipation"):
-        got.codes[flag] = np.where(cols[flag], "true", "false")
+# The keys of a step that name schema columns (or repeated measures), by kind.
+_COLUMN_KEYS: Mapping[str, tuple[str, ...]] = {
+    "counts": ("column",),
+    "subtype": ("column",),
+    "cement_distribution": ("column",),
+    "leak_types": ("column", "sites"),
+    "latent": (),
+    "continuous": ("column",),
+    "trajectories": ("measure",),
+    "percent_loss": ("column", "before", "after"),
+    "height_ratios": ("level",),
+    "landmarks": ("height", "angle"),
+}
 
-    grade = labels("cement_grade", "IV")
-    _cement(rng, cols, grade)
-    got.codes["cement_grade"] = grade
-    leak = labels("leakage", "false") == "true"
-    cols["leak_sites"] = _leak_sites(rng, leak, targets.leak_types.get(group, {}), n, n_pub)
-    got.codes["leakage"] = np.where(leak, "true", "false")
-    got.leak_sites = cols["leak_sites"]
 
-    p_sub = np.array([v[0] for v in SUBTYPES.values()])
-    subtype = rng.choice(list(SUBTYPES), size=n, p=p_sub / p_sub.sum())
-    cols["denis_subtype"] = subtype
-    for j, name in enumerate(
-        ("superior_endplate_collapse", "inferior_endplate_collapse", "anterior_wall_collapse")
-    ):
-        flags = {code: spec[j + 1] for code, spec in SUBTYPES.items()}
-        cols[name] = np.isin(subtype, [code for code, on in flags.items() if on])
+def _step_columns(step: Mapping[str, Any]) -> list[str]:
+    """Every schema column or repeated measure a step names."""
+    names = [str(step[k]) for k in _COLUMN_KEYS[str(step["draw"])] if k in step]
+    kind = step["draw"]
+    if kind == "counts" and "then" in step:
+        names.append(str(step["then"]["column"]))
+    if kind == "cement_distribution":
+        names.append(str(step["pattern"]["column"]))
+        names.extend(str(c) for c in step["areas"])
+    if kind == "subtype":
+        names.extend(str(c) for c in step["flags"])
+    if kind == "height_ratios":
+        for side in step["sides"]:
+            names.extend(str(side[k]) for k in ("ratio", "injured", "above", "below"))
+    if kind == "landmarks":
+        names.extend(str(c) for pair in step["corners"].values() for c in pair)
+    for key in ("by", "before_mean", "depth_mm"):
+        by = step.get(key)
+        if isinstance(by, Mapping):
+            inner = by.get("by", by)
+            if isinstance(inner, Mapping) and "column" in inner:
+                names.append(str(inner["column"]))
+    return names
 
-    male = sex == "male"
-    # A patient's body size scales all of the patient's vertebral heights.
-    body = rng.normal(1.0, 0.06, n) * np.where(male, 1.0, 0.95)
-    severity = rng.standard_normal(n)
+
+def _check_names(schema: Schema, spec: SynthSpec) -> None:
+    needed: list[str] = []
+    for step in spec.steps:
+        try:
+            needed.extend(_step_columns(step))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise SchemaError(
+                f"{spec.source}: the {step['draw']!r} step lacks {exc}; see the file's header"
+            ) from None
+    needed += [c for c, _ in spec.ineligible]
+    needed += [str(v) for k, v in spec.dates.items() if k == "operation"]
+    needed += [str(e["column"]) for e in spec.ids]
+    missing = list(dict.fromkeys(c for c in needed if c not in schema and c not in schema.repeated))
+    if missing:
+        raise SchemaError(
+            "the synthetic cohort needs schema variables "
+            + ", ".join(repr(m) for m in missing)
+            + " that this schema lacks"
+        )
+
+
+@dataclass
+class _Block:
+    """One group's patients, drawn step by step as the specification lists them."""
+
+    rng: np.random.Generator
+    schema: Schema
+    spec: SynthSpec
+    targets: Targets
+    group: str
+    n: int
+    n_pub: int
+    exact: bool = False
+    rho: float = 0.5
+    cols: Columns = field(default_factory=dict)
+    got: Achieved = field(default_factory=Achieved)
+    latent: dict[str, FloatArray] = field(default_factory=dict)
+
+    def draw(self, exact: bool, rho: float) -> Columns:
+        """Every step, then the eligibility columns; returns the columns."""
+        self.exact, self.rho = exact, rho
+        self.cols[self.schema.group_column] = np.full(self.n, self.group)
+        for step in self.spec.steps:
+            _STEPS[str(step["draw"])](self, step)
+        _eligible_baseline(self.rng, self.cols, self.n, self.schema)
+        return self.cols
+
+    def labels(self, column: str, rest: str) -> npt.NDArray[np.str_]:
+        """The published counts of ``column`` (scaled to the group), shuffled."""
+        count_t = self.targets.counts
+        counts = (
+            _scaled(count_t[column].counts, self.group, self.n, self.n_pub)
+            if column in count_t
+            else {}
+        )
+        return _labels(self.rng, self.n, counts, rest)
+
+    def by_code(self, spec: Mapping[str, Any], otherwise: float) -> FloatArray:
+        """A value per patient from an earlier column's codes (``otherwise`` for the rest)."""
+        out = np.full(self.n, float(otherwise))
+        codes = self.got.codes[str(spec["column"])]
+        for code, value in spec["values"].items():
+            out[codes == code] = float(value)
+        return out
 
     def realise(
+        self,
         column: str,
-        target: ContinuousTarget | None,
         z: FloatArray,
-        to_grid: Callable[
-            [FloatArray],
-            tuple[FloatArray, FloatArray, Callable[[npt.NDArray[np.int64]], FloatArray]],
-        ],
+        to_grid: Callable[[FloatArray], Grid],
         fallback: tuple[float, float],
     ) -> None:
+        """Draw ``column`` to its published mean ± SD (its fallback when unpublished)."""
+        n, schema, got = self.n, self.schema, self.got
+        target = self.targets.continuous_for(column)
         lo, hi = _bounds(schema, column, target)
-        if target is not None and group in target.cells:
-            tgt = _target(target, group)
+        if target is not None and self.group in target.cells:
+            tgt = _target(target, self.group)
         else:
             # not published: kypho's default, non-negative, and said so in the report
             target = None
@@ -502,12 +485,12 @@ def _group_block(
             got.defaults[column] = fallback
         y = fit(shape(z, tgt.mean, tgt.sd, lo, hi), tgt.mean, tgt.sd, lo, hi)
         y_grid, step, apply = to_grid(y)
-        if exact and target is not None:
+        if self.exact and target is not None:
             lo_a = np.full(n, -np.inf if lo is None else lo)
             hi_a = np.full(n, np.inf if hi is None else hi)
-            k, ok = repair(y_grid, step, lo_a, hi_a, _display_target(tgt, schema[column]), rng)
+            k, ok = repair(y_grid, step, lo_a, hi_a, _display_target(tgt, schema[column]), self.rng)
             if not ok:
-                k, _ = repair(y_grid, step, lo_a, hi_a, tgt, rng)
+                k, _ = repair(y_grid, step, lo_a, hi_a, tgt, self.rng)
             y_grid = apply(k)
             got.handles[column] = (Movable(y_grid.copy(), step, lo_a, hi_a, tgt, k), apply)
         else:
@@ -515,142 +498,230 @@ def _group_block(
         if target is not None:
             got.values[target.column] = y_grid
 
-    def direct(
-        column: str, res: float, integer: bool = False
-    ) -> Callable[
-        [FloatArray], tuple[FloatArray, FloatArray, Callable[[npt.NDArray[np.int64]], FloatArray]]
-    ]:
-        def to_grid(
-            y: FloatArray,
-        ) -> tuple[FloatArray, FloatArray, Callable[[npt.NDArray[np.int64]], FloatArray]]:
+    def direct(self, column: str, res: float) -> Callable[[FloatArray], Grid]:
+        """The grid of a value stored as drawn, to its resolution."""
+        integer = self.schema[column].type == "integer"
+
+        def to_grid(y: FloatArray) -> Grid:
             base = np.round(y / res) * res
 
             def apply(k: npt.NDArray[np.int64]) -> FloatArray:
                 v = _round_res(base + k * res, res)
-                cols[column] = v.astype(np.int64) if integer else v
+                self.cols[column] = v.astype(np.int64) if integer else v
                 return v
 
-            return base, np.full(n, res), apply
+            return base, np.full(self.n, res), apply
 
         return to_grid
 
-    for column in ("age", "operation_time", "cement_volume"):
-        realise(
-            column,
-            targets.continuous_for(column),
-            rng.standard_normal(n),
-            direct(column, RESOLUTION[column], schema[column].type == "integer"),
-            (70.0, 7.0) if column == "age" else (30.0, 5.0),
-        )
 
-    # blood loss through haemoglobin
-    hb_res = RESOLUTION["hb"]
-    hb_pre = _round_res(rng.normal(np.where(male, 128.0, 116.0), 11.0), hb_res)
-    cols["hb_pre"] = hb_pre
+def _fallback(step: Mapping[str, Any]) -> tuple[float, float]:
+    mean, sd = step["fallback"]
+    return float(mean), float(sd)
 
-    def hb_grid(
-        y: FloatArray,
-    ) -> tuple[FloatArray, FloatArray, Callable[[npt.NDArray[np.int64]], FloatArray]]:
-        post = _round_res(hb_pre * (1.0 - y / 100.0), hb_res)
+
+def _step_counts(b: _Block, step: Mapping[str, Any]) -> None:
+    """A category or boolean column with the published counts exactly."""
+    column = str(step["column"])
+    drawn = b.labels(column, str(step["rest"]))
+    var = b.schema[column]
+    if var.type == "boolean":
+        flags = drawn == "true"
+        b.cols[column] = flags
+        b.got.codes[column] = np.where(flags, "true", "false")
+    else:
+        if not var.derived:
+            b.cols[column] = drawn
+        b.got.codes[column] = drawn
+    then = step.get("then")
+    if then is not None:
+        finer = np.full(b.n, "", dtype="<U8")
+        for code, weights in then["weights"].items():
+            sel = drawn == code
+            w = np.array(list(weights.values()), dtype=np.float64)
+            finer[sel] = b.rng.choice(list(weights), size=int(sel.sum()), p=w / w.sum())
+        b.cols[str(then["column"])] = finer
+        b.got.codes[str(then["column"])] = finer
+
+
+def _step_cement_grade(b: _Block, step: Mapping[str, Any]) -> None:
+    """Filling pattern and film areas that :func:`kypho.classify.cement_grade` grades back."""
+    column = str(step["column"])
+    grade = b.labels(column, str(step["rest"]))
+    high = np.isin(grade, list(step["high"]))
+    patterns = step["pattern"]["grades"]
+    pattern = np.full(b.n, "", dtype=f"<U{max(len(str(p)) for p in patterns.values())}")
+    for code, value in patterns.items():
+        pattern[grade == code] = value
+    b.cols[str(step["pattern"]["column"])] = pattern
+    for area, bands in step["areas"].items():
+        hi_band = [int(v) for v in bands["high"]]
+        lo_band = [int(v) for v in bands["low"]]
+        on_high = b.rng.integers(hi_band[0], hi_band[1], b.n)
+        on_low = b.rng.integers(lo_band[0], lo_band[1], b.n)
+        b.cols[str(area)] = np.where(high, on_high, on_low).astype(np.float64)
+    b.got.codes[column] = grade
+
+
+def _step_leakage(b: _Block, step: Mapping[str, Any]) -> None:
+    """Leak / no leak by the published counts; one leak type per leaking patient."""
+    leak = b.labels(str(step["column"]), str(step["rest"])) == "true"
+    types = b.targets.leak_types.get(b.group, {})
+    sites = np.full(b.n, "", dtype="<U16")
+    k = int(leak.sum())
+    if k:
+        codes = list(types) or [str(step["default_type"])]
+        weights = [types[c] for c in codes] if types else [1]
+        drawn = b.rng.permutation(np.repeat(np.array(codes), apportion(k, weights)))
+        sites[np.flatnonzero(leak)] = drawn
+    b.cols[str(step["sites"])] = sites
+    b.got.codes[str(step["column"])] = np.where(leak, "true", "false")
+    b.got.leak_sites = sites
+
+
+def _step_subtype(b: _Block, step: Mapping[str, Any]) -> None:
+    """A category drawn by weights, and the boolean columns each code implies."""
+    weights = step["weights"]
+    p = np.array([float(w) for w in weights.values()])
+    subtype = b.rng.choice(list(weights), size=b.n, p=p / p.sum())
+    b.cols[str(step["column"])] = subtype
+    for flag, codes in step["flags"].items():
+        b.cols[str(flag)] = np.isin(subtype, list(codes))
+
+
+def _step_latent(b: _Block, step: Mapping[str, Any]) -> None:
+    """A per-patient effect for later steps: N(mean, sd), times a factor by code."""
+    if "mean" in step:
+        effect = b.rng.normal(float(step["mean"]), float(step["sd"]), b.n)
+    else:
+        effect = b.rng.standard_normal(b.n)
+    if "by" in step:
+        effect = effect * b.by_code(step["by"], float(step["otherwise"]))
+    b.latent[str(step["name"])] = effect
+
+
+def _step_continuous(b: _Block, step: Mapping[str, Any]) -> None:
+    column = str(step["column"])
+    z = b.rng.standard_normal(b.n)
+    b.realise(column, z, b.direct(column, float(step["resolution"])), _fallback(step))
+
+
+def _step_trajectories(b: _Block, step: Mapping[str, Any]) -> None:
+    """A repeated measure whose timepoints correlate (rho), optionally through a latent."""
+    columns = b.schema.measure_columns(str(step["measure"]))
+    latent = b.latent[str(step["latent"])] if "latent" in step else None
+    if latent is not None and step.get("sign", 1) == -1:
+        latent = -latent
+    z = trajectories(b.rng, b.n, len(columns), rho=b.rho, latent=latent)
+    res = float(step["resolution"])
+    for j, column in enumerate(columns.values()):
+        b.realise(column, z[:, j], b.direct(column, res), _fallback(step))
+
+
+def _step_percent_loss(b: _Block, step: Mapping[str, Any]) -> None:
+    """A published % loss drawn through the values before and after (blood loss, Hb)."""
+    res = float(step["resolution"])
+    spec = step["before_mean"]
+    mean = (
+        b.by_code(spec["by"], float(spec["otherwise"]))
+        if isinstance(spec, Mapping)
+        else np.full(b.n, float(spec))
+    )
+    before = _round_res(b.rng.normal(mean, float(step["before_sd"])), res)
+    b.cols[str(step["before"])] = before
+    after_col = str(step["after"])
+
+    def grid(y: FloatArray) -> Grid:
+        after = _round_res(before * (1.0 - y / 100.0), res)
 
         def apply(k: npt.NDArray[np.int64]) -> FloatArray:
-            cols["hb_post"] = _round_res(post - k * hb_res, hb_res)
-            return blood_loss(hb_pre, np.asarray(cols["hb_post"], dtype=np.float64))
+            b.cols[after_col] = _round_res(after - k * res, res)
+            return _percent_loss(before, np.asarray(b.cols[after_col], dtype=np.float64))
 
-        return blood_loss(hb_pre, post), hb_res / hb_pre * 100.0, apply
+        return _percent_loss(before, after), res / before * 100.0, apply
 
-    realise(
-        "blood_loss",
-        targets.continuous_for("blood_loss"),
-        rng.standard_normal(n),
-        hb_grid,
-        (2.0, 0.8),
+    b.realise(str(step["column"]), b.rng.standard_normal(b.n), grid, _fallback(step))
+
+
+def _step_height_ratios(b: _Block, step: Mapping[str, Any]) -> None:
+    """Published height ratios through the injured and the neighbouring heights."""
+    res = float(step["resolution"])
+    level_mm = _level_heights(
+        b.cols[str(step["level"])],
+        b.latent[str(step["body"])],
+        step["heights_mm"],
+        float(step["below_last_mm"]),
     )
-
-    vas = schema.measure_columns("vas")
-    z_vas = trajectories(rng, n, len(vas), rho=rho)
-    for j, column in enumerate(vas.values()):
-        realise(
-            column,
-            targets.continuous_for(column),
-            z_vas[:, j],
-            direct(column, RESOLUTION["vas"]),
-            (3.0, 1.0),
+    sd = float(step["neighbour_sd"])
+    for side in step["sides"]:
+        factor = float(side["factor"])
+        injured = b.schema.measure_columns(str(side["injured"]))
+        z_h = trajectories(
+            b.rng, b.n, len(injured), rho=b.rho, latent=b.latent[str(step["latent"])]
         )
-
-    # Heights: a shared severity effect links a patient's ratios over time; more
-    # collapse (lower ratio) goes with a larger wedge angle.
-    level_mm = _level_heights(level, body)
-    res_h = RESOLUTION["height"]
-    for side, factor in (("ant", 1.0), ("mid", 0.93)):
-        injured = schema.measure_columns(f"{side}_height_injured")
-        z_h = trajectories(rng, n, len(injured), rho=rho, latent=severity)
         for j, tp in enumerate(injured):
-            above = _round_res(level_mm[0] * factor * rng.normal(1.0, 0.01, n), res_h)
-            below = _round_res(level_mm[1] * factor * rng.normal(1.0, 0.01, n), res_h)
-            cols[f"{side}_height_above_{tp}"] = above
-            cols[f"{side}_height_below_{tp}"] = below
-            ref = (above + below) / 2.0
-
-            def ratio_grid(
-                y: FloatArray,
-                ref: FloatArray = ref,
-                above: FloatArray = above,
-                below: FloatArray = below,
-                name: str = injured[tp],
-            ) -> tuple[FloatArray, FloatArray, Callable[[npt.NDArray[np.int64]], FloatArray]]:
-                inj = _round_res(y / 100.0 * ref, res_h)
-
-                def apply(k: npt.NDArray[np.int64]) -> FloatArray:
-                    cols[name] = _round_res(inj + k * res_h, res_h)
-                    return height_ratio(np.asarray(cols[name], dtype=np.float64), above, below)
-
-                return height_ratio(inj, above, below), res_h / ref * 100.0, apply
-
-            ratio_col = f"{side}_height_ratio_{tp}"
-            realise(
-                ratio_col, targets.continuous_for(ratio_col), z_h[:, j], ratio_grid, (80.0, 8.0)
+            above = _round_res(level_mm[0] * factor * b.rng.normal(1.0, sd, b.n), res)
+            below = _round_res(level_mm[1] * factor * b.rng.normal(1.0, sd, b.n), res)
+            b.cols[b.schema.measure_columns(str(side["above"]))[tp]] = above
+            b.cols[b.schema.measure_columns(str(side["below"]))[tp]] = below
+            ratio_col = b.schema.measure_columns(str(side["ratio"]))[tp]
+            b.realise(
+                ratio_col,
+                z_h[:, j],
+                _ratio_grid(b, injured[tp], above, below, res),
+                _fallback(step),
             )
 
-    wedge = schema.measure_columns("wedge_angle")
-    z_w = trajectories(rng, n, len(wedge), rho=rho, latent=-severity)
-    for j, column in enumerate(wedge.values()):
-        realise(
-            column,
-            targets.continuous_for(column),
-            z_w[:, j],
-            direct(column, RESOLUTION["wedge_angle"]),
-            (10.0, 3.0),
-        )
-    _landmarks(rng, cols, schema, n)
-    _eligible_baseline(rng, cols, n, schema)
-    return cols, got
+
+def _ratio_grid(
+    b: _Block, name: str, above: FloatArray, below: FloatArray, res: float
+) -> Callable[[FloatArray], Grid]:
+    ref = (above + below) / 2.0
+
+    def grid(y: FloatArray) -> Grid:
+        inj = _round_res(y / 100.0 * ref, res)
+
+        def apply(k: npt.NDArray[np.int64]) -> FloatArray:
+            b.cols[name] = _round_res(inj + k * res, res)
+            return _ratio(np.asarray(b.cols[name], dtype=np.float64), above, below)
+
+        return _ratio(inj, above, below), res / ref * 100.0, apply
+
+    return grid
 
 
-def _landmarks(rng: np.random.Generator, cols: Columns, schema: Schema, n: int) -> None:
+def _step_landmarks(b: _Block, step: Mapping[str, Any]) -> None:
     """Endplate corners on the lateral film, consistent with the heights and wedge angle.
 
     In the vertebra's own frame (mm): inferior endplate from the posterior corner
     (0, 0) to the anterior corner (D, 0); superior anterior corner (D, h_ant);
     superior posterior corner (0, h_ant + D·tan w), so that the anterior height is
     the stored one and the angle between the endplate lines is the stored wedge
-    angle w. Each patient's film then rotates (sagittal alignment, SD 5°), scales
-    (10 px/mm × magnification about 1.1) and shifts the points; coordinates are kept
-    to 0.1 px. :func:`kypho.measures.wedge_angle_from_landmarks` gives back w to
-    within a few hundredths of a degree.
+    angle w. Each patient's film then rotates (sagittal alignment), scales (px per mm
+    × magnification) and shifts the points; coordinates are kept to 0.1 px.
+    :func:`kypho.measures.wedge_angle_from_landmarks` gives back w to within a few
+    hundredths of a degree.
     """
-    corners = ("sup_ant", "sup_post", "inf_ant", "inf_post")
-    if any(f"{c}_{axis}" not in schema.repeated for c in corners for axis in "xy"):
+    corners: Mapping[str, tuple[str, str]] = step["corners"]
+    if any(c not in b.schema.repeated for pair in corners.values() for c in pair):
         return
-    lumbar = cols["level"].astype("<U1") == "L"
-    depth = rng.normal(np.where(lumbar, 35.0, 30.0), 2.0)
-    scale = 10.0 * rng.normal(1.1, 0.03, n)
-    theta = np.radians(rng.normal(0.0, 5.0, n))
+    n, rng = b.n, b.rng
+    depth_spec = step["depth_mm"]
+    depth = rng.normal(
+        b.by_code(depth_spec["by"], float(depth_spec["otherwise"])), float(depth_spec["sd"])
+    )
+    mag_mean, mag_sd = (float(v) for v in step["magnification"])
+    scale = float(step["px_per_mm"]) * rng.normal(mag_mean, mag_sd, n)
+    theta = np.radians(rng.normal(0.0, float(step["rotation_sd"]), n))
     cos, sin = np.cos(theta), np.sin(theta)
-    x0, y0 = rng.uniform(300.0, 700.0, n), rng.uniform(300.0, 700.0, n)
-    for tp in schema.repeated["sup_ant_x"]:
-        h_ant = cols.get(f"ant_height_injured_{tp}")
-        wedge = cols.get(f"wedge_angle_{tp}")
+    lo, hi = (float(v) for v in step["offset_px"])
+    x0, y0 = rng.uniform(lo, hi, n), rng.uniform(lo, hi, n)
+    heights = b.schema.measure_columns(str(step["height"]))
+    angles = b.schema.measure_columns(str(step["angle"]))
+    first = next(iter(corners.values()))[0]
+    for tp in b.schema.repeated[first]:
+        h_ant = b.cols.get(heights.get(tp, ""))
+        wedge = b.cols.get(angles.get(tp, ""))
         if h_ant is None or wedge is None:
             continue
         h = np.asarray(h_ant, dtype=np.float64)
@@ -662,17 +733,32 @@ def _landmarks(rng: np.random.Generator, cols: Columns, schema: Schema, n: int) 
             "sup_post": (np.zeros(n), h_post),
         }
         for corner, (x, y) in frame.items():
-            cols[f"{corner}_x_{tp}"] = np.round(x0 + scale * (cos * x - sin * y), 1)
-            cols[f"{corner}_y_{tp}"] = np.round(y0 + scale * (sin * x + cos * y), 1)
+            x_col, y_col = corners[corner]
+            b.cols[f"{x_col}_{tp}"] = np.round(x0 + scale * (cos * x - sin * y), 1)
+            b.cols[f"{y_col}_{tp}"] = np.round(y0 + scale * (sin * x + cos * y), 1)
 
 
-def blood_loss(hb_pre: FloatArray, hb_post: FloatArray) -> FloatArray:
+_STEPS: Mapping[str, Callable[[_Block, Mapping[str, Any]], None]] = {
+    "counts": _step_counts,
+    "subtype": _step_subtype,
+    "cement_distribution": _step_cement_grade,
+    "leak_types": _step_leakage,
+    "latent": _step_latent,
+    "continuous": _step_continuous,
+    "trajectories": _step_trajectories,
+    "percent_loss": _step_percent_loss,
+    "height_ratios": _step_height_ratios,
+    "landmarks": _step_landmarks,
+}
+
+
+def _percent_loss(before: FloatArray, after: FloatArray) -> FloatArray:
     """:func:`kypho.measures.blood_loss` on float arrays, with the same arithmetic."""
-    out: FloatArray = (hb_pre - hb_post) / hb_pre * 100.0
+    out: FloatArray = (before - after) / before * 100.0
     return out
 
 
-def height_ratio(injured: FloatArray, above: FloatArray, below: FloatArray) -> FloatArray:
+def _ratio(injured: FloatArray, above: FloatArray, below: FloatArray) -> FloatArray:
     """:func:`kypho.measures.height_ratio` on float arrays, with the same arithmetic."""
     ref = (above + below) / 2.0
     out: FloatArray = injured / ref * 100.0
@@ -686,56 +772,23 @@ def _round_res(x: FloatArray, res: float) -> FloatArray:
 
 
 def _level_heights(
-    level: npt.NDArray[np.generic], body: FloatArray
+    level: npt.NDArray[np.generic],
+    body: FloatArray,
+    heights_mm: Mapping[str, float],
+    below_last: float,
 ) -> tuple[FloatArray, FloatArray]:
-    """Anterior heights (mm) of the vertebrae above and below the fractured one.
+    """Heights of the vertebrae above and below the fractured one, scaled by body size.
 
-    Plausible adult values rising down the spine (about 16 mm at T1 to 29 mm at L5).
-    The ratios are unit-free, so only their relative size matters.
+    ``heights_mm`` lists every level from the top down with its height; the vertebra
+    below the last level has ``below_last``.
     """
-    order = [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)]
-    mm = np.array([15.0 + 0.7 * i for i in range(1, 13)] + [24.5 + 1.0 * i for i in range(1, 6)])
+    mm = np.array([float(v) for v in heights_mm.values()])
     pos = np.full(len(level), -1, dtype=np.int64)
-    for i, name in enumerate(order):
+    for i, name in enumerate(heights_mm):
         pos[level == name] = i
     above = mm[np.clip(pos - 1, 0, len(mm) - 1)]
-    below = np.where(pos + 1 < len(mm), mm[np.clip(pos + 1, 0, len(mm) - 1)], 28.0)
+    below = np.where(pos + 1 < len(mm), mm[np.clip(pos + 1, 0, len(mm) - 1)], below_last)
     return above * body, below * body
-
-
-def _cement(rng: np.random.Generator, cols: Columns, grade: npt.NDArray[np.generic]) -> None:
-    """Filling pattern and film areas that :func:`kypho.classify.cement_grade` grades as ``grade``.
-
-    Grades I/II: both films in 50–75 %; III/IV: both films above 75 %. Dense for
-    I and III, spongy for II and IV.
-    """
-    n = len(grade)
-    high = np.isin(grade, ["III", "IV"])
-    cols["cement_pattern"] = np.where(np.isin(grade, ["I", "III"]), "dense", "spongy")
-    ap = np.where(high, rng.integers(76, 96, n), rng.integers(52, 76, n))
-    lat = np.where(high, rng.integers(76, 96, n), rng.integers(50, 76, n))
-    cols["cement_area_ap"] = ap.astype(np.float64)
-    cols["cement_area_lat"] = lat.astype(np.float64)
-
-
-def _leak_sites(
-    rng: np.random.Generator,
-    leak: npt.NDArray[np.bool_],
-    types: Mapping[str, int],
-    n: int,
-    n_pub: int,
-) -> npt.NDArray[np.generic]:
-    """One leak type per leaking patient, in the published proportions."""
-    sites = np.full(n, "", dtype="<U16")
-    k = int(leak.sum())
-    if k == 0:
-        return sites
-    codes = list(types) or ["C"]
-    weights = [types[c] for c in codes] if types else [1]
-    counts = apportion(k, weights)
-    drawn = rng.permutation(np.repeat(np.array(codes), counts))
-    sites[np.flatnonzero(leak)] = drawn
-    return sites
 
 
 def _eligible_baseline(rng: np.random.Generator, cols: Columns, n: int, schema: Schema) -> None:
@@ -783,45 +836,60 @@ def _criterion_bounds(schema: Schema, column: str) -> tuple[float | None, float 
     return lo, hi
 
 
-def _make_ineligible(data: Columns, start: int, count: int) -> None:
+def _make_ineligible(
+    data: Columns, start: int, count: int, failures: tuple[tuple[str, Any], ...]
+) -> None:
     for j in range(count):
-        column, value = INELIGIBLE[j % len(INELIGIBLE)]
+        column, value = failures[j % len(failures)]
         row = start + j
         if value is None:
             arr = data[column].astype(np.float64)
             arr[row] = np.nan
             data[column] = arr
         else:
-            data[column][row] = value  # type: ignore[assignment]
+            data[column][row] = value
 
 
-EARLIEST_BIRTH_YEAR = 1900
-"""The earliest year of birth the schema accepts (its ``birth_date`` minimum)."""
+# Mean length of a month in days (365.25 / 12), for follow-up in months.
+DAYS_PER_MONTH = 30.4375
 
 
-def _add_dates(rng: np.random.Generator, data: Columns, n: int) -> None:
-    first = np.datetime64(ENROLMENT[0].isoformat(), "D")
-    span = (np.datetime64(ENROLMENT[1].isoformat(), "D") - first).astype(np.int64) + 1
+def _add_dates(
+    rng: np.random.Generator, data: Columns, n: int, dates: Mapping[str, Any], schema: Schema
+) -> None:
+    """Operation dates in the enrolment window, follow-up after it, birth dates from age."""
+    window: tuple[dt.date, dt.date] = dates["enrolment"]
+    first = np.datetime64(window[0].isoformat(), "D")
+    span = (np.datetime64(window[1].isoformat(), "D") - first).astype(np.int64) + 1
     op = first + rng.integers(0, span, n).astype("timedelta64[D]")
-    days = MIN_FOLLOWUP_DAYS + np.round(rng.gamma(2.0, 90.0, n)).astype(np.int64)
-    data["operation_date"] = op
-    data["last_followup_date"] = op + days.astype("timedelta64[D]")
-    data["followup_months"] = np.floor(days / 30.4375 * 10.0) / 10.0
-    age = np.asarray(data["age"], dtype=np.int64)
-    op_year = op.astype("datetime64[Y]").astype(np.int64) + 1970
-    op_doy = (op - op.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64)
-    # a birthday later in the year than the operation has not come yet: born a year earlier
-    birth_doy = rng.integers(0, 365, n)
-    # The far tail of a large cohort's ages (about 40 per million draws at 118-120)
-    # would put the birth before the schema's earliest date of birth: such an age is
-    # lowered to the oldest one a valid date of birth allows, so every row validates.
-    oldest = op_year - EARLIEST_BIRTH_YEAR - (birth_doy > op_doy)
-    if np.any(age > oldest):
-        age = np.minimum(age, oldest)
-        data["age"] = age.astype(np.asarray(data["age"]).dtype)
-    birth_year = op_year - age - (birth_doy > op_doy)
-    jan1 = (birth_year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
-    data["birth_date"] = jan1 + np.minimum(birth_doy, 364).astype("timedelta64[D]")
+    data[str(dates["operation"])] = op
+    followup = dates.get("followup")
+    if followup is not None:
+        shape_k, scale = (float(v) for v in followup["gamma"])
+        days = int(followup["min_days"]) + np.round(rng.gamma(shape_k, scale, n)).astype(np.int64)
+        data[str(followup["column"])] = op + days.astype("timedelta64[D]")
+        if "months" in followup:
+            data[str(followup["months"])] = np.floor(days / DAYS_PER_MONTH * 10.0) / 10.0
+    birth = dates.get("birth")
+    if birth is not None:
+        age_column = str(birth["age_column"])
+        age = np.asarray(data[age_column], dtype=np.int64)
+        op_year = op.astype("datetime64[Y]").astype(np.int64) + 1970
+        op_doy = (op - op.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64)
+        # a birthday later in the year than the operation has not come yet: born a year earlier
+        birth_doy = rng.integers(0, 365, n)
+        earliest = schema[str(birth["column"])].min
+        if isinstance(earliest, dt.date):
+            # The far tail of a large cohort's ages (about 40 per million draws at
+            # 118-120) would put the birth before the schema's earliest date of birth:
+            # such an age is lowered to the oldest one a valid date of birth allows.
+            oldest = op_year - earliest.year - (birth_doy > op_doy)
+            if np.any(age > oldest):
+                age = np.minimum(age, oldest)
+                data[age_column] = age.astype(np.asarray(data[age_column]).dtype)
+        birth_year = op_year - age - (birth_doy > op_doy)
+        jan1 = (birth_year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
+        data[str(birth["column"])] = jan1 + np.minimum(birth_doy, 364).astype("timedelta64[D]")
 
 
 def _numbered(prefix: str, digits: npt.NDArray[np.uint32], width: int) -> npt.NDArray[np.str_]:
@@ -833,41 +901,65 @@ def _numbered(prefix: str, digits: npt.NDArray[np.uint32], width: int) -> npt.ND
     return out
 
 
-def _add_ids(data: Columns, n: int) -> None:
+def _add_ids(data: Columns, n: int, ids: tuple[Mapping[str, Any], ...]) -> None:
+    """Numbered ids: at least 3 digits (4 for a ``wide`` one), more as ``n`` needs."""
     width = max(3, len(str(n)))
     widest = max(4, width)
     numbers = np.arange(1, n + 1, dtype=np.int64)
     # the decimal digits of 1..n once, as code points, zero-padded to the widest label
     powers = 10 ** np.arange(widest - 1, -1, -1, dtype=np.int64)
     digits = ((numbers[:, None] // powers) % 10 + ord("0")).astype(np.uint32)
-    data["patient_id"] = _numbered("P", digits, width)
-    data["patient_name"] = _numbered("Synthetic Patient ", digits, width)
-    data["hospital_number"] = _numbered("SYN-", digits, widest)
+    for entry in ids:
+        wide = bool(entry.get("wide", False))
+        data[str(entry["column"])] = _numbered(
+            str(entry["prefix"]), digits, widest if wide else width
+        )
 
 
-def _typed(schema: Schema, data: Columns, n: int) -> pd.DataFrame:
+def _typed(schema: Schema, data: Columns, n: int, note: Mapping[str, str] | None) -> pd.DataFrame:
     """One column per schema input variable, typed as :func:`kypho.validation.validate` types."""
     out: dict[str, pd.Series] = {}
+    note_column = note["column"] if note else None
     for var in schema.input_variables:
         values = data.get(var.name)
-        if var.type in ("category", "ordinal") and values is not None:
+        if var.type in ("category", "ordinal"):
             # integer codes, not strings, so that a million rows stay fast
             codes = np.full(n, -1, dtype=np.int16)
-            for j, code in enumerate(var.codes):
-                codes[values == code] = j
-            out[var.name] = typed_column(var, codes)
-        elif var.type == "boolean" and values is not None:
-            out[var.name] = typed_column(var, np.asarray(values, dtype=bool))
-        elif var.type == "integer" and values is not None:
-            out[var.name] = typed_column(var, np.asarray(values, dtype=np.int64))
-        elif var.type == "number" and values is not None:
-            out[var.name] = typed_column(var, np.asarray(values, dtype=np.float64))
-        elif var.type == "date" and values is not None:
-            out[var.name] = typed_column(var, values.astype("datetime64[ns]"))
-        elif var.name == "notes":
-            out[var.name] = typed_column(var, [NOTE] * n)
-        elif values is not None:
-            out[var.name] = typed_column(var, values.astype(object))
+            if values is not None:
+                for j, code in enumerate(var.codes):
+                    codes[values == code] = j
+            cat = pd.Categorical.from_codes(
+                codes,
+                categories=pd.Index(list(var.codes)),
+                ordered=var.type == "ordinal",
+            )
+            out[var.name] = pd.Series(cat)
+        elif var.type == "boolean":
+            out[var.name] = (
+                pd.Series(np.asarray(values, dtype=bool), dtype="boolean")
+                if values is not None
+                else pd.Series(pd.array([pd.NA] * n, dtype="boolean"))
+            )
+        elif var.type == "integer":
+            out[var.name] = (
+                pd.Series(np.asarray(values, dtype=np.int64), dtype="Int64")
+                if values is not None
+                else pd.Series([pd.NA] * n, dtype="Int64")
+            )
+        elif var.type == "number":
+            out[var.name] = pd.Series(
+                np.asarray(values, dtype=np.float64) if values is not None else np.full(n, np.nan),
+                copy=False,
+            )
+        elif var.type == "date":
+            out[var.name] = pd.Series(
+                values.astype("datetime64[ns]") if values is not None else [pd.NaT] * n,
+                dtype="datetime64[ns]",
+            )
+        elif note is not None and var.name == note_column:
+            out[var.name] = pd.Series([note["text"]] * n, dtype="string")
         else:
-            out[var.name] = typed_column(var, None, n)
+            out[var.name] = pd.Series(
+                values.astype(object) if values is not None else [pd.NA] * n, dtype="string"
+            )
     return pd.DataFrame(out, copy=False)

@@ -6,7 +6,9 @@ table row is which schema variable (or repeated measure), and what each printed
 level means. :func:`collect_targets` applies it and returns the targets the
 generator works to, with every row it could not bind listed, never dropped.
 
-The default, :data:`PAPER_BINDING`, binds the kypho paper's Tables 1–7
+The binding is data: the ``binding`` section of a synthesis specification
+(:func:`kypho.synth.spec.load_synth_spec`); kypho's own, in
+``kypho/data/synth.yaml``, binds the paper's Tables 1–7
 (``kypho/data/paper_tables.yaml``) to the study schema (``kypho/data/study.yaml``).
 """
 
@@ -27,7 +29,6 @@ from kypho.errors import SchemaError
 from kypho.schema import Schema
 
 __all__ = [
-    "PAPER_BINDING",
     "Binding",
     "ContinuousTarget",
     "CountTarget",
@@ -70,36 +71,6 @@ class Binding:
         default_factory=dict
     )
     leak_types: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-
-
-PAPER_BINDING = Binding(
-    continuous={
-        (1, "Age (yr ± SD)"): "age",
-        (2, "operation time(min)"): "operation_time",
-        (2, "intraoperative blood loss(%)"): "blood_loss",
-        (2, "amount of bone cement injection(ml)"): "cement_volume",
-    },
-    repeated={3: "vas", 4: "ant_height_ratio", 5: "mid_height_ratio", 6: "wedge_angle"},
-    counts={
-        (1, "Pain"): ("pain", "true"),
-        (1, "Percussion pain"): ("percussion_pain", "true"),
-        (1, "Constipation"): ("constipation", "true"),
-        (1, "Thoracic vertebra"): ("region", "thoracic"),
-        (1, "Lumbar vertebra"): ("region", "lumbar"),
-    },
-    categorical={
-        (1, "Gender (male to female)"): ("sex", {}),
-        (7, "Distribution grade of bone cement"): ("cement_grade", {}),
-        (7, "Number of bone cement leakage"): (
-            "leakage",
-            {"Leakage": "true", "No leakage": "false"},
-        ),
-    },
-    # Results, "Comparison of the distribution grade ...": "1 case of type C, 1 case of
-    # type S in the experimental group, 7 cases of type C and 2 cases of type S in the
-    # control group".
-    leak_types={"experimental": {"C": 1, "S": 1}, "control": {"C": 7, "S": 2}},
-)
 
 
 @dataclass(frozen=True)

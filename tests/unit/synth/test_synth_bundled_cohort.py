@@ -17,7 +17,7 @@ from kypho.audit.loader import load_paper_tables
 from kypho.eligibility import screen
 from kypho.measures import derive
 from kypho.schema import load_schema
-from kypho.synth import PAPER_BINDING
+from kypho.synth import load_synth_spec
 from kypho.synth.targets import collect_targets
 from kypho.validate import validate
 
@@ -81,7 +81,7 @@ def test_every_published_mean_and_sd_is_reproduced_to_its_rounding(
     included: pd.DataFrame,
 ) -> None:
     paper = load_paper_tables()
-    targets = collect_targets(paper, load_schema(), PAPER_BINDING)
+    targets = collect_targets(paper, load_schema(), load_synth_spec().binding)
     assert (
         len(targets.continuous) == 17
     )  # Table 1 age, Table 2: 3 rows, Table 3: 4, Tables 4-6: 3 each
@@ -218,7 +218,7 @@ def test_summaries_print_as_published_at_the_schemas_precision(included: pd.Data
     """kypho's tables show two decimals where the paper printed fewer ("32", "5.5"): the
     cohort is aimed so that they show 32.00 and 5.50, the paper's numbers."""
     schema = load_schema()
-    targets = collect_targets(load_paper_tables(), schema, PAPER_BINDING)
+    targets = collect_targets(load_paper_tables(), schema, load_synth_spec().binding)
     for t in targets.continuous:
         places = schema[t.column].precision
         assert places is not None

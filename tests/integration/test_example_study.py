@@ -1,0 +1,129 @@
+"""A second, different study runs end to end with no code change: synth, validate,
+analyze, template, db (kypho/data/examples/vertebroplasty/)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from kypho.cli import main
+from kypho.schema import load_schema
+
+EXAMPLE = Path(str(resources.files("kypho").joinpath("data", "examples", "vertebroplasty")))
+SCHEMA = EXAMPLE / "study.yaml"
+PLAN = EXAMPLE / "analysis.yaml"
+SPEC = EXAMPLE / "synth.yaml"
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("example") / "cohort.csv"
+    result = run("synth", "--schema", str(SCHEMA), "--spec", str(SPEC), "--out", str(path))
+    assert result.exit_code == 0, result.output
+    assert "62 published values checked: 62 reproduced." in result.output
+    return path
+
+
+def test_the_example_schema_shares_no_variable_with_kyphos() -> None:
+    example, kypho = load_schema(SCHEMA), load_schema()
+    assert example.study != kypho.study
+    assert not set(example.variables) & set(kypho.variables)
+    assert example.group_levels == ("pvp", "conservative")
+
+
+def test_synth_regenerates_the_shipped_example_cohort(cohort: Path) -> None:
+    assert cohort.read_bytes() == (EXAMPLE / "cohort.csv").read_bytes()
+
+
+def test_validate_accepts_every_record(cohort: Path) -> None:
+    result = run("validate", str(cohort), "--schema", str(SCHEMA))
+    assert result.exit_code == 0, result.output
+    assert "84 rows read: 84 accepted, 0 rejected (0 problems)" in result.output
+    # the conservative arm had no cement, and one ineligible record no pain duration
+    assert "missing values among accepted rows: pain_weeks 1, cement_ml 84" in result.output
+
+
+def test_analyze_writes_the_plans_tables(cohort: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = run(
+        "analyze", str(cohort), "--schema", str(SCHEMA), "--plan", str(PLAN),
+        "--out", str(out), "--format", "md", "--format", "csv", "--no-figures", "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "eligible 80 of 84" in result.output
+    titles = [
+        line.split(",")[0]
+        for line in (out / "tables.csv").read_text(encoding="utf-8").splitlines()
+        if line.startswith("Table ")
+    ]
+    assert titles == [
+        "Table 1. Baseline characteristics",
+        "Table 2. Back pain (VAS)",
+        "Table 3. Oswestry Disability Index",
+        "Table 4. Improvement at 12 months and new fractures",
+    ]
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| Pain relief at 12 months (points) |" in md
+    assert "12 months | 27.9 ± 17.1\\* | 31.6 ± 18.8\\* |" in md  # ODI at 12 months, as generated
+
+
+def test_a_plan_for_another_study_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["analyze", "--plan", str(PLAN), "--out", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2
+    assert (
+        f"the plan {str(PLAN)!r} is for study 'vertebroplasty-vs-conservative-example', "
+        "but the schema is study 'kyphoplasty-staged-perfusion'"
+    ) in result.output
+
+
+def test_template_has_the_example_columns(tmp_path: Path) -> None:
+    out = tmp_path / "entry.xlsx"
+    result = run("template", "--schema", str(SCHEMA), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(out)["Data"]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert "odi_m12" in header or "Oswestry Disability Index" in " ".join(map(str, header))
+    assert len(header) == len(load_schema(SCHEMA).input_variables)
+
+
+def test_db_import_export_verify(cohort: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'vp.db'}"
+    db = ["db", "--url", url, "--user", "ann", "--schema", str(SCHEMA)]
+    assert run(*db, "init").exit_code == 0
+    imported = run(*db, "import", str(cohort), "--reason", "example study")
+    assert imported.exit_code == 0, imported.output
+    out = tmp_path / "export.csv"
+    exported = run(*db, "export", str(out))
+    assert exported.exit_code == 0, exported.output
+    frame = pd.read_csv(out)
+    assert len(frame) == 84
+    # de-identified by the example's own declarations: initials and comments dropped,
+    # dates counted from its reference date (treatment_date), itself dropped
+    assert not {"initials", "comments", "treatment_date"} & set(frame.columns)
+    assert "odi_m12" in frame.columns
+    verified = run(*db, "verify")
+    assert verified.exit_code == 0, verified.output
+
+
+def test_a_whole_plan_is_not_an_extension() -> None:
+    from kypho.analysis import load_plan
+    from kypho.errors import AnalysisError
+
+    with pytest.raises(AnalysisError) as info:
+        load_plan(extensions=[PLAN])
+    assert str(info.value) == (
+        f"{PLAN}: a plan that names its study is a whole plan, not an addition to "
+        "another; load it as the plan itself"
+    )
+    assert [t.number for t in load_plan(PLAN).tables] == [1, 2, 3, 4]
