@@ -522,6 +522,7 @@ def _report(
             reference_docx=reference_docx,
             sections=sections,
             cache_key=cache_key,
+            plan=plan,
         )
         summary = {
             "n_read": validation.n_read,
