@@ -246,6 +246,8 @@ def _quality_html(
         f"<tr><td>Records read</td><td>{validation.n_read}</td></tr>",
         f"<tr><td>Accepted</td><td>{validation.n_accepted}</td></tr>",
         f"<tr><td>Rejected</td><td>{validation.n_rejected}</td></tr>",
+        "<tr><td>Fields flagged (set missing, record kept)</td>"
+        f"<td>{getattr(validation, 'n_flagged', 0)}</td></tr>",
     ]
     unknown = list(validation.unknown_columns)
     if unknown:
@@ -257,12 +259,15 @@ def _quality_html(
     if len(problems):
         shown = problems.head(200)
         parts.append(
-            f'<h3>Problems ({len(problems)})</h3><table class="plain"><thead><tr><th>Row</th><th>Record</th><th>Field</th><th>Message</th></tr></thead><tbody>'
+            f'<h3>Problems ({len(problems)})</h3><table class="plain"><thead><tr><th>Row</th><th>Record</th><th>Field</th><th>Message</th><th>Action</th></tr></thead><tbody>'
         )
+        actions = {"flagged": "field set missing", "rejected": "record rejected"}
         for rec in shown.itertuples(index=False):
+            action = actions.get(str(getattr(rec, "action", "rejected")), "")
             parts.append(
                 f"<tr><td>{esc(str(rec.row))}</td><td>{esc(str(rec.record))}</td>"
-                f"<td>{esc(str(rec.field))}</td><td>{esc(str(rec.message))}</td></tr>"
+                f"<td>{esc(str(rec.field))}</td><td>{esc(str(rec.message))}</td>"
+                f"<td>{esc(action)}</td></tr>"
             )
         parts.append("</tbody></table>")
         if len(problems) > len(shown):
