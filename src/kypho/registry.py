@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -143,6 +143,8 @@ class RegistryValidation:
     missing : pandas.Series
         Missing values per schema column among the accepted rows.
     unknown_columns, ignored_columns : list of str
+    data : pandas.DataFrame
+        No rows: the accepted records' columns (the records themselves stay in the file).
     """
 
     n_read: int
@@ -152,6 +154,7 @@ class RegistryValidation:
     missing: pd.Series
     unknown_columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    data: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -261,30 +264,46 @@ def _duplicate_problems(
 
 
 def _merge_flows(flows: list[Flow]) -> Flow:
-    from kypho.eligibility import Flow
+    """The flow of the whole file from the chunks' flows.
 
-    first = flows[0]
+    Counts (numbers, and mappings to numbers) are added up; labels and other
+    descriptions (mappings to text, lists) are the same in every chunk and kept.
+    """
+    import dataclasses
 
-    def total(name: str) -> dict[str, int]:
-        summed: dict[str, int] = {}
-        for flow in flows:
-            for key, value in getattr(flow, name).items():
-                summed[key] = summed.get(key, 0) + int(value)
-        order = [k for f in flows for k in getattr(f, name)]
-        return {k: summed[k] for k in dict.fromkeys(order)}
+    labels = list(getattr(flows[0], "labels", {}) or {})
 
-    return Flow(
-        screened=sum(f.screened for f in flows),
-        excluded=sum(f.excluded for f in flows),
-        included=sum(f.included for f in flows),
-        by_reason=total("by_reason"),
-        first_reason=total("first_reason"),
-        included_by_group={
-            k: sum(f.included_by_group.get(k, 0) for f in flows) for k in first.included_by_group
-        },
-        labels=dict(first.labels),
-        not_assessed=list(first.not_assessed),
-    )
+    def rank(key: object) -> tuple[int, bool]:
+        base, _, unknown = str(key).partition(":")
+        return (labels.index(base) if base in labels else len(labels), bool(unknown))
+
+    merged: dict[str, Any] = {}
+    for spec in dataclasses.fields(flows[0]):
+        values = [getattr(flow, spec.name) for flow in flows]
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            merged[spec.name] = sum(values)
+        elif all(isinstance(v, dict) for v in values):
+            combined: dict[object, object] = {}
+            for value in values:
+                for key, item in value.items():
+                    if isinstance(item, int) and not isinstance(item, bool):
+                        previous = combined.get(key, 0)
+                        combined[key] = (previous if isinstance(previous, int) else 0) + item
+                    else:
+                        combined.setdefault(key, item)
+            counts = all(isinstance(v, int) for v in combined.values())
+            # Counts by criterion in the criteria's order, as screen() gives them.
+            merged[spec.name] = (
+                dict(sorted(combined.items(), key=lambda kv: rank(kv[0])))
+                if (
+                    counts
+                    and any(k in labels or str(k).partition(":")[0] in labels for k in combined)
+                )
+                else combined
+            )
+        else:
+            merged[spec.name] = values[0]
+    return dataclasses.replace(flows[0], **merged)
 
 
 def _batches(path: Path, rows: int, schema: Schema) -> Iterator[pd.DataFrame]:
@@ -366,6 +385,7 @@ def analyze_registry(
     unknown: list[str] = []
     ignored: list[str] = []
     n_accepted = n_rejected = 0
+    columns: pd.DataFrame | None = None
     chunks = 0
     offset = 0
     with tempfile.TemporaryDirectory(prefix="kypho-registry-", dir=workdir) as tmp:
@@ -398,6 +418,8 @@ def analyze_registry(
                     ]
                     local["row"] = file_rows
                     problems.append(local)
+                if columns is None:
+                    columns = checked.data.iloc[:0]
                 unknown = unknown or list(checked.unknown_columns)
                 ignored = ignored or list(checked.ignored_columns)
                 n_accepted += checked.n_accepted
@@ -447,6 +469,7 @@ def analyze_registry(
         missing=missing if missing is not None else pd.Series(dtype=np.int64),
         unknown_columns=unknown,
         ignored_columns=ignored,
+        data=columns if columns is not None else pd.DataFrame(),
     )
     return RegistryAnalysis(
         result=result,

@@ -3,7 +3,20 @@
 :func:`validate` takes a raw table (one row per patient, from any source) and
 returns a :class:`ValidationResult`: the accepted rows, typed; the rejected rows
 with every reason; one problem per (row, field); counts of missing values. No row
-is dropped or changed silently: ``n_accepted + n_rejected == n_read`` always.
+is dropped or changed silently: ``n_accepted + n_rejected == n_read`` always, and
+every value that is not kept as written is listed in ``problems``.
+
+By default a problem in one field *flags that field*: the record is kept, the
+field is set missing (so it is left out of that field's analyses and counted as
+missing in every table row), and the problem is listed with action ``flagged``.
+Structural problems reject the whole record: no id, an id shared by several
+rows, no valid group, a line the file reader could not split into the header's
+fields. ``strict=True`` (``--strict`` on the command line) rejects the record
+for any problem, as the study store does for imports.
+
+Rows are named as the file shows them: ``line 7`` of a CSV file, ``sheet
+'Data', row 7`` of a workbook (row 1 is the header), ``case 7`` of an SPSS
+file, ``row 7`` (1-based) of a table made in Python.
 
 Checks, in order, each over whole columns:
 
@@ -31,12 +44,37 @@ import pandas as pd
 
 from kypho.errors import ColumnError, ValidationError
 from kypho.schema import Schema, Variable, load_schema
+from kypho.schema.dtypes import parse_dates, parse_numbers, typed_column
 
-__all__ = ["ValidationResult", "resolve_columns", "validate"]
+__all__ = ["FLAGGED", "REJECTED", "UnreadCell", "ValidationResult", "resolve_columns", "validate"]
+
+
+@dataclass(frozen=True)
+class UnreadCell:
+    """A cell a file reader could not read exactly; validation reports it.
+
+    ``text`` is what the file holds (a formula, the rest of a too-long line),
+    ``reason`` says why it was not read, in words for the user. A
+    ``structural`` cell (a line with the wrong number of fields) rejects its
+    record; any other flags its field.
+    """
+
+    text: str
+    reason: str
+    structural: bool = False
+
+    def __str__(self) -> str:
+        return self.text
+
 
 _TRUE = frozenset(["true", "t", "yes", "y", "1", "1.0"])
 _FALSE = frozenset(["false", "f", "no", "n", "0", "0.0"])
-_PROBLEM_COLUMNS = ["row", "record", "field", "value", "problem", "message"]
+_PROBLEM_COLUMNS = ["row", "record", "field", "value", "problem", "message", "action"]
+#: ``problems.action`` of a problem that rejected its record.
+REJECTED = "rejected"
+#: ``problems.action`` of a problem that set its field missing and kept the record.
+FLAGGED = "flagged"
+_PLACES = {"line": "line {}", "row": "row {}", "case": "case {}"}
 _OPS: dict[str, Callable[[pd.Series, pd.Series], pd.Series]] = {
     "==": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
@@ -55,20 +93,26 @@ class ValidationResult:
     ----------
     data
         Accepted rows, typed per the schema (see :func:`validate`), in input order,
-        indexed by their 1-based input row number.
+        indexed by their 1-based position in the input; flagged fields are missing.
     rejected
-        Rejected rows with their original values, plus ``row`` and ``reasons``.
+        Rejected rows with their original values, plus ``row`` (as the file
+        shows it) and ``reasons``.
     problems
-        One row per problem: ``row``, ``record``, ``field``, ``value``, ``problem``
-        (a short code), ``message`` (the whole sentence).
+        One row per problem: ``row`` (as the file shows it), ``record``,
+        ``field``, ``value`` (as written), ``problem`` (a short code),
+        ``message`` (the whole sentence), ``action`` (:data:`REJECTED` or
+        :data:`FLAGGED`).
     missing
-        Missing values per schema column among the accepted rows.
+        Missing values per schema column among the accepted rows (flagged
+        fields included).
     unknown_columns
         Input columns that are not in the schema (kept out of ``data``).
     ignored_columns
         Derived columns found in the input; kypho recomputes them.
     n_read
         Rows read.
+    strict
+        Whether any problem rejected its record (``strict=True``).
     """
 
     data: pd.DataFrame
@@ -78,6 +122,17 @@ class ValidationResult:
     unknown_columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     n_read: int = 0
+    strict: bool = False
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        """The problems that flagged a field of a kept record (the field set missing)."""
+        return self.problems[self.problems["action"] == FLAGGED]
+
+    @property
+    def n_flagged(self) -> int:
+        """Fields flagged (set missing) in kept records."""
+        return int((self.problems["action"] == FLAGGED).sum())
 
     @property
     def n_accepted(self) -> int:
@@ -95,10 +150,13 @@ class ValidationResult:
         return self.n_rejected == 0
 
     def summary(self) -> str:
-        """One line: rows read, accepted, rejected, problems."""
+        """One line: rows read, accepted, rejected, fields flagged, problems."""
+        flagged = self.n_flagged
         return (
             f"{_count(self.n_read, 'row')} read: {self.n_accepted} accepted, "
-            f"{self.n_rejected} rejected ({_count(len(self.problems), 'problem')})"
+            f"{self.n_rejected} rejected"
+            + (f", {_count(flagged, 'field')} flagged (set missing)" if flagged else "")
+            + f" ({_count(len(self.problems), 'problem')})"
         )
 
     def raise_if_rejected(self) -> None:
@@ -113,6 +171,31 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+_ALIASES: dict[int, tuple[Schema, dict[str, str]]] = {}
+
+
+def _aliases(schema: Schema) -> dict[str, str]:
+    """``{name, label or label with unit, case-folded: schema name}``, built once per schema."""
+    cached = _ALIASES.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    lookup: dict[str, str] = {}
+    for var in schema:
+        for alias in (var.name, var.label, var.display_label):
+            lookup.setdefault(alias.strip().casefold(), var.name)
+    # a label shared by several timepoints (e.g. "VAS score") is ambiguous; names win
+    names = {v.name.casefold() for v in schema}
+    for var in schema:
+        if var.measure is not None:
+            label_key = var.label.strip().casefold()
+            if lookup.get(label_key) != var.name and label_key not in names:
+                lookup.pop(label_key, None)
+    if len(_ALIASES) > 16:
+        _ALIASES.clear()
+    _ALIASES[id(schema)] = (schema, lookup)
+    return lookup
+
+
 def resolve_columns(columns: list[str], schema: Schema) -> dict[str, str]:
     """Map input column names (schema names or labels, any case) to schema names.
 
@@ -123,18 +206,7 @@ def resolve_columns(columns: list[str], schema: Schema) -> dict[str, str]:
     ColumnError
         If two input columns map to the same schema variable.
     """
-    lookup: dict[str, str] = {}
-    for var in schema:
-        for alias in (var.name, var.label, var.display_label):
-            lookup.setdefault(alias.strip().casefold(), var.name)
-    # a label shared by several timepoints (e.g. "VAS score") is ambiguous; names win
-    for var in schema:
-        if var.measure is not None:
-            label_key = var.label.strip().casefold()
-            if lookup.get(label_key) != var.name and label_key not in {
-                v.name.casefold() for v in schema
-            }:
-                lookup.pop(label_key, None)
+    lookup = _aliases(schema)
     mapping: dict[str, str] = {}
     seen: dict[str, str] = {}
     for col in columns:
@@ -150,16 +222,25 @@ def resolve_columns(columns: list[str], schema: Schema) -> dict[str, str]:
     return mapping
 
 
-def validate(raw: pd.DataFrame, schema: Schema | None = None) -> ValidationResult:
+def validate(
+    raw: pd.DataFrame, schema: Schema | None = None, *, strict: bool = False
+) -> ValidationResult:
     """Validate a raw table of patient records against the schema.
 
     Parameters
     ----------
     raw
         One row per patient. Column names are schema names or labels. Values may
-        be strings or already typed. ``raw`` is never modified.
+        be strings or already typed. ``raw`` is never modified. A table from
+        :func:`kypho.io.read_table` carries the file's row numbers in its index
+        (named ``line``, ``row`` or ``case``), which messages use.
     schema
         The study schema; ``None`` uses kypho's built-in schema.
+    strict
+        ``False`` (the default): a field with a problem is flagged and set
+        missing, its record kept; only structural problems (no id, a shared id,
+        no valid group, an unreadable line) reject the record. ``True``: any
+        problem rejects the record.
 
     Returns
     -------
@@ -181,10 +262,12 @@ def validate(raw: pd.DataFrame, schema: Schema | None = None) -> ValidationResul
     >>> raw = pd.DataFrame({"patient_id": ["P-1", "P-2"], "group": ["control", "x"],
     ...                     "sex": ["F", "male"], "age": [70, 71], "level": ["L1", "T12"]})
     >>> result = validate(raw)
-    >>> result.n_accepted, result.n_rejected
-    (0, 2)
+    >>> result.n_accepted, result.n_rejected, result.n_flagged
+    (1, 1, 1)
     >>> print(result.problems["message"].iloc[0])
     record P-1 (row 1), 'sex' must be one of 'male', 'female' (got 'F')
+    >>> validate(raw, strict=True).n_rejected
+    2
     """
     schema = schema or load_schema()
     n = len(raw)
@@ -201,33 +284,42 @@ def validate(raw: pd.DataFrame, schema: Schema | None = None) -> ValidationResul
             + ", ".join(f"{name!r} ({schema[name].label})" for name in absent_required)
             + f"; columns found: {', '.join(map(str, raw.columns)) or 'none'}"
         )
-    rows = pd.RangeIndex(1, n + 1, name="row")
+    positions = pd.RangeIndex(1, n + 1, name="row")
+    rows, place = _file_rows(raw)
     id_col = present.get(schema.id_column)
     ids = (
-        _as_text(raw[id_col]).fillna("(no id)").to_numpy()
+        _as_text(raw[id_col].reset_index(drop=True)).fillna("(no id)").to_numpy(dtype=object)
         if id_col is not None
-        else np.array([f"row {i}" for i in rows], dtype=object)
+        else np.array([f"{place.format(i)}" for i in rows], dtype=object)
     )
+    structural_fields = {schema.id_column, schema.group_column}
     missing_tokens = {m.strip().casefold() for m in schema.missing_values}
     typed: dict[str, pd.Series] = {}
     problems: list[pd.DataFrame] = []
+    reject = np.zeros(n, dtype=bool)
 
     def report(
         mask: np.ndarray,
         var_name: str,
-        values: pd.Series,
+        values: pd.Series | np.ndarray,
         code: str,
-        text: str,
+        text: str | np.ndarray,
         *,
         got: bool = True,
         quote: bool = True,
+        structural: bool = False,
     ) -> None:
         if not mask.any():
             return
         idx = np.flatnonzero(mask)
-        picked = values.to_numpy()[idx]
+        cells = values.to_numpy() if isinstance(values, pd.Series) else values
+        picked = cells[idx]
         shown = [_show(v) for v in picked] if quote else [str(v) for v in picked]
+        texts = [text] * len(idx) if isinstance(text, str) else list(text[idx])
         rec = ids[idx]
+        rejects = structural or strict or var_name in structural_fields
+        if rejects:
+            reject[idx] = True
         problems.append(
             pd.DataFrame(
                 {
@@ -237,85 +329,122 @@ def validate(raw: pd.DataFrame, schema: Schema | None = None) -> ValidationResul
                     "value": shown,
                     "problem": code,
                     "message": [
-                        f"record {r} (row {i}), {var_name!r} {text}"
-                        + (f" (got {s})" if got else "")
-                        for r, i, s in zip(rec, rows[idx], shown, strict=True)
+                        f"record {r} ({place.format(i)}), {var_name!r} {t}"
+                        + (f" (got {v})" if got else "")
+                        for r, i, v, t in zip(rec, rows[idx], shown, texts, strict=True)
                     ],
+                    "action": REJECTED if rejects else FLAGGED,
+                    "_position": idx,
                 }
             )
         )
+
+    # cells a kypho reader could not read exactly, in any column (schema or not)
+    has_unread = bool(raw.attrs.get("kypho_unread", False))
+    for column in raw.columns if has_unread else ():
+        source = raw[column].reset_index(drop=True)
+        unread, structural, reasons = _unread(source)
+        if unread.any():
+            name = mapping.get(str(column), str(column))
+            report(unread & structural, name, source, "unreadable", reasons, structural=True)
+            report(unread & ~structural, name, source, "unreadable", reasons)
 
     for var in schema.input_variables:
         if var.name not in present:
             continue
         source = raw[present[var.name]].reset_index(drop=True)
+        unread = _unread(source)[0] if has_unread else np.zeros(n, dtype=bool)
+        if unread.any():
+            source = source.where(~unread)
         missing = _missing_mask(source, missing_tokens)
         values, bad = _convert(var, source, missing, schema.none_token)
         report(bad, var.name, source, "type", f"must be {var.allowed()}")
         out_of_range = _out_of_range(var, values) & ~bad & ~missing
         report(out_of_range, var.name, source, "range", f"must be {var.allowed()}")
         if var.required:
-            report(missing, var.name, source, "required", "is required but missing", got=False)
-        values = values.where(~(bad | out_of_range))
-        typed[var.name] = values
+            report(
+                missing & ~unread,
+                var.name,
+                source,
+                "required",
+                "is required but missing",
+                got=False,
+            )
+        typed[var.name] = values.where(~(bad | out_of_range))
 
     if id_col is not None:
         id_values = typed[schema.id_column]
         dup = id_values.duplicated(keep=False).to_numpy() & id_values.notna().to_numpy()
         if dup.any():
+            shown_rows = pd.Series(rows, index=id_values.index)
             first_rows = (
-                pd.Series(rows, index=id_values.index)[dup]
+                shown_rows[dup]
                 .groupby(id_values[dup].to_numpy())
                 .agg(lambda r: ", ".join(str(x) for x in r))
             )
-            where = id_values.map(first_rows).fillna("")
-            for rows_text in pd.unique(where[dup]):
-                sel = dup & (where == rows_text).to_numpy()
-                report(
-                    sel,
-                    schema.id_column,
-                    raw[id_col],
-                    "duplicate",
-                    f"is shared by rows {rows_text}",
-                )
+            where = id_values.map(first_rows).fillna("").to_numpy(dtype=object)
+            noun = place.split(" {}")[0].split(", ")[-1]
+            report(
+                dup,
+                schema.id_column,
+                raw[id_col].reset_index(drop=True),
+                "duplicate",
+                np.array([f"is shared by {noun}s {w}" for w in where], dtype=object),
+                structural=True,
+            )
 
     for rule in schema.rules:
         if rule.left in typed and rule.right in typed:
             left, right = typed[rule.left], typed[rule.right]
             both = left.notna().to_numpy() & right.notna().to_numpy()
             ok = _OPS[rule.op](left, right).fillna(True).to_numpy(dtype=bool)
-            shown = pd.Series(
-                [
-                    f"{rule.left} {a}, {rule.right} {b}"
-                    for a, b in zip(_show_series(left), _show_series(right), strict=True)
-                ]
-            )
+            broken = both & ~ok
+            if not broken.any():
+                continue
+            # only the failing rows are formatted as text
+            shown = np.empty(n, dtype=object)
+            idx = np.flatnonzero(broken)
+            shown[idx] = [
+                f"{rule.left} {a}, {rule.right} {b}"
+                for a, b in zip(
+                    _show_series(left.iloc[idx]), _show_series(right.iloc[idx]), strict=True
+                )
+            ]
             report(
-                both & ~ok,
+                broken,
                 rule.left,
                 shown,
                 "rule",
                 f"breaks rule {rule.name!r}: {rule.message}",
                 quote=False,
             )
+            typed[rule.left] = typed[rule.left].where(~pd.Series(broken))
 
     problem_frame = (
-        pd.concat(problems, ignore_index=True).sort_values(["row", "field"], kind="stable")
+        pd.concat(problems, ignore_index=True).sort_values(["_position", "field"], kind="stable")
         if problems
-        else pd.DataFrame({c: pd.Series(dtype=object) for c in _PROBLEM_COLUMNS})
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in [*_PROBLEM_COLUMNS, "_position"]})
     ).reset_index(drop=True)
-    bad_rows = np.zeros(n, dtype=bool)
+    # a record rejected for one problem is rejected: its other problems say so too
     if len(problem_frame):
-        bad_rows[problem_frame["row"].to_numpy(dtype=np.int64) - 1] = True
+        rejected_row = reject[problem_frame["_position"].to_numpy(dtype=np.int64)]
+        problem_frame.loc[rejected_row, "action"] = REJECTED
+    problem_frame = problem_frame.drop(columns="_position")
 
-    data = pd.DataFrame(typed)
-    data.index = rows
-    data = data.loc[~bad_rows]
-    reasons = problem_frame.groupby("row", sort=True)["message"].agg("; ".join)
-    rejected = raw.reset_index(drop=True).loc[bad_rows].copy()
-    rejected.index = rows[bad_rows]
-    rejected.insert(0, "row", rejected.index)
-    rejected["reasons"] = reasons.reindex(rejected.index).to_numpy()
+    data = pd.DataFrame(typed, copy=False)
+    data.index = positions
+    if reject.any():
+        data = data.loc[~reject]
+    reasons_by_row = (
+        problem_frame[problem_frame["action"] == REJECTED]
+        .groupby("row", sort=False)["message"]
+        .agg("; ".join)
+    )
+    # only the rejected rows are copied (not the whole input)
+    rejected = raw.iloc[np.flatnonzero(reject)].reset_index(drop=True)
+    rejected.index = positions[reject]
+    rejected.insert(0, "row", rows[reject])
+    rejected["reasons"] = reasons_by_row.reindex(rows[reject]).to_numpy()
     return ValidationResult(
         data=data,
         rejected=rejected,
@@ -324,7 +453,38 @@ def validate(raw: pd.DataFrame, schema: Schema | None = None) -> ValidationResul
         unknown_columns=unknown,
         ignored_columns=ignored,
         n_read=n,
+        strict=strict,
     )
+
+
+def _file_rows(raw: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """The rows as the file shows them, and how to name one ("line {}")."""
+    index = raw.index
+    kind = index.name if isinstance(index.name, str) else None
+    if kind in _PLACES and pd.api.types.is_integer_dtype(index) and index.is_unique:
+        place = _PLACES[kind]
+        sheet = raw.attrs.get("kypho_sheet")
+        if kind == "row" and isinstance(sheet, str):
+            place = f"sheet {sheet!r}, row {{}}"
+        return index.to_numpy(dtype=np.int64), place
+    return np.arange(1, len(raw) + 1, dtype=np.int64), "row {}"
+
+
+def _unread(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cells holding an :class:`UnreadCell`: (mask, structural mask, reasons)."""
+    n = len(values)
+    if values.dtype != object:
+        empty = np.zeros(n, dtype=bool)
+        return empty, empty, np.empty(n, dtype=object)
+    cells = values.to_numpy(dtype=object)
+    mask = np.fromiter((type(v) is UnreadCell for v in cells), dtype=bool, count=n)
+    structural = np.zeros(n, dtype=bool)
+    reasons = np.empty(n, dtype=object)
+    for i in np.flatnonzero(mask):
+        cell = cells[i]
+        structural[i] = cell.structural
+        reasons[i] = f"could not be read: {cell.reason}"
+    return mask, structural, reasons
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -354,18 +514,6 @@ def _per_unique(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series
     return pd.Series(out, index=s.index)
 
 
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]*)?$"
-
-
-def _iso_dates_or_none(values: pd.Series) -> pd.Series:
-    """Dates and ISO 8601 date strings as they are; anything else as None (invalid)."""
-    text = values.astype("string").str.strip()
-    looks_iso = text.str.match(_ISO_DATE).fillna(False).to_numpy(dtype=bool)
-    is_date = values.map(lambda v: isinstance(v, dt.date)).to_numpy(dtype=bool)
-    out = values.astype(object).where(is_date, text.astype(object).where(looks_iso, None))
-    return out.where(is_date | looks_iso, None)
-
-
 def _missing_mask(s: pd.Series, tokens: set[str]) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
         return s.isna().to_numpy()
@@ -384,40 +532,23 @@ def _convert(
     """Convert one column to its schema type; return (values, bad-value mask)."""
     present = ~missing
     if var.type in ("number", "integer"):
-        if pd.api.types.is_bool_dtype(s):
-            num = pd.Series(np.full(len(s), np.nan))
-            bad = present.copy()
-        elif pd.api.types.is_numeric_dtype(s):
-            num = s.astype("float64")
-            bad = np.zeros(len(s), dtype=bool)
-        else:
-            num = pd.to_numeric(s.where(present), errors="coerce").astype("float64")
-            bad = present & num.isna().to_numpy()
+        numbers, bad = parse_numbers(s.where(pd.Series(present, index=s.index)))
         if var.type == "integer":
             # beyond 2**53 a float is no longer an exact whole number (and Int64 overflows)
-            frac = present & ~bad & ((num != np.round(num)) | (num.abs() >= 2**53)).to_numpy()
+            with np.errstate(invalid="ignore"):
+                frac = (
+                    present & ~bad & ((numbers != np.round(numbers)) | (np.abs(numbers) >= 2**53))
+                )
             bad = bad | frac
-            return num.where(~pd.Series(bad)).round().astype("Int64"), bad
-        return num.where(~pd.Series(bad)), bad
+            whole = np.where(bad, np.nan, np.round(numbers))
+            return typed_column(var, pd.array(whole, dtype="Float64").astype("Int64")), bad
+        return pd.Series(np.where(bad, np.nan, numbers)), bad
     if var.type == "date":
-        if pd.api.types.is_datetime64_any_dtype(s):
-            dates = s.astype("datetime64[ns]")
-            return dates, np.zeros(len(s), dtype=bool)
         # ISO 8601 only: "01/03/2020" is 1 March or 3 January depending on the
-        # country, and guessing per cell would mix the two in one column.
-        # Numbers are not dates here (Excel serials arrive as datetimes from kypho.io);
-        # text must look like YYYY-MM-DD before pandas parses it.
-        dates = pd.to_datetime(
-            _per_unique(s.where(pd.Series(present, index=s.index)), _iso_dates_or_none),
-            errors="coerce",
-            format="ISO8601",
-        )
-        # dates outside what datetime64[ns] holds (years 1678-2261) are invalid here
-        representable = ((dates >= pd.Timestamp.min) & (dates <= pd.Timestamp.max)).to_numpy(
-            dtype=bool
-        )
-        dates = dates.where(representable)
-        return dates.astype("datetime64[ns]"), present & ~representable
+        # country, and guessing per cell would mix the two in one column. Partial
+        # dates, time zones and years outside 1677-2262 are reported, not read.
+        dates, bad = parse_dates(s.where(pd.Series(present, index=s.index)))
+        return pd.Series(dates, dtype="datetime64[ns]"), bad
     if var.type == "boolean":
         text = _per_unique(s, lambda u: _as_text(u).str.casefold()).astype("string")
         is_true = text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)
@@ -462,19 +593,22 @@ def _convert_list_values(
     text = _as_text(s)
     lookup = {c.casefold(): c for c in var.codes}
     parts = text.str.split(r"\s*[;,]\s*", regex=True).explode()
-    parts = parts[parts.notna() & (parts != "")]
+    bad = np.zeros(len(s), dtype=bool)
+    # an empty part (";", ",", ";;", "C;;S") is not "observed, no leak": it is reported
+    empty = (parts.isna() | (parts == "")).to_numpy(dtype=bool)
+    bad[np.asarray(parts.index[empty], dtype=np.int64)] = True
+    parts = parts[~empty]
     folded = parts.str.casefold()
     codes = folded.map(lookup)
     is_none = folded == none_token.casefold()
     bad_part = codes.isna() & ~is_none
-    bad = np.zeros(len(s), dtype=bool)
     bad[np.asarray(parts.index[bad_part.to_numpy()], dtype=np.int64)] = True
     # "none" together with codes is contradictory
     has_none = np.zeros(len(s), dtype=bool)
     has_code = np.zeros(len(s), dtype=bool)
     has_none[np.asarray(parts.index[is_none.to_numpy()], dtype=np.int64)] = True
     has_code[np.asarray(parts.index[codes.notna().to_numpy()], dtype=np.int64)] = True
-    bad |= has_none & has_code
+    bad |= (has_none & has_code) | ~(has_none | has_code)
     joined = codes.dropna().groupby(level=0).agg(";".join)
     out = pd.Series(pd.NA, index=s.index, dtype="string")
     out[present & ~bad] = ""
@@ -503,8 +637,14 @@ def _show(value: object) -> str:
         return "an empty cell"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
+    if isinstance(value, UnreadCell):
+        return repr(value.text)
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat()
     text = str(value)
     return repr(text) if isinstance(value, str) else text
 

@@ -1,4 +1,8 @@
-"""A thousand deliberately broken rows among good ones: all reported, good rows kept."""
+"""A thousand deliberately broken rows among good ones: all reported, good rows kept.
+
+With ``strict=True`` a broken row is rejected whole; by default its broken field is
+flagged and set missing and the row kept, unless the problem is structural.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +56,7 @@ def test_thousand_broken_rows_reported_completely() -> None:
     raw = pd.concat([good, broken, dup], ignore_index=True)
     raw_copy = raw.copy(deep=True)
 
-    result = validate(raw)
+    result = validate(raw, strict=True)
 
     assert result.n_read == 3050
     assert result.n_accepted == 2000 - 50
@@ -71,3 +75,33 @@ def test_thousand_broken_rows_reported_completely() -> None:
         "record G-00000 (row 1), 'patient_id' is shared by rows 1, 3001 (got 'G-00000')"
     )
     assert set(result.data["patient_id"]) == {f"G-{i:05d}" for i in range(50, 2000)}
+
+
+def test_thousand_broken_fields_flagged_records_kept() -> None:
+    good = _good(2000)
+    broken = _good(1000).assign(patient_id=[f"B-{i:05d}" for i in range(1000)]).astype(object)
+    for i in range(1000):
+        col, value, _ = BREAKAGES[i % len(BREAKAGES)]
+        broken.loc[i, col] = value
+    dup = _good(50).assign(patient_id=[f"G-{i:05d}" for i in range(50)])
+    raw = pd.concat([good, broken, dup], ignore_index=True)
+
+    result = validate(raw)
+
+    # structural: the group ('placebo') and the 100 rows sharing an id are rejected
+    n_group = sum(1 for i in range(1000) if BREAKAGES[i % len(BREAKAGES)][0] == "group")
+    assert result.n_rejected == n_group + 100
+    assert result.n_accepted == 3050 - n_group - 100
+    assert result.n_accepted + result.n_rejected == result.n_read
+    flagged = result.flagged
+    assert set(flagged["action"]) == {"flagged"}
+    assert len(flagged) == 1000 - n_group
+    kept = result.data.set_index("patient_id")
+    for rec in flagged.itertuples(index=False):
+        field = rec.field
+        # a flagged field is missing in the kept record (a rule flags its left side)
+        assert pd.isna(kept.loc[rec.record, field]), (rec.record, field)
+    assert result.summary() == (
+        f"3050 rows read: {3050 - n_group - 100} accepted, {n_group + 100} rejected, "
+        f"{1000 - n_group} fields flagged (set missing) ({len(result.problems)} problems)"
+    )

@@ -44,7 +44,11 @@ def test_full_run_writes_everything(full_run: tuple[Path, Path, Result]) -> None
     assert result.exit_code == 0, result.output
     assert f"report: {out / 'report.html'}" in result.stdout
     assert "[1/7] reading" in result.stderr
-    assert "warning: 1 of 60 records rejected" in result.stderr
+    # field-level by default (issue 16): the bad age is flagged, its record kept
+    assert (
+        "warning: 1 field(s) of kept records flagged and set missing (listed in the report's "
+        "data-quality section and data_quality.csv)"
+    ) in result.stderr
     manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
     listed = {f["path"] for f in manifest["files"]}
     for name in (
@@ -64,7 +68,8 @@ def test_full_run_writes_everything(full_run: tuple[Path, Path, Result]) -> None
     ):
         assert name in listed
         assert (out / name).is_file()
-    assert manifest["summary"]["n_rejected"] == 1
+    assert manifest["summary"]["n_rejected"] == 0
+    assert manifest["summary"]["n_accepted"] == 60
     import hashlib
 
     assert manifest["provenance"]["input_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
@@ -130,13 +135,14 @@ def test_no_accepted_record_is_an_error(tmp_path: Path) -> None:
     data = tmp_path / "bad.csv"
     raw.to_csv(data, index=False)
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["analyze", str(data), "--out", str(out)])
+    # --strict rejects a record for any problem (the default would flag the field)
+    result = CliRunner().invoke(main, ["analyze", str(data), "--out", str(out), "--strict"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         "error: no record of bad.csv passed validation (3 rejected), so there is nothing to "
-        "analyse; first problems: record P-1 (row 1), 'sex' must be one of 'male', 'female' "
-        "(got 'F'); record P-2 (row 2), 'sex' must be one of 'male', 'female' (got 'F'); "
-        "record P-3 (row 3), 'sex' must be one of 'male', 'female' (got 'F')"
+        "analyse; first problems: record P-1 (line 2), 'sex' must be one of 'male', 'female' "
+        "(got 'F'); record P-2 (line 3), 'sex' must be one of 'male', 'female' (got 'F'); "
+        "record P-3 (line 4), 'sex' must be one of 'male', 'female' (got 'F')"
     )
     assert not (out / "MANIFEST.json").exists()
 

@@ -61,3 +61,18 @@ def test_a_users_own_file_is_never_cached(tmp_path: Path, monkeypatch: pytest.Mo
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.slow
+def test_a_user_plans_beyond_section_reaches_the_report(tmp_path: Path) -> None:
+    """`--plan` with `beyond: {trajectories: [vas]}`: one trajectory model, not four."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("beyond:\n  trajectories: [vas]\n", encoding="utf-8")
+    out = tmp_path / "r"
+    args = ["analyze", "--out", str(out), "--plan", str(plan), "--format", "html", "-q"]
+    result = CliRunner().invoke(main, [*args, "--no-figures"])
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    # One table per modelled measure, each captioned with its interaction test.
+    assert page.count("Group × time interaction") == 1
+    assert "VAS score (points): Experimental group minus Control group" in page

@@ -53,13 +53,22 @@ def test_validate_reports_every_problem_and_exits_1(runner: CliRunner, tmp_path:
     before = _sha(path)
     result = runner.invoke(main, ["validate", str(path)])
     assert result.exit_code == 1
+    # field-level by default (issue 16): the records are kept, the two fields flagged;
+    # rows are named by the file's line (line 1 is the header)
     assert result.output.splitlines() == [
+        f"{path}: 4 rows read: 4 accepted, 0 rejected, 2 fields flagged (set missing) (2 problems)",
+        "unknown columns (not in the schema, not used): ward",
+        "missing values among accepted rows: sex 1, age 1, vas_pre 1",
+        "problems:",
+        "  record P-00002 (line 3), 'age' must be a whole number from 18 to 120 (got 300)",
+        "  record P-00003 (line 4), 'sex' must be one of 'male', 'female' (got 'F')",
+    ]
+    strict = runner.invoke(main, ["validate", str(path), "--strict"])
+    assert strict.exit_code == 1
+    assert strict.output.splitlines()[:3] == [
         f"{path}: 4 rows read: 2 accepted, 2 rejected (2 problems)",
         "unknown columns (not in the schema, not used): ward",
         "missing values among accepted rows: vas_pre 1",
-        "problems:",
-        "  record P-00002 (row 2), 'age' must be a whole number from 18 to 120 (got 300)",
-        "  record P-00003 (row 3), 'sex' must be one of 'male', 'female' (got 'F')",
     ]
     assert _sha(path) == before
 
@@ -71,10 +80,12 @@ def test_validate_writes_the_problems_table(runner: CliRunner, tmp_path: Path, s
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == f"problems table written to {report}"
     table = pd.read_csv(report) if suffix == ".csv" else pd.read_excel(report)
-    assert list(table.columns) == ["row", "record", "field", "value", "problem", "message"]
-    assert table[["row", "field", "problem"]].values.tolist() == [
-        [2, "age", "range"],
-        [3, "sex", "type"],
+    assert list(table.columns) == [
+        "row", "record", "field", "value", "problem", "message", "action"
+    ]  # fmt: skip
+    assert table[["row", "field", "problem", "action"]].values.tolist() == [
+        [3, "age", "range", "flagged"],
+        [4, "sex", "type", "flagged"],
     ]
 
 
@@ -107,7 +118,7 @@ def test_validate_with_an_extension(runner: CliRunner, tmp_path: Path) -> None:
     extended = runner.invoke(main, ["validate", str(path), "--extension", str(ext)])
     assert extended.exit_code == 1
     assert extended.output.splitlines()[-1] == (
-        "  record P-00002 (row 2), 'vas_d3' must be a number from 0 to 10 (got 11)"
+        "  record P-00002 (line 3), 'vas_d3' must be a number from 0 to 10 (got 11)"
     )
 
 

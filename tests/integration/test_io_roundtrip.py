@@ -167,7 +167,7 @@ def test_sav_written_independently_with_value_labels(tmp_path: Path) -> None:
         missing_ranges={"age": [999]},
     )
     before = _sha(path)
-    result = validate(read_table(path, schema=SCHEMA), SCHEMA)
+    result = validate(read_table(path, schema=SCHEMA), SCHEMA, strict=True)
     assert _sha(path) == before
     assert result.n_accepted == 2
     assert result.problems[["row", "field", "problem"]].values.tolist() == [[2, "age", "required"]]
@@ -193,7 +193,7 @@ def test_sav_made_by_pspp() -> None:
     """
     path = FIXTURES / "pspp_records.sav"
     before = _sha(path)
-    result = validate(read_table(path, schema=SCHEMA), SCHEMA)
+    result = validate(read_table(path, schema=SCHEMA), SCHEMA, strict=True)
     assert _sha(path) == before
     problems = result.problems[["record", "field", "problem"]].values.tolist()
     assert problems == [["P-002", "age", "required"], ["P-004", "sex", "type"]]

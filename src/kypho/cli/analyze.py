@@ -277,6 +277,11 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     "in chunks and compute the tables column by column (same tables as without; no "
     '"Beyond the paper" section).',
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Reject a whole record for any validation problem (default: flag the field, keep the record).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr or bars.")
 def analyze(
     input_path: Path | None,
@@ -292,6 +297,7 @@ def analyze(
     force: bool,
     reliability_path: Path | None,
     registry: bool,
+    strict: bool,
     quiet: bool,
 ) -> None:
     """Validate, screen, derive and analyse INPUT; write the report into --out.
@@ -347,7 +353,13 @@ def analyze(
 
     steps(f"validating {len(raw)} records")
     with progress.bar(f"validating {len(raw):,} records", ticking=True):
-        validation = validate(raw, schema)
+        validation = validate(raw, schema, strict=strict)
+    if validation.n_flagged:
+        click.echo(
+            f"warning: {validation.n_flagged} field(s) of kept records flagged and set missing "
+            "(listed in the report's data-quality section and data_quality.csv)",
+            err=True,
+        )
     if validation.n_rejected:
         click.echo(
             f"warning: {validation.n_rejected} of {validation.n_read} records rejected "
@@ -510,6 +522,7 @@ def _report(
             reference_docx=reference_docx,
             sections=sections,
             cache_key=cache_key,
+            plan=plan,
         )
         summary = {
             "n_read": validation.n_read,

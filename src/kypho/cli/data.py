@@ -38,7 +38,12 @@ def _load(schema_files: tuple[Path, ...], extensions: tuple[Path, ...]) -> Schem
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the table of problems (row, record, field, value, problem, message) to this .csv or .xlsx file.",
+    help="Write the table of problems (row, record, field, value, problem, message, action) to this .csv or .xlsx file.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Reject a whole record for any problem (default: flag the field, keep the record).",
 )
 def validate(
     input_file: Path,
@@ -46,13 +51,18 @@ def validate(
     extensions: tuple[Path, ...],
     sheet: str | None,
     report: Path | None,
+    strict: bool,
 ) -> None:
     """Validate INPUT (.csv, .xlsx or .sav) against the study schema.
 
-    Prints how many rows were read, accepted and rejected, the columns that are
-    not in the schema, the missing values among accepted rows, and every
-    problem. The exit status is 1 when any row is rejected, 2 when the file or
-    the schema cannot be read, 0 otherwise.
+    Prints how many rows were read, accepted and rejected and how many fields
+    were flagged, the columns that are not in the schema, the missing values
+    among accepted rows, and every problem. By default a problem in one field
+    flags that field (set missing) and keeps the record; only a record without
+    a valid id or group, sharing its id, or on a line that could not be read is
+    rejected. With --strict any problem rejects the record. The exit status is 1
+    when any problem was found, 2 when the file or the schema cannot be read,
+    0 otherwise.
     """
     from kypho.io import read_table
     from kypho.validation import validate as run_validate
@@ -64,7 +74,7 @@ def validate(
         )
     schema = _load(schema_files, extensions)
     raw = read_table(input_file, schema=schema, sheet=sheet)
-    result = run_validate(raw, schema)
+    result = run_validate(raw, schema, strict=strict)
     click.echo(f"{input_file}: {result.summary()}")
     if result.unknown_columns:
         click.echo(
@@ -87,7 +97,7 @@ def validate(
     if report is not None:
         _write_report(result.problems, report)
         click.echo(f"problems table written to {report}")
-    if result.n_rejected:
+    if result.n_rejected or result.n_flagged:
         click.get_current_context().exit(1)
 
 

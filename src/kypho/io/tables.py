@@ -13,8 +13,6 @@ Every conversion works on whole columns; nothing here loops over rows.
 from __future__ import annotations
 
 import csv
-import warnings
-import zipfile
 from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,10 +23,13 @@ import pyreadstat
 from openpyxl.utils import get_column_letter
 
 from kypho.errors import ColumnError, DataError, InputFileError
+from kypho.io._csvfile import MAX_COLUMNS, read_csv_text
+from kypho.io._xlsxfile import open_workbook, read_sheet
 from kypho.io.dictionary import data_dictionary
 from kypho.output.cells import neutralise_workbook, write_csv
 from kypho.schema import Schema, Variable, load_schema
-from kypho.validation import resolve_columns
+from kypho.schema.dtypes import parse_dates, parse_numbers
+from kypho.validation import UnreadCell, resolve_columns
 
 __all__ = ["DATA_SHEET", "read_table", "write_table"]
 
@@ -36,6 +37,7 @@ __all__ = ["DATA_SHEET", "read_table", "write_table"]
 DATA_SHEET = "Data"
 _EXCEL_MAX_ROWS = 1_048_576
 _FORMATS = ".csv, .sav, .xlsx, .parquet"
+_MAX_HEADER_CHARS = 1_000_000
 # Types whose text must reach validation as typed: "007" is an id, not 7.
 _TEXT_TYPES = frozenset(["id", "string", "category", "ordinal", "list", "boolean", "date"])
 _SPSS_RESERVED = frozenset(
@@ -138,6 +140,9 @@ def read_table(
         ) from exc
     except OSError as exc:
         raise InputFileError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+    if frame.attrs.get("kypho_tidied"):
+        # the CSV reader blanks missing tokens and types clean columns itself
+        return frame
     return _tidy(frame, schema)
 
 
@@ -240,30 +245,54 @@ def check_folder(path: Path) -> None:
 
 def _read_csv(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        first = handle.readline()
+        first = handle.readline(_MAX_HEADER_CHARS + 1)
+    if len(first) > _MAX_HEADER_CHARS:
+        raise InputFileError(
+            f"cannot read {str(path)!r}: the header line is longer than "
+            f"{_MAX_HEADER_CHARS:,} characters; kypho reads at most {MAX_COLUMNS:,} columns"
+        )
     if not first.strip():
         raise InputFileError(f"cannot read {str(path)!r}: the file is empty (no header row)")
     sep = _separator(first)
     header = next(csv.reader([first], delimiter=sep))
-    _check_unique(header, path)
-    text = {
-        col: "str"
-        for col, name in _resolve(header, schema).items()
-        if schema[name].type in _TEXT_TYPES
-    }
-    try:
-        return pd.read_csv(
-            path,
-            sep=sep,
-            # spreadsheets that separate fields with ';' write decimal commas
-            decimal="," if sep == ";" else ".",
-            dtype=text or None,
-            keep_default_na=False,
-            na_values=list(schema.missing_values),
-            encoding="utf-8-sig",
+    if len(header) > MAX_COLUMNS:
+        raise InputFileError(
+            f"cannot read {str(path)!r}: the header has {len(header):,} columns; kypho reads "
+            f"at most {MAX_COLUMNS:,} (a study's schema has far fewer)"
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputFileError(f"cannot read {str(path)!r}: {exc}") from exc
+    _check_unique(header, path)
+    kinds = {
+        col: "number" if schema[name].type in ("number", "integer") else "date"
+        for col, name in _resolve(header, schema).items()
+        if schema[name].type in ("number", "integer", "date")
+    }
+    tokens = {m.strip().casefold() for m in schema.missing_values}
+    try:
+        return read_csv_text(path, header, sep, kinds, tokens)
+    except UnicodeDecodeError:
+        raise
+    except InputFileError as exc:
+        if "invalid UTF8" in str(exc) or "invalid UTF-8" in str(exc):
+            _raise_first_bad_byte(path)
+        raise
+
+
+def _raise_first_bad_byte(path: Path) -> None:
+    """Raise ``UnicodeDecodeError`` at the first byte of ``path`` that is not UTF-8."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                raise UnicodeDecodeError(
+                    exc.encoding, exc.object, offset + exc.start, offset + exc.end, exc.reason
+                ) from None
+            offset += len(block)
+        decoder.decode(b"", final=True)
 
 
 def _read_parquet(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
@@ -288,48 +317,52 @@ def _separator(header_line: str) -> str:
 
 
 def _read_xlsx(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
-    with warnings.catch_warnings():
-        # Excel stores cross-sheet drop-downs as an extension openpyxl does not
-        # load; it warns, but the cell values (all we read) are unaffected.
-        warnings.filterwarnings(
-            "ignore", message=".*extension is not supported", category=UserWarning
-        )
-        try:
-            book = pd.ExcelFile(path, engine="openpyxl")
-        except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-            raise InputFileError(f"cannot read {str(path)!r}: not an Excel .xlsx workbook") from exc
-        with book:
-            names = [str(n) for n in book.sheet_names]
-            if sheet is None:
-                sheet = DATA_SHEET if DATA_SHEET in names else names[0]
-            elif sheet not in names:
-                raise InputFileError(
-                    f"cannot read {str(path)!r}: no sheet {sheet!r}; sheets: {', '.join(names)}"
-                )
-            grid = pd.read_excel(
-                book,
-                sheet_name=sheet,
-                header=None,
-                dtype=object,
-                keep_default_na=False,
-                na_values=list(schema.missing_values),
-            )
-    if grid.empty:
+    book, chosen, formulas = open_workbook(path, sheet)
+    grid = read_sheet(book, chosen, path)
+    if not grid:
         return pd.DataFrame()
-    header = grid.iloc[0]
-    body = grid.iloc[1:]
-    filled = body.notna().to_numpy()
-    keep_cols = header.notna().to_numpy() | filled.any(axis=0)
+    width = max(len(r) for r in grid)
+    if width > MAX_COLUMNS:
+        raise InputFileError(
+            f"cannot read {str(path)!r}: sheet {chosen!r} has {width:,} columns; kypho reads "
+            f"at most {MAX_COLUMNS:,}"
+        )
+    array = np.empty((len(grid), width), dtype=object)
+    for i, row in enumerate(grid):
+        array[i, : len(row)] = row
+    # formula cells Excel never computed: openpyxl reads them as empty
+    for (row_number, col_number), text in formulas.items():
+        if row_number <= len(grid) and col_number <= width:
+            array[row_number - 1, col_number - 1] = UnreadCell(
+                text,
+                f"the formula {text} has no saved result (the workbook was not "
+                "calculated); open it in Excel, let it calculate, and save it",
+            )
+    tokens = {m.strip().casefold() for m in schema.missing_values}
+    header = array[0]
+    body = array[1:]
+    blank = np.vectorize(
+        lambda v: v is None or (isinstance(v, str) and v.strip() == ""), otypes=[bool]
+    )
+    filled = ~blank(body) if body.size else np.zeros(body.shape, dtype=bool)
+    keep_cols = ~blank(header) | filled.any(axis=0)
     rows_used = np.flatnonzero(filled[:, keep_cols].any(axis=1))
     n_rows = int(rows_used[-1]) + 1 if rows_used.size else 0
-    body = body.iloc[:n_rows, keep_cols]
+    body = body[:n_rows][:, keep_cols]
     names = [
         _header_text(value, int(position))
         for value, position in zip(header[keep_cols], np.flatnonzero(keep_cols), strict=True)
     ]
     _check_unique(names, path)
-    body = body.set_axis(names, axis=1).reset_index(drop=True)
-    return body.infer_objects()
+    frame = pd.DataFrame(
+        {name: body[:, j] for j, name in enumerate(names)},
+        index=pd.Index(np.arange(2, n_rows + 2, dtype=np.int64), name="row"),
+    )
+    del tokens
+    frame.attrs["kypho_sheet"] = chosen
+    if formulas:
+        frame.attrs["kypho_unread"] = True
+    return frame
 
 
 def _header_text(value: object, position: int) -> str:
@@ -353,6 +386,7 @@ def _read_sav(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
         raise InputFileError(
             f"cannot read {str(path)!r}: not a readable SPSS .sav file ({exc})"
         ) from exc
+    frame.index = pd.Index(np.arange(1, len(frame) + 1, dtype=np.int64), name="case")
     return _name_by_label(frame, meta.column_names_to_labels, schema)
 
 
@@ -406,9 +440,10 @@ def _resolve(columns: list[str] | pd.Index, schema: Schema) -> dict[str, str]:
 
 
 def _tidy(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Blank missing tokens; number and date columns typed where every cell is one, exactly."""
     tokens = {m.strip().casefold() for m in schema.missing_values}
     mapping = _resolve(frame.columns, schema)
-    out = frame.copy()
+    columns: dict[str, Any] = {}
     for position, column in enumerate(frame.columns):
         values = frame.iloc[:, position]
         var = schema[mapping[str(column)]] if str(column) in mapping else None
@@ -422,7 +457,9 @@ def _tidy(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
             values = _as_float(values)
         elif var is not None and var.type == "date":
             values = _as_dates(values)
-        out.isetitem(position, values.array)
+        columns[str(column)] = values.to_numpy() if values.dtype == object else values.array
+    out = pd.DataFrame(columns, index=frame.index, copy=False)
+    out.attrs.update(frame.attrs)
     return out
 
 
@@ -436,44 +473,35 @@ def _blank_missing(values: pd.Series, tokens: set[str]) -> pd.Series:
     if len(uniques) == 0:
         return values
     # NaN and None never reach ``uniques``, so only typed text can match a token
-    folded = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.strip().str.casefold()
-    token_codes = np.flatnonzero(folded.isin(tokens).to_numpy(dtype=bool))
+    text = np.asarray(uniques, dtype=object)
+    folded = [u.strip().casefold() if isinstance(u, str) else None for u in text]
+    token_codes = np.flatnonzero(np.array([f in tokens for f in folded], dtype=bool))
     if token_codes.size == 0:
         return values
     return values.where(~np.isin(codes, token_codes))
 
 
 def _as_float(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values):
+    """Numbers as ``float64`` when every present cell is a finite number as written."""
+    if values.dtype == np.float64:
         return values
-    if pd.api.types.is_numeric_dtype(values):
-        return values.astype("float64")
-    if not _is_text(values):
+    numbers, bad = parse_numbers(values)
+    if bad.any():
         return values
-    # numbers typed as text convert; a column mixing in anything else (a TRUE
-    # cell, say) stays as typed for validation to report
-    if pd.api.types.infer_dtype(values, skipna=True) not in _NUMERIC_TEXT:
-        return values
-    present = values.notna()
-    numbers = pd.to_numeric(values, errors="coerce")
-    if bool((numbers.isna() & present).any()):
-        return values
-    return numbers.astype("float64")
+    return pd.Series(numbers, index=values.index)
 
 
 def _as_dates(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values) or not _is_text(values):
+    """Dates as ``datetime64[ns]`` when every present cell is a date as written."""
+    if values.dtype == "datetime64[ns]":
         return values
     present = values.notna()
     if not bool(present.any()):
         return values
-    try:
-        dates = pd.to_datetime(values, errors="coerce", format="ISO8601")
-    except (TypeError, ValueError):
+    dates, bad = parse_dates(values)
+    if bad.any():
         return values
-    if bool((dates.isna() & present).any()):
-        return values
-    return dates
+    return pd.Series(dates, index=values.index)
 
 
 # --------------------------------------------------------------------------- writing

@@ -121,14 +121,16 @@ Beyond = tuple[str, dict[str, bytes], dict[str, str]]
 
 
 def _run_hook(
-    hook: Callable[[pd.DataFrame, Schema], Any],
+    hook: Callable[..., Any],
     data: pd.DataFrame,
     schema: Schema,
     p_style: str = "leading-zero",
+    plan: Any = None,
 ) -> Beyond:
     try:
         with number_style(p_style):
-            value = tuple(hook(data, schema))
+            # The analysis plan (its beyond: section) reaches the hook when given.
+            value = tuple(hook(data, schema) if plan is None else hook(data, schema, plan=plan))
         fragment, figures = value[0], value[1]
         captions = dict(value[2]) if len(value) > 2 else {}
     except Exception as exc:  # an optional section must not sink the report
@@ -150,7 +152,10 @@ def beyond_section(data: pd.DataFrame | None, schema: Schema | None) -> Beyond |
 
 
 def _start_beyond(
-    data: pd.DataFrame | None, schema: Schema | None, p_style: str = "leading-zero"
+    data: pd.DataFrame | None,
+    schema: Schema | None,
+    p_style: str = "leading-zero",
+    plan: Any = None,
 ) -> Callable[[], Beyond | None]:
     """Start the Beyond section in a second process; return a function that waits for it.
 
@@ -163,19 +168,19 @@ def _start_beyond(
     if hook is None or data is None or schema is None:
         return lambda: None
     if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-        return lambda: _run_hook(hook, data, schema, p_style)
+        return lambda: _run_hook(hook, data, schema, p_style, plan)
     from concurrent.futures import ProcessPoolExecutor
 
     pool = ProcessPoolExecutor(
         max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent
     )
-    future = pool.submit(_run_hook, hook, data, schema, p_style)
+    future = pool.submit(_run_hook, hook, data, schema, p_style, plan)
 
     def collect() -> Beyond | None:
         try:
             return future.result()
         except Exception:  # the worker machinery failed, not the hook: run it here
-            return _run_hook(hook, data, schema, p_style)
+            return _run_hook(hook, data, schema, p_style, plan)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -241,6 +246,8 @@ def _quality_html(
         f"<tr><td>Records read</td><td>{validation.n_read}</td></tr>",
         f"<tr><td>Accepted</td><td>{validation.n_accepted}</td></tr>",
         f"<tr><td>Rejected</td><td>{validation.n_rejected}</td></tr>",
+        "<tr><td>Fields flagged (set missing, record kept)</td>"
+        f"<td>{getattr(validation, 'n_flagged', 0)}</td></tr>",
     ]
     unknown = list(validation.unknown_columns)
     if unknown:
@@ -252,12 +259,15 @@ def _quality_html(
     if len(problems):
         shown = problems.head(200)
         parts.append(
-            f'<h3>Problems ({len(problems)})</h3><table class="plain"><thead><tr><th>Row</th><th>Record</th><th>Field</th><th>Message</th></tr></thead><tbody>'
+            f'<h3>Problems ({len(problems)})</h3><table class="plain"><thead><tr><th>Row</th><th>Record</th><th>Field</th><th>Message</th><th>Action</th></tr></thead><tbody>'
         )
+        actions = {"flagged": "field set missing", "rejected": "record rejected"}
         for rec in shown.itertuples(index=False):
+            action = actions.get(str(getattr(rec, "action", "rejected")), "")
             parts.append(
                 f"<tr><td>{esc(str(rec.row))}</td><td>{esc(str(rec.record))}</td>"
-                f"<td>{esc(str(rec.field))}</td><td>{esc(str(rec.message))}</td></tr>"
+                f"<td>{esc(str(rec.field))}</td><td>{esc(str(rec.message))}</td>"
+                f"<td>{esc(action)}</td></tr>"
             )
         parts.append("</tbody></table>")
         if len(problems) > len(shown):
@@ -412,6 +422,7 @@ def write_report(
     reference_docx: str | Path | None = None,
     sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
     cache_key: str | None = None,
+    plan: Any = None,
 ) -> list[Path]:
     """Write the report into ``directory`` (created if needed); return the files written.
 
@@ -447,6 +458,11 @@ def write_report(
         More sections of the HTML report, after "Beyond the paper": ``(id, title,
         html_fragment, {figure name: bytes})``, the fragment trusted HTML made by
         kypho (e.g. :func:`kypho.radiograph.report.reliability_section`).
+    cache_key
+        For the bundled cohort only: the key under which the figures and the
+        Beyond section are kept between runs (:mod:`kypho.cache`).
+    plan
+        The analysis plan, passed to the Beyond hook (its ``beyond:`` section).
 
     Raises
     ------
@@ -471,6 +487,7 @@ def write_report(
             reference_docx=reference_docx,
             sections=sections,
             cache_key=cache_key,
+            plan=plan,
             error=AnalysisError,
         )
 
@@ -491,6 +508,7 @@ def _write_report(
     reference_docx: str | Path | None,
     sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]],
     cache_key: str | None,
+    plan: Any,
     error: type[Exception],
 ) -> list[Path]:
     unknown = [f for f in formats if f not in FORMATS]
@@ -514,7 +532,9 @@ def _write_report(
         figures_b = dict(cached_beyond)
         pending_beyond = lambda: (fragment, figures_b, beyond_captions)  # noqa: E731
     else:
-        pending_beyond = _start_beyond(data, schema, result.p_style) if "html" in formats else None
+        pending_beyond = (
+            _start_beyond(data, schema, result.p_style, plan) if "html" in formats else None
+        )
     methods = methods_text(result, provenance.versions)
     results = results_text(result)
     flow = screening.flow if screening is not None else None

@@ -286,15 +286,90 @@ def _core(
     a = 1.0 - confidence
     tail = a / 2.0 if alternative == "two-sided" else a
 
-    if method == "student":
-        equal = np.ones_like(t_s, dtype=bool)
-    elif method in ("welch", "cochran-cox"):
-        equal = np.zeros_like(t_s, dtype=bool)
-    else:
-        if vt_p is None:
-            raise StatisticsError("internal: the automatic choice needs a variance-test P value")
-        equal = np.asarray(vt_p >= alpha)
+    equal = _equal_variances(method, t_s, vt_p, alpha)
 
+    p, crit, dof, cc_crit = _p_and_critical(
+        equal, t_s, df_s, t_u, w1, w2, df1, df2, t_prime=t_prime, tail=tail, alternative=alternative
+    )
+
+    t = np.where(equal, t_s, t_u)
+    se = np.where(equal, se_s, se_u)
+    if alternative == "two-sided":
+        lo, hi = diff - crit * se, diff + crit * se
+    elif alternative == "greater":
+        lo, hi = diff - crit * se, np.full_like(diff, np.inf)
+    else:
+        lo, hi = np.full_like(diff, -np.inf), diff + crit * se
+    g, g_lo, g_hi = hedges_g(diff, np.sqrt(sp2), n1, n2, confidence)
+
+    name, reason = _choice_words(method, t_prime, single, vt, vt_p, equal, alpha)
+
+    is_cc = method == "cochran-cox" or (method == "auto" and t_prime == "cochran-cox")
+    if single and is_cc and not bool(equal):
+        dof_out: Any = None
+    elif method == "cochran-cox":
+        dof_out = None
+    else:
+        dof_out = out(dof, single)
+    crit_out: Any = None
+    if cc_crit is not None and (not single or not bool(equal)):
+        crit_out = out(cc_crit, single)
+
+    return TTestResult(
+        method=name,
+        statistic=out(t, single),
+        dof=dof_out,
+        p_value=out(p, single),
+        mean_difference=out(diff, single),
+        se_difference=out(se, single),
+        ci_low=out(lo, single),
+        ci_high=out(hi, single),
+        critical_value=crit_out,
+        equal_variance=out(equal, single),
+        variance_test=vt,
+        reason=reason,
+        effect_size=out(g, single),
+        effect_ci_low=out(g_lo, single),
+        effect_ci_high=out(g_hi, single),
+        n1=ni1,
+        n2=ni2,
+        mean1=out(m1, single),
+        mean2=out(m2, single),
+        sd1=out(np.sqrt(v1), single),
+        sd2=out(np.sqrt(v2), single),
+        confidence=confidence,
+        alternative=alternative,
+    )
+
+
+def _equal_variances(
+    method: str, t_s: FloatArray, vt_p: FloatArray | None, alpha: float
+) -> NDArray[np.bool_]:
+    """The test choice: Student's pooled t where variances are taken as equal."""
+    if method == "student":
+        return np.ones_like(t_s, dtype=bool)
+    if method in ("welch", "cochran-cox"):
+        return np.zeros_like(t_s, dtype=bool)
+    if vt_p is None:
+        raise StatisticsError("internal: the automatic choice needs a variance-test P value")
+    return np.asarray(vt_p >= alpha)
+
+
+def _p_and_critical(
+    equal: NDArray[np.bool_],
+    t_s: FloatArray,
+    df_s: FloatArray,
+    t_u: FloatArray,
+    w1: FloatArray,
+    w2: FloatArray,
+    df1: FloatArray,
+    df2: FloatArray,
+    *,
+    t_prime: str,
+    tail: float,
+    alternative: str,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
+    """P, the critical t of the CI, the df and the Cochran–Cox critical value (or None)."""
     # Each branch is computed only for the samples that use it: the t quantiles
     # and the Cochran–Cox root search dominate the cost of a large batch.
     shape = t_s.shape
@@ -344,16 +419,19 @@ def _core(
     dof = dof_flat.reshape(shape)
     cc_crit = cc_flat.reshape(shape) if t_prime == "cochran-cox" else None
 
-    t = np.where(equal, t_s, t_u)
-    se = np.where(equal, se_s, se_u)
-    if alternative == "two-sided":
-        lo, hi = diff - crit * se, diff + crit * se
-    elif alternative == "greater":
-        lo, hi = diff - crit * se, np.full_like(diff, np.inf)
-    else:
-        lo, hi = np.full_like(diff, -np.inf), diff + crit * se
-    g, g_lo, g_hi = hedges_g(diff, np.sqrt(sp2), n1, n2, confidence)
+    return p, crit, dof, cc_crit
 
+
+def _choice_words(
+    method: str,
+    t_prime: str,
+    single: bool,
+    vt: VarianceTestResult[Any, Any] | None,
+    vt_p: FloatArray | None,
+    equal: NDArray[np.bool_],
+    alpha: float,
+) -> tuple[str, str]:
+    """The test's name and the sentence saying why it was used."""
     prime_name = _NAMES[t_prime]
     alpha_txt = f"{alpha:g}"
     if method != "auto":
@@ -381,42 +459,7 @@ def _core(
             f"P ≥ α = {alpha_txt}, otherwise {prime_name}; see equal_variance."
         )
 
-    is_cc = method == "cochran-cox" or (method == "auto" and t_prime == "cochran-cox")
-    if single and is_cc and not bool(equal):
-        dof_out: Any = None
-    elif method == "cochran-cox":
-        dof_out = None
-    else:
-        dof_out = out(dof, single)
-    crit_out: Any = None
-    if cc_crit is not None and (not single or not bool(equal)):
-        crit_out = out(cc_crit, single)
-
-    return TTestResult(
-        method=name,
-        statistic=out(t, single),
-        dof=dof_out,
-        p_value=out(p, single),
-        mean_difference=out(diff, single),
-        se_difference=out(se, single),
-        ci_low=out(lo, single),
-        ci_high=out(hi, single),
-        critical_value=crit_out,
-        equal_variance=out(equal, single),
-        variance_test=vt,
-        reason=reason,
-        effect_size=out(g, single),
-        effect_ci_low=out(g_lo, single),
-        effect_ci_high=out(g_hi, single),
-        n1=ni1,
-        n2=ni2,
-        mean1=out(m1, single),
-        mean2=out(m2, single),
-        sd1=out(np.sqrt(v1), single),
-        sd2=out(np.sqrt(v2), single),
-        confidence=confidence,
-        alternative=alternative,
-    )
+    return name, reason
 
 
 def _check_options(method: object, t_prime: object, alternative: object) -> None:

@@ -32,6 +32,7 @@ from kypho.errors import (
     ValidationError,
 )
 from kypho.schema import Schema, Variable, load_schema
+from kypho.schema.dtypes import typed_column
 from kypho.store import migrate
 from kypho.store.audit import GENESIS, HASHED_FIELDS, deidentify_trail, dumps, entry_hash, now
 from kypho.store.engine import USER_ENV, create_store_engine, resolve_url
@@ -720,7 +721,7 @@ class Store:
             raise StoreError("an import needs a reason (e.g. 'baseline data from ward 3')")
         with self._reading("import"):
             pass  # refuse a user without the right before validating a large file
-        result = validate(raw, self.schema)
+        result = validate(raw, self.schema, strict=True)
         data = result.data
         id_col = self.schema.id_column
         problems = result.problems
@@ -893,7 +894,7 @@ class Store:
                 if name in checked
             }
             raw.update({name: value for name, value in changes.items()})
-            result = validate(pd.DataFrame([raw], dtype=object), self.schema)
+            result = validate(pd.DataFrame([raw], dtype=object), self.schema, strict=True)
             if result.n_rejected:
                 lines = "\n".join(f"  {m}" for m in result.problems["message"])
                 raise ValidationError(
@@ -1469,21 +1470,7 @@ def _typed_frame(rows: Sequence[Any], schema: Schema, names: Sequence[str]) -> p
     out: dict[str, Any] = {}
     for name, values in zip(names, columns, strict=True):
         var = schema[name]
-        lst = list(values)
-        if var.type == "number":
-            out[name] = pd.Series(lst, dtype="float64")
-        elif var.type == "integer":
-            out[name] = pd.Series(lst, dtype="Int64")
-        elif var.type == "boolean":
-            out[name] = pd.Series(lst, dtype="boolean")
-        elif var.type == "date":
-            out[name] = pd.to_datetime(pd.Series(lst, dtype=object)).astype("datetime64[ns]")
-        elif var.type in ("category", "ordinal"):
-            out[name] = pd.Series(
-                pd.Categorical(lst, categories=list(var.codes), ordered=var.type == "ordinal")
-            )
-        else:
-            out[name] = pd.Series(lst, dtype="string")
+        out[name] = typed_column(var, list(values))
     return pd.DataFrame(out, columns=list(names))
 
 

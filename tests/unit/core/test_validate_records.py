@@ -74,7 +74,7 @@ def test_every_problem_reported_with_whole_message() -> None:
             "leak_sites": ["X", "none", "C;none", ""],
         }
     )
-    result = validate(raw)
+    result = validate(raw, strict=True)
     assert result.n_read == 4
     assert result.n_accepted == 0
     assert result.problems["message"].tolist() == [
@@ -181,8 +181,11 @@ def test_no_row_is_ever_lost_and_input_is_not_modified(rows: list[dict[str, obje
     assert result.n_accepted + result.n_rejected == result.n_read == len(raw)
     assert set(result.data.index).isdisjoint(result.rejected.index)
     assert sorted([*result.data.index, *result.rejected.index]) == list(range(1, len(raw) + 1))
-    # every rejected row has at least one reason, every reason belongs to a rejected row
-    assert set(result.problems["row"]) == set(result.rejected.index)
+    # every rejected row has at least one reason, every reason belongs to a rejected row;
+    # every other problem flagged a field of a kept row
+    rejecting = result.problems[result.problems["action"] == "rejected"]
+    assert set(rejecting["row"]) == set(result.rejected.index)
+    assert set(result.flagged["row"]) <= set(result.data.index)
     pd.testing.assert_frame_equal(raw, before)
 
 

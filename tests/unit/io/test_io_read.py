@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from kypho.errors import InputFileError
 from kypho.io import read_table
 from kypho.schema import load_schema
+from kypho.validation import UnreadCell
 
 SCHEMA = load_schema()
 
@@ -91,7 +92,8 @@ def test_csv_a_bad_date_leaves_the_column_as_typed(tmp_path: Path) -> None:
 
 def test_csv_unknown_columns_are_kept(tmp_path: Path) -> None:
     path = _csv(tmp_path, "patient_id,ward\nP1,3\n")
-    assert read_table(path)["ward"].tolist() == [3]
+    # a column the schema does not know is read as the text it holds
+    assert read_table(path)["ward"].tolist() == ["3"]
 
 
 def test_csv_byte_order_mark_is_not_part_of_the_first_name(tmp_path: Path) -> None:
@@ -131,13 +133,24 @@ def test_csv_not_utf8(tmp_path: Path) -> None:
     )
 
 
-def test_csv_ragged_row(tmp_path: Path) -> None:
-    path = _csv(tmp_path, "patient_id,age\nP1,70\nP2,71,extra\n")
-    with pytest.raises(InputFileError) as info:
-        read_table(path)
-    assert str(info.value) == (
-        f"cannot read {str(path)!r}: Error tokenizing data. C error: "
-        "Expected 2 fields in line 3, saw 3\n"
+def test_csv_ragged_rows_are_kept_and_marked(tmp_path: Path) -> None:
+    """A line with too many or too few fields is neither dropped nor padded (issue 16)."""
+    path = _csv(tmp_path, "patient_id,age,sex\nP1,70,male\nP2,71,male,extra\n\nP3,72\n")
+    table = read_table(path)
+    assert table.index.tolist() == [2, 3, 5]
+    assert table.index.name == "line"
+    assert table["patient_id"].tolist() == ["P1", "P2", "P3"]
+    long, short = table["sex"].iloc[1], table["sex"].iloc[2]
+    assert isinstance(long, UnreadCell)
+    assert (long.text, long.structural) == ("male,extra", True)
+    assert long.reason == (
+        "line 3 has 4 fields, the header 3 (the last column holds 'male,extra'); "
+        "fix the line in the file"
+    )
+    assert isinstance(short, UnreadCell)
+    assert (
+        short.reason
+        == "line 5 has 2 of the header's 3 fields (cut short?); fix the line in the file"
     )
 
 
@@ -264,7 +277,11 @@ def test_xlsx_that_is_not_a_workbook(tmp_path: Path) -> None:
     path = _csv(tmp_path, "patient_id\nP1\n", name="fake.xlsx")
     with pytest.raises(InputFileError) as info:
         read_table(path)
-    assert str(info.value) == f"cannot read {str(path)!r}: not an Excel .xlsx workbook"
+    assert str(info.value) == (
+        f"cannot read {str(path)!r}: not a readable Excel .xlsx workbook (BadZipFile: File is "
+        "not a zip file); open it in Excel and save it again as .xlsx, or save the sheet as "
+        "CSV UTF-8"
+    )
 
 
 # ------------------------------------------------------------------ SPSS

@@ -68,6 +68,8 @@ def test_chunked_registry_gives_the_in_memory_tables(registry: Path) -> None:
     age = validation.problems[validation.problems["row"] == 6]["message"].iloc[0]
     assert "(row 6)" in age
     assert chunked.screening.flow == screening.flow
+    assert list(chunked.screening.flow.by_reason) == list(screening.flow.by_reason)
+    assert list(chunked.screening.flow.first_reason) == list(screening.flow.first_reason)
     pd.testing.assert_series_equal(validation.missing, checked.missing, check_names=False)
 
 
@@ -79,3 +81,21 @@ def test_the_working_file_holds_only_what_the_plan_reads() -> None:
     # Raw inputs of the derived measures are not needed once derived.
     assert len(columns) < len(schema.variables)
     assert np.all([c in schema for c in columns])
+
+
+def test_the_registry_command_writes_the_same_tables(registry: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kypho.cli import main
+
+    runner = CliRunner()
+    common = ["--format", "csv", "--format", "html", "--no-figures", "-q"]
+    chunked = runner.invoke(
+        main, ["analyze", str(registry), "--registry", "--out", str(tmp_path / "a"), *common]
+    )
+    assert chunked.exit_code == 0, chunked.output
+    memory = runner.invoke(main, ["analyze", str(registry), "--out", str(tmp_path / "b"), *common])
+    assert memory.exit_code == 0, memory.output
+    for name in ("tables.csv", "results.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert "Records read" in (tmp_path / "a" / "report.html").read_text(encoding="utf-8")

@@ -1,0 +1,235 @@
+"""Column typing: each schema type's pandas dtype, and strict reading of numbers and dates.
+
+One place answers "what dtype does a column of this schema type have?" for
+validation, the study store and the synthetic generator (:func:`pandas_dtype`,
+:func:`typed_column`), and "is this cell a number / a date, exactly as written?"
+for validation and the file readers (:func:`parse_numbers`, :func:`parse_dates`).
+
+Strict means nothing is guessed or widened: ``inf``, ``nan``, ``1e400`` and a
+400-digit number are not numbers a clinician typed (they are reported); a TRUE
+cell is not the number 1; ``2020`` and ``2020-03`` are not dates (pandas would
+read them as 1 January and 1 March); a time zone (``...Z``) and a year outside
+what pandas holds (1677-2262) are reported, not converted. Work is done on the
+distinct values of a column, so a million rows cost a million hash lookups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kypho.schema.model import Variable
+
+__all__ = [
+    "DATE_PATTERN",
+    "NUMBER_PATTERN",
+    "pandas_dtype",
+    "parse_dates",
+    "parse_numbers",
+    "typed_column",
+]
+
+#: A number as a person writes it: optional sign, digits with one decimal point, optional exponent.
+NUMBER_PATTERN = r"^\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
+#: ISO 8601 calendar date, optionally with a time of day; no time zone.
+DATE_PATTERN = (
+    r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?)?\s*$"
+)
+_NUMBER = re.compile(NUMBER_PATTERN)
+_NUMBER_COMMA = re.compile(NUMBER_PATTERN.replace(r"\.", ","))
+_DATE = re.compile(DATE_PATTERN)
+_LO = pd.Timestamp.min.ceil("D")
+_HI = pd.Timestamp.max.floor("D")
+
+
+def pandas_dtype(var: Variable) -> Any:
+    """The dtype of a typed column of ``var`` (as :func:`kypho.validation.validate` returns it).
+
+    Examples
+    --------
+    >>> from kypho.schema import load_schema
+    >>> schema = load_schema()
+    >>> pandas_dtype(schema["age"]), pandas_dtype(schema["vas_pre"])
+    ('Int64', 'float64')
+    """
+    if var.type == "number":
+        return "float64"
+    if var.type == "integer":
+        return "Int64"
+    if var.type == "boolean":
+        return "boolean"
+    if var.type == "date":
+        return "datetime64[ns]"
+    if var.type in ("category", "ordinal"):
+        return pd.CategoricalDtype(list(var.codes), ordered=var.type == "ordinal")
+    return "string"
+
+
+def typed_column(var: Variable, values: Any, n: int | None = None) -> pd.Series:
+    """Values already valid for ``var`` as a column of its dtype.
+
+    Parameters
+    ----------
+    var
+        The schema variable.
+    values
+        A sequence, array or Series of valid values (level codes for categories,
+        or whole-number positions into ``var.codes`` as an integer array, ``-1``
+        for missing); ``None`` for a column with every value missing.
+    n
+        The length, needed only when ``values`` is ``None``.
+    """
+    dtype = pandas_dtype(var)
+    if values is None:
+        length = 0 if n is None else n
+        return pd.Series(pd.array([None] * length, dtype=dtype))
+    if isinstance(dtype, pd.CategoricalDtype):
+        array = np.asarray(values) if not isinstance(values, pd.Series) else None
+        if array is not None and array.dtype.kind in "iu":
+            return pd.Series(pd.Categorical.from_codes(array, dtype=dtype))
+        return pd.Series(pd.Categorical(values, dtype=dtype))
+    if dtype == "datetime64[ns]":
+        series = values if isinstance(values, pd.Series) else pd.Series(values)
+        if not pd.api.types.is_datetime64_any_dtype(series):
+            series = pd.Series(pd.to_datetime(series.astype(object)))
+        return series.astype("datetime64[ns]").reset_index(drop=True)
+    out: pd.Series = pd.Series(values, dtype=dtype).reset_index(drop=True)
+    return out
+
+
+def _distinct(values: pd.Series) -> tuple[np.ndarray, list[Any], np.ndarray]:
+    """(codes per row, -1 where missing; the distinct values; the cells holding a boolean).
+
+    Booleans are set apart first: ``True == 1`` in Python, so hashing would merge
+    a TRUE cell with a 1 cell and read both the same way.
+    """
+    cells = values.to_numpy(dtype=object)
+    bools = np.fromiter(
+        (isinstance(v, bool | np.bool_) for v in cells), dtype=bool, count=len(cells)
+    )
+    if bools.any():
+        cells = cells.copy()
+        cells[bools] = None
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    return codes, list(np.asarray(uniques, dtype=object)), bools
+
+
+def _number(value: Any, pattern: re.Pattern[str]) -> float | None:
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, str):
+        if not pattern.match(value):
+            return None
+        number = float(value.replace(",", "."))
+    elif isinstance(value, int | float | np.integer | np.floating):
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def parse_numbers(
+    values: pd.Series, *, decimal_comma: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read a column as numbers, strictly.
+
+    Parameters
+    ----------
+    values
+        Cells as read (text, numbers, or anything else); missing cells are NaN/None.
+    decimal_comma
+        Text uses ``,`` as the decimal mark (``1,5``), as in ``;``-separated files.
+
+    Returns
+    -------
+    (numbers, bad)
+        ``float64`` values (NaN where missing or bad) and the mask of present
+        cells that are not finite numbers as written (text that is not a
+        plain decimal number, ``inf``, ``1e400``, booleans, dates).
+
+    Examples
+    --------
+    >>> numbers, bad = parse_numbers(pd.Series(["1.5", " 7 ", "inf", "1e400", True, None]))
+    >>> numbers.tolist()[:2], bad.tolist()
+    ([1.5, 7.0], [False, False, True, True, True, False])
+    """
+    if pd.api.types.is_bool_dtype(values):
+        present = values.notna().to_numpy(dtype=bool)
+        return np.full(len(values), np.nan), present
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        present = values.notna().to_numpy(dtype=bool)
+        bad = present & ~np.isfinite(numbers)
+        return np.where(bad, np.nan, numbers), bad
+    pattern = _NUMBER_COMMA if decimal_comma else _NUMBER
+    codes, uniques, bools = _distinct(values)
+    parsed = [_number(u, pattern) for u in uniques]
+    table = np.array([np.nan if v is None else v for v in parsed] + [np.nan], dtype=np.float64)
+    wrong = np.array([v is None for v in parsed] + [False], dtype=bool)
+    return table[codes], wrong[codes] | bools
+
+
+def _date(value: Any) -> pd.Timestamp | None:
+    text: Any
+    if isinstance(value, str):
+        if not _DATE.match(value):
+            return None
+        text = value.strip()
+    elif isinstance(value, dt.datetime | dt.date | np.datetime64):
+        if getattr(value, "tzinfo", None) is not None:
+            return None
+        text = value
+    else:
+        return None
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, OverflowError):
+        # not a calendar date (2021-02-29), or outside the years pandas holds
+        return None
+    if pd.isna(stamp) or stamp.tzinfo is not None or not _LO <= stamp <= _HI:
+        return None
+    return stamp
+
+
+def parse_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Read a column as dates, strictly (ISO 8601 ``YYYY-MM-DD``, optional time, no zone).
+
+    Returns
+    -------
+    (dates, bad)
+        ``datetime64[ns]`` values (NaT where missing or bad) and the mask of
+        present cells that are not such dates: partial dates (``2020``,
+        ``2020-03``), other layouts (``01/03/2020``), impossible days, a time
+        zone, years outside 1677-2262, numbers.
+
+    Examples
+    --------
+    >>> dates, bad = parse_dates(pd.Series(["2020-03-01", "2020", "2020-03-01T10:00Z", "1500-01-01"]))
+    >>> str(dates[0])[:10], bad.tolist()
+    ('2020-03-01', [False, True, True, True])
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            present = values.notna().to_numpy(dtype=bool)
+            return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]"), present
+        return values.to_numpy(dtype="datetime64[ns]"), np.zeros(len(values), dtype=bool)
+    codes, uniques, bools = _distinct(values)
+    parsed = [_date(u) for u in uniques]
+    table = np.array(
+        [
+            np.datetime64("NaT", "ns") if v is None else v.as_unit("ns").to_datetime64()
+            for v in parsed
+        ]
+        + [np.datetime64("NaT", "ns")],
+        dtype="datetime64[ns]",
+    )
+    wrong = np.array([v is None for v in parsed] + [False], dtype=bool)
+    return table[codes], wrong[codes] | bools
