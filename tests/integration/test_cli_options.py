@@ -62,7 +62,7 @@ def test_quiet_hides_warnings_and_verbose_adds_the_cause(tmp_path: Path) -> None
     data = tmp_path / "c.csv"
     raw.to_csv(data, index=False)
     runner = CliRunner()
-    common = ["analyze", str(data), "--format", "md", "--no-figures", "--force"]
+    common = ["analyze", str(data), "--format", "md", "--no-figures", "--force", "--strict"]
     loud = runner.invoke(main, [*common, "--out", str(tmp_path / "a")])
     quiet = runner.invoke(main, [*common, "--out", str(tmp_path / "b"), "-q"])
     assert loud.exit_code == quiet.exit_code == 0

@@ -84,7 +84,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw.loc[11, "age"] = PAYLOADS[1]  # rejected: the value reaches it
     raw.loc[12, "patient_id"] = PAYLOADS[3]  # accepted with a hostile id
     path = tmp_path_factory.mktemp("hostile") / "hostile.csv"
-    raw.to_csv(path, index=False)
+    # every field quoted: an unquoted carriage return inside a record makes its records
+    # ambiguous, which kypho's reader refuses (RFC 4180 quotes fields holding CR or LF)
+    raw.to_csv(path, index=False, quoting=csv.QUOTE_ALL)
     return path
 
 

@@ -50,7 +50,7 @@ def test_a_study_from_init_to_verified_export(
     assert result.exit_code == 1
     assert _lines(result) == [
         "6 rows read: 5 imported, 1 rejected (1 problem)",
-        "  record P-00003 (row 3), 'age' must be a whole number from 18 to 120 (got 7)",
+        "  record P-00003 (line 4), 'age' must be a whole number from 18 to 120 (got 7)",
     ]
     assert pd.read_csv(report)["row"].tolist() == [3]
 

@@ -58,7 +58,8 @@ def import_preview(ctx: Ctx) -> Response:
     raw = _read_upload(ctx, filename, content)
     store = ctx.acting()
     schema = store.schema
-    result = validate(raw, schema)
+    # the preview shows what the import will do, and the store imports whole records only
+    result = validate(raw, schema, strict=True)
     ids = [str(i) for i in result.data[schema.id_column].astype(object).tolist()]
     existing = sorted(set(ids) & set(str(i) for i in store.read()[schema.id_column].tolist()))
     token = secrets.token_urlsafe(16)
