@@ -52,7 +52,7 @@ def test_a_study_from_init_to_verified_export(
         "6 rows read: 5 imported, 1 rejected (1 problem)",
         "  record P-00003 (line 4), 'age' must be a whole number from 18 to 120 (got 7)",
     ]
-    assert pd.read_csv(report)["row"].tolist() == [3]
+    assert pd.read_csv(report)["row"].tolist() == [4]
 
     result = kypho("edit", "P-00001", "--set", "vas_pre=2.5", "--reason", "source check")
     assert result.exit_code == 0
