@@ -12,27 +12,14 @@ import sqlalchemy as sa
 from starlette.responses import Response, StreamingResponse
 
 from kypho.store import Store
+from kypho.store.audit import HASHED_FIELDS
 from kypho.store.workflow import reading
 from kypho.web.pages.records import record_url
 from kypho.web.routing import Ctx, route
 
 _SHOWN = 500
 _FILTERS = ("user", "field", "record", "action", "since", "until")
-_COLUMNS = (
-    "seq",
-    "at",
-    "user_name",
-    "role",
-    "action",
-    "record",
-    "field",
-    "old_value",
-    "new_value",
-    "reason",
-    "version",
-    "prev_hash",
-    "hash",
-)
+_COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")  # the trail as hashed, and its chain
 
 
 def _query(store: Store, filters: dict[str, str]) -> sa.Select[Any]:
