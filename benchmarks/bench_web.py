@@ -91,6 +91,13 @@ class Client:
         self.csrf = _CSRF.search(page).group(1)  # type: ignore[union-attr]
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux ``/proc``), children included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in fields[11:15]) / ticks
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -136,6 +143,9 @@ def run(users: int, records: int, edits: int, pool: int, url: str) -> dict[str, 
         clients = [Client(base, n, times, errors) for n in names]
         for c in clients:
             c.login()
+        server_cpu_at_start = _cpu_s(server.pid)
+        at_start = os.times()
+        clients_cpu_at_start = at_start.user + at_start.system
 
         def create(c: Client, ids: list[str]) -> None:
             for rid in ids:
@@ -213,6 +223,9 @@ def run(users: int, records: int, edits: int, pool: int, url: str) -> dict[str, 
             t.join()
         edited_s = time.perf_counter() - started_edits
         total_s = time.perf_counter() - started
+        server_cpu_s = _cpu_s(server.pid) - server_cpu_at_start
+        clients_cpu = os.times()
+        clients_cpu_s = clients_cpu.user + clients_cpu.system - clients_cpu_at_start
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -241,6 +254,8 @@ def run(users: int, records: int, edits: int, pool: int, url: str) -> dict[str, 
         "create phase s": created_s,
         "edit phase s": edited_s,
         "total s": total_s,
+        "server CPU s (user+sys)": server_cpu_s,
+        "clients CPU s (user+sys)": clients_cpu_s,
         "latency": {
             k: (statistics.median(v), statistics.quantiles(v, n=20)[18] if len(v) > 1 else v[0])
             for k, v in times.items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import base64
 import os
 import secrets
 import shutil
@@ -64,7 +65,12 @@ def import_preview(ctx: Ctx) -> Response:
     existing = sorted(set(ids) & set(str(i) for i in store.read()[schema.id_column].tolist()))
     token = secrets.token_urlsafe(16)
     session = ctx.request.state.session
-    session.data["import"] = {"token": token, "name": Path(filename).name, "content": content}
+    session.data["import"] = {
+        "token": token,
+        "name": Path(filename).name,
+        "content": base64.b64encode(content).decode("ascii"),
+    }
+    ctx.web.save_session(session)
     problems = result.problems.to_dict("records")
     return ctx.render(
         "import.html",
@@ -90,9 +96,11 @@ def import_commit(ctx: Ctx) -> Response:
     reason = ctx.get("reason").strip()
     if not reason:
         raise StoreError("an import needs a reason (e.g. 'baseline data from ward 3')")
-    raw = _read_upload(ctx, pending["name"], pending["content"])
+    raw = _read_upload(ctx, pending["name"], base64.b64decode(pending["content"]))
     result = ctx.acting().import_frame(raw, reason=reason, source=pending["name"])
-    ctx.request.state.session.data.pop("import", None)
+    session = ctx.request.state.session
+    session.data.pop("import", None)
+    ctx.web.save_session(session)
     return ctx.render("import_done.html", result=result, name=pending["name"])
 
 
