@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import os
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +151,10 @@ def serve(
         uvicorn.run(_app(store, config), host=host, port=port, log_level="warning")
         return
     store.close()
+    # the workers' report runs in one folder, so a run started on one is seen on all
+    folder = tempfile.mkdtemp(prefix="kypho-web-")
+    atexit.register(shutil.rmtree, folder, True)
+    config["report_folder"] = folder
     os.environ[_CONFIG_ENV] = json.dumps(config)
     uvicorn.run(
         "kypho.cli.serve:worker_app",
@@ -185,6 +192,8 @@ def _app(store: Store, config: dict[str, Any]) -> Starlette:
     )
     if config["secret"]:
         settings = dataclasses.replace(settings, secret=config["secret"])
+    if config.get("report_folder"):
+        settings = dataclasses.replace(settings, report_folder=Path(config["report_folder"]))
     return create_app(store, settings, verify_in_background=True)
 
 

@@ -100,6 +100,10 @@ class Settings:
         The longest a report run may take.
     report_figures
         Whether the report run from the browser draws its figures.
+    report_folder
+        Where report runs are kept (``None``: a temporary folder of this process,
+        removed when it exits). The worker processes of ``kypho serve --workers``
+        share one, so a run started on one is seen on all.
     """
 
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
@@ -113,6 +117,7 @@ class Settings:
     extensions: tuple[Path, ...] = ()
     report_timeout_s: float = 600.0
     report_figures: bool = True
+    report_folder: Path | None = None
 
 
 class WebApp:
@@ -143,6 +148,7 @@ class WebApp:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.jinja.filters["timestamp"] = _timestamp
         # SQLite takes one writer at a time: queue this process's writing requests
         # here rather than in SQLite's busy handler, whose timeout a long queue of
         # writers on a loaded machine can exceed (PostgreSQL's row locks just wait)
@@ -381,6 +387,11 @@ class WebApp:
         )
         _secure_headers(response)
         return response
+
+
+def _timestamp(seconds: float) -> str:
+    """A time as the audit log shows times (UTC, to the minute)."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
 
 
 def _secure_headers(response: Response) -> None:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from kypho.store import Store
@@ -117,3 +120,35 @@ def test_an_import_previewed_on_one_worker_commits_on_another(store: Store, cloc
     done = b.post("/import/commit", {"token": token.group(1), "reason": "ward 3"})
     assert done.status_code == 200, done.text[:500]
     assert store.get("W-1").values["age"] == 70
+
+
+def test_a_report_run_started_on_one_worker_is_seen_on_another(
+    store: Store, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kypho.web.pages.data as data_pages
+
+    def fake_run(job: Any, *args: object) -> None:  # the real run is the e2e test's
+        (job.folder / "report").mkdir()
+        (job.folder / "report" / "report.html").write_text("<p>Table 1</p>")
+        job.files, job.state = ["report.html"], "done"
+        job.save()
+
+    monkeypatch.setattr(data_pages, "_run_report", fake_run)
+    settings = Settings(secret="test-secret", report_folder=tmp_path / "reports")
+    one = create_app(store, settings, clock=clock)
+    two = create_app(store, settings, clock=clock)
+    a = Browser(one)
+    assert a.login("ada") == 303
+    started = a.post("/report/run")
+    assert started.status_code == 303
+    job = started.headers["location"].split("job=")[1]
+    b = Browser(two)
+    b.client.cookies = a.client.cookies
+    page = b.get(f"/report?job={job}")
+    assert "The report is ready" in page.text
+    assert b.get(f"/report/file?job={job}&name=report.html").text == "<p>Table 1</p>"
+    # another user does not see it
+    ana = Browser(two)
+    assert ana.login("ana") == 303
+    assert "The report is ready" not in ana.get(f"/report?job={job}").text
+    assert ana.get(f"/report/file?job={job}&name=report.html").status_code == 400
