@@ -81,6 +81,9 @@ def dashboard(ctx: Ctx) -> Response:
         for r in rows
     ]
     totals = Counter(states.values())
+    levels = store.schema[store.schema.group_column].levels or {}
+    for row in table:
+        row["group"] = levels.get(row["group"], row["group"])
     return ctx.render(
         "dashboard.html",
         rows=table,
@@ -90,6 +93,7 @@ def dashboard(ctx: Ctx) -> Response:
         total=total,
         n_open=sum(open_queries.values()),
         totals=totals,
+        group_label=store.schema[store.schema.group_column].label,
         record_url=record_url,
     )
 
@@ -157,7 +161,7 @@ def record_page(ctx: Ctx) -> Response:
         {
             "inst": inst,
             "state": _cell(rec.locked, states.get((rid, inst.name))),
-            "missing": len(inst.missing(rec.values)),
+            "missing": [f.variable.label for f in inst.missing(rec.values)],
             "url": record_url(rid, inst.name),
         }
         for inst in ctx.web.forms
