@@ -8,9 +8,9 @@ from typing import Any, Generic, overload
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats as sps
 
 from kypho.errors import StatisticsError
+from kypho.stats import _dist as sps
 from kypho.stats._common import (
     Alternative,
     as_values,

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
-from scipy import stats as sps
 
 from kypho.errors import StatisticsError
+from kypho.stats import _dist as sps
 from kypho.stats._common import (
     Alternative,
     as_two_samples,
