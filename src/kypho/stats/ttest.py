@@ -7,10 +7,9 @@ t / t′ test") is ``method="auto"``.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Generic, Literal, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 from scipy import stats as sps
@@ -34,6 +33,9 @@ from kypho.stats.variance import (
     f_ratio_from_summary,
     variance_core,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "TMethod",
