@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats as sps
 
@@ -21,6 +20,9 @@ from kypho.stats._common import (
     result_frame,
 )
 from kypho.stats._types import B, F, FloatArray, I, IntArray, ResultDisplay
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "MWMethod",
