@@ -70,10 +70,11 @@ def dashboard(ctx: Ctx) -> Response:
         ).all()
     states = statuses(store)
     open_queries = Counter(qr.record for qr in list_queries(store, open_only=True))
+    levels = store.schema[store.schema.group_column].levels
     table = [
         {
             "id": str(r[0]),
-            "group": "" if r[1] is None else str(r[1]),
+            "group": "" if r[1] is None else levels.get(str(r[1]), str(r[1])),
             "locked": bool(r[2]),
             "cells": [_cell(bool(r[2]), states.get((str(r[0]), i.name))) for i in ctx.web.forms],
             "queries": open_queries.get(str(r[0]), 0),
@@ -81,9 +82,6 @@ def dashboard(ctx: Ctx) -> Response:
         for r in rows
     ]
     totals = Counter(states.values())
-    levels = store.schema[store.schema.group_column].levels or {}
-    for row in table:
-        row["group"] = levels.get(row["group"], row["group"])
     return ctx.render(
         "dashboard.html",
         rows=table,
