@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from kypho.errors import StatisticsError, StatisticsWarning
-from kypho.stats import _dist as sps  # scipy.stats' distributions, without importing it
+from kypho.stats import _dist as sps
 from kypho.stats._common import (
     Alternative,
     check_alternative,

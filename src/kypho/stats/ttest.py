@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from kypho.errors import StatisticsError
-from kypho.stats import _dist as sps  # scipy.stats' distributions, without importing it
+from kypho.stats import _dist as sps
 from kypho.stats._common import (
     Alternative,
     as_two_samples,
