@@ -104,6 +104,10 @@ class SessionStore:
     write_guard
         Held around every write (the web application's SQLite write queue);
         reads never wait on it.
+    try_write_guard
+        Like ``write_guard`` without waiting: yields whether it got it. Writing
+        back ``seen`` is skipped (until a later request) rather than queued
+        behind other writers.
     """
 
     def __init__(
@@ -114,9 +118,11 @@ class SessionStore:
         lifetime_s: float,
         touch_every_s: float = 30.0,
         write_guard: Callable[[], AbstractContextManager[Any]] = nullcontext,
+        try_write_guard: Callable[[], AbstractContextManager[bool]] = lambda: nullcontext(True),
     ) -> None:
         self.engine = store.engine
         self._guard = write_guard
+        self._try_guard = try_write_guard
         self.idle_s = idle_s
         self.lifetime_s = lifetime_s
         self.touch_every_s = min(touch_every_s, idle_s / 4)
@@ -164,11 +170,15 @@ class SessionStore:
             return None
         seen = float(row.seen)
         if now - seen >= self.touch_every_s:
-            with self._guard(), self.engine.begin() as conn:
-                conn.execute(
-                    sa.update(web_sessions).where(web_sessions.c.sid_hash == key).values(seen=now)
-                )
-            seen = now
+            with self._try_guard() as free:
+                if free:
+                    with self.engine.begin() as conn:
+                        conn.execute(
+                            sa.update(web_sessions)
+                            .where(web_sessions.c.sid_hash == key)
+                            .values(seen=now)
+                        )
+                    seen = now
         data = json.loads(row.data) if row.data else {}
         return Session(sid, str(row.csrf), row.user_name, float(row.created), seen, data)
 

@@ -156,6 +156,7 @@ class WebApp:
             idle_s=settings.idle_minutes * 60,
             lifetime_s=settings.lifetime_hours * 3600,
             write_guard=self._writes,
+            try_write_guard=self._try_writes,
         )
         from kypho.store.safe_harbor import dropped_columns
 
@@ -176,6 +177,19 @@ class WebApp:
         else:
             with self.write_lock:
                 yield
+
+    @contextmanager
+    def _try_writes(self) -> Iterator[bool]:
+        """The write queue if it is free now (``True``), else ``False`` without waiting."""
+        if self.write_lock is None:
+            yield True
+        elif self.write_lock.acquire(blocking=False):
+            try:
+                yield True
+            finally:
+                self.write_lock.release()
+        else:
+            yield False
 
     def new_session(self, user: str | None) -> Session:
         """A fresh session (new id and CSRF token), kept in the store."""
