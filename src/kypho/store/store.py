@@ -9,6 +9,7 @@ process dies leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import json
@@ -1174,6 +1175,7 @@ class Store:
         versions: dict[str, int] = {}
         locks: dict[str, str | None] = {}
         users: dict[str, tuple[str, bool]] = {}
+        created: dict[str, int] = {}
         kept_seq: int | None = None
         prev = GENESIS
         expected = 1
@@ -1201,7 +1203,11 @@ class Store:
                 if kept is not None and prev == kept:
                     kept_seq = seq
                 try:
-                    _replay(entry, state, versions, locks, users)
+                    _replay(entry, state, versions, locks, users, created)
+                except _MalformedCreate as bad:
+                    problems.append(bad.problem())
+                    with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                        _replay(entry, state, versions, locks, users, created)
                 except (ValueError, TypeError, KeyError, AttributeError) as exc:
                     problems.append(
                         f"entry {seq} ({entry['action']}, record {entry['record']}) is malformed "
@@ -1214,7 +1220,7 @@ class Store:
                     f"the trail ends at entry {expected - 1} but its head records entry "
                     f"{top.seq}: entries were removed or added behind kypho's back"
                 )
-            n_records = self._compare_rows(conn, state, versions, locks, problems)
+            n_records = self._compare_rows(conn, state, versions, locks, created, problems)
             self._compare_users(conn, users, problems)
         if kept is not None and kept_seq is None:
             problems.append(
@@ -1268,6 +1274,7 @@ class Store:
         state: dict[str, str],
         versions: dict[str, int],
         locks: dict[str, str | None],
+        created: dict[str, int],
         problems: list[str],
     ) -> int:
         records = self.tables.records
@@ -1294,6 +1301,15 @@ class Store:
                 if logged is None:
                     problems.append(f"record {rid} is in the table but the trail never created it")
                     continue
+                if text != logged and rid in created:
+                    try:
+                        _parse_created(rid, state, versions, locks, created)
+                    except _MalformedCreate as bad:
+                        problems.append(bad.problem())
+                        problems.append(
+                            f"record {rid} is in the table but the trail never created it"
+                        )
+                        continue
                 if text != logged:
                     expected = json.loads(logged)
                     actual = json.loads(text)
@@ -1320,6 +1336,11 @@ class Store:
                         f"record {rid} is locked by {locked_by} in the table but by "
                         f"{holder} in the audit trail"
                     )
+        for rid in sorted(set(created) - seen):
+            try:
+                _parse_created(rid, state, versions, locks, created)
+            except _MalformedCreate as bad:
+                problems.append(bad.problem())
         for rid in sorted(set(state) - seen):
             problems.append(f"record {rid} is in the audit trail but missing from the table")
         return len(seen)
@@ -1331,24 +1352,31 @@ def _replay(
     versions: dict[str, int],
     locks: dict[str, str | None],
     users: dict[str, tuple[str, bool]],
+    created: dict[str, int],
 ) -> None:
     """Apply one trail entry to the replayed records and users.
 
     Raises ValueError, TypeError or KeyError for an entry that cannot be
     applied (``verify`` reports it as malformed); nothing is changed then.
+    A ``create`` entry's JSON is kept as text (``created`` maps the record to
+    the entry) and parsed when a later entry changes the record; one that does
+    not parse raises :class:`_MalformedCreate`.
     """
     action = entry["action"]
     rid = entry["record"]
+    if rid in created and action in ("update", "delete"):
+        _parse_created(rid, state, versions, locks, created)
     if action == "create":
-        values = json.loads(entry["new_value"])
-        if not isinstance(values, dict) or not isinstance(rid, str):
+        text = entry["new_value"]
+        if not isinstance(text, str) or not text.startswith("{") or not isinstance(rid, str):
             raise TypeError("a created record must be a JSON object with a record id")
         version = int(entry["version"])
-        # the entry's own text: compared with the stored row's JSON as text first
-        # (dumps() wrote it), value by value only where the texts differ
-        state[rid] = str(entry["new_value"])
+        # the entry's own text, parsed only when needed: the stored row's JSON is
+        # compared with it as text first (dumps() wrote both)
+        state[rid] = text
         versions[rid] = version
         locks[rid] = None
+        created[rid] = int(entry["seq"])
     elif action == "update" and rid in state:
         name = entry["field"]
         if not isinstance(name, str):
@@ -1372,6 +1400,40 @@ def _replay(
     elif action in ("user_disable", "user_enable"):
         name = entry["field"]
         users[name] = (users[name][0], action == "user_enable")
+
+
+class _MalformedCreate(Exception):
+    """A create entry whose JSON does not give a record (found when it is parsed)."""
+
+    def __init__(self, seq: int, record: str, cause: Exception) -> None:
+        super().__init__(seq, record, cause)
+        self.seq, self.record, self.cause = seq, record, cause
+
+    def problem(self) -> str:
+        return (
+            f"entry {self.seq} (create, record {self.record}) is malformed and cannot be "
+            f"replayed: {type(self.cause).__name__}: {self.cause}"
+        )
+
+
+def _parse_created(
+    rid: str,
+    state: dict[str, str],
+    versions: dict[str, int],
+    locks: dict[str, str | None],
+    created: dict[str, int],
+) -> None:
+    """Parse a created record's JSON kept as text; a malformed one is taken back out."""
+    seq = created.pop(rid)
+    try:
+        values = json.loads(state[rid])
+        if not isinstance(values, dict):
+            raise TypeError("a created record must be a JSON object with a record id")
+    except (ValueError, TypeError) as exc:
+        state.pop(rid, None)
+        versions.pop(rid, None)
+        locks.pop(rid, None)
+        raise _MalformedCreate(seq, rid, exc) from exc
 
 
 def _count(n: int, noun: str) -> str:
