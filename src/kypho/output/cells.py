@@ -316,7 +316,8 @@ def _frame_has_cr(frame: pd.DataFrame) -> bool:
 
 #: Rows formatted at a time by :class:`CsvWriter` (bounds its memory).
 CSV_BLOCK_ROWS = 100_000
-_THREADS = 2
+# one thread: two threads formatting side by side lost more to the GIL than they gained
+_THREADS = 1
 
 
 class CsvWriter:
@@ -390,8 +391,6 @@ class CsvWriter:
             return False
         from concurrent.futures import ThreadPoolExecutor
 
-        # pyarrow and NumPy let go of the GIL in their loops: two threads format
-        # columns (and join rows) side by side
         with ThreadPoolExecutor(max_workers=_THREADS) as pool:
             for start in range(0, max(len(frame), 1), CSV_BLOCK_ROWS):
                 part = frame.iloc[start : start + CSV_BLOCK_ROWS]

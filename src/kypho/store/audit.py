@@ -136,22 +136,29 @@ def record_texts(columns: Sequence[Sequence[object]], names: Sequence[str]) -> l
     >>> record_texts([[1.5, None], ["P-1", "P-2"], [dt.date(2020, 1, 2), None]], ["b", "a", "c"])
     ['{"a":"P-1","b":1.5,"c":"2020-01-02"}', '{"a":"P-2","b":null,"c":null}']
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     n = len(columns[0]) if columns else 0
     if n == 0:
         return []
     order = sorted(range(len(names)), key=lambda i: names[i])
-    parts = [_json_column(columns[i], _ENCODER.encode(names[i]) + ":") for i in order]
-    body = pc.binary_join_element_wise(*parts, ",")
-    texts = pc.binary_join_element_wise(pa.scalar("{"), body, pa.scalar("}"), "")
+    last = len(order) - 1
+    # the braces ride on the first key and after the last value (no second copy)
+    parts = [
+        _json_column(
+            columns[i],
+            ("{" if k == 0 else "") + _ENCODER.encode(names[i]) + ":",
+            "}" if k == last else "",
+        )
+        for k, i in enumerate(order)
+    ]
+    texts = pc.binary_join_element_wise(*parts, ",") if len(parts) > 1 else parts[0]
     out: list[str] = texts.to_pylist()
     return out
 
 
-def _json_column(values: Sequence[object], key: str) -> Any:
-    """``key`` + the JSON of each value, as a pyarrow text column."""
+def _json_column(values: Sequence[object], key: str, end: str = "") -> Any:
+    """``key`` + the JSON of each value + ``end``, as a pyarrow text column."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -162,7 +169,7 @@ def _json_column(values: Sequence[object], key: str) -> Any:
     kinds.discard(type(None))
     if len(kinds) > 1:
         # mixed types (1 and True hash alike): every value on its own
-        return pa.array([key + _ENCODER.encode(v) for v in values])
+        return pa.array([key + _ENCODER.encode(v) + end for v in values])
     codes, uniques = pd.factorize(cells, use_na_sentinel=True)
     kind = next(iter(kinds), None)
     shown = [_scalar(u, kind) for u in uniques]
@@ -172,8 +179,8 @@ def _json_column(values: Sequence[object], key: str) -> Any:
                 math.copysign(1.0, cells[i]) < 0 for i in np.flatnonzero(codes == j)
             ):
                 # 0.0 and -0.0 are one value to a hash table but print differently
-                return pa.array([key + _ENCODER.encode(v) for v in values])
-    table = pa.array([key + t for t in shown] + [key + "null"])
+                return pa.array([key + _ENCODER.encode(v) + end for v in values])
+    table = pa.array([key + t + end for t in shown] + [key + "null" + end])
     return table.take(pa.array(np.where(codes < 0, len(shown), codes)))
 
 
