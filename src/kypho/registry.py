@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ParquetColumns",
+    "ParquetStream",
     "RegistryAnalysis",
     "analyze_registry",
     "plan_columns",
@@ -95,6 +96,39 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
         partial.unlink(missing_ok=True)
         raise InputFileError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from exc
     return target
+
+
+class ParquetStream:
+    """A Parquet file written frame by frame (the first frame fixes the columns' types).
+
+    Used as a context manager; each :meth:`write` appends a row group, so memory
+    holds one frame. Frames with the types of :func:`write_parquet`'s read back as
+    :func:`read_parquet` gives them.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._writer: Any = None
+        self._schema: Any = None
+
+    def __enter__(self) -> ParquetStream:
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame``'s rows."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = pq.ParquetWriter(self.path, self._schema)
+        self._writer.write_table(table.cast(self._schema))
+
+    def __exit__(self, *exc: object) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
 
 class ParquetColumns:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
-from scipy import stats as sps
 
 from kypho.errors import StatisticsError, StatisticsWarning
+from kypho.stats import _dist as sps
 from kypho.stats._common import (
     Alternative,
     check_alternative,

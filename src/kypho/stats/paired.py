@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any, Generic, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats as sps
 
 from kypho.errors import StatisticsError
+from kypho.stats import _dist as sps
 from kypho.stats._common import (
     Alternative,
     as_values,
