@@ -333,18 +333,27 @@ def _maximise_reml(suff: _Sufficient) -> tuple[float, bool]:
     return rho / (1.0 - rho), bool(fit.success)
 
 
-def _fit_codes(
+@dataclass(frozen=True)
+class _Design:
+    """Measurements as integer codes, checked: each group and each cell has enough."""
+
+    y: NDArray[np.float64]
+    ids: NDArray[np.int64]
+    cell: NDArray[np.int64]  # group index × n_times + time index
+    counts: NDArray[np.int64]  # measurements per cell
+    n_patients: int
+
+
+def _design(
     y: NDArray[np.float64],
     ids: NDArray[np.int64],
     g: NDArray[np.int64],
     t: NDArray[np.int64],
-    *,
     groups: Sequence[str],
     times: Sequence[str],
     measure: str,
-    confidence: float,
-) -> TrajectoryResult:
-    """The REML fit from integer codes (patient, group index, time index)."""
+) -> _Design:
+    """Drop missing values and check that every group × time cell can be estimated."""
     keep = ~np.isnan(y)
     if not keep.all():
         y, ids, g, t = y[keep], ids[keep], g[keep], t[keep]
@@ -377,7 +386,35 @@ def _fit_codes(
         raise StatisticsError(
             f"{y.size} measurements of {measure} cannot fit {k} means and two variances"
         )
-    suff = _sufficient(y, ids, cell, k)
+    return _Design(y, ids, cell, counts, n_patients)
+
+
+def _wald(
+    est: NDArray[np.float64], se: NDArray[np.float64], z: float
+) -> dict[str, NDArray[np.float64]]:
+    """The normal-theory CI and two-sided P of estimates with their SEs."""
+    return {
+        "ci_low": est - z * se,
+        "ci_high": est + z * se,
+        "p_value": 2 * stats.norm.sf(np.abs(est / se)),
+    }
+
+
+def _fit_codes(
+    y: NDArray[np.float64],
+    ids: NDArray[np.int64],
+    g: NDArray[np.int64],
+    t: NDArray[np.int64],
+    *,
+    groups: Sequence[str],
+    times: Sequence[str],
+    measure: str,
+    confidence: float,
+) -> TrajectoryResult:
+    """The REML fit from integer codes (patient, group index, time index)."""
+    design = _design(y, ids, g, t, groups, times, measure)
+    n_times = len(times)
+    suff = _sufficient(design.y, design.ids, design.cell, 2 * n_times)
     lam, converged = _maximise_reml(suff)
     _, a, mu, s2e = _reml_parts(suff, lam)
     # Cell means μ = M β, M the treatment-coding contrast of each cell.
@@ -393,7 +430,44 @@ def _fit_codes(
             "the patient variance is estimated at 0 (its lower bound): a patient's "
             "measurements are no more alike than those of different patients",
         )
-    names = _names(n_times)
+    fixed, means, differences = _tables(
+        beta, cov, contrast, design.counts, groups, times, confidence
+    )
+    inter = np.arange(n_times + 1, 2 * n_times)
+    b = beta[inter]
+    chi2 = float(b @ np.linalg.solve(cov[np.ix_(inter, inter)], b))
+    return TrajectoryResult(
+        measure=measure,
+        groups=(str(groups[0]), str(groups[1])),
+        times=tuple(str(v) for v in times),
+        fixed=fixed,
+        means=means,
+        differences=differences,
+        sigma2_patient=s2u,
+        sigma2_residual=s2e,
+        icc=s2u / (s2u + s2e) if s2u + s2e > 0 else math.nan,
+        interaction_chi2=chi2,
+        interaction_dof=n_times - 1,
+        interaction_p=float(stats.chi2.sf(chi2, n_times - 1)),
+        n_patients=design.n_patients,
+        n_observations=int(design.y.size),
+        converged=converged,
+        notes=notes,
+        confidence=confidence,
+    )
+
+
+def _tables(
+    beta: NDArray[np.float64],
+    cov: NDArray[np.float64],
+    contrast: NDArray[np.float64],
+    counts: NDArray[np.int64],
+    groups: Sequence[str],
+    times: Sequence[str],
+    confidence: float,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The fixed effects, the model-based cell means and the group differences by time."""
+    n_times = len(times)
     z = float(stats.norm.isf((1 - confidence) / 2))
 
     def estimate(rows: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -404,12 +478,10 @@ def _fit_codes(
     se_fixed = np.sqrt(np.diag(cov))
     fixed = pd.DataFrame(
         {
-            "term": [_term_label(nm, groups, times) for nm in names],
+            "term": [_term_label(nm, groups, times) for nm in _names(n_times)],
             "estimate": beta,
             "se": se_fixed,
-            "ci_low": beta - z * se_fixed,
-            "ci_high": beta + z * se_fixed,
-            "p_value": 2 * stats.norm.sf(np.abs(beta / se_fixed)),
+            **_wald(beta, se_fixed, z),
         }
     )
     cells = [(gi, ti) for gi in range(2) for ti in range(n_times)]
@@ -430,37 +502,9 @@ def _fit_codes(
     )
     d_est, d_se = estimate(diff_rows)
     differences = pd.DataFrame(
-        {
-            "time": list(times),
-            "difference": d_est,
-            "se": d_se,
-            "ci_low": d_est - z * d_se,
-            "ci_high": d_est + z * d_se,
-            "p_value": 2 * stats.norm.sf(np.abs(d_est / d_se)),
-        }
+        {"time": list(times), "difference": d_est, "se": d_se, **_wald(d_est, d_se, z)}
     )
-    inter = np.arange(n_times + 1, 2 * n_times)
-    b = beta[inter]
-    chi2 = float(b @ np.linalg.solve(cov[np.ix_(inter, inter)], b))
-    return TrajectoryResult(
-        measure=measure,
-        groups=(str(groups[0]), str(groups[1])),
-        times=tuple(str(v) for v in times),
-        fixed=fixed,
-        means=means,
-        differences=differences,
-        sigma2_patient=s2u,
-        sigma2_residual=s2e,
-        icc=s2u / (s2u + s2e) if s2u + s2e > 0 else math.nan,
-        interaction_chi2=chi2,
-        interaction_dof=n_times - 1,
-        interaction_p=float(stats.chi2.sf(chi2, n_times - 1)),
-        n_patients=n_patients,
-        n_observations=int(y.size),
-        converged=converged,
-        notes=notes,
-        confidence=confidence,
-    )
+    return fixed, means, differences
 
 
 def _names(n_times: int) -> list[str]:
