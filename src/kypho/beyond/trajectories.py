@@ -203,9 +203,8 @@ def mixed_model(
             f"values, patient, group and time must have the same length "
             f"(got {y.size}, {ids.size}, {g.size}, {t.size})"
         )
-    return _fit_codes(
-        y, ids, g, t, groups=groups, times=times, measure=measure, confidence=confidence
-    )
+    design = _design(y, ids, g, t, groups, times, measure)
+    return _fit_codes(design, groups=groups, times=times, measure=measure, confidence=confidence)
 
 
 def _codes(labels: ArrayLike, levels: Sequence[str], what: str, names: str) -> NDArray[np.int64]:
@@ -401,18 +400,9 @@ def _wald(
 
 
 def _fit_codes(
-    y: NDArray[np.float64],
-    ids: NDArray[np.int64],
-    g: NDArray[np.int64],
-    t: NDArray[np.int64],
-    *,
-    groups: Sequence[str],
-    times: Sequence[str],
-    measure: str,
-    confidence: float,
+    design: _Design, *, groups: Sequence[str], times: Sequence[str], measure: str, confidence: float
 ) -> TrajectoryResult:
-    """The REML fit from integer codes (patient, group index, time index)."""
-    design = _design(y, ids, g, t, groups, times, measure)
+    """The REML fit of a checked design (see :func:`_design`)."""
     n_times = len(times)
     suff = _sufficient(design.y, design.ids, design.cell, 2 * n_times)
     lam, converged = _maximise_reml(suff)
@@ -590,16 +580,17 @@ def fit_trajectory(
     )
     first = schema[columns[order[0]]]
     label = first.measure_display_label
-    return _fit_codes(
+    groups = (control, experimental)
+    design = _design(
         values,
         np.tile(ids, n_times),
         np.tile(g_row[in_study].astype(np.int64), n_times),
         np.repeat(np.arange(n_times, dtype=np.int64), n_rows),
-        groups=(control, experimental),
-        times=order,
-        measure=label,
-        confidence=confidence,
+        groups,
+        order,
+        label,
     )
+    return _fit_codes(design, groups=groups, times=order, measure=label, confidence=confidence)
 
 
 def plot_trajectory(
