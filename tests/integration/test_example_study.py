@@ -209,3 +209,25 @@ def test_beyond_the_paper_plans_the_examples_own_endpoints(analysed: Analysed) -
     # patients "experimental" (its wording, not yet taken from the labels).
     words = [w for w in KYPHOPLASTY_WORDS if w in fragment.replace("experimental patients", "")]
     assert not words
+
+
+def test_the_plans_figures_are_drawn(analysed: Analysed) -> None:
+    from kypho.analysis import analyze, load_plan
+    from kypho.report.figure_plan import draw_figures
+
+    data, schema, flow = analysed
+    drawn = draw_figures(analyze(data, schema, load_plan(PLAN)), flow)
+    assert drawn.notes == ()
+    assert [(m.name, m.full_caption) for m in drawn.figures[1:]] == [
+        ("figure1_vas_back", "Figure 2. Back pain (VAS) over time by group (mean with 95% CI)."),
+        (
+            "figure2_odi",
+            "Figure 3. Oswestry Disability Index over time by group (mean with 95% CI).",
+        ),
+    ]
+    axes = drawn.figures[2].figure.axes[0]  # type: ignore[union-attr]
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == [
+        "Vertebroplasty",
+        "Conservative care",
+    ]
+    assert len(axes.lines[0].get_xdata()) == 5  # the five timepoints

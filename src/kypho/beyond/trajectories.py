@@ -204,9 +204,8 @@ def mixed_model(
             f"values, patient, group and time must have the same length "
             f"(got {y.size}, {ids.size}, {g.size}, {t.size})"
         )
-    return _fit_codes(
-        y, ids, g, t, groups=groups, times=times, measure=measure, confidence=confidence
-    )
+    design = _design(y, ids, g, t, groups, times, measure)
+    return _fit_codes(design, groups=groups, times=times, measure=measure, confidence=confidence)
 
 
 def _codes(labels: ArrayLike, levels: Sequence[str], what: str, names: str) -> NDArray[np.int64]:
@@ -334,18 +333,27 @@ def _maximise_reml(suff: _Sufficient) -> tuple[float, bool]:
     return rho / (1.0 - rho), bool(fit.success)
 
 
-def _fit_codes(
+@dataclass(frozen=True)
+class _Design:
+    """Measurements as integer codes, checked: each group and each cell has enough."""
+
+    y: NDArray[np.float64]
+    ids: NDArray[np.int64]
+    cell: NDArray[np.int64]  # group index × n_times + time index
+    counts: NDArray[np.int64]  # measurements per cell
+    n_patients: int
+
+
+def _design(
     y: NDArray[np.float64],
     ids: NDArray[np.int64],
     g: NDArray[np.int64],
     t: NDArray[np.int64],
-    *,
     groups: Sequence[str],
     times: Sequence[str],
     measure: str,
-    confidence: float,
-) -> TrajectoryResult:
-    """The REML fit from integer codes (patient, group index, time index)."""
+) -> _Design:
+    """Drop missing values and check that every group × time cell can be estimated."""
     keep = ~np.isnan(y)
     if not keep.all():
         y, ids, g, t = y[keep], ids[keep], g[keep], t[keep]
@@ -355,27 +363,12 @@ def _fit_codes(
     n_patients = int(ids.max()) + 1 if y.size else 0
     patient_group = np.zeros((n_patients, 2), dtype=bool)
     patient_group[ids, g] = True
-    k = 2 * n_times
     cell = g * n_times + t
-    counts = np.bincount(cell, minlength=k)
+    counts = np.bincount(cell, minlength=2 * n_times)
     _check_design(
-        patient_group.sum(axis=0),
-        counts,
-        int(y.size),
-        groups=groups,
-        times=times,
-        measure=measure,
+        patient_group.sum(axis=0), counts, int(y.size), groups=groups, times=times, measure=measure
     )
-    suff = _sufficient(y, ids, cell, k)
-    return _from_sufficient(
-        suff,
-        counts,
-        n_patients,
-        groups=groups,
-        times=times,
-        measure=measure,
-        confidence=confidence,
-    )
+    return _Design(y, ids, cell, counts, n_patients)
 
 
 def _check_design(
@@ -486,6 +479,33 @@ def _fit_wide(
     )
 
 
+def _wald(
+    est: NDArray[np.float64], se: NDArray[np.float64], z: float
+) -> dict[str, NDArray[np.float64]]:
+    """The normal-theory CI and two-sided P of estimates with their SEs."""
+    return {
+        "ci_low": est - z * se,
+        "ci_high": est + z * se,
+        "p_value": 2 * stats.norm.sf(np.abs(est / se)),
+    }
+
+
+def _fit_codes(
+    design: _Design, *, groups: Sequence[str], times: Sequence[str], measure: str, confidence: float
+) -> TrajectoryResult:
+    """The REML fit of a checked design (see :func:`_design`)."""
+    suff = _sufficient(design.y, design.ids, design.cell, 2 * len(times))
+    return _from_sufficient(
+        suff,
+        design.counts,
+        design.n_patients,
+        groups=groups,
+        times=times,
+        measure=measure,
+        confidence=confidence,
+    )
+
+
 def _from_sufficient(
     suff: _Sufficient,
     counts: NDArray[np.int64],
@@ -496,7 +516,7 @@ def _from_sufficient(
     measure: str,
     confidence: float,
 ) -> TrajectoryResult:
-    """The REML estimates and the result from the sufficient statistics."""
+    """The REML estimates and the result tables from the sufficient statistics."""
     n_times = len(times)
     lam, converged = _maximise_reml(suff)
     _, a, mu, s2e = _reml_parts(suff, lam)
@@ -513,52 +533,7 @@ def _from_sufficient(
             "the patient variance is estimated at 0 (its lower bound): a patient's "
             "measurements are no more alike than those of different patients",
         )
-    names = _names(n_times)
-    z = float(stats.norm.isf((1 - confidence) / 2))
-
-    def estimate(rows: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        est = rows @ beta
-        se = np.sqrt(np.einsum("ij,jk,ik->i", rows, cov, rows))
-        return est, se
-
-    se_fixed = np.sqrt(np.diag(cov))
-    fixed = pd.DataFrame(
-        {
-            "term": [_term_label(nm, groups, times) for nm in names],
-            "estimate": beta,
-            "se": se_fixed,
-            "ci_low": beta - z * se_fixed,
-            "ci_high": beta + z * se_fixed,
-            "p_value": 2 * stats.norm.sf(np.abs(beta / se_fixed)),
-        }
-    )
-    cells = [(gi, ti) for gi in range(2) for ti in range(n_times)]
-    est, se = estimate(contrast)
-    means = pd.DataFrame(
-        {
-            "group": [groups[gi] for gi, _ in cells],
-            "time": [times[ti] for _, ti in cells],
-            "estimate": est,
-            "se": se,
-            "ci_low": est - z * se,
-            "ci_high": est + z * se,
-            "n": [int(counts[gi * n_times + ti]) for gi, ti in cells],
-        }
-    )
-    diff_rows = np.array(
-        [_contrast(1, ti, n_times) - _contrast(0, ti, n_times) for ti in range(n_times)]
-    )
-    d_est, d_se = estimate(diff_rows)
-    differences = pd.DataFrame(
-        {
-            "time": list(times),
-            "difference": d_est,
-            "se": d_se,
-            "ci_low": d_est - z * d_se,
-            "ci_high": d_est + z * d_se,
-            "p_value": 2 * stats.norm.sf(np.abs(d_est / d_se)),
-        }
-    )
+    fixed, means, differences = _tables(beta, cov, contrast, counts, groups, times, confidence)
     inter = np.arange(n_times + 1, 2 * n_times)
     b = beta[inter]
     chi2 = float(b @ np.linalg.solve(cov[np.ix_(inter, inter)], b))
@@ -581,6 +556,56 @@ def _from_sufficient(
         notes=notes,
         confidence=confidence,
     )
+
+
+def _tables(
+    beta: NDArray[np.float64],
+    cov: NDArray[np.float64],
+    contrast: NDArray[np.float64],
+    counts: NDArray[np.int64],
+    groups: Sequence[str],
+    times: Sequence[str],
+    confidence: float,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The fixed effects, the model-based cell means and the group differences by time."""
+    n_times = len(times)
+    z = float(stats.norm.isf((1 - confidence) / 2))
+
+    def estimate(rows: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        est = rows @ beta
+        se = np.sqrt(np.einsum("ij,jk,ik->i", rows, cov, rows))
+        return est, se
+
+    se_fixed = np.sqrt(np.diag(cov))
+    fixed = pd.DataFrame(
+        {
+            "term": [_term_label(nm, groups, times) for nm in _names(n_times)],
+            "estimate": beta,
+            "se": se_fixed,
+            **_wald(beta, se_fixed, z),
+        }
+    )
+    cells = [(gi, ti) for gi in range(2) for ti in range(n_times)]
+    est, se = estimate(contrast)
+    means = pd.DataFrame(
+        {
+            "group": [groups[gi] for gi, _ in cells],
+            "time": [times[ti] for _, ti in cells],
+            "estimate": est,
+            "se": se,
+            "ci_low": est - z * se,
+            "ci_high": est + z * se,
+            "n": [int(counts[gi * n_times + ti]) for gi, ti in cells],
+        }
+    )
+    diff_rows = np.array(
+        [_contrast(1, ti, n_times) - _contrast(0, ti, n_times) for ti in range(n_times)]
+    )
+    d_est, d_se = estimate(diff_rows)
+    differences = pd.DataFrame(
+        {"time": list(times), "difference": d_est, "se": d_se, **_wald(d_est, d_se, z)}
+    )
+    return fixed, means, differences
 
 
 def _names(n_times: int) -> list[str]:
@@ -676,16 +701,17 @@ def fit_trajectory(
             confidence=confidence,
         )
     n_rows, n_times = patients.rows.size, len(order)
-    return _fit_codes(
+    groups = (control, experimental)
+    design = _design(
         matrix.T.ravel(),
         np.tile(patients.ids, n_times),
         np.tile(patients.groups, n_times),
         np.repeat(np.arange(n_times, dtype=np.int64), n_rows),
-        groups=(control, experimental),
-        times=order,
-        measure=label,
-        confidence=confidence,
+        groups,
+        order,
+        label,
     )
+    return _fit_codes(design, groups=groups, times=order, measure=label, confidence=confidence)
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,7 @@ def test_blocked_sufficient_statistics_equal_one_pass(monkeypatch: pytest.Monkey
 
 def test_one_row_per_patient_fit_equals_the_long_layout_fit() -> None:
     """The wide path (unique ids) reads the same sufficient statistics as the long one."""
-    from kypho.beyond.trajectories import _fit_codes, _fit_wide
+    from kypho.beyond.trajectories import _design, _fit_codes, _fit_wide
 
     rng = np.random.default_rng(8)
     n, times = 400, ("t0", "t1", "t2")
@@ -206,14 +206,16 @@ def test_one_row_per_patient_fit_equals_the_long_layout_fit() -> None:
     y[:7] = np.nan  # patients with no measurement at all
     options = {"groups": ("control", "experimental"), "times": times, "measure": "m"}
     wide = _fit_wide(y, g, confidence=0.95, **options)  # type: ignore[arg-type]
-    long = _fit_codes(
+    design = _design(
         y.T.ravel(),
         np.tile(np.arange(n), 3),
         np.tile(g, 3),
         np.repeat(np.arange(3), n),
-        confidence=0.95,
-        **options,  # type: ignore[arg-type]
+        ("control", "experimental"),
+        times,
+        "m",
     )
+    long = _fit_codes(design, confidence=0.95, **options)  # type: ignore[arg-type]
     assert (wide.n_patients, wide.n_observations) == (long.n_patients, long.n_observations)
     assert wide.sigma2_patient == pytest.approx(long.sigma2_patient, rel=1e-7)
     assert wide.sigma2_residual == pytest.approx(long.sigma2_residual, rel=1e-7)
