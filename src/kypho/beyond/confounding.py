@@ -446,6 +446,7 @@ def propensity_analysis(
     ordinal_outcome: ArrayLike | None = None,
     caliper_sd: float = 0.2,
     confidence: float = 0.95,
+    group_names: tuple[str, str] = ("treated group", "control group"),
 ) -> ConfoundingResult:
     """Propensity score, IPW and matching for a binary (and an ordinal) outcome.
 
@@ -465,6 +466,8 @@ def propensity_analysis(
         Caliper in SDs of the logit of the propensity score (Austin: 0.2).
     confidence : float
         Level of the CIs.
+    group_names : tuple of 2 str
+        How the notes name the treated and the control group.
 
     Returns
     -------
@@ -552,8 +555,9 @@ def propensity_analysis(
     unmatched = int(t.sum()) - len(pairs)
     if unmatched:
         notes.append(
-            f"{unmatched} of {int(t.sum())} experimental patients found no control within the caliper "
-            f"({caliper:.3g} on the logit scale) and are left out of the matched analysis"
+            f"{unmatched} of the {int(t.sum())} patients of the {group_names[0]} found no match "
+            f"in the {group_names[1]} within the caliper ({caliper:.3g} on the logit scale) and "
+            "are left out of the matched analysis"
         )
     return ConfoundingResult(
         propensity=ps,
@@ -723,11 +727,21 @@ def adjust_for_confounding(
         ordinal_outcome=codes,
         caliper_sd=caliper_sd,
         confidence=confidence,
+        group_names=_group_names(schema),
     )
     missing = [f"{c} (not in the data)" for c in covariates if c not in present]
     if missing:
         return ConfoundingResult(**{**result.__dict__, "dropped": result.dropped + tuple(missing)})
     return result
+
+
+def _group_names(schema: Schema) -> tuple[str, str]:
+    """The two groups as the notes name them, from their labels ("vertebroplasty group")."""
+    from kypho.report.format import group_noun
+
+    labels = schema[schema.group_column].levels
+    first, second = (group_noun(labels.get(code, code)) for code in schema.group_levels)
+    return first, second
 
 
 def plot_love(result: ConfoundingResult, *, ax: Axes | None = None) -> Axes:

@@ -52,6 +52,7 @@ from kypho.report.text import flow_text, methods_text, results_text, software_ve
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from kypho.analysis.plan import Plan
     from kypho.eligibility import Flow, Screening
     from kypho.schema import Schema
     from kypho.validate import ValidationResult
@@ -125,7 +126,7 @@ def _run_hook(
     data: pd.DataFrame,
     schema: Schema,
     p_style: str = "leading-zero",
-    plan: Any = None,
+    plan: Plan | None = None,
 ) -> Beyond:
     try:
         with number_style(p_style):
@@ -155,7 +156,7 @@ def _start_beyond(
     data: pd.DataFrame | None,
     schema: Schema | None,
     p_style: str = "leading-zero",
-    plan: Any = None,
+    plan: Plan | None = None,
 ) -> Callable[[], Beyond | None]:
     """Start the Beyond section in a second process; return a function that waits for it.
 
@@ -445,7 +446,7 @@ def write_report(
     reference_docx: str | Path | None = None,
     sections: Sequence[Section] = (),
     cache_key: str | None = None,
-    plan: Any = None,
+    plan: Plan | None = None,
 ) -> list[Path]:
     """Write the report into ``directory`` (created if needed); return the files written.
 
@@ -534,7 +535,7 @@ class _Options:
     reference_docx: str | Path | None
     sections: tuple[Section, ...]
     cache_key: str | None
-    plan: Any
+    plan: Plan | None
 
 
 def _write_report(target: Path, result: AnalysisResult, options: _Options) -> list[Path]:
@@ -591,7 +592,11 @@ def _write_report(target: Path, result: AnalysisResult, options: _Options) -> li
 
 
 def _pending_beyond(
-    data: pd.DataFrame | None, schema: Schema | None, p_style: str, plan: Any, cache_key: str | None
+    data: pd.DataFrame | None,
+    schema: Schema | None,
+    p_style: str,
+    plan: Plan | None,
+    cache_key: str | None,
 ) -> Callable[[], Beyond | None]:
     """The Beyond section, to collect later: from the cache, or computed (and then kept)."""
     from kypho import cache
