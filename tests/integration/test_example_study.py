@@ -231,3 +231,17 @@ def test_the_plans_figures_are_drawn(analysed: Analysed) -> None:
         "Conservative care",
     ]
     assert len(axes.lines[0].get_xdata()) == 5  # the five timepoints
+
+
+def test_power_from_the_examples_data() -> None:
+    """``kypho power --from-data`` plans for the example's own endpoints (its plan's
+    ``beyond: power:``), screened by its own eligibility."""
+    result = run(
+        "power", "--from-data", str(EXAMPLE / "cohort.csv"), "--schema", str(SCHEMA),
+        "--plan", str(PLAN), "--sims", "0", "--row", "improvement",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "84 records read, 0 rejected by validation" in result.output
+    assert "80 eligible patients used" in result.output
+    assert "ODI improvement at 12 months (%) — two means" in result.output
+    assert "n per group 1 for power 0.8: 151 (analytic 150.43" in result.output
