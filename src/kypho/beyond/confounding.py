@@ -32,6 +32,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special, stats
 
+from kypho.analysis.aggregate import category_codes
 from kypho.errors import StatisticsError
 
 if TYPE_CHECKING:
@@ -708,18 +709,19 @@ def adjust_for_confounding(
         )
     present = tuple(c for c in covariates if c in data.columns)
     experimental, control = schema.group_levels
-    group = data[schema.group_column].astype("string")
+    # 0 experimental, 1 control, -1 neither (matched by text, categories converted once).
+    group = category_codes(data[schema.group_column], (experimental, control))
     x = _covariate_frame(data, present)
     y = data[outcome].astype("Float64")
-    usable = group.isin([experimental, control]).fillna(False) & x.notna().all(axis=1) & y.notna()
-    keep = usable.to_numpy(dtype=bool)
+    usable = (group >= 0) & (x.notna().all(axis=1) & y.notna()).to_numpy(dtype=bool)
+    keep = usable
     codes = None
     if ordinal_outcome is not None and ordinal_outcome in data.columns:
         column = data[ordinal_outcome]
         cat = column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
         codes = np.asarray(cat.cat.codes, dtype=np.int64)[keep]
     result = propensity_analysis(
-        (group == experimental).to_numpy(dtype=bool, na_value=False)[keep],
+        (group == 0)[keep],
         x[keep].reset_index(drop=True),
         y.to_numpy(dtype=float, na_value=np.nan)[keep],
         ordinal_outcome=codes,
