@@ -3,6 +3,7 @@ analyze, template, db (kypho/data/examples/vertebroplasty/)."""
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -76,6 +77,14 @@ def test_analyze_writes_the_plans_tables(cohort: Path, tmp_path: Path) -> None:
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "| Pain relief at 12 months (points) |" in md
     assert "12 months | 27.9 ± 17.1\\* | 31.6 ± 18.8\\* |" in md  # ODI at 12 months, as generated
+    # No column name of the example (internal codes) and no "nan" reach the reader.
+    codes = re.compile(
+        r"\b(?:" + "|".join(n for n in load_schema(SCHEMA).variables if "_" in n) + r")\b"
+    )
+    for name in ("report.md", "tables.csv"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert not codes.findall(text), name
+        assert not re.findall(r"\b(?:nan|NaN|None)\b", text), name
 
 
 def test_a_plan_for_another_study_is_refused(tmp_path: Path) -> None:
