@@ -253,4 +253,6 @@ def test_power_from_the_examples_data() -> None:
     assert "84 records read, 0 rejected by validation" in result.output
     assert "80 eligible patients used" in result.output
     assert "ODI improvement at 12 months (%) — two means" in result.output
+    # the groups by their labels, not the codes of the data (pvp, conservative)
+    assert "expected: Vertebroplasty 34.2 ± 14.6 vs Conservative care 28.81 ± 18.5" in result.output
     assert "n per group 1 for power 0.8: 151 (analytic 150.43" in result.output
