@@ -3,6 +3,7 @@ analyze, template, db (kypho/data/examples/vertebroplasty/)."""
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -76,6 +77,14 @@ def test_analyze_writes_the_plans_tables(cohort: Path, tmp_path: Path) -> None:
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "| Pain relief at 12 months (points) |" in md
     assert "12 months | 27.9 ± 17.1\\* | 31.6 ± 18.8\\* |" in md  # ODI at 12 months, as generated
+    # No column name of the example (internal codes) and no "nan" reach the reader.
+    codes = re.compile(
+        r"\b(?:" + "|".join(n for n in load_schema(SCHEMA).variables if "_" in n) + r")\b"
+    )
+    for name in ("report.md", "tables.csv"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert not codes.findall(text), name
+        assert not re.findall(r"\b(?:nan|NaN|None)\b", text), name
 
 
 def test_a_plan_for_another_study_is_refused(tmp_path: Path) -> None:
@@ -231,3 +240,19 @@ def test_the_plans_figures_are_drawn(analysed: Analysed) -> None:
         "Conservative care",
     ]
     assert len(axes.lines[0].get_xdata()) == 5  # the five timepoints
+
+
+def test_power_from_the_examples_data() -> None:
+    """``kypho power --from-data`` plans for the example's own endpoints (its plan's
+    ``beyond: power:``), screened by its own eligibility."""
+    result = run(
+        "power", "--from-data", str(EXAMPLE / "cohort.csv"), "--schema", str(SCHEMA),
+        "--plan", str(PLAN), "--sims", "0", "--row", "improvement",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "84 records read, 0 rejected by validation" in result.output
+    assert "80 eligible patients used" in result.output
+    assert "ODI improvement at 12 months (%) — two means" in result.output
+    # the groups by their labels, not the codes of the data (pvp, conservative)
+    assert "expected: Vertebroplasty 34.2 ± 14.6 vs Conservative care 28.81 ± 18.5" in result.output
+    assert "n per group 1 for power 0.8: 151 (analytic 150.43" in result.output
