@@ -336,13 +336,14 @@ def _trajectory_part(
         "missing at random.</p>",
     ]
     time_labels = {name: tp.label for name, tp in schema.timepoints.items()}
+    memo: dict[str, Any] = {}  # the patients' coding, shared by the fits
     for measure in plan.beyond.trajectories:
         if measure not in schema.repeated:
             continue
         k = len(figures) + 1  # numbered in order: B1 is the power curves, if drawn
         shown.describe(f"mixed model: {measure}")
         try:
-            result = fit_trajectory(data, schema, measure)
+            result = fit_trajectory(data, schema, measure, _memo=memo)
         except (KyphoError, ValueError, ArithmeticError) as exc:
             named = schema[next(iter(schema.measure_columns(measure).values()))]
             out.append(

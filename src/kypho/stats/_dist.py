@@ -2,15 +2,16 @@
 
 Importing ``scipy.stats`` takes about a second of CPU, most of a small report's
 start-up, yet the tests need only a few tail areas and quantiles of Student's t,
-the normal and the F distribution. For ordinary arguments ``scipy.stats`` computes
-each of them by one ``scipy.special`` function (its ``_sf``, ``_isf``, ... methods,
-e.g. ``t.sf(x, df)`` is ``stdtr(df, -x)``), which this module calls directly, so
-the values are the same bits. Everything else goes to ``scipy.stats`` itself,
-imported on first use: arguments that are not ordinary (non-finite values, a
-probability of exactly 0 or 1, a non-positive or infinite df, another dtype than
-float64 or integer, where ``scipy.stats`` applies its own rules), the densities,
-and every other name (``from kypho.stats import _dist as sps`` then serves as
-``scipy.stats``).
+the normal, the F and the χ² distribution, and the t density. For ordinary
+arguments ``scipy.stats`` computes each of them by one ``scipy.special`` function
+(its ``_sf``, ``_isf``, ... methods, e.g. ``t.sf(x, df)`` is ``stdtr(df, -x)``), or
+the t density by one formula, which this module evaluates directly, so the values
+are the same bits (tests/unit/stats/test_dist.py compares them with scipy.stats').
+Everything else goes to ``scipy.stats`` itself, imported on first use: arguments
+that are not ordinary (non-finite values, a probability of exactly 0 or 1, a
+non-positive or infinite df, another dtype than float64 or integer, where
+``scipy.stats`` applies its own rules), the other densities, and every other name
+(``from kypho.stats import _dist as sps`` then serves as ``scipy.stats``).
 
 >>> from kypho.stats import _dist as sps
 >>> float(sps.t.sf(2.0, 10)) == float(special.stdtr(10, -2.0))
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-__all__ = ["f", "norm", "t"]
+__all__ = ["chi2", "f", "norm", "t"]
 
 _Check = Callable[..., Any]
 
@@ -87,6 +88,14 @@ def _located(quantile: Any) -> Any:
     return quantile * 1.0 + 0.0
 
 
+def _t_pdf(x: Any, df: Any) -> Any:
+    return np.exp(
+        np.log(special.poch(0.5 * df, 0.5))
+        - 0.5 * (np.log(df) + np.log(np.pi))
+        - (df + 1) / 2 * np.log1p(x * x / df)
+    )
+
+
 def _open_unit(q: Any) -> Any:
     return np.all((q > 0) & (q < 1))
 
@@ -104,9 +113,13 @@ t = _Distribution(
             lambda q, df: _located(special.stdtrit(df, q)),
             lambda q, df: _open_unit(q) and _df_ok(df),
         ),
+        # The density, for Cochran–Cox's root search: scipy.stats.t evaluates
+        # exp(log poch(df/2, 1/2) − (log df + log π)/2 − (df + 1)/2 · log1p(x²/df))
+        # for finite df, the same operations in the same order.
+        "pdf": (lambda x, df: _t_pdf(x, df), lambda x, df: _finite(x) and _df_ok(df)),
     },
 )
-"""Student's t: ``sf``, ``cdf``, ``isf``, ``ppf`` fast; anything else from ``scipy.stats.t``."""
+"""Student's t: ``sf``, ``cdf``, ``isf``, ``ppf``, ``pdf`` fast; the rest from ``scipy.stats.t``."""
 
 norm = _Distribution(
     "norm",
@@ -137,6 +150,18 @@ f = _Distribution(
     },
 )
 """Fisher's F: ``sf``, ``cdf``, ``ppf`` fast; the rest from ``scipy.stats.f``."""
+
+chi2 = _Distribution(
+    "chi2",
+    {
+        # At 0 (the support's lower end) scipy.stats.chi2.sf is 1 by its own rule.
+        "sf": (
+            lambda x, df: np.where(x == 0, 1.0, special.chdtrc(df, x)),
+            lambda x, df: _finite(x) and np.all(x >= 0) and _df_ok(df),
+        ),
+    },
+)
+"""χ²: ``sf`` fast (the audit's check of a printed χ²); the rest from ``scipy.stats.chi2``."""
 
 
 def __getattr__(name: str) -> Any:
