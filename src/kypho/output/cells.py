@@ -370,13 +370,24 @@ class CsvWriter:
         self._file = open(self.path, "wb")  # closed in __exit__
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator=self.line_end).writerow(neutralise_row(self.columns))
-        self._file.write(buffer.getvalue().encode("utf-8"))
+        try:
+            self._emit(buffer.getvalue().encode("utf-8"))
+        except BaseException:
+            # __exit__ does not run when __enter__ fails: close the file here
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    def _emit(self, data: bytes | memoryview) -> None:
+        """Write bytes to the file (the one place this writer writes)."""
+        if self._file is None:
+            raise ValueError("CsvWriter used outside its with block")
+        self._file.write(data)
 
     def write(self, frame: pd.DataFrame) -> bool:
         """Append the rows of ``frame`` (its columns as given at the start).
@@ -425,7 +436,7 @@ class CsvWriter:
                 part = part.combine_chunks()
             offsets = np.frombuffer(part.buffers()[1], dtype=np.int32)
             first, stop = offsets[part.offset], offsets[part.offset + len(part)]
-            self._file.write(memoryview(part.buffers()[2])[first:stop])
+            self._emit(memoryview(part.buffers()[2])[first:stop])
 
 
 def _quoted(text: pa.Array) -> pa.Array:
