@@ -3,6 +3,7 @@ analyze, template, db (kypho/data/examples/vertebroplasty/)."""
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -76,6 +77,14 @@ def test_analyze_writes_the_plans_tables(cohort: Path, tmp_path: Path) -> None:
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "| Pain relief at 12 months (points) |" in md
     assert "12 months | 27.9 ± 17.1\\* | 31.6 ± 18.8\\* |" in md  # ODI at 12 months, as generated
+    # No column name of the example (internal codes) and no "nan" reach the reader.
+    codes = re.compile(
+        r"\b(?:" + "|".join(n for n in load_schema(SCHEMA).variables if "_" in n) + r")\b"
+    )
+    for name in ("report.md", "tables.csv"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert not codes.findall(text), name
+        assert not re.findall(r"\b(?:nan|NaN|None)\b", text), name
 
 
 def test_a_plan_for_another_study_is_refused(tmp_path: Path) -> None:
@@ -205,7 +214,45 @@ def test_beyond_the_paper_plans_the_examples_own_endpoints(analysed: Analysed) -
         "figure_b4_love_plot.svg",
     ]
     assert [c.split(".")[0] for c in captions.values()] == [f"Figure B{k}" for k in range(1, 5)]
-    # The matching note of kypho.beyond.confounding still calls the first group's
-    # patients "experimental" (its wording, not yet taken from the labels).
-    words = [w for w in KYPHOPLASTY_WORDS if w in fragment.replace("experimental patients", "")]
-    assert not words
+    assert "patients of the vertebroplasty group found no match in the conservative care group" in (
+        fragment
+    )
+    assert not [w for w in KYPHOPLASTY_WORDS if w in fragment]
+
+
+def test_the_plans_figures_are_drawn(analysed: Analysed) -> None:
+    from kypho.analysis import analyze, load_plan
+    from kypho.report.figure_plan import draw_figures
+
+    data, schema, flow = analysed
+    drawn = draw_figures(analyze(data, schema, load_plan(PLAN)), flow)
+    assert drawn.notes == ()
+    assert [(m.name, m.full_caption) for m in drawn.figures[1:]] == [
+        ("figure1_vas_back", "Figure 2. Back pain (VAS) over time by group (mean with 95% CI)."),
+        (
+            "figure2_odi",
+            "Figure 3. Oswestry Disability Index over time by group (mean with 95% CI).",
+        ),
+    ]
+    axes = drawn.figures[2].figure.axes[0]  # type: ignore[union-attr]
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == [
+        "Vertebroplasty",
+        "Conservative care",
+    ]
+    assert len(axes.lines[0].get_xdata()) == 5  # the five timepoints
+
+
+def test_power_from_the_examples_data() -> None:
+    """``kypho power --from-data`` plans for the example's own endpoints (its plan's
+    ``beyond: power:``), screened by its own eligibility."""
+    result = run(
+        "power", "--from-data", str(EXAMPLE / "cohort.csv"), "--schema", str(SCHEMA),
+        "--plan", str(PLAN), "--sims", "0", "--row", "improvement",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "84 records read, 0 rejected by validation" in result.output
+    assert "80 eligible patients used" in result.output
+    assert "ODI improvement at 12 months (%) — two means" in result.output
+    # the groups by their labels, not the codes of the data (pvp, conservative)
+    assert "expected: Vertebroplasty 34.2 ± 14.6 vs Conservative care 28.81 ± 18.5" in result.output
+    assert "n per group 1 for power 0.8: 151 (analytic 150.43" in result.output

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from kypho.cli._options import schema_options
 from kypho.errors import StatisticsError
 
 if TYPE_CHECKING:
@@ -95,16 +97,22 @@ def _explicit(kind: str | None, options: dict[str, Any]) -> Endpoint:
     )
 
 
-def _from_data(path: Path) -> list[Endpoint]:
-    """Endpoints observed among the accepted, eligible patients of a data file."""
+def _from_data(path: Path, options: dict[str, Any]) -> list[Endpoint]:
+    """Endpoints observed among the accepted, eligible patients of a data file.
+
+    The study is the one ``--schema`` names (the built-in one without), its
+    endpoints those of the plan's ``beyond: power:`` section (``--plan``).
+    """
     from kypho.beyond.planning import endpoints_from_data
+    from kypho.cli._options import load_schema_files
+    from kypho.cli.analyze import _load_plan
     from kypho.eligibility import screen
     from kypho.io import read_table
     from kypho.measures import derive
-    from kypho.schema import load_schema
     from kypho.validation import validate
 
-    schema = load_schema()
+    schema = load_schema_files(options["schema_files"], options["extensions"])
+    plan = _load_plan(options["plan_file"], schema)
     result = validate(read_table(path), schema)
     data = derive(result.data, schema)
     included = screen(data, schema).included.to_numpy(dtype=bool)
@@ -112,7 +120,14 @@ def _from_data(path: Path) -> list[Endpoint]:
         f"{path.name}: {result.n_read} records read, {result.n_rejected} rejected by validation "
         f"(see kypho validate), {int(included.sum())} eligible patients used."
     )
-    return endpoints_from_data(data[included], schema)
+    # Groups by their labels, as the report names them (not the codes in the data).
+    labels = schema[schema.group_column].levels
+    return [
+        replace(
+            e, groups=(labels.get(e.groups[0], e.groups[0]), labels.get(e.groups[1], e.groups[1]))
+        )
+        for e in endpoints_from_data(data[included], schema, plan)
+    ]
 
 
 def _from_audit(path: Path) -> list[Endpoint]:
@@ -161,6 +176,14 @@ def _used(tests: dict[str, int]) -> str:
     "data_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A study data file (CSV, .xlsx, .sav): endpoints observed in it.",
+)
+@schema_options
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --from-data: the analysis plan whose 'beyond: power:' section names the "
+    "endpoints (a whole plan for a --schema study).",
 )
 @click.option(
     "--table", "tables", type=int, multiple=True, help="Only rows of this table (repeatable)."
@@ -255,7 +278,7 @@ def _endpoints(options: dict[str, Any]) -> list[Endpoint]:
     if options["audit_file"] is not None:
         endpoints = _from_audit(options["audit_file"])
     elif options["data_file"] is not None:
-        endpoints = _from_data(options["data_file"])
+        endpoints = _from_data(options["data_file"], options)
     else:
         endpoints = [_explicit(options["kind"], options)]
     endpoints = _select(endpoints, options["tables"], options["row"])
