@@ -28,8 +28,9 @@ Commands (``--only`` picks some; default all):
 ``registry``    ``kypho analyze FILE.parquet --registry --no-figures``: the chunked,
                 column-at-a-time path for files beyond memory (same input as analyze).
 ``synth``       ``kypho synth --n N --out FILE.csv`` at each size.
-``db``          ``kypho db import FILE`` then ``kypho db export OUT.csv`` (SQLite) at
-                each size.
+``db``          ``kypho db import FILE`` then ``kypho db export OUT.csv`` at each
+                size: SQLite, or with ``--db-url URL`` a fresh database per run on
+                that PostgreSQL server.
 
 Input files are synthetic cohorts written by ``kypho synth`` (seed 7) into the
 ``--data`` folder and reused between runs (delete the folder to regenerate).
@@ -80,6 +81,9 @@ class Run:
 def _kypho_argv(src: Path | None) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
     env.pop("KYPHO_DB_URL", None)
+    # As an installed package runs: with byte-code caches (pip writes them at install;
+    # without, every run compiles kypho's modules again, ~0.3 s CPU).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if src is None:
         exe = Path(sys.executable).with_name("kypho")
         return [str(exe)], env
@@ -184,12 +188,43 @@ def command_argv(
     if command == "synth":
         target = work / "synth.csv"
         return [[*argv, "synth", "--n", str(n), "--seed", "3", "--quiet", "--out", str(target)]]
-    url = f"sqlite:///{work / 'bench.db'}"
+    url = _store_url(work)
     return [
         [*argv, "db", "--url", url, "--user", "bench", "init"],
         [*argv, "db", "--url", url, "--user", "bench", "import", str(source), "--reason", "bench"],
         [*argv, "db", "--url", url, "--user", "bench", "export", str(work / "export.csv")],
     ]
+
+
+#: ``--db-url``: a PostgreSQL server for ``db`` (a fresh database per run), else SQLite.
+_PG_SERVER: str | None = None
+
+
+def _store_url(work: Path) -> str:
+    """The store of one db measurement: a new SQLite file, or a new PostgreSQL database."""
+    if _PG_SERVER is None:
+        return f"sqlite:///{work / 'bench.db'}"
+    import sqlalchemy as sa
+
+    name = f"kypho_bench_{work.name.replace('-', '_').lower()}"
+    engine = sa.create_engine(_PG_SERVER, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    (work / ".pg_database").write_text(name)
+    return sa.make_url(_PG_SERVER).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_store(work: Path) -> None:
+    marker = work / ".pg_database"
+    if _PG_SERVER is None or not marker.exists():
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(_PG_SERVER, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{marker.read_text()}"')
+    engine.dispose()
 
 
 def measure(
@@ -207,6 +242,7 @@ def measure(
         runs = [run_process(line, env, work, timeout) for line in lines]
         return runs[1:] if command == "db" else runs
     finally:
+        _drop_store(work)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -214,7 +250,14 @@ def _fmt_seconds(value: float) -> str:
     return f"{value:8.2f} s" if value < 1000 else f"{value:8.0f} s"
 
 
-def report(label: str, n: int, runs: list[Run], baseline: list[Run] | None, per_row: bool) -> None:
+def report(
+    label: str,
+    n: int,
+    runs: list[Run],
+    baseline: list[Run] | None,
+    per_row: bool,
+    first: Run | None = None,
+) -> None:
     seconds = statistics.median(r.seconds for r in runs)
     peak = max(r.peak_mib for r in runs)
     failed = sum(r.rc != 0 for r in runs)
@@ -231,8 +274,9 @@ def report(label: str, n: int, runs: list[Run], baseline: list[Run] | None, per_
         )
     if failed:
         line += f"  [{failed} of {len(runs)} runs FAILED]"
-    if label == "default":
-        line += f"  (first run, empty cache: {runs[0].seconds:.2f} s, cpu {runs[0].cpu:.2f} s)"
+    if first is not None:
+        line += f"  (first run, empty cache: {first.seconds:.2f} s, cpu {first.cpu:.2f} s)"
+    line += f"  load {os.getloadavg()[0]:.1f}"
     print(line, flush=True)
     for name, duration in median_stages(runs):
         print(f"{'':>24}  {duration:7.2f} s  {name}")
@@ -247,7 +291,14 @@ def main(arguments: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per process")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "kypho-bench")
     parser.add_argument("--baseline-src", type=Path, default=None)
+    parser.add_argument(
+        "--db-url",
+        default=None,
+        help="PostgreSQL server URL for `db` (e.g. from scripts/pg.sh start); default SQLite",
+    )
     args = parser.parse_args(arguments)
+    global _PG_SERVER
+    _PG_SERVER = args.db_url
     sizes = sorted(set(args.sizes) | ({MILLION} if args.million else set()))
     commands = args.only or list(COMMANDS)
     args.data.mkdir(parents=True, exist_ok=True)
@@ -265,19 +316,28 @@ def main(arguments: list[str] | None = None) -> None:
         for n in [110] if command == "default" else sizes:
             current: list[list[Run]] = []
             old: list[list[Run]] = []
+            first: Run | None = None
+            if command == "default":
+                # Not counted: fills the cache (and the byte-code caches) as a user's
+                # first run does; the median is of the runs after it.
+                first = measure(command, n, args.data, argv, env, args.timeout)[0]
+                if base is not None:
+                    measure(command, n, args.data, *base, args.timeout)
             for _ in range(args.repeat):
                 current.append(measure(command, n, args.data, argv, env, args.timeout))
                 if base is not None:
                     old.append(measure(command, n, args.data, *base, args.timeout))
             parts = ["import", "export"] if command == "db" else [command]
             for i, part in enumerate(parts):
-                label = f"db {part}" if command == "db" else command
+                store = "postgresql" if _PG_SERVER else "sqlite"
+                label = f"db {part} ({store})" if command == "db" else command
                 report(
                     label,
                     n,
                     [r[i] for r in current],
                     [r[i] for r in old] if old else None,
                     per_row=command == "db",
+                    first=first,
                 )
 
 
