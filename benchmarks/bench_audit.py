@@ -13,6 +13,8 @@ same session. Run by hand: ``.venv/bin/python benchmarks/bench_audit.py``.
 
 from __future__ import annotations
 
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -59,13 +61,21 @@ def _paper(pages: int, tables: int, per_page: int) -> str:
     return "\f".join(out)
 
 
-def _time(cmd: list[str], runs: int) -> float:
-    times = []
+def _time(cmd: list[str], runs: int) -> tuple[float, float]:
+    """Median wall-clock and median CPU (user + sys of the process) seconds of ``runs`` runs."""
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def _fmt(t: tuple[float, float]) -> str:
+    return f"{t[0]:7.2f} s (CPU {t[1]:.2f} s)"
 
 
 def _pdf(text: str, path: Path) -> None:
@@ -99,13 +109,19 @@ def main() -> None:
         p30 = _time(
             [*KYPHO, "audit", str(d / "paper30.pdf"), "--json", "--out", str(d / "o.json")], runs
         )
-        print("whole process, median of", runs, "runs")
-        print(f"  kypho --version (start-up baseline)      {start:7.2f} s")
-        print(f"  kypho audit 1-page paper (baseline)       {one:7.2f} s")
         print(
-            f"  kypho audit 30-page paper, .txt           {t30:7.2f} s  ({t30 / one:.2f}× the 1-page paper)"
+            "whole process, median of",
+            runs,
+            "runs; load average at start",
+            f"{os.getloadavg()[0]:.1f}",
         )
-        print(f"  kypho audit 30-page paper, .pdf           {p30:7.2f} s  ({p30 / one:.2f}×)")
+        print(f"  kypho --version (start-up baseline)      {_fmt(start)}")
+        print(f"  kypho audit 1-page paper (baseline)       {_fmt(one)}")
+        print(
+            f"  kypho audit 30-page paper, .txt           {_fmt(t30)}  "
+            f"({t30[0] / one[0]:.2f}× the 1-page paper)"
+        )
+        print(f"  kypho audit 30-page paper, .pdf           {_fmt(p30)}  ({p30[0] / one[0]:.2f}×)")
 
         folder = d / "folder"
         folder.mkdir()
@@ -116,11 +132,13 @@ def main() -> None:
         (solo / "p.txt").write_text(_paper(1, 0, 3), encoding="utf-8")
         t1 = _time([*KYPHO, "audit", str(solo), "--out", str(d / "s.txt")], 3)
         t1000 = _time([*KYPHO, "audit", str(folder), "--out", str(d / "f.txt")], 3)
-        print(f"  kypho audit folder of 1 paper (baseline)  {t1:7.2f} s")
+        print(f"  kypho audit folder of 1 paper (baseline)  {_fmt(t1)}")
         print(
-            f"  kypho audit folder of 1,000 papers        {t1000:7.2f} s  "
-            f"= {1000 / t1000:.0f} papers/s; {999 / max(t1000 - t1, 1e-9):.0f} papers/s beyond start-up"
+            f"  kypho audit folder of 1,000 papers        {_fmt(t1000)}  "
+            f"= {1000 / t1000[0]:.0f} papers/s; "
+            f"{999 / max(t1000[0] - t1[0], 1e-9):.0f} papers/s beyond start-up"
         )
+        print(f"  load average at the end {os.getloadavg()[0]:.1f}")
 
     from kypho.audit.inline import check_inline, find_inline
 

@@ -91,13 +91,37 @@ class Client:
         self.csrf = _CSRF.search(page).group(1)  # type: ignore[union-attr]
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process and its live descendants (Linux)."""
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, seconds)
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]) / ticks)
+    total = 0.0
+    for p, (_, seconds) in stats.items():
+        q = p
+        while q > 1 and q != pid:
+            q = stats.get(q, (0, 0.0))[0]
+        if q == pid:
+            total += seconds
+    return total
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def run(users: int, records: int, edits: int, pool: int, url: str) -> dict[str, object]:
+def run(
+    users: int, records: int, edits: int, pool: int, url: str, workers: int = 1
+) -> dict[str, object]:
     from kypho.store import Store
     from kypho.store.auth import set_password
 
@@ -111,7 +135,8 @@ def run(users: int, records: int, edits: int, pool: int, url: str) -> dict[str, 
     kypho = str(Path(sys.executable).with_name("kypho"))
     env = {**os.environ, "KYPHO_SECRET": "benchmark"}
     server = subprocess.Popen(
-        [kypho, "serve", "--url", url, "--user", "admin", "--port", str(port)],
+        [kypho, "serve", "--url", url, "--user", "admin", "--port", str(port)]
+        + (["--workers", str(workers)] if workers > 1 else []),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -136,6 +161,9 @@ def run(users: int, records: int, edits: int, pool: int, url: str) -> dict[str, 
         clients = [Client(base, n, times, errors) for n in names]
         for c in clients:
             c.login()
+        server_cpu_at_start = _cpu_s(server.pid)
+        at_start = os.times()
+        clients_cpu_at_start = at_start.user + at_start.system
 
         def create(c: Client, ids: list[str]) -> None:
             for rid in ids:
@@ -213,6 +241,9 @@ def run(users: int, records: int, edits: int, pool: int, url: str) -> dict[str, 
             t.join()
         edited_s = time.perf_counter() - started_edits
         total_s = time.perf_counter() - started
+        server_cpu_s = _cpu_s(server.pid) - server_cpu_at_start
+        clients_cpu = os.times()
+        clients_cpu_s = clients_cpu.user + clients_cpu.system - clients_cpu_at_start
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -241,6 +272,8 @@ def run(users: int, records: int, edits: int, pool: int, url: str) -> dict[str, 
         "create phase s": created_s,
         "edit phase s": edited_s,
         "total s": total_s,
+        "server CPU s (user+sys)": server_cpu_s,
+        "clients CPU s (user+sys)": clients_cpu_s,
         "latency": {
             k: (statistics.median(v), statistics.quantiles(v, n=20)[18] if len(v) > 1 else v[0])
             for k, v in times.items()
@@ -259,15 +292,19 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=500)
     parser.add_argument("--pool", type=int, default=50, help="records the edits share")
     parser.add_argument("--pg", default=None, help="a PostgreSQL URL (an empty database)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="kypho-bench-web-"))
     try:
         url = args.pg or f"sqlite:///{folder}/bench.db"
-        result = run(args.users, args.records, args.edits, args.pool, url)
+        result = run(args.users, args.records, args.edits, args.pool, url, args.workers)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     engine = "PostgreSQL" if args.pg else "SQLite"
-    print(f"kypho serve on {engine}, loopback, {args.users} concurrent users (one run)")
+    print(
+        f"kypho serve on {engine} ({args.workers} worker process(es)), loopback, "
+        f"{args.users} concurrent users (one run)"
+    )
     for key, value in result.items():
         if key == "latency":
             continue

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ParquetColumns",
+    "ParquetStream",
     "RegistryAnalysis",
     "analyze_registry",
     "plan_columns",
@@ -97,6 +98,39 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
     return target
 
 
+class ParquetStream:
+    """A Parquet file written frame by frame (the first frame fixes the columns' types).
+
+    Used as a context manager; each :meth:`write` appends a row group, so memory
+    holds one frame. Frames with the types of :func:`write_parquet`'s read back as
+    :func:`read_parquet` gives them.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._writer: Any = None
+        self._schema: Any = None
+
+    def __enter__(self) -> ParquetStream:
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame``'s rows."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = pq.ParquetWriter(self.path, self._schema)
+        self._writer.write_table(table.cast(self._schema))
+
+    def __exit__(self, *exc: object) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
 class ParquetColumns:
     """A Parquet file seen as a table whose columns are read when asked for.
 
@@ -140,6 +174,8 @@ class RegistryValidation:
     n_read, n_accepted, n_rejected : int
     problems : pandas.DataFrame
         As :attr:`kypho.validation.ValidationResult.problems`, rows numbered in the file.
+    strict : bool
+        Whether any problem rejected its record (``--strict``), as in :func:`kypho.validation.validate`.
     missing : pandas.Series
         Missing values per schema column among the accepted rows.
     unknown_columns, ignored_columns : list of str
@@ -155,6 +191,19 @@ class RegistryValidation:
     unknown_columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     data: pd.DataFrame = field(default_factory=pd.DataFrame)
+    strict: bool = False
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        """The problems that flagged a field of a kept record (the field set missing)."""
+        from kypho.validation import FLAGGED
+
+        return self.problems[self.problems["action"] == FLAGGED]
+
+    @property
+    def n_flagged(self) -> int:
+        """Fields flagged (set missing) in kept records."""
+        return len(self.flagged)
 
 
 @dataclass(frozen=True)
@@ -202,18 +251,26 @@ def plan_columns(plan: Plan, schema: Schema) -> list[str]:
     return [v.name for v in schema if v.name in needed]
 
 
-def _duplicate_ids(path: Path, id_column: str | None) -> set[str]:
-    """Ids that occur on more than one row of the file (compared as text)."""
+def _duplicate_ids(path: Path, id_column: str | None) -> dict[str, str]:
+    """Ids that occur on more than one row of the file (compared as text), each with
+    the rows holding it ("11, 231"), as the in-memory validation names them."""
     if id_column is None:
-        return set()
+        return {}
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     ids = pq.read_table(path, columns=[id_column]).column(0)
     ids = pc.utf8_trim_whitespace(pc.cast(ids, "string"))
     counts = pc.value_counts(ids)
-    repeated = pc.filter(counts, pc.greater(counts.field("counts"), 1))
-    return {str(v) for v in repeated.field("values").to_pylist() if v not in (None, "")}
+    repeated = pc.filter(counts, pc.greater(counts.field("counts"), 1)).field("values")
+    repeated = pc.filter(repeated, pc.and_(pc.is_valid(repeated), pc.not_equal(repeated, "")))
+    if len(repeated) == 0:
+        return {}
+    hit = pc.is_in(ids, value_set=repeated)
+    rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False)) + 1
+    values = pc.filter(ids, hit).to_pylist()
+    where = pd.Series(rows).groupby(np.asarray(values, dtype=object), sort=False)
+    return {str(k): ", ".join(str(r) for r in v) for k, v in where}
 
 
 def _input_id_column(path: Path, schema: Schema) -> str | None:
@@ -239,25 +296,30 @@ def _in_file(message: str, chunk_row: int, file_row: int) -> str:
 
 
 def _duplicate_problems(
-    chunk: pd.DataFrame, id_column: str, repeated: set[str], offset: int, schema: Schema
+    chunk: pd.DataFrame, id_column: str, repeated: dict[str, str], offset: int, schema: Schema
 ) -> tuple[NDArray[np.bool_], pd.DataFrame]:
-    """Rows of the chunk whose id is repeated in the file, and one problem for each."""
+    """Rows of the chunk whose id is repeated in the file, and one problem for each
+    (worded as :func:`kypho.validation.validate` words a shared id)."""
+    from kypho.validation import REJECTED, _show
+
     ids = chunk[id_column].astype("string").str.strip()
-    hit = ids.isin(repeated).fillna(False).to_numpy(dtype=bool)
+    hit = ids.isin(list(repeated)).fillna(False).to_numpy(dtype=bool)
     rows = np.flatnonzero(hit) + 1 + offset
     values = ids[hit].astype(str).tolist()
+    shown = [_show(v) for v in chunk[id_column].to_numpy()[hit]]
+    name = schema.id_column
     problems = pd.DataFrame(
         {
             "row": rows,
             "record": values,
-            "field": schema.id_column,
-            "value": values,
+            "field": name,
+            "value": shown,
             "problem": "duplicate",
             "message": [
-                f"record {v} (row {r}), {schema.id_column!r} {v!r} is used by more than one "
-                "row of the file; every row sharing an id is rejected"
-                for v, r in zip(values, rows, strict=True)
+                f"record {v} (row {r}), {name!r} is shared by rows {repeated[v]} (got {s})"
+                for v, r, s in zip(values, rows, shown, strict=True)
             ],
+            "action": REJECTED,
         }
     )
     return hit, problems
@@ -324,6 +386,7 @@ def analyze_registry(
     chunk_rows: int = CHUNK_ROWS,
     workdir: str | Path | None = None,
     on_stage: Callable[[], None] | None = None,
+    strict: bool = False,
 ) -> RegistryAnalysis:
     """Validate, derive, screen and analyse a Parquet registry file chunk by chunk.
 
@@ -343,6 +406,9 @@ def analyze_registry(
         the system's temporary folder when omitted.
     on_stage : callable, optional
         Called once the chunks are done, before the tables are computed.
+    strict : bool
+        Reject a record for any problem, not only structural ones (as
+        ``validate(..., strict=True)`` and ``kypho analyze --strict``).
 
     Returns
     -------
@@ -402,7 +468,9 @@ def analyze_registry(
                         chunk, id_input, repeated, offset, schema
                     )
                     problems.append(dup_problems)
-                checked = validate(chunk[~rejected_dup].reset_index(drop=True), schema)
+                checked = validate(
+                    chunk[~rejected_dup].reset_index(drop=True), schema, strict=strict
+                )
                 # Rows kept for validation, numbered in the chunk: map back to the file.
                 positions = np.flatnonzero(~rejected_dup) + 1
                 local = checked.problems
@@ -459,7 +527,9 @@ def analyze_registry(
     problem_frame = (
         pd.concat(problems, ignore_index=True).sort_values(["row", "field"], kind="stable")
         if problems
-        else pd.DataFrame(columns=["row", "record", "field", "value", "problem", "message"])
+        else pd.DataFrame(
+            columns=["row", "record", "field", "value", "problem", "message", "action"]
+        )
     ).reset_index(drop=True)
     validation = RegistryValidation(
         n_read=offset,
@@ -470,6 +540,7 @@ def analyze_registry(
         unknown_columns=unknown,
         ignored_columns=ignored,
         data=columns if columns is not None else pd.DataFrame(),
+        strict=strict,
     )
     return RegistryAnalysis(
         result=result,

@@ -150,15 +150,44 @@ class Page:
         self.driver.quit()
 
 
+def _open(server: str, downloads: Path, names: list[str]) -> list[Page]:
+    """One browser per name, started side by side (each Chromium takes a while to start)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        return list(pool.map(lambda n: Page(server, downloads, n), names))
+
+
 def test_a_study_day_in_the_browser(server: str, tmp_path: Path) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    dora = Page(server, downloads, "dora")
-    other = Page(server, downloads, "other")
+    steps: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def step(name: str) -> None:
+        now = time.perf_counter()
+        steps[name] = now - clock[0]
+        clock[0] = now
+
+    # three people, each in their own browser: data entry, admin, monitor
+    dora, ada, mona = pages = _open(server, downloads, ["dora", "ada", "mona"])
+    step("browsers")
     try:
+        # the admin starts the report first: it runs (in its own process) while the
+        # others work, and is opened and downloaded at the end
+        ada.login("ada")
+        ada.go("/report")
+        ada.find("#run-report").click()
+        ada.wait_text("#job", "The report is")
+        report_url = ada.driver.current_url
+        step("report started")
+
         dora.login("dora")
         assert "Records" in dora.text()
         assert "40 records" in dora.text()
+        step("login")
 
         # a mistake is shown at the field, by the server's validation
         dora.go("/record/form?id=P-1&inst=vas")
@@ -167,33 +196,33 @@ def test_a_study_day_in_the_browser(server: str, tmp_path: Path) -> None:
         assert message == "'vas_pre' must be a number from 0 to 10 (got '11')"
         dora.shot()
         dora.type("#f-vas_pre", "7")
-        dora.find("#f-vas_2h").click()
-        dora.wait_text("#field-vas_pre", "")
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        WebDriverWait(dora.driver, 10).until(lambda _: dora.find("#msg-vas_pre").text == "")
+        dora.find("#f-vas_2h").click()  # leaving the field checks it again
+        WebDriverWait(dora.driver, 15, poll_frequency=0.1).until(
+            lambda _: dora.find("#msg-vas_pre").text == ""
+        )
         dora.find("#save").click()
         assert "Saved" in dora.wait_text("#saved", "Saved")
         assert dora.find("#f-vas_pre").get_attribute("value") == "7"
+        step("mistake at the field, corrected, saved")
 
         # two people edit the same record: the second sees both values and chooses
-        other.login("ada")
         dora.go("/record/form?id=P-2&inst=vas")
-        other.go("/record/form?id=P-2&inst=vas")
+        ada.go("/record/form?id=P-2&inst=vas")
         dora.type("#f-vas_pre", "6")
         dora.find("#save").click()
         dora.wait_text("#saved", "Saved")
-        other.type("#f-vas_pre", "8")
-        other.find("#save").click()
-        conflict = other.wait_text("#conflict", "saved by someone else")
+        ada.type("#f-vas_pre", "8")
+        ada.find("#save").click()
+        conflict = ada.wait_text("#conflict", "saved by someone else")
         assert "choose which value to keep" in conflict
-        table = other.text()
+        table = ada.text()
         assert "8" in table
         assert "6" in table
-        other.shot()
-        other.find("#resolve").click()
-        other.wait_text("#saved", "Saved")
-        assert other.find("#f-vas_pre").get_attribute("value") == "8"
+        ada.shot()
+        ada.find("#resolve").click()
+        ada.wait_text("#saved", "Saved")
+        assert ada.find("#f-vas_pre").get_attribute("value") == "8"
+        step("conflict")
 
         # leaving a form with unsaved changes warns
         dora.go("/record/form?id=P-3&inst=vas")
@@ -207,60 +236,66 @@ def test_a_study_day_in_the_browser(server: str, tmp_path: Path) -> None:
         assert dora.driver.execute_script(leave) is True
         dora.go("/record/form?id=P-3&inst=vas")  # ChromeDriver accepts the warning
         assert dora.driver.execute_script(leave) is False  # nothing typed yet
+        step("unsaved changes")
 
         # the monitor raises a query, data entry answers, the monitor closes it
-        other.logout()
-        other.login("mona")
-        other.go("/record/form?id=P-1&inst=vas")
-        other.type("#q-text", "Is the preoperative VAS really 7?")
-        other.find("#raise-query button").click()
-        other.wait_text(".queries", "Is the preoperative VAS really 7?")
+        mona.login("mona")
+        mona.go("/record/form?id=P-1&inst=vas")
+        mona.type("#q-text", "Is the preoperative VAS really 7?")
+        mona.find("#raise-query button").click()
+        mona.wait_text(".queries", "Is the preoperative VAS really 7?")
         dora.go("/record/form?id=P-1&inst=vas")
         dora.find(".query input[name=text]").send_keys("Yes, as in the chart")
         dora.find(".query form button").click()
         dora.wait_text(".queries", "Yes, as in the chart")
-        other.go("/record/form?id=P-1&inst=vas")
-        other.find(".query form button[id^=close-]").click()
-        other.wait_text(".queries", "Closed by mona")
-        other.go("/")
-        assert "0 open queries" in other.text()
+        mona.go("/record/form?id=P-1&inst=vas")
+        mona.find(".query form button[id^=close-]").click()
+        mona.wait_text(".queries", "Closed by mona")
+        mona.go("/")
+        assert "0 open queries" in mona.text()
+        step("query raised, answered, closed")
 
         # the monitor locks the record
-        other.go("/record?id=P-1")
-        other.find("#lock-button").click()
-        other.wait_text(".meta", "Locked")
-        other.go("/record/form?id=P-1&inst=vas")
-        assert "This record is locked" in other.text()
+        mona.go("/record?id=P-1")
+        mona.find("#lock-button").click()
+        mona.wait_text(".meta", "Locked")
+        mona.go("/record/form?id=P-1&inst=vas")
+        assert "This record is locked" in mona.text()
+        step("lock")
 
         # the audit log of the record
-        other.go("/log?record=P-1")
-        log = other.text()
+        mona.go("/log?record=P-1")
+        log = mona.text()
         for action in ("update", "query_raise", "query_respond", "query_close", "lock"):
             assert action in log
         assert "Is the preoperative VAS really 7?" in log
+        step("log")
 
-        # the admin runs the report and downloads it
-        other.logout()
-        other.login("ada")
-        other.go("/report")
-        other.find("#run-report").click()
-        other.wait_text("#job", "The report is ready", timeout=45)
-        other.shot()
-        html_link = other.find("#report-html").get_attribute("href")
-        other.find("#report-docx").click()
+        # the admin opens the report started at the beginning and downloads it
+        ada.driver.get(report_url)
+        ada.wait_text("#job", "The report is ready", timeout=90)
+        ada.shot()
+        html_link = ada.find("#report-html").get_attribute("href")
+        ada.find("#report-docx").click()
         deadline = time.time() + 15
         files: list[Path] = []
         while time.time() < deadline:
             files = [p for p in downloads.iterdir() if p.suffix == ".docx"]
             if files:
                 break
-            time.sleep(0.2)
+            time.sleep(0.1)
         assert files, list(downloads.iterdir())
         with zipfile.ZipFile(files[0]) as docx:
             assert "word/document.xml" in docx.namelist()
-        other.driver.get(html_link)
-        assert "Table 1" in other.text()
-        other.shot()
+        ada.driver.get(html_link)
+        assert "Table 1" in ada.text()
+        ada.shot()
+        step("report opened and downloaded")
+
+        dora.logout()
+        assert dora.driver.current_url.startswith(dora.base + "/login")
+        step("logout")
     finally:
-        dora.quit()
-        other.quit()
+        for page in pages:
+            page.quit()
+        print("steps (s):", ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))

@@ -131,3 +131,22 @@ def test_rounding_rule_reaches_grim() -> None:
     ]
     assert default["inconsistent"] == 67
     assert trunc["inconsistent"] == 68
+
+
+def test_auditing_a_paper_imports_no_pandas(tmp_path: Path) -> None:
+    """The audit's start-up is most of its time: a paper with a table is audited, as a
+    whole process, without importing pandas or matplotlib (what it does not use)."""
+    import subprocess
+    import sys
+
+    paper = _paper(tmp_path)
+    code = (
+        "import sys\n"
+        "from kypho.cli import main\n"
+        f"sys.argv = ['kypho', 'audit', {str(paper)!r}, '--json', '--out', {str(tmp_path / 'o.json')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in ('pandas', 'matplotlib') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))["summary"]["total"] > 0

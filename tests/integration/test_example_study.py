@@ -12,12 +12,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kypho.cli import main
-from kypho.schema import load_schema
+from kypho.eligibility import Flow
+from kypho.schema import Schema, load_schema
 
 EXAMPLE = Path(str(resources.files("kypho").joinpath("data", "examples", "vertebroplasty")))
 SCHEMA = EXAMPLE / "study.yaml"
 PLAN = EXAMPLE / "analysis.yaml"
 SPEC = EXAMPLE / "synth.yaml"
+Analysed = tuple[pd.DataFrame, Schema, Flow]
 
 
 def run(*args: str) -> Result:
@@ -127,3 +129,119 @@ def test_a_whole_plan_is_not_an_extension() -> None:
         "another; load it as the plan itself"
     )
     assert [t.number for t in load_plan(PLAN).tables] == [1, 2, 3, 4]
+
+
+@pytest.fixture(scope="module")
+def analysed() -> Analysed:
+    """The example's eligible patients, validated and derived, and its schema."""
+    from kypho.eligibility import screen
+    from kypho.io import read_table
+    from kypho.measures import derive
+    from kypho.validation import validate
+
+    schema = load_schema(SCHEMA)
+    data = derive(validate(read_table(EXAMPLE / "cohort.csv"), schema).data, schema)
+    screening = screen(data, schema)
+    included = data[screening.included.to_numpy(dtype=bool)]
+    return included, schema, screening.flow
+
+
+# Words of the kyphoplasty study that must not reach the example's report.
+KYPHOPLASTY_WORDS = (
+    "operative", "operation", "surgery", "cement", "leakage", "experimental", "paper's Discussion",
+    "VAS,",
+)  # fmt: skip
+
+
+def test_the_report_text_takes_its_words_from_the_example(analysed: Analysed) -> None:
+    """Names as the schema writes them ("the Oswestry Disability Index", not "oswestry"),
+    timepoints as its timepoints say them, and groups by their labels."""
+    from kypho.analysis import analyze, load_plan
+    from kypho.report.text import flow_text, methods_text, results_text
+
+    data, schema, flow = analysed
+    result = analyze(data, schema, load_plan(PLAN))
+    methods = methods_text(result, {"kypho": "0"})
+    assert (
+        "Within each group, each later value was compared with the value at baseline by the "
+        "paired t test." in methods
+    )
+    assert flow_text(flow, result).endswith(
+        "80 were included: 40 in the vertebroplasty group and 40 in the conservative care group."
+    )
+    text = results_text(result)
+    assert text[3].startswith(
+        "At baseline, the Oswestry Disability Index did not differ significantly between the "
+        "two groups (P = 0.607). In each group, the Oswestry Disability Index at 1 week,"
+    )
+    assert "oswestry" not in " ".join(text.values())
+    assert text[2].startswith("At baseline, back pain did not differ significantly")
+    prose = " ".join([methods, *text.values()])
+    assert not [w for w in KYPHOPLASTY_WORDS if w in prose]
+
+
+def test_beyond_the_paper_plans_the_examples_own_endpoints(analysed: Analysed) -> None:
+    from kypho.analysis import load_plan
+    from kypho.beyond.report import report_section
+
+    data, schema, _ = analysed
+    fragment, figures, captions = report_section(data, schema, plan=load_plan(PLAN), sims=20)
+    for endpoint in (
+        "<td>New vertebral fracture by 12 months</td>",
+        "<td>Pain relief at 12 months (points)</td>",
+        "<td>Oswestry Disability Index (%), 12 months</td>",
+    ):
+        assert endpoint in fragment
+    assert "No endpoint" not in fragment
+    assert "Not computed" not in fragment
+    assert "could not be computed" not in fragment
+    assert "New vertebral fracture by 12 months: group effect" in fragment
+    assert "<th>Risk, vertebroplasty group</th>" in fragment
+    assert "the example&#x27;s records do not say how patients were allocated" in fragment
+    assert list(figures) == [
+        "figure_b1_power_curves.svg",
+        "figure_b2_trajectory_vas_back.svg",
+        "figure_b3_trajectory_odi.svg",
+        "figure_b4_love_plot.svg",
+    ]
+    assert [c.split(".")[0] for c in captions.values()] == [f"Figure B{k}" for k in range(1, 5)]
+    assert "patients of the vertebroplasty group found no match in the conservative care group" in (
+        fragment
+    )
+    assert not [w for w in KYPHOPLASTY_WORDS if w in fragment]
+
+
+def test_the_plans_figures_are_drawn(analysed: Analysed) -> None:
+    from kypho.analysis import analyze, load_plan
+    from kypho.report.figure_plan import draw_figures
+
+    data, schema, flow = analysed
+    drawn = draw_figures(analyze(data, schema, load_plan(PLAN)), flow)
+    assert drawn.notes == ()
+    assert [(m.name, m.full_caption) for m in drawn.figures[1:]] == [
+        ("figure1_vas_back", "Figure 2. Back pain (VAS) over time by group (mean with 95% CI)."),
+        (
+            "figure2_odi",
+            "Figure 3. Oswestry Disability Index over time by group (mean with 95% CI).",
+        ),
+    ]
+    axes = drawn.figures[2].figure.axes[0]  # type: ignore[union-attr]
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == [
+        "Vertebroplasty",
+        "Conservative care",
+    ]
+    assert len(axes.lines[0].get_xdata()) == 5  # the five timepoints
+
+
+def test_power_from_the_examples_data() -> None:
+    """``kypho power --from-data`` plans for the example's own endpoints (its plan's
+    ``beyond: power:``), screened by its own eligibility."""
+    result = run(
+        "power", "--from-data", str(EXAMPLE / "cohort.csv"), "--schema", str(SCHEMA),
+        "--plan", str(PLAN), "--sims", "0", "--row", "improvement",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "84 records read, 0 rejected by validation" in result.output
+    assert "80 eligible patients used" in result.output
+    assert "ODI improvement at 12 months (%) — two means" in result.output
+    assert "n per group 1 for power 0.8: 151 (analytic 150.43" in result.output

@@ -174,6 +174,7 @@ def analyze(
         figures=plan.figures,
         p_style=plan.p_style,
         timepoint_phrases={name: tp.in_text for name, tp in schema.timepoints.items()},
+        variable_phrases={(var.measure or var.name): var.phrase for var in schema if var.phrase},
     )
 
 

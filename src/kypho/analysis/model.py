@@ -226,6 +226,9 @@ class AnalysisResult:
     timepoint_phrases
         ``{timepoint: how running text says it}`` ("before the operation"), from
         the schema, for the generated text.
+    variable_phrases
+        ``{variable or repeated measure: how running text names it}``, only for
+        those whose schema entry declares a ``phrase``.
     """
 
     tables: tuple[Table, ...]
@@ -240,6 +243,7 @@ class AnalysisResult:
     figures: tuple[Mapping[str, Any], ...] = ()
     p_style: str = "leading-zero"
     timepoint_phrases: Mapping[str, str] = field(default_factory=dict)
+    variable_phrases: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         groups = ", ".join(

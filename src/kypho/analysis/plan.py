@@ -588,6 +588,9 @@ class BeyondSpec:
         The baseline timepoint of ``power_repeated`` (left out of the planning).
     sims
         Simulated studies per Monte Carlo power estimate.
+    introduction
+        The section's opening paragraph: why these analyses, for this study (the
+        limits its paper names); a generic one when empty.
     """
 
     trajectories: tuple[str, ...] = ()
@@ -600,6 +603,7 @@ class BeyondSpec:
     power_repeated: tuple[str, ...] = ()
     baseline: str | None = None
     sims: int = 2000
+    introduction: str = ""
 
     def check(self, schema: Schema) -> None:
         """Every name against ``schema``; raises :class:`AnalysisError` naming the first wrong one."""
@@ -626,7 +630,7 @@ class BeyondSpec:
             )
 
 
-_BEYOND_KEYS = frozenset(["trajectories", "propensity", "power"])
+_BEYOND_KEYS = frozenset(["trajectories", "propensity", "power", "introduction"])
 _PROPENSITY_KEYS = frozenset(["covariates", "outcome", "ordinal_outcome"])
 _POWER_KEYS = frozenset(["proportions", "ordinal", "means", "repeated", "baseline", "sims"])
 
@@ -676,7 +680,13 @@ def _beyond(doc: object, source: str) -> BeyondSpec:
         raise AnalysisError(
             f"{source}: beyond.power.sims must be a whole number ≥ 1 (got {sims!r})"
         )
+    introduction = doc.get("introduction") or ""
+    if not isinstance(introduction, str):
+        raise AnalysisError(
+            f"{source}: beyond.introduction must be a paragraph of text (got {introduction!r})"
+        )
     return BeyondSpec(
+        introduction=" ".join(introduction.split()),
         trajectories=_names(doc.get("trajectories"), "beyond.trajectories", source),
         covariates=_names(propensity.get("covariates"), "beyond.propensity.covariates", source),
         outcome=_optional_name(propensity.get("outcome"), "beyond.propensity.outcome", source),

@@ -7,7 +7,7 @@ when its interval lies on one side of alpha (:func:`significance`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kypho.audit.model import Reported, SummaryTable, SummaryTables
@@ -33,6 +33,9 @@ class Ctx:
     table: SummaryTable
     alpha: float
     rounding: RoundingRule = "up_or_down"
+    #: The study's between-group t tests, batched (``_continuous_rows.BetweenTests``);
+    #: None computes each row's on its own.
+    between: Any = field(default=None, compare=False)
 
     @property
     def keys(self) -> tuple[str, str]:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 
 from kypho.audit._base import (
     Ctx,
@@ -26,17 +26,24 @@ from kypho.audit._base import (
     span,
 )
 from kypho.audit.granularity import debit, grim, grimmer
-from kypho.audit.model import ContinuousRow, MeanSDCell
+from kypho.audit.model import ContinuousRow, MeanSDCell, SummaryTables
 from kypho.audit.result import Finding, Status
-from kypho.errors import AuditError
+from kypho.errors import AuditError, StatisticsError
 from kypho.stats import independent_t_from_summary
 
-__all__ = ["continuous_findings"]
+__all__ = ["BetweenTests", "between_tests", "continuous_findings"]
 
 # Points per SD interval when a recomputation is carried over the rounding box. The t
 # statistic is monotone in each SD, so the ends would do; Welch's df is not, and a few
 # inner points cover it.
 _GRID = 5
+
+
+def _t_sf(t: Any, dof: Any) -> Any:
+    """Upper tail of Student's t: what ``scipy.stats.t.sf(t, dof)`` returns (it calls
+    ``special.stdtr(dof, -t)``), without the distribution object's per-call checks,
+    which cost more than the tail itself in a per-row check."""
+    return special.stdtr(dof, np.negative(t))
 
 
 def _scale_findings(ctx: Ctx, row: ContinuousRow, key: str, cell: MeanSDCell) -> list[Finding]:
@@ -245,34 +252,189 @@ _DECLARED = {
 _RULED = ("t/t'", "unknown")
 _TMethod = Literal["student", "welch", "cochran-cox"]
 _TEST_NAMES = {"student": "Student t", "welch": "Welch t′", "cochran-cox": "Cochran–Cox t′"}
+_T_TESTS = ("t/t'", "student", "welch", "cochran-cox", "anova", "unknown")
 
 
-def _t_range(c1: MeanSDCell, c2: MeanSDCell, name: str) -> _TRange:
-    """|t| and P for the printed values and their range over the rounding box."""
-    method = cast(_TMethod, name)
-    point = independent_t_from_summary(
-        c1.mean.value, c1.sd.value, c1.n, c2.mean.value, c2.sd.value, c2.n, method=method
-    )
+def _box(c1: MeanSDCell, c2: MeanSDCell) -> tuple[np.ndarray[Any, np.dtype[np.float64]], ...]:
+    """The rounding box of a pair of cells as t-test inputs (difference, SD₁, SD₂)."""
     d_lo = (c1.mean.value - c1.mean.half_unit) - (c2.mean.value + c2.mean.half_unit)
     d_hi = (c1.mean.value + c1.mean.half_unit) - (c2.mean.value - c2.mean.half_unit)
     diffs = [d_lo, d_hi] + ([0.0] if d_lo < 0.0 < d_hi else [])
     s1 = np.linspace(*interval(c1.sd, floor=c1.sd.half_unit * 1e-6), _GRID)
     s2 = np.linspace(*interval(c2.sd, floor=c2.sd.half_unit * 1e-6), _GRID)
-    d, a, b = (x.ravel() for x in np.meshgrid(np.array(diffs), s1, s2, indexing="ij"))
-    zeros = np.zeros_like(d)
-    box = independent_t_from_summary(d, a, c1.n, zeros, b, c2.n, method=method)
-    t_abs = np.abs(np.asarray(box.statistic, dtype=np.float64))
-    p = np.asarray(box.p_value, dtype=np.float64)
-    return _TRange(
-        _TEST_NAMES[method],
-        abs(float(point.statistic)),
-        float(t_abs.min()),
-        float(t_abs.max()),
-        float(point.p_value),
-        float(p.min()),
-        float(p.max()),
-        None if point.dof is None else float(point.dof),
+    return tuple(x.ravel() for x in np.meshgrid(np.array(diffs), s1, s2, indexing="ij"))
+
+
+def _t_ranges(pairs: Sequence[tuple[MeanSDCell, MeanSDCell]], name: str) -> list[_TRange]:
+    """|t| and P for the printed values and their range over the rounding box, for
+    many pairs of cells in one call of the t test (one batch of every pair's point
+    and box, split back afterwards)."""
+    method = cast(_TMethod, name)
+    m1, s1, n1, m2, s2, n2, ends = [], [], [], [], [], [], []
+    for c1, c2 in pairs:
+        d, a, b = _box(c1, c2)
+        m1 += [np.array([c1.mean.value]), d]
+        s1 += [np.array([c1.sd.value]), a]
+        m2 += [np.array([c2.mean.value]), np.zeros_like(d)]
+        s2 += [np.array([c2.sd.value]), b]
+        n1.append(np.full(d.size + 1, float(c1.n)))
+        n2.append(np.full(d.size + 1, float(c2.n)))
+        ends.append(d.size + 1)
+    res = independent_t_from_summary(
+        *(np.concatenate(v) for v in (m1, s1, n1, m2, s2, n2)), method=method
     )
+    t = np.asarray(res.statistic, dtype=np.float64)
+    p = np.asarray(res.p_value, dtype=np.float64)
+    dof = None if res.dof is None else np.asarray(res.dof, dtype=np.float64)
+    out = []
+    start = 0
+    for size in ends:
+        t_abs = np.abs(t[start + 1 : start + size])
+        p_box = p[start + 1 : start + size]
+        out.append(
+            _TRange(
+                _TEST_NAMES[method],
+                abs(float(t[start])),
+                float(t_abs.min()),
+                float(t_abs.max()),
+                float(p[start]),
+                float(p_box.min()),
+                float(p_box.max()),
+                None if dof is None else float(dof[start]),
+            )
+        )
+        start += size
+    return out
+
+
+def _cell_key(c: MeanSDCell) -> tuple[float, float, float, float, int]:
+    return (c.mean.value, c.mean.half_unit, c.sd.value, c.sd.half_unit, c.n)
+
+
+def _pair_key(c1: MeanSDCell, c2: MeanSDCell) -> tuple[Any, ...]:
+    return (*_cell_key(c1), *_cell_key(c2))
+
+
+@dataclass(frozen=True)
+class _FRule:
+    """The F test of variances on a pair of printed SDs."""
+
+    statistic: float
+    dof: float
+    dof_denominator: float
+    p: float
+
+
+@dataclass
+class BetweenTests:
+    """The between-group t tests of every continuous row of a study, computed in a few
+    batched calls (one per t-test kind, one for the F rule) before the rows are checked.
+
+    Rows are looked up by their printed values, so a row that is not in the batch is
+    computed on its own, with the same code.
+    """
+
+    t: dict[tuple[Any, ...], _TRange] = field(default_factory=dict)
+    f: dict[tuple[Any, ...], _FRule] = field(default_factory=dict)
+
+    def t_range(self, c1: MeanSDCell, c2: MeanSDCell, name: str) -> _TRange:
+        key = (*_pair_key(c1, c2), name)
+        found = self.t.get(key)
+        if found is None:
+            found = self.t[key] = _t_ranges([(c1, c2)], name)[0]
+        return found
+
+    def f_rule(self, c1: MeanSDCell, c2: MeanSDCell, alpha: float) -> _FRule:
+        key = (*_pair_key(c1, c2), alpha)
+        found = self.f.get(key)
+        if found is None:
+            found = self.f[key] = _f_rules([(c1, c2)], alpha)[0]
+        return found
+
+
+def _f_rules(pairs: Sequence[tuple[MeanSDCell, MeanSDCell]], alpha: float) -> list[_FRule]:
+    """The F rule (Student t or t′) for many pairs of cells in one call."""
+
+    def column(k: int, what: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+        cells = [pair[k] for pair in pairs]
+        if what == "n":
+            return np.array([c.n for c in cells], dtype=np.float64)
+        return np.array([getattr(c, what).value for c in cells], dtype=np.float64)
+
+    res = independent_t_from_summary(
+        column(0, "mean"),
+        column(0, "sd"),
+        column(0, "n"),
+        column(1, "mean"),
+        column(1, "sd"),
+        column(1, "n"),
+        method="auto",
+        alpha=alpha,
+    )
+    vt = res.variance_test
+    if vt is None:  # pragma: no cover - "auto" always runs the variance test
+        raise AuditError("the F test of variances did not run")
+    stat, df1, df2, p = (
+        np.asarray(v, dtype=np.float64).reshape(-1)
+        for v in (vt.statistic, vt.dof, vt.dof_denominator, vt.p_value)
+    )
+    return [
+        _FRule(float(stat[i]), float(df1[i]), float(df2[i]), float(p[i])) for i in range(len(pairs))
+    ]
+
+
+def _between_pairs(
+    row: ContinuousRow, keys: tuple[str, str]
+) -> tuple[MeanSDCell, MeanSDCell] | None:
+    """The two cells of a row whose between-group t test is checked, or None."""
+    c1, c2 = row.cells[keys[0]], row.cells[keys[1]]
+    if row.test not in _T_TESTS or c1.n < 2 or c2.n < 2:
+        return None
+    # A negative SD is already impossible (sd_bounds); two zero SDs leave t undefined.
+    if min(c1.sd.value, c2.sd.value) < 0 or max(c1.sd.value, c2.sd.value) == 0:
+        return None
+    return c1, c2
+
+
+def ctx_between(ctx: Ctx) -> BetweenTests:
+    """The table's batched t tests; a fresh, empty cache when the caller made none."""
+    return ctx.between if isinstance(ctx.between, BetweenTests) else BetweenTests()
+
+
+def between_tests(tables: SummaryTables, alpha: float) -> BetweenTests:
+    """Every between-group t test the study's continuous rows need, batched.
+
+    A batch the t test refuses (a value it cannot use) is left out: those rows are
+    then computed one by one, where the refusal names the row's own values.
+    """
+    keys = (tables.groups[0].key, tables.groups[1].key)
+    by_method: dict[str, dict[tuple[Any, ...], tuple[MeanSDCell, MeanSDCell]]] = {}
+    pairs: dict[tuple[Any, ...], tuple[MeanSDCell, MeanSDCell]] = {}
+    for table in tables.tables:
+        for row in table.rows:
+            if not isinstance(row, ContinuousRow):
+                continue
+            pair = _between_pairs(row, keys)
+            if pair is None:
+                continue
+            key = _pair_key(*pair)
+            pairs[key] = pair
+            for name in _candidates(row.test):
+                by_method.setdefault(name, {})[key] = pair
+    cache = BetweenTests()
+    for name, todo in by_method.items():
+        try:
+            ranges = _t_ranges(list(todo.values()), name)
+        except StatisticsError:
+            continue
+        cache.t.update({(*k, name): r for k, r in zip(todo, ranges, strict=True)})
+    if pairs:
+        try:
+            rules = _f_rules(list(pairs.values()), alpha)
+        except StatisticsError:
+            return cache
+        cache.f.update({(*k, alpha): r for k, r in zip(pairs, rules, strict=True)})
+    return cache
 
 
 def _candidates(declared: str) -> list[str]:
@@ -284,19 +446,17 @@ def _candidates(declared: str) -> list[str]:
 
 
 def continuous_findings(ctx: Ctx, row: ContinuousRow) -> list[Finding]:
-    k1, k2 = ctx.keys
-    c1, c2 = row.cells[k1], row.cells[k2]
     out: list[Finding] = []
     for key in ctx.keys:
         out.extend(_scale_findings(ctx, row, key, row.cells[key]))
     if row.p is not None:
         out.append(p_range_finding(ctx, row.label, row.p))
-    t_tests = ("t/t'", "student", "welch", "cochran-cox", "anova", "unknown")
-    if row.test in t_tests and c1.n >= 2 and c2.n >= 2:
-        # A negative SD is already impossible (sd_bounds); two zero SDs leave t undefined.
-        if min(c1.sd.value, c2.sd.value) < 0 or max(c1.sd.value, c2.sd.value) == 0:
+    k1, k2 = ctx.keys
+    if row.test in _T_TESTS and row.cells[k1].n >= 2 and row.cells[k2].n >= 2:
+        pair = _between_pairs(row, ctx.keys)
+        if pair is None:  # a negative SD, or both SDs 0: no t test
             return out
-        out.extend(_between_t(ctx, row, c1, c2))
+        out.extend(_between_t(ctx, row, *pair))
     for key in ctx.keys:
         cell = row.cells[key]
         if cell.within is not None:
@@ -307,29 +467,17 @@ def continuous_findings(ctx: Ctx, row: ContinuousRow) -> list[Finding]:
 def _variance_rule(
     ctx: Ctx, row: ContinuousRow, c1: MeanSDCell, c2: MeanSDCell
 ) -> tuple[str, Finding]:
-    res = independent_t_from_summary(
-        c1.mean.value,
-        c1.sd.value,
-        c1.n,
-        c2.mean.value,
-        c2.sd.value,
-        c2.n,
-        method="auto",
-        alpha=ctx.alpha,
-    )
-    vt = res.variance_test
-    if vt is None:  # pragma: no cover - "auto" always runs the variance test
-        raise AuditError("the F test of variances did not run")
-    unequal = float(vt.p_value) < ctx.alpha
+    vt = ctx_between(ctx).f_rule(c1, c2, ctx.alpha)
+    unequal = vt.p < ctx.alpha
     rule = "welch" if unequal else "student"
-    f_text = f"F({vt.dof:g}, {vt.dof_denominator:g}) = {float(vt.statistic):.3f}, P = {fmt_p(float(vt.p_value))}"
+    f_text = f"F({vt.dof:g}, {vt.dof_denominator:g}) = {vt.statistic:.3f}, P = {fmt_p(vt.p)}"
     calls = "t′ (variances differ)" if unequal else "Student t (variances homogeneous)"
     common: dict[str, Any] = {
         "reported": _DECLARED.get(row.test, row.test),
         "recomputed": f"{f_text}: {calls}",
         "section": row.section,
         "method": "F test of variances on the printed SDs",
-        "recomputed_value": float(vt.p_value),
+        "recomputed_value": vt.p,
     }
     if row.test in _RULED:
         status: Status = "not_checkable"
@@ -352,7 +500,8 @@ def _between_t(ctx: Ctx, row: ContinuousRow, c1: MeanSDCell, c2: MeanSDCell) -> 
     out.append(vfinding)
     names = _candidates(row.test)
     primary = "student" if row.test == "anova" else rule if row.test in _RULED else names[0]
-    ranges = {m: _t_range(c1, c2, m) for m in dict.fromkeys([primary, *names])}
+    tests = ctx_between(ctx)
+    ranges = {m: tests.t_range(c1, c2, m) for m in dict.fromkeys([primary, *names])}
     main = ranges[primary]
     assumption = None
     if row.test == "unknown":
@@ -473,8 +622,8 @@ def _statcheck_between(
         dofs["welch"] = _welch_dof(c1, c2)
     ranges = {}
     for name, dof in dofs.items():
-        p_at = 2.0 * sps.t.sf(np.array([t_lo, t_hi])[:, None], dof[None, :])
-        p_point = float(np.median(2.0 * sps.t.sf(abs(stat.value.value), dof)))
+        p_at = 2.0 * _t_sf(np.array([t_lo, t_hi])[:, None], dof[None, :])
+        p_point = float(np.median(2.0 * _t_sf(abs(stat.value.value), dof)))
         ranges[name] = (p_point, float(p_at.min()), float(p_at.max()))
     main_name = "student" if primary not in dofs else primary
     p, lo, hi = ranges[main_name]
@@ -577,12 +726,12 @@ def _within(ctx: Ctx, row: ContinuousRow, key: str, cell: MeanSDCell) -> list[Fi
                 **base,
             )
         )
-    p_lo = float(2.0 * sps.t.sf(t_max, dof)) if not math.isinf(t_max) else 0.0
-    p_hi = float(2.0 * sps.t.sf(t_min, dof))
+    p_lo = float(2.0 * _t_sf(t_max, dof)) if not math.isinf(t_max) else 0.0
+    p_hi = float(2.0 * _t_sf(t_min, dof))
     if within.p is not None and stat is not None and stat.name == "t":
         lo_t, hi_t = interval(stat.value, floor=0.0)
-        q_lo, q_hi = float(2.0 * sps.t.sf(hi_t, dof)), float(2.0 * sps.t.sf(lo_t, dof))
-        q = float(2.0 * sps.t.sf(abs(stat.value.value), dof))
+        q_lo, q_hi = float(2.0 * _t_sf(hi_t, dof)), float(2.0 * _t_sf(lo_t, dof))
+        q = float(2.0 * _t_sf(abs(stat.value.value), dof))
         ok = overlaps(within.p, q_lo, q_hi)
         out.append(
             ctx.finding(

@@ -11,7 +11,6 @@ from fractions import Fraction
 from typing import Any, cast
 
 import numpy as np
-from scipy import stats as sps
 
 from kypho.audit._base import (
     Ctx,
@@ -32,6 +31,7 @@ from kypho.audit.model import (
     ReportedStatistic,
 )
 from kypho.audit.result import Finding, Status
+from kypho.stats import _dist as sps
 
 __all__ = ["binary_findings", "categorical_findings", "n_row_findings", "section_findings"]
 

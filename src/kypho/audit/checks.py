@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 
 from kypho.audit._base import Ctx
-from kypho.audit._continuous_rows import continuous_findings
+from kypho.audit._continuous_rows import between_tests, continuous_findings
 from kypho.audit._count_rows import (
     binary_findings,
     categorical_findings,
@@ -89,8 +89,9 @@ def audit(
     if rounding not in ROUNDING_RULES:
         raise AuditError(f"rounding must be one of {', '.join(ROUNDING_RULES)} (got {rounding!r})")
     findings: list[Finding] = []
+    between = between_tests(tables, float(a))
     for table in tables.tables:
-        ctx = Ctx(tables, table, float(a), rounding)
+        ctx = Ctx(tables, table, float(a), rounding, between)
         for row in table.rows:
             if isinstance(row, NRow):
                 findings.extend(n_row_findings(ctx, row))

@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kypho.audit.model import Reported
 from kypho.audit.rounding import PrintedInterval, RoundingRule, parse_printed, printed_interval
 from kypho.errors import AuditError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DebitResult",
@@ -80,6 +82,8 @@ class GrimResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One-row frame of the result."""
+        import pandas as pd
+
         return pd.DataFrame([self.__dict__])
 
 
@@ -176,6 +180,8 @@ class GrimmerResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One-row frame of the result."""
+        import pandas as pd
+
         return pd.DataFrame([self.__dict__])
 
 
@@ -323,6 +329,8 @@ class DebitResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One-row frame of the result."""
+        import pandas as pd
+
         return pd.DataFrame([self.__dict__])
 
 

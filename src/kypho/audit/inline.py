@@ -50,10 +50,10 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from kypho.audit.model import Reported
 from kypho.audit.result import Finding, Status
+from kypho.stats import _dist as stats
 
 __all__ = [
     "TESTS",

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CHECKS", "SCHEMA_VERSION", "STATUSES", "AuditReport", "Finding", "Status"]
 
@@ -124,6 +125,9 @@ class Finding:
     line: int | None = None
 
 
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
+
+
 @dataclass(frozen=True)
 class AuditReport:
     """Every finding of an audit, in table order, with the study it is about."""
@@ -146,6 +150,8 @@ class AuditReport:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per finding, columns as in the JSON schema."""
+        import pandas as pd  # here: the command line does not need pandas
+
         return pd.DataFrame(
             [asdict(f) for f in self.findings], columns=[f.name for f in fields(Finding)]
         )
@@ -163,8 +169,13 @@ class AuditReport:
             },
             "alpha": self.alpha,
             "summary": self.counts(),
-            "findings": [_json_safe(asdict(f)) for f in self.findings],
+            "findings": [_json_safe(_fields_of(f)) for f in self.findings],
         }
+
+
+def _fields_of(finding: Finding) -> dict[str, Any]:
+    """``asdict`` without its deep copy: every field of a finding is a plain value."""
+    return {name: getattr(finding, name) for name in _FINDING_FIELDS}
 
 
 def _json_safe(entry: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ References
 ----------
 Heathers JAJ, Anaya J, van der Zee T, Brown NJL. Recovering data from summary
 statistics: Sample Parameter Reconstruction via Iterative TEchniques (SPRITE). PeerJ
-Preprints 2018;6:e26968v1. Kirchner L. rsprite2 (R package), vignette "Using rsprite2".
+Preprints 2018;6:e26968v1. Wallrich L. rsprite2 (R package; GitHub LukasWallrich/rsprite2),
+whose documented cases are kypho's reference tests (tests/reference/audit).
 """
 
 from __future__ import annotations

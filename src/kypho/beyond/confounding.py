@@ -32,6 +32,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special, stats
 
+from kypho.analysis.aggregate import category_codes
 from kypho.errors import StatisticsError
 
 if TYPE_CHECKING:
@@ -445,6 +446,7 @@ def propensity_analysis(
     ordinal_outcome: ArrayLike | None = None,
     caliper_sd: float = 0.2,
     confidence: float = 0.95,
+    group_names: tuple[str, str] = ("treated group", "control group"),
 ) -> ConfoundingResult:
     """Propensity score, IPW and matching for a binary (and an ordinal) outcome.
 
@@ -464,6 +466,8 @@ def propensity_analysis(
         Caliper in SDs of the logit of the propensity score (Austin: 0.2).
     confidence : float
         Level of the CIs.
+    group_names : tuple of 2 str
+        How the notes name the treated and the control group.
 
     Returns
     -------
@@ -551,8 +555,9 @@ def propensity_analysis(
     unmatched = int(t.sum()) - len(pairs)
     if unmatched:
         notes.append(
-            f"{unmatched} of {int(t.sum())} experimental patients found no control within the caliper "
-            f"({caliper:.3g} on the logit scale) and are left out of the matched analysis"
+            f"{unmatched} of the {int(t.sum())} patients of the {group_names[0]} found no match "
+            f"in the {group_names[1]} within the caliper ({caliper:.3g} on the logit scale) and "
+            "are left out of the matched analysis"
         )
     return ConfoundingResult(
         propensity=ps,
@@ -704,28 +709,39 @@ def adjust_for_confounding(
         )
     present = tuple(c for c in covariates if c in data.columns)
     experimental, control = schema.group_levels
-    group = data[schema.group_column].astype("string")
+    # 0 experimental, 1 control, -1 neither (matched by text, categories converted once).
+    group = category_codes(data[schema.group_column], (experimental, control))
     x = _covariate_frame(data, present)
     y = data[outcome].astype("Float64")
-    usable = group.isin([experimental, control]).fillna(False) & x.notna().all(axis=1) & y.notna()
-    keep = usable.to_numpy(dtype=bool)
+    usable = (group >= 0) & (x.notna().all(axis=1) & y.notna()).to_numpy(dtype=bool)
+    keep = usable
     codes = None
     if ordinal_outcome is not None and ordinal_outcome in data.columns:
         column = data[ordinal_outcome]
         cat = column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
         codes = np.asarray(cat.cat.codes, dtype=np.int64)[keep]
     result = propensity_analysis(
-        (group == experimental).to_numpy(dtype=bool, na_value=False)[keep],
+        (group == 0)[keep],
         x[keep].reset_index(drop=True),
         y.to_numpy(dtype=float, na_value=np.nan)[keep],
         ordinal_outcome=codes,
         caliper_sd=caliper_sd,
         confidence=confidence,
+        group_names=_group_names(schema),
     )
     missing = [f"{c} (not in the data)" for c in covariates if c not in present]
     if missing:
         return ConfoundingResult(**{**result.__dict__, "dropped": result.dropped + tuple(missing)})
     return result
+
+
+def _group_names(schema: Schema) -> tuple[str, str]:
+    """The two groups as the notes name them, from their labels ("vertebroplasty group")."""
+    from kypho.report.format import group_noun
+
+    labels = schema[schema.group_column].levels
+    first, second = (group_noun(labels.get(code, code)) for code in schema.group_levels)
+    return first, second
 
 
 def plot_love(result: ConfoundingResult, *, ax: Axes | None = None) -> Axes:

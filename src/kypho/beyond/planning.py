@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from kypho.analysis.aggregate import category_codes
 from kypho.beyond import montecarlo, power
 from kypho.errors import StatisticsError
 
@@ -340,8 +341,8 @@ def endpoints_from_data(
     if group_col not in data.columns:
         raise StatisticsError(f"the data have no group column {group_col!r}")
     g1, g2 = schema.group_levels
-    groups = data[group_col].astype("string")
-    in1, in2 = (groups == g1).fillna(False).to_numpy(), (groups == g2).fillna(False).to_numpy()
+    groups = category_codes(data[group_col], (g1, g2))
+    in1, in2 = groups == 0, groups == 1
     if not in1.any() or not in2.any():
         raise StatisticsError(
             f"both groups need patients (got {int(in1.sum())} {g1!r} and {int(in2.sum())} {g2!r})"
@@ -375,7 +376,7 @@ def endpoints_from_data(
         levels = list(schema[column].codes) if column in schema else None
         if not levels:
             levels = list(pd.Categorical(grade).categories)
-        codes = pd.Categorical(grade.astype("string"), categories=levels).codes
+        codes = category_codes(grade, levels)
         c1 = np.bincount(codes[in1 & (codes >= 0)], minlength=len(levels))
         c2 = np.bincount(codes[in2 & (codes >= 0)], minlength=len(levels))
         if c1.sum() and c2.sum():

@@ -40,6 +40,8 @@ from kypho.report.format import (
     format_interval,
     format_number,
     format_p,
+    group_noun,
+    in_sentence,
     p_phrase,
 )
 from kypho.report.style import (
@@ -64,6 +66,14 @@ __all__ = ["report_section"]
 
 _esc = html.escape
 
+# The opening paragraph when the plan gives none (its `beyond: introduction:`).
+_INTRODUCTION = (
+    "The analyses below go beyond the analysis plan: the sample size a confirmatory study "
+    "would need, the course of each measure over time in one model, and the group effects "
+    "adjusted for the baseline differences between the groups. They are additions to the "
+    "plan, not part of it."
+)
+
 
 def _num(value: float | None) -> str:
     return format_estimate(None if value is None else float(value))
@@ -75,6 +85,13 @@ def _p(value: float) -> str:
 
 def _group_labels(schema: Schema) -> dict[str, str]:
     return dict(schema[schema.group_column].levels)
+
+
+def _label(name: str | None, schema: Schema) -> str:
+    """A plan's variable by its schema label."""
+    if name is None:
+        return ""
+    return schema[name].label if name in schema else name
 
 
 def _covariate(name: str, schema: Schema) -> str:
@@ -283,16 +300,14 @@ def _power_part(
             (DOUBLE_COLUMN_IN, 3.2),
             lambda ax: ax.legend(fontsize=SMALL_PT, frameon=False, loc="lower right"),
         )
-        named = ", ".join(
-            e.label.lower() if e.label[:2] != e.label[:2].upper() else e.label for e in main
-        )
+        named = ", ".join(in_sentence(e.label) for e in main)
         captions[name] = (
             f"Figure B1. Analytic power by patients per group ({named}); the dashed line "
             "marks 80% power."
         )
         out.append(
             "<p>Figure B1 (below) draws the analytic power of the "
-            + _esc(" and ".join(e.label for e in main))
+            + _esc(" and ".join(in_sentence(e.label) for e in main))
             + " comparisons against the number of patients per group.</p>"
         )
     return out
@@ -308,7 +323,7 @@ def _trajectory_part(
 ) -> list[str]:
     out = [
         "<h3>Trajectories over time (linear mixed model)</h3>",
-        "<p>The paper tests the groups at each timepoint separately. A linear mixed model "
+        "<p>The tables test the groups at each timepoint separately. A linear mixed model "
         "uses all measurements of every patient at once: it estimates the mean of each group "
         "at each timepoint (group × time) and lets each patient have their own level (a "
         "random intercept), which accounts for repeated measurements of the same person and "
@@ -316,16 +331,19 @@ def _trajectory_part(
         "timepoint with its 95% CI, and the interaction test asks whether the difference "
         "between the groups changes over time. Assumptions: normal residuals; equal variance "
         "at every timepoint and equal correlation between any two measurements of a patient "
-        "(compound symmetry, implied by the random intercept — doubtful for VAS, whose spread "
-        "shrinks after surgery); missing visits missing at random.</p>",
+        "(compound symmetry, implied by the random intercept — doubtful for a measure whose "
+        "spread changes over time, such as a pain score after treatment); missing visits "
+        "missing at random.</p>",
     ]
     time_labels = {name: tp.label for name, tp in schema.timepoints.items()}
-    for k, measure in enumerate(plan.beyond.trajectories, start=2):
+    memo: dict[str, Any] = {}  # the patients' coding, shared by the fits
+    for measure in plan.beyond.trajectories:
         if measure not in schema.repeated:
             continue
+        k = len(figures) + 1  # numbered in order: B1 is the power curves, if drawn
         shown.describe(f"mixed model: {measure}")
         try:
-            result = fit_trajectory(data, schema, measure)
+            result = fit_trajectory(data, schema, measure, _memo=memo)
         except (KyphoError, ValueError, ArithmeticError) as exc:
             named = schema[next(iter(schema.measure_columns(measure).values()))]
             out.append(
@@ -380,15 +398,18 @@ def _confounding_part(
     captions: dict[str, str],
     shown: progress.Bar,
 ) -> list[str]:
+    labels = _group_labels(schema)
+    treated, control = (group_noun(labels.get(g, g)) for g in schema.group_levels)
     out = [
         "<h3>Confounding: propensity-score analyses</h3>",
-        "<p>The groups were not randomised, so they may differ in ways that also affect the "
-        "outcome. The propensity score is each patient's estimated probability of receiving "
-        "the experimental method given the baseline characteristics of Table 1 (logistic "
-        "regression). Weighting by its inverse (IPW, stabilised weights) makes the groups "
-        "alike in those characteristics across the whole cohort; matching pairs each "
-        "experimental patient with the most similar control (nearest neighbour, within 0.2 SD "
-        "of the logit of the score) and estimates the effect in the experimental group. "
+        "<p>Groups that were not randomised may differ in ways that also affect the "
+        "outcome. The propensity score is each patient's estimated probability of being in "
+        f"the {_esc(treated)} rather than the {_esc(control)} given the baseline "
+        "characteristics of Table 1 (logistic regression). Weighting by its inverse (IPW, "
+        "stabilised weights) makes the groups alike in those characteristics across the "
+        f"whole cohort; matching pairs each patient of the {_esc(treated)} with the most "
+        f"similar one of the {_esc(control)} (nearest neighbour, within 0.2 SD of the logit "
+        f"of the score) and estimates the effect in the {_esc(treated)}. "
         "Balance is judged by the standardised mean difference (|SMD| &lt; 0.1 is good). "
         "Assumptions: every confounder is among the measured baseline characteristics (none "
         "unmeasured), every patient could have received either method, and the propensity "
@@ -417,7 +438,7 @@ def _confounding_part(
                 ]
                 for r in _records(result.balance)
             ],
-            f"Covariate balance ({result.n_treated} experimental, {result.n_control} control; "
+            f"Covariate balance ({treated} {result.n_treated}, {control} {result.n_control}; "
             f"{len(result.pairs)} matched pairs).",
         )
     )
@@ -425,8 +446,8 @@ def _confounding_part(
         _table(
             [
                 "Analysis",
-                "Risk, experimental",
-                "Risk, control",
+                f"Risk, {treated}",
+                f"Risk, {control}",
                 "Risk difference (95% CI)",
                 "Odds ratio (95% CI)",
                 "Note",
@@ -443,7 +464,8 @@ def _confounding_part(
                 ]
                 for r in _records(result.binary_effects)
             ],
-            "Bone cement leakage: group effect, unadjusted and adjusted for the baseline characteristics.",
+            f"{_label(plan.beyond.outcome, schema)}: group effect, unadjusted and adjusted for "
+            "the baseline characteristics.",
         )
     )
     if len(result.ordinal_effects):
@@ -459,8 +481,8 @@ def _confounding_part(
                     ]
                     for r in _records(result.ordinal_effects)
                 ],
-                "Distribution grade of bone cement: proportional-odds (ordinal logistic) odds "
-                "ratio of a higher grade, experimental vs control.",
+                f"{_label(plan.beyond.ordinal_outcome, schema)}: proportional-odds (ordinal "
+                f"logistic) odds ratio of a higher grade, {treated} vs {control}.",
             )
         )
     covariate_labels = [_covariate(c, schema) for c in result.balance["covariate"]]
@@ -473,18 +495,19 @@ def _confounding_part(
                 series.set_color(colour)
         ax.legend(fontsize=SMALL_PT, frameon=False, loc="lower right")
 
-    name = "figure_b6_love_plot.svg"
+    k = len(figures) + 1
+    name = f"figure_b{k}_love_plot.svg"
     figures[name] = _svg(
         lambda ax: plot_love(result, ax=ax),
         (SINGLE_COLUMN_IN * 1.6, 0.28 * len(result.balance) + 1.2),
         relabel,
     )
     captions[name] = (
-        "Figure B6. Covariate balance: absolute standardised mean difference of each "
+        f"Figure B{k}. Covariate balance: absolute standardised mean difference of each "
         "baseline characteristic before adjustment, after inverse-probability weighting "
         "and after matching; the dashed line marks 0.1."
     )
-    out.append("<p>Figure B6 (below): covariate balance before and after adjustment.</p>")
+    out.append(f"<p>Figure B{k} (below): covariate balance before and after adjustment.</p>")
     return out
 
 
@@ -524,18 +547,11 @@ def report_section(
     """
     figures: dict[str, bytes] = {}
     captions: dict[str, str] = {}
-    parts = [
-        "<p>The paper's Discussion names its limits: a small sample, a retrospective "
-        "(non-randomised) design and the wish for longer follow-up. The analyses below "
-        "address them: the sample size a confirmatory study would need, the course of each "
-        "measure over time in one model, and the group effects adjusted for the baseline "
-        "differences between the groups. They are additions to the paper's plan, not part "
-        "of it.</p>"
-    ]
     if plan is None:
         from kypho.analysis.plan import load_plan
 
         plan = load_plan()
+    parts = [f"<p>{_esc(plan.beyond.introduction or _INTRODUCTION)}</p>"]
     if sims is not None:
         plan = replace(plan, beyond=replace(plan.beyond, sims=sims))
     builders: list[Callable[[progress.Bar], list[str]]] = [

@@ -29,13 +29,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
+from kypho.analysis.aggregate import category_codes
 from kypho.errors import StatisticsError
 
 if TYPE_CHECKING:
@@ -203,9 +204,8 @@ def mixed_model(
             f"values, patient, group and time must have the same length "
             f"(got {y.size}, {ids.size}, {g.size}, {t.size})"
         )
-    return _fit_codes(
-        y, ids, g, t, groups=groups, times=times, measure=measure, confidence=confidence
-    )
+    design = _design(y, ids, g, t, groups, times, measure)
+    return _fit_codes(design, groups=groups, times=times, measure=measure, confidence=confidence)
 
 
 def _codes(labels: ArrayLike, levels: Sequence[str], what: str, names: str) -> NDArray[np.int64]:
@@ -333,18 +333,27 @@ def _maximise_reml(suff: _Sufficient) -> tuple[float, bool]:
     return rho / (1.0 - rho), bool(fit.success)
 
 
-def _fit_codes(
+@dataclass(frozen=True)
+class _Design:
+    """Measurements as integer codes, checked: each group and each cell has enough."""
+
+    y: NDArray[np.float64]
+    ids: NDArray[np.int64]
+    cell: NDArray[np.int64]  # group index × n_times + time index
+    counts: NDArray[np.int64]  # measurements per cell
+    n_patients: int
+
+
+def _design(
     y: NDArray[np.float64],
     ids: NDArray[np.int64],
     g: NDArray[np.int64],
     t: NDArray[np.int64],
-    *,
     groups: Sequence[str],
     times: Sequence[str],
     measure: str,
-    confidence: float,
-) -> TrajectoryResult:
-    """The REML fit from integer codes (patient, group index, time index)."""
+) -> _Design:
+    """Drop missing values and check that every group × time cell can be estimated."""
     keep = ~np.isnan(y)
     if not keep.all():
         y, ids, g, t = y[keep], ids[keep], g[keep], t[keep]
@@ -354,15 +363,31 @@ def _fit_codes(
     n_patients = int(ids.max()) + 1 if y.size else 0
     patient_group = np.zeros((n_patients, 2), dtype=bool)
     patient_group[ids, g] = True
+    cell = g * n_times + t
+    counts = np.bincount(cell, minlength=2 * n_times)
+    _check_design(
+        patient_group.sum(axis=0), counts, int(y.size), groups=groups, times=times, measure=measure
+    )
+    return _Design(y, ids, cell, counts, n_patients)
+
+
+def _check_design(
+    patients: NDArray[np.int64],
+    counts: NDArray[np.int64],
+    n_obs: int,
+    *,
+    groups: Sequence[str],
+    times: Sequence[str],
+    measure: str,
+) -> None:
+    """The model's requirements: 2 patients per group, every cell, more data than means."""
     for i, name in enumerate(groups):
-        count = int(patient_group[:, i].sum())
+        count = int(patients[i])
         if count < 2:
             raise StatisticsError(
                 f"group {name!r} needs at least 2 patients with a measurement of {measure} (got {count})"
             )
-    k = 2 * n_times
-    cell = g * n_times + t
-    counts = np.bincount(cell, minlength=k)
+    n_times = len(times)
     missing_cells = [
         f"{groups[gi]} at {times[ti]}"
         for gi in range(2)
@@ -373,11 +398,126 @@ def _fit_codes(
         raise StatisticsError(
             f"no measurement of {measure} for {', '.join(missing_cells)}; every group needs every timepoint"
         )
-    if y.size <= k:
+    k = 2 * n_times
+    if n_obs <= k:
         raise StatisticsError(
-            f"{y.size} measurements of {measure} cannot fit {k} means and two variances"
+            f"{n_obs} measurements of {measure} cannot fit {k} means and two variances"
         )
-    suff = _sufficient(y, ids, cell, k)
+
+
+def _fit_wide(
+    y: NDArray[np.float64],
+    g: NDArray[np.int64],
+    *,
+    groups: Sequence[str],
+    times: Sequence[str],
+    measure: str,
+    confidence: float,
+) -> TrajectoryResult:
+    """The REML fit from a patients × timepoints matrix (one row per patient; NaN missing).
+
+    The same sufficient statistics as :func:`_sufficient` computes from the long
+    layout, read off the matrix directly: a patient's cell counts are the
+    row's observed-mask within the block of its group, so each block of
+    Σ nᵢnᵢᵀ is maskᵀmask over that group's patients with the same number of
+    measurements. One pass over the matrix, no sorting or hashing of ids.
+    """
+    n_times = y.shape[1]
+    k = 2 * n_times
+    observed = ~np.isnan(y)
+    m = observed.sum(axis=1)
+    present = m > 0
+    if not present.all():
+        y, observed, g, m = y[present], observed[present], g[present], m[present]
+    mask = observed.astype(np.float64)
+    values = np.where(observed, y, 0.0)
+    totals = values.sum(axis=1)
+    in_group = [g == gi for gi in range(2)]
+    counts = np.concatenate([mask[rows].sum(axis=0) for rows in in_group]).astype(np.int64)
+    _check_design(
+        np.array([int(rows.sum()) for rows in in_group]),
+        counts,
+        int(m.sum()),
+        groups=groups,
+        times=times,
+        measure=measure,
+    )
+    sizes, which = np.unique(m, return_inverse=True)
+    # Patients by (number of measurements, group): one bincount per pair of timepoints.
+    key = which * 2 + g
+    n_keys = sizes.size * 2
+    nn = np.zeros((sizes.size, k, k))
+    ns = np.zeros((sizes.size, k))
+    for t in range(n_times):
+        ns_t = np.bincount(key, weights=mask[:, t] * totals, minlength=n_keys)
+        for gi in range(2):
+            ns[:, gi * n_times + t] = ns_t[gi::2]
+        for u in range(t, n_times):
+            both = np.bincount(key, weights=mask[:, t] * mask[:, u], minlength=n_keys)
+            for gi in range(2):
+                a, b = gi * n_times + t, gi * n_times + u
+                nn[:, a, b] = nn[:, b, a] = both[gi::2]
+    suff = _Sufficient(
+        cell_count=counts.astype(np.float64),
+        cell_sum=np.concatenate([values[rows].sum(axis=0) for rows in in_group]),
+        yy=float(np.einsum("ij,ij->", values, values)),
+        sizes=sizes.astype(np.float64),
+        patients=np.bincount(which, minlength=sizes.size).astype(np.float64),
+        nn=nn,
+        ns=ns,
+        ss=np.bincount(which, weights=totals**2, minlength=sizes.size).astype(np.float64),
+        n_obs=int(m.sum()),
+    )
+    return _from_sufficient(
+        suff,
+        counts,
+        int(y.shape[0]),
+        groups=groups,
+        times=times,
+        measure=measure,
+        confidence=confidence,
+    )
+
+
+def _wald(
+    est: NDArray[np.float64], se: NDArray[np.float64], z: float
+) -> dict[str, NDArray[np.float64]]:
+    """The normal-theory CI and two-sided P of estimates with their SEs."""
+    return {
+        "ci_low": est - z * se,
+        "ci_high": est + z * se,
+        "p_value": 2 * stats.norm.sf(np.abs(est / se)),
+    }
+
+
+def _fit_codes(
+    design: _Design, *, groups: Sequence[str], times: Sequence[str], measure: str, confidence: float
+) -> TrajectoryResult:
+    """The REML fit of a checked design (see :func:`_design`)."""
+    suff = _sufficient(design.y, design.ids, design.cell, 2 * len(times))
+    return _from_sufficient(
+        suff,
+        design.counts,
+        design.n_patients,
+        groups=groups,
+        times=times,
+        measure=measure,
+        confidence=confidence,
+    )
+
+
+def _from_sufficient(
+    suff: _Sufficient,
+    counts: NDArray[np.int64],
+    n_patients: int,
+    *,
+    groups: Sequence[str],
+    times: Sequence[str],
+    measure: str,
+    confidence: float,
+) -> TrajectoryResult:
+    """The REML estimates and the result tables from the sufficient statistics."""
+    n_times = len(times)
     lam, converged = _maximise_reml(suff)
     _, a, mu, s2e = _reml_parts(suff, lam)
     # Cell means μ = M β, M the treatment-coding contrast of each cell.
@@ -393,7 +533,42 @@ def _fit_codes(
             "the patient variance is estimated at 0 (its lower bound): a patient's "
             "measurements are no more alike than those of different patients",
         )
-    names = _names(n_times)
+    fixed, means, differences = _tables(beta, cov, contrast, counts, groups, times, confidence)
+    inter = np.arange(n_times + 1, 2 * n_times)
+    b = beta[inter]
+    chi2 = float(b @ np.linalg.solve(cov[np.ix_(inter, inter)], b))
+    return TrajectoryResult(
+        measure=measure,
+        groups=(str(groups[0]), str(groups[1])),
+        times=tuple(str(v) for v in times),
+        fixed=fixed,
+        means=means,
+        differences=differences,
+        sigma2_patient=s2u,
+        sigma2_residual=s2e,
+        icc=s2u / (s2u + s2e) if s2u + s2e > 0 else math.nan,
+        interaction_chi2=chi2,
+        interaction_dof=n_times - 1,
+        interaction_p=float(stats.chi2.sf(chi2, n_times - 1)),
+        n_patients=n_patients,
+        n_observations=suff.n_obs,
+        converged=converged,
+        notes=notes,
+        confidence=confidence,
+    )
+
+
+def _tables(
+    beta: NDArray[np.float64],
+    cov: NDArray[np.float64],
+    contrast: NDArray[np.float64],
+    counts: NDArray[np.int64],
+    groups: Sequence[str],
+    times: Sequence[str],
+    confidence: float,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The fixed effects, the model-based cell means and the group differences by time."""
+    n_times = len(times)
     z = float(stats.norm.isf((1 - confidence) / 2))
 
     def estimate(rows: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -404,12 +579,10 @@ def _fit_codes(
     se_fixed = np.sqrt(np.diag(cov))
     fixed = pd.DataFrame(
         {
-            "term": [_term_label(nm, groups, times) for nm in names],
+            "term": [_term_label(nm, groups, times) for nm in _names(n_times)],
             "estimate": beta,
             "se": se_fixed,
-            "ci_low": beta - z * se_fixed,
-            "ci_high": beta + z * se_fixed,
-            "p_value": 2 * stats.norm.sf(np.abs(beta / se_fixed)),
+            **_wald(beta, se_fixed, z),
         }
     )
     cells = [(gi, ti) for gi in range(2) for ti in range(n_times)]
@@ -430,37 +603,9 @@ def _fit_codes(
     )
     d_est, d_se = estimate(diff_rows)
     differences = pd.DataFrame(
-        {
-            "time": list(times),
-            "difference": d_est,
-            "se": d_se,
-            "ci_low": d_est - z * d_se,
-            "ci_high": d_est + z * d_se,
-            "p_value": 2 * stats.norm.sf(np.abs(d_est / d_se)),
-        }
+        {"time": list(times), "difference": d_est, "se": d_se, **_wald(d_est, d_se, z)}
     )
-    inter = np.arange(n_times + 1, 2 * n_times)
-    b = beta[inter]
-    chi2 = float(b @ np.linalg.solve(cov[np.ix_(inter, inter)], b))
-    return TrajectoryResult(
-        measure=measure,
-        groups=(str(groups[0]), str(groups[1])),
-        times=tuple(str(v) for v in times),
-        fixed=fixed,
-        means=means,
-        differences=differences,
-        sigma2_patient=s2u,
-        sigma2_residual=s2e,
-        icc=s2u / (s2u + s2e) if s2u + s2e > 0 else math.nan,
-        interaction_chi2=chi2,
-        interaction_dof=n_times - 1,
-        interaction_p=float(stats.chi2.sf(chi2, n_times - 1)),
-        n_patients=n_patients,
-        n_observations=int(y.size),
-        converged=converged,
-        notes=notes,
-        confidence=confidence,
-    )
+    return fixed, means, differences
 
 
 def _names(n_times: int) -> list[str]:
@@ -490,6 +635,7 @@ def fit_trajectory(
     measure: str,
     *,
     confidence: float = 0.95,
+    _memo: dict[str, Any] | None = None,
 ) -> TrajectoryResult:
     """Fit the group × time mixed model to one repeated measure of the study.
 
@@ -530,32 +676,62 @@ def fit_trajectory(
         raise StatisticsError(f"the data lack the columns {absent} needed to model {measure!r}")
     order = sorted(columns, key=lambda tp: schema.timepoints[tp].order)
     experimental, control = schema.group_levels
-    group = data[schema.group_column].astype("string")
-    # Control is the reference (code 0), experimental the compared group (1).
-    is_exp = (group == experimental).fillna(False).to_numpy(dtype=bool)
-    is_ctl = (group == control).fillna(False).to_numpy(dtype=bool)
-    g_row = np.where(is_exp, 1, np.where(is_ctl, 0, -1))
-    in_study = np.flatnonzero(g_row >= 0)
-    ids = pd.factorize(data[schema.id_column].to_numpy()[in_study])[0]
-    n_rows, n_times = in_study.size, len(order)
-    values = np.concatenate(
+    # The patients' coding is the same for every measure of one data set: the
+    # report passes a dict (``_memo``) to keep it between its four fits.
+    patients = (_memo or {}).get("patients")
+    if not isinstance(patients, _Patients):
+        patients = _patients(data, schema)
+        if _memo is not None:
+            _memo["patients"] = patients
+    matrix = np.column_stack(
         [
-            pd.to_numeric(data[columns[tp]], errors="coerce").to_numpy(dtype=float)[in_study]
+            pd.to_numeric(data[columns[tp]], errors="coerce").to_numpy(dtype=float)[patients.rows]
             for tp in order
         ]
     )
-    first = schema[columns[order[0]]]
-    label = first.measure_display_label
-    return _fit_codes(
-        values,
-        np.tile(ids, n_times),
-        np.tile(g_row[in_study].astype(np.int64), n_times),
+    label = schema[columns[order[0]]].measure_display_label
+    if patients.ids is None:
+        # One row per patient (the usual case): the matrix is the design.
+        return _fit_wide(
+            matrix,
+            patients.groups,
+            groups=(control, experimental),
+            times=order,
+            measure=label,
+            confidence=confidence,
+        )
+    n_rows, n_times = patients.rows.size, len(order)
+    groups = (control, experimental)
+    design = _design(
+        matrix.T.ravel(),
+        np.tile(patients.ids, n_times),
+        np.tile(patients.groups, n_times),
         np.repeat(np.arange(n_times, dtype=np.int64), n_rows),
-        groups=(control, experimental),
-        times=order,
-        measure=label,
-        confidence=confidence,
+        groups,
+        order,
+        label,
     )
+    return _fit_codes(design, groups=groups, times=order, measure=label, confidence=confidence)
+
+
+@dataclass(frozen=True)
+class _Patients:
+    """The rows of the two groups, their group codes, and patient codes if an id repeats."""
+
+    rows: NDArray[np.int64]
+    groups: NDArray[np.int64]
+    ids: NDArray[np.int64] | None
+
+
+def _patients(data: pd.DataFrame, schema: Schema) -> _Patients:
+    experimental, control = schema.group_levels
+    # Control is the reference (code 0), experimental the compared group (1), others -1.
+    codes = category_codes(data[schema.group_column], (experimental, control))
+    g_row = np.where(codes == 0, 1, np.where(codes == 1, 0, -1))
+    rows = np.flatnonzero(g_row >= 0)
+    ids, uniques = pd.factorize(data[schema.id_column].to_numpy()[rows])
+    repeated = uniques.size < rows.size
+    return _Patients(rows, g_row[rows].astype(np.int64), ids if repeated else None)
 
 
 def plot_trajectory(

@@ -337,6 +337,7 @@ def analyze(
             no_figures,
             quiet,
             reference_docx,
+            strict=strict,
         )
         return
     steps = _Steps(7, quiet)
@@ -433,6 +434,8 @@ def _registry(
     no_figures: bool,
     quiet: bool,
     reference_docx: Path | None = None,
+    *,
+    strict: bool = False,
 ) -> None:
     """``--registry``: the chunked, column-at-a-time path of :mod:`kypho.registry`."""
     if input_path is None or input_path.suffix.lower() != ".parquet":
@@ -446,8 +449,18 @@ def _registry(
     steps(f"reading, validating, deriving and screening {input_path} in chunks")
     plan = load_plan(extensions=[plan_path] if plan_path is not None else ())
     done = analyze_registry(
-        input_path, schema, plan, on_stage=lambda: steps("analysing, column by column")
+        input_path,
+        schema,
+        plan,
+        on_stage=lambda: steps("analysing, column by column"),
+        strict=strict,
     )
+    if done.validation.n_flagged:
+        click.echo(
+            f"warning: {done.validation.n_flagged} field(s) of kept records flagged and set "
+            "missing (listed in the report's data-quality section and data_quality.csv)",
+            err=True,
+        )
     if done.validation.n_rejected:
         click.echo(
             f"warning: {done.validation.n_rejected} of {done.validation.n_read} records rejected "

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kypho.cli._options import schema_options
 from kypho.errors import StatisticsError
 
 if TYPE_CHECKING:
@@ -95,16 +96,22 @@ def _explicit(kind: str | None, options: dict[str, Any]) -> Endpoint:
     )
 
 
-def _from_data(path: Path) -> list[Endpoint]:
-    """Endpoints observed among the accepted, eligible patients of a data file."""
+def _from_data(path: Path, options: dict[str, Any]) -> list[Endpoint]:
+    """Endpoints observed among the accepted, eligible patients of a data file.
+
+    The study is the one ``--schema`` names (the built-in one without), its
+    endpoints those of the plan's ``beyond: power:`` section (``--plan``).
+    """
     from kypho.beyond.planning import endpoints_from_data
+    from kypho.cli._options import load_schema_files
+    from kypho.cli.analyze import _load_plan
     from kypho.eligibility import screen
     from kypho.io import read_table
     from kypho.measures import derive
-    from kypho.schema import load_schema
     from kypho.validation import validate
 
-    schema = load_schema()
+    schema = load_schema_files(options["schema_files"], options["extensions"])
+    plan = _load_plan(options["plan_file"], schema)
     result = validate(read_table(path), schema)
     data = derive(result.data, schema)
     included = screen(data, schema).included.to_numpy(dtype=bool)
@@ -112,7 +119,7 @@ def _from_data(path: Path) -> list[Endpoint]:
         f"{path.name}: {result.n_read} records read, {result.n_rejected} rejected by validation "
         f"(see kypho validate), {int(included.sum())} eligible patients used."
     )
-    return endpoints_from_data(data[included], schema)
+    return endpoints_from_data(data[included], schema, plan)
 
 
 def _from_audit(path: Path) -> list[Endpoint]:
@@ -161,6 +168,14 @@ def _used(tests: dict[str, int]) -> str:
     "data_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A study data file (CSV, .xlsx, .sav): endpoints observed in it.",
+)
+@schema_options
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --from-data: the analysis plan whose 'beyond: power:' section names the "
+    "endpoints (a whole plan for a --schema study).",
 )
 @click.option(
     "--table", "tables", type=int, multiple=True, help="Only rows of this table (repeatable)."
@@ -217,8 +232,34 @@ def power(**options: Any) -> None:
       kypho power --kind ordinal --grades1 4,7,10,34 --grades2 11,18,14,12
       kypho power --from-audit tables.yaml --table 7 --figure power.png
     """
-    from kypho.beyond.planning import analytic_power, plot_power_curves, simulated_power
+    from kypho.beyond.planning import plot_power_curves
 
+    endpoints = _endpoints(options)
+    method = options["method"]
+    ratio, alpha, sims, seed = options["ratio"], options["alpha"], options["sims"], options["seed"]
+    targets = options["targets"] or (0.8,)
+    simulated: dict[str, list[Any]] = {}
+    runs = ((len(options["sizes"]) or 1) + len(targets)) * len(endpoints)
+    with _Simulator(ratio=ratio, alpha=alpha, sims=sims, seed=seed, runs=runs) as simulator:
+        for endpoint in endpoints:
+            chosen = method if method and _METHOD_KIND[method] == endpoint.kind else None
+            if method and chosen is None:
+                click.echo(f"(--method {method} does not apply to {endpoint.kind}; default used)")
+            simulated[endpoint.label] = _endpoint_lines(
+                endpoint, options["sizes"], targets, chosen, simulator
+            )
+    if sims:
+        click.echo("")
+        click.echo(
+            f"Simulated: {sims} studies per estimate, seed {seed}; the tests the analysis runs "
+            f"('auto' choices included), two-sided α = {alpha:g}."
+        )
+    if options["figure"] is not None:
+        _figure(options, endpoints, simulated, ratio, alpha, targets, plot_power_curves)
+
+
+def _endpoints(options: dict[str, Any]) -> list[Endpoint]:
+    """The endpoints of one run: from the one source given, narrowed by --table/--row."""
     sources = [
         options["kind"] is not None,
         options["audit_file"] is not None,
@@ -229,98 +270,116 @@ def power(**options: Any) -> None:
     if options["audit_file"] is not None:
         endpoints = _from_audit(options["audit_file"])
     elif options["data_file"] is not None:
-        endpoints = _from_data(options["data_file"])
+        endpoints = _from_data(options["data_file"], options)
     else:
         endpoints = [_explicit(options["kind"], options)]
     endpoints = _select(endpoints, options["tables"], options["row"])
     if not endpoints:
         raise StatisticsError("no endpoint left to compute (check --table and --row)")
-    method = options["method"]
-    ratio, alpha, sims, seed = options["ratio"], options["alpha"], options["sims"], options["seed"]
-    targets = options["targets"] or (0.8,)
-    simulated: dict[str, list[Any]] = {}
-    runs_per_endpoint = (len(options["sizes"]) or 1) + len(targets)
-    total = sims * runs_per_endpoint * len(endpoints)
-    bar: Any = None
-    if sims and total >= _PROGRESS_FROM:
-        bar = click.progressbar(length=total, label="Simulating studies", file=sys.stderr)
-    state = {"base": 0}
+    return endpoints
 
-    def progress(done: int, _total: int) -> None:
-        if bar is not None:
-            bar.update(state["base"] + done - bar.pos)
 
-    def simulate(endpoint: Endpoint, n: int) -> Any:
+class _Simulator:
+    """Monte Carlo power at one size, with one progress bar over the whole run.
+
+    The bar is shown only when the run simulates at least ``_PROGRESS_FROM``
+    studies in all (``runs`` estimates of ``sims`` studies each).
+    """
+
+    def __init__(self, *, ratio: float, alpha: float, sims: int, seed: int, runs: int) -> None:
+        self.ratio, self.alpha, self.sims, self.seed = ratio, alpha, sims, seed
+        self._bar: Any = None
+        if sims and sims * runs >= _PROGRESS_FROM:
+            self._bar = click.progressbar(
+                length=sims * runs, label="Simulating studies", file=sys.stderr
+            )
+        self._base = 0
+
+    def __enter__(self) -> _Simulator:
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def _progress(self, done: int, _total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._base + done - self._bar.pos)
+
+    def __call__(self, endpoint: Endpoint, n: int) -> Any:
+        from kypho.beyond.planning import simulated_power
+
         result = simulated_power(
-            endpoint, n=n, ratio=ratio, alpha=alpha, sims=sims, seed=seed, progress=progress
+            endpoint,
+            n=n,
+            ratio=self.ratio,
+            alpha=self.alpha,
+            sims=self.sims,
+            seed=self.seed,
+            progress=self._progress,
         )
-        state["base"] += sims
+        self._base += self.sims
         return result
 
-    if bar is not None:
-        bar.__enter__()
-    try:
-        for endpoint in endpoints:
-            chosen = method if method and _METHOD_KIND[method] == endpoint.kind else None
-            if method and chosen is None:
-                click.echo(f"(--method {method} does not apply to {endpoint.kind}; default used)")
-            sizes = options["sizes"] or (
-                (endpoint.observed_n[0],) if endpoint.observed_n else (55,)
-            )
-            first = analytic_power(
-                endpoint, n=float(sizes[0]), ratio=ratio, alpha=alpha, method=chosen
-            )
-            click.echo("")
-            click.echo(f"{endpoint.label} — {first.endpoint}")
-            observed = (
-                f" (observed n {endpoint.observed_n[0]}/{endpoint.observed_n[1]})"
-                if endpoint.observed_n
-                else ""
-            )
-            click.echo(f"  expected: {endpoint.describe()}{observed}")
-            click.echo(
-                f"  effect: {first.effect_label} = {first.effect:.4g}; analytic: {first.method} [{first.reference}]"
-            )
-            header = f"  {'n/group 1':>9} {'n/group 2':>9} {'analytic':>9}"
-            if sims:
-                header += f" {'simulated ± MC SE':>20}  tests used"
-            click.echo(header)
-            points = []
-            for n in sizes:
-                a = analytic_power(endpoint, n=float(n), ratio=ratio, alpha=alpha, method=chosen)
-                line = f"  {n:>9d} {round(ratio * n):>9d} {a.power:>9.3f}"
-                if sims:
-                    s = simulate(endpoint, n)
-                    points.append(s)
-                    line += f" {s.power:>11.3f} ± {s.mcse:.3f}  {_used(s.tests_used)}"
-                click.echo(line)
-            for target in targets:
-                try:
-                    solved = analytic_power(
-                        endpoint, power_target=target, ratio=ratio, alpha=alpha, method=chosen
-                    )
-                except StatisticsError as exc:
-                    click.echo(f"  power {target:g}: {exc}")
-                    continue
-                need = max(2, math.ceil(solved.n1 - 1e-9))
-                line = f"  n per group 1 for power {target:g}: {need} (analytic {solved.n1:.2f}; group 2: {math.ceil(ratio * need - 1e-9)})"
-                if sims:
-                    s = simulate(endpoint, need)
-                    points.append(s)
-                    line += f"; simulated power at {need}: {s.power:.3f} ± {s.mcse:.3f}"
-                click.echo(line)
-            simulated[endpoint.label] = points
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+
+def _endpoint_lines(
+    endpoint: Endpoint,
+    sizes: tuple[int, ...],
+    targets: tuple[float, ...],
+    method: str | None,
+    simulate: _Simulator,
+) -> list[Any]:
+    """Print one endpoint's power at each size and the size for each target power.
+
+    Returns the simulated points (for the figure).
+    """
+    from kypho.beyond.planning import analytic_power
+
+    ratio, alpha, sims = simulate.ratio, simulate.alpha, simulate.sims
+    sizes = sizes or ((endpoint.observed_n[0],) if endpoint.observed_n else (55,))
+    first = analytic_power(endpoint, n=float(sizes[0]), ratio=ratio, alpha=alpha, method=method)
+    click.echo("")
+    click.echo(f"{endpoint.label} — {first.endpoint}")
+    observed = (
+        f" (observed n {endpoint.observed_n[0]}/{endpoint.observed_n[1]})"
+        if endpoint.observed_n
+        else ""
+    )
+    click.echo(f"  expected: {endpoint.describe()}{observed}")
+    click.echo(
+        f"  effect: {first.effect_label} = {first.effect:.4g}; analytic: {first.method} [{first.reference}]"
+    )
+    header = f"  {'n/group 1':>9} {'n/group 2':>9} {'analytic':>9}"
     if sims:
-        click.echo("")
-        click.echo(
-            f"Simulated: {sims} studies per estimate, seed {seed}; the tests the analysis runs "
-            "('auto' choices included), two-sided α = {alpha:g}.".replace("{alpha:g}", f"{alpha:g}")
-        )
-    if options["figure"] is not None:
-        _figure(options, endpoints, simulated, ratio, alpha, targets, plot_power_curves)
+        header += f" {'simulated ± MC SE':>20}  tests used"
+    click.echo(header)
+    points = []
+    for n in sizes:
+        a = analytic_power(endpoint, n=float(n), ratio=ratio, alpha=alpha, method=method)
+        line = f"  {n:>9d} {round(ratio * n):>9d} {a.power:>9.3f}"
+        if sims:
+            s = simulate(endpoint, n)
+            points.append(s)
+            line += f" {s.power:>11.3f} ± {s.mcse:.3f}  {_used(s.tests_used)}"
+        click.echo(line)
+    for target in targets:
+        try:
+            solved = analytic_power(
+                endpoint, power_target=target, ratio=ratio, alpha=alpha, method=method
+            )
+        except StatisticsError as exc:
+            click.echo(f"  power {target:g}: {exc}")
+            continue
+        need = max(2, math.ceil(solved.n1 - 1e-9))
+        line = f"  n per group 1 for power {target:g}: {need} (analytic {solved.n1:.2f}; group 2: {math.ceil(ratio * need - 1e-9)})"
+        if sims:
+            s = simulate(endpoint, need)
+            points.append(s)
+            line += f"; simulated power at {need}: {s.power:.3f} ± {s.mcse:.3f}"
+        click.echo(line)
+    return points
 
 
 def _figure(

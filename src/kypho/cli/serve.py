@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import json
 import os
+import secrets
+import shutil
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kypho.cli._options import schema_options, split_schema_files
 from kypho.errors import StoreError
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "build_demo", "serve"]
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from kypho.store import Store
+
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "build_demo", "serve", "worker_app"]
 
 #: The demo store's users and roles (``make serve``); synthetic data only.
 DEMO_USERS: dict[str, str] = {
@@ -66,6 +77,14 @@ def build_demo(url: str) -> None:
 )
 @click.option("--idle-minutes", type=float, default=30.0, show_default=True)
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes (PostgreSQL stores only; they share sessions and the login "
+    "throttle through the store).",
+)
+@click.option(
     "--demo",
     is_flag=True,
     help="Serve a demo store (the bundled synthetic cohort, demo users), created if absent.",
@@ -80,14 +99,13 @@ def serve(
     secret_file: Path | None,
     secure: bool,
     idle_minutes: float,
+    workers: int,
     demo: bool,
 ) -> None:
     """Serve the study's forms, dashboard, queries and audit log in the browser."""
     import uvicorn
 
-    from kypho.schema import load_schema
-    from kypho.store import Store, resolve_url
-    from kypho.web import Settings, create_app
+    from kypho.store import resolve_url
 
     if demo:
         url = url or "kypho-demo.db"
@@ -104,19 +122,23 @@ def serve(
             raise StoreError(f"cannot read the secret file {str(secret_file)!r}: {exc}") from exc
     # --schema: the whole schema (with its forms:) and/or extensions; --extension: old spelling.
     schema_path, extensions = split_schema_files(schema_files, extensions)
-    schema = None
-    if schema_path is not None or extensions:
-        schema = load_schema(schema_path, extensions=extensions)
-    store = Store(url, user=user, schema=schema)
-    settings = Settings(
-        idle_minutes=idle_minutes,
-        secure_cookies=secure,
-        schema_path=schema_path,
-        extensions=extensions,
-    )
-    if secret:
-        settings = dataclasses.replace(settings, secret=secret)
-    app = create_app(store, settings, verify_in_background=True)
+    config = {
+        "url": url,
+        "user": user,
+        "schema_path": None if schema_path is None else str(schema_path),
+        "extensions": [str(e) for e in extensions],
+        "idle_minutes": idle_minutes,
+        "secure": secure,
+        # several processes must sign cookies with one key
+        "secret": secret or (secrets.token_hex(32) if workers > 1 else None),
+    }
+    store = _open_store(config)
+    if workers > 1 and store.engine.dialect.name == "sqlite":
+        store.close()
+        raise StoreError(
+            "--workers needs a PostgreSQL store: a SQLite file takes one writer at a time, "
+            "so serve it with one worker"
+        )
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     click.echo(f"kypho serves {store.schema.study} at http://{shown}:{port}/", err=True)
     if demo:
@@ -125,4 +147,60 @@ def serve(
             f"ana = analyst, rita = read only; same password). Synthetic data only.",
             err=True,
         )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(_app(store, config), host=host, port=port, log_level="warning")
+        return
+    store.close()
+    # the workers' report runs in one folder, so a run started on one is seen on all
+    folder = tempfile.mkdtemp(prefix="kypho-web-")
+    atexit.register(shutil.rmtree, folder, True)
+    config["report_folder"] = folder
+    os.environ[_CONFIG_ENV] = json.dumps(config)
+    uvicorn.run(
+        "kypho.cli.serve:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+_CONFIG_ENV = "KYPHO_SERVE_CONFIG"
+
+
+def _open_store(config: dict[str, Any]) -> Store:
+    from kypho.schema import load_schema
+    from kypho.store import Store
+
+    schema = None
+    extensions = tuple(Path(e) for e in config["extensions"])
+    if config["schema_path"] is not None or extensions:
+        path = None if config["schema_path"] is None else Path(config["schema_path"])
+        schema = load_schema(path, extensions=extensions)
+    return Store(config["url"], user=config["user"], schema=schema)
+
+
+def _app(store: Store, config: dict[str, Any]) -> Starlette:
+    from kypho.web import Settings, create_app
+
+    settings = Settings(
+        idle_minutes=config["idle_minutes"],
+        secure_cookies=config["secure"],
+        schema_path=None if config["schema_path"] is None else Path(config["schema_path"]),
+        extensions=tuple(Path(e) for e in config["extensions"]),
+    )
+    if config["secret"]:
+        settings = dataclasses.replace(settings, secret=config["secret"])
+    if config.get("report_folder"):
+        settings = dataclasses.replace(settings, report_folder=Path(config["report_folder"]))
+    return create_app(store, settings, verify_in_background=True)
+
+
+def worker_app() -> Starlette:
+    """The application of one worker process of ``kypho serve --workers N`` (uvicorn's factory).
+
+    Reads the options the parent process resolved from ``$KYPHO_SERVE_CONFIG``.
+    """
+    config = json.loads(os.environ[_CONFIG_ENV])
+    return _app(_open_store(config), config)

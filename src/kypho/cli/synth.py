@@ -1,22 +1,26 @@
 """``kypho synth``: write a synthetic cohort consistent with a paper's tables.
 
-The cohort is written by the output file's extension (.csv, .xlsx, .sav) with
-:func:`kypho.io.write_table`. The reproduction report is printed: how many
+The cohort is written by the output file's extension: .csv and .parquet chunk
+by chunk as it is drawn (memory holds one chunk of rows, whatever ``--n``),
+.xlsx and .sav whole with :func:`kypho.io.write_table`. The reproduction report is printed: how many
 published values were reproduced, and each one that was not, with the reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
-import numpy as np
+import pandas as pd
 
 from kypho.cli._options import load_schema_files, schema_options
 from kypho.errors import InputFileError
 from kypho.io import write_table
-from kypho.output.cells import write_csv
-from kypho.synth import SynthReport, load_synth_spec, synthesize
+from kypho.output.cells import CsvWriter, write_csv
+from kypho.schema import Schema
+from kypho.synth import SynthReport, load_synth_spec
+from kypho.synth.cohort import SynthChunks, synthesize_chunks
 
 __all__ = ["format_report", "synth"]
 
@@ -83,7 +87,7 @@ def format_report(report: SynthReport, *, failures_only: bool = True) -> str:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Output file: .csv, .xlsx or .sav.",
+    help="Output file: .csv or .parquet (written as drawn, any size), .xlsx or .sav.",
 )
 @click.option(
     "--report",
@@ -134,21 +138,84 @@ def synth(
 
     if quiet:
         progress.configure(enabled=False)
-    size = f"{n:,} " if n is not None else ""
-    with progress.bar(f"generating {size}synthetic patients", ticking=True):
-        result = synthesize(tables, n=n, seed=seed, ineligible=ineligible, schema=schema, spec=spec)
-    with progress.bar(f"writing {out.name}", ticking=True):
-        write_table(result.data, out, schema=schema)
-    included = int(np.sum(result.included))
+    chunks = synthesize_chunks(
+        tables, n=n, seed=seed, ineligible=ineligible, schema=schema, spec=spec
+    )
+    total = chunks.total
+    suffix = out.suffix.lower()
+    if suffix in _STREAMED:
+        # drawn and written chunk by chunk: memory holds one chunk whatever --n
+        with progress.bar(
+            f"generating and writing {total:,} synthetic patients to {out.name}",
+            total=total,
+            unit="patients",
+        ) as shown:
+            _stream(chunks, out, schema, shown.advance)
+    else:
+        with progress.bar(f"generating {total:,} synthetic patients", ticking=True):
+            parts = list(chunks)
+            data = pd.concat([p.data for p in parts], ignore_index=True)
+        with progress.bar(f"writing {out.name}", ticking=True):
+            write_table(data, out, schema=schema)
+    report = chunks.report
+    included = chunks.included_total
     click.echo(
-        f"Wrote {len(result.data)} SYNTHETIC patients ({included} eligible, "
-        f"{len(result.data) - included} screened but ineligible), seed {seed}, to {out}."
+        f"Wrote {total} SYNTHETIC patients ({included} eligible, "
+        f"{total - included} screened but ineligible), seed {seed}, to {out}."
     )
     if report_path is not None:
         try:
-            write_csv(result.report.to_frame(), report_path)
+            write_csv(report.to_frame(), report_path)
         except OSError as exc:
             raise InputFileError(
                 f"cannot write {str(report_path)!r}: {exc.strerror or exc}"
             ) from exc
-    click.echo(result.report.summary() + "." if quiet else format_report(result.report))
+    click.echo(report.summary() + "." if quiet else format_report(report))
+
+
+_STREAMED = (".csv", ".parquet")
+
+
+def _stream(chunks: SynthChunks, out: Path, schema: Schema, advance: Callable[[int], None]) -> None:
+    """Write the chunks to ``out`` (.csv or .parquet) as they are drawn.
+
+    The file is written beside ``out`` and renamed into place when complete, so
+    an interrupted run leaves no half file under the name asked for. The cells
+    are those :func:`kypho.io.write_table` writes for the whole cohort.
+    """
+    partial = out.with_name(f".{out.name}.partial")
+    columns = [v.name for v in schema.input_variables]
+    try:
+        if out.suffix.lower() == ".csv":
+            with CsvWriter(partial, columns) as writer:
+                for chunk in chunks:
+                    if not writer.write(_as_written(chunk.data, schema)):
+                        raise InputFileError(f"cannot write {str(out)!r}: a column is not text")
+                    advance(len(chunk.data))
+        else:
+            from kypho.registry import ParquetStream
+
+            with ParquetStream(partial) as parquet:
+                for chunk in chunks:
+                    parquet.write(chunk.data)
+                    advance(len(chunk.data))
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InputFileError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _as_written(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """List cells as :func:`kypho.io.write_table` writes them: an empty list is the none token."""
+    out = frame
+    for var in schema.input_variables:
+        if var.type == "list" and var.name in frame:
+            values = frame[var.name]
+            empty = (values == "").fillna(False).to_numpy(dtype=bool)
+            if empty.any():
+                out = out.copy() if out is frame else out
+                out[var.name] = values.mask(empty, schema.none_token)
+    return out

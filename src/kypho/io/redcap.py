@@ -265,6 +265,8 @@ def _dictionary_row(schema: Schema, var: Variable, form: str, first: bool) -> di
             facts[key] = getattr(var, key)
     if var.description:
         facts["description"] = var.description
+    if var.phrase:
+        facts["phrase"] = var.phrase
     if var.timepoint is not None:
         tp = schema.timepoints[var.timepoint]
         facts["timepoint_label"], facts["timepoint_order"] = tp.label, tp.order
@@ -672,7 +674,7 @@ def _spec_from_facts(
     """A field kypho wrote: every fact from its annotation, ranges from REDCap's columns."""
     spec["type"] = fact["type"]
     spec["role"] = fact["role"]
-    for key in ("unit", "precision", "phi", "description", "levels"):
+    for key in ("unit", "precision", "phi", "description", "levels", "phrase"):
         if key in fact:
             spec[key] = fact[key]
     if row[_REQUIRED].strip().casefold() == "y":

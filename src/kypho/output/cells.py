@@ -31,13 +31,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
+
+import numpy as np
+import numpy.typing as npt
 
 from kypho.errors import InputFileError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
     from openpyxl import Workbook
 
 __all__ = [
@@ -57,8 +62,19 @@ TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 #: What a neutralised cell starts with.
 PREFIX = "'"
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only (``\\d`` would also take other scripts' digits, which a
+# spreadsheet does not read as a number): the same rule as the vectorised one below.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _TRIGGER_CHARS = frozenset(TRIGGERS)
+# The same two tests as regular expressions (RE2, run by pyarrow over whole columns):
+# the first character after leading spaces is a trigger, and the text (after its
+# leading spaces) is a plain number. ``$`` is the end of the text in RE2.
+_TRIGGER_RE = r"^ *[=+\-@\t\r]"
+_NUMBER_RE = r"^ *[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+# What makes Python's csv module quote a field (QUOTE_MINIMAL, "," and '"'), and line
+# breaks: always quoted here (pandas quotes a CR only when the line end holds one,
+# which write_csv then chooses).
+_QUOTE_RE = '[,"\r\n]'
 
 
 def _dangerous(text: str) -> bool:
@@ -96,8 +112,9 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells and column names are neutralised.
 
     Columns of numbers, dates and booleans are returned as they are; only
-    columns that can hold text (object, string, categorical) are looked at,
-    value by distinct value.
+    columns that can hold text (object, string, categorical) are looked at:
+    categories one by one, other text columns as a whole
+    (:func:`neutralise_text`, the same rule as :func:`neutralise`).
     """
     import pandas as pd
 
@@ -115,11 +132,61 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
             column = column.astype(object)
         if not (column.dtype == object or pd.api.types.is_string_dtype(column.dtype)):
             continue
-        distinct = pd.unique(column.dropna())
-        mapping = {v: neutralise(v) for v in distinct if isinstance(v, str) and _dangerous(v)}
-        if mapping:
-            out.isetitem(position, column.replace(mapping).array)
+        danger = _dangerous_mask(column)
+        if danger.any():
+            values = column.astype(object).to_numpy(copy=True)
+            values[danger] = [PREFIX + v for v in values[danger]]
+            out.isetitem(position, pd.array(values, dtype=cast(Any, column.dtype)))
     return out
+
+
+def _dangerous_mask(column: pd.Series) -> npt.NDArray[np.bool_]:
+    """Which cells of a column :func:`neutralise` would change (text cells only)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    values = cast(Any, column).to_numpy(dtype=object, na_value=None)
+    is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    if not is_text.any():
+        return is_text
+    try:
+        text = pa.array(np.where(is_text, values, None), type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        # text pyarrow cannot hold (a lone surrogate): the rule cell by cell
+        return np.fromiter(
+            (isinstance(v, str) and _dangerous(v) for v in values), dtype=bool, count=len(values)
+        )
+    mask: npt.NDArray[np.bool_] = (
+        pd.Series(_danger(text).to_numpy(zero_copy_only=False)).fillna(False).to_numpy(bool)
+    )
+    return mask
+
+
+def neutralise_text(text: pa.Array) -> pa.Array:
+    """A pyarrow text column through :func:`neutralise`, all at once.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> neutralise_text(pa.array(["=1+1", "-1.5", "P-017", " @x", None])).to_pylist()
+    ["'=1+1", '-1.5', 'P-017', "' @x", None]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    danger = _danger(text)
+    if not pc.any(danger).as_py():
+        return text
+    prefixed = pc.binary_join_element_wise(pa.scalar(PREFIX), text, "")
+    return pc.if_else(danger, prefixed, text)
+
+
+def _danger(text: pa.Array) -> pa.Array:
+    import pyarrow.compute as pc
+
+    trigger = pc.match_substring_regex(text, _TRIGGER_RE)
+    number = pc.match_substring_regex(text, _NUMBER_RE)
+    return pc.fill_null(pc.and_(trigger, pc.invert(number)), False)
 
 
 def _numeric(column: pd.Series) -> bool:
@@ -185,18 +252,34 @@ def write_csv(frame: pd.DataFrame, path: str | Path, **options: Any) -> Path:
     """Write ``frame`` (without its index) as UTF-8 CSV, every text cell neutralised.
 
     A file with a carriage return inside a cell has CRLF line ends, so that the
-    cell is quoted (see :func:`rows_to_csv`).
+    cell is quoted (see :func:`rows_to_csv`). The file is the one pandas'
+    ``to_csv`` writes for the neutralised frame, byte for byte; frames whose
+    columns are numbers, dates, booleans, categories or text are written by
+    :class:`CsvWriter` (whole columns at a time, through pyarrow), others by pandas.
 
     Raises
     ------
     InputFileError
         If the file cannot be written (folder missing or read-only, disk full).
     """
-    import pandas as pd
-
     path = Path(path)
     options.setdefault("index", False)
     options.setdefault("encoding", "utf-8")
+    plain = set(options) <= {"index", "encoding", "lineterminator"}
+    if plain and options["index"] is False and options["encoding"] in ("utf-8", "utf8"):
+        end = options.get("lineterminator") or _line_end(_frame_has_cr(frame))
+        try:
+            with CsvWriter(path, frame.columns, line_end=end) as writer:
+                if writer.write(frame):
+                    return path
+        except OSError as exc:
+            raise InputFileError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
+    return _pandas_csv(frame, path, options)
+
+
+def _pandas_csv(frame: pd.DataFrame, path: Path, options: dict[str, Any]) -> Path:
+    import pandas as pd
+
     safe = neutralise_frame(frame)
     if "lineterminator" not in options:
         text_columns = [
@@ -209,6 +292,309 @@ def write_csv(frame: pd.DataFrame, path: str | Path, **options: Any) -> Path:
     except OSError as exc:
         raise InputFileError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
     return path
+
+
+def _frame_has_cr(frame: pd.DataFrame) -> bool:
+    import pandas as pd
+
+    if _has_cr(frame.columns):
+        return True
+    for position in range(frame.shape[1]):
+        column = frame.iloc[:, position]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            if _has_cr(column.cat.categories):
+                return True
+        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            text = _as_text(column)
+            if text is None:
+                if _has_cr(pd.unique(column.dropna())):
+                    return True
+            elif _any_match(text, "\r"):
+                return True
+    return False
+
+
+#: Rows formatted at a time by :class:`CsvWriter` (bounds its memory).
+CSV_BLOCK_ROWS = 100_000
+_THREADS = 2
+
+
+class CsvWriter:
+    """A CSV file written block by block: the header, then frames of rows.
+
+    Every text cell and column name is neutralised (:func:`neutralise`) and the
+    cells are formatted as pandas' ``to_csv`` formats them (numbers by NumPy's
+    shortest round-trip repr, ``True``/``False``, dates ``YYYY-MM-DD``, missing
+    cells empty, fields holding ``,``, ``"`` or a line break quoted). Each column
+    is formatted once per distinct value and the rows are joined by pyarrow, so
+    a million rows take seconds, not minutes. Used as a context manager; the
+    file is written to ``path`` directly.
+
+    Parameters
+    ----------
+    path
+        The file to write (created or replaced).
+    columns
+        The column names, in order (the header line).
+    line_end
+        ``"\\n"`` (default) or ``"\\r\\n"``.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> frame = pd.DataFrame({"id": ["P-1", "=1+1"], "x": [1.0, None]})
+    >>> with CsvWriter(out, frame.columns) as w:
+    ...     w.write(frame)
+    True
+    >>> print(out.read_text(), end="")
+    id,x
+    P-1,1.0
+    '=1+1,
+    """
+
+    def __init__(
+        self, path: str | Path, columns: Iterable[object], *, line_end: str = "\n"
+    ) -> None:
+        self.path = Path(path)
+        self.columns = list(columns)
+        self.line_end = line_end
+        self._file: IO[bytes] | None = None
+        self.rows = 0
+
+    def __enter__(self) -> CsvWriter:
+        import csv
+        import io
+
+        self._file = open(self.path, "wb")  # closed in __exit__
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator=self.line_end).writerow(neutralise_row(self.columns))
+        self._file.write(buffer.getvalue().encode("utf-8"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def write(self, frame: pd.DataFrame) -> bool:
+        """Append the rows of ``frame`` (its columns as given at the start).
+
+        Returns ``False``, writing nothing, when a column holds values this
+        writer does not format (mixed types, times of day, fewer than two
+        columns): :func:`write_csv` then writes the whole file with pandas.
+        """
+        if self._file is None:
+            raise ValueError("CsvWriter.write outside its with block")
+        if frame.shape[1] < 2 or list(frame.columns) != self.columns:
+            return False
+        from concurrent.futures import ThreadPoolExecutor
+
+        # pyarrow and NumPy let go of the GIL in their loops: two threads format
+        # columns (and join rows) side by side
+        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+            for start in range(0, max(len(frame), 1), CSV_BLOCK_ROWS):
+                part = frame.iloc[start : start + CSV_BLOCK_ROWS]
+                texts = list(
+                    pool.map(_column_text, (part.iloc[:, i] for i in range(part.shape[1])))
+                )
+                if any(t is None for t in texts):
+                    if start == 0:
+                        return False
+                    raise ValueError(f"a column of rows {start + 1}- changed its kind of values")
+                self._write_block([t for t in texts if t is not None], pool)
+        self.rows += len(frame)
+        return True
+
+    def _write_block(self, texts: list[pa.Array], pool: Executor) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = len(texts[0])
+        if n == 0 or self._file is None:
+            return
+        *head, last = texts
+        ended = pc.binary_join_element_wise(last, pa.scalar(""), self.line_end)
+        fields = [*head, ended]
+
+        def lines(rows: slice) -> pa.Array:
+            return pc.binary_join_element_wise(*(f[rows] for f in fields), ",")
+
+        half = n // 2
+        for part in pool.map(lines, (slice(0, half), slice(half, n)) if half else (slice(0, n),)):
+            if isinstance(part, pa.ChunkedArray):
+                part = part.combine_chunks()
+            offsets = np.frombuffer(part.buffers()[1], dtype=np.int32)
+            first, stop = offsets[part.offset], offsets[part.offset + len(part)]
+            self._file.write(memoryview(part.buffers()[2])[first:stop])
+
+
+def _quoted(text: pa.Array) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = neutralise_text(text)
+    need = pc.fill_null(pc.match_substring_regex(text, _QUOTE_RE), False)
+    if not pc.any(need).as_py():
+        return pc.fill_null(text, "")
+    doubled = pc.replace_substring(text, '"', '""')
+    quoted = pc.binary_join_element_wise(pa.scalar('"'), doubled, pa.scalar('"'), "")
+    return pc.fill_null(pc.if_else(need, quoted, text), "")
+
+
+def _column_text(column: pd.Series) -> pa.Array | None:
+    """The cells of one column as CSV fields: as pandas' to_csv prints them, text
+    neutralised and quoted, missing cells empty (None: a column not handled here)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = _column_text(pd.Series(dtype.categories))
+        if categories is None:
+            return None
+        codes = column.cat.codes.to_numpy()
+        return _take(categories, codes.astype(np.int64), codes < 0)
+    if pd.api.types.is_bool_dtype(dtype):
+        missing = column.isna().to_numpy(dtype=bool)
+        flags = column.to_numpy(dtype=bool, na_value=False).astype(np.int64)
+        return _take(pa.array(["False", "True"]), flags, missing)
+    if pd.api.types.is_integer_dtype(dtype):
+        missing = column.isna().to_numpy(dtype=bool)
+        return _integers(column.to_numpy(dtype=np.int64, na_value=0), missing)
+    if pd.api.types.is_float_dtype(dtype):
+        return _floats(column.to_numpy(dtype=np.float64, na_value=np.nan))
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return _dates(column.to_numpy(dtype="datetime64[ns]"))
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        kind = pd.api.types.infer_dtype(column, skipna=True)
+        if kind in ("string", "empty"):
+            text = _as_text(column)
+            return None if text is None else _quoted(text)
+        if kind == "boolean":
+            return _column_text(column.astype("boolean"))
+        if kind == "integer":
+            return _column_text(column.astype("Int64"))
+    return None
+
+
+def _as_text(column: pd.Series) -> pa.Array | None:
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+            # already Arrow text: no Python objects on the way
+            text = pa.array(column)
+            if isinstance(text, pa.ChunkedArray):
+                text = text.combine_chunks()
+            return text.cast(pa.string())
+        values = cast(Any, column).to_numpy(dtype=object, na_value=None)
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        return None
+
+
+def _any_match(text: pa.Array, pattern: str) -> bool:
+    import pyarrow.compute as pc
+
+    return bool(pc.any(pc.match_substring_regex(text, pattern)).as_py())
+
+
+def _take(
+    table: pa.Array, index: npt.NDArray[np.int64], missing: npt.NDArray[np.bool_]
+) -> pa.Array:
+    """``table[index]`` as text, '' where ``missing``."""
+    import pyarrow as pa
+
+    table = pa.concat_arrays([table.cast(pa.string()), pa.array([""], pa.string())])
+    where = np.where(missing, len(table) - 1, index)
+    return table.take(pa.array(where))
+
+
+def _integers(values: npt.NDArray[np.int64], missing: npt.NDArray[np.bool_]) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.cast(pa.array(values), pa.string())
+    if missing.any():
+        text = pc.if_else(pa.array(missing), pa.scalar(""), text)
+    return text
+
+
+def _floats(values: npt.NDArray[np.float64]) -> pa.Array:
+    """Floats as NumPy (and so pandas' to_csv) prints them, each distinct value once."""
+    import pandas as pd
+    import pyarrow as pa
+
+    missing = np.isnan(values)
+    keys = _grid_keys(values, missing)
+    if keys is not None:
+        key, size = keys
+        rows = np.flatnonzero(~missing)
+        # the row where each key first occurs (reversed, so the first write wins)
+        first = np.full(size, -1, dtype=np.int64)
+        first[key[rows][::-1]] = rows[::-1]
+        distinct = np.flatnonzero(first >= 0)
+        lookup = np.zeros(size, dtype=np.int64)
+        lookup[distinct] = np.arange(len(distinct))
+        shown = values[first[distinct]].astype(str)
+        return _take(pa.array(shown), lookup[key], missing)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=np.float64)
+    if len(uniques) * 4 <= len(values) and not np.any((uniques == 0) & np.signbit(uniques)):
+        return _take(pa.array(uniques.astype(str)), codes.astype(np.int64), codes < 0)
+    return _take(pa.array(values.astype(str)), np.arange(len(values)), missing)
+
+
+def _grid_keys(
+    values: npt.NDArray[np.float64], missing: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.int64], int] | None:
+    """Whole-number keys of values on a grid of 1, 0.1, 0.01 or 0.001 with a short range.
+
+    Two values share a key only if they are the same float (and the grid holds no
+    ``-0.0``, which prints unlike ``0.0``), so a key stands for the value.
+    """
+    present = values[~missing]
+    if len(present) == 0 or not np.all(np.isfinite(present)):
+        return None
+    if np.any((present == 0) & np.signbit(present)):
+        return None
+    if np.max(np.abs(present)) >= 1e9:
+        return None
+    for decimals in range(4):
+        scale = 10.0**decimals
+        k = np.rint(present * scale)
+        if np.array_equal(k / scale, present):
+            lo, hi = int(k.min()), int(k.max())
+            size = hi - lo + 1
+            if size > max(4 * len(present), 1 << 16):
+                return None
+            key = np.zeros(len(values), dtype=np.int64)
+            key[~missing] = k.astype(np.int64) - lo
+            return key, size
+    return None
+
+
+def _dates(values: npt.NDArray[np.datetime64]) -> pa.Array | None:
+    """Dates as pandas prints a column of midnights (``YYYY-MM-DD``); None with a time of day."""
+    import pyarrow as pa
+
+    missing = np.isnat(values)
+    days = values.astype("datetime64[D]")
+    if not np.array_equal(days[~missing].astype("datetime64[ns]"), values[~missing]):
+        return None  # a time of day: pandas prints these in full
+    number = days.view(np.int64)
+    present = number[~missing]
+    if len(present) == 0:
+        return _take(pa.array([], pa.string()), np.zeros(len(values), dtype=np.int64), missing)
+    lo = int(present.min())
+    size = int(present.max()) - lo + 1
+    if size > max(4 * len(present), 1 << 16):
+        text = np.datetime_as_string(days, unit="D")
+        return _take(pa.array(text), np.arange(len(values)), missing)
+    table = np.datetime_as_string(np.arange(lo, lo + size).astype("datetime64[D]"), unit="D")
+    return _take(pa.array(table), np.where(missing, 0, number - lo), missing)
 
 
 def write_xlsx(

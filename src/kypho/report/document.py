@@ -52,6 +52,7 @@ from kypho.report.text import flow_text, methods_text, results_text, software_ve
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from kypho.analysis.plan import Plan
     from kypho.eligibility import Flow, Screening
     from kypho.schema import Schema
     from kypho.validate import ValidationResult
@@ -125,7 +126,7 @@ def _run_hook(
     data: pd.DataFrame,
     schema: Schema,
     p_style: str = "leading-zero",
-    plan: Any = None,
+    plan: Plan | None = None,
 ) -> Beyond:
     try:
         with number_style(p_style):
@@ -155,7 +156,7 @@ def _start_beyond(
     data: pd.DataFrame | None,
     schema: Schema | None,
     p_style: str = "leading-zero",
-    plan: Any = None,
+    plan: Plan | None = None,
 ) -> Callable[[], Beyond | None]:
     """Start the Beyond section in a second process; return a function that waits for it.
 
@@ -327,50 +328,64 @@ def _figure_html(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
 
 
-def _report_html(
-    *,
-    title: str,
-    result: AnalysisResult,
-    grids: Sequence[Grid],
-    methods: str,
-    results: Mapping[int, str],
-    intro: str,
-    drawn: DrawnFigures | None,
-    figure_svgs: Mapping[str, str],
-    validation: ValidationResult | None,
-    screening: Screening | None,
-    provenance: Provenance,
-    beyond: Beyond | None,
-    schema: Schema | None = None,
-    sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
-) -> str:
+Section = tuple[str, str, str, Mapping[str, bytes]]
+
+
+@dataclass(frozen=True)
+class _Report:
+    """What the report's formats print, prepared once: text, tables and their context."""
+
+    title: str
+    result: AnalysisResult
+    provenance: Provenance
+    grids: list[Grid]
+    methods: str
+    results: Mapping[int, str]
+    intro: str
+    validation: ValidationResult | None
+    screening: Screening | None
+    schema: Schema | None
+    sections: Sequence[Section]
+
+
+@dataclass
+class _Figures:
+    """The drawn figures: their plan, SVG text for the HTML and PNG files for Word."""
+
+    drawn: DrawnFigures | None = None
+    svgs: dict[str, str] = field(default_factory=dict)
+    pngs: dict[str, Path] = field(default_factory=dict)
+
+
+def _report_html(report: _Report, figures: _Figures, beyond: Beyond | None) -> str:
     esc = html.escape
-    body = [f"<h1>{esc(title)}</h1>"]
+    result, provenance, drawn = report.result, report.provenance, figures.drawn
+    body = [f"<h1>{esc(report.title)}</h1>"]
     if provenance.note:
         body.append(f'<p class="note">{esc(provenance.note)}</p>')
     body.append('<h2 id="flow">Patients</h2>')
     flow = drawn.flow if drawn is not None else None
-    if flow is not None and flow.name in figure_svgs:
-        body.append(_figure_html(figure_svgs[flow.name], flow.full_caption))
+    if flow is not None and flow.name in figures.svgs:
+        body.append(_figure_html(figures.svgs[flow.name], flow.full_caption))
     groups = ", ".join(
         f"{label}: n = {n}" for label, n in zip(result.group_labels, result.n_by_group, strict=True)
     )
     body.append(f"<p>Analysed: {esc(groups)}.</p>")
     body.append('<h2 id="quality">Data quality</h2>')
-    body.append(_quality_html(validation, screening, schema))
+    body.append(_quality_html(report.validation, report.screening, report.schema))
     body.append('<h2 id="methods">Statistical methods</h2>')
-    body.append(f"<p>{esc(methods)}</p>")
+    body.append(f"<p>{esc(report.methods)}</p>")
     body.append('<h2 id="results">Results</h2>')
-    if intro:
-        body.append(f"<p>{esc(intro)}</p>")
-    for grid in grids:
-        paragraph = results.get(grid.number)
+    if report.intro:
+        body.append(f"<p>{esc(report.intro)}</p>")
+    for grid in report.grids:
+        paragraph = report.results.get(grid.number)
         if paragraph:
             body.append(f"<p>{esc(paragraph)}</p>")
         body.append(to_html(grid, table_id=f"table{grid.number}"))
         for made in drawn.after(grid.number) if drawn is not None else []:
-            if made.name in figure_svgs:
-                body.append(_figure_html(figure_svgs[made.name], made.full_caption))
+            if made.name in figures.svgs:
+                body.append(_figure_html(figures.svgs[made.name], made.full_caption))
     if drawn is not None and drawn.notes:
         body.extend(f'<p class="note">{esc(note)}</p>' for note in drawn.notes)
     if beyond is not None:
@@ -380,11 +395,23 @@ def _report_html(
         body.extend(
             _embed(name, payload, captions.get(name, "")) for name, payload in extra.items()
         )
-    for section_id, section_title, section_html, section_figures in sections:
+    for section_id, section_title, section_html, section_figures in report.sections:
         body.append(f'<h2 id="{esc(section_id)}">{esc(section_title)}</h2>')
         body.append(section_html)
         body.extend(_embed(name, payload) for name, payload in section_figures.items())
-    body.append('<h2 id="provenance">Provenance</h2>')
+    body.append(_provenance_html(provenance))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{esc(report.title)}</title>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{_PAGE_CSS}{TABLE_CSS}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
+def _provenance_html(provenance: Provenance) -> str:
+    esc = html.escape
     rows = [
         ("Input", provenance.input_name),
         ("Input SHA-256", provenance.input_sha256 or "—"),
@@ -393,16 +420,13 @@ def _report_html(
         ("Study schema", provenance.schema_study),
         *((f"{name} version", version) for name, version in provenance.versions.items()),
     ]
-    body.append('<table class="plain"><tbody>')
-    body.extend(f"<tr><td>{esc(k)}</td><td><code>{esc(v)}</code></td></tr>" for k, v in rows)
-    body.append("</tbody></table>")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{esc(title)}</title>"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<style>{_PAGE_CSS}{TABLE_CSS}</style></head><body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
+    return "\n".join(
+        [
+            '<h2 id="provenance">Provenance</h2>',
+            '<table class="plain"><tbody>',
+            *(f"<tr><td>{esc(k)}</td><td><code>{esc(v)}</code></td></tr>" for k, v in rows),
+            "</tbody></table>",
+        ]
     )
 
 
@@ -420,9 +444,9 @@ def write_report(
     title: str = "Study report",
     progress: Progress | None = None,
     reference_docx: str | Path | None = None,
-    sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]] = (),
+    sections: Sequence[Section] = (),
     cache_key: str | None = None,
-    plan: Any = None,
+    plan: Plan | None = None,
 ) -> list[Path]:
     """Write the report into ``directory`` (created if needed); return the files written.
 
@@ -471,172 +495,124 @@ def write_report(
     """
     from kypho.errors import AnalysisError
 
-    with number_style(result.p_style):
-        return _write_report(
-            directory,
-            result,
-            provenance=provenance,
-            formats=formats,
-            figures=figures,
-            validation=validation,
-            screening=screening,
-            data=data,
-            schema=schema,
-            title=title,
-            progress=progress,
-            reference_docx=reference_docx,
-            sections=sections,
-            cache_key=cache_key,
-            plan=plan,
-            error=AnalysisError,
-        )
-
-
-def _write_report(
-    directory: str | Path,
-    result: AnalysisResult,
-    *,
-    provenance: Provenance,
-    formats: Sequence[str],
-    figures: bool,
-    validation: ValidationResult | None,
-    screening: Screening | None,
-    data: pd.DataFrame | None,
-    schema: Schema | None,
-    title: str,
-    progress: Progress | None,
-    reference_docx: str | Path | None,
-    sections: Sequence[tuple[str, str, str, Mapping[str, bytes]]],
-    cache_key: str | None,
-    plan: Any,
-    error: type[Exception],
-) -> list[Path]:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise error(
+        raise AnalysisError(
             f"unknown report format(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(FORMATS)}"
         )
-    say = progress or (lambda message: None)
-    target = Path(directory)
+    options = _Options(
+        provenance=provenance,
+        formats=tuple(formats),
+        figures=figures,
+        validation=validation,
+        screening=screening,
+        data=data,
+        schema=schema,
+        title=title,
+        progress=progress,
+        reference_docx=reference_docx,
+        sections=tuple(sections),
+        cache_key=cache_key,
+        plan=plan,
+    )
+    with number_style(result.p_style):
+        return _write_report(Path(directory), result, options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The keyword options of :func:`write_report`, as given."""
+
+    provenance: Provenance
+    formats: tuple[str, ...]
+    figures: bool
+    validation: ValidationResult | None
+    screening: Screening | None
+    data: pd.DataFrame | None
+    schema: Schema | None
+    title: str
+    progress: Progress | None
+    reference_docx: str | Path | None
+    sections: tuple[Section, ...]
+    cache_key: str | None
+    plan: Plan | None
+
+
+def _write_report(target: Path, result: AnalysisResult, options: _Options) -> list[Path]:
+    formats, screening, cache_key = options.formats, options.screening, options.cache_key
+    say = options.progress or (lambda message: None)
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    grids = [layout(table, alpha=result.alpha) for table in result.tables]
-    from kypho import cache
-
-    # The bundled cohort's figures and Beyond section are the same on every run.
-    cached_beyond = cache.load("beyond", cache_key) if cache_key and "html" in formats else None
-    pending_beyond: Callable[[], Beyond | None] | None
-    if cached_beyond is not None:
-        fragment = cached_beyond.pop("fragment.html").decode("utf-8")
-        beyond_captions = json.loads(cached_beyond.pop("captions.json", b"{}").decode("utf-8"))
-        figures_b = dict(cached_beyond)
-        pending_beyond = lambda: (fragment, figures_b, beyond_captions)  # noqa: E731
-    else:
-        pending_beyond = (
-            _start_beyond(data, schema, result.p_style, plan) if "html" in formats else None
-        )
-    methods = methods_text(result, provenance.versions)
-    results = results_text(result)
+    # Started first: the Beyond section is computed while the figures are drawn.
+    pending_beyond = (
+        _pending_beyond(options.data, options.schema, result.p_style, options.plan, cache_key)
+        if "html" in formats
+        else None
+    )
     flow = screening.flow if screening is not None else None
-    intro = flow_text(flow, result, 1 if figures else None) if flow is not None else ""
-
-    figure_svgs: dict[str, str] = {}
-    figure_pngs: dict[str, Path] = {}
-    drawn: DrawnFigures | None = None
-    if figures:
-        from kypho import progress as bars
-        from kypho.report.figures import save_figure
-
+    report = _Report(
+        title=options.title,
+        result=result,
+        provenance=options.provenance,
+        grids=[layout(table, alpha=result.alpha) for table in result.tables],
+        methods=methods_text(result, options.provenance.versions),
+        results=results_text(result),
+        intro=flow_text(flow, result, 1 if options.figures else None) if flow is not None else "",
+        validation=options.validation,
+        screening=screening,
+        schema=options.schema,
+        sections=options.sections,
+    )
+    drawn = _Figures()
+    if options.figures:
         say("drawing figures")
-        cached = cache.load("figures", cache_key) if cache_key else None
-        if cached is not None and "figures.json" in cached:
-            drawn = DrawnFigures.from_json(cached.pop("figures.json").decode("utf-8"))
-            (target / "figures").mkdir(parents=True, exist_ok=True)
-            for file_name, payload in cached.items():
-                path = target / "figures" / file_name
-                path.write_bytes(payload)
-                written.append(path)
-                stem = file_name.rsplit(".", 1)[0]
-                if file_name.endswith(".png"):
-                    figure_pngs[stem] = path
-                elif file_name.endswith(".svg") and "html" in formats:
-                    figure_svgs[stem] = _inline_svg(payload.decode("utf-8"))
-        else:
-            with bars.bar("drawing figures", ticking=True):
-                drawn = draw_figures(result, screening.flow if screening is not None else None)
-            for note in drawn.notes:
-                say(note)
-            stored: dict[str, bytes] = {}
-            with bars.bar(
-                "saving figures (PNG, SVG)", total=len(drawn.figures), unit="figures"
-            ) as shown:
-                for made in drawn.figures:
-                    assert made.figure is not None  # just drawn
-                    # The flow diagram also as PDF, the vector file journals ask for.
-                    paths = save_figure(
-                        made.figure, target / "figures", made.name, pdf=made.name == FLOW_NAME
-                    )
-                    png, svg = paths[0], paths[1]
-                    written += paths
-                    figure_pngs[made.name] = png
-                    stored.update((path.name, path.read_bytes()) for path in paths)
-                    if "html" in formats:
-                        figure_svgs[made.name] = _inline_svg(svg.read_text(encoding="utf-8"))
-                    shown.advance()
-            if cache_key:
-                cache.store(
-                    "figures", cache_key, {**stored, "figures.json": drawn.to_json().encode()}
-                )
-
+        drawn = _figures(target, result, flow, "html" in formats, cache_key, say, written)
     if "md" in formats:
         say("writing Markdown")
-        text = [f"# {markdown_escape(title)}", ""]
-        if provenance.note:
-            text += [f"> {markdown_escape(provenance.note)}", ""]
-        text += ["## Statistical methods", "", markdown_escape(methods), "", "## Results", ""]
-        if intro:
-            text += [markdown_escape(intro), ""]
-        for grid in grids:
-            paragraph = results.get(grid.number)
-            if paragraph:
-                text += [markdown_escape(paragraph), ""]
-            text += [to_markdown(grid), ""]
-        written.append(_write(target / "report.md", "\n".join(text)))
+        written.append(_write(target / "report.md", _markdown(report)))
     if "csv" in formats:
         say("writing CSV")
-        written.append(_write(target / "tables.csv", "\n".join(to_csv(g) for g in grids)))
+        written.append(_write(target / "tables.csv", "\n".join(to_csv(g) for g in report.grids)))
         written.append(write_csv(result.to_frame(), target / "results.csv"))
     if "tex" in formats:
         say("writing LaTeX")
-        written.append(
-            _write(target / "tables.tex", latex_document((to_latex(g) for g in grids), title))
-        )
+        latex = latex_document((to_latex(g) for g in report.grids), options.title)
+        written.append(_write(target / "tables.tex", latex))
     if "docx" in formats:
         say("writing Word")
-        from kypho.report.word import DocxFigure, write_docx
-
-        docx_figures = [
-            DocxFigure(figure_pngs[made.name], made.width_in, made.full_caption, made.after_table)
-            for made in (drawn.figures if drawn is not None else ())
-            if made.name in figure_pngs
-        ]
-        written.append(
-            write_docx(
-                grids,
-                target / "report.docx",
-                title=title,
-                note=provenance.note,
-                paragraphs=[("Statistical methods", methods)],
-                results={g.number: results[g.number] for g in grids if g.number in results},
-                results_intro=intro,
-                figures=docx_figures,
-                reference=reference_docx,
-            )
-        )
-    if "html" in formats:
+        written.append(_docx(report, drawn, target / "report.docx", options.reference_docx))
+    if pending_beyond is not None:
         say("writing HTML report (with the Beyond-the-paper section if kypho.beyond has one)")
-        beyond = pending_beyond() if pending_beyond is not None else None
-        if beyond is not None and cached_beyond is None and cache_key:
+        page = _report_html(report, drawn, pending_beyond())
+        written.append(_write(target / "report.html", page))
+    problems = options.validation.problems if options.validation is not None else None
+    if problems is not None and len(problems):
+        written.append(write_csv(problems, target / "data_quality.csv"))
+    return written
+
+
+def _pending_beyond(
+    data: pd.DataFrame | None,
+    schema: Schema | None,
+    p_style: str,
+    plan: Plan | None,
+    cache_key: str | None,
+) -> Callable[[], Beyond | None]:
+    """The Beyond section, to collect later: from the cache, or computed (and then kept)."""
+    from kypho import cache
+
+    # The bundled cohort's figures and Beyond section are the same on every run.
+    cached = cache.load("beyond", cache_key) if cache_key else None
+    if cached is not None:
+        fragment = cached.pop("fragment.html").decode("utf-8")
+        captions = json.loads(cached.pop("captions.json", b"{}").decode("utf-8"))
+        figures = dict(cached)
+        return lambda: (fragment, figures, captions)
+    collect = _start_beyond(data, schema, p_style, plan)
+
+    def collect_and_keep() -> Beyond | None:
+        beyond = collect()
+        if beyond is not None and cache_key:
             cache.store(
                 "beyond",
                 cache_key,
@@ -646,27 +622,113 @@ def _write_report(
                     **beyond[1],
                 },
             )
-        page = _report_html(
-            title=title,
-            result=result,
-            grids=grids,
-            methods=methods,
-            results=results,
-            intro=intro,
-            drawn=drawn,
-            figure_svgs=figure_svgs,
-            validation=validation,
-            screening=screening,
-            provenance=provenance,
-            beyond=beyond,
-            sections=sections,
-            schema=schema,
-        )
-        written.append(_write(target / "report.html", page))
-    problems = validation.problems if validation is not None else None
-    if problems is not None and len(problems):
-        written.append(write_csv(problems, target / "data_quality.csv"))
-    return written
+        return beyond
+
+    return collect_and_keep
+
+
+def _figures(
+    target: Path,
+    result: AnalysisResult,
+    flow: Flow | None,
+    svg: bool,
+    cache_key: str | None,
+    say: Progress,
+    written: list[Path],
+) -> _Figures:
+    """Draw (or take from the cache) and save the figures; their files go into ``written``."""
+    from kypho import cache
+
+    cached = cache.load("figures", cache_key) if cache_key else None
+    if cached is not None and "figures.json" in cached:
+        made = _Figures(DrawnFigures.from_json(cached.pop("figures.json").decode("utf-8")))
+        (target / "figures").mkdir(parents=True, exist_ok=True)
+        for file_name, payload in cached.items():
+            path = target / "figures" / file_name
+            path.write_bytes(payload)
+            written.append(path)
+            stem = file_name.rsplit(".", 1)[0]
+            if file_name.endswith(".png"):
+                made.pngs[stem] = path
+            elif file_name.endswith(".svg") and svg:
+                made.svgs[stem] = _inline_svg(payload.decode("utf-8"))
+        return made
+    made, stored = _draw_and_save(target, result, flow, svg, say, written)
+    if cache_key and made.drawn is not None:
+        cache.store("figures", cache_key, {**stored, "figures.json": made.drawn.to_json().encode()})
+    return made
+
+
+def _draw_and_save(
+    target: Path,
+    result: AnalysisResult,
+    flow: Flow | None,
+    svg: bool,
+    say: Progress,
+    written: list[Path],
+) -> tuple[_Figures, dict[str, bytes]]:
+    """Draw the plan's figures and save each as PNG and SVG (the flow diagram also as PDF)."""
+    from kypho import progress as bars
+    from kypho.report.figures import save_figure
+
+    with bars.bar("drawing figures", ticking=True):
+        drawn = draw_figures(result, flow)
+    for note in drawn.notes:
+        say(note)
+    made = _Figures(drawn)
+    stored: dict[str, bytes] = {}
+    with bars.bar("saving figures (PNG, SVG)", total=len(drawn.figures), unit="figures") as shown:
+        for figure in drawn.figures:
+            assert figure.figure is not None  # just drawn
+            # The flow diagram also as PDF, the vector file journals ask for.
+            paths = save_figure(
+                figure.figure, target / "figures", figure.name, pdf=figure.name == FLOW_NAME
+            )
+            written += paths
+            made.pngs[figure.name] = paths[0]
+            stored.update((path.name, path.read_bytes()) for path in paths)
+            if svg:
+                made.svgs[figure.name] = _inline_svg(paths[1].read_text(encoding="utf-8"))
+            shown.advance()
+    return made, stored
+
+
+def _markdown(report: _Report) -> str:
+    text = [f"# {markdown_escape(report.title)}", ""]
+    if report.provenance.note:
+        text += [f"> {markdown_escape(report.provenance.note)}", ""]
+    text += ["## Statistical methods", "", markdown_escape(report.methods), "", "## Results", ""]
+    if report.intro:
+        text += [markdown_escape(report.intro), ""]
+    for grid in report.grids:
+        paragraph = report.results.get(grid.number)
+        if paragraph:
+            text += [markdown_escape(paragraph), ""]
+        text += [to_markdown(grid), ""]
+    return "\n".join(text)
+
+
+def _docx(report: _Report, figures: _Figures, path: Path, reference: str | Path | None) -> Path:
+    from kypho.report.word import DocxFigure, write_docx
+
+    drawn = figures.drawn.figures if figures.drawn is not None else ()
+    return write_docx(
+        report.grids,
+        path,
+        title=report.title,
+        note=report.provenance.note,
+        paragraphs=[("Statistical methods", report.methods)],
+        results={
+            g.number: report.results[g.number] for g in report.grids if g.number in report.results
+        },
+        results_intro=report.intro,
+        figures=[
+            DocxFigure(figures.pngs[made.name], made.width_in, made.full_caption, made.after_table)
+            for made in drawn
+            if made.name in figures.pngs
+        ],
+        reference=reference,
+    )
 
 
 def _write(path: Path, text: str) -> Path:

@@ -39,6 +39,8 @@ __all__ = [
     "format_p",
     "format_statistic",
     "format_summary",
+    "group_noun",
+    "in_sentence",
     "layout",
     "number_style",
     "p_phrase",
@@ -314,3 +316,26 @@ def _main_cells(table: Table, row: Row, alpha: float) -> tuple[str, ...]:
     if table.show_smd:
         cells.append(format_number(row.smd, 2) if row.smd is not None else "")
     return tuple(cells)
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: first letter in lower case, unless it opens an acronym.
+
+    Examples
+    --------
+    >>> in_sentence("Bone cement leakage"), in_sentence("VAS score"), in_sentence("ODI")
+    ('bone cement leakage', 'VAS score', 'ODI')
+    """
+    return label[:1].lower() + label[1:] if label[:2] != label[:2].upper() else label
+
+
+def group_noun(label: str) -> str:
+    """A group's label as a noun inside a sentence.
+
+    Examples
+    --------
+    >>> group_noun("Experimental group"), group_noun("Conservative care")
+    ('experimental group', 'conservative care group')
+    """
+    noun = in_sentence(label)
+    return noun if noun.casefold().endswith(" group") else noun + " group"

@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from kypho.analysis.model import AnalysisResult, Comparison, Row, Table
-from kypho.report.format import format_statistic, format_summary, p_phrase
+from kypho.report.format import (
+    format_statistic,
+    format_summary,
+    group_noun,
+    in_sentence,
+    p_phrase,
+)
 
 if TYPE_CHECKING:
     from kypho.eligibility import Flow
@@ -92,9 +98,12 @@ def methods_text(result: AnalysisResult, versions: Mapping[str, str] | None = No
             "two groups its F statistic is the square of Student's t and gives the same P."
         )
     if "paired-t" in used:
+        baselines = _baselines(result)
+        against = (
+            f"the value {baselines[0]}" if len(baselines) == 1 else "the measure's baseline value"
+        )
         parts.append(
-            "Within each group, each postoperative value was compared with the preoperative "
-            "value by the paired t test."
+            f"Within each group, each later value was compared with {against} by the paired t test."
         )
     count_tests = []
     if "pearson" in used:
@@ -133,6 +142,19 @@ def methods_text(result: AnalysisResult, versions: Mapping[str, str] | None = No
     return " ".join(parts)
 
 
+def _baselines(result: AnalysisResult) -> list[str]:
+    """The distinct baseline timepoints of the measure tables, as running text says them."""
+    said: list[str] = []
+    for table in result.tables:
+        rows = list(table.rows)
+        for i, row in enumerate(rows[:-1]):
+            if row.kind == "section" and row.variable:
+                when = _when(rows[i + 1], result.timepoint_phrases)
+                if when not in said:
+                    said.append(when)
+    return said
+
+
 def _p_phrase(comparison: Comparison | None) -> str:
     return p_phrase(comparison.p_value) if comparison is not None else ""
 
@@ -145,11 +167,17 @@ def _significant(comparison: Comparison | None, alpha: float) -> bool | None:
 
 def _lower(label: str) -> str:
     # Drop a trailing unit, "Operation time (min)" -> "operation time"; keep acronyms.
-    label = label.split(" (")[0]
-    return label[:1].lower() + label[1:] if label[:2] != label[:2].upper() else label
+    return in_sentence(label.split(" (")[0])
 
 
-def _row_phrase(row: Row, alpha: float) -> str:
+def _name(row: Row, names: Mapping[str, str]) -> str:
+    """The row's variable as running text names it: the schema's ``phrase``, else its label."""
+    if row.variable and row.variable in names:
+        return names[row.variable]
+    return _lower(row.label)
+
+
+def _row_phrase(row: Row, alpha: float, names: Mapping[str, str]) -> str:
     comparison = row.comparison
     values = (
         " vs ".join(format_summary(c, alpha=alpha) for c in row.cells)
@@ -158,13 +186,15 @@ def _row_phrase(row: Row, alpha: float) -> str:
     )
     detail = format_statistic(comparison)
     bits = [b for b in (values, detail, _p_phrase(comparison) if comparison else "") if b]
-    return f"{_lower(row.label)} ({'; '.join(bits)})"
+    return f"{_name(row, names)} ({'; '.join(bits)})"
 
 
-def _table_paragraph(table: Table, alpha: float, phrases: Mapping[str, str]) -> str:
+def _table_paragraph(
+    table: Table, alpha: float, phrases: Mapping[str, str], names: Mapping[str, str]
+) -> str:
     measures = [r for r in table.rows if r.kind == "section" and r.variable]
     if measures:
-        return _measure_paragraph(table, alpha, phrases)
+        return _measure_paragraph(table, alpha, phrases, names)
     same: list[str] = []
     differ: list[str] = []
     untested: list[str] = []
@@ -173,11 +203,11 @@ def _table_paragraph(table: Table, alpha: float, phrases: Mapping[str, str]) -> 
         if row.comparison is None or row.kind in ("section", "level", "n"):
             continue
         if sig is None:
-            untested.append(_lower(row.label))
+            untested.append(_name(row, names))
         elif sig:
-            differ.append(_row_phrase(row, alpha))
+            differ.append(_row_phrase(row, alpha, names))
         else:
-            same.append(_row_phrase(row, alpha))
+            same.append(_row_phrase(row, alpha, names))
     sentences = []
     if differ:
         sentences.append(
@@ -210,7 +240,9 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _measure_paragraph(table: Table, alpha: float, phrases: Mapping[str, str]) -> str:
+def _measure_paragraph(
+    table: Table, alpha: float, phrases: Mapping[str, str], names: Mapping[str, str]
+) -> str:
     sentences: list[str] = []
     rows = list(table.rows)
     for i, section in enumerate(rows):
@@ -223,7 +255,7 @@ def _measure_paragraph(table: Table, alpha: float, phrases: Mapping[str, str]) -
             block.append(row)
         if not block:
             continue
-        name = _lower(section.label)
+        name = _name(section, names)
         baseline, later = block[0], block[1:]
         sig = _significant(baseline.comparison, alpha)
         if sig is not None:
@@ -280,7 +312,7 @@ def flow_text(flow: Flow, result: AnalysisResult, figure: int | None = 1) -> str
     where = f" (the reasons are given in Figure {figure})" if figure is not None else ""
     groups = _join(
         [
-            f"{n} in the {_lower(label)}"
+            f"{n} in the {group_noun(label)}"
             for label, n in zip(result.group_labels, result.n_by_group, strict=True)
         ]
     )
@@ -296,7 +328,11 @@ def results_text(result: AnalysisResult) -> dict[int, str]:
     """One results paragraph per table, keyed by table number.
 
     Timepoints are said as the schema's ``phrase`` gives them ("before the
-    operation", "at the last follow-up"), never "At preoperation".
+    operation", "at the last follow-up"), never "At preoperation"; a variable
+    whose schema entry declares a ``phrase`` is named by it.
     """
-    phrases = result.timepoint_phrases
-    return {table.number: _table_paragraph(table, result.alpha, phrases) for table in result.tables}
+    phrases, names = result.timepoint_phrases, result.variable_phrases
+    return {
+        table.number: _table_paragraph(table, result.alpha, phrases, names)
+        for table in result.tables
+    }

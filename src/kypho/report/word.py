@@ -22,6 +22,7 @@ Styles: the text uses the built-in style names (``Title``, ``Heading 1``,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,77 +74,6 @@ class DocxFigure:
     width_in: float
     caption: str
     after_table: int | None = None
-
-
-def _border(cell: Any, **edges: str) -> None:
-    """Set the given edges (top/bottom/left/right: size in eighths of a point or "nil")."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    tc_pr = cell._tc.get_or_add_tcPr()
-    borders = tc_pr.find(qn("w:tcBorders"))
-    if borders is None:
-        borders = OxmlElement("w:tcBorders")
-        tc_pr.append(borders)
-    for edge in ("top", "left", "bottom", "right"):
-        value = edges.get(edge, "nil")
-        element = borders.find(qn(f"w:{edge}"))
-        if element is None:
-            element = OxmlElement(f"w:{edge}")
-            borders.append(element)
-        if value == "nil":
-            element.set(qn("w:val"), "nil")
-        else:
-            element.set(qn("w:val"), "single")
-            element.set(qn("w:sz"), value)
-            element.set(qn("w:space"), "0")
-            element.set(qn("w:color"), "000000")
-
-
-def _no_table_borders(table: Any) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    tbl_pr = table._tbl.tblPr
-    borders = OxmlElement("w:tblBorders")
-    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        element = OxmlElement(f"w:{edge}")
-        element.set(qn("w:val"), "nil")
-        borders.append(element)
-    tbl_pr.append(borders)
-
-
-def _row_flags(docx_row: Any, *, header: bool) -> None:
-    """No break inside the row; the header row repeats on every page."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    tr_pr = docx_row._tr.get_or_add_trPr()
-    tr_pr.append(OxmlElement("w:cantSplit"))
-    if header:
-        flag = OxmlElement("w:tblHeader")
-        flag.set(qn("w:val"), "true")
-        tr_pr.append(flag)
-
-
-def _fixed_layout(table: Any, widths: Sequence[float]) -> None:
-    """Column widths in the table grid (LibreOffice reads these) and a fixed layout."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    for column, width in zip(table.columns, widths, strict=True):
-        column.width = Pt(width)
-    tbl_pr = table._tbl.tblPr
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    tbl_pr.append(layout)
-    total = OxmlElement("w:tblW")
-    total.set(qn("w:w"), str(round(sum(widths) * 20)))
-    total.set(qn("w:type"), "dxa")
-    for old in tbl_pr.findall(qn("w:tblW")):
-        tbl_pr.remove(old)
-    tbl_pr.append(total)
 
 
 def column_widths(grid: Grid) -> list[float]:
@@ -207,57 +137,134 @@ def add_table(document: Any, grid: Grid, *, width_pt: float | None = None) -> An
 
     ``width_pt`` is the width the table may take (the text width); columns get
     the widths their cells need, the label column wrapping if they exceed it.
-    """
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
 
-    caption = document.add_paragraph(style=_style(document, "Caption"))
-    run = caption.add_run(f"Table {grid.number}. ")
-    run.bold = True
-    caption.add_run(grid.title)
-    _keep(caption)
-    table = document.add_table(rows=1 + len(grid.rows), cols=len(grid.header))
-    _no_table_borders(table)
-    table.autofit = False
+    The WordprocessingML is written as one string and parsed once: building it
+    cell by cell through python-docx's objects took most of the report's Word
+    time. The elements are those python-docx's ``add_table``, ``add_paragraph``
+    and ``add_run`` make with the properties set here (a test compares both).
+    """
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls, qn
+    from docx.table import Table
+
     widths = column_widths(grid)
     if width_pt is not None:
         widths = _fit(widths, width_pt)
-    _fixed_layout(table, widths)
+    caption_style = document.part.get_style_id(_style(document, "Caption"), WD_STYLE_TYPE.PARAGRAPH)
+    xml = _table_xml(grid, widths, caption_style)
+    holder = parse_xml(f"<w:body {nsdecls('w')}>{xml}</w:body>")
+    body = document.element.body
+    end = body.find(qn("w:sectPr"))
+    table = holder.find(qn("w:tbl"))
+    for element in list(holder):
+        if end is not None:
+            end.addprevious(element)
+        else:
+            body.append(element)
+    return Table(table, document._body)
+
+
+def _twips(points: float) -> int:
+    # python-docx's Pt(points).twips: whole EMUs first, then rounded twips.
+    return round(int(points * 12700) / 635)
+
+
+def _half_points(points: float) -> int:
+    return int(int(points * 12700) / 12700 * 2)
+
+
+def _run_xml(text: str, properties: str) -> str:
+    """A ``w:r`` as python-docx's ``add_run(text)`` writes it: tabs and breaks as elements."""
+    from xml.sax.saxutils import escape
+
+    parts: list[str] = []
+    for piece in re.split(r"([\t\r\n])", text):
+        if piece == "\t":
+            parts.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            parts.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            parts.append(f"<w:t{space}>{escape(piece)}</w:t>")
+    inner = "".join(parts)
+    if not properties and not inner:
+        return "<w:r/>"
+    rpr = f"<w:rPr>{properties}</w:rPr>" if properties else ""
+    return f"<w:r>{rpr}{inner}</w:r>"
+
+
+def _keep_xml(with_next: bool) -> str:
+    return ("<w:keepNext/>" if with_next else '<w:keepNext w:val="0"/>') + "<w:keepLines/>"
+
+
+def _edge_xml(edge: str, value: str) -> str:
+    if value == "nil":
+        return f'<w:{edge} w:val="nil"/>'
+    return f'<w:{edge} w:val="single" w:sz="{value}" w:space="0" w:color="000000"/>'
+
+
+def _table_xml(grid: Grid, widths: Sequence[float], caption_style: str | None) -> str:
+    """Caption, table, footnotes and the blank paragraph after them, as WordprocessingML."""
+    style = f'<w:pStyle w:val="{caption_style}"/>' if caption_style else ""
+    out = [
+        f"<w:p><w:pPr>{style}{_keep_xml(True)}</w:pPr>",
+        _run_xml(f"Table {grid.number}. ", "<w:b/>"),
+        _run_xml(grid.title, ""),
+        "</w:p><w:tbl><w:tblPr>",
+        '<w:tblLayout w:type="fixed"/><w:tblLook w:firstColumn="1" w:firstRow="1" '
+        'w:lastColumn="0" w:lastRow="0" w:noHBand="0" w:noVBand="1" w:val="04A0"/>',
+        "<w:tblBorders>",
+        *(_edge_xml(e, "nil") for e in ("top", "left", "bottom", "right", "insideH", "insideV")),
+        '</w:tblBorders><w:tblLayout w:type="fixed"/>',
+        f'<w:tblW w:w="{round(sum(widths) * 20)}" w:type="dxa"/></w:tblPr><w:tblGrid>',
+        *(f'<w:gridCol w:w="{_twips(w)}"/>' for w in widths),
+        "</w:tblGrid>",
+    ]
     last = len(grid.rows)
     texts = [grid.header, *(row.cells for row in grid.rows)]
-    # table.cell(r, c) walks the whole table on every call; one row's cells at a
-    # time keeps writing linear in the number of cells.
-    for r, (docx_row, cells) in enumerate(zip(table.rows, texts, strict=True)):
+    cell_twips = [_twips(w) for w in widths]
+    for r, cells in enumerate(texts):
         row_kind = "header" if r == 0 else grid.rows[r - 1].kind
         indent = 0 if r == 0 else grid.rows[r - 1].indent
-        _row_flags(docx_row, header=r == 0)
-        for c, (cell, text) in enumerate(zip(docx_row.cells, cells, strict=True)):
-            cell.width = Pt(widths[c])
-            paragraph = cell.paragraphs[0]
-            paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT if c == 0 else WD_ALIGN_PARAGRAPH.CENTER
-            paragraph.paragraph_format.space_after = Pt(0)
-            paragraph.paragraph_format.space_before = Pt(0)
-            # Every row holds on to the next: the table stays on one page.
-            _keep(paragraph, with_next=r < last or bool(grid.footnotes))
-            if c == 0 and indent:
-                paragraph.paragraph_format.left_indent = Pt(10 * indent)
-            run = paragraph.add_run(text)
-            run.font.size = Pt(_SMALL_PT if row_kind in ("within", "missing") else _BODY_PT)
-            run.bold = r == 0 or (c == 0 and row_kind in ("section", "header"))
-            edges: dict[str, str] = {}
-            if r == 0:
-                edges = {"top": "12", "bottom": "6"}
-            if r == last:
-                edges["bottom"] = "12"
-            _border(cell, **edges)
+        header = '<w:tblHeader w:val="true"/>' if r == 0 else ""
+        out.append(f"<w:tr><w:trPr><w:cantSplit/>{header}</w:trPr>")
+        edges: dict[str, str] = {}
+        if r == 0:
+            edges = {"top": "12", "bottom": "6"}
+        if r == last:
+            edges["bottom"] = "12"
+        borders = "".join(
+            _edge_xml(e, edges.get(e, "nil")) for e in ("top", "left", "bottom", "right")
+        )
+        # Every row holds on to the next: the table stays on one page.
+        keep = _keep_xml(r < last or bool(grid.footnotes))
+        size = _half_points(_SMALL_PT if row_kind in ("within", "missing") else _BODY_PT)
+        for c, (text, twips) in enumerate(zip(cells, cell_twips, strict=True)):
+            ind = f'<w:ind w:left="{_twips(10 * indent)}"/>' if c == 0 and indent else ""
+            align = "left" if c == 0 else "center"
+            bold = r == 0 or (c == 0 and row_kind in ("section", "header"))
+            out.append(
+                f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{twips}"/>'
+                f"<w:tcBorders>{borders}</w:tcBorders></w:tcPr>"
+                f'<w:p><w:pPr>{keep}<w:spacing w:after="0" w:before="0"/>{ind}'
+                f'<w:jc w:val="{align}"/></w:pPr>'
+                + _run_xml(
+                    text, ("<w:b/>" if bold else '<w:b w:val="0"/>') + f'<w:sz w:val="{size}"/>'
+                )
+                + "</w:p></w:tc>"
+            )
+        out.append("</w:tr>")
+    out.append("</w:tbl>")
+    small = _half_points(_SMALL_PT)
     for i, note in enumerate(grid.footnotes):
-        paragraph = document.add_paragraph()
-        run = paragraph.add_run(note)
-        run.font.size = Pt(_SMALL_PT)
-        paragraph.paragraph_format.space_after = Pt(0)
-        _keep(paragraph, with_next=i < len(grid.footnotes) - 1)
-    document.add_paragraph()
-    return table
+        out.append(
+            f'<w:p><w:pPr>{_keep_xml(i < len(grid.footnotes) - 1)}<w:spacing w:after="0"/></w:pPr>'
+            + _run_xml(note, f'<w:sz w:val="{small}"/>')
+            + "</w:p>"
+        )
+    out.append("<w:p/>")
+    return "".join(out)
 
 
 def _add_figure(document: Any, figure: DocxFigure, text_width_in: float) -> None:

@@ -74,6 +74,7 @@ _VARIABLE_KEYS: frozenset[str] = frozenset(
         "inputs",
         "options",
         "outputs",
+        "phrase",
     ]
 )
 
@@ -108,7 +109,9 @@ class Variable:
 
     ``measure`` is the name of the repeated measure a column belongs to (``vas``
     for ``vas_2h``) and ``timepoint`` its timepoint; both are ``None`` for
-    variables measured once.
+    variables measured once. ``phrase`` is how running text names the variable
+    (for a repeated measure: the measure) where its label, lower-cased, would
+    read wrong ("the Oswestry Disability Index"); empty when the label serves.
     """
 
     name: str
@@ -127,6 +130,7 @@ class Variable:
     description: str = ""
     derived: bool = False
     measure_label: str = ""
+    phrase: str = ""
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -712,6 +716,7 @@ def _variable(spec: Mapping[str, Any], source: str, *, derived: bool) -> Variabl
         timepoint=spec.get("timepoint"),
         description=str(spec.get("description", "")),
         derived=derived,
+        phrase=str(spec.get("phrase", "")),
     )
 
 

@@ -24,6 +24,7 @@ __all__ = ["check_document"]
 _SCALAR = (str, int, float, bool, dt.date)
 _TEXT_KEYS = (
     "name", "label", "unit", "description", "type", "role", "phi", "timepoint", "formula",
+    "phrase",
 )  # fmt: skip
 _TOP_TEXT = ("study", "title", "id_column", "group_column", "none_token", "reference_date")
 _LIST_OF_SPECS = ("variables", "repeated", "derived", "rules")

@@ -9,32 +9,75 @@ result fields are Python numbers; with ``axis=k`` the observations lie along axi
 and every numeric field is an array of their shape. Tables of counts
 (``chi_square``, ``mann_whitney_from_counts``, ``smd_categorical``) are batched by
 extra leading axes instead.
+
+The names below are imported on first use (module ``__getattr__``), so that a
+command needing one test (``kypho audit``) does not import every test's
+dependencies (pandas, matplotlib for the reliability plots).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from kypho.errors import StatisticsWarning
-from kypho.stats.contingency import ChiSquareResult, chi_square
+
+# Imported here, not lazily: ``describe`` is also the name of its submodule, which
+# importing any test sets as an attribute of this package; binding the function
+# now, after that import, keeps ``kypho.stats.describe`` the function.
 from kypho.stats.describe import DescribeResult, describe
-from kypho.stats.effect import SMDResult, smd_categorical, smd_continuous
-from kypho.stats.multiplicity import adjust_pvalues
-from kypho.stats.paired import PairedTResult, paired_t
-from kypho.stats.rank import MannWhitneyResult, mann_whitney, mann_whitney_from_counts
-from kypho.stats.reliability import (
-    BlandAltmanResult,
-    ICCResult,
-    ICCTable,
-    KappaResult,
-    bland_altman,
-    bland_altman_plot,
-    icc,
-    icc_table,
-    koo_li,
-    koo_li_interval,
-    weighted_kappa,
-)
-from kypho.stats.ttest import TTestResult, independent_t, independent_t_from_summary
-from kypho.stats.variance import VarianceTestResult, variance_test
+
+if TYPE_CHECKING:
+    from kypho.stats.contingency import ChiSquareResult, chi_square
+    from kypho.stats.effect import SMDResult, smd_categorical, smd_continuous
+    from kypho.stats.multiplicity import adjust_pvalues
+    from kypho.stats.paired import PairedTResult, paired_t
+    from kypho.stats.rank import MannWhitneyResult, mann_whitney, mann_whitney_from_counts
+    from kypho.stats.reliability import (
+        BlandAltmanResult,
+        ICCResult,
+        ICCTable,
+        KappaResult,
+        bland_altman,
+        bland_altman_plot,
+        icc,
+        icc_table,
+        koo_li,
+        koo_li_interval,
+        weighted_kappa,
+    )
+    from kypho.stats.ttest import TTestResult, independent_t, independent_t_from_summary
+    from kypho.stats.variance import VarianceTestResult, variance_test
+
+_LAZY = {
+    "BlandAltmanResult": "kypho.stats.reliability",
+    "ChiSquareResult": "kypho.stats.contingency",
+    "ICCResult": "kypho.stats.reliability",
+    "ICCTable": "kypho.stats.reliability",
+    "KappaResult": "kypho.stats.reliability",
+    "MannWhitneyResult": "kypho.stats.rank",
+    "PairedTResult": "kypho.stats.paired",
+    "SMDResult": "kypho.stats.effect",
+    "TTestResult": "kypho.stats.ttest",
+    "VarianceTestResult": "kypho.stats.variance",
+    "adjust_pvalues": "kypho.stats.multiplicity",
+    "bland_altman": "kypho.stats.reliability",
+    "bland_altman_plot": "kypho.stats.reliability",
+    "chi_square": "kypho.stats.contingency",
+    "icc": "kypho.stats.reliability",
+    "icc_table": "kypho.stats.reliability",
+    "independent_t": "kypho.stats.ttest",
+    "independent_t_from_summary": "kypho.stats.ttest",
+    "koo_li": "kypho.stats.reliability",
+    "koo_li_interval": "kypho.stats.reliability",
+    "mann_whitney": "kypho.stats.rank",
+    "mann_whitney_from_counts": "kypho.stats.rank",
+    "paired_t": "kypho.stats.paired",
+    "smd_categorical": "kypho.stats.effect",
+    "smd_continuous": "kypho.stats.effect",
+    "variance_test": "kypho.stats.variance",
+    "weighted_kappa": "kypho.stats.reliability",
+}
 
 __all__ = [
     "BlandAltmanResult",
@@ -68,3 +111,12 @@ __all__ = [
     "variance_test",
     "weighted_kappa",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kypho.stats' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

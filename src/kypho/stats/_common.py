@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from kypho.errors import StatisticsError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Alternative = Literal["two-sided", "less", "greater"]
 
@@ -118,6 +120,8 @@ def result_frame(result: object, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
     Nested results become columns prefixed with their field name, e.g.
     ``variance_test_p_value``; fields named in ``exclude`` (tables) are left out.
     """
+    import pandas as pd  # here, not at the top: importing pandas costs the audit's start-up
+
     columns: dict[str, Any] = {}
     for field in dataclasses.fields(result):  # type: ignore[arg-type]
         if field.name in exclude:

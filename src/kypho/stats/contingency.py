@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
-from scipy import stats as sps
 
 from kypho.errors import StatisticsError, StatisticsWarning
+from kypho.stats import _dist as sps
 from kypho.stats._common import (
     Alternative,
     check_alternative,
@@ -27,6 +26,9 @@ from kypho.stats._common import (
     result_frame,
 )
 from kypho.stats._types import FloatArray, ResultDisplay
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ChiSquareMethod", "ChiSquareResult", "chi_square"]
 

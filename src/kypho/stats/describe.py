@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike
 
 from kypho.errors import StatisticsError
 from kypho.stats._common import as_values, check_choice, out, result_frame, where_many
 from kypho.stats._types import F, FloatArray, I, IntArray, ResultDisplay
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DescribeResult", "describe", "moments"]
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from kypho.errors import StatisticsError
 from kypho.stats._common import as_values, result_frame, where_many
 from kypho.stats._types import ResultDisplay
 from kypho.stats.describe import moments
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SMDResult", "smd_categorical", "smd_continuous"]
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, overload
+from typing import TYPE_CHECKING, Any, Generic, overload
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats as sps
 
 from kypho.errors import StatisticsError
+from kypho.stats import _dist as sps
 from kypho.stats._common import (
     Alternative,
     as_values,
@@ -22,6 +21,9 @@ from kypho.stats._common import (
 )
 from kypho.stats._types import F, FloatArray, I, IntArray, ResultDisplay
 from kypho.stats.describe import moments
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PairedTResult", "paired_t"]
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats as sps
 
 from kypho.errors import StatisticsError
+from kypho.stats import _dist as sps
 from kypho.stats._common import (
     Alternative,
     as_two_samples,
@@ -21,6 +20,9 @@ from kypho.stats._common import (
     result_frame,
 )
 from kypho.stats._types import B, F, FloatArray, I, IntArray, ResultDisplay
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "MWMethod",

@@ -6,16 +6,15 @@ t / t′ test") is ``method="auto"``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Generic, Literal, overload
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
-from scipy import stats as sps
 
 from kypho.errors import StatisticsError
+from kypho.stats import _dist as sps
 from kypho.stats._common import (
     Alternative,
     as_two_samples,
@@ -34,6 +33,9 @@ from kypho.stats.variance import (
     f_ratio_from_summary,
     variance_core,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "TMethod",
@@ -251,76 +253,99 @@ def _p_from_t(t: FloatArray, df: FloatArray, alternative: str) -> FloatArray:
     return np.asarray(sps.t.cdf(t, df))
 
 
-def _core(
-    m1: FloatArray,
-    v1: FloatArray,
-    n1: FloatArray,
-    m2: FloatArray,
-    v2: FloatArray,
-    n2: FloatArray,
-    *,
-    method: str,
-    t_prime: str,
-    vt: VarianceTestResult[Any, Any] | None,
-    vt_p: FloatArray | None,
-    alpha: float,
-    confidence: float,
-    alternative: str,
-    single: bool,
-    ni1: Any,
-    ni2: Any,
-) -> TTestResult[Any, Any, Any]:
-    if method in ("welch", "cochran-cox"):
-        t_prime = method
-    diff = m1 - m2
-    w1 = v1 / n1
-    w2 = v2 / n2
-    df_s = n1 + n2 - 2.0
-    sp2 = ((n1 - 1.0) * v1 + (n2 - 1.0) * v2) / df_s
-    se_s = np.sqrt(sp2 * (1.0 / n1 + 1.0 / n2))
+@dataclass(frozen=True)
+class _Group:
+    """One group's summary as the t test uses it (arrays in batch mode)."""
+
+    mean: FloatArray
+    var: FloatArray
+    n: FloatArray
+    #: The size as the result reports it: an int, or an int array in batch mode.
+    n_out: Any
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The checked options of one call."""
+
+    method: str
+    t_prime: str
+    alpha: float
+    confidence: float
+    alternative: str
+    single: bool
+
+    @property
+    def tail(self) -> float:
+        """The tail probability of the critical t of the confidence interval."""
+        a = 1.0 - self.confidence
+        return a / 2.0 if self.alternative == "two-sided" else a
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """Both candidate statistics (pooled and unequal-variance) and what they are made of."""
+
+    diff: FloatArray
+    w1: FloatArray
+    w2: FloatArray
+    df1: FloatArray
+    df2: FloatArray
+    df_s: FloatArray
+    sp2: FloatArray
+    se_s: FloatArray
+    se_u: FloatArray
+    t_s: FloatArray
+    t_u: FloatArray
+
+
+def _pieces(g1: _Group, g2: _Group) -> _Pieces:
+    """Student's pooled t and the unequal-variance t′ with their parts (see the Notes)."""
+    diff = g1.mean - g2.mean
+    w1 = g1.var / g1.n
+    w2 = g2.var / g2.n
+    df_s = g1.n + g2.n - 2.0
+    sp2 = ((g1.n - 1.0) * g1.var + (g2.n - 1.0) * g2.var) / df_s
+    se_s = np.sqrt(sp2 * (1.0 / g1.n + 1.0 / g2.n))
     se_u = np.sqrt(w1 + w2)
-    t_s = diff / se_s
-    t_u = diff / se_u
-    df1 = n1 - 1.0
-    df2 = n2 - 1.0
-    a = 1.0 - confidence
-    tail = a / 2.0 if alternative == "two-sided" else a
-
-    equal = _equal_variances(method, t_s, vt_p, alpha)
-
-    p, crit, dof, cc_crit = _p_and_critical(
-        equal, t_s, df_s, t_u, w1, w2, df1, df2, t_prime=t_prime, tail=tail, alternative=alternative
+    return _Pieces(
+        diff=diff,
+        w1=w1,
+        w2=w2,
+        df1=g1.n - 1.0,
+        df2=g2.n - 1.0,
+        df_s=df_s,
+        sp2=sp2,
+        se_s=se_s,
+        se_u=se_u,
+        t_s=diff / se_s,
+        t_u=diff / se_u,
     )
 
-    t = np.where(equal, t_s, t_u)
-    se = np.where(equal, se_s, se_u)
-    if alternative == "two-sided":
-        lo, hi = diff - crit * se, diff + crit * se
-    elif alternative == "greater":
-        lo, hi = diff - crit * se, np.full_like(diff, np.inf)
-    else:
-        lo, hi = np.full_like(diff, -np.inf), diff + crit * se
-    g, g_lo, g_hi = hedges_g(diff, np.sqrt(sp2), n1, n2, confidence)
 
-    name, reason = _choice_words(method, t_prime, single, vt, vt_p, equal, alpha)
-
-    is_cc = method == "cochran-cox" or (method == "auto" and t_prime == "cochran-cox")
-    if single and is_cc and not bool(equal):
-        dof_out: Any = None
-    elif method == "cochran-cox":
-        dof_out = None
-    else:
-        dof_out = out(dof, single)
-    crit_out: Any = None
-    if cc_crit is not None and (not single or not bool(equal)):
-        crit_out = out(cc_crit, single)
-
+def _core(
+    g1: _Group, g2: _Group, vt: VarianceTestResult[Any, Any] | None, opts: _Options
+) -> TTestResult[Any, Any, Any]:
+    """Choose the test, compute it and say why: the shared body of both entry points."""
+    if opts.method in ("welch", "cochran-cox"):
+        opts = replace(opts, t_prime=opts.method)
+    single = opts.single
+    vt_p = None if vt is None else np.asarray(vt.p_value)
+    pc = _pieces(g1, g2)
+    equal = _equal_variances(opts.method, pc.t_s, vt_p, opts.alpha)
+    p, crit, dof, cc_crit = _p_and_critical(equal, pc, opts)
+    t = np.where(equal, pc.t_s, pc.t_u)
+    se = np.where(equal, pc.se_s, pc.se_u)
+    lo, hi = _interval(pc.diff, crit * se, opts.alternative)
+    g, g_lo, g_hi = hedges_g(pc.diff, np.sqrt(pc.sp2), g1.n, g2.n, opts.confidence)
+    name, reason = _choice_words(opts, vt, vt_p, equal)
+    dof_out, crit_out = _reported_dof_and_critical(dof, cc_crit, equal, opts)
     return TTestResult(
         method=name,
         statistic=out(t, single),
         dof=dof_out,
         p_value=out(p, single),
-        mean_difference=out(diff, single),
+        mean_difference=out(pc.diff, single),
         se_difference=out(se, single),
         ci_low=out(lo, single),
         ci_high=out(hi, single),
@@ -331,15 +356,49 @@ def _core(
         effect_size=out(g, single),
         effect_ci_low=out(g_lo, single),
         effect_ci_high=out(g_hi, single),
-        n1=ni1,
-        n2=ni2,
-        mean1=out(m1, single),
-        mean2=out(m2, single),
-        sd1=out(np.sqrt(v1), single),
-        sd2=out(np.sqrt(v2), single),
-        confidence=confidence,
-        alternative=alternative,
+        n1=g1.n_out,
+        n2=g2.n_out,
+        mean1=out(g1.mean, single),
+        mean2=out(g2.mean, single),
+        sd1=out(np.sqrt(g1.var), single),
+        sd2=out(np.sqrt(g2.var), single),
+        confidence=opts.confidence,
+        alternative=opts.alternative,
     )
+
+
+def _interval(
+    diff: FloatArray, margin: FloatArray, alternative: str
+) -> tuple[FloatArray, FloatArray]:
+    """The confidence interval of the difference; one-sided bounds are infinite."""
+    if alternative == "two-sided":
+        return diff - margin, diff + margin
+    if alternative == "greater":
+        return diff - margin, np.full_like(diff, np.inf)
+    return np.full_like(diff, -np.inf), diff + margin
+
+
+def _reported_dof_and_critical(
+    dof: FloatArray, cc_crit: FloatArray | None, equal: NDArray[np.bool_], opts: _Options
+) -> tuple[Any, Any]:
+    """The df and critical value as the result gives them.
+
+    Cochran–Cox's t′ has no df of its own (``None``); its weighted critical value
+    is reported instead.
+    """
+    single = opts.single
+    is_cc = opts.method == "cochran-cox" or (
+        opts.method == "auto" and opts.t_prime == "cochran-cox"
+    )
+    dof_out: Any
+    if (single and is_cc and not bool(equal)) or opts.method == "cochran-cox":
+        dof_out = None
+    else:
+        dof_out = out(dof, single)
+    crit_out: Any = None
+    if cc_crit is not None and (not single or not bool(equal)):
+        crit_out = out(cc_crit, single)
+    return dof_out, crit_out
 
 
 def _equal_variances(
@@ -356,34 +415,24 @@ def _equal_variances(
 
 
 def _p_and_critical(
-    equal: NDArray[np.bool_],
-    t_s: FloatArray,
-    df_s: FloatArray,
-    t_u: FloatArray,
-    w1: FloatArray,
-    w2: FloatArray,
-    df1: FloatArray,
-    df2: FloatArray,
-    *,
-    t_prime: str,
-    tail: float,
-    alternative: str,
+    equal: NDArray[np.bool_], pc: _Pieces, opts: _Options
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
     """P, the critical t of the CI, the df and the Cochran–Cox critical value (or None)."""
     # Each branch is computed only for the samples that use it: the t quantiles
     # and the Cochran–Cox root search dominate the cost of a large batch.
-    shape = t_s.shape
+    t_prime, tail, alternative = opts.t_prime, opts.tail, opts.alternative
+    shape = pc.t_s.shape
     eq = equal.reshape(-1)
     flat = {
         k: np.broadcast_to(v, shape).reshape(-1)
         for k, v in {
-            "t_s": t_s,
-            "df_s": df_s,
-            "t_u": t_u,
-            "w1": w1,
-            "w2": w2,
-            "df1": df1,
-            "df2": df2,
+            "t_s": pc.t_s,
+            "df_s": pc.df_s,
+            "t_u": pc.t_u,
+            "w1": pc.w1,
+            "w2": pc.w2,
+            "df1": pc.df1,
+            "df2": pc.df2,
         }.items()
     }
     p_flat = np.full(eq.shape, np.nan)
@@ -423,16 +472,14 @@ def _p_and_critical(
 
 
 def _choice_words(
-    method: str,
-    t_prime: str,
-    single: bool,
+    opts: _Options,
     vt: VarianceTestResult[Any, Any] | None,
     vt_p: FloatArray | None,
     equal: NDArray[np.bool_],
-    alpha: float,
 ) -> tuple[str, str]:
     """The test's name and the sentence saying why it was used."""
-    prime_name = _NAMES[t_prime]
+    method, single, alpha = opts.method, opts.single, opts.alpha
+    prime_name = _NAMES[opts.t_prime]
     alpha_txt = f"{alpha:g}"
     if method != "auto":
         name = _NAMES[method]
@@ -580,29 +627,15 @@ def independent_t(
     _check_sizes(n1, n2, single)
     _check_spread(v1, v2, single)
     vt: VarianceTestResult[Any, Any] | None = None
-    vt_p = None
     if method == "auto":
         vt = variance_core(
             a, b, (n1, m1, v1), (n2, m2, v2), variance_test, "two-sided", confidence, single
         )
-        vt_p = np.asarray(vt.p_value)
     return _core(
-        m1,
-        v1,
-        n1.astype(float),
-        m2,
-        v2,
-        n2.astype(float),
-        method=method,
-        t_prime=t_prime,
-        vt=vt,
-        vt_p=vt_p,
-        alpha=alpha,
-        confidence=confidence,
-        alternative=alternative,
-        single=single,
-        ni1=out(n1, single),
-        ni2=out(n2, single),
+        _Group(m1, v1, n1.astype(float), out(n1, single)),
+        _Group(m2, v2, n2.astype(float), out(n2, single)),
+        vt,
+        _Options(method, t_prime, alpha, confidence, alternative, single),
     )
 
 
@@ -682,10 +715,8 @@ def independent_t_from_summary(
     v2 = s2 * s2
     _check_spread(v1, v2, single)
     vt: VarianceTestResult[Any, Any] | None = None
-    vt_p = None
     if method == "auto":
         ratio, df1, df2, p, lo, hi = f_ratio_from_summary(v1, k1, v2, k2, "two-sided", confidence)
-        vt_p = p
         vt = VarianceTestResult(
             method="F test of variances",
             statistic=out(ratio, single),
@@ -700,20 +731,8 @@ def independent_t_from_summary(
             alternative="two-sided",
         )
     return _core(
-        m1,
-        v1,
-        k1,
-        m2,
-        v2,
-        k2,
-        method=method,
-        t_prime=t_prime,
-        vt=vt,
-        vt_p=vt_p,
-        alpha=alpha,
-        confidence=confidence,
-        alternative=alternative,
-        single=single,
-        ni1=out(k1.astype(np.int64), single),
-        ni2=out(k2.astype(np.int64), single),
+        _Group(m1, v1, k1, out(k1.astype(np.int64), single)),
+        _Group(m2, v2, k2, out(k2.astype(np.int64), single)),
+        vt,
+        _Options(method, t_prime, alpha, confidence, alternative, single),
     )

@@ -26,18 +26,20 @@ impossible) is listed in the returned :class:`~kypho.synth.report.SynthReport`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
 from kypho.audit.loader import load_paper_tables, load_summary_tables
 from kypho.audit.model import SummaryTables
 from kypho.errors import DataError, SchemaError
 from kypho.schema import Schema, Variable, load_schema
+from kypho.schema.dtypes import typed_column
 from kypho.synth.draw import (
     Movable,
     Target,
@@ -52,7 +54,15 @@ from kypho.synth.report import Achieved, SynthReport, build_report, t_range
 from kypho.synth.spec import SynthSpec, load_synth_spec
 from kypho.synth.targets import Binding, ContinuousTarget, Targets, collect_targets
 
-__all__ = ["Synthesis", "bundled_seed", "synthesize"]
+__all__ = [
+    "CHUNK_ROWS",
+    "SynthChunk",
+    "SynthChunks",
+    "Synthesis",
+    "bundled_seed",
+    "synthesize",
+    "synthesize_chunks",
+]
 
 FloatArray = npt.NDArray[np.float64]
 Columns = dict[str, npt.NDArray[np.generic]]
@@ -159,11 +169,125 @@ def synthesize(
     a printed t is possible with the printed summaries, both groups are then
     repaired together until the cohort's t prints the same.
 
+    A group of more than :data:`CHUNK_ROWS` patients (not repaired) is drawn in
+    chunks of that many (:func:`synthesize_chunks`; ``kypho synth`` writes them to
+    the file as they come), each from the published distributions with its counts
+    scaled to the chunk.
+
     Examples
     --------
     >>> s = synthesize(seed=1)
     >>> len(s.data), int(s.included.sum())
     (124, 110)
+    """
+    chunks = synthesize_chunks(
+        tables,
+        n=n,
+        seed=seed,
+        ineligible=ineligible,
+        schema=schema,
+        binding=binding,
+        exact=exact,
+        rho=rho,
+        spec=spec,
+    )
+    parts = list(chunks)
+    if len(parts) == 1:
+        frame, included = parts[0].data, parts[0].included
+    else:
+        frame = pd.concat([p.data for p in parts], ignore_index=True)
+        included = np.concatenate([p.included for p in parts])
+    return Synthesis(
+        data=frame,
+        report=chunks.report,
+        seed=seed,
+        included=pd.Series(included, index=frame.index, name="included"),
+    )
+
+
+#: Patients of one group drawn at a time when a group is larger (bounds memory).
+CHUNK_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class SynthChunk:
+    """Consecutive rows of a synthetic cohort (see :func:`synthesize_chunks`).
+
+    Attributes
+    ----------
+    data
+        The rows, typed and ordered as :attr:`Synthesis.data`.
+    included
+        Boolean mask: the rows generated as eligible.
+    """
+
+    data: pd.DataFrame
+    included: npt.NDArray[np.bool_]
+
+
+class SynthChunks:
+    """A synthetic cohort drawn chunk by chunk: iterate once for :class:`SynthChunk` s.
+
+    Attributes
+    ----------
+    total
+        Rows of the whole cohort (included and ineligible).
+    included_total
+        Rows generated as eligible.
+    seed
+        The seed that reproduces the cohort.
+    report
+        The reproduction report; available once every chunk has been drawn.
+    """
+
+    def __init__(self, run: _Run) -> None:
+        self._run = run
+        self.total = run.total
+        self.included_total = run.included_n
+        self.seed = run.seed
+        self._report: SynthReport | None = None
+
+    def __iter__(self) -> Iterator[SynthChunk]:
+        if self._report is not None:
+            raise RuntimeError("a synthetic cohort's chunks can be drawn only once")
+        yield from self._run.chunks()
+        self._report = self._run.report()
+
+    @property
+    def report(self) -> SynthReport:
+        if self._report is None:
+            raise RuntimeError("the report is ready once every chunk has been drawn")
+        return self._report
+
+
+def synthesize_chunks(
+    tables: SummaryTables | None = None,
+    *,
+    n: int | None = None,
+    seed: int = 0,
+    ineligible: int | None = None,
+    schema: Schema | None = None,
+    binding: Binding | None = None,
+    exact: bool | None = None,
+    rho: float | None = None,
+    spec: SynthSpec | None = None,
+    chunk_rows: int | None = None,
+) -> SynthChunks:
+    """:func:`synthesize`'s cohort, drawn and handed over in chunks of rows.
+
+    Parameters are :func:`synthesize`'s, and ``chunk_rows`` (default
+    :data:`CHUNK_ROWS`): a group with more
+    patients than this (and not repaired to the printed rounding) is drawn
+    ``chunk_rows`` patients at a time, each chunk from the published
+    distributions with its counts scaled to the chunk, so memory holds one chunk
+    whatever ``n``. A cohort whose groups fit in one chunk each is drawn exactly
+    as :func:`synthesize` always drew it (one chunk); the chunks joined are
+    :func:`synthesize`'s cohort for the same arguments.
+
+    Raises
+    ------
+    DataError, SchemaError
+        As :func:`synthesize`, before any chunk is drawn.
     """
     schema = schema or load_schema()
     spec = spec or load_synth_spec()
@@ -176,6 +300,9 @@ def synthesize(
         raise DataError(f"ineligible must be 0 or more (got {ineligible})")
     if not 0.0 <= rho < 1.0:
         raise DataError(f"rho must be from 0 to below 1 (got {rho})")
+    chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
+    if chunk_rows < 1:
+        raise DataError(f"chunk_rows must be 1 or more (got {chunk_rows})")
     _check_names(schema, spec)
     targets = collect_targets(tables, schema, binding or spec.binding)
     if set(targets.groups) != set(schema.group_levels):
@@ -195,59 +322,149 @@ def synthesize(
     n_bad = default_bad if ineligible is None else ineligible
     if n_bad and not spec.ineligible:
         raise DataError(f"{spec.source} lists no ineligible patients to add")
-    rng = np.random.default_rng(seed)
-
-    def is_exact(group: str) -> bool:
-        return sizes[group] <= spec.exact_up_to if exact is None else exact
-
-    blocks: list[Columns] = []
-    achieved: dict[str, Achieved] = {}
-    for group in schema.group_levels:
-        block = _Block(rng, schema, spec, targets, group, sizes[group], published[group])
-        blocks.append(block.draw(is_exact(group), rho))
-        achieved[group] = block.got
-    all_exact = all(is_exact(g) for g in schema.group_levels)
-    if sizes == published and all_exact:
-        _aim_at_published_t(rng, targets, achieved, list(schema.group_levels))
-    included_n = sum(sizes.values())
-    if n_bad:
-        bad_split = apportion(n_bad, [1.0] * len(schema.group_levels))
-        for group, k in zip(schema.group_levels, bad_split, strict=True):
-            if k:
-                block = _Block(rng, schema, spec, targets, group, int(k), published[group])
-                blocks.append(block.draw(False, rho))
-    group_col = schema.group_column
-    data = _stack(blocks, group_col)
-    total = len(data[group_col])
-    included = np.zeros(total, dtype=bool)
-    included[:included_n] = True
-    if n_bad:
-        _make_ineligible(data, included_n, n_bad, spec.ineligible)
-    operation = spec.dates.get("operation")
-    if spec.dates:
-        _add_dates(rng, data, total, spec.dates, schema)
-    if total <= 2 * spec.exact_up_to and operation in data:
-        # published-size cohorts list patients in order of operation, as a register
-        # would; a large cohort stays group by group (reordering would double its memory)
-        order = np.argsort(data[operation], kind="stable")
-        data = {k: v[order] for k, v in data.items()}
-        included = included[order]
-    _add_ids(data, total, spec.ids)
-    frame = _typed(schema, data, total, spec.note)
-    report = build_report(
-        targets,
-        achieved,
-        exact=all_exact,
+    run = _Run(
+        rng=np.random.default_rng(seed),
+        schema=schema,
+        spec=spec,
+        targets=targets,
         sizes=sizes,
         published=published,
-        schema=schema,
-    )
-    return Synthesis(
-        data=frame,
-        report=report,
+        n_bad=n_bad,
+        rho=rho,
+        exact=exact,
         seed=seed,
-        included=pd.Series(included, index=frame.index, name="included"),
+        chunk_rows=chunk_rows,
     )
+    return SynthChunks(run)
+
+
+@dataclass
+class _Run:
+    """The state of one synthesis: what is drawn, in which chunks, and what came out."""
+
+    rng: np.random.Generator
+    schema: Schema
+    spec: SynthSpec
+    targets: Targets
+    sizes: Mapping[str, int]
+    published: Mapping[str, int]
+    n_bad: int
+    rho: float
+    exact: bool | None
+    seed: int
+    chunk_rows: int
+    achieved: dict[str, Achieved] = field(default_factory=dict)
+
+    @property
+    def included_n(self) -> int:
+        return sum(self.sizes.values())
+
+    @property
+    def total(self) -> int:
+        return self.included_n + self.n_bad
+
+    def is_exact(self, group: str) -> bool:
+        return self.sizes[group] <= self.spec.exact_up_to if self.exact is None else self.exact
+
+    @property
+    def all_exact(self) -> bool:
+        return all(self.is_exact(g) for g in self.schema.group_levels)
+
+    def chunked(self) -> bool:
+        """Whether some group is drawn in several chunks."""
+        return any(
+            self.sizes[g] > self.chunk_rows and not self.is_exact(g)
+            for g in self.schema.group_levels
+        )
+
+    def chunks(self) -> Iterator[SynthChunk]:
+        if not self.chunked():
+            yield self._whole()
+            return
+        start = 0
+        groups = self.schema.group_levels
+        for group in groups:
+            size = self.sizes[group]
+            for first in range(0, size, self.chunk_rows):
+                block = self._block(group, min(self.chunk_rows, size - first))
+                cols = block.draw(False, self.rho)
+                self.achieved.setdefault(group, Achieved()).absorb(block.got)
+                yield self._finish(cols, start, np.ones(len(cols[self.schema.group_column]), bool))
+                start += len(cols[self.schema.group_column])
+        if self.n_bad:
+            bad = self._ineligible_blocks()
+            data = _stack(bad, self.schema.group_column)
+            _make_ineligible(data, 0, self.n_bad, self.spec.ineligible)
+            yield self._finish(data, start, np.zeros(self.n_bad, dtype=bool))
+
+    def _block(self, group: str, n: int) -> _Block:
+        return _Block(
+            self.rng,
+            self.schema,
+            self.spec,
+            self.targets,
+            group,
+            n,
+            self.published[group],
+        )
+
+    def _ineligible_blocks(self) -> list[Columns]:
+        blocks: list[Columns] = []
+        bad_split = apportion(self.n_bad, [1.0] * len(self.schema.group_levels))
+        for group, k in zip(self.schema.group_levels, bad_split, strict=True):
+            if k:
+                blocks.append(self._block(group, int(k)).draw(False, self.rho))
+        return blocks
+
+    def _finish(self, data: Columns, start: int, included: npt.NDArray[np.bool_]) -> SynthChunk:
+        """Dates, ids and typing of one chunk (rows ``start + 1`` on of the cohort)."""
+        n = len(included)
+        if self.spec.dates:
+            _add_dates(self.rng, data, n, self.spec.dates, self.schema)
+        _add_ids(data, n, self.spec.ids, start=start, total=self.total)
+        return SynthChunk(_typed(self.schema, data, n, self.spec.note), included)
+
+    def _whole(self) -> SynthChunk:
+        """The cohort in one piece, drawn as it always was (repairs, t, register order)."""
+        schema, spec, rng = self.schema, self.spec, self.rng
+        blocks: list[Columns] = []
+        for group in schema.group_levels:
+            block = self._block(group, self.sizes[group])
+            blocks.append(block.draw(self.is_exact(group), self.rho))
+            self.achieved[group] = block.got
+        if self.sizes == self.published and self.all_exact:
+            _aim_at_published_t(rng, self.targets, self.achieved, list(schema.group_levels))
+        included_n = self.included_n
+        if self.n_bad:
+            blocks.extend(self._ineligible_blocks())
+        group_col = schema.group_column
+        data = _stack(blocks, group_col)
+        total = len(data[group_col])
+        included = np.zeros(total, dtype=bool)
+        included[:included_n] = True
+        if self.n_bad:
+            _make_ineligible(data, included_n, self.n_bad, spec.ineligible)
+        operation = spec.dates.get("operation")
+        if spec.dates:
+            _add_dates(rng, data, total, spec.dates, schema)
+        if total <= 2 * spec.exact_up_to and operation in data:
+            # published-size cohorts list patients in order of operation, as a register
+            # would; a large cohort stays group by group
+            order = np.argsort(data[operation], kind="stable")
+            data = {k: v[order] for k, v in data.items()}
+            included = included[order]
+        _add_ids(data, total, spec.ids)
+        return SynthChunk(_typed(schema, data, total, spec.note), included)
+
+    def report(self) -> SynthReport:
+        return build_report(
+            self.targets,
+            self.achieved,
+            exact=self.all_exact,
+            sizes=self.sizes,
+            published=self.published,
+            schema=self.schema,
+        )
 
 
 def _aim_at_published_t(
@@ -901,11 +1118,19 @@ def _numbered(prefix: str, digits: npt.NDArray[np.uint32], width: int) -> npt.ND
     return out
 
 
-def _add_ids(data: Columns, n: int, ids: tuple[Mapping[str, Any], ...]) -> None:
-    """Numbered ids: at least 3 digits (4 for a ``wide`` one), more as ``n`` needs."""
-    width = max(3, len(str(n)))
+def _add_ids(
+    data: Columns,
+    n: int,
+    ids: tuple[Mapping[str, Any], ...],
+    *,
+    start: int = 0,
+    total: int | None = None,
+) -> None:
+    """Numbered ids of rows ``start + 1`` to ``start + n`` of a cohort of ``total``
+    (default ``n``): at least 3 digits (4 for a ``wide`` one), more as ``total`` needs."""
+    width = max(3, len(str(n if total is None else total)))
     widest = max(4, width)
-    numbers = np.arange(1, n + 1, dtype=np.int64)
+    numbers = np.arange(start + 1, start + n + 1, dtype=np.int64)
     # the decimal digits of 1..n once, as code points, zero-padded to the widest label
     powers = 10 ** np.arange(widest - 1, -1, -1, dtype=np.int64)
     digits = ((numbers[:, None] // powers) % 10 + ord("0")).astype(np.uint32)
@@ -917,49 +1142,28 @@ def _add_ids(data: Columns, n: int, ids: tuple[Mapping[str, Any], ...]) -> None:
 
 
 def _typed(schema: Schema, data: Columns, n: int, note: Mapping[str, str] | None) -> pd.DataFrame:
-    """One column per schema input variable, typed as :func:`kypho.validation.validate` types."""
+    """One column per schema input variable, typed by :func:`kypho.schema.dtypes.typed_column`
+    (the dtypes :func:`kypho.validation.validate` gives)."""
     out: dict[str, pd.Series] = {}
     note_column = note["column"] if note else None
     for var in schema.input_variables:
-        values = data.get(var.name)
-        if var.type in ("category", "ordinal"):
-            # integer codes, not strings, so that a million rows stay fast
+        values: Any = data.get(var.name)
+        if note is not None and var.name == note_column:
+            values = np.full(n, note["text"])
+        elif values is not None and var.type in ("category", "ordinal"):
+            # positions into the codes, not strings, so that a million rows stay fast
             codes = np.full(n, -1, dtype=np.int16)
-            if values is not None:
-                for j, code in enumerate(var.codes):
-                    codes[values == code] = j
-            cat = pd.Categorical.from_codes(
-                codes,
-                categories=pd.Index(list(var.codes)),
-                ordered=var.type == "ordinal",
-            )
-            out[var.name] = pd.Series(cat)
-        elif var.type == "boolean":
-            out[var.name] = (
-                pd.Series(np.asarray(values, dtype=bool), dtype="boolean")
-                if values is not None
-                else pd.Series(pd.array([pd.NA] * n, dtype="boolean"))
-            )
-        elif var.type == "integer":
-            out[var.name] = (
-                pd.Series(np.asarray(values, dtype=np.int64), dtype="Int64")
-                if values is not None
-                else pd.Series([pd.NA] * n, dtype="Int64")
-            )
-        elif var.type == "number":
-            out[var.name] = pd.Series(
-                np.asarray(values, dtype=np.float64) if values is not None else np.full(n, np.nan),
-                copy=False,
-            )
-        elif var.type == "date":
-            out[var.name] = pd.Series(
-                values.astype("datetime64[ns]") if values is not None else [pd.NaT] * n,
-                dtype="datetime64[ns]",
-            )
-        elif note is not None and var.name == note_column:
-            out[var.name] = pd.Series([note["text"]] * n, dtype="string")
-        else:
-            out[var.name] = pd.Series(
-                values.astype(object) if values is not None else [pd.NA] * n, dtype="string"
-            )
+            for j, code in enumerate(var.codes):
+                codes[values == code] = j
+            values = codes
+        elif values is not None and var.type == "boolean":
+            values = np.asarray(values, dtype=bool)
+        elif values is not None and var.type == "integer":
+            values = np.asarray(values, dtype=np.int64)
+        elif values is not None and var.type == "number":
+            values = np.asarray(values, dtype=np.float64)
+        elif values is not None and var.type != "date":
+            # text: through Arrow, which pandas' text columns hold (no Python objects)
+            values = pa.array(np.asarray(values).astype(str))
+        out[var.name] = typed_column(var, values, n)
     return pd.DataFrame(out, copy=False)

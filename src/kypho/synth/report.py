@@ -24,11 +24,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats as sps
 
 from kypho.audit.model import CategoricalRow, CountRow, Reported
 from kypho.schema import Schema
-from kypho.stats import independent_t_from_summary
 from kypho.synth.draw import Movable
 from kypho.synth.targets import ContinuousTarget, Targets
 
@@ -58,6 +56,69 @@ class Achieved:
     handles: dict[
         str, tuple[Movable, Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]]
     ] = field(default_factory=dict)
+    # summaries of chunks absorbed (a cohort drawn in chunks keeps no arrays):
+    # column -> (n, mean, sum of squared deviations); column -> code -> count
+    moments: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+    code_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    leak_counts: dict[str, int] = field(default_factory=dict)
+
+    def absorb(self, chunk: Achieved) -> None:
+        """Add a chunk of the same group's patients, as summaries only.
+
+        Means and sums of squares are combined exactly (Chan, Golub and LeVeque's
+        pairwise update), so the report of a cohort drawn in chunks gives its mean
+        and SD as if computed over all of it at once (to rounding).
+        """
+        for column, x in chunk.values.items():
+            x = np.asarray(x, dtype=np.float64)
+            if len(x) == 0:
+                continue
+            n_b, mean_b = len(x), float(np.mean(x))
+            m2_b = float(np.sum((x - mean_b) ** 2))
+            n_a, mean_a, m2_a = self.moments.get(column, (0, 0.0, 0.0))
+            n = n_a + n_b
+            delta = mean_b - mean_a
+            self.moments[column] = (
+                n,
+                mean_a + delta * n_b / n,
+                m2_a + m2_b + delta * delta * n_a * n_b / n,
+            )
+        for column, codes in chunk.codes.items():
+            found, counts = np.unique(np.asarray(codes).astype(str), return_counts=True)
+            tally = self.code_counts.setdefault(column, {})
+            for code, count in zip(found.tolist(), counts.tolist(), strict=True):
+                tally[code] = tally.get(code, 0) + int(count)
+        for code, count in _leak_counts(chunk.leak_sites).items():
+            self.leak_counts[code] = self.leak_counts.get(code, 0) + count
+        self.defaults.update(chunk.defaults)
+
+    def count(self, column: str, code: str) -> int:
+        """Patients with ``code`` in ``column``."""
+        if column in self.codes:
+            return int(np.sum(self.codes[column] == code))
+        return self.code_counts.get(column, {}).get(code, 0)
+
+    def leaks(self) -> dict[str, int]:
+        """Leaks by type."""
+        return _leak_counts(self.leak_sites) if len(self.leak_sites) else dict(self.leak_counts)
+
+    def summary(self, column: str) -> tuple[float, float, int] | None:
+        """Mean, SD and n of a column's values (None when not drawn)."""
+        if column in self.values:
+            x = self.values[column]
+            if len(x) < 2:
+                return None
+            return float(np.mean(x)), float(np.std(x, ddof=1)), len(x)
+        if column in self.moments:
+            n, mean, m2 = self.moments[column]
+            return (mean, float(np.sqrt(m2 / (n - 1))), n) if n >= 2 else None
+        return None
+
+
+def _leak_counts(sites: npt.NDArray[np.generic]) -> dict[str, int]:
+    text = np.asarray(sites, dtype=str)
+    leaks = pd.Series(text[text != ""]).str.split(";").explode()
+    return {str(k): int(v) for k, v in leaks.value_counts().items()}
 
 
 @dataclass(frozen=True)
@@ -178,7 +239,7 @@ def build_report(
             for g in groups:
                 if g not in by_group:
                     continue
-                got = int(np.sum(achieved[g].codes[column] == code))
+                got = achieved[g].count(column, code)
                 want = by_group[g]
                 label = f"{column} = {code}"
                 if same_size:
@@ -214,10 +275,9 @@ def build_report(
                         )
                     )
     for g in groups:
-        sites = np.asarray(achieved[g].leak_sites, dtype=str)
-        leaks = pd.Series(sites[sites != ""]).str.split(";").explode()
+        leaks = achieved[g].leaks()
         for code, want in targets.leak_types.get(g, {}).items():
-            got = int((leaks == code).sum())
+            got = leaks.get(code, 0)
             status = (
                 "reproduced" if got == want else ("scaled" if not same_size else "not_reproduced")
             )
@@ -257,19 +317,17 @@ def _continuous(
     out: list[ReportEntry] = []
     stats: dict[str, tuple[float, float, int]] = {}
     for g in groups:
-        if g not in t.cells or t.column not in achieved[g].values:
+        summary = achieved[g].summary(t.column) if g in t.cells else None
+        if summary is None:
             continue
-        x = achieved[g].values[t.column]
         cell = t.cells[g]
-        if len(x) < 2:
-            continue
-        m, s = float(np.mean(x)), float(np.std(x, ddof=1))
-        stats[g] = (m, s, len(x))
+        m, s, size = summary
+        stats[g] = summary
         for what, value, rep in (("mean", m, cell.mean), ("SD", s, cell.sd)):
             ok = _close(value, rep)
             status: Status = "reproduced"
             reason = ""
-            if not ok and exact and len(x) == cell.n:
+            if not ok and exact and size == cell.n:
                 status, reason = (
                     "not_reproduced",
                     "the repair to the printed rounding did not converge",
@@ -277,7 +335,7 @@ def _continuous(
             elif not ok:
                 status = "approximate"
                 reason = (
-                    f"n = {len(x)}, not the published {cell.n}: drawn from the same "
+                    f"n = {size}, not the published {cell.n}: drawn from the same "
                     "distribution" + (" and matched as closely as the grid allows" if exact else "")
                 )
             out.append(
@@ -370,6 +428,10 @@ def t_range(t: ContinuousTarget, groups: list[str], *, pooled: bool) -> tuple[fl
 def _between(
     t: ContinuousTarget, stats: Mapping[str, tuple[float, float, int]], groups: list[str]
 ) -> list[ReportEntry]:
+    from scipy import stats as sps
+
+    from kypho.stats import independent_t_from_summary
+
     row = t.row_data
     a, b = (stats[g] for g in groups)
     student = independent_t_from_summary(*a, *b, method="student")
@@ -462,6 +524,8 @@ def _within(
     achieved: Mapping[str, Achieved],
     groups: list[str],
 ) -> list[ReportEntry]:
+    from scipy import stats as sps
+
     out: list[ReportEntry] = []
     for g in groups:
         cell = t.cells.get(g)
@@ -546,6 +610,8 @@ def _count_tests(
 def _count_test(
     table: int, row: CountRow | CategoricalRow, counts: npt.NDArray[np.int64]
 ) -> list[ReportEntry]:
+    from scipy import stats as sps
+
     rep = row.p
     if rep is None:
         return []

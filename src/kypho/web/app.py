@@ -8,17 +8,19 @@ once more underneath the route's own check.
 
 Security, in one place (:meth:`WebApp.endpoint`):
 
-* sessions are opaque random ids kept on the server, sent in a cookie signed
-  with itsdangerous (HttpOnly, SameSite=Strict, ``Secure`` when served over
-  HTTPS, an absolute lifetime checked from the signature's timestamp) and
-  dropped after ``idle_minutes`` without a request, at logout, and when the
-  user is disabled;
+* sessions are opaque random ids kept in the store (:mod:`kypho.store.sessions`:
+  shared by every server process, kept across restarts; only their SHA-256 is
+  stored), sent in a cookie signed with itsdangerous (HttpOnly, SameSite=Strict,
+  ``Secure`` when served over HTTPS, an absolute lifetime checked from the
+  signature's timestamp) and dropped after ``idle_minutes`` without a request,
+  at logout, and when the user is disabled;
 * every non-GET request must carry the session's CSRF token (form field
   ``csrf`` or header ``X-CSRF-Token``), compared in constant time; the login
   form carries the token of a pre-login session;
 * the route's right (:mod:`kypho.web.routing`) is checked against the role the
   store holds *now* for the user, before the handler runs: 403 otherwise;
-* failed logins are throttled per user name and per client address;
+* failed logins are throttled per user name and per client address, counted in
+  the store (so a restart or another worker does not reset the count);
 * templates autoescape; pages carry a Content-Security-Policy allowing only
   this site's own scripts and styles (HTMX is served from the package).
 """
@@ -30,8 +32,8 @@ import importlib
 import secrets
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,10 +51,11 @@ from starlette.staticfiles import StaticFiles
 from kypho.errors import KyphoError, PermissionDenied
 from kypho.schema.forms import Forms, load_forms
 from kypho.store import Store
+from kypho.store.sessions import Session, SessionStore
 from kypho.store.workflow import acting_as, rights_of, role_of
 from kypho.web.routing import ROUTES, Ctx, RouteSpec
 
-__all__ = ["PAGE_MODULES", "Settings", "WebApp", "create_app"]
+__all__ = ["PAGE_MODULES", "Session", "Settings", "WebApp", "create_app"]
 
 #: The modules whose :func:`~kypho.web.routing.route` registrations make up the
 #: application; a module adding pages is appended here.
@@ -97,6 +100,10 @@ class Settings:
         The longest a report run may take.
     report_figures
         Whether the report run from the browser draws its figures.
+    report_folder
+        Where report runs are kept (``None``: a temporary folder of this process,
+        removed when it exits). The worker processes of ``kypho serve --workers``
+        share one, so a run started on one is seen on all.
     """
 
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
@@ -110,18 +117,7 @@ class Settings:
     extensions: tuple[Path, ...] = ()
     report_timeout_s: float = 600.0
     report_figures: bool = True
-
-
-@dataclass
-class Session:
-    """One browser's session, kept on the server."""
-
-    sid: str
-    csrf: str
-    user: str | None
-    created: float
-    seen: float
-    data: dict[str, Any] = field(default_factory=dict)
+    report_folder: Path | None = None
 
 
 class WebApp:
@@ -140,8 +136,11 @@ class WebApp:
         self.clock = clock
         self.forms = forms or load_forms(store.schema, settings.schema_path)
         self.signer = TimestampSigner(settings.secret, salt="kypho-session")
-        self.sessions: dict[str, Session] = {}
-        self.failures: dict[str, deque[float]] = {}
+        self.sessions = SessionStore(
+            store,
+            idle_s=settings.idle_minutes * 60,
+            lifetime_s=settings.lifetime_hours * 3600,
+        )
         self.lock = threading.Lock()
         self.jinja = Environment(
             loader=PackageLoader("kypho.web", "templates"),
@@ -149,11 +148,13 @@ class WebApp:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.jinja.filters["timestamp"] = _timestamp
         # SQLite takes one writer at a time: queue this process's writing requests
         # here rather than in SQLite's busy handler, whose timeout a long queue of
         # writers on a loaded machine can exceed (PostgreSQL's row locks just wait)
-        self.write_lock: threading.Lock | None = (
-            threading.Lock() if store.engine.dialect.name == "sqlite" else None
+        # (re-entrant: a writing handler also writes its session)
+        self.write_lock: threading.RLock | None = (
+            threading.RLock() if store.engine.dialect.name == "sqlite" else None
         )
         from kypho.store.safe_harbor import dropped_columns
 
@@ -166,19 +167,19 @@ class WebApp:
 
     # --------------------------------------------------------------- sessions
 
-    def new_session(self, user: str | None) -> Session:
-        now = self.clock()
-        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user, now, now)
-        with self.lock:
-            if len(self.sessions) > 20000:
-                self._prune(now)
-            self.sessions[session.sid] = session
-        return session
+    @contextmanager
+    def _writes(self) -> Iterator[None]:
+        """Hold this process's SQLite write queue (nothing to hold on PostgreSQL)."""
+        if self.write_lock is None:
+            yield
+        else:
+            with self.write_lock:
+                yield
 
-    def _prune(self, now: float) -> None:
-        idle = self.settings.idle_minutes * 60
-        for sid in [s for s, v in self.sessions.items() if now - v.seen > idle]:
-            del self.sessions[sid]
+    def new_session(self, user: str | None) -> Session:
+        """A fresh session (new id and CSRF token), kept in the store."""
+        with self._writes():
+            return self.sessions.new(user, self.clock())
 
     def cookie_value(self, session: Session) -> str:
         return self.signer.sign(session.sid).decode()
@@ -194,53 +195,38 @@ class WebApp:
             return None, True
         except BadSignature:
             return None, False
-        now = self.clock()
-        with self.lock:
-            session = self.sessions.get(sid)
-            if session is None:
-                return None, True
-            if now - session.seen > self.settings.idle_minutes * 60 or (
-                now - session.created > self.settings.lifetime_hours * 3600
-            ):
-                del self.sessions[sid]
-                return None, True
-            session.seen = now
-        return session, False
+        with self._writes():
+            session = self.sessions.get(sid, self.clock())
+        return session, session is None
+
+    def save_session(self, session: Session) -> None:
+        """Write a session's ``data`` back to the store (after changing it)."""
+        with self._writes():
+            self.sessions.save_data(session)
 
     def end_session(self, session: Session) -> None:
-        with self.lock:
-            self.sessions.pop(session.sid, None)
+        with self._writes():
+            self.sessions.end(session)
 
     def end_sessions_of(self, user: str) -> None:
         """Log a user out everywhere (disabled, or their password changed)."""
-        with self.lock:
-            for sid in [s for s, v in self.sessions.items() if v.user == user]:
-                del self.sessions[sid]
+        with self._writes():
+            self.sessions.end_all_of(user)
 
     # --------------------------------------------------------------- throttle
 
     def throttled(self, *keys: str) -> bool:
         """Whether any key (user name, client address) has too many recent failures."""
-        now = self.clock()
-        window = self.settings.failure_window_s
-        with self.lock:
-            for key in keys:
-                times = self.failures.get(key)
-                while times and now - times[0] > window:
-                    times.popleft()
-                if times is not None and len(times) >= self.settings.max_failures:
-                    return True
-        return False
+        counts = self.sessions.recent_failures(keys, self.clock(), self.settings.failure_window_s)
+        return any(n >= self.settings.max_failures for n in counts.values())
 
     def failed(self, *keys: str) -> None:
-        now = self.clock()
-        with self.lock:
-            for key in keys:
-                self.failures.setdefault(key, deque(maxlen=1000)).append(now)
+        with self._writes():
+            self.sessions.add_failure(keys, self.clock(), self.settings.failure_window_s)
 
     def succeeded(self, key: str) -> None:
-        with self.lock:
-            self.failures.pop(key, None)
+        with self._writes():
+            self.sessions.clear_failures(key)
 
     # ----------------------------------------------------------------- verify
 
@@ -297,7 +283,7 @@ class WebApp:
         """The one wrapper of every route: session, expiry, role, right, CSRF, then the handler."""
 
         async def run(request: Request) -> Response:
-            session, expired = self.session_of(request)
+            session, expired = await run_in_threadpool(self.session_of, request)
             is_get = request.method in ("GET", "HEAD")
             form = FormData()
             uploads: dict[str, tuple[str, bytes]] = {}
@@ -320,13 +306,13 @@ class WebApp:
                 role = await run_in_threadpool(self._role_now, user)
                 if role is None:
                     assert session is not None
-                    self.end_session(session)
+                    await run_in_threadpool(self.end_session, session)
                     if spec.right is not None:
                         return self._to_login(request, True)
                     user, store = None, None
             rights = rights_of(role) if role is not None else frozenset()
             if session is None:
-                session = self.new_session(None)
+                session = await run_in_threadpool(self.new_session, None)
             ctx = Ctx(
                 request=request,
                 web=self,
@@ -401,6 +387,11 @@ class WebApp:
         )
         _secure_headers(response)
         return response
+
+
+def _timestamp(seconds: float) -> str:
+    """A time as the audit log shows times (UTC, to the minute)."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
 
 
 def _secure_headers(response: Response) -> None:

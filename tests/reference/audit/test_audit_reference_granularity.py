@@ -8,6 +8,8 @@ Sources (cases and expected outcomes only; no code carried over):
   (``debit("0.35", "0.18", 20)`` is FALSE) and its DEBIT tests (0.35/0.49/20 possible
   with 7 ones; 0.35/0.41/20 not).
 - Heathers JAJ, Brown NJL. DEBIT: a simple consistency test for binary data (2019).
+- rsprite2 (Wallrich L; R package, GitHub LukasWallrich/rsprite2): SPRITE's documented
+  solution and its possible/impossible cases (listed above RSPRITE2_CASES below).
 - Anaya J. The GRIMMER test (2016): the parity of the sum of squares; worked here by
   hand for scrutiny's GRIMMER vignette case (7.3, 2.51, n = 12), derivation below.
 """
@@ -22,6 +24,7 @@ import pytest
 from kypho.audit.granularity import debit, grim, grim_percent, grimmer
 from kypho.audit.rounding import ROUNDING_RULES, printed_interval
 from kypho.audit.sprite import sprite
+from kypho.errors import AuditError
 
 PIGS1 = [
     ("7.22", 32, True),
@@ -143,3 +146,84 @@ def test_sprite_samples_have_the_printed_summaries() -> None:
         assert min(s) >= 1
         assert max(s) <= 7
     assert sprite("0.15", "0.09", 55, low=0, high=10).status == "impossible"
+
+
+# rsprite2 (Wallrich L; R package, GitHub LukasWallrich/rsprite2), cases and expected
+# outcomes only, read from its documentation and tests:
+# - README "Simple example" and the example printed on its reference page
+#   reference/find_possible_distribution.html (pkgdown, version 0.2.0):
+#   set_parameters(mean = 2.2, sd = 1.3, n_obs = 20, min_val = 1, max_val = 5) gives
+#   outcome "success", values 2 1 1 4 1 3 4 1 3 3 1 3 4 1 1 4 1 1 2 4, mean 2.25,
+#   sd 1.292692.
+# - tests/testthat/test-core-and-plot-functions.R: GRIMMER_test(5.21, 1.6, 28) TRUE,
+#   GRIMMER_test(3.44, 2.47, 18) FALSE; .sd_limits(n_obs = 5, mean = 4.2, 1, 7,
+#   sd_prec = 2) = (0.45, 3.03), and (0.27, 3.03) with n_items = 2.
+# - tests/testthat/test-statistical-regressions.R: GRIMMER_test(1.44, .17, 9) FALSE,
+#   GRIMMER_test(2.5, 0, 10) FALSE (a constant sample cannot have a half mean).
+# - tests/testthat/test-reconstruction-audit.R: set_parameters(3, 0, 10, 1, 3) is
+#   reconstructed; "inclusive rounding intervals": mean ±1.3, SD .5, n 4 on 1–2 (and on
+#   −2 to −1) is reconstructed, as is 1.72, 1.6, n 40 on −1 to 4 with 3 items;
+#   set_parameters(8, 1, 20, 1, 7) fails ("mean is outside"), n_obs = 1 is refused.
+RSPRITE2_DOCUMENTED = (2, 1, 1, 4, 1, 3, 4, 1, 3, 3, 1, 3, 4, 1, 1, 4, 1, 1, 2, 4)
+
+# (mean, sd, n, low, high, items, status): "found" where rsprite2 reconstructs a sample
+# or its GRIMMER/SD limits allow one; "impossible" where they prove none exists.
+RSPRITE2_CASES = [
+    ("2.2", "1.3", 20, 1, 5, 1, "found"),
+    ("5.21", "1.6", 28, 1, 7, 1, "found"),
+    ("3.44", "2.47", 18, 1, 7, 1, "impossible"),
+    ("1.44", "0.17", 9, 1, 7, 1, "impossible"),
+    ("2.5", "0", 10, 1, 7, 1, "impossible"),
+    ("4.2", "0.45", 5, 1, 7, 1, "found"),
+    ("4.2", "0.44", 5, 1, 7, 1, "impossible"),
+    ("4.2", "3.03", 5, 1, 7, 1, "found"),
+    ("4.2", "3.04", 5, 1, 7, 1, "impossible"),
+    ("4.2", "0.27", 5, 1, 7, 2, "found"),
+    ("4.2", "0.26", 5, 1, 7, 2, "impossible"),
+    ("3", "0", 10, 1, 3, 1, "found"),
+    ("1.3", "0.5", 4, 1, 2, 1, "found"),
+    ("-1.3", "0.5", 4, -2, -1, 1, "found"),
+    ("1.72", "1.6", 40, -1, 4, 3, "found"),
+    ("8", "1", 20, 1, 7, 1, "impossible"),
+]
+
+
+def test_rsprite2_documented_sample_prints_as_its_parameters() -> None:
+    """rsprite2's printed solution has the mean and SD it printed, and both fall in
+    kypho's rounding intervals of the reported 2.2 and 1.3 (2.25 on the interval's end)."""
+    assert statistics.mean(RSPRITE2_DOCUMENTED) == 2.25
+    assert f"{statistics.stdev(RSPRITE2_DOCUMENTED):.6f}" == "1.292692"
+    assert min(RSPRITE2_DOCUMENTED) >= 1
+    assert max(RSPRITE2_DOCUMENTED) <= 5
+    total = sum(RSPRITE2_DOCUMENTED)
+    assert printed_interval("2.2").contains(Fraction(total, 20))
+    assert printed_interval("1.3").contains(Fraction(statistics.stdev(RSPRITE2_DOCUMENTED)))
+    assert grimmer("2.2", "1.3", 20, low=1, high=5).consistent is True
+
+
+@pytest.mark.parametrize(("mean", "sd", "n", "low", "high", "items", "status"), RSPRITE2_CASES)
+def test_sprite_against_rsprite2(
+    mean: str, sd: str, n: int, low: int, high: int, items: int, status: str
+) -> None:
+    r = sprite(mean, sd, n, low=low, high=high, items=items, max_samples=3, seed=1)
+    assert r.status == status, r.reason
+    if status == "impossible":
+        assert r.samples == ()
+        return
+    assert r.samples
+    m_iv, s_iv = printed_interval(mean), printed_interval(sd)
+    for s in r.samples:
+        assert len(s) == n
+        assert min(s) >= low
+        assert max(s) <= high
+        units = [Fraction(round(v * items), items) for v in s]  # values on the item lattice
+        assert all(abs(float(u) - v) < 1e-12 for u, v in zip(units, s, strict=True))
+        mu = sum(units, Fraction(0)) / n
+        var = sum(((u - mu) ** 2 for u in units), Fraction(0)) / (n - 1)
+        assert m_iv.contains(mu)
+        assert max(s_iv.low, 0) ** 2 <= var <= s_iv.high**2  # the SD prints as reported
+
+
+def test_sprite_refuses_a_single_value_as_rsprite2_does() -> None:
+    with pytest.raises(AuditError, match="at least 2"):
+        sprite("2", "1", 1, low=1, high=3)

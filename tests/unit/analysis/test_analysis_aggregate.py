@@ -45,3 +45,12 @@ def test_group_counts_and_codes() -> None:
     groups = np.array([0, 0, 1, 1, -1])
     table = group_counts(codes, groups, 2, 2)
     assert table.tolist() == [[1, 1], [0, 1]]
+
+
+def test_category_codes_of_a_categorical_match_its_text() -> None:
+    """Other categories than the levels: codes as the column's text would give them."""
+    column = pd.Series(pd.Categorical(["b", None, "x", "a", "b"], categories=["x", "b", "a"]))
+    expected = category_codes(column.astype("string"), ("a", "b"))
+    assert category_codes(column, ("a", "b")).tolist() == expected.tolist() == [1, -1, -1, 0, 1]
+    numbers = pd.Series(pd.Categorical([2, 1, None], categories=[1, 2]))
+    assert category_codes(numbers, ("1", "2")).tolist() == [1, 0, -1]

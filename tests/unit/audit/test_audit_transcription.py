@@ -19,11 +19,11 @@ import yaml
 
 from kypho.audit.loader import load_paper_tables, paper_tables_path
 
-PAPER = (
-    Path(__file__).resolve().parents[3].parent
-    / "shared"
-    / "paper"
-    / "kyphoplasty-staged-perfusion.txt"
+_PAPER_PATH = Path("shared") / "paper" / "kyphoplasty-staged-perfusion.txt"
+# Beside the clone (../shared), looked for upwards so that a worktree nested deeper finds it too.
+PAPER = next(
+    (p / _PAPER_PATH for p in Path(__file__).resolve().parents if (p / _PAPER_PATH).exists()),
+    Path(__file__).resolve().parents[3].parent / _PAPER_PATH,
 )
 
 

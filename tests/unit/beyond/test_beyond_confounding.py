@@ -97,7 +97,8 @@ def test_poor_overlap_and_unmatched_patients_are_reported() -> None:
     )
     unmatched = int(treated.sum()) - len(result.pairs)
     assert result.notes[1].startswith(
-        f"{unmatched} of {int(treated.sum())} experimental patients found no control within the caliper"
+        f"{unmatched} of the {int(treated.sum())} patients of the treated group found no match "
+        "in the control group within the caliper"
     )
     # Codes 1-3 (no code 0 observed) are fitted as three grades, not refused.
     assert result.ordinal_effects["odds_ratio"].notna().all()

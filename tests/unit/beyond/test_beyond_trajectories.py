@@ -191,3 +191,47 @@ def test_blocked_sufficient_statistics_equal_one_pass(monkeypatch: pytest.Monkey
     blocked = mixed_model(*args, groups=("c", "e"), times=tuple("0123"))
     assert blocked.sigma2_patient == pytest.approx(whole.sigma2_patient, rel=1e-12)
     np.testing.assert_allclose(blocked.fixed["estimate"], whole.fixed["estimate"], rtol=1e-12)
+
+
+def test_one_row_per_patient_fit_equals_the_long_layout_fit() -> None:
+    """The wide path (unique ids) reads the same sufficient statistics as the long one."""
+    from kypho.beyond.trajectories import _design, _fit_codes, _fit_wide
+
+    rng = np.random.default_rng(8)
+    n, times = 400, ("t0", "t1", "t2")
+    g = (np.arange(n) % 2).astype(np.int64)
+    level = rng.normal(0, 2, n)
+    y = 10 + level[:, None] + g[:, None] * np.array([0.0, 1.0, 2.5]) + rng.normal(0, 1, (n, 3))
+    y[rng.random((n, 3)) < 0.25] = np.nan
+    y[:7] = np.nan  # patients with no measurement at all
+    options = {"groups": ("control", "experimental"), "times": times, "measure": "m"}
+    wide = _fit_wide(y, g, confidence=0.95, **options)  # type: ignore[arg-type]
+    design = _design(
+        y.T.ravel(),
+        np.tile(np.arange(n), 3),
+        np.tile(g, 3),
+        np.repeat(np.arange(3), n),
+        ("control", "experimental"),
+        times,
+        "m",
+    )
+    long = _fit_codes(design, confidence=0.95, **options)  # type: ignore[arg-type]
+    assert (wide.n_patients, wide.n_observations) == (long.n_patients, long.n_observations)
+    assert wide.sigma2_patient == pytest.approx(long.sigma2_patient, rel=1e-7)
+    assert wide.sigma2_residual == pytest.approx(long.sigma2_residual, rel=1e-7)
+    assert wide.means["estimate"].to_numpy() == pytest.approx(
+        long.means["estimate"].to_numpy(), rel=1e-9
+    )
+    assert wide.differences["se"].to_numpy() == pytest.approx(
+        long.differences["se"].to_numpy(), rel=1e-7
+    )
+
+
+def test_a_repeated_id_is_one_patient(cohort: pd.DataFrame) -> None:
+    """Two rows with the same id are one patient's measurements (the long layout's path)."""
+    schema = load_schema()
+    twice = pd.concat([cohort, cohort.head(1)], ignore_index=True)
+    once = fit_trajectory(cohort, schema, "wedge_angle")
+    result = fit_trajectory(twice, schema, "wedge_angle")
+    assert result.n_patients == once.n_patients
+    assert result.n_observations > once.n_observations

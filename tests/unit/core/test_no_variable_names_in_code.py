@@ -1,7 +1,9 @@
 """No Python module names a study variable: the schema and the plan are the one source.
 
 An AST scan of every module under ``src/kypho`` (outside ``data/``) for string
-literals equal to a variable or repeated-measure name of the bundled schema. Docstrings
+literals equal to a variable or repeated-measure name of the bundled schema or of the
+example study's (``data/examples/vertebroplasty``), which kypho runs with no code of its
+own. Docstrings
 and ``__all__`` entries are not code that reads data, and are not scanned. Three of the
 schema's names are also words of a vocabulary kypho itself speaks — ``group`` (a schema
 role, and the group column of every result frame), ``level`` (a kind of table row) and
@@ -29,6 +31,7 @@ from kypho.schema import load_schema
 from kypho.schema.model import _ROLES
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "kypho"
+EXAMPLE = SRC / "data" / "examples" / "vertebroplasty" / "study.yaml"
 
 #: module (relative to src/kypho) -> who removes the entry, once the module reads
 #: its variables from the schema or the plan.
@@ -44,8 +47,10 @@ def _vocabulary() -> frozenset[str]:
 
 @functools.cache
 def _names() -> frozenset[str]:
-    schema = load_schema()
-    return (frozenset(schema.variables) | frozenset(schema.repeated)) - _vocabulary()
+    names: frozenset[str] = frozenset()
+    for schema in (load_schema(), load_schema(EXAMPLE)):
+        names |= frozenset(schema.variables) | frozenset(schema.repeated)
+    return names - _vocabulary()
 
 
 def _docstrings(tree: ast.Module) -> set[int]:
@@ -87,6 +92,7 @@ def test_the_scan_finds_a_variable_name() -> None:
     """The scan is live: a literal naming a variable is found, a docstring is not."""
     names = _names()
     assert {"vas", "blood_loss", "hb_pre"} <= names
+    assert {"odi", "vas_back_m12", "arm"} <= names  # the example study's
     assert not {"group", "level", "notes"} & names
 
 

@@ -23,7 +23,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """300 records: a bad value, an ineligible age, and an id repeated in distant rows."""
     raw = demo_cohort(300, seed=4).astype(object)
     schema = load_schema()
-    raw.loc[5, "age"] = 250  # out of range: rejected
+    raw.loc[5, "age"] = 250  # out of range: flagged (set missing), rejected with --strict
     raw.loc[40, "age"] = 55  # valid, but not eligible
     raw.loc[230, schema.id_column] = raw.loc[10, schema.id_column]  # duplicate across chunks
     raw.loc[11, schema.id_column] = raw.loc[12, schema.id_column]  # duplicate within a chunk
@@ -45,15 +45,16 @@ def test_parquet_round_trip_keeps_types(tmp_path: Path) -> None:
     assert "leakage" in lazy
 
 
-def test_chunked_registry_gives_the_in_memory_tables(registry: Path) -> None:
+@pytest.mark.parametrize("strict", [False, True])
+def test_chunked_registry_gives_the_in_memory_tables(registry: Path, strict: bool) -> None:
     schema = load_schema()
     plan = load_plan()
-    checked = validate(read_table(registry), schema)
+    checked = validate(read_table(registry), schema, strict=strict)
     derived = derive(checked.data, schema)
     screening = screen(derived, schema)
     expected = analyze(derived[screening.included.to_numpy()], schema, plan)
 
-    chunked = analyze_registry(registry, schema, plan, chunk_rows=70)
+    chunked = analyze_registry(registry, schema, plan, chunk_rows=70, strict=strict)
     assert chunked.chunks == 5
     pd.testing.assert_frame_equal(chunked.result.to_frame(), expected.to_frame())
     assert [t.number for t in chunked.result.tables] == [t.number for t in expected.tables]
@@ -63,8 +64,12 @@ def test_chunked_registry_gives_the_in_memory_tables(registry: Path) -> None:
         checked.n_accepted,
         checked.n_rejected,
     )
-    # The same rows are rejected, numbered as rows of the whole file.
+    assert validation.strict is strict
+    assert validation.n_flagged == checked.n_flagged
+    assert validation.n_flagged == (0 if strict else 1)
+    # The same rows are rejected or flagged, numbered as rows of the whole file.
     assert set(validation.problems["row"]) == set(checked.problems["row"])
+    assert sorted(validation.problems["action"]) == sorted(checked.problems["action"])
     age = validation.problems[validation.problems["row"] == 6]["message"].iloc[0]
     assert "(row 6)" in age
     assert chunked.screening.flow == screening.flow
@@ -83,19 +88,22 @@ def test_the_working_file_holds_only_what_the_plan_reads() -> None:
     assert np.all([c in schema for c in columns])
 
 
-def test_the_registry_command_writes_the_same_tables(registry: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("strict", [[], ["--strict"]])
+def test_the_registry_command_writes_the_same_tables(
+    registry: Path, tmp_path: Path, strict: list[str]
+) -> None:
     from click.testing import CliRunner
 
     from kypho.cli import main
 
     runner = CliRunner()
-    common = ["--format", "csv", "--format", "html", "--no-figures", "-q"]
+    common = ["--format", "csv", "--format", "html", "--no-figures", "-q", *strict]
     chunked = runner.invoke(
         main, ["analyze", str(registry), "--registry", "--out", str(tmp_path / "a"), *common]
     )
     assert chunked.exit_code == 0, chunked.output
     memory = runner.invoke(main, ["analyze", str(registry), "--out", str(tmp_path / "b"), *common])
     assert memory.exit_code == 0, memory.output
-    for name in ("tables.csv", "results.csv"):
+    for name in ("tables.csv", "results.csv", "data_quality.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert "Records read" in (tmp_path / "a" / "report.html").read_text(encoding="utf-8")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import base64
+import json
 import os
 import secrets
 import shutil
@@ -64,7 +66,12 @@ def import_preview(ctx: Ctx) -> Response:
     existing = sorted(set(ids) & set(str(i) for i in store.read()[schema.id_column].tolist()))
     token = secrets.token_urlsafe(16)
     session = ctx.request.state.session
-    session.data["import"] = {"token": token, "name": Path(filename).name, "content": content}
+    session.data["import"] = {
+        "token": token,
+        "name": Path(filename).name,
+        "content": base64.b64encode(content).decode("ascii"),
+    }
+    ctx.web.save_session(session)
     problems = result.problems.to_dict("records")
     return ctx.render(
         "import.html",
@@ -90,9 +97,11 @@ def import_commit(ctx: Ctx) -> Response:
     reason = ctx.get("reason").strip()
     if not reason:
         raise StoreError("an import needs a reason (e.g. 'baseline data from ward 3')")
-    raw = _read_upload(ctx, pending["name"], pending["content"])
+    raw = _read_upload(ctx, pending["name"], base64.b64decode(pending["content"]))
     result = ctx.acting().import_frame(raw, reason=reason, source=pending["name"])
-    ctx.request.state.session.data.pop("import", None)
+    session = ctx.request.state.session
+    session.data.pop("import", None)
+    ctx.web.save_session(session)
     return ctx.render("import_done.html", result=result, name=pending["name"])
 
 
@@ -147,6 +156,8 @@ def export_full(ctx: Ctx) -> Response:
 
 @dataclass
 class _Job:
+    """One report run; kept as ``job.json`` in its folder, so every worker process sees it."""
+
     id: str
     user: str
     folder: Path
@@ -155,10 +166,61 @@ class _Job:
     message: str = ""
     files: list[str] = field(default_factory=list)
 
+    def save(self) -> None:
+        data = {
+            "id": self.id,
+            "user": self.user,
+            "started": self.started,
+            "state": self.state,
+            "message": self.message,
+            "files": self.files,
+        }
+        partial = self.folder / "job.json.part"
+        partial.write_text(json.dumps(data), encoding="utf-8")
+        partial.replace(self.folder / "job.json")  # readers never see half a file
 
-def _jobs(ctx: Ctx) -> dict[str, _Job]:
-    jobs: dict[str, _Job] = ctx.web.extra.setdefault("report_jobs", {})
-    return jobs
+
+def _report_root(ctx: Ctx) -> Path:
+    """The folder of the report runs (shared by the worker processes of one server)."""
+    configured = ctx.web.settings.report_folder
+    if configured is not None:
+        configured.mkdir(parents=True, exist_ok=True)
+        return configured
+    with ctx.web.lock:
+        root = ctx.web.extra.get("report_root")
+        if root is None:
+            root = ctx.web.extra["report_root"] = Path(tempfile.mkdtemp(prefix="kypho-web-"))
+            # the reports are this process's own files: removed when it exits
+            atexit.register(shutil.rmtree, root, True)
+    return Path(root)
+
+
+def _job(ctx: Ctx, job_id: str) -> _Job | None:
+    """The user's report run ``job_id`` (``None``: unknown, or another user's)."""
+    if not job_id or not job_id.replace("-", "").replace("_", "").isalnum():
+        return None
+    folder = _report_root(ctx) / job_id
+    try:
+        data = json.loads((folder / "job.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("user") != ctx.user:
+        return None
+    return _Job(
+        str(data["id"]),
+        str(data["user"]),
+        folder,
+        float(data["started"]),
+        str(data["state"]),
+        str(data["message"]),
+        [str(f) for f in data["files"]],
+    )
+
+
+def _jobs(ctx: Ctx) -> list[_Job]:
+    """The user's report runs, newest first."""
+    found = (_job(ctx, p.name) for p in _report_root(ctx).iterdir() if p.is_dir())
+    return sorted((j for j in found if j is not None), key=lambda j: -j.started)
 
 
 def _run_report(job: _Job, url: str, user: str, timeout: float, figures: bool) -> None:
@@ -177,41 +239,37 @@ def _run_report(job: _Job, url: str, user: str, timeout: float, figures: bool) -
         )
     except subprocess.TimeoutExpired:
         job.state, job.message = "failed", f"the report took longer than {timeout:.0f} s"
+        job.save()
         return
     if done.returncode != 0:
         lines = [x for x in (done.stderr or "").splitlines() if x.startswith("error:")]
         job.state = "failed"
         job.message = lines[-1] if lines else (done.stderr or "")[-500:]
+        job.save()
         return
     job.files = [n for n in ("report.html", "report.docx") if (out / n).is_file()]
     job.state = "done"
+    job.save()
 
 
 @route("/report", right="report")
 def report_page(ctx: Ctx) -> Response:
     """Run the study report on the store's current records; see earlier runs."""
-    jobs = [j for j in _jobs(ctx).values() if j.user == ctx.user]
-    job = _jobs(ctx).get(ctx.query.get("job", ""))
-    if job is not None and job.user != ctx.user:
-        job = None
+    job = _job(ctx, ctx.query.get("job", ""))
     if ctx.request.headers.get("hx-request") and job is not None:
         return ctx.render("report_status.html", job=job)
-    return ctx.render("report.html", job=job, jobs=sorted(jobs, key=lambda j: -j.started))
+    earlier = [j for j in _jobs(ctx) if job is None or j.id != job.id]
+    return ctx.render("report.html", job=job, jobs=earlier)
 
 
 @route("/report/run", right="report", methods=("POST",))
 def report_run(ctx: Ctx) -> Response:
     """Start a report run (in a separate process) and show its progress."""
     job_id = secrets.token_urlsafe(12)
-    root = ctx.web.extra.get("report_root")
-    if root is None:
-        root = ctx.web.extra["report_root"] = Path(tempfile.mkdtemp(prefix="kypho-web-"))
-        # the reports are this process's own files: removed when it exits
-        atexit.register(shutil.rmtree, root, True)
-    folder = Path(root) / job_id
+    folder = _report_root(ctx) / job_id
     folder.mkdir()
     job = _Job(job_id, str(ctx.user), folder, time.time())
-    _jobs(ctx)[job_id] = job
+    job.save()
     thread = threading.Thread(
         target=_run_report,
         args=(
@@ -230,9 +288,9 @@ def report_run(ctx: Ctx) -> Response:
 @route("/report/file", right="report")
 def report_file(ctx: Ctx) -> Response:
     """Open or download a finished report's HTML or Word file."""
-    job = _jobs(ctx).get(ctx.query.get("job", ""))
+    job = _job(ctx, ctx.query.get("job", ""))
     name = ctx.query.get("name", "")
-    if job is None or job.user != ctx.user or job.state != "done" or name not in job.files:
+    if job is None or job.state != "done" or name not in job.files:
         raise StoreError("no such report file: run the report again")
     path = job.folder / "report" / name
     if name.endswith(".html"):

@@ -70,10 +70,11 @@ def dashboard(ctx: Ctx) -> Response:
         ).all()
     states = statuses(store)
     open_queries = Counter(qr.record for qr in list_queries(store, open_only=True))
+    levels = store.schema[store.schema.group_column].levels
     table = [
         {
             "id": str(r[0]),
-            "group": "" if r[1] is None else str(r[1]),
+            "group": "" if r[1] is None else levels.get(str(r[1]), str(r[1])),
             "locked": bool(r[2]),
             "cells": [_cell(bool(r[2]), states.get((str(r[0]), i.name))) for i in ctx.web.forms],
             "queries": open_queries.get(str(r[0]), 0),
@@ -90,6 +91,7 @@ def dashboard(ctx: Ctx) -> Response:
         total=total,
         n_open=sum(open_queries.values()),
         totals=totals,
+        group_label=store.schema[store.schema.group_column].label,
         record_url=record_url,
     )
 
@@ -157,7 +159,7 @@ def record_page(ctx: Ctx) -> Response:
         {
             "inst": inst,
             "state": _cell(rec.locked, states.get((rid, inst.name))),
-            "missing": len(inst.missing(rec.values)),
+            "missing": [f.variable.label for f in inst.missing(rec.values)],
             "url": record_url(rid, inst.name),
         }
         for inst in ctx.web.forms
