@@ -47,21 +47,20 @@ def test_a_solve_that_does_not_converge_is_finished_by_lu() -> None:
     np.testing.assert_allclose(p, direct, rtol=1e-9, atol=1e-12 * np.abs(direct).max())
 
 
-def test_the_cortex_never_passes_cement_and_the_threshold_holds_it_at_the_breach() -> None:
+def test_the_cortex_never_passes_cement_and_a_higher_threshold_lets_less_out() -> None:
     base = Vertebra()
     leaks = []
-    for beta in (0.0, 5.0, 1e6):
+    for beta in (5.0, 200.0):
         v = replace(base, exits=tuple(replace(e, threshold_per_s=beta) for e in base.exits))
         r = simulate(staged_protocol(v), v, nx=20)
         assert r.cortex_ml == 0.0
+        assert r.leaked_by_exit()["cortex"] == 0.0
         leaks.append(r.leaked_total_ml)
-    assert leaks[0] > leaks[1] > 0.0  # a higher yield pressure lets less out
-    assert leaks[2] == 0.0  # a yield pressure no injection reaches: nothing
+    assert leaks[0] > leaks[1] > 0.0  # the yield pressure grows with β: less extrudes
 
 
 def test_the_time_step_shrinks_with_the_cells() -> None:
     v = Vertebra()
     coarse = simulate(traditional_protocol(v), v, nx=12)
     fine = simulate(traditional_protocol(v), v, nx=24)
-    assert fine.steps > coarse.steps
-    assert float(np.diff(fine.time_s).min()) < float(np.diff(coarse.time_s).min())
+    assert fine.steps > coarse.steps  # same injection, so a shorter mean step
