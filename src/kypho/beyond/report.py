@@ -387,7 +387,11 @@ def _trajectory_part(
             f"Figure B{k}. {result.measure}: model-based mean of each group at each "
             f"timepoint with its {100 * result.confidence:g}% CI (linear mixed model)."
         )
-        out.append(f"<p>Figure B{k} (below): model-based means of {_esc(result.measure)}.</p>")
+        # Inside a sentence the measure is named as the schema's phrase says, else its label.
+        said = (
+            f"{first.phrase} ({first.unit})" if first.phrase and first.unit else first.phrase
+        ) or in_sentence(result.measure)
+        out.append(f"<p>Figure B{k} (below): model-based means of {_esc(said)}.</p>")
     return out
 
 
