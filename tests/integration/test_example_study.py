@@ -3,6 +3,7 @@ analyze, template, db (kypho/data/examples/vertebroplasty/)."""
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -76,6 +77,14 @@ def test_analyze_writes_the_plans_tables(cohort: Path, tmp_path: Path) -> None:
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "| Pain relief at 12 months (points) |" in md
     assert "12 months | 27.9 ± 17.1\\* | 31.6 ± 18.8\\* |" in md  # ODI at 12 months, as generated
+    # No column name of the example (internal codes) and no "nan" reach the reader.
+    codes = re.compile(
+        r"\b(?:" + "|".join(n for n in load_schema(SCHEMA).variables if "_" in n) + r")\b"
+    )
+    for name in ("report.md", "tables.csv"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert not codes.findall(text), name
+        assert not re.findall(r"\b(?:nan|NaN|None)\b", text), name
 
 
 def test_a_plan_for_another_study_is_refused(tmp_path: Path) -> None:
@@ -197,6 +206,8 @@ def test_beyond_the_paper_plans_the_examples_own_endpoints(analysed: Analysed) -
     assert "could not be computed" not in fragment
     assert "New vertebral fracture by 12 months: group effect" in fragment
     assert "<th>Risk, vertebroplasty group</th>" in fragment
+    assert "Figure B2 (below): model-based means of back pain (VAS) (points)." in fragment
+    assert "Figure B3 (below): model-based means of the Oswestry Disability Index (%)." in fragment
     assert "the example&#x27;s records do not say how patients were allocated" in fragment
     assert list(figures) == [
         "figure_b1_power_curves.svg",
@@ -244,4 +255,6 @@ def test_power_from_the_examples_data() -> None:
     assert "84 records read, 0 rejected by validation" in result.output
     assert "80 eligible patients used" in result.output
     assert "ODI improvement at 12 months (%) — two means" in result.output
+    # the groups by their labels, not the codes of the data (pvp, conservative)
+    assert "expected: Vertebroplasty 34.2 ± 14.6 vs Conservative care 28.81 ± 18.5" in result.output
     assert "n per group 1 for power 0.8: 151 (analytic 150.43" in result.output

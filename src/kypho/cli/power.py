@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +120,14 @@ def _from_data(path: Path, options: dict[str, Any]) -> list[Endpoint]:
         f"{path.name}: {result.n_read} records read, {result.n_rejected} rejected by validation "
         f"(see kypho validate), {int(included.sum())} eligible patients used."
     )
-    return endpoints_from_data(data[included], schema, plan)
+    # Groups by their labels, as the report names them (not the codes in the data).
+    labels = schema[schema.group_column].levels
+    return [
+        replace(
+            e, groups=(labels.get(e.groups[0], e.groups[0]), labels.get(e.groups[1], e.groups[1]))
+        )
+        for e in endpoints_from_data(data[included], schema, plan)
+    ]
 
 
 def _from_audit(path: Path) -> list[Endpoint]:

@@ -1,11 +1,19 @@
-"""How data get in and out: tables (CSV, Excel, SPSS), the data-entry template, the dictionary."""
+"""How data get in and out: tables (CSV, Excel, SPSS), the data-entry template, the dictionary.
+
+The names are imported on first use (module ``__getattr__``), so that reading a
+CSV file does not import openpyxl for the Excel template.
+"""
 
 from __future__ import annotations
 
-from kypho.io.dictionary import data_dictionary, write_dictionary
-from kypho.io.example import example_records
-from kypho.io.tables import read_table, write_table
-from kypho.io.template import write_template
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kypho.io.dictionary import data_dictionary, write_dictionary
+    from kypho.io.example import example_records
+    from kypho.io.tables import read_table, write_table
+    from kypho.io.template import write_template
 
 __all__ = [
     "data_dictionary",
@@ -15,3 +23,25 @@ __all__ = [
     "write_table",
     "write_template",
 ]
+
+_LAZY = {
+    "data_dictionary": "kypho.io.dictionary",
+    "example_records": "kypho.io.example",
+    "read_table": "kypho.io.tables",
+    "write_dictionary": "kypho.io.dictionary",
+    "write_table": "kypho.io.tables",
+    "write_template": "kypho.io.template",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kypho.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

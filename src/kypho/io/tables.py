@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyreadstat
-from openpyxl.utils import get_column_letter
 
 from kypho.errors import ColumnError, DataError, InputFileError
 from kypho.io._csvfile import MAX_COLUMNS, read_csv_text
@@ -367,6 +366,9 @@ def _read_xlsx(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
 
 def _header_text(value: object, position: int) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
+        # Here, not at the top: openpyxl costs a CSV reader's start-up a third of a second.
+        from openpyxl.utils import get_column_letter
+
         return f"column {get_column_letter(int(position) + 1)}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -263,20 +263,7 @@ def icc_table(ratings: npt.ArrayLike | pd.DataFrame, *, confidence: float = 0.95
     """
     x, excluded = _matrix(ratings)
     n, k = x.shape
-    grand = x.mean()
-    ss_total = float(((x - grand) ** 2).sum())
-    ss_rows = float(k * ((x.mean(axis=1) - grand) ** 2).sum())
-    ss_cols = float(n * ((x.mean(axis=0) - grand) ** 2).sum())
-    ss_err = ss_total - ss_rows - ss_cols
-    msr = ss_rows / (n - 1)
-    msc = ss_cols / (k - 1)
-    mse = ss_err / ((n - 1) * (k - 1))
-    msw = (ss_cols + ss_err) / (n * (k - 1))
-    if not (msw > 0 and mse > 0):
-        raise StatisticsError(
-            "the ICC is undefined: every subject got the same value from every rater "
-            "(no disagreement at all), so there is no error variance to compare with"
-        )
+    msr, msc, mse, msw = _mean_squares(x)
     alpha = 1.0 - confidence
     df_r, df_w, df_e = n - 1.0, n * (k - 1.0), (n - 1.0) * (k - 1.0)
 
@@ -291,16 +278,7 @@ def icc_table(ratings: npt.ArrayLike | pd.DataFrame, *, confidence: float = 0.95
     q = 1.0 - alpha / 2.0
     fl1, fu1 = f1 / sps.f.ppf(q, df_r, df_w), f1 * sps.f.ppf(q, df_w, df_r)
     fl3, fu3 = f3 / sps.f.ppf(q, df_r, df_e), f3 * sps.f.ppf(q, df_e, df_r)
-    # absolute agreement: McGraw & Wong's approximate df of the denominator
-    fj = msc / mse
-    a = k * icc2 / (n * (1 - icc2))
-    b = 1 + k * icc2 * (n - 1) / (n * (1 - icc2))
-    v = (a * msc + b * mse) ** 2 / ((a * msc) ** 2 / (k - 1) + (b * mse) ** 2 / df_e)
-    f_star_u = sps.f.ppf(q, df_r, v)
-    f_star_l = sps.f.ppf(q, v, df_r)
-    low2 = n * (msr - f_star_u * mse) / (f_star_u * (k * msc + (k * n - k - n) * mse) + n * msr)
-    high2 = n * (f_star_l * msr - mse) / (k * msc + (k * n - k - n) * mse + n * f_star_l * msr)
-    del fj
+    low2, high2 = _agreement_limits(icc2, msr, msc, mse, n, k, q)
 
     def limits_1(fl: float, fu: float) -> tuple[float, float]:
         return (fl - 1) / (fl + k - 1), (fu - 1) / (fu + k - 1)
@@ -318,35 +296,83 @@ def icc_table(ratings: npt.ArrayLike | pd.DataFrame, *, confidence: float = 0.95
         "ICC(2,k)": (icc2k, *avg(low2, high2), f3, df_r, df_e, p3),
         "ICC(3,k)": (icc3k, 1 - 1 / fl3, 1 - 1 / fu3, f3, df_r, df_e, p3),
     }
-    results = []
-    for name, (est, lo, hi, f, d1, d2, p) in rows.items():
-        form = ICC_FORMS[name]
-        label = name.replace(",k)", f",{k})")
-        results.append(
-            ICCResult(
-                form=name,
-                mcgraw_wong=form.mcgraw_wong,
-                model=form.model,
-                type=form.type,
-                unit=form.unit.replace("k raters", f"{k} raters"),
-                method=f"{label}: {form.model}, {form.type}, "
-                f"{form.unit.replace('k raters', f'{k} raters')} (McGraw–Wong {form.mcgraw_wong})",
-                icc=float(est),
-                ci_low=float(lo),
-                ci_high=float(hi),
-                confidence=confidence,
-                statistic=float(f),
-                dof=float(d1),
-                dof_denominator=float(d2),
-                p_value=p,
-                n_subjects=n,
-                n_raters=k,
-                n_excluded=excluded,
-                interpretation=koo_li(float(est)),
-                interpretation_ci=koo_li_interval(float(lo), float(hi)),
-            )
+    results = tuple(
+        _icc_result(name, row, n=n, k=k, excluded=excluded, confidence=confidence)
+        for name, row in rows.items()
+    )
+    return ICCTable(results, msr, msc, mse, msw)
+
+
+def _mean_squares(x: npt.NDArray[np.float64]) -> tuple[float, float, float, float]:
+    """MSR, MSC, MSE and MSW of the two-way ANOVA of an n × k table (see icc_table)."""
+    n, k = x.shape
+    grand = x.mean()
+    ss_total = float(((x - grand) ** 2).sum())
+    ss_rows = float(k * ((x.mean(axis=1) - grand) ** 2).sum())
+    ss_cols = float(n * ((x.mean(axis=0) - grand) ** 2).sum())
+    ss_err = ss_total - ss_rows - ss_cols
+    msr = ss_rows / (n - 1)
+    msc = ss_cols / (k - 1)
+    mse = ss_err / ((n - 1) * (k - 1))
+    msw = (ss_cols + ss_err) / (n * (k - 1))
+    if not (msw > 0 and mse > 0):
+        raise StatisticsError(
+            "the ICC is undefined: every subject got the same value from every rater "
+            "(no disagreement at all), so there is no error variance to compare with"
         )
-    return ICCTable(tuple(results), msr, msc, mse, msw)
+    return msr, msc, mse, msw
+
+
+def _agreement_limits(
+    icc2: float, msr: float, msc: float, mse: float, n: int, k: int, q: float
+) -> tuple[float, float]:
+    """The interval of ICC(2,1): McGraw & Wong's approximate df of the F's denominator."""
+    df_r, df_e = n - 1.0, (n - 1.0) * (k - 1.0)
+    a = k * icc2 / (n * (1 - icc2))
+    b = 1 + k * icc2 * (n - 1) / (n * (1 - icc2))
+    v = (a * msc + b * mse) ** 2 / ((a * msc) ** 2 / (k - 1) + (b * mse) ** 2 / df_e)
+    f_star_u = sps.f.ppf(q, df_r, v)
+    f_star_l = sps.f.ppf(q, v, df_r)
+    low = n * (msr - f_star_u * mse) / (f_star_u * (k * msc + (k * n - k - n) * mse) + n * msr)
+    high = n * (f_star_l * msr - mse) / (k * msc + (k * n - k - n) * mse + n * f_star_l * msr)
+    return float(low), float(high)
+
+
+def _icc_result(
+    name: str,
+    row: tuple[float, ...],
+    *,
+    n: int,
+    k: int,
+    excluded: int,
+    confidence: float,
+) -> ICCResult:
+    """One Shrout–Fleiss form as a result, named for the k raters at hand."""
+    est, lo, hi, f, d1, d2, p = row
+    form = ICC_FORMS[name]
+    label = name.replace(",k)", f",{k})")
+    unit = form.unit.replace("k raters", f"{k} raters")
+    return ICCResult(
+        form=name,
+        mcgraw_wong=form.mcgraw_wong,
+        model=form.model,
+        type=form.type,
+        unit=unit,
+        method=f"{label}: {form.model}, {form.type}, {unit} (McGraw–Wong {form.mcgraw_wong})",
+        icc=float(est),
+        ci_low=float(lo),
+        ci_high=float(hi),
+        confidence=confidence,
+        statistic=float(f),
+        dof=float(d1),
+        dof_denominator=float(d2),
+        p_value=float(p),
+        n_subjects=n,
+        n_raters=k,
+        n_excluded=excluded,
+        interpretation=koo_li(float(est)),
+        interpretation_ci=koo_li_interval(float(lo), float(hi)),
+    )
 
 
 def icc(
@@ -671,41 +697,15 @@ def weighted_kappa(
     c = len(cats)
     if c < 2:
         raise StatisticsError(f"kappa needs a scale of at least 2 grades (got {c})")
-    s1 = pd.Series(list(rater1), dtype=object)
-    s2 = pd.Series(list(rater2), dtype=object)
-    if len(s1) != len(s2):
-        raise StatisticsError(
-            f"the two raters must grade the same subjects: {len(s1)} and {len(s2)} grades given"
-        )
-    ok = s1.notna().to_numpy() & s2.notna().to_numpy()
-    index = {str(cat): i for i, cat in enumerate(cats)}
-    codes = []
-    for s in (s1[ok], s2[ok]):
-        unknown = sorted({str(v) for v in s if str(v) not in index})
-        if unknown:
-            raise StatisticsError(
-                f"grade(s) {', '.join(map(repr, unknown))} are not on the scale "
-                f"({', '.join(map(str, cats))})"
-            )
-        codes.append(np.array([index[str(v)] for v in s], dtype=np.int64))
-    n = len(codes[0])
+    code1, code2, n_excluded = _graded_codes(rater1, rater2, cats)
+    n = len(code1)
     if n < 2:
         raise StatisticsError(f"kappa needs at least 2 subjects graded by both (got {n})")
     table = np.zeros((c, c))
-    np.add.at(table, (codes[0], codes[1]), 1.0)
+    np.add.at(table, (code1, code2), 1.0)
     p = table / n
     row, col = p.sum(axis=1), p.sum(axis=0)
-    i, j = np.indices((c, c))
-    if weights == "linear":
-        w = 1.0 - np.abs(i - j) / (c - 1)
-    elif weights == "quadratic":
-        w = 1.0 - (i - j) ** 2 / (c - 1) ** 2
-    elif weights == "unweighted":
-        w = (i == j).astype(np.float64)
-    else:
-        raise StatisticsError(
-            f"weights must be 'linear', 'quadratic' or 'unweighted' (got {weights!r})"
-        )
+    w = _kappa_weights(weights, c)
     po = float((w * p).sum())
     pe = float((w * np.outer(row, col)).sum())
     if pe >= 1.0:
@@ -730,11 +730,54 @@ def weighted_kappa(
         confidence=confidence,
         weights=weights,
         n=n,
-        n_excluded=int((~ok).sum()),
+        n_excluded=n_excluded,
         categories=tuple(map(str, cats)),
         method=(
             "Cohen's kappa"
             if weights == "unweighted"
             else f"Cohen's weighted kappa ({weights} weights)"
         ),
+    )
+
+
+def _graded_codes(
+    rater1: Sequence[object] | pd.Series,
+    rater2: Sequence[object] | pd.Series,
+    cats: Sequence[object],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int]:
+    """Both raters' grades as positions on the scale, for the subjects graded by both.
+
+    Returns the two code arrays and how many subjects were left out (a grade missing).
+    """
+    s1 = pd.Series(list(rater1), dtype=object)
+    s2 = pd.Series(list(rater2), dtype=object)
+    if len(s1) != len(s2):
+        raise StatisticsError(
+            f"the two raters must grade the same subjects: {len(s1)} and {len(s2)} grades given"
+        )
+    ok = s1.notna().to_numpy() & s2.notna().to_numpy()
+    index = {str(cat): i for i, cat in enumerate(cats)}
+    codes = []
+    for s in (s1[ok], s2[ok]):
+        unknown = sorted({str(v) for v in s if str(v) not in index})
+        if unknown:
+            raise StatisticsError(
+                f"grade(s) {', '.join(map(repr, unknown))} are not on the scale "
+                f"({', '.join(map(str, cats))})"
+            )
+        codes.append(np.array([index[str(v)] for v in s], dtype=np.int64))
+    return codes[0], codes[1], int((~ok).sum())
+
+
+def _kappa_weights(weights: str, c: int) -> npt.NDArray[np.float64]:
+    """The agreement weight of each pair of grades on a scale of ``c``."""
+    i, j = np.indices((c, c))
+    if weights == "linear":
+        return np.asarray(1.0 - np.abs(i - j) / (c - 1), dtype=np.float64)
+    if weights == "quadratic":
+        return np.asarray(1.0 - (i - j) ** 2 / (c - 1) ** 2, dtype=np.float64)
+    if weights == "unweighted":
+        return np.asarray(i == j, dtype=np.float64)
+    raise StatisticsError(
+        f"weights must be 'linear', 'quadratic' or 'unweighted' (got {weights!r})"
     )

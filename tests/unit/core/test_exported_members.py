@@ -47,3 +47,29 @@ def test_import_kypho_is_light() -> None:
     code = "import sys, kypho; print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_analysing_a_csv_imports_no_excel_plotting_or_scipy_stats() -> None:
+    """The cold start of ``kypho analyze``: reading a CSV and computing the tables need
+    neither openpyxl, matplotlib nor ``scipy.stats`` (about a second of imports)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kypho.analysis import analyze, load_plan\n"
+        "from kypho.cli.analyze import _default_cohort\n"
+        "from kypho.eligibility import screen\n"
+        "from kypho.io import read_table\n"
+        "from kypho.measures import derive\n"
+        "from kypho.schema import load_schema\n"
+        "from kypho.validation import validate\n"
+        "schema = load_schema()\n"
+        "data = derive(validate(read_table(_default_cohort(), schema=schema), schema).data, schema)\n"
+        "included = data[screen(data, schema).included.to_numpy()]\n"
+        "result = analyze(included, schema, load_plan())\n"
+        "assert len(result.tables) == 7\n"
+        "print(sorted(m for m in ('openpyxl', 'matplotlib', 'scipy.stats') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
