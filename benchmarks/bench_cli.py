@@ -30,8 +30,9 @@ Commands (``--only`` picks some; default all):
 ``registry``    ``kypho analyze FILE.parquet --registry --no-figures``: the chunked,
                 column-at-a-time path for files beyond memory (same input as analyze).
 ``synth``       ``kypho synth --n N --out FILE.csv`` at each size.
-``db``          ``kypho db import FILE`` then ``kypho db export OUT.csv`` (SQLite) at
-                each size.
+``db``          ``kypho db import FILE`` then ``kypho db export OUT.csv`` at each
+                size: SQLite, or with ``--db-url URL`` a fresh database per run on
+                that PostgreSQL server.
 
 Input files are synthetic cohorts written by ``kypho synth`` (seed 7) into the
 ``--data`` folder and reused between runs (delete the folder to regenerate).
@@ -192,12 +193,43 @@ def command_argv(
     if command == "synth":
         target = work / "synth.csv"
         return [[*argv, "synth", "--n", str(n), "--seed", "3", "--quiet", "--out", str(target)]]
-    url = f"sqlite:///{work / 'bench.db'}"
+    url = _store_url(work)
     return [
         [*argv, "db", "--url", url, "--user", "bench", "init"],
         [*argv, "db", "--url", url, "--user", "bench", "import", str(source), "--reason", "bench"],
         [*argv, "db", "--url", url, "--user", "bench", "export", str(work / "export.csv")],
     ]
+
+
+#: ``--db-url``: a PostgreSQL server for ``db`` (a fresh database per run), else SQLite.
+_PG_SERVER: str | None = None
+
+
+def _store_url(work: Path) -> str:
+    """The store of one db measurement: a new SQLite file, or a new PostgreSQL database."""
+    if _PG_SERVER is None:
+        return f"sqlite:///{work / 'bench.db'}"
+    import sqlalchemy as sa
+
+    name = f"kypho_bench_{work.name.replace('-', '_').lower()}"
+    engine = sa.create_engine(_PG_SERVER, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    (work / ".pg_database").write_text(name)
+    return sa.make_url(_PG_SERVER).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_store(work: Path) -> None:
+    marker = work / ".pg_database"
+    if _PG_SERVER is None or not marker.exists():
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(_PG_SERVER, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{marker.read_text()}"')
+    engine.dispose()
 
 
 def measure(
@@ -215,6 +247,7 @@ def measure(
         runs = [run_process(line, env, work, timeout) for line in lines]
         return runs[1:] if command == "db" else runs
     finally:
+        _drop_store(work)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -263,7 +296,14 @@ def main(arguments: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per process")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "kypho-bench")
     parser.add_argument("--baseline-src", type=Path, default=None)
+    parser.add_argument(
+        "--db-url",
+        default=None,
+        help="PostgreSQL server URL for `db` (e.g. from scripts/pg.sh start); default SQLite",
+    )
     args = parser.parse_args(arguments)
+    global _PG_SERVER
+    _PG_SERVER = args.db_url
     sizes = sorted(set(args.sizes) | ({MILLION} if args.million else set()))
     commands = args.only or list(COMMANDS)
     args.data.mkdir(parents=True, exist_ok=True)
@@ -294,7 +334,8 @@ def main(arguments: list[str] | None = None) -> None:
                     old.append(measure(command, n, args.data, *base, args.timeout))
             parts = ["import", "export"] if command == "db" else [command]
             for i, part in enumerate(parts):
-                label = f"db {part}" if command == "db" else command
+                store = "postgresql" if _PG_SERVER else "sqlite"
+                label = f"db {part} ({store})" if command == "db" else command
                 report(
                     label,
                     n,

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from kypho.analysis.plan import Plan
+    from kypho.beyond.confounding import ConfoundingResult
     from kypho.beyond.planning import Endpoint
     from kypho.schema import Schema
 
@@ -386,7 +387,11 @@ def _trajectory_part(
             f"Figure B{k}. {result.measure}: model-based mean of each group at each "
             f"timepoint with its {100 * result.confidence:g}% CI (linear mixed model)."
         )
-        out.append(f"<p>Figure B{k} (below): model-based means of {_esc(result.measure)}.</p>")
+        # Inside a sentence the measure is named as the schema's phrase says, else its label.
+        said = (
+            f"{first.phrase} ({first.unit})" if first.phrase and first.unit else first.phrase
+        ) or in_sentence(result.measure)
+        out.append(f"<p>Figure B{k} (below): model-based means of {_esc(said)}.</p>")
     return out
 
 
@@ -400,22 +405,7 @@ def _confounding_part(
 ) -> list[str]:
     labels = _group_labels(schema)
     treated, control = (group_noun(labels.get(g, g)) for g in schema.group_levels)
-    out = [
-        "<h3>Confounding: propensity-score analyses</h3>",
-        "<p>Groups that were not randomised may differ in ways that also affect the "
-        "outcome. The propensity score is each patient's estimated probability of being in "
-        f"the {_esc(treated)} rather than the {_esc(control)} given the baseline "
-        "characteristics of Table 1 (logistic regression). Weighting by its inverse (IPW, "
-        "stabilised weights) makes the groups alike in those characteristics across the "
-        f"whole cohort; matching pairs each patient of the {_esc(treated)} with the most "
-        f"similar one of the {_esc(control)} (nearest neighbour, within 0.2 SD of the logit "
-        f"of the score) and estimates the effect in the {_esc(treated)}. "
-        "Balance is judged by the standardised mean difference (|SMD| &lt; 0.1 is good). "
-        "Assumptions: every confounder is among the measured baseline characteristics (none "
-        "unmeasured), every patient could have received either method, and the propensity "
-        "model is adequate. The IPW confidence intervals use robust (sandwich) standard "
-        "errors.</p>",
-    ]
+    out = ["<h3>Confounding: propensity-score analyses</h3>", _confounding_intro(treated, control)]
     shown.describe("propensity scores")
     try:
         result = adjust_for_confounding(data, schema, plan=plan)
@@ -442,7 +432,35 @@ def _confounding_part(
             f"{len(result.pairs)} matched pairs).",
         )
     )
-    out.append(
+    out += _effect_tables(result, schema, plan, treated, control)
+    out.append(_love_figure(result, schema, figures, captions))
+    return out
+
+
+def _confounding_intro(treated: str, control: str) -> str:
+    """What the propensity analyses do and assume, the groups named by their labels."""
+    return (
+        "<p>Groups that were not randomised may differ in ways that also affect the "
+        "outcome. The propensity score is each patient's estimated probability of being in "
+        f"the {_esc(treated)} rather than the {_esc(control)} given the baseline "
+        "characteristics of Table 1 (logistic regression). Weighting by its inverse (IPW, "
+        "stabilised weights) makes the groups alike in those characteristics across the "
+        f"whole cohort; matching pairs each patient of the {_esc(treated)} with the most "
+        f"similar one of the {_esc(control)} (nearest neighbour, within 0.2 SD of the logit "
+        f"of the score) and estimates the effect in the {_esc(treated)}. "
+        "Balance is judged by the standardised mean difference (|SMD| &lt; 0.1 is good). "
+        "Assumptions: every confounder is among the measured baseline characteristics (none "
+        "unmeasured), every patient could have received either method, and the propensity "
+        "model is adequate. The IPW confidence intervals use robust (sandwich) standard "
+        "errors.</p>"
+    )
+
+
+def _effect_tables(
+    result: ConfoundingResult, schema: Schema, plan: Plan, treated: str, control: str
+) -> list[str]:
+    """The group effect on the binary outcome and, if any, on the ordinal one."""
+    out = [
         _table(
             [
                 "Analysis",
@@ -467,7 +485,7 @@ def _confounding_part(
             f"{_label(plan.beyond.outcome, schema)}: group effect, unadjusted and adjusted for "
             "the baseline characteristics.",
         )
-    )
+    ]
     if len(result.ordinal_effects):
         out.append(
             _table(
@@ -485,6 +503,16 @@ def _confounding_part(
                 f"logistic) odds ratio of a higher grade, {treated} vs {control}.",
             )
         )
+    return out
+
+
+def _love_figure(
+    result: ConfoundingResult,
+    schema: Schema,
+    figures: dict[str, bytes],
+    captions: dict[str, str],
+) -> str:
+    """Draw the love plot into ``figures``, numbered after those already there."""
     covariate_labels = [_covariate(c, schema) for c in result.balance["covariate"]]
 
     def relabel(ax: Axes) -> None:
@@ -507,8 +535,7 @@ def _confounding_part(
         "baseline characteristic before adjustment, after inverse-probability weighting "
         "and after matching; the dashed line marks 0.1."
     )
-    out.append(f"<p>Figure B{k} (below): covariate balance before and after adjustment.</p>")
-    return out
+    return f"<p>Figure B{k} (below): covariate balance before and after adjustment.</p>"
 
 
 def report_section(

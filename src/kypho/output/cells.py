@@ -316,7 +316,8 @@ def _frame_has_cr(frame: pd.DataFrame) -> bool:
 
 #: Rows formatted at a time by :class:`CsvWriter` (bounds its memory).
 CSV_BLOCK_ROWS = 100_000
-_THREADS = 2
+# one thread: two threads formatting side by side lost more to the GIL than they gained
+_THREADS = 1
 
 
 class CsvWriter:
@@ -369,13 +370,24 @@ class CsvWriter:
         self._file = open(self.path, "wb")  # closed in __exit__
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator=self.line_end).writerow(neutralise_row(self.columns))
-        self._file.write(buffer.getvalue().encode("utf-8"))
+        try:
+            self._emit(buffer.getvalue().encode("utf-8"))
+        except BaseException:
+            # __exit__ does not run when __enter__ fails: close the file here
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    def _emit(self, data: bytes | memoryview) -> None:
+        """Write bytes to the file (the one place this writer writes)."""
+        if self._file is None:
+            raise ValueError("CsvWriter used outside its with block")
+        self._file.write(data)
 
     def write(self, frame: pd.DataFrame) -> bool:
         """Append the rows of ``frame`` (its columns as given at the start).
@@ -390,8 +402,6 @@ class CsvWriter:
             return False
         from concurrent.futures import ThreadPoolExecutor
 
-        # pyarrow and NumPy let go of the GIL in their loops: two threads format
-        # columns (and join rows) side by side
         with ThreadPoolExecutor(max_workers=_THREADS) as pool:
             for start in range(0, max(len(frame), 1), CSV_BLOCK_ROWS):
                 part = frame.iloc[start : start + CSV_BLOCK_ROWS]
@@ -426,7 +436,7 @@ class CsvWriter:
                 part = part.combine_chunks()
             offsets = np.frombuffer(part.buffers()[1], dtype=np.int32)
             first, stop = offsets[part.offset], offsets[part.offset + len(part)]
-            self._file.write(memoryview(part.buffers()[2])[first:stop])
+            self._emit(memoryview(part.buffers()[2])[first:stop])
 
 
 def _quoted(text: pa.Array) -> pa.Array:

@@ -9,6 +9,7 @@ process dies leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import json
@@ -16,7 +17,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,16 @@ from kypho.errors import (
 from kypho.schema import Schema, Variable, load_schema
 from kypho.schema.dtypes import typed_column
 from kypho.store import migrate
-from kypho.store.audit import GENESIS, HASHED_FIELDS, deidentify_trail, dumps, entry_hash, now
+from kypho.store.audit import (
+    GENESIS,
+    HASHED_FIELDS,
+    chain_creates,
+    deidentify_trail,
+    dumps,
+    entry_hash,
+    now,
+    record_texts,
+)
 from kypho.store.engine import USER_ENV, create_store_engine, resolve_url
 from kypho.store.roles import RIGHTS, ROLES
 from kypho.store.safe_harbor import deidentify
@@ -256,6 +266,28 @@ class _Writer:
         self.entries.append(entry)
         if len(self.entries) >= _CHUNK:
             self._send()
+
+    def append_creates(self, records: Sequence[str], texts: Sequence[str], reason: str) -> None:
+        """One ``create`` entry (version 1) per record, ``texts`` its JSON, chained at once."""
+        if not records:  # an import whose every row was rejected writes no entry
+            return
+        hashes = chain_creates(
+            self.head, self.seq + 1, self.at, self.user, self.role, records, texts, reason
+        )
+        self._send()
+        prev = [self.head, *hashes[:-1]]
+        who = (self.at, self.user, self.role, "create")
+        rows = [
+            (self.seq + 1 + k, *who, record, None, None, text, reason, 1, before, after)
+            for k, (record, text, before, after) in enumerate(
+                zip(records, texts, prev, hashes, strict=True)
+            )
+        ]
+        for start in range(0, len(rows), _CHUNK):
+            _bulk_insert(self.conn, self.tables.audit, _STORED_AUDIT, rows[start : start + _CHUNK])
+        if hashes:
+            self.seq += len(hashes)
+            self.head = hashes[-1]
 
     def _send(self) -> None:
         if self.entries:
@@ -804,26 +836,10 @@ class Store:
             _python_values(data[name], self.schema[name]) if name in data else [None] * n
             for name in names
         ]
-        # the trail's JSON of each record: keys already in sorted order and dates
-        # already text, so encoding gives dumps()'s canonical form without its
-        # per-value callbacks (verify re-encodes stored rows with dumps())
-        order = sorted(range(len(names)), key=lambda i: names[i])
-        json_names = [names[i] for i in order]
-        json_columns = [
-            [None if v is None else v.isoformat() for v in columns[i]]
-            if self.schema[names[i]].type == "date"
-            else columns[i]
-            for i in order
-        ]
+        # the trail's JSON of each record, as dumps() writes it, column by column
+        texts = record_texts(columns, names)
         ids = columns[names.index(self.schema.id_column)]
-        for record_id, values in zip(ids, zip(*json_columns, strict=True), strict=True):
-            w.append(
-                "create",
-                record=str(record_id),
-                new=dumps(dict(zip(json_names, values, strict=True))),
-                reason=reason,
-                version=1,
-            )
+        w.append_creates([str(i) for i in ids], texts, reason)
         if w.conn.dialect.name == "sqlite":
             columns = [
                 _dates_as_text(c) if self.schema[name].type == "date" else c
@@ -1161,6 +1177,7 @@ class Store:
         versions: dict[str, int] = {}
         locks: dict[str, str | None] = {}
         users: dict[str, tuple[str, bool]] = {}
+        created: dict[str, int] = {}
         kept_seq: int | None = None
         prev = GENESIS
         expected = 1
@@ -1188,7 +1205,11 @@ class Store:
                 if kept is not None and prev == kept:
                     kept_seq = seq
                 try:
-                    _replay(entry, state, versions, locks, users)
+                    _replay(entry, state, versions, locks, users, created)
+                except _MalformedCreate as bad:
+                    problems.append(bad.problem())
+                    with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                        _replay(entry, state, versions, locks, users, created)
                 except (ValueError, TypeError, KeyError, AttributeError) as exc:
                     problems.append(
                         f"entry {seq} ({entry['action']}, record {entry['record']}) is malformed "
@@ -1201,7 +1222,7 @@ class Store:
                     f"the trail ends at entry {expected - 1} but its head records entry "
                     f"{top.seq}: entries were removed or added behind kypho's back"
                 )
-            n_records = self._compare_rows(conn, state, versions, locks, problems)
+            n_records = self._compare_rows(conn, state, versions, locks, created, problems)
             self._compare_users(conn, users, problems)
         if kept is not None and kept_seq is None:
             problems.append(
@@ -1255,6 +1276,7 @@ class Store:
         state: dict[str, str],
         versions: dict[str, int],
         locks: dict[str, str | None],
+        created: dict[str, int],
         problems: list[str],
     ) -> int:
         records = self.tables.records
@@ -1269,39 +1291,58 @@ class Store:
                 records.c.kypho_locked_by,
             )
         )
-        for row in result.mappings():
-            values = {n: row[n] for n in names}
-            rid = str(values[id_col])
-            seen.add(rid)
-            logged = state.get(rid)
-            if logged is None:
-                problems.append(f"record {rid} is in the table but the trail never created it")
-                continue
-            if dumps(values) != logged:
-                expected = json.loads(logged)
-                actual = json.loads(dumps(values))
-                for name in names:
-                    if expected.get(name) != actual.get(name):
+        position = names.index(id_col)
+        width = len(names)
+        for part in result.partitions():
+            columns = list(zip(*part, strict=True))
+            texts = record_texts(columns[:width], names)
+            for row, text in zip(part, texts, strict=True):
+                rid = str(row[position])
+                seen.add(rid)
+                logged = state.get(rid)
+                if logged is None:
+                    problems.append(f"record {rid} is in the table but the trail never created it")
+                    continue
+                if text != logged and rid in created:
+                    try:
+                        _parse_created(rid, state, versions, locks, created)
+                    except _MalformedCreate as bad:
+                        problems.append(bad.problem())
                         problems.append(
-                            f"record {rid}, {name!r} is {dumps(actual.get(name))} in the table "
-                            f"but {dumps(expected.get(name))} in the audit trail"
+                            f"record {rid} is in the table but the trail never created it"
                         )
-            if int(row["kypho_version"]) != versions[rid]:
-                problems.append(
-                    f"record {rid} has version {row['kypho_version']} in the table but "
-                    f"{versions[rid]} in the audit trail"
-                )
-            holder = locks[rid]
-            if bool(row["kypho_locked"]) != (holder is not None):
-                problems.append(
-                    f"record {rid} is {'locked' if row['kypho_locked'] else 'unlocked'} in the "
-                    "table but not in the audit trail"
-                )
-            elif holder is not None and row["kypho_locked_by"] != holder:
-                problems.append(
-                    f"record {rid} is locked by {row['kypho_locked_by']} in the table but by "
-                    f"{holder} in the audit trail"
-                )
+                        continue
+                if text != logged:
+                    expected = json.loads(logged)
+                    actual = json.loads(text)
+                    for name in names:
+                        if expected.get(name) != actual.get(name):
+                            problems.append(
+                                f"record {rid}, {name!r} is {dumps(actual.get(name))} in the "
+                                f"table but {dumps(expected.get(name))} in the audit trail"
+                            )
+                version, locked, locked_by = row[width], row[width + 1], row[width + 2]
+                if int(version) != versions[rid]:
+                    problems.append(
+                        f"record {rid} has version {version} in the table but "
+                        f"{versions[rid]} in the audit trail"
+                    )
+                holder = locks[rid]
+                if bool(locked) != (holder is not None):
+                    problems.append(
+                        f"record {rid} is {'locked' if locked else 'unlocked'} in the "
+                        "table but not in the audit trail"
+                    )
+                elif holder is not None and locked_by != holder:
+                    problems.append(
+                        f"record {rid} is locked by {locked_by} in the table but by "
+                        f"{holder} in the audit trail"
+                    )
+        for rid in sorted(set(created) - seen):
+            try:
+                _parse_created(rid, state, versions, locks, created)
+            except _MalformedCreate as bad:
+                problems.append(bad.problem())
         for rid in sorted(set(state) - seen):
             problems.append(f"record {rid} is in the audit trail but missing from the table")
         return len(seen)
@@ -1313,22 +1354,31 @@ def _replay(
     versions: dict[str, int],
     locks: dict[str, str | None],
     users: dict[str, tuple[str, bool]],
+    created: dict[str, int],
 ) -> None:
     """Apply one trail entry to the replayed records and users.
 
     Raises ValueError, TypeError or KeyError for an entry that cannot be
     applied (``verify`` reports it as malformed); nothing is changed then.
+    A ``create`` entry's JSON is kept as text (``created`` maps the record to
+    the entry) and parsed when a later entry changes the record; one that does
+    not parse raises :class:`_MalformedCreate`.
     """
     action = entry["action"]
     rid = entry["record"]
+    if rid in created and action in ("update", "delete"):
+        _parse_created(rid, state, versions, locks, created)
     if action == "create":
-        values = json.loads(entry["new_value"])
-        if not isinstance(values, dict) or not isinstance(rid, str):
+        text = entry["new_value"]
+        if not isinstance(text, str) or not text.startswith("{") or not isinstance(rid, str):
             raise TypeError("a created record must be a JSON object with a record id")
         version = int(entry["version"])
-        state[rid] = dumps(values)
+        # the entry's own text, parsed only when needed: the stored row's JSON is
+        # compared with it as text first (dumps() wrote both)
+        state[rid] = text
         versions[rid] = version
         locks[rid] = None
+        created[rid] = int(entry["seq"])
     elif action == "update" and rid in state:
         name = entry["field"]
         if not isinstance(name, str):
@@ -1352,6 +1402,40 @@ def _replay(
     elif action in ("user_disable", "user_enable"):
         name = entry["field"]
         users[name] = (users[name][0], action == "user_enable")
+
+
+class _MalformedCreate(Exception):
+    """A create entry whose JSON does not give a record (found when it is parsed)."""
+
+    def __init__(self, seq: int, record: str, cause: Exception) -> None:
+        super().__init__(seq, record, cause)
+        self.seq, self.record, self.cause = seq, record, cause
+
+    def problem(self) -> str:
+        return (
+            f"entry {self.seq} (create, record {self.record}) is malformed and cannot be "
+            f"replayed: {type(self.cause).__name__}: {self.cause}"
+        )
+
+
+def _parse_created(
+    rid: str,
+    state: dict[str, str],
+    versions: dict[str, int],
+    locks: dict[str, str | None],
+    created: dict[str, int],
+) -> None:
+    """Parse a created record's JSON kept as text; a malformed one is taken back out."""
+    seq = created.pop(rid)
+    try:
+        values = json.loads(state[rid])
+        if not isinstance(values, dict):
+            raise TypeError("a created record must be a JSON object with a record id")
+    except (ValueError, TypeError) as exc:
+        state.pop(rid, None)
+        versions.pop(rid, None)
+        locks.pop(rid, None)
+        raise _MalformedCreate(seq, rid, exc) from exc
 
 
 def _count(n: int, noun: str) -> str:
@@ -1461,7 +1545,10 @@ def _python_values(values: pd.Series, var: Variable) -> list[Any]:
     else:
         out = values.astype(object).to_numpy().tolist()
         out = [str(v) for v in out]
-    return [None if m else v for v, m in zip(out, missing.tolist(), strict=True)]
+    cells = cast(list[Any], out)
+    for i in np.flatnonzero(missing).tolist():
+        cells[i] = None
+    return cells
 
 
 def _typed_frame(rows: Sequence[Any], schema: Schema, names: Sequence[str]) -> pd.DataFrame:

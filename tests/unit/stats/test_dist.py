@@ -107,3 +107,58 @@ def test_importing_it_does_not_import_scipy_stats() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# Only ordinary arguments, so that every call takes the scipy.special path (a single
+# unusual value sends the whole call to scipy.stats, which the cases above mostly test).
+X_ORD = np.array([-40.0, -2.5, -1.0, 0.0, 1e-300, 0.3, 1.0, 1.96, 2.5, 40.0])
+X_POS = X_ORD[X_ORD > 0]
+Q_ORD = np.array([1e-300, 1e-12, 0.025, 0.05, 0.5, 0.8, 0.975, 1 - 1e-12])
+DF_ORD = np.array([0.3, 1.0, 2.0, 2.7, 9.0, 30.0, 108.0, 1e6])
+
+ORDINARY = [
+    ("t", "sf", X_ORD, (DF_ORD,)),
+    ("t", "cdf", X_ORD, (DF_ORD,)),
+    ("t", "pdf", X_ORD, (DF_ORD,)),
+    ("t", "isf", Q_ORD, (DF_ORD,)),
+    ("t", "ppf", Q_ORD, (DF_ORD,)),
+    ("norm", "sf", X_ORD, ()),
+    ("norm", "cdf", X_ORD, ()),
+    ("norm", "isf", Q_ORD, ()),
+    ("f", "sf", X_POS, (DF_ORD, DF_ORD)),
+    ("f", "cdf", X_POS, (DF_ORD, DF_ORD)),
+    ("f", "ppf", Q_ORD, (DF_ORD, DF_ORD)),
+    ("chi2", "sf", np.abs(X_ORD), (DF_ORD,)),
+]
+
+
+@pytest.mark.parametrize(("dist", "method", "values", "shapes"), ORDINARY)
+def test_fast_path_arrays_equal_scipy(dist: str, method: str, values: Any, shapes: Any) -> None:
+    ours = getattr(getattr(_dist, dist), method)
+    theirs = getattr(getattr(stats, dist), method)
+    if not shapes:
+        _same(ours(values), theirs(values))
+        _same(ours(values[::-1][::2]), theirs(values[::-1][::2]))  # not contiguous
+        return
+    grid = np.meshgrid(values, *shapes, indexing="ij")
+    _same(ours(*grid), theirs(*grid))
+    if len(shapes) == 1:
+        lone = (values[:, None], shapes[0][None, :])  # broadcast, not contiguous
+        _same(ours(*lone), theirs(*lone))
+        _same(ours(values, 7.5), theirs(values, 7.5))
+
+
+def test_ordinary_arrays_do_not_import_scipy_stats() -> None:
+    """The cases above take the fast path: making them all leaves scipy.stats unimported."""
+    calls = "; ".join(
+        f"getattr(_dist.{d}, {m!r})(*np.meshgrid(np.array({v.tolist()!r}), "
+        + "".join(f"np.array({s.tolist()!r}), " for s in shapes)
+        + "indexing='ij'))"
+        for d, m, v, shapes in ORDINARY
+    )
+    code = (
+        f"import sys; import numpy as np; from kypho.stats import _dist; {calls}; "
+        "print('scipy.stats' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -6,10 +6,19 @@ import datetime as dt
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kypho.errors import StoreError
 from kypho.store import RIGHTS, ROLES, resolve_url
-from kypho.store.audit import GENESIS, HASHED_FIELDS, dumps, entry_hash
+from kypho.store.audit import (
+    GENESIS,
+    HASHED_FIELDS,
+    chain_creates,
+    dumps,
+    entry_hash,
+    record_texts,
+)
 from kypho.store.engine import create_store_engine
 
 
@@ -78,3 +87,52 @@ def test_roles_grow_in_rights() -> None:
     assert "unlock" not in RIGHTS["monitor"]
     assert "export" not in RIGHTS["data_entry"]
     assert RIGHTS["admin"] == frozenset().union(*RIGHTS.values())
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, -0.0, 1.0, 1e16, 1e-5, 0.1, 27.0]),
+    st.text(max_size=8),
+    st.dates(),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(_VALUES, min_size=4, max_size=4), min_size=1, max_size=6))
+def test_record_texts_are_dumps_of_each_record(rows: list[list[object]]) -> None:
+    names = ["z", "a", "m_1", "é"]
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    expected = [dumps(dict(zip(names, row, strict=True))) for row in rows]
+    assert record_texts(columns, names) == expected
+
+
+def test_record_texts_of_typed_columns_tell_zero_from_minus_zero() -> None:
+    columns = [[0.0, -0.0, 0.0, 1.5], ["P-1", "P-2", 'q"\n', "ü"], [True, False, None, True]]
+    names = ["x", "id", "flag"]
+    expected = [dumps(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
+    assert record_texts(columns, names) == expected
+
+
+def test_chained_creates_are_entry_hashes_in_turn() -> None:
+    records, texts = ["P-1", 'P-"2"', "ü"], ['{"a":1}', '{"a":null}', "{}"]
+    hashes = chain_creates(
+        GENESIS, 7, "2026-01-01T00:00:00+00:00", "ada", "admin", records, texts, "why"
+    )
+    prev = GENESIS
+    for k, (record, text) in enumerate(zip(records, texts, strict=True)):
+        entry = _entry(
+            seq=7 + k,
+            at="2026-01-01T00:00:00+00:00",
+            action="create",
+            record=record,
+            field=None,
+            old_value=None,
+            new_value=text,
+            reason="why",
+            version=1,
+        )
+        prev = entry_hash(prev, entry)
+        assert hashes[k] == prev
