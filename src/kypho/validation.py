@@ -536,13 +536,17 @@ def _missing_mask(s: pd.Series, tokens: set[str], fact: _Factorized | None = Non
         assert fact is not None
     codes, uniques = fact
     texts = uniques.to_numpy(dtype=object)
-    is_text = np.fromiter((type(u) is str for u in texts), dtype=bool, count=len(texts))
-    # a number or a boolean is never a token (NaN, the one that prints as one, is missing)
-    is_number = np.fromiter(
-        (isinstance(u, int | float | np.number | np.bool_) for u in texts),
-        dtype=bool,
-        count=len(texts),
-    )
+    if isinstance(s.dtype, pd.StringDtype):
+        is_text = np.ones(len(texts), dtype=bool)  # a string column holds only strings
+        is_number = is_text
+    else:
+        is_text = np.fromiter((type(u) is str for u in texts), dtype=bool, count=len(texts))
+        # a number or a boolean is never a token (NaN, the one that prints as one, is missing)
+        is_number = np.fromiter(
+            (isinstance(u, int | float | np.number | np.bool_) for u in texts),
+            dtype=bool,
+            count=len(texts),
+        )
     if (is_text | is_number).all():
         # what pandas' string strip does (arrow's trim), without pandas calls per column
         import pyarrow as pa
@@ -550,9 +554,17 @@ def _missing_mask(s: pd.Series, tokens: set[str], fact: _Factorized | None = Non
 
         token_u = np.zeros(len(texts), dtype=bool)
         if is_text.any():
-            words = pa.array(texts[is_text].tolist(), pa.string())
-            stripped = pc.utf8_trim_whitespace(words).to_pylist()
-            token_u[is_text] = [t.casefold() in tokens for t in stripped]
+            where = np.flatnonzero(is_text)
+            stripped = pc.utf8_trim_whitespace(pa.array(texts[where].tolist(), pa.string()))
+            # casefolding never shortens a text, so a longer one is no token
+            longest = max((len(t) for t in tokens), default=0)
+            short = np.asarray(
+                pc.less_equal(pc.utf8_length(stripped), longest).to_numpy(zero_copy_only=False),
+                dtype=bool,
+            )
+            candidates = np.flatnonzero(short)
+            words = stripped.take(pa.array(candidates, pa.int64())).to_pylist()
+            token_u[where[candidates]] = [t.casefold() in tokens for t in words]
     else:
         is_token = uniques.astype("string").str.strip().str.casefold().isin(tokens)
         token_u = is_token.fillna(True).to_numpy(dtype=bool)
