@@ -358,7 +358,13 @@ def validate(
         if unread.any():
             source = source.where(~unread)
         # the distinct values are found once per column and shared by every check
-        fact = _factorize(source)
+        # a string column needs its distinct values only where they are mapped to levels
+        needs_levels = var.type in ("boolean", "category", "ordinal")
+        fact = (
+            _factorize(source)
+            if needs_levels or not isinstance(source.dtype, pd.StringDtype)
+            else None
+        )
         missing = _missing_mask(source, missing_tokens, fact)
         values, bad = _convert(var, source, missing, schema.none_token, fact)
         report(bad, var.name, source, "type", f"must be {var.allowed()}")
@@ -531,6 +537,8 @@ def _broadcast(codes: np.ndarray, values: np.ndarray, fill: object = None) -> np
 def _missing_mask(s: pd.Series, tokens: set[str], fact: _Factorized | None = None) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
         return s.isna().to_numpy()
+    if fact is None and isinstance(s.dtype, pd.StringDtype):
+        return _string_tokens(s, tokens)
     if fact is None:
         fact = _factorize(s)
         assert fact is not None
@@ -570,6 +578,24 @@ def _missing_mask(s: pd.Series, tokens: set[str], fact: _Factorized | None = Non
         token_u = is_token.fillna(True).to_numpy(dtype=bool)
     # a missing cell (code -1) is missing
     mask: np.ndarray = _broadcast(codes, token_u, True)
+    return mask
+
+
+def _string_tokens(s: pd.Series, tokens: set[str]) -> np.ndarray:
+    """Missing cells and missing tokens of a string column, cell by cell in arrow (no hashing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stripped = pc.utf8_trim_whitespace(pa.array(s.array))
+    # casefolding never shortens a text, so a longer one is no token
+    longest = max((len(t) for t in tokens), default=0)
+    short = pc.fill_null(pc.less_equal(pc.utf8_length(stripped), longest), False)
+    candidates = np.flatnonzero(np.asarray(short.to_numpy(zero_copy_only=False), dtype=bool))
+    mask = s.isna().to_numpy(dtype=bool, copy=True)
+    words = stripped.take(pa.array(candidates, pa.int64())).to_pylist()
+    mask[candidates] |= np.array(
+        [w is not None and w.casefold() in tokens for w in words], dtype=bool
+    )
     return mask
 
 
