@@ -358,7 +358,13 @@ def validate(
         if unread.any():
             source = source.where(~unread)
         # the distinct values are found once per column and shared by every check
-        fact = _factorize(source)
+        # a string column needs its distinct values only where they are mapped to levels
+        needs_levels = var.type in ("boolean", "category", "ordinal")
+        fact = (
+            _factorize(source)
+            if needs_levels or not isinstance(source.dtype, pd.StringDtype)
+            else None
+        )
         missing = _missing_mask(source, missing_tokens, fact)
         values, bad = _convert(var, source, missing, schema.none_token, fact)
         report(bad, var.name, source, "type", f"must be {var.allowed()}")
@@ -531,18 +537,24 @@ def _broadcast(codes: np.ndarray, values: np.ndarray, fill: object = None) -> np
 def _missing_mask(s: pd.Series, tokens: set[str], fact: _Factorized | None = None) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
         return s.isna().to_numpy()
+    if fact is None and isinstance(s.dtype, pd.StringDtype):
+        return _string_tokens(s, tokens)
     if fact is None:
         fact = _factorize(s)
         assert fact is not None
     codes, uniques = fact
     texts = uniques.to_numpy(dtype=object)
-    is_text = np.fromiter((type(u) is str for u in texts), dtype=bool, count=len(texts))
-    # a number or a boolean is never a token (NaN, the one that prints as one, is missing)
-    is_number = np.fromiter(
-        (isinstance(u, int | float | np.number | np.bool_) for u in texts),
-        dtype=bool,
-        count=len(texts),
-    )
+    if isinstance(s.dtype, pd.StringDtype):
+        is_text = np.ones(len(texts), dtype=bool)  # a string column holds only strings
+        is_number = is_text
+    else:
+        is_text = np.fromiter((type(u) is str for u in texts), dtype=bool, count=len(texts))
+        # a number or a boolean is never a token (NaN, the one that prints as one, is missing)
+        is_number = np.fromiter(
+            (isinstance(u, int | float | np.number | np.bool_) for u in texts),
+            dtype=bool,
+            count=len(texts),
+        )
     if (is_text | is_number).all():
         # what pandas' string strip does (arrow's trim), without pandas calls per column
         import pyarrow as pa
@@ -550,14 +562,40 @@ def _missing_mask(s: pd.Series, tokens: set[str], fact: _Factorized | None = Non
 
         token_u = np.zeros(len(texts), dtype=bool)
         if is_text.any():
-            words = pa.array(texts[is_text].tolist(), pa.string())
-            stripped = pc.utf8_trim_whitespace(words).to_pylist()
-            token_u[is_text] = [t.casefold() in tokens for t in stripped]
+            where = np.flatnonzero(is_text)
+            stripped = pc.utf8_trim_whitespace(pa.array(texts[where].tolist(), pa.string()))
+            # casefolding never shortens a text, so a longer one is no token
+            longest = max((len(t) for t in tokens), default=0)
+            short = np.asarray(
+                pc.less_equal(pc.utf8_length(stripped), longest).to_numpy(zero_copy_only=False),
+                dtype=bool,
+            )
+            candidates = np.flatnonzero(short)
+            words = stripped.take(pa.array(candidates, pa.int64())).to_pylist()
+            token_u[where[candidates]] = [t.casefold() in tokens for t in words]
     else:
         is_token = uniques.astype("string").str.strip().str.casefold().isin(tokens)
         token_u = is_token.fillna(True).to_numpy(dtype=bool)
     # a missing cell (code -1) is missing
     mask: np.ndarray = _broadcast(codes, token_u, True)
+    return mask
+
+
+def _string_tokens(s: pd.Series, tokens: set[str]) -> np.ndarray:
+    """Missing cells and missing tokens of a string column, cell by cell in arrow (no hashing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stripped = pc.utf8_trim_whitespace(pa.array(s.array))
+    # casefolding never shortens a text, so a longer one is no token
+    longest = max((len(t) for t in tokens), default=0)
+    short = pc.fill_null(pc.less_equal(pc.utf8_length(stripped), longest), False)
+    candidates = np.flatnonzero(np.asarray(short.to_numpy(zero_copy_only=False), dtype=bool))
+    mask = s.isna().to_numpy(dtype=bool, copy=True)
+    words = stripped.take(pa.array(candidates, pa.int64())).to_pylist()
+    mask[candidates] |= np.array(
+        [w is not None and w.casefold() in tokens for w in words], dtype=bool
+    )
     return mask
 
 
