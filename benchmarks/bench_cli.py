@@ -24,6 +24,8 @@ Commands (``--only`` picks some; default all):
 ``default``     ``kypho analyze --out DIR``: the bundled cohort, all formats and
                 figures (what ``make run`` does).
 ``analyze``     ``kypho analyze FILE --out DIR --no-figures`` at each size.
+``nohtml``      ``analyze FILE --no-figures`` with every format but html: no report.html,
+                so no "Beyond the paper" section (the issue's "without the HTML report").
 ``figures``     ``kypho analyze FILE --out DIR`` (all formats and figures) at each size.
 ``registry``    ``kypho analyze FILE.parquet --registry --no-figures``: the chunked,
                 column-at-a-time path for files beyond memory (same input as analyze).
@@ -62,7 +64,7 @@ from typing import IO
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = (100, 10_000, 100_000)
 MILLION = 1_000_000
-COMMANDS = ("default", "analyze", "figures", "registry", "synth", "db")
+COMMANDS = ("default", "analyze", "nohtml", "figures", "registry", "synth", "db")
 STAGE = re.compile(r"^\[(\d+)/(\d+)\] (.*?) \((\d+(?:\.\d+)?) s\)\s*$")
 SEED = "7"
 
@@ -174,6 +176,9 @@ def command_argv(
     source = ensure_data(n, data, argv, env)
     if command == "analyze":
         return [[*argv, "analyze", str(source), "--out", str(out), "--no-figures"]]
+    if command == "nohtml":
+        formats = [arg for fmt in ("md", "csv", "tex", "docx") for arg in ("--format", fmt)]
+        return [[*argv, "analyze", str(source), "--out", str(out), "--no-figures", *formats]]
     if command == "figures":
         return [[*argv, "analyze", str(source), "--out", str(out)]]
     if command == "registry":

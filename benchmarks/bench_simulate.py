@@ -1,16 +1,17 @@
 """Benchmark: the cement-perfusion model — one protocol by grid size, and a Sobol' analysis.
 
 Run by hand: ``.venv/bin/python benchmarks/bench_simulate.py [--repeat 3] [--sobol-n 64]
-[--sizes 25,50,100,200] [--skip-sobol]``. CI never runs this file.
+[--sizes 25,50,100,200] [--skip-sobol] [--skip-grids] [--skip-process]``. CI never runs this file.
 
 Prints, for the traditional and the staged protocol on n × n grids (in-process,
-median of ``--repeat`` runs): wall time, steps, pressure factorisations, leaked
-volume (the mesh-convergence table of docs/simulate.md) and the cement counted
-through the cortex; the growth exponent of the cost with the number of cells
-(slope of log time on log N between successive sizes); the whole
-``kypho simulate compare --nx 200`` command as a process (one run); and the
-sensitivity analysis with ``--sobol-n`` base rows (2 N (d + 2) simulations) on a
-``--sobol-nx`` grid, as a whole process.
+labelled as such; median of ``--repeat`` runs, one at 200): wall and CPU time,
+steps, pressure solves, CG iterations per solve, leaked volume per exit (the
+mesh-convergence table of docs/simulate.md); the growth exponent of the CPU
+cost with the number of cells (slope of log time on log N between successive
+sizes); the whole ``kypho simulate compare --nx 200`` command as a process
+(one run, wall and children's CPU); and the sensitivity analysis with
+``--sobol-n`` base rows (2 N (d + 2) simulations) on a ``--sobol-nx`` grid, as
+a whole process (wall and CPU).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,54 +38,85 @@ def _load() -> str:
         return "load average unknown"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--sizes", default="25,50,100,200")
-    parser.add_argument("--steps-per-ml", type=float, default=10.0)
-    parser.add_argument("--sobol-n", type=int, default=64)
-    parser.add_argument("--sobol-nx", type=int, default=20)
-    parser.add_argument("--sobol-steps-per-ml", type=float, default=4.0)
-    parser.add_argument("--skip-sobol", action="store_true")
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    v = Vertebra()
-    print(f"cement-perfusion benchmark ({_load()}; {os.cpu_count()} CPUs)")
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _grids(args: argparse.Namespace, sizes: list[int], v: Vertebra) -> None:
+    print("in-process: simulate() per protocol on n × n cells")
     print(
-        f"{'grid':>9} {'protocol':<12} {'median s':>9} {'steps':>6} {'factor.':>8} {'leaked ml':>10} {'cortex ml':>10}"
+        f"{'grid':>9} {'protocol':<12} {'wall s':>7} {'CPU s':>7} {'steps':>6} {'solves':>7} "
+        f"{'CG it/solve':>11} {'breach ml':>10} {'vein ml':>8} {'leaked ml':>10} {'balance':>8}"
     )
-    times: dict[str, list[float]] = {"traditional": [], "staged": []}
+    cpus: dict[str, list[float]] = {"traditional": [], "staged": []}
     for n in sizes:
         for protocol in (traditional_protocol(v), staged_protocol(v)):
-            runs = []
+            walls, cpu = [], []
             for _ in range(args.repeat if n <= 100 else 1):
-                t0 = time.perf_counter()
-                r = simulate(protocol, v, nx=n, ny=n, steps_per_ml=args.steps_per_ml)
-                runs.append(time.perf_counter() - t0)
-            median = statistics.median(runs)
-            times[protocol.name].append(median)
+                t0, c0 = time.perf_counter(), time.process_time()
+                r = simulate(
+                    protocol,
+                    v,
+                    nx=n,
+                    ny=n,
+                    courant=args.courant,
+                    pressure_every=args.pressure_every,
+                )
+                walls.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
+            cpus[protocol.name].append(statistics.median(cpu))
+            by_exit = r.leaked_by_exit()
             print(
-                f"{n:>4}×{n:<4} {protocol.name:<12} {median:>9.2f} {r.steps:>6} {r.factorizations:>8} "
-                f"{r.leaked_total_ml:>10.4f} {r.cortex_ml:>10.4f}"
+                f"{n:>4}×{n:<4} {protocol.name:<12} {statistics.median(walls):>7.2f} "
+                f"{statistics.median(cpu):>7.2f} {r.steps:>6} {r.pressure_solves:>7} "
+                f"{r.cg_iterations / r.pressure_solves:>11.0f} {by_exit['breach']:>10.4f} "
+                f"{by_exit['basivertebral vein']:>8.4f} {r.leaked_total_ml:>10.4f} "
+                f"{float(r.balance_error.max()):>8.0e}",
+                flush=True,
             )
-    for name, ts in times.items():
+    for name, ts in cpus.items():
         slopes = [
             math.log(ts[k] / ts[k - 1]) / math.log((sizes[k] / sizes[k - 1]) ** 2)
             for k in range(1, len(sizes))
         ]
-        print(f"cost growth ({name}): time ∝ N^p with p = " + ", ".join(f"{p:.2f}" for p in slopes))
-    t0 = time.perf_counter()
-    subprocess.run(
-        [KYPHO, "simulate", "compare", "--nx", "200"],
-        check=True,
-        capture_output=True,
-    )
-    print(
-        f"whole process `kypho simulate compare --nx 200` (two protocols): {time.perf_counter() - t0:.1f} s ({_load()})"
-    )
+        print(
+            f"CPU cost growth ({name}): time ∝ N^p with p = "
+            + ", ".join(f"{p:.2f}" for p in slopes)
+        )
+    print(_load())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sizes", default="25,50,100,200")
+    parser.add_argument("--courant", type=float, default=0.25)
+    parser.add_argument("--pressure-every", type=int, default=2)
+    parser.add_argument("--sobol-n", type=int, default=64)
+    parser.add_argument("--sobol-nx", type=int, default=20)
+    parser.add_argument("--sobol-courant", type=float, default=0.25)
+    parser.add_argument("--skip-sobol", action="store_true")
+    parser.add_argument("--skip-grids", action="store_true")
+    parser.add_argument("--skip-process", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    v = Vertebra()
+    print(f"cement-perfusion benchmark ({_load()}; {os.cpu_count()} CPUs)")
+    if not args.skip_grids:
+        _grids(args, sizes, v)
+    if not args.skip_process:
+        t0, c0 = time.perf_counter(), _children_cpu()
+        subprocess.run(
+            [KYPHO, "simulate", "compare", "--nx", "200"], check=True, capture_output=True
+        )
+        print(
+            f"whole process `kypho simulate compare --nx 200` (two protocols): "
+            f"{time.perf_counter() - t0:.1f} s wall, {_children_cpu() - c0:.1f} s CPU ({_load()})"
+        )
     if args.skip_sobol:
         return
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     out = subprocess.run(
         [
             KYPHO,
@@ -93,18 +126,19 @@ def main() -> None:
             str(args.sobol_n),
             "--nx",
             str(args.sobol_nx),
-            "--steps-per-ml",
-            str(args.sobol_steps_per_ml),
+            "--courant",
+            str(args.sobol_courant),
             "--quiet",
         ],
         check=True,
         capture_output=True,
         text=True,
     )
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, _children_cpu() - c0
     print(out.stdout)
     print(
-        f"whole process `kypho simulate sensitivity --n {args.sobol_n}`: {elapsed:.1f} s ({_load()})"
+        f"whole process `kypho simulate sensitivity --n {args.sobol_n} --nx {args.sobol_nx}`: "
+        f"{elapsed:.1f} s wall, {cpu:.1f} s CPU ({_load()})"
     )
 
 

@@ -51,6 +51,23 @@ _OPS: dict[str, Callable[[pd.Series, Any], pd.Series]] = {
 }
 
 
+#: The dtype pandas gives a column of Python strings (arrow-backed ``str``).
+_STR = pd.DataFrame({"text": np.array(["x"], dtype=object)})["text"].dtype
+
+
+def _words(codes: np.ndarray, words: list[str]) -> Any:
+    """``words[code]`` per row, as the column of text pandas would make of them.
+
+    Built by arrow from the few distinct words, so no Python string is made per row.
+    """
+    if len(codes) == 0:
+        return np.empty(0, dtype=object)
+    import pyarrow as pa
+
+    column = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(words, pa.string()))
+    return pd.array(column.cast(pa.string()), dtype=_STR)
+
+
 @dataclass(frozen=True)
 class Flow:
     """Counts for a STROBE-style flow diagram.
@@ -150,12 +167,12 @@ def screen(data: pd.DataFrame, schema: Schema | None = None) -> Screening:
     """
     schema = schema or load_schema()
     n = len(data)
-    statuses: dict[str, np.ndarray] = {}
+    statuses: dict[str, Any] = {}
     fails: list[tuple[str, np.ndarray, np.ndarray]] = []
     not_assessed: list[str] = []
     for crit in schema.criteria:
         if crit.variable not in data:
-            statuses[crit.key] = np.full(n, "not assessed", dtype=object)
+            statuses[crit.key] = _words(np.zeros(n, dtype=np.int8), ["not assessed"])
             not_assessed.append(crit.key)
             continue
         values = data[crit.variable]
@@ -165,14 +182,14 @@ def screen(data: pd.DataFrame, schema: Schema | None = None) -> Screening:
             values = values.astype(object)
         hit = _OPS[crit.op](values, value).fillna(False).to_numpy(dtype=bool) & known
         if crit.kind == "inclusion":
-            status = np.where(hit, "met", "failed")
+            words = ["met", "failed", "unknown"]
             failed = known & ~hit
         else:
-            status = np.where(hit, "present", "absent")
+            words = ["present", "absent", "unknown"]
             failed = known & hit
-        status = status.astype(object)
-        status[~known] = "unknown"
-        statuses[crit.key] = status
+        codes = np.where(hit, 0, 1).astype(np.int8)
+        codes[~known] = 2
+        statuses[crit.key] = _words(codes, words)
         fails.append((crit.key, failed, ~known))
 
     labels = {c.key: f"{c.kind} ({c.id}) {c.label}" for c in schema.criteria}

@@ -476,7 +476,9 @@ def derive(data: pd.DataFrame, schema: Schema | None = None) -> pd.DataFrame:
     True
     """
     schema = schema or load_schema()
-    out = data.copy()
+    # pandas >= 3 copies on write: the new frame shares the input's columns until one is
+    # set, so ``data`` stays as it was and no column is copied that is not changed
+    out = data.copy(deep=False)
     for derivation in schema.derivations:
         formula = check_derivation(derivation)
         for tp in derivation.timepoints or (None,):

@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -356,8 +357,16 @@ def validate(
         unread = _unread(source)[0] if has_unread else np.zeros(n, dtype=bool)
         if unread.any():
             source = source.where(~unread)
-        missing = _missing_mask(source, missing_tokens)
-        values, bad = _convert(var, source, missing, schema.none_token)
+        # the distinct values are found once per column and shared by every check
+        # a string column needs its distinct values only where they are mapped to levels
+        needs_levels = var.type in ("boolean", "category", "ordinal")
+        fact = (
+            _factorize(source)
+            if needs_levels or not isinstance(source.dtype, pd.StringDtype)
+            else None
+        )
+        missing = _missing_mask(source, missing_tokens, fact)
+        values, bad = _convert(var, source, missing, schema.none_token, fact)
         report(bad, var.name, source, "type", f"must be {var.allowed()}")
         out_of_range = _out_of_range(var, values) & ~bad & ~missing
         report(out_of_range, var.name, source, "range", f"must be {var.allowed()}")
@@ -370,7 +379,8 @@ def validate(
                 "is required but missing",
                 got=False,
             )
-        typed[var.name] = values.where(~(bad | out_of_range))
+        dropped = bad | out_of_range
+        typed[var.name] = values.where(~dropped) if dropped.any() else values
 
     if id_col is not None:
         id_values = typed[schema.id_column]
@@ -497,42 +507,111 @@ def _as_text(s: pd.Series) -> pd.Series:
     return s.astype("string").str.strip()
 
 
-def _per_unique(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """Apply ``fn`` to the distinct values of ``s`` only, then broadcast back.
-
-    Clinical columns hold few distinct values (levels, yes/no, codes), so string
-    work on the uniques instead of on every row keeps validation O(n) in numpy.
-    Missing values map to missing.
-    """
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    mapped = fn(pd.Series(uniques, dtype=object))
-    values = mapped.to_numpy(dtype=object)
-    out = np.empty(len(s), dtype=object)
-    out[:] = None
-    hit = codes >= 0
-    out[hit] = values[codes[hit]]
-    return pd.Series(out, index=s.index)
+_Factorized = tuple[np.ndarray, pd.Series]
 
 
-def _missing_mask(s: pd.Series, tokens: set[str]) -> np.ndarray:
+def _factorize(s: pd.Series) -> _Factorized | None:
+    """(codes per row, -1 where missing; the distinct values) of a text column, else None."""
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
-        return s.isna().to_numpy()
+        return None
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
-    is_token = _per_unique(s, lambda u: u.astype("string").str.strip().str.casefold().isin(tokens))
-    token_mask: np.ndarray = is_token.fillna(True).to_numpy(dtype=bool)
-    na_mask: np.ndarray = s.isna().to_numpy(dtype=bool)
-    combined: np.ndarray = np.logical_or(na_mask, token_mask)
-    return combined
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return codes, pd.Series(uniques, dtype=object)
+
+
+def _factorize_any(s: pd.Series) -> _Factorized:
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return codes, pd.Series(uniques, dtype=object)
+
+
+def _broadcast(codes: np.ndarray, values: np.ndarray, fill: object = None) -> np.ndarray:
+    """``values[codes]`` with ``fill`` where a code is -1 (a missing cell)."""
+    table = np.empty(len(values) + 1, dtype=values.dtype)
+    table[:-1] = values
+    table[-1] = fill
+    out: np.ndarray = table[codes]
+    return out
+
+
+def _missing_mask(s: pd.Series, tokens: set[str], fact: _Factorized | None = None) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        return s.isna().to_numpy()
+    if fact is None and isinstance(s.dtype, pd.StringDtype):
+        return _string_tokens(s, tokens)
+    if fact is None:
+        fact = _factorize(s)
+        assert fact is not None
+    codes, uniques = fact
+    texts = uniques.to_numpy(dtype=object)
+    if isinstance(s.dtype, pd.StringDtype):
+        is_text = np.ones(len(texts), dtype=bool)  # a string column holds only strings
+        is_number = is_text
+    else:
+        is_text = np.fromiter((type(u) is str for u in texts), dtype=bool, count=len(texts))
+        # a number or a boolean is never a token (NaN, the one that prints as one, is missing)
+        is_number = np.fromiter(
+            (isinstance(u, int | float | np.number | np.bool_) for u in texts),
+            dtype=bool,
+            count=len(texts),
+        )
+    if (is_text | is_number).all():
+        # what pandas' string strip does (arrow's trim), without pandas calls per column
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        token_u = np.zeros(len(texts), dtype=bool)
+        if is_text.any():
+            where = np.flatnonzero(is_text)
+            stripped = pc.utf8_trim_whitespace(pa.array(texts[where].tolist(), pa.string()))
+            # casefolding never shortens a text, so a longer one is no token
+            longest = max((len(t) for t in tokens), default=0)
+            short = np.asarray(
+                pc.less_equal(pc.utf8_length(stripped), longest).to_numpy(zero_copy_only=False),
+                dtype=bool,
+            )
+            candidates = np.flatnonzero(short)
+            words = stripped.take(pa.array(candidates, pa.int64())).to_pylist()
+            token_u[where[candidates]] = [t.casefold() in tokens for t in words]
+    else:
+        is_token = uniques.astype("string").str.strip().str.casefold().isin(tokens)
+        token_u = is_token.fillna(True).to_numpy(dtype=bool)
+    # a missing cell (code -1) is missing
+    mask: np.ndarray = _broadcast(codes, token_u, True)
+    return mask
+
+
+def _string_tokens(s: pd.Series, tokens: set[str]) -> np.ndarray:
+    """Missing cells and missing tokens of a string column, cell by cell in arrow (no hashing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stripped = pc.utf8_trim_whitespace(pa.array(s.array))
+    # casefolding never shortens a text, so a longer one is no token
+    longest = max((len(t) for t in tokens), default=0)
+    short = pc.fill_null(pc.less_equal(pc.utf8_length(stripped), longest), False)
+    candidates = np.flatnonzero(np.asarray(short.to_numpy(zero_copy_only=False), dtype=bool))
+    mask = s.isna().to_numpy(dtype=bool, copy=True)
+    words = stripped.take(pa.array(candidates, pa.int64())).to_pylist()
+    mask[candidates] |= np.array(
+        [w is not None and w.casefold() in tokens for w in words], dtype=bool
+    )
+    return mask
 
 
 def _convert(
-    var: Variable, s: pd.Series, missing: np.ndarray, none_token: str
+    var: Variable,
+    s: pd.Series,
+    missing: np.ndarray,
+    none_token: str,
+    fact: _Factorized | None = None,
 ) -> tuple[pd.Series, np.ndarray]:
     """Convert one column to its schema type; return (values, bad-value mask)."""
     present = ~missing
     if var.type in ("number", "integer"):
-        numbers, bad = parse_numbers(s.where(pd.Series(present, index=s.index)))
+        numbers, bad = parse_numbers(
+            s.where(pd.Series(present, index=s.index)) if missing.any() else s
+        )
         if var.type == "integer":
             # beyond 2**53 a float is no longer an exact whole number (and Int64 overflows)
             with np.errstate(invalid="ignore"):
@@ -547,23 +626,26 @@ def _convert(
         # ISO 8601 only: "01/03/2020" is 1 March or 3 January depending on the
         # country, and guessing per cell would mix the two in one column. Partial
         # dates, time zones and years outside 1677-2262 are reported, not read.
-        dates, bad = parse_dates(s.where(pd.Series(present, index=s.index)))
+        dates, bad = parse_dates(s.where(pd.Series(present, index=s.index)) if missing.any() else s)
         return pd.Series(dates, dtype="datetime64[ns]"), bad
-    if var.type == "boolean":
-        text = _per_unique(s, lambda u: _as_text(u).str.casefold()).astype("string")
-        is_true = text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)
-        is_false = text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)
-        out = pd.Series(pd.array(np.where(is_true, True, False), dtype="boolean"))
-        out[~(is_true | is_false)] = pd.NA
-        return out, present & ~(is_true | is_false)
-    if var.type in ("category", "ordinal"):
+    if var.type in ("boolean", "category", "ordinal"):
+        codes, uniques = fact if fact is not None else _factorize_any(s)
+        folded = _as_text(uniques).str.casefold()
+        if var.type == "boolean":
+            is_true = _broadcast(codes, folded.isin(_TRUE).to_numpy(dtype=bool), False)
+            is_false = _broadcast(codes, folded.isin(_FALSE).to_numpy(dtype=bool), False)
+            known = is_true | is_false
+            out = pd.Series(pd.arrays.BooleanArray(is_true, ~known))
+            return out, present & ~known
         lookup = {c.casefold(): c for c in var.codes}
         lookup.update({lab.casefold(): c for c, lab in var.levels.items()})
-        codes = _per_unique(s, lambda u: _as_text(u).str.casefold().map(lookup))
-        bad = present & codes.isna().to_numpy()
-        cat = pd.Categorical(
-            codes.where(~pd.Series(bad)), categories=list(var.codes), ordered=var.type == "ordinal"
-        )
+        position = {c: i for i, c in enumerate(var.codes)}
+        level = [position.get(lookup.get(f, ""), -1) for f in folded.to_numpy(dtype=object)]
+        # each row's level position, -1 where the cell names no level
+        rows = _broadcast(codes, np.array(level, dtype=np.int64), -1)
+        bad = present & (rows < 0)
+        dtype = pd.CategoricalDtype(list(var.codes), ordered=var.type == "ordinal")
+        cat = pd.Categorical.from_codes(rows, dtype=dtype)
         return pd.Series(cat), bad
     if var.type == "list":
         return _convert_list(var, s, present, none_token)
@@ -620,16 +702,23 @@ def _convert_list_values(
 def _out_of_range(var: Variable, values: pd.Series) -> np.ndarray:
     if var.type not in ("number", "integer", "date") or (var.min is None and var.max is None):
         return np.zeros(len(values), dtype=bool)
-    lo, hi = var.min, var.max
+    # missing values compare False (NaN, NaT)
+    bounds: list[Any]
     if var.type == "date":
-        lo = None if lo is None else pd.Timestamp(lo)
-        hi = None if hi is None else pd.Timestamp(hi)
-    mask = pd.Series(False, index=values.index)
-    if lo is not None:
-        mask |= (values < lo).fillna(False)
-    if hi is not None:
-        mask |= (values > hi).fillna(False)
-    return mask.to_numpy(dtype=bool)
+        array = values.to_numpy(dtype="datetime64[ns]")
+        bounds = [
+            None if b is None else pd.Timestamp(b).to_datetime64() for b in (var.min, var.max)
+        ]
+    else:
+        array = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        bounds = [var.min, var.max]
+    mask = np.zeros(len(values), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        if bounds[0] is not None:
+            mask |= array < bounds[0]
+        if bounds[1] is not None:
+            mask |= array > bounds[1]
+    return mask
 
 
 def _show(value: object) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from kypho.errors import InputFileError
-from kypho.schema.dtypes import NUMBER_PATTERN, parse_dates
+from kypho.schema.dtypes import parse_dates, parse_numbers
 from kypho.validation import UnreadCell
 
 __all__ = ["MAX_COLUMNS", "read_csv_text"]
@@ -36,6 +36,8 @@ __all__ = ["MAX_COLUMNS", "read_csv_text"]
 MAX_COLUMNS = 5_000
 _BLOCK = 1 << 24
 _NL, _CR, _QUOTE = 10, 13, 34
+#: The dtype pandas gives a column of Python strings (arrow-backed ``str``).
+_STR = pd.DataFrame({"text": np.array(["x"], dtype=object)})["text"].dtype
 
 
 def read_csv_text(
@@ -68,7 +70,7 @@ def read_csv_text(
             f"cannot read {str(path)!r}: the header has {len(header):,} columns; kypho reads "
             f"at most {MAX_COLUMNS:,} (a study's schema has far fewer)"
         )
-    starts, ends, fields, lines = _records(path, ord(sep))
+    starts, ends, fields, lines, quoted = _records(path, ord(sep))
     width = len(header)
     wrong = fields != width
     names = [f"c{i}" for i in range(width)]
@@ -80,7 +82,8 @@ def read_csv_text(
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=sep,
-                newlines_in_values=True,
+                # without a quote character no field can hold a line break
+                newlines_in_values=quoted,
                 ignore_empty_lines=True,
                 invalid_row_handler=lambda row: "skip",
             ),
@@ -110,7 +113,7 @@ def read_csv_text(
         if wrong.any() and kind in ("number", "date"):
             # the wrong-width records go in as text, so the column must hold text
             kind = "text"
-        values = _typed(chunked, kind, own, decimal_comma=sep == ";")
+        values = _typed(chunked, kind, own, decimal_comma=sep == ";", as_object=bool(wrong.any()))
         del chunked
         if wrong.any():
             full = np.empty(n, dtype=object)
@@ -126,126 +129,193 @@ def read_csv_text(
     return frame
 
 
-def _text(chunked: Any) -> np.ndarray:
-    text: np.ndarray = chunked.to_pandas(deduplicate_objects=True).to_numpy(dtype=object)
-    return text
-
-
-def _typed(chunked: Any, kind: str | None, tokens: set[str], *, decimal_comma: bool) -> np.ndarray:
-    """A column of strings as numbers or dates when every cell is one (or missing), else text."""
+def _dictionary(chunked: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """The distinct texts of a column (as objects, and as arrow) and each cell's position, -1 if null."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if len(chunked) == 0:
-        return _text(chunked)
-    trimmed = pc.utf8_trim_whitespace(chunked)
-    missing = pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(sorted(tokens), pa.string()))
+    encoded = pc.dictionary_encode(chunked)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.unify_dictionaries()
+        chunks = encoded.chunks
+        dictionary = chunks[0].dictionary if chunks else pa.array([], pa.string())
+        indices = (
+            np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks])
+            if chunks
+            else np.zeros(0, dtype=np.int64)
+        )
+    else:
+        dictionary = encoded.dictionary
+        indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    uniques = np.empty(len(dictionary), dtype=object)
+    uniques[:] = dictionary.to_pylist()
+    return uniques, indices.astype(np.int64, copy=False), dictionary
 
-    def as_text() -> np.ndarray:
+
+def _typed(
+    chunked: Any, kind: str | None, tokens: set[str], *, decimal_comma: bool, as_object: bool
+) -> Any:
+    """A column of strings as numbers or dates when every cell is one (or missing), else text.
+
+    Text comes back as pandas' arrow-backed ``str`` array (what pandas makes of a
+    column of Python strings, without making the strings), or, with
+    ``as_object``, as an object array (a wrong-width record's cells go in later).
+    Dates and the exact path for numbers work on the column's distinct texts
+    (one hash pass over the cells). Numbers are first parsed by arrow in one
+    pass, which succeeds when every cell is a missing token exactly as declared
+    or a plain number: what arrow reads is a subset of
+    :data:`~kypho.schema.dtypes.NUMBER_PATTERN` (the non-finite spellings aside,
+    which send the column to the exact path).
+    """
+    if len(chunked) == 0:
+        return np.empty(0, dtype=object)
+    if kind == "number" and not decimal_comma:
+        fast = _fast_numbers(chunked, tokens)
+        if fast is not None:
+            return fast
+    if kind not in ("number", "date") and not as_object:
+        return _arrow_text(chunked, tokens)
+    uniques, indices, dictionary = _dictionary(chunked)
+    folded = np.asarray(_is_token(dictionary, tokens).to_numpy(zero_copy_only=False), dtype=bool)
+    token = np.append(folded, True)  # the last entry: a null cell
+    missing = token[indices]
+
+    def as_text() -> Any:
         # missing tokens become missing here, as kypho.io's tidying does for other formats
-        if pc.any(missing).as_py():
-            return _text(pc.if_else(missing, pa.scalar(None, pa.string()), chunked))
-        return _text(chunked)
+        if not as_object:
+            return _arrow_text(chunked, tokens)
+        table = np.empty(len(uniques) + 1, dtype=object)
+        table[:-1] = uniques
+        table[-1] = None
+        table[token] = None
+        out: np.ndarray = table[indices]
+        return out
 
     if kind not in ("number", "date"):
         return as_text()
+    present_uniques = pd.Series(
+        [None if t else u for u, t in zip(uniques, folded, strict=True)], dtype=object
+    )
     if kind == "number":
-        pattern = NUMBER_PATTERN.replace(r"\.", ",") if decimal_comma else NUMBER_PATTERN
-        ok = pc.or_(missing, pc.match_substring_regex(trimmed, pattern))
-        if not pc.all(ok).as_py():
+        numbers, bad = parse_numbers(present_uniques, decimal_comma=decimal_comma)
+        if bad.any():
             return as_text()
-        if decimal_comma:
-            trimmed = pc.replace_substring(trimmed, ",", ".")
-        try:
-            numbers = pc.cast(
-                pc.if_else(missing, pa.scalar(None, pa.string()), trimmed), pa.float64()
-            )
-        except pa.ArrowInvalid:
-            return as_text()
-        array: np.ndarray = numbers.to_numpy(zero_copy_only=False)
-        present = ~np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
-        if not np.isfinite(array[present]).all():
-            return as_text()
-        return array
-    encoded = pc.dictionary_encode(pc.if_else(missing, pa.scalar(None, pa.string()), trimmed))
-    combined = encoded.combine_chunks() if encoded.num_chunks != 1 else encoded.chunk(0)
-    uniques = pd.Series(combined.dictionary.to_pylist(), dtype=object)
-    dates, bad = parse_dates(uniques)
+        values: np.ndarray = np.append(numbers, np.nan)[indices]
+        values[missing] = np.nan
+        return values
+    dates, bad = parse_dates(present_uniques)
     if bad.any():
         return as_text()
-    indices = combined.indices.to_numpy(zero_copy_only=False)
-    nulls = np.asarray(combined.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    out = np.full(len(indices), np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
-    valid = ~nulls
-    out[valid] = dates[indices[valid].astype(np.int64)]
+    out = np.append(dates, np.datetime64("NaT", "ns"))[indices]
+    out[missing] = np.datetime64("NaT", "ns")
     return out
 
 
-def _records(path: Path, sep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _is_token(texts: Any, tokens: set[str]) -> Any:
+    """Whether each text is a missing token (spaces stripped, any case)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    folded = pc.utf8_lower(pc.utf8_trim_whitespace(texts))
+    return pc.is_in(folded, value_set=pa.array(sorted(tokens), pa.string()))
+
+
+def _arrow_text(chunked: Any, tokens: set[str]) -> Any:
+    """The column as pandas ``str`` (arrow-backed), missing tokens missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    missing = _is_token(chunked, tokens)
+    if pc.any(missing).as_py():
+        chunked = pc.if_else(missing, pa.scalar(None, pa.string()), chunked)
+    if chunked.null_count == len(chunked):
+        # pandas keeps a column of nothing but missing cells as objects
+        return np.full(len(chunked), None, dtype=object)
+    return pd.array(chunked, dtype=_STR)
+
+
+def _fast_numbers(chunked: Any, tokens: set[str]) -> np.ndarray | None:
+    """Arrow's one-pass parse of a clean number column, or None where the exact path is needed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # the tokens and their upper case, where that folds back to the token: exact matches only
+    exact = sorted(tokens | {t.upper() for t in tokens if t.upper().casefold() == t})
+    missing = pc.is_in(chunked, value_set=pa.array(exact, pa.string()))
+    try:
+        numbers = pc.cast(pc.if_else(missing, pa.scalar(None, pa.string()), chunked), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    array: np.ndarray = numbers.to_numpy(zero_copy_only=False)
+    present = ~np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
+    if not np.isfinite(array[present]).all():
+        return None
+    return array
+
+
+def _records(path: Path, sep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """Byte start, byte end, field count and first line of each non-blank record after the header.
+
+    The last value says whether the file holds a quote character at all (if
+    not, no field can hold a line break).
 
     A record ends at a line break outside quotes; its fields are one more than
     the separators outside quotes. RFC 4180 quoting (``""`` inside a quoted
     field) keeps the count of quotes even, so "outside quotes" is "after an even
-    number of quotes".
+    number of quotes". One pass over the file, block by block; what is kept is
+    per record (a few numbers each), never per separator.
     """
     size = path.stat().st_size
     ends_list: list[np.ndarray] = []
-    seps_list: list[np.ndarray] = []
+    counts_list: list[np.ndarray] = []
+    lines_list: list[np.ndarray] = []
     quotes_before = 0
+    breaks_before = 0
+    carry = 0  # separators of the record still open at the end of the last block
     offset = 0
     with path.open("rb") as handle:
         while block := handle.read(_BLOCK):
             data = np.frombuffer(block, dtype=np.uint8)
             quotes = np.flatnonzero(data == _QUOTE)
-            newlines = np.flatnonzero(data == _NL)
+            all_newlines = np.flatnonzero(data == _NL)
             separators = np.flatnonzero(data == sep)
-            if quotes.size:
-                inside_nl = (quotes_before + np.searchsorted(quotes, newlines)) % 2 == 1
-                newlines = newlines[~inside_nl]
+            if quotes.size or quotes_before % 2:
+                outside = (quotes_before + np.searchsorted(quotes, all_newlines)) % 2 == 0
+                newlines = all_newlines[outside]
+                rank = np.flatnonzero(outside)
                 inside_sep = (quotes_before + np.searchsorted(quotes, separators)) % 2 == 1
                 separators = separators[~inside_sep]
+            else:
+                newlines = all_newlines
+                rank = np.arange(all_newlines.size, dtype=np.int64)
+            before = np.searchsorted(separators, newlines)
+            if newlines.size:
+                counts = np.diff(before, prepend=0)
+                counts[0] += carry
+                carry = int(separators.size - before[-1])
+            else:
+                counts = np.zeros(0, dtype=np.int64)
+                carry += int(separators.size)
             ends_list.append(newlines + offset)
-            seps_list.append(separators + offset)
+            counts_list.append(counts)
+            # the record after a line break starts on the line after it: breaks before it, plus 2
+            lines_list.append(breaks_before + rank + 2)
             quotes_before += quotes.size
+            breaks_before += all_newlines.size
             offset += len(block)
     record_ends = np.concatenate([*ends_list, np.array([size], dtype=np.int64)])
-    seps = np.concatenate(seps_list) if seps_list else np.array([], dtype=np.int64)
     record_starts = np.concatenate([[0], record_ends[:-1] + 1])
-    # the first line of each record: line breaks inside quotes count as lines too
-    if quotes_before:
-        lines = _count_breaks_before(path, record_starts) + 1
-    else:
-        lines = np.arange(1, len(record_starts) + 1, dtype=np.int64)
+    lines = np.concatenate([np.array([1], dtype=np.int64), *lines_list])
+    fields = np.concatenate([*counts_list, np.array([carry], dtype=np.int64)]) + 1
     # drop the header and blank records (nothing but an optional \r)
     length = record_ends - record_starts
     blank = length == 0
     one = np.flatnonzero(length == 1)
     if one.size:
         blank[one] = _byte_is(path, record_starts[one], _CR)
-    per_record = np.diff(np.searchsorted(seps, np.concatenate([record_starts, [size + 1]])))
-    fields = per_record + 1
     keep = ~blank
     keep[0] = False
-    return record_starts[keep], record_ends[keep], fields[keep], lines[keep]
-
-
-def _count_breaks_before(path: Path, positions: np.ndarray) -> np.ndarray:
-    """How many ``\\n`` bytes come before each position (positions sorted)."""
-    counts = np.zeros(len(positions), dtype=np.int64)
-    seen = 0
-    offset = 0
-    with path.open("rb") as handle:
-        while block := handle.read(_BLOCK):
-            data = np.frombuffer(block, dtype=np.uint8)
-            newlines = np.flatnonzero(data == _NL) + offset
-            lo = np.searchsorted(positions, offset)
-            hi = np.searchsorted(positions, offset + len(block))
-            counts[lo:hi] = seen + np.searchsorted(newlines, positions[lo:hi])
-            seen += newlines.size
-            offset += len(block)
-    counts[np.searchsorted(positions, offset) :] = seen
-    return counts
+    return record_starts[keep], record_ends[keep], fields[keep], lines[keep], quotes_before > 0
 
 
 def _byte_is(path: Path, positions: np.ndarray, value: int) -> np.ndarray:

@@ -83,9 +83,7 @@ def calibrate(
     """Run the bench conditions on the default vertebra and the clinical analogue on a sample."""
     v = Vertebra()
     leaked = {
-        key: simulate(
-            _single(v, key[0], key[1], volume_ml, 0.1), v, nx=nx, steps_per_ml=6
-        ).leaked_total_ml
+        key: simulate(_single(v, key[0], key[1], volume_ml, 0.1), v, nx=nx).leaked_total_ml
         for key in BENCH
     }
     ref_bench = BENCH[("low", 3.5)][0]
@@ -121,7 +119,7 @@ def calibrate(
             start = max(c.age_at(WIRE_DRAWING_PA_S), 120.0) / 60.0
             p = _single(vertebra, cement, start, volume_ml, values["rate_ml_s"])
             p = replace(p, batches=(Batch("A", c),))
-            r = simulate(p, vertebra, nx=nx // 2 + 8, steps_per_ml=6)
+            r = simulate(p, vertebra, nx=nx // 2 + 8)
             hits[cement] += r.leaked_total_ml > detect_ml
     low, high = hits["low"] / sample, hits["high"] / sample
     return CalibrationResult(

@@ -10,9 +10,12 @@ Pressure (incompressible two-fluid Darcy flow, one pressure):
 with ``K = diag(K_AP, K_SI)``, ``c_b`` the volume fraction of the pores held by
 batch ``b`` (viscosity ``μ_b`` at its age ``a_b``) and ``μ_m`` the marrow's
 viscosity. Two-point fluxes with harmonic face transmissibilities; exits are
-Robin faces. The matrix keeps one sparsity pattern for the whole run; it is
-refilled each step and factorised (sparse LU) with a fill-reducing ordering
-computed once per grid.
+Robin faces, each with its own mobility (the cell's fluidity where cement may
+pass, the marrow's part of it where only marrow may). The matrix is
+symmetric positive definite and five-point; it is solved by conjugate
+gradients preconditioned by MIC(0), warm-started from the previous step's
+pressure (:mod:`kypho.simulate._kernels`), with a sparse LU as the fallback
+when the iteration does not converge.
 
 Transport of each batch's fraction, implicit (backward Euler) and upwind:
 
@@ -21,11 +24,13 @@ Transport of each batch's fraction, implicit (backward Euler) and upwind:
     \\phi V_i\\,(c_i^{n+1} - c_i^n) + \\Delta t\\Bigl(\\sum_{\\mathrm{out}} F\\,c_i^{n+1}
     - \\sum_{\\mathrm{in}} F\\,c_{j}^{n+1}\\Bigr) = \\Delta t\\,q_{b,i}.
 
+The exit faces that hold cement back (see :func:`kypho.simulate.simulate`)
+are left out of the outflow sum: marrow leaves through them, cement does not.
 Each interior face's flux leaves one cell and enters the other with the same
 upwind value, so the sum over cells telescopes: cement in the body changes by
-exactly what was injected minus what left through the exits, to rounding. The
-system is triangular when the cells are ordered by decreasing pressure (flow
-runs downhill), so it is solved by one triangular sweep.
+exactly what was injected minus what left through the open exits, to
+rounding. Cells ordered by decreasing pressure make the system triangular
+(flow runs downhill): one sweep solves it.
 """
 
 from __future__ import annotations
@@ -37,9 +42,10 @@ import numpy.typing as npt
 import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 
+from kypho.simulate import _kernels
 from kypho.simulate.grid import Grid
 
-__all__ = ["Fluxes", "PressureSolver", "face_fluxes", "transport_step"]
+__all__ = ["Fluxes", "PressureSolver", "PressureSystem", "face_fluxes", "transport_step"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -53,47 +59,90 @@ def _harmonic(a: FloatArray, b: FloatArray) -> FloatArray:
     return out
 
 
+@dataclass(frozen=True)
+class PressureSystem:
+    """The five-point pressure matrix of one step and its face transmissibilities.
+
+    ``diag`` (N), couplings ``ax`` (cell to its +x neighbour, 0 on the last
+    column) and ``ay`` (to its +y neighbour); ``tx``/``ty`` the x- and y-face
+    transmissibilities in :meth:`Grid.faces` order; ``te`` the exit faces'
+    and ``pe`` the pressure each exit face drains against (Pa).
+    """
+
+    diag: FloatArray
+    ax: FloatArray
+    ay: FloatArray
+    tx: FloatArray
+    ty: FloatArray
+    te: FloatArray
+    pe: FloatArray
+    nx: int
+
+    def boundary_rhs(self, cells: IntArray) -> FloatArray:
+        """The exits' part of the right-hand side (``te · pe`` summed per cell)."""
+        out: FloatArray = np.bincount(cells, self.te * self.pe, self.diag.size).astype(np.float64)
+        return out
+
+    def matrix(self) -> sp.csr_matrix:
+        """The matrix as a sparse CSR (symmetric)."""
+        n = self.diag.size
+        east, north = self.ax[:-1], self.ay[: n - self.nx]
+        return sp.diags(
+            [self.diag, -east, -east, -north, -north],
+            [0, 1, -1, self.nx, -self.nx],
+            shape=(n, n),
+            format="csr",
+        )
+
+
 @dataclass
 class PressureSolver:
-    """Assembles and solves the pressure system of one grid, reusing its structure.
-
-    The sparsity pattern is built once; each step only refills the values. The
-    fill-reducing ordering (minimum degree on ``AᵀA + A``) is computed by the
-    first factorisation and reused by every later one, which then skips the
-    ordering and factorises the pre-permuted matrix directly.
+    """Assembles and solves the pressure system of one grid.
 
     Attributes
     ----------
-    factorizations
-        LU factorisations so far (one per pressure solve).
+    solves
+        Pressure solves so far.
+    iterations
+        Conjugate-gradient iterations over all solves.
+    fallbacks
+        Solves that the iteration did not converge and a sparse LU finished.
+    switch_resolves, rejected_steps
+        Bookkeeping of :func:`kypho.simulate.simulate`: re-solves after an exit
+        face switched, and transport steps halved to keep fractions ≤ 1.
+    rtol
+        Relative residual ``‖b − A p‖ / ‖b‖`` each solve reaches.
     """
 
     grid: Grid
-    factorizations: int = 0
-    _inverse: IntArray | None = field(default=None, repr=False)
-    _order: IntArray | None = field(default=None, repr=False)
+    rtol: float = 1e-9
+    maxiter: int = 2000
+    solves: int = 0
+    iterations: int = 0
+    fallbacks: int = 0
+    switch_resolves: int = 0
+    rejected_steps: int = 0
+    _previous: FloatArray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         g = self.grid
-        n = g.n
         self._left, self._right, self._below, self._above = g.faces()
-        rows = np.concatenate([np.arange(n), self._left, self._right, self._below, self._above])
-        cols = np.concatenate([np.arange(n), self._right, self._left, self._above, self._below])
-        entry = np.arange(rows.size, dtype=np.float64) + 1.0
-        pattern = sp.csr_matrix((entry, (rows, cols)), shape=(n, n))
-        pattern.sort_indices()
-        self._slot = pattern.data.astype(np.int64) - 1
-        self._indices = pattern.indices.copy()
-        self._indptr = pattern.indptr.copy()
         self._cx = g.thickness * g.hy / g.hx
         self._cy = g.thickness * g.hx / g.hy
 
     def assemble(
-        self, fluidity: FloatArray, blocked: BoolArray, exit_open: BoolArray | None = None
-    ) -> tuple[sp.csr_matrix, FloatArray, FloatArray, FloatArray]:
-        """The pressure matrix and the transmissibilities of x-faces, y-faces and exits.
+        self,
+        fluidity: FloatArray,
+        blocked: BoolArray,
+        exit_mobility: FloatArray | None = None,
+        exit_pressure: FloatArray | None = None,
+    ) -> PressureSystem:
+        """The pressure system for cell fluidities ``fluidity`` (1/Pa·s).
 
-        ``exit_open`` (one per exit face) closes the faces where it is False.
+        ``exit_mobility`` (one per exit face, 1/Pa·s) is the mobility of the
+        fluid that may leave through each face, by default the cell's
+        fluidity; ``exit_pressure`` the pressure it drains against, by default
+        the boundary's (the right-hand side gets :meth:`PressureSystem.boundary_rhs`).
         """
         g = self.grid
         n = g.n
@@ -101,41 +150,39 @@ class PressureSolver:
         ly = g.ky * fluidity
         tx = self._cx * _harmonic(lx[self._left], lx[self._right])
         ty = self._cy * _harmonic(ly[self._below], ly[self._above])
-        te = g.boundary.geometry * fluidity[g.boundary.cell]
-        if exit_open is not None:
-            te = np.where(exit_open, te, 0.0)
-        diag = (
+        mobility = fluidity[g.boundary.cell] if exit_mobility is None else exit_mobility
+        te = g.boundary.geometry * mobility
+        diag: FloatArray = (
             np.bincount(self._left, tx, n)
             + np.bincount(self._right, tx, n)
             + np.bincount(self._below, ty, n)
             + np.bincount(self._above, ty, n)
             + np.bincount(g.boundary.cell, te, n)
-        )
+        ).astype(np.float64)
         diag[blocked] = 1.0
-        values = np.concatenate([diag, -tx, -tx, -ty, -ty])
-        matrix = sp.csr_matrix((values[self._slot], self._indices, self._indptr), shape=(n, n))
-        return matrix, tx, ty, te
+        ax = np.zeros(n)
+        ax.reshape(g.ny, g.nx)[:, :-1] = tx.reshape(g.ny, g.nx - 1)
+        ay = np.zeros(n)
+        ay[: n - g.nx] = ty
+        pe = g.boundary.pressure if exit_pressure is None else exit_pressure
+        return PressureSystem(diag, ax, ay, tx, ty, te, pe, g.nx)
 
-    def solve(self, matrix: sp.csr_matrix, rhs: FloatArray) -> FloatArray:
-        """Solve ``matrix @ p = rhs`` (LU, with one step of iterative refinement)."""
-        options = {"diag_pivot_thresh": 0.0, "options": {"SymmetricMode": True}}
-        if self._inverse is None:
-            lu = spl.splu(matrix.tocsc(), permc_spec="MMD_AT_PLUS_A", **options)
-            self._order = np.asarray(lu.perm_c, dtype=np.int64)
-            self._inverse = np.argsort(self._order)
-            self.factorizations += 1
-            p: FloatArray = lu.solve(rhs)
-            refined: FloatArray = p + lu.solve(rhs - matrix @ p)
-            return refined
-        inv = self._inverse
-        permuted = matrix[inv][:, inv].tocsc()
-        lu = spl.splu(permuted, permc_spec="NATURAL", **options)
-        self.factorizations += 1
-        x = lu.solve(rhs[inv])
-        x = x + lu.solve(rhs[inv] - permuted @ x)
-        p = np.empty_like(x)
-        p[inv] = x
-        return p
+    def solve(self, system: PressureSystem, rhs: FloatArray) -> FloatArray:
+        """Solve for the pressure, warm-started from this solver's previous solution."""
+        n = self.grid.n
+        x0 = self._previous if self._previous is not None else np.zeros(n)
+        p, iterations, residual = _kernels.pcg_mic0(
+            system.diag, system.ax, system.ay, system.nx, rhs, x0, self.rtol, self.maxiter
+        )
+        self.solves += 1
+        self.iterations += int(iterations)
+        if not residual <= self.rtol * 10:
+            self.fallbacks += 1
+            matrix = system.matrix().tocsc()
+            p = spl.spsolve(matrix, rhs, permc_spec="MMD_AT_PLUS_A")
+            p = p + spl.spsolve(matrix, rhs - matrix @ p, permc_spec="MMD_AT_PLUS_A")
+        self._previous = p
+        return np.asarray(p, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -147,35 +194,38 @@ class Fluxes:
     exit: FloatArray
 
 
-def face_fluxes(
-    solver: PressureSolver, p: FloatArray, tx: FloatArray, ty: FloatArray, te: FloatArray
-) -> Fluxes:
+def face_fluxes(solver: PressureSolver, p: FloatArray, system: PressureSystem) -> Fluxes:
     """Two-point fluxes from the pressure ``p``."""
     b = solver.grid.boundary
     return Fluxes(
-        x=tx * (p[solver._left] - p[solver._right]),
-        y=ty * (p[solver._below] - p[solver._above]),
-        exit=te * (p[b.cell] - b.pressure),
+        x=system.tx * (p[solver._left] - p[solver._right]),
+        y=system.ty * (p[solver._below] - p[solver._above]),
+        exit=system.te * (p[b.cell] - system.pe),
     )
 
 
 def transport_step(
     solver: PressureSolver,
-    p: FloatArray,
+    order: IntArray,
     fluxes: Fluxes,
     fractions: FloatArray,
     blocked: BoolArray,
     source_rhs: FloatArray,
     dt: float,
+    cement_open: BoolArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Advance every batch's fraction by ``dt`` (implicit upwind).
 
     Parameters
     ----------
+    order
+        The cells by decreasing pressure (of the solve that gave ``fluxes``).
     fractions
         ``(N, batches)`` fractions at the start of the step.
     source_rhs
         ``(N, batches)`` cement volume (m³) injected into each cell this step.
+    cement_open
+        Per exit face: whether cement leaves through it (default: all).
 
     Returns
     -------
@@ -186,28 +236,24 @@ def transport_step(
     g = solver.grid
     n = g.n
     b = g.boundary
-    left, right, below, above = solver._left, solver._right, solver._below, solver._above
-    fx, fy = fluxes.x, fluxes.y
-    up = np.concatenate([np.where(fx > 0, left, right), np.where(fy > 0, below, above)])
-    down = np.concatenate([np.where(fx > 0, right, left), np.where(fy > 0, above, below)])
-    flow = np.abs(np.concatenate([fx, fy]))
-    keep = flow > 0
-    up, down, flow = up[keep], down[keep], flow[keep]
     out_exit = np.maximum(fluxes.exit, 0.0)
-    outflow = np.bincount(up, flow, n) + np.bincount(b.cell, out_exit, n)
-    diag = g.pore + dt * outflow
-    diag[blocked] = 1.0
-    rank = np.empty(n, dtype=np.int64)
-    order = np.argsort(-p, kind="stable")
-    rank[order] = np.arange(n)
-    rows = np.concatenate([rank, rank[down]])
-    cols = np.concatenate([rank, rank[up]])
-    values = np.concatenate([diag, -dt * flow])
-    matrix = sp.csr_matrix((values, (rows, cols)), shape=(n, n))
-    rhs = g.pore[:, None] * fractions + source_rhs
-    rhs[blocked] = fractions[blocked]
-    solved = spl.spsolve_triangular(matrix, rhs[order], lower=True)
-    new = np.empty_like(fractions)
-    new[order] = solved.reshape(n, -1)
+    if cement_open is not None:
+        out_exit = np.where(cement_open, out_exit, 0.0)
+    fx = np.zeros(n)
+    fx.reshape(g.ny, g.nx)[:, :-1] = fluxes.x.reshape(g.ny, g.nx - 1)
+    fy = np.zeros(n)
+    fy[: n - g.nx] = fluxes.y
+    new = _kernels.upwind_sweep(
+        order,
+        g.nx,
+        fx,
+        fy,
+        np.bincount(b.cell, out_exit, n).astype(np.float64),
+        g.pore,
+        blocked,
+        np.ascontiguousarray(fractions),
+        np.ascontiguousarray(source_rhs),
+        dt,
+    )
     leaked = dt * out_exit[:, None] * new[b.cell]
     return new, leaked

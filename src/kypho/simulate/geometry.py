@@ -54,11 +54,12 @@ class Exit:
         length of trabecular bone (mm, with the bone's permeability normal to
         the wall); the fluid leaving carries its own viscosity through it.
     threshold_per_s
-        The breach threshold: cement (a cell at least half cement) passes only
-        when its pressure above the exit's exceeds ``threshold_per_s`` times the
-        viscosity of the cement in the cell (Pa per Pa·s). A yield-stress
-        reading: a paste extrudes through a narrow opening only above a pressure
-        that grows with its consistency. Marrow always passes.
+        The breach threshold ``β``: cement passes only while the pressure in
+        the cell above the exit's exceeds ``β`` times the viscosity of the cement
+        in the cell (Pa per Pa·s), and then flows against that excess (a
+        Bingham reading: a paste extrudes through a narrow opening only above a
+        pressure that grows with its consistency). Below it the face holds the
+        cement back and lets the cell's marrow out until the cell is plugged.
     """
 
     name: str
@@ -167,12 +168,10 @@ class Vertebra:
         times the bone's permeability; radius 0 for none.
     cortex_resistance_mm
         The intact cortical shell lets marrow out through its vascular pores:
-        every wall face not in an exit drains against this resistance
-        (equivalent bone length, mm) and closes for good to cement once its cell
-        holds ``plug_fraction`` cement (see :func:`~kypho.simulate.simulate`).
-        Cement that crosses it below that fraction (the smeared edge of the
-        front: a discretisation effect that falls with refinement) is reported
-        as leakage through the exit ``"cortex"``. ``math.inf`` closes the shell. ``math.inf`` closes the shell.
+        every wall face not in an exit drains marrow against this resistance
+        (equivalent bone length, mm) until its cell is plugged by cement
+        (``plug_fraction``, see :func:`~kypho.simulate.simulate`); it never lets
+        cement out (its threshold is infinite). ``math.inf`` closes the shell.
     temperature_c
         Body temperature (°C): cement cures at this temperature's speed once in
         the body (at the room temperature of the protocol before).

@@ -1,13 +1,17 @@
 """Run an injection protocol on a vertebra: :func:`simulate` and its :class:`SimulationResult`.
 
-Each injection is cut into steps that grow as the cloud grows (step ``k`` of
-``N`` ends at ``(k/N)²`` of the injection, so the front moves about as far in
-each step). In a step: the viscosity of
-each batch at its age, the fluidity of every cell, one pressure solve, the face
-fluxes, one implicit transport step for all batches, and the books: injected,
-in the body, leaked through each exit (cement only; the marrow pushed out is
-not leakage). Between injections nothing flows (the fluids are incompressible
-and nothing drives them) but the batches keep curing.
+Each injection is advanced in adaptive steps: no cell ahead of the cement
+front may fill faster than ``courant`` of its pores per step, and no step is
+longer than ``max_step_s``, so the time step shrinks with the cells and the
+scheme converges under refinement of both. Every ``pressure_every`` steps (and
+whenever a step would overfill a cell): the viscosity of each batch at its
+age, the viscosity of every cell (the fluids' viscosities weighted by volume:
+within a cell the front puts them in series), the exits' switch made
+consistent with the pressure, one pressure solve. Each step: one implicit
+transport step for all batches, and the books: injected, in the body, leaked
+through each exit (cement only; the marrow pushed out is not leakage). Between
+injections nothing flows (the fluids are incompressible and nothing drives
+them) but the batches keep curing.
 
 From the final fill the radiographic summaries are derived:
 
@@ -34,7 +38,13 @@ import numpy as np
 import numpy.typing as npt
 
 from kypho.errors import SimulationError
-from kypho.simulate.flow import PressureSolver, face_fluxes, transport_step
+from kypho.simulate.flow import (
+    Fluxes,
+    PressureSolver,
+    PressureSystem,
+    face_fluxes,
+    transport_step,
+)
 from kypho.simulate.geometry import Vertebra
 from kypho.simulate.grid import Grid, build_grid, tube_cells
 from kypho.simulate.protocol import Protocol
@@ -46,6 +56,7 @@ __all__ = ["SimulationResult", "films", "simulate"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,9 @@ class SimulationResult:
     ``not_injected_ml``: volume an early-stopped last injection left in the
     syringe (0 unless the last injection has ``until_covered``).
 
+    Solver bookkeeping: ``steps``, ``pressure_solves``, ``cg_iterations``
+    (over all solves) and ``lu_fallbacks`` (solves a sparse LU finished).
+
     Final state: ``fraction`` (``(ny, nx)`` cement fraction of the pores),
     ``batch_fraction`` (``(batches, ny, nx)``), ``fill_fraction`` (cement / pore
     volume of the body), and the films (``area_ap_pct``, ``area_lateral_pct``,
@@ -132,22 +146,23 @@ class SimulationResult:
     grade: str | None
     grade_note: str
     steps: int
-    factorizations: int
+    pressure_solves: int
+    cg_iterations: int
+    lu_fallbacks: int
     not_injected_ml: float
 
     @property
     def leaked_total_ml(self) -> float:
         """Cement leaked through the vertebra's exits (breach, veins) by the end (ml).
 
-        Cement counted through the intact ``"cortex"`` (the smeared edge of the
-        front, a discretisation effect) is not included: see :attr:`cortex_ml`.
+        The intact ``"cortex"`` is left out (see :attr:`cortex_ml`).
         """
         keep = [k for k, name in enumerate(self.exits) if name != "cortex"]
         return float(self.leaked_ml[-1, keep].sum())
 
     @property
     def cortex_ml(self) -> float:
-        """Cement that crossed the intact cortex at below the plug fraction (ml; numerical)."""
+        """Cement through the intact cortex (ml): 0 by construction, the cortex never lets cement out."""
         keep = [k for k, name in enumerate(self.exits) if name == "cortex"]
         return float(self.leaked_ml[-1, keep].sum())
 
@@ -219,26 +234,161 @@ def _age_functions(protocol: Protocol, vertebra: Vertebra) -> list[Callable[[flo
     return out
 
 
-def _open_exits(
-    grid: Grid, fractions: FloatArray, inverse: FloatArray, pressure: FloatArray, plug: float
-) -> BoolArray:
-    """Exit faces open this step: cells with little cement always; cement above its threshold.
-
-    The pressure is the previous step's (a lagged switch). If every face would
-    close, the one nearest to yielding stays open (the cement yields there).
-    """
-    b = grid.boundary
-    cells = fractions[b.cell]
+def _cement_viscosity(grid: Grid, fractions: FloatArray, inverse: FloatArray) -> FloatArray:
+    """Per exit face: the viscosity of the cement in its cell (0 where there is none)."""
+    cells = fractions[grid.boundary.cell]
     cement = cells.sum(axis=1)
     fluid = cells @ inverse
-    viscosity = np.divide(cement, fluid, out=np.zeros_like(cement), where=fluid > 0)
+    out: FloatArray = np.divide(cement, fluid, out=np.zeros_like(cement), where=fluid > 0)
+    return out
+
+
+def _yield_pressure(grid: Grid, viscosity: FloatArray) -> FloatArray:
+    """Per exit face: the pressure cement must exceed to pass, ``p_e + β μ_c`` (``inf`` for β = ∞)."""
+    b = grid.boundary
     with np.errstate(invalid="ignore"):
-        margin = (pressure[b.cell] - b.pressure) - b.threshold * viscosity
-    margin = np.where(np.isnan(margin), -np.inf, margin)
-    is_open: BoolArray = (cement < plug) | (margin > 0)
+        extra = b.threshold * viscosity
+    out: FloatArray = b.pressure + np.where(np.isnan(extra), np.inf, extra)
+    return out
+
+
+def _cement_open(
+    grid: Grid,
+    fractions: FloatArray,
+    yield_pressure: FloatArray,
+    pressure: FloatArray,
+    plug: float,
+) -> BoolArray:
+    """Exit faces that let cement out: the cell holds cement above its yield pressure.
+
+    A face of a cell without cement counts as closed (it passes marrow either
+    way); the intact cortex (``β = ∞``) never opens. If no face would pass
+    anything (every exit cell full of held cement), the one nearest to
+    yielding opens.
+    """
+    b = grid.boundary
+    cement = fractions[b.cell].sum(axis=1)
+    is_open: BoolArray = (cement > 0) & (pressure[b.cell] > yield_pressure)
     if not is_open.any():
-        is_open[int(np.argmax(margin))] = True
+        marrow_left = float(b.geometry @ (cement < plug))
+        if marrow_left <= 1e-9 * float(b.geometry.sum()):
+            margin = pressure[b.cell] - yield_pressure
+            is_open[int(np.argmax(margin))] = True
     return is_open
+
+
+def _exit_mobility(
+    grid: Grid,
+    fractions: FloatArray,
+    fluidity: FloatArray,
+    is_open: BoolArray,
+    marrow: float,
+    plug: float,
+) -> FloatArray:
+    """Per exit face: the cell's fluidity where cement passes; else the marrow's part of it
+    while the cell holds less than ``plug`` cement, and nothing once it is plugged."""
+    cells = grid.boundary.cell
+    cement = fractions[cells].sum(axis=1)
+    held = np.where(cement < plug, (1.0 - cement) * marrow, 0.0)
+    out: FloatArray = np.where(is_open, fluidity[cells], held)
+    return out
+
+
+def _courant_step(
+    solver: PressureSolver,
+    fluxes: Fluxes,
+    fractions: FloatArray,
+    source_rate: FloatArray,
+    cement_open: BoolArray,
+    blocked: BoolArray,
+    courant: float,
+) -> float:
+    """The largest step at which no cell ahead of the front fills faster than ``courant`` of it.
+
+    A cell is ahead of the front while under half cement; its filling rate is
+    the explicit estimate (cement flowing in from upwind cells and the tube,
+    minus what leaves). ``inf`` when no such cell is filling.
+    """
+    grid = solver.grid
+    n = grid.n
+    left, right, below, above = solver._left, solver._right, solver._below, solver._above
+    c = fractions.sum(axis=1)
+    fx, fy = fluxes.x, fluxes.y
+    inflow = (
+        np.bincount(right, np.where(fx > 0, fx * c[left], 0.0), n)
+        + np.bincount(left, np.where(fx < 0, -fx * c[right], 0.0), n)
+        + np.bincount(above, np.where(fy > 0, fy * c[below], 0.0), n)
+        + np.bincount(below, np.where(fy < 0, -fy * c[above], 0.0), n)
+        + source_rate
+    )
+    outflow = (
+        np.bincount(left, np.maximum(fx, 0.0), n)
+        + np.bincount(right, np.maximum(-fx, 0.0), n)
+        + np.bincount(below, np.maximum(fy, 0.0), n)
+        + np.bincount(above, np.maximum(-fy, 0.0), n)
+        + np.bincount(
+            grid.boundary.cell, np.where(cement_open, np.maximum(fluxes.exit, 0.0), 0.0), n
+        )
+    )
+    rate = inflow - outflow * c
+    filling = (rate > 0) & ~blocked
+    fill_time = np.full(n, np.inf)
+    with np.errstate(over="ignore"):
+        fill_time[filling] = (
+            grid.pore[filling] * np.clip(1.0 - c[filling], 0.0, None) / rate[filling]
+        )
+    ahead = filling & (c < 0.5)
+    step = courant * float(fill_time[ahead].min()) if ahead.any() else math.inf
+    return step
+
+
+def _pressure(
+    solver: PressureSolver,
+    protocol: Protocol,
+    ages: list[Callable[[float], float]],
+    t: float,
+    fractions: FloatArray,
+    blocked: BoolArray,
+    rhs: FloatArray,
+    previous: FloatArray,
+    marrow: float,
+    plug: float,
+) -> tuple[PressureSystem, BoolArray, FloatArray, Fluxes, IntArray]:
+    """One pressure solve at time ``t``, with the exits' switch consistent with its pressure.
+
+    Returns the system, which exit faces let cement out, the pressure, the
+    fluxes and the cells in order of decreasing pressure.
+    """
+    inverse = np.array(
+        [
+            1.0 / float(pb.cement.viscosity_effective(age(t)))
+            for pb, age in zip(protocol.batches, ages, strict=True)
+        ]
+    )
+    # the fluids of a cell flow in series across the front: viscosities add by volume
+    viscosity = (
+        fractions @ (1.0 / inverse) + np.clip(1.0 - fractions.sum(axis=1), 0.0, None) / marrow
+    )
+    fluidity = 1.0 / viscosity
+    fluidity[blocked] = 0.0
+    grid = solver.grid
+    yield_p = _yield_pressure(grid, _cement_viscosity(grid, fractions, inverse))
+    state = _cement_open(grid, fractions, yield_p, previous, plug)
+    for _ in range(6):
+        system = solver.assemble(
+            fluidity,
+            blocked,
+            _exit_mobility(grid, fractions, fluidity, state, marrow, plug),
+            np.where(state, yield_p, grid.boundary.pressure),
+        )
+        p = solver.solve(system, rhs + system.boundary_rhs(grid.boundary.cell))
+        again = _cement_open(grid, fractions, yield_p, p, plug)  # the active set of this pressure
+        if np.array_equal(again, state):
+            break
+        state = again
+        solver.switch_resolves += 1
+    order = np.argsort(-p, kind="stable").astype(np.int64)
+    return system, state, p, face_fluxes(solver, p, system), order
 
 
 def simulate(
@@ -247,8 +397,9 @@ def simulate(
     *,
     nx: int = 100,
     ny: int | None = None,
-    steps_per_ml: float = 10.0,
-    min_steps: int = 10,
+    courant: float = 0.25,
+    pressure_every: int = 2,
+    max_step_s: float = 1.0,
     plug_fraction: float = 0.1,
     visible: float = 0.5,
     dense: float = 0.9,
@@ -261,29 +412,52 @@ def simulate(
     nx, ny
         Cells anteroposterior and superior–inferior (``ny`` defaults to the
         body's aspect ratio).
-    steps_per_ml, min_steps
-        Time steps per ml injected; each injection gets at least ``min_steps``.
+    courant
+        Time-step control: no cell ahead of the cement front (under half
+        cement) may fill faster than this fraction of its pores per step, so
+        the front advances about ``courant`` cells a step and the time step
+        shrinks with the cells (the scheme converges as the grid is refined).
+    pressure_every
+        Transport steps per pressure solve: the fluxes of a solve carry the
+        cement for this many steps (the front moves about
+        ``courant × pressure_every`` cells between solves). They stay exactly
+        conservative; a step that would overfill a cell re-solves first.
+    max_step_s
+        Longest step (s), for the curing between front moves.
+    plug_fraction
+        Cement fraction at which an exit cell stops draining marrow through a
+        face that holds its cement (the cement plugs the opening).
     visible, dense
         Thresholds of the film summaries (see the module docstring).
-    plug_fraction
-        Cement fraction from which an exit cell's cement is held by the exit's
-        threshold (below it the cell's fluid is taken as marrow and passes).
     grid
         A grid already built for this vertebra (saves rebuilding it).
+
+    Notes
+    -----
+    An exit face lets cement out only while the pressure in its cell exceeds
+    the exit's pressure plus its threshold ``β`` times the viscosity of the
+    cement in the cell, and then the flux is driven by that excess (the face
+    drains against the yield pressure). Otherwise only the cell's marrow leaves
+    through it (mobility: the marrow's fraction over its viscosity) until the
+    cell holds ``plug_fraction`` cement, and cement arriving there stays. The
+    set of open faces is made consistent with each solve's pressure (re-solved,
+    at most six times, when a face changes).
 
     Examples
     --------
     >>> from kypho.simulate.protocol import traditional_protocol
     >>> v = Vertebra()
-    >>> r = simulate(traditional_protocol(v), v, nx=28, steps_per_ml=4)
+    >>> r = simulate(traditional_protocol(v), v, nx=28)
     >>> round(float(r.injected_ml[-1]), 9), bool(r.balance_error.max() < 1e-10)
     (5.5, True)
     """
     vertebra = vertebra or Vertebra()
     if ny is None:
         ny = max(4, round(nx * vertebra.height_mm / vertebra.depth_mm))
-    if not steps_per_ml > 0:
-        raise SimulationError(f"'steps_per_ml' must be a positive number (got {steps_per_ml})")
+    if not courant > 0 or not max_step_s > 0 or pressure_every < 1:
+        raise SimulationError(
+            f"'courant' and 'max_step_s' must be positive numbers and 'pressure_every' at least 1 (got {courant}, {max_step_s} and {pressure_every})"
+        )
     grid = grid or build_grid(vertebra, nx, ny)
     n = grid.n
     solver = PressureSolver(grid)
@@ -305,17 +479,14 @@ def simulate(
     total_leaked = np.zeros(n_exits)
     carried = 0.0
     exit_names = list(grid.boundary.names)
+    p = np.zeros(n)
     for inj in protocol.injections:
         tube = tube_cells(grid, inj.tube)
         blocked = tube.blocked
         b = names.index(inj.batch)
         volume = inj.volume_ml + carried
         rate = inj.rate_ml_s * 1e-6
-        nsteps = max(min_steps, math.ceil(volume * steps_per_ml - 1e-9))
         duration = volume / inj.rate_ml_s
-        # the cloud's front slows as it grows (radius ~ sqrt(volume)): step ends at
-        # (k / nsteps)² of the injection, so the Courant number at the front stays level
-        ends = duration * (np.arange(1, nsteps + 1) / nsteps) ** 2
         watch = None
         if inj.until_covered is not None:
             if inj.until_covered not in exit_names:
@@ -326,34 +497,58 @@ def simulate(
         rhs = np.zeros(n)
         np.add.at(rhs, tube.source, rate * tube.weight)
         unit_source = np.zeros((n, nb))
-        np.add.at(unit_source[:, b], tube.source, rate * tube.weight)
+        unit_source[:, b] = rhs
         done = 0.0
-        previous = np.zeros(n)
-        for k in range(nsteps):
-            begin = 0.0 if k == 0 else float(ends[k - 1])
-            dt = float(ends[k]) - begin
-            source = unit_source * dt
-            t_mid = inj.start_s + begin + 0.5 * dt
-            inverse = np.array(
-                [
-                    1.0 / float(pb.cement.viscosity_effective(age(t_mid)))
-                    for pb, age in zip(protocol.batches, ages, strict=True)
-                ]
+        last_dt = 0.0
+        since = pressure_every  # transport steps since the last pressure solve
+        while done < duration * (1 - 1e-12):
+            remaining = duration - done
+            if since >= pressure_every:
+                t_mid = inj.start_s + done + 0.5 * min(last_dt or remaining, remaining)
+                _, state, p, fluxes, order = _pressure(
+                    solver, protocol, ages, t_mid, fractions, blocked, rhs, p, marrow, plug_fraction
+                )
+                since = 0
+            dt = min(
+                remaining,
+                max_step_s,
+                _courant_step(solver, fluxes, fractions, rhs, state, blocked, courant),
             )
-            fluidity = (
-                fractions @ inverse + np.clip(1.0 - fractions.sum(axis=1), 0.0, None) * marrow
-            )
-            fluidity[blocked] = 0.0
-            exit_open = _open_exits(grid, fractions, inverse, previous, plug_fraction)
-            matrix, tx, ty, te = solver.assemble(fluidity, blocked, exit_open)
-            p = solver.solve(matrix, rhs)
-            previous = p
-            fluxes = face_fluxes(solver, p, tx, ty, te)
-            fractions, out = transport_step(solver, p, fluxes, fractions, blocked, source, dt)
+            if remaining - dt < 1e-9 * duration:
+                dt = remaining
+            fresh = since == 0
+            while True:
+                new, out = transport_step(
+                    solver, order, fluxes, fractions, blocked, unit_source * dt, dt, state
+                )
+                if float(new.sum(axis=1).max()) <= 1.0 + 1e-8 or dt < 1e-9 * duration:
+                    break
+                solver.rejected_steps += 1
+                if not fresh:  # first try the fluxes of the present fill
+                    t_mid = inj.start_s + done + 0.5 * dt
+                    _, state, p, fluxes, order = _pressure(
+                        solver,
+                        protocol,
+                        ages,
+                        t_mid,
+                        fractions,
+                        blocked,
+                        rhs,
+                        p,
+                        marrow,
+                        plug_fraction,
+                    )
+                    since, fresh = 0, True
+                    continue
+                dt *= 0.5
+            since += 1
+            fractions = new
+            last_dt = dt
+            done = duration if dt == remaining else done + dt
             total_injected += rate * dt
             total_leaked += np.bincount(exit_index, out.sum(axis=1), n_exits)
             in_body = float(grid.pore @ fractions.sum(axis=1))
-            times.append(inj.start_s + float(ends[k]))
+            times.append(inj.start_s + done)
             injected.append(total_injected * 1e6)
             body.append(in_body * 1e6)
             leaked.append(total_leaked * 1e6)
@@ -361,7 +556,6 @@ def simulate(
             balance.append(
                 abs(total_injected - in_body - float(total_leaked.sum())) / total_injected
             )
-            done = float(ends[k])
             if watch is not None and float(fractions[watch].sum(axis=1).min()) >= visible:
                 break
         carried = volume - done * inj.rate_ml_s
@@ -389,6 +583,8 @@ def simulate(
         grade=summary.grade,
         grade_note=summary.grade_note,
         steps=len(times),
-        factorizations=solver.factorizations,
+        pressure_solves=solver.solves,
+        cg_iterations=solver.iterations,
+        lu_fallbacks=solver.fallbacks,
         not_injected_ml=carried,
     )

@@ -72,7 +72,7 @@ def leakage_pair(
     base: Vertebra | None = None,
     cement: Cement | None = None,
     nx: int = 28,
-    steps_per_ml: float = 6.0,
+    courant: float = 0.25,
 ) -> tuple[float, float]:
     """Leaked volume (ml) of the traditional and of the staged protocol at ``values``.
 
@@ -107,7 +107,7 @@ def leakage_pair(
         traditional_protocol(vertebra, cement=cement, rate_ml_s=rate),
         vertebra,
         nx=nx,
-        steps_per_ml=steps_per_ml,
+        courant=courant,
     )
     staged = simulate(
         staged_protocol(
@@ -115,7 +115,7 @@ def leakage_pair(
         ),
         vertebra,
         nx=nx,
-        steps_per_ml=steps_per_ml,
+        courant=courant,
     )
     return trad.leaked_total_ml, staged.leaked_total_ml
 
@@ -177,7 +177,7 @@ def sensitivity(
     n: int = 32,
     *,
     nx: int = 28,
-    steps_per_ml: float = 6.0,
+    courant: float = 0.25,
     seed: int = 0,
     parameters: tuple[Parameter, ...] = PARAMETERS,
     progress: Callable[[int, int], None] | None = None,
@@ -194,7 +194,7 @@ def sensitivity(
     staged = np.empty(total)
     for k, row in enumerate(points):
         values = {p.name: p.value(u) for p, u in zip(parameters, row, strict=True)}
-        trad[k], staged[k] = leakage_pair(values, nx=nx, steps_per_ml=steps_per_ml)
+        trad[k], staged[k] = leakage_pair(values, nx=nx, courant=courant)
         if progress is not None:
             progress(k + 1, total)
     reduction = trad - staged

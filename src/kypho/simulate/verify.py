@@ -97,10 +97,10 @@ def radial_source_error(
     )
     solver = PressureSolver(grid)
     fluidity = np.full(n * n, 1.0 / viscosity)
-    matrix, _, _, te = solver.assemble(fluidity, np.zeros(n * n, dtype=bool))
-    rhs = np.bincount(cell, te * pressure, n * n).astype(np.float64)
+    system = solver.assemble(fluidity, np.zeros(n * n, dtype=bool))
+    rhs = system.boundary_rhs(cell)
     rhs[(n * n) // 2] += rate
-    p = solver.solve(matrix, rhs)
+    p = solver.solve(system, rhs)
     rho = np.sqrt(geo * (xc**2 / permeability_x + yc**2 / permeability_y))
     far = rho >= radius / 4
     reference = exact(xc[far], yc[far])

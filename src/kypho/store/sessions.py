@@ -26,7 +26,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,12 +101,28 @@ class SessionStore:
         ``seen`` is written back at most this often per session, so that reading
         pages does not write to the database on every request (the idle limit is
         then exact to within this many seconds).
+    write_guard
+        Held around every write (the web application's SQLite write queue);
+        reads never wait on it.
+    try_write_guard
+        Like ``write_guard`` without waiting: yields whether it got it. Writing
+        back ``seen`` is skipped (until a later request) rather than queued
+        behind other writers.
     """
 
     def __init__(
-        self, store: Store, *, idle_s: float, lifetime_s: float, touch_every_s: float = 30.0
+        self,
+        store: Store,
+        *,
+        idle_s: float,
+        lifetime_s: float,
+        touch_every_s: float = 30.0,
+        write_guard: Callable[[], AbstractContextManager[Any]] = nullcontext,
+        try_write_guard: Callable[[], AbstractContextManager[bool]] = lambda: nullcontext(True),
     ) -> None:
         self.engine = store.engine
+        self._guard = write_guard
+        self._try_guard = try_write_guard
         self.idle_s = idle_s
         self.lifetime_s = lifetime_s
         self.touch_every_s = min(touch_every_s, idle_s / 4)
@@ -116,7 +133,7 @@ class SessionStore:
     def new(self, user: str | None, now: float) -> Session:
         """A fresh session (a new random id and CSRF token)."""
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user, now, now)
-        with self.engine.begin() as conn:
+        with self._guard(), self.engine.begin() as conn:
             if now - self._last_prune > 60.0:
                 self._last_prune = now
                 conn.execute(
@@ -153,18 +170,22 @@ class SessionStore:
             return None
         seen = float(row.seen)
         if now - seen >= self.touch_every_s:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    sa.update(web_sessions).where(web_sessions.c.sid_hash == key).values(seen=now)
-                )
-            seen = now
+            with self._try_guard() as free:
+                if free:
+                    with self.engine.begin() as conn:
+                        conn.execute(
+                            sa.update(web_sessions)
+                            .where(web_sessions.c.sid_hash == key)
+                            .values(seen=now)
+                        )
+                    seen = now
         data = json.loads(row.data) if row.data else {}
         return Session(sid, str(row.csrf), row.user_name, float(row.created), seen, data)
 
     def save_data(self, session: Session) -> None:
         """Write the session's ``data`` back (JSON)."""
         text = json.dumps(session.data) if session.data else None
-        with self.engine.begin() as conn:
+        with self._guard(), self.engine.begin() as conn:
             conn.execute(
                 sa.update(web_sessions)
                 .where(web_sessions.c.sid_hash == _hash(session.sid))
@@ -177,7 +198,7 @@ class SessionStore:
 
     def end_all_of(self, user: str) -> int:
         """End every session of ``user`` (disabled, or their password changed)."""
-        with self.engine.begin() as conn:
+        with self._guard(), self.engine.begin() as conn:
             result = conn.execute(sa.delete(web_sessions).where(web_sessions.c.user_name == user))
         return int(result.rowcount or 0)
 
@@ -189,7 +210,7 @@ class SessionStore:
             )
 
     def _delete(self, key: str) -> None:
-        with self.engine.begin() as conn:
+        with self._guard(), self.engine.begin() as conn:
             conn.execute(sa.delete(web_sessions).where(web_sessions.c.sid_hash == key))
 
     # ----------------------------------------------------------------- throttle
@@ -208,11 +229,11 @@ class SessionStore:
 
     def add_failure(self, keys: Iterable[str], now: float, window_s: float) -> None:
         """Count one failed login against each key (and drop counts older than the window)."""
-        with self.engine.begin() as conn:
+        with self._guard(), self.engine.begin() as conn:
             conn.execute(sa.delete(failures).where(failures.c.at <= now - window_s))
             conn.execute(sa.insert(failures), [{"key": k, "at": now} for k in keys])
 
     def clear_failures(self, key: str) -> None:
         """Forget a key's failed logins (after a successful one)."""
-        with self.engine.begin() as conn:
+        with self._guard(), self.engine.begin() as conn:
             conn.execute(sa.delete(failures).where(failures.c.key == key))

@@ -269,6 +269,8 @@ class _Writer:
 
     def append_creates(self, records: Sequence[str], texts: Sequence[str], reason: str) -> None:
         """One ``create`` entry (version 1) per record, ``texts`` its JSON, chained at once."""
+        if not records:  # an import whose every row was rejected writes no entry
+            return
         hashes = chain_creates(
             self.head, self.seq + 1, self.at, self.user, self.role, records, texts, reason
         )

@@ -136,11 +136,6 @@ class WebApp:
         self.clock = clock
         self.forms = forms or load_forms(store.schema, settings.schema_path)
         self.signer = TimestampSigner(settings.secret, salt="kypho-session")
-        self.sessions = SessionStore(
-            store,
-            idle_s=settings.idle_minutes * 60,
-            lifetime_s=settings.lifetime_hours * 3600,
-        )
         self.lock = threading.Lock()
         self.jinja = Environment(
             loader=PackageLoader("kypho.web", "templates"),
@@ -155,6 +150,13 @@ class WebApp:
         # (re-entrant: a writing handler also writes its session)
         self.write_lock: threading.RLock | None = (
             threading.RLock() if store.engine.dialect.name == "sqlite" else None
+        )
+        self.sessions = SessionStore(
+            store,
+            idle_s=settings.idle_minutes * 60,
+            lifetime_s=settings.lifetime_hours * 3600,
+            write_guard=self._writes,
+            try_write_guard=self._try_writes,
         )
         from kypho.store.safe_harbor import dropped_columns
 
@@ -176,10 +178,22 @@ class WebApp:
             with self.write_lock:
                 yield
 
+    @contextmanager
+    def _try_writes(self) -> Iterator[bool]:
+        """The write queue if it is free now (``True``), else ``False`` without waiting."""
+        if self.write_lock is None:
+            yield True
+        elif self.write_lock.acquire(blocking=False):
+            try:
+                yield True
+            finally:
+                self.write_lock.release()
+        else:
+            yield False
+
     def new_session(self, user: str | None) -> Session:
         """A fresh session (new id and CSRF token), kept in the store."""
-        with self._writes():
-            return self.sessions.new(user, self.clock())
+        return self.sessions.new(user, self.clock())
 
     def cookie_value(self, session: Session) -> str:
         return self.signer.sign(session.sid).decode()
@@ -195,23 +209,19 @@ class WebApp:
             return None, True
         except BadSignature:
             return None, False
-        with self._writes():
-            session = self.sessions.get(sid, self.clock())
+        session = self.sessions.get(sid, self.clock())
         return session, session is None
 
     def save_session(self, session: Session) -> None:
         """Write a session's ``data`` back to the store (after changing it)."""
-        with self._writes():
-            self.sessions.save_data(session)
+        self.sessions.save_data(session)
 
     def end_session(self, session: Session) -> None:
-        with self._writes():
-            self.sessions.end(session)
+        self.sessions.end(session)
 
     def end_sessions_of(self, user: str) -> None:
         """Log a user out everywhere (disabled, or their password changed)."""
-        with self._writes():
-            self.sessions.end_all_of(user)
+        self.sessions.end_all_of(user)
 
     # --------------------------------------------------------------- throttle
 
@@ -221,12 +231,10 @@ class WebApp:
         return any(n >= self.settings.max_failures for n in counts.values())
 
     def failed(self, *keys: str) -> None:
-        with self._writes():
-            self.sessions.add_failure(keys, self.clock(), self.settings.failure_window_s)
+        self.sessions.add_failure(keys, self.clock(), self.settings.failure_window_s)
 
     def succeeded(self, key: str) -> None:
-        with self._writes():
-            self.sessions.clear_failures(key)
+        self.sessions.clear_failures(key)
 
     # ----------------------------------------------------------------- verify
 

@@ -152,3 +152,42 @@ def test_a_report_run_started_on_one_worker_is_seen_on_another(
     assert ana.login("ana") == 303
     assert "The report is ready" not in ana.get(f"/report?job={job}").text
     assert ana.get(f"/report/file?job={job}&name=report.html").status_code == 400
+
+
+def test_reading_a_page_never_waits_on_the_sqlite_write_queue(store: Store, clock: Clock) -> None:
+    import threading
+
+    app = _worker(store, clock)
+    web = app.state.web  # type: ignore[attr-defined]
+    if web.write_lock is None:
+        pytest.skip("PostgreSQL: writers do not queue in the server")
+    a = Browser(app)
+    assert a.login("dora") == 303
+    clock.now += 60  # time to write back when the session was last used
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:  # another request's long write
+        with web.write_lock:
+            holding.set()
+            release.wait(60)
+
+    busy = threading.Thread(target=writer)
+    busy.start()
+    holding.wait(10)
+    answers: list[int] = []
+    reader = threading.Thread(target=lambda: answers.append(a.get("/").status_code))
+    reader.start()
+    reader.join(30)
+    still_waiting = reader.is_alive()
+    release.set()
+    busy.join()
+    reader.join()
+    assert not still_waiting
+    assert answers == [200]
+    with store.engine.connect() as conn:
+        seen = {r.seen for r in conn.execute(sa.select(web_sessions)) if r.user_name == "dora"}
+    assert seen == {clock.now - 60}  # written back on a later request, not waited for
+    assert a.get("/").status_code == 200
+    with store.engine.connect() as conn:
+        seen = {r.seen for r in conn.execute(sa.select(web_sessions)) if r.user_name == "dora"}
+    assert seen == {clock.now}

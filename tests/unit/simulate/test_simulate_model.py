@@ -35,7 +35,7 @@ def _newtonian(mu: float) -> Cement:
 def test_volume_is_conserved_at_every_step() -> None:
     v = Vertebra()
     for protocol in (traditional_protocol(v), staged_protocol(v)):
-        r = simulate(protocol, v, nx=NX, steps_per_ml=4)
+        r = simulate(protocol, v, nx=NX)
         assert r.balance_error.max() <= 1e-10
         leaked = r.leaked_ml.sum(axis=1)
         np.testing.assert_allclose(r.in_body_ml + leaked, r.injected_ml, rtol=1e-10)
@@ -53,7 +53,7 @@ def test_uniform_viscosity_makes_the_leaked_fraction_independent_of_viscosity() 
         protocol = Protocol(
             "uniform", (Batch("A", _newtonian(mu)),), (Injection(0.0, 5.5, 0.1, "A", tube),)
         )
-        r = simulate(protocol, v, nx=NX, steps_per_ml=4)
+        r = simulate(protocol, v, nx=NX)
         leaked.append(r.leaked_ml[-1])
         assert r.pressure_kpa.max() > 0
     assert leaked[0].sum() > 1e-4  # something leaks, so the comparison means something
@@ -74,12 +74,12 @@ def test_curing_makes_the_leaked_volume_depend_on_viscosity() -> None:
     def with_cement(cement: Cement) -> Protocol:
         return replace(staged, batches=tuple(replace(b, cement=cement) for b in staged.batches))
 
-    a = simulate(staged, v, nx=NX, steps_per_ml=4)
-    b = simulate(with_cement(replace(low, viscosity_ref_pa_s=100.0)), v, nx=NX, steps_per_ml=4)
+    a = simulate(staged, v, nx=NX)
+    b = simulate(with_cement(replace(low, viscosity_ref_pa_s=100.0)), v, nx=NX)
     assert abs(a.leaked_total_ml - b.leaked_total_ml) > 1e-3 * a.leaked_total_ml
     # and curing itself matters: the same timing with a cement that does not cure
     frozen = replace(low, efold_s=math.inf, set_s=math.inf, viscosity_ref_pa_s=600.0)
-    c = simulate(with_cement(frozen), v, nx=NX, steps_per_ml=4)
+    c = simulate(with_cement(frozen), v, nx=NX)
     assert abs(a.leaked_total_ml - c.leaked_total_ml) > 1e-3 * a.leaked_total_ml
 
 
@@ -93,7 +93,7 @@ def test_tube_opening_direction_changes_where_cement_goes() -> None:
     fills = []
     for tube in tubes:
         p = Protocol("one", (Batch("A", cement),), (Injection(300.0, 0.3, 0.1, "A", tube),))
-        fills.append(simulate(p, v, nx=NX, steps_per_ml=20).fraction)
+        fills.append(simulate(p, v, nx=NX, courant=0.5).fraction)
     rows = np.arange(fills[0].shape[0])[:, None]
     centre_forward = (fills[0] * rows).sum() / fills[0].sum()
     centre_side = (fills[1] * rows).sum() / fills[1].sum()
