@@ -32,7 +32,7 @@ from kypho.simulate.cement import CEMENTS, WIRE_DRAWING_PA_S
 from kypho.simulate.geometry import Tube, Vertebra
 from kypho.simulate.model import simulate
 from kypho.simulate.protocol import Batch, Injection, Protocol
-from kypho.simulate.sensitivity import PARAMETERS
+from kypho.simulate.sensitivity import PARAMETERS, sampled_vertebra
 from kypho.simulate.sobol import saltelli_sample
 
 __all__ = ["BENCH", "CalibrationResult", "calibrate"]
@@ -96,24 +96,7 @@ def calibrate(
     hits = {"low": 0, "high": 0}
     for row in a:
         values = {p.name: p.value(u) for p, u in zip(PARAMETERS, row, strict=True)}
-        exits = tuple(
-            replace(
-                e,
-                size_mm=values["breach_size_mm"],
-                center_mm=values["breach_center_mm"],
-                threshold_per_s=values["threshold_per_s"],
-            )
-            if e.name == "breach"
-            else e
-            for e in v.exits
-        )
-        f = values["permeability_factor"]
-        vertebra = replace(
-            v,
-            exits=exits,
-            permeability_ap_m2=v.permeability_ap_m2 * f,
-            permeability_si_m2=v.permeability_si_m2 * f,
-        )
+        vertebra = sampled_vertebra(values, v)
         for cement in hits:
             c = CEMENTS[cement].with_rate(values["curing_rate"])
             start = max(c.age_at(WIRE_DRAWING_PA_S), 120.0) / 60.0

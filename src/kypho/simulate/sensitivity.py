@@ -66,6 +66,35 @@ PARAMETERS: tuple[Parameter, ...] = (
 )
 
 
+def sampled_vertebra(values: dict[str, float], base: Vertebra) -> Vertebra:
+    """``base`` with the breach and the permeability of one sample point ``values``.
+
+    Examples
+    --------
+    >>> v = sampled_vertebra({p.name: p.low for p in PARAMETERS}, Vertebra())
+    >>> v.permeability_si_m2 < Vertebra().permeability_si_m2
+    True
+    """
+    exits = tuple(
+        replace(
+            e,
+            size_mm=values["breach_size_mm"],
+            center_mm=values["breach_center_mm"],
+            threshold_per_s=values["threshold_per_s"],
+        )
+        if e.name == "breach"
+        else e
+        for e in base.exits
+    )
+    factor = values["permeability_factor"]
+    return replace(
+        base,
+        exits=exits,
+        permeability_ap_m2=base.permeability_ap_m2 * factor,
+        permeability_si_m2=base.permeability_si_m2 * factor,
+    )
+
+
 def leakage_pair(
     values: dict[str, float],
     *,
@@ -82,26 +111,8 @@ def leakage_pair(
     >>> trad >= 0 and staged >= 0
     True
     """
-    base = base or Vertebra()
+    vertebra = sampled_vertebra(values, base or Vertebra())
     cement = (cement or CEMENTS["low"]).with_rate(values["curing_rate"])
-    exits = tuple(
-        replace(
-            e,
-            size_mm=values["breach_size_mm"],
-            center_mm=values["breach_center_mm"],
-            threshold_per_s=values["threshold_per_s"],
-        )
-        if e.name == "breach"
-        else e
-        for e in base.exits
-    )
-    factor = values["permeability_factor"]
-    vertebra = replace(
-        base,
-        exits=exits,
-        permeability_ap_m2=base.permeability_ap_m2 * factor,
-        permeability_si_m2=base.permeability_si_m2 * factor,
-    )
     rate = values["rate_ml_s"]
     trad = simulate(
         traditional_protocol(vertebra, cement=cement, rate_ml_s=rate),
