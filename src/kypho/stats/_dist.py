@@ -6,7 +6,7 @@ the normal, the F and the χ² distribution, and the t density. For ordinary
 arguments ``scipy.stats`` computes each of them by one ``scipy.special`` function
 (its ``_sf``, ``_isf``, ... methods, e.g. ``t.sf(x, df)`` is ``stdtr(df, -x)``), or
 the t density by one formula, which this module evaluates directly, so the values
-are the same bits (tests/unit/stats/test_dist.py compares them with scipy.stats').
+are the same bits (tests/unit/stats/test_stats_dist.py compares them with scipy.stats').
 Everything else goes to ``scipy.stats`` itself, imported on first use: arguments
 that are not ordinary (non-finite values, a probability of exactly 0 or 1, a
 non-positive or infinite df, another dtype than float64 or integer, where
