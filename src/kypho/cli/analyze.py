@@ -454,6 +454,7 @@ def _registry(
         plan,
         on_stage=lambda: steps("analysing, column by column"),
         strict=strict,
+        workers=None,
     )
     if done.validation.n_flagged:
         click.echo(
