@@ -74,6 +74,7 @@ __all__ = [
     "mechanism_settings",
     "run_mechanism",
     "sensitivity_grid",
+    "sensitivity_points",
 ]
 
 SECTION_ID = "mechanism"
@@ -181,18 +182,15 @@ def mechanism_settings(
 
 def _in_range(where: str, name: str, value: object) -> int | float:
     kind, low, high, what = _RANGES[name]
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is int:
-        ok = number and float(value) == int(value)  # type: ignore[arg-type]
-        word = "a whole number"
-    else:
-        ok = number and math.isfinite(value)  # type: ignore[arg-type]
-        word = "a number"
-    if not ok or not low <= value <= high:  # type: ignore[operator]
+    word = "a whole number" if kind is int else "a number"
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        number = float(value)
+    if number is None or (kind is int and not number.is_integer()) or not low <= number <= high:
         raise AnalysisError(
             f"{where}: {name!r} ({what}) must be {word} from {low:g} to {high:g} (got {value!r})"
         )
-    return int(value) if kind is int else float(value)  # type: ignore[arg-type]
+    return int(number) if kind is int else number
 
 
 @dataclass(frozen=True)
@@ -252,9 +250,7 @@ def run_mechanism(
         make(vertebra, cement=cement, volume_ml=settings.volume_ml, rate_ml_s=settings.rate_ml_s)
         for make in (traditional_protocol, staged_protocol)
     ]
-    results = [
-        simulate(p, vertebra, nx=settings.grid, courant=settings.courant) for p in protocols
-    ]
+    results = [simulate(p, vertebra, nx=settings.grid, courant=settings.courant) for p in protocols]
     sensitivity = None
     if settings.sensitivity_n:
         from kypho.simulate.sensitivity import sensitivity as sobol
@@ -274,6 +270,18 @@ def run_mechanism(
         calibration=STATUS,
         sensitivity=sensitivity,
     )
+
+
+def sensitivity_points(settings: MechanismSettings) -> int:
+    """Sample points the sensitivity analysis of ``settings`` runs (0 without one).
+
+    Each point runs both protocols; ``N (d + 2)`` points for ``d`` inputs.
+    """
+    if not settings.sensitivity_n:
+        return 0
+    from kypho.simulate.sensitivity import PARAMETERS
+
+    return settings.sensitivity_n * (len(PARAMETERS) + 2)
 
 
 def _ml(value: float) -> str:
@@ -298,15 +306,31 @@ def comparison_grid(run: MechanismRun, number: int = 1) -> SupplementaryGrid:
     for exit_name in results[0].exits:
         rows.append(
             GridRow(
-                (f"through the {exit_name}", *(_ml(r.leaked_by_exit()[exit_name]) for r in results)),
+                (
+                    f"through the {exit_name}",
+                    *(_ml(r.leaked_by_exit()[exit_name]) for r in results),
+                ),
                 indent=1,
             )
         )
     rows += [
-        GridRow(("Pores of the body filled, %", *(format_number(100 * r.fill_fraction, 1) for r in results))),
-        GridRow(("Cement area on the AP film, %", *(format_number(r.area_ap_pct, 1) for r in results))),
         GridRow(
-            ("Cement area on the lateral film, %", *(format_number(r.area_lateral_pct, 1) for r in results))
+            (
+                "Pores of the body filled, %",
+                *(format_number(100 * r.fill_fraction, 1) for r in results),
+            )
+        ),
+        GridRow(
+            ("Cement area on the AP film, %", *(format_number(r.area_ap_pct, 1) for r in results))
+        ),
+        GridRow(
+            (
+                "Cement area on the lateral film, %",
+                *(format_number(r.area_lateral_pct, 1) for r in results),
+            )
+        ),
+        GridRow(
+            ("Every injection placed in full", *("yes" if r.completed else "no" for r in results))
         ),
         GridRow(("Filling pattern", *(r.pattern for r in results))),
         GridRow(("Distribution grade", *(r.grade or "not graded" for r in results))),
@@ -336,7 +360,9 @@ def comparison_grid(run: MechanismRun, number: int = 1) -> SupplementaryGrid:
     )
 
 
-def sensitivity_grid(result: SensitivityResult, run_settings: MechanismSettings, number: int = 2) -> SupplementaryGrid:
+def sensitivity_grid(
+    result: SensitivityResult, run_settings: MechanismSettings, number: int = 2
+) -> SupplementaryGrid:
     """Table S``number``: Sobol' first-order and total indices of the leakage reduction."""
     frame = result.to_frame()
     rows = tuple(
@@ -444,8 +470,9 @@ def mechanism_section(run: MechanismRun, *, figure: bool = True) -> ReportSectio
     """
     blocks: list[Paragraph | SupplementaryGrid | SectionFigure] = [
         Paragraph(_MODEL, note=True),
-        Paragraph(f"Calibration: {run.calibration}"),
+        Paragraph(f"Calibration status. {run.calibration}"),
         Paragraph(_comparison_sentence(run)),
+        *(Paragraph(f"{r.protocol}: {stop}") for r in run.results for stop in r.stops),
         comparison_grid(run, 1),
     ]
     if figure:
@@ -485,4 +512,3 @@ def cached_section(
         raise AnalysisError(f"the Mechanism section could not be computed: {exc}") from exc
     cache.store("mechanism", key, {"section.json": section_to_json(section).encode("utf-8")})
     return section
-

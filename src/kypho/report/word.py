@@ -213,7 +213,8 @@ def _table_xml(grid: Grid, widths: Sequence[float], caption_style: str | None) -
     style = f'<w:pStyle w:val="{caption_style}"/>' if caption_style else ""
     out = [
         f"<w:p><w:pPr>{style}{_keep_xml(True)}</w:pPr>",
-        _run_xml(f"Table {grid.number}. ", "<w:b/>"),
+        # "Table 3. " (or a supplementary table's "Table S1. "), in bold.
+        _run_xml(grid.caption.removesuffix(grid.title), "<w:b/>"),
         _run_xml(grid.title, ""),
         "</w:p><w:tbl><w:tblPr>",
         '<w:tblLayout w:type="fixed"/><w:tblLook w:firstColumn="1" w:firstRow="1" '
