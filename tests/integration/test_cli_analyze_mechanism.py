@@ -124,3 +124,27 @@ def test_a_bad_mechanism_setting_is_a_one_line_error(tmp_path: Path) -> None:
         f"{plan}: mechanism: 'grid' (cells anteroposterior) must be a whole number from 8 to "
         "400 (got 2)"
     ) in result.output
+
+
+def test_the_section_prints_no_code_nan_exponent_or_hyphen_minus(
+    reports: tuple[Path, Path, list[list[str]]],
+) -> None:
+    """The rules of tests/integration/test_report_text_scan.py, on the section's Markdown."""
+    import re
+
+    _, out, _ = reports
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    section = markdown[markdown.index("## Mechanism (in-silico model)") :]
+    rules = {
+        "nan or None": r"\b(?:nan|NaN|None|inf)\b",
+        "exponent notation": r"\d(?:\.\d+)?[eE][-+]?\d",
+        "hyphen-minus before a number": r"(?:^|[\s(\[=<>;,])-\d",
+        "programmer text": r"must be finite|\(got |Traceback|Error:|Exception",
+        "internal name": r"\b[a-z]+_[a-z_]+\b",
+    }
+    found = {
+        rule: re.findall(pattern, section, flags=re.MULTILINE)
+        for rule, pattern in rules.items()
+        if re.search(pattern, section, flags=re.MULTILINE)
+    }
+    assert found == {}
