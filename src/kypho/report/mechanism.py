@@ -29,7 +29,8 @@ key            default  meaning
 ============== ======== =============================================================
 enabled        false    add the section to every report
 grid           50       cells anteroposterior of the section (8 to 400)
-courant        0.25     time-step control of :func:`kypho.simulate.simulate` (0.05 to 4)
+courant        (none)   time-step control of :func:`kypho.simulate.simulate` (0.05 to 4);
+                        left out: the model's own default
 cement         low      viscosity class of the cement (a key of ``kypho.simulate.CEMENTS``)
 volume_ml      5.5      total cement of each protocol (ml, 0.1 to 20)
 rate_ml_s      0.1      injection rate (ml/s, 0.001 to 5)
@@ -89,7 +90,7 @@ class MechanismSettings:
 
     enabled: bool = False
     grid: int = 50
-    courant: float = 0.25
+    courant: float | None = None
     cement: str = "low"
     volume_ml: float = 5.5
     rate_ml_s: float = 0.1
@@ -140,7 +141,7 @@ def mechanism_settings(
     Examples
     --------
     >>> mechanism_settings({"grid": 40}, enabled=True)
-    MechanismSettings(enabled=True, grid=40, courant=0.25, cement='low', volume_ml=5.5, rate_ml_s=0.1, sensitivity_n=0, sensitivity_grid=16, seed=0)
+    MechanismSettings(enabled=True, grid=40, courant=None, cement='low', volume_ml=5.5, rate_ml_s=0.1, sensitivity_n=0, sensitivity_grid=16, seed=0)
     """
     values: dict[str, Any] = {**(spec or {}), **overrides}
     where = f"{source}: mechanism"
@@ -164,6 +165,8 @@ def mechanism_settings(
                     f"'high' (got {value!r})"
                 )
             checked[name] = value
+        elif name == "courant" and value is None:
+            checked[name] = None
         elif name == "sensitivity_n":
             if (
                 isinstance(value, bool)
@@ -250,7 +253,9 @@ def run_mechanism(
         make(vertebra, cement=cement, volume_ml=settings.volume_ml, rate_ml_s=settings.rate_ml_s)
         for make in (traditional_protocol, staged_protocol)
     ]
-    results = [simulate(p, vertebra, nx=settings.grid, courant=settings.courant) for p in protocols]
+    # The model's own time-step default unless the plan sets one.
+    step: dict[str, Any] = {} if settings.courant is None else {"courant": settings.courant}
+    results = [simulate(p, vertebra, nx=settings.grid, **step) for p in protocols]
     sensitivity = None
     if settings.sensitivity_n:
         from kypho.simulate.sensitivity import sensitivity as sobol
@@ -258,9 +263,9 @@ def run_mechanism(
         sensitivity = sobol(
             settings.sensitivity_n,
             nx=settings.sensitivity_grid,
-            courant=settings.courant,
             seed=settings.seed,
             progress=progress,
+            **step,
         )
     return MechanismRun(
         settings=settings,

@@ -146,7 +146,6 @@ def test_table_numbers_are_what_simulate_returns_for_the_same_settings(
             make(vertebra, cement=CEMENTS["low"], volume_ml=5.0, rate_ml_s=0.12),
             vertebra,
             nx=12,
-            courant=0.25,
         )
         for make in (traditional_protocol, staged_protocol)
     ]
