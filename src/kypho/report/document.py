@@ -48,6 +48,7 @@ from kypho.report.render import (
     to_latex,
     to_markdown,
 )
+from kypho.report.sections import ReportSection, section_html, section_markdown
 from kypho.report.text import flow_text, methods_text, results_text, software_versions
 
 if TYPE_CHECKING:
@@ -354,6 +355,7 @@ def _figure_html(svg: str, caption: str) -> str:
 
 
 Section = tuple[str, str, str, Mapping[str, bytes]]
+"""An HTML-only section: id, title, trusted HTML fragment, figures by file name."""
 
 
 @dataclass(frozen=True)
@@ -370,7 +372,7 @@ class _Report:
     validation: ValidationResult | None
     screening: Screening | None
     schema: Schema | None
-    sections: Sequence[Section]
+    sections: Sequence[Section | ReportSection]
 
 
 @dataclass
@@ -420,9 +422,14 @@ def _report_html(report: _Report, figures: _Figures, beyond: Beyond | None) -> s
         body.extend(
             _embed(name, payload, captions.get(name, "")) for name, payload in extra.items()
         )
-    for section_id, section_title, section_html, section_figures in report.sections:
+    for section in report.sections:
+        if isinstance(section, ReportSection):
+            body.append(f'<h2 id="{esc(section.id)}">{esc(section.title)}</h2>')
+            body.append(section_html(section))
+            continue
+        section_id, section_title, fragment, section_figures = section
         body.append(f'<h2 id="{esc(section_id)}">{esc(section_title)}</h2>')
-        body.append(section_html)
+        body.append(fragment)
         body.extend(_embed(name, payload) for name, payload in section_figures.items())
     body.append(_provenance_html(provenance))
     return (
@@ -469,7 +476,7 @@ def write_report(
     title: str = "Study report",
     progress: Progress | None = None,
     reference_docx: str | Path | None = None,
-    sections: Sequence[Section] = (),
+    sections: Sequence[Section | ReportSection] = (),
     cache_key: str | None = None,
     plan: Plan | None = None,
 ) -> list[Path]:
@@ -506,7 +513,10 @@ def write_report(
     sections
         More sections of the HTML report, after "Beyond the paper": ``(id, title,
         html_fragment, {figure name: bytes})``, the fragment trusted HTML made by
-        kypho (e.g. :func:`kypho.radiograph.report.reliability_section`).
+        kypho (e.g. :func:`kypho.radiograph.report.reliability_section`); or a
+        :class:`~kypho.report.sections.ReportSection`, which also goes into
+        ``report.md`` and ``report.docx`` after the tables, its figures into
+        ``figures/`` (e.g. :func:`kypho.report.mechanism.mechanism_section`).
     cache_key
         For the bundled cohort only: the key under which the figures and the
         Beyond section are kept between runs (:mod:`kypho.cache`).
@@ -558,7 +568,7 @@ class _Options:
     title: str
     progress: Progress | None
     reference_docx: str | Path | None
-    sections: tuple[Section, ...]
+    sections: tuple[Section | ReportSection, ...]
     cache_key: str | None
     plan: Plan | None
 
@@ -592,6 +602,7 @@ def _write_report(target: Path, result: AnalysisResult, options: _Options) -> li
     if options.figures:
         say("drawing figures")
         drawn = _figures(target, result, flow, "html" in formats, cache_key, say, written)
+    written += _section_figures(target, options.sections)
     if "md" in formats:
         say("writing Markdown")
         written.append(_write(target / "report.md", _markdown(report)))
@@ -730,6 +741,7 @@ def _markdown(report: _Report) -> str:
         if paragraph:
             text += [markdown_escape(paragraph), ""]
         text += [to_markdown(grid), ""]
+    text += [section_markdown(s) for s in report.sections if isinstance(s, ReportSection)]
     return "\n".join(text)
 
 
@@ -753,7 +765,23 @@ def _docx(report: _Report, figures: _Figures, path: Path, reference: str | Path 
             if made.name in figures.pngs
         ],
         reference=reference,
+        sections=[s for s in report.sections if isinstance(s, ReportSection)],
     )
+
+
+def _section_figures(target: Path, sections: Sequence[Section | ReportSection]) -> list[Path]:
+    """Write each :class:`ReportSection` figure as ``figures/<name>.png`` and ``.svg``."""
+    paths: list[Path] = []
+    for section in sections:
+        if not isinstance(section, ReportSection):
+            continue
+        for figure in section.figures:
+            (target / "figures").mkdir(parents=True, exist_ok=True)
+            for suffix, payload in ((".png", figure.png), (".svg", figure.svg)):
+                path = target / "figures" / f"{figure.name}{suffix}"
+                path.write_bytes(payload)
+                paths.append(path)
+    return paths
 
 
 def _write(path: Path, text: str) -> Path:
