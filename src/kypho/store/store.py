@@ -1456,6 +1456,9 @@ def _bulk_insert(
     """
     if not rows:
         return
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        _copy_rows(conn, table, columns, rows)
+        return
     compiled = sa.insert(table).compile(
         dialect=conn.dialect, column_keys=list(columns), for_executemany=True
     )
@@ -1470,6 +1473,31 @@ def _bulk_insert(
     else:
         params = [dict(zip(columns, row, strict=True)) for row in rows]
     conn.exec_driver_sql(compiled.string, params)
+
+
+def _copy_rows(
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """``COPY ... FROM STDIN`` of driver-ready rows on PostgreSQL, in the open transaction.
+
+    psycopg formats each value as COPY's text format wants it (escapes, ``\\N``
+    for None, dates, a float's shortest exact form); the server parses the
+    stream in one statement, which is many times faster than one INSERT per row.
+    """
+    preparer = conn.dialect.identifier_preparer
+    names = ", ".join(preparer.quote(name) for name in columns)
+    statement = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN"
+    raw = conn.connection.driver_connection
+    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
+        raise StoreError("the database connection was closed during the import")
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi_error as exc:
+        # as SQLAlchemy wraps the driver's errors of the statements it runs itself
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
 
 
 def _dates_as_text(values: list[Any]) -> list[Any]:

@@ -173,3 +173,27 @@ def test_database_failures_become_store_errors(db_url: str) -> None:
     assert message.startswith(f"the database at {shown} failed: ")
     assert "kypho_records" in message
     assert message.endswith("; nothing was written")
+
+
+def test_a_bulk_insert_the_database_refuses_is_a_store_error_on_every_engine(
+    db_url: str, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    """SQLite takes executemany, PostgreSQL a COPY that bypasses SQLAlchemy: a
+    refused row (here an id already stored) is the same StoreError on both, and
+    the transaction writes nothing."""
+    from kypho.store.store import _bulk_insert
+
+    with Store.init(db_url, admin=ADMIN) as store:
+        store.import_frame(make_patients(3), reason="baseline")
+        before = store.log()
+        columns = [store.schema.id_column, "kypho_version", "kypho_locked"]
+
+        def clash() -> None:
+            with store._writing("import") as writer:
+                writer.append("import", reason="a clash")
+                _bulk_insert(writer.conn, store.tables.records, columns, [("P-00001", 1, False)])
+
+        with pytest.raises(StoreError, match=r"(?is)failed: .*unique.*; nothing was written$"):
+            clash()
+        pd.testing.assert_frame_equal(store.log(), before)
+        assert len(store.read()) == 3
