@@ -96,7 +96,7 @@ def test_folder_one_summary_line_per_paper(tmp_path: Path) -> None:
     assert " checks: " in lines[0]
     assert (
         lines[1]
-        == f"{tmp_path / 'b.txt'}: 0 checks: 0 consistent, 0 inconsistent, 0 impossible, 0 not checkable; 0 decision error(s)"
+        == f"{tmp_path / 'b.txt'}: 0 checks: 0 consistent, 0 inconsistent, 0 impossible, 0 not checkable; 0 decision errors"
     )
     assert lines[2].startswith(f"{tmp_path / 'c.pdf'}: not audited: ")
 

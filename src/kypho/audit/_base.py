@@ -7,6 +7,7 @@ when its interval lies on one side of alpha (:func:`significance`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "fmt_p",
     "interval",
     "overlaps",
+    "p_is",
     "p_range_finding",
     "significance",
     "span",
@@ -47,11 +49,26 @@ class Ctx:
         return Finding(self.table.number, row, column, check, status, reason, **kw)
 
 
-def fmt_p(p: float) -> str:
-    """A recomputed P as text: 4 decimals, or 2 significant digits below 0.001."""
-    if p < 0.001:
-        return f"{p:.1e}"
+def fmt_p(p: float, *, below: float = 0.001) -> str:
+    """A recomputed P as text: 4 decimals; below ``below``, 2 significant digits.
+
+    Never in exponent notation (a report is read by clinicians): 3.1e-05 is written
+    0.000031, and anything below 0.000001 as "< 0.000001".
+
+    >>> [fmt_p(p) for p in (0.52813, 0.0015, 0.00031, 3.14e-05, 9.96e-06, 2e-9, 0.0)]
+    ['0.5281', '0.0015', '0.00031', '0.000031', '0.000010', '< 0.000001', '< 0.000001']
+    """
+    if p < 1e-6:
+        return "< 0.000001"
+    if p < below:
+        rounded = float(f"{p:.2g}")  # 9.96e-06 has its two digits at 1.0e-05
+        return f"{p:.{max(1 - math.floor(math.log10(rounded)), 0)}f}"
     return f"{p:.4f}"
+
+
+def p_is(text: str) -> str:
+    """``"P = 0.0015"``, or ``"P < 0.000001"`` for a P that :func:`fmt_p` wrote as a bound."""
+    return f"P {text}" if text.startswith("<") else f"P = {text}"
 
 
 def fmt(x: float, digits: int = 3) -> str:

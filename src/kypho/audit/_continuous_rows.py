@@ -21,6 +21,7 @@ from kypho.audit._base import (
     fmt_p,
     interval,
     overlaps,
+    p_is,
     p_range_finding,
     significance,
     span,
@@ -470,7 +471,7 @@ def _variance_rule(
     vt = ctx_between(ctx).f_rule(c1, c2, ctx.alpha)
     unequal = vt.p < ctx.alpha
     rule = "welch" if unequal else "student"
-    f_text = f"F({vt.dof:g}, {vt.dof_denominator:g}) = {vt.statistic:.3f}, P = {fmt_p(vt.p)}"
+    f_text = f"F({vt.dof:g}, {vt.dof_denominator:g}) = {vt.statistic:.3f}, {p_is(fmt_p(vt.p))}"
     calls = "t′ (variances differ)" if unequal else "Student t (variances homogeneous)"
     common: dict[str, Any] = {
         "reported": _DECLARED.get(row.test, row.test),
@@ -640,7 +641,7 @@ def _statcheck_between(
     else:
         status = "inconsistent"
         texts = "; ".join(
-            f"P = {span(v, a, b, fmt_p)} ({label[n]})" for n, (v, a, b) in ranges.items()
+            f"{p_is(span(v, a, b, fmt_p))} ({label[n]})" for n, (v, a, b) in ranges.items()
         )
         reason = (
             f"the printed {stat.name} = {stat.value.value:g} gives {texts}; the table prints {p_rep.text}, "

@@ -18,6 +18,7 @@ from kypho.audit._base import (
     fmt_p,
     interval,
     overlaps,
+    p_is,
     p_range_finding,
     span,
 )
@@ -433,7 +434,7 @@ def _mann_whitney(
             "p_from_summaries",
             "consistent" if ok else "inconsistent",
             (
-                f"from the grade counts {shown}: Z = {mw.z:.3f}, P = {fmt_p(mw.p_value)} "
+                f"from the grade counts {shown}: Z = {mw.z:.3f}, {p_is(fmt_p(mw.p_value))} "
                 f"({fmt_p(mw.p_continuity)} with the continuity correction)"
                 + ("" if ok else f"; the table prints {row.p.text}")
             ),
@@ -462,7 +463,7 @@ def _mann_whitney(
                 "p_from_statistic",
                 "consistent" if ok else "inconsistent",
                 (
-                    f"the printed U = {stat.value.value:g} gives Z = {(stat.value.value - n1n2 / 2.0) / mw.sigma:.3f}, P = {fmt_p(q)}"
+                    f"the printed U = {stat.value.value:g} gives Z = {(stat.value.value - n1n2 / 2.0) / mw.sigma:.3f}, {p_is(fmt_p(q))}"
                     + ("" if ok else f"; the table prints {row.p.text}")
                 ),
                 reported=f"U = {stat.value.text}, P = {row.p.text}",

@@ -4,17 +4,21 @@ Every extracted value keeps the page and the line it came from, so that a findin
 quote its source. Reading never modifies the file, never reaches the network, and has
 limits (file size, pages, characters) so a hostile file cannot exhaust memory.
 
-PDF text comes from pypdf (pure Python; its text extraction follows the content
-stream's reading order); HTML from the standard library's parser (block elements and
-table rows become lines, table cells are separated by two spaces); .docx from
-python-docx, paragraphs and table rows in body order.
+PDF text comes from PDFium (through pypdfium2): its text page gives each character with
+its box, in reading order, with line breaks. PDFium writes one space for any run of
+spaces, and table readers need to see column gaps, so the spaces are counted again from
+the boxes (see :func:`_pdf_page_text`). HTML comes from the standard library's parser
+(block elements and table rows become lines, table cells are separated by two spaces);
+.docx from python-docx, paragraphs and table rows in body order.
 """
 
 from __future__ import annotations
 
 import html.parser
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kypho.errors import InputFileError
 
@@ -120,32 +124,107 @@ def _checked(doc: Document, p: Path) -> Document:
 
 def _read_pdf(p: Path) -> Document:
     try:
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
-    except ImportError as exc:  # pragma: no cover - pypdf is a dependency
-        raise InputFileError(f"reading PDF needs pypdf ({exc})") from None
+        import pypdfium2 as pdfium
+        import pypdfium2.raw as pdfium_c
+    except ImportError as exc:  # pragma: no cover - pypdfium2 is a dependency
+        raise InputFileError(f"reading PDF needs pypdfium2 ({exc})") from None
     try:
-        reader = PdfReader(str(p))
-        if reader.is_encrypted:
-            raise InputFileError(f"{str(p)!r} is an encrypted PDF; save an unencrypted copy")
-        if len(reader.pages) > MAX_PAGES:
+        pdf = pdfium.PdfDocument(str(p))
+    except pdfium.PdfiumError as exc:
+        if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
             raise InputFileError(
-                f"{str(p)!r} has {len(reader.pages)} pages; kypho audit reads up to {MAX_PAGES}"
+                f"{str(p)!r} is an encrypted PDF; save an unencrypted copy"
+            ) from None
+        reasons = {
+            pdfium_c.FPDF_ERR_FORMAT: "it is not a PDF, or it is damaged",
+            pdfium_c.FPDF_ERR_SECURITY: "its security scheme is not supported",
+        }
+        raise _unreadable(p, reasons.get(exc.err_code, "PDFium could not open it")) from None
+    try:
+        if len(pdf) > MAX_PAGES:
+            raise InputFileError(
+                f"{str(p)!r} has {len(pdf)} pages; kypho audit reads up to {MAX_PAGES}"
             )
         lines: list[Line] = []
         number = 0
-        for page_no, page in enumerate(reader.pages, start=1):
-            for raw in (page.extract_text() or "").translate(_SPACES).splitlines():
+        for page_no in range(1, len(pdf) + 1):
+            page = pdf[page_no - 1]
+            textpage = page.get_textpage()
+            try:
+                text = _pdf_page_text(textpage, pdfium_c)
+            finally:
+                textpage.close()
+                page.close()
+            for raw in text.translate(_SPACES).splitlines():
                 number += 1
                 lines.append(Line(page_no, number, raw.rstrip()))
-    except InputFileError:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
-        raise InputFileError(
-            f"{str(p)!r} is not a readable PDF ({type(exc).__name__}); if it opens in a PDF "
-            "viewer, save its text as .txt and audit that"
-        ) from None
+    except pdfium.PdfiumError:
+        raise _unreadable(p, "PDFium could not read its text") from None
+    finally:
+        pdf.close()
     return Document(str(p), tuple(lines))
+
+
+def _unreadable(p: Path, reason: str) -> InputFileError:
+    return InputFileError(
+        f"{str(p)!r} is not a readable PDF ({reason}); if it opens in a PDF viewer, save "
+        "its text as .txt and audit that"
+    )
+
+
+#: A gap between two characters of one line at least this many font sizes (ems) wide
+#: is a column gap: it is written as two spaces, however PDFium spaced it.
+COLUMN_GAP_EM = 1.0
+
+# PDFium's marks in a text page: 0x02 is a hyphen that ended a line (PDFium joins the
+# two lines; the hyphen and the line break are put back), 0 a glyph without Unicode.
+_PDFIUM_CHARS = {0x02: "-\n", 0: "\ufffd"}
+
+# A run of spaces with more text after it on the same line. A match's span is also a
+# span of the text page's character indices: the page's text has one code point each.
+_SPACE_RUN = re.compile(r" +(?=[^\r\n])")
+
+
+def _pdf_page_text(textpage: Any, pdfium_c: Any) -> str:
+    """The text of one PDF page, with its runs of spaces counted from the characters' boxes.
+
+    Notes
+    -----
+    PDFium reports a run of spaces as one space character (its own box is one space
+    wide) and inserts a "generated" space of no width where words are set apart by
+    position alone. Each space it reports is rewritten as the number of spaces that fit
+    between the left edge of that space and the left edge of the next character: the
+    gap divided by the space's width, rounded down unless within a quarter of a space of
+    the next whole number (so ``"A  B"`` set with two spaces reads back as two, and the
+    wider word spacing of justified text stays one). Whatever the count, a gap of at least
+    :data:`COLUMN_GAP_EM` font sizes becomes at least two spaces, which is how the table
+    reader tells columns apart. Spaces at the end of a line are left as they are.
+    """
+    n = pdfium_c.FPDFText_CountChars(textpage)
+    unicode_of = pdfium_c.FPDFText_GetUnicode
+    text = "".join([chr(unicode_of(textpage, i)) for i in range(n)])
+    box = pdfium_c.FS_RECTF()
+    loose_box = pdfium_c.FPDFText_GetLooseCharBox
+    out: list[str] = []
+    done = 0
+    for run in _SPACE_RUN.finditer(text):
+        start, end = run.span()
+        if not loose_box(textpage, start, box):
+            continue  # no box: PDFium's own spacing stands
+        left, width = box.left, box.right - box.left
+        if not loose_box(textpage, end, box):
+            continue
+        gap = box.left - left
+        count = max(1, int(gap / width + 0.25)) if width > 0 else 1
+        if count < 2 and gap > 0:
+            em = pdfium_c.FPDFText_GetFontSize(textpage, end)
+            if em > 0 and gap >= COLUMN_GAP_EM * em:
+                count = 2
+        out.append(text[done:start])
+        out.append(" " * max(count, end - start))
+        done = end
+    out.append(text[done:])
+    return "".join(out).translate(_PDFIUM_CHARS)
 
 
 def _read_docx(p: Path) -> Document:

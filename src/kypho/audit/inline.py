@@ -51,6 +51,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from kypho.audit._base import fmt_p, p_is
 from kypho.audit.model import Reported
 from kypho.audit.result import Finding, Status
 from kypho.stats import _dist as stats
@@ -346,7 +347,7 @@ def check_inline(
             tails = "one-tailed"
             reason = (
                 f"wrong as a two-tailed test, right as a one-tailed one (the text mentions a "
-                f"one-tailed test): P = {_fmt(value)}"
+                f"one-tailed test): {p_is(_fmt(value))}"
             )
         decision = None
         if status == "inconsistent":
@@ -463,9 +464,7 @@ def _smallest(p: Reported) -> str:
 
 
 def _fmt(p: float) -> str:
-    if p < 0.0001:
-        return f"{p:.1e}"
-    return f"{p:.4f}"
+    return fmt_p(p, below=0.0001)
 
 
 def _span(value: float, lo: float, hi: float) -> str:

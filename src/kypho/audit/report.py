@@ -12,7 +12,7 @@ import json
 import textwrap
 from collections.abc import Iterator
 
-from kypho.audit.document import Document
+from kypho.audit.document import Document, Line
 from kypho.audit.result import STATUSES, AuditReport, Finding
 from kypho.errors import AuditError
 
@@ -35,12 +35,23 @@ _WORDS = {
 _ORDER = {"impossible": 0, "inconsistent": 1, "not_checkable": 2, "consistent": 3}
 
 
+def _count(n: int, noun: str) -> str:
+    """``"1 check"``, ``"2 checks"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _summary_line(report: AuditReport) -> str:
     c = report.counts()
     parts = [f"{c[s]} {_WORDS[s]}" for s in STATUSES]
     return (
-        f"{c['total']} checks: " + ", ".join(parts) + f"; {c['decision_errors']} decision error(s)"
+        f"{_count(c['total'], 'check')}: "
+        + ", ".join(parts)
+        + f"; {_count(c['decision_errors'], 'decision error')}"
     )
+
+
+def _more_consistent(n_ok: int) -> str:
+    return f"{_count(n_ok, 'more check')} consistent"
 
 
 def _groups_line(report: AuditReport) -> str:
@@ -61,8 +72,12 @@ def summary_line(report: AuditReport) -> str:
     return f"{report.source or report.title}: {_summary_line(report)}"
 
 
-def _heading(table: int) -> str:
-    return "In the text" if table == 0 else f"Table {table}"
+def _heading(report: AuditReport, table: int) -> str:
+    """ "Table 2. Comparison of …" (the title as printed), "In the text" for table 0."""
+    if table == 0:
+        return "In the text"
+    title = report.table_title(table)
+    return f"Table {table}. {title}" if title else f"Table {table}"
 
 
 def _located(f: Finding) -> str | None:
@@ -97,7 +112,7 @@ def render_text(report: AuditReport, *, show_all: bool = False, width: int = 100
         "",
     ]
     for table, shown, n_ok in _by_table(report, show_all):
-        lines.append(_heading(table))
+        lines.append(_heading(report, table))
         for f in shown:
             head = f"  {_WORDS[f.status]:<14}{_where(f)}  [{f.check}]"
             lines.append(head)
@@ -115,7 +130,7 @@ def render_text(report: AuditReport, *, show_all: bool = False, width: int = 100
                     )
                 )
         if not show_all:
-            lines.append(f"  {n_ok} more check(s) consistent")
+            lines.append(f"  {_more_consistent(n_ok)}")
         lines.append("")
     return "\n".join(line for line in lines if line is not None).rstrip() + "\n"
 
@@ -136,7 +151,7 @@ def render_markdown(report: AuditReport, *, show_all: bool = False) -> str:
         "",
     ]
     for table, shown, n_ok in _by_table(report, show_all):
-        out += [f"## {_heading(table)}", ""]
+        out += [f"## {_md(_heading(report, table))}", ""]
         if shown:
             out += [
                 "| Status | Row | Column | Group | Reported | Recomputed | Check | Reason |",
@@ -152,7 +167,7 @@ def render_markdown(report: AuditReport, *, show_all: bool = False) -> str:
                 )
             out.append("")
         if not show_all:
-            out += [f"{n_ok} more check(s) consistent.", ""]
+            out += [f"{_more_consistent(n_ok)}.", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -167,6 +182,7 @@ tr.inconsistent td.status { color: #b35c00; }
 tr.not_checkable td.status { color: #555; }
 tr.consistent td.status { color: #2a7a2a; }
 .assumes, .source { color: #555; font-size: 0.9em; }
+td:last-child { width: 40%; }
 pre.context { white-space: pre-wrap; background: #fafafa; border: 1px solid #ddd; padding: 0.5em; }
 mark.impossible { background: #f2a0a0; } mark.inconsistent { background: #ffe28a; }
 mark.not_checkable { background: #e4e4e4; } mark.consistent { background: #d5eed5; }
@@ -197,7 +213,7 @@ def render_html(
         "</ul>",
     ]
     for table, shown, n_ok in _by_table(report, show_all):
-        parts.append(f"<h2>{e(_heading(table))}</h2>")
+        parts.append(f"<h2>{e(_heading(report, table))}</h2>")
         if shown:
             parts.append(
                 "<table><thead><tr><th>Status</th><th>Row</th><th>Column</th><th>Group</th>"
@@ -218,7 +234,7 @@ def render_html(
                 )
             parts.append("</tbody></table>")
         if not show_all:
-            parts.append(f"<p>{n_ok} more check(s) consistent.</p>")
+            parts.append(f"<p>{_more_consistent(n_ok)}.</p>")
     if document is not None:
         parts.extend(_context_html(report, document, show_all))
     parts.append("</body></html>")
@@ -226,20 +242,33 @@ def render_html(
 
 
 def _context_html(report: AuditReport, document: Document, show_all: bool) -> list[str]:
-    """Each checked line of the paper, the checked text marked with the worst status."""
+    """Each checked line of the paper, the checked text marked with the worst status.
+
+    A table row read from several lines (a within-group t printed under its cell, the
+    levels of a categorical row) is shown on all of them; a ``⋮`` stands for the lines of
+    text left out between two shown lines.
+    """
     e = html.escape
+    lines = document.lines
+    index = {line.number: i for i, line in enumerate(lines)}
     by_line: dict[int, list[Finding]] = {}
     for f in report.findings:
         if f.line is not None and (show_all or f.status != "consistent"):
-            by_line.setdefault(f.line, []).append(f)
+            for number in _source_lines(f.line, f.source_text, lines, index):
+                by_line.setdefault(number, []).append(f)
     if not by_line:
         return []
-    text_of = {line.number: line for line in document.lines}
     out = ["<h2>In context</h2>", '<pre class="context">']
+    previous: int | None = None
     for number in sorted(by_line):
-        line = text_of.get(number)
-        if line is None:
+        if number not in index:
             continue
+        line = lines[index[number]]
+        if previous is not None and any(
+            lines[i].text.strip() for i in range(index[previous] + 1, index[number])
+        ):
+            out.append(f'<span class="lineno">{"⋮":>18}</span>')
+        previous = number
         found = sorted(by_line[number], key=lambda f: _ORDER[f.status])
         worst = found[0]
         title = e("; ".join(f"{_WORDS[f.status]}: {f.reason}" for f in found), quote=True)
@@ -254,9 +283,34 @@ def _context_html(report: AuditReport, document: Document, show_all: bool) -> li
             )
         else:
             marked = f'<mark class="{worst.status}" title="{title}">{e(body)}</mark>'
-        out.append(f'<span class="lineno">p{line.page} l{number:>5}  </span>{marked}')
+        gutter = f"page {line.page}, line {number}"
+        out.append(f'<span class="lineno">{gutter:>18}  </span>{marked}')
     out.append("</pre>")
     return out
+
+
+def _source_lines(
+    first: int, quoted: str | None, lines: tuple[Line, ...], index: dict[int, int]
+) -> list[int]:
+    """The numbers of the lines a finding's quoted text came from, ``first`` the first.
+
+    A row's text quotes its lines joined by " / "; each part is looked for on the next
+    line that is not blank. Where a part is not found there (a line that itself holds
+    " / "), the lines found so far are the answer.
+    """
+    parts = (quoted or "").split(" / ")
+    if len(parts) < 2 or first not in index:
+        return [first]
+    found = [first]
+    i = index[first]
+    for part in parts[1:]:
+        i += 1
+        while i < len(lines) and not lines[i].text.strip():
+            i += 1
+        if i == len(lines) or lines[i].text.strip() != part:
+            break
+        found.append(lines[i].number)
+    return found
 
 
 def render_json(report: AuditReport) -> str:

@@ -154,6 +154,9 @@ def compare(
             f"{100 * r.fill_fraction:>6.1f} {r.area_ap_pct:>5.1f} {r.area_lateral_pct:>5.1f} "
             f"{r.pattern:<7} {r.grade or 'ungraded':<8} {float(r.pressure_kpa.max()):>8.2f}"
         )
+    for r in results:
+        if not r.completed:
+            click.echo(f"{r.protocol}: {r.outcome}.")
     trad, staged = results
     click.echo(
         f"Leakage reduction (traditional − staged): {trad.leaked_total_ml - staged.leaked_total_ml:+.3f} ml; "

@@ -76,12 +76,22 @@ class DocxFigure:
     after_table: int | None = None
 
 
-def column_widths(grid: Grid) -> list[float]:
+def column_widths(grid: Grid, available: float | None = None) -> list[float]:
     """The width in points each column needs so that its cells do not wrap.
 
     Estimated from the text at the table's font sizes (:func:`_text_em`); a
-    heading may wrap at its spaces, so only its longest word counts.
+    heading may wrap at its spaces, so only its longest word counts, and a
+    section heading (bold) counts in the label column. A small row under the
+    values ("t = −3.2 (54), P < 0.001") is kept on one line when the table then
+    still fits in ``available`` points; otherwise it may wrap at its comma.
     """
+    one_line = _widths(grid, split_small=False)
+    if available is not None and sum(one_line) <= available:
+        return one_line
+    return _widths(grid, split_small=True)
+
+
+def _widths(grid: Grid, *, split_small: bool) -> list[float]:
     widths = [0.0] * len(grid.header)
     for c, text in enumerate(grid.header):
         longest = max((_text_em(w) for w in text.split()), default=0.0)
@@ -90,15 +100,22 @@ def column_widths(grid: Grid) -> list[float]:
         small = row.kind in ("within", "missing")
         size = _SMALL_PT if small else _BODY_PT
         for c, text in enumerate(row.cells):
-            if row.kind == "section" and c == 0:
-                continue  # a section heading spans the row
-            # A small row under the values ("t = −3.2 (54), P < 0.001") may wrap at its comma.
-            parts = text.split(", ") if small else [text]
+            parts = text.split(", ") if small and split_small else [text]
             longest = max((_text_em(part) for part in parts), default=0.0)
-            need = (longest + row.indent * (c == 0)) * size
+            bold = 1.12 if row.kind == "section" and c == 0 else 1.0
+            need = (longest + row.indent * (c == 0)) * size * bold
             widths[c] = max(widths[c], need)
     # 5% to spare: a renderer's font may run a little wider than the estimate.
     return [1.05 * w + _CELL_PAD_PT for w in widths]
+
+
+def _keep_parts_together(text: str) -> str:
+    """A small row's text that wraps only at its commas ("P < 0.001" stays on one line).
+
+    >>> _keep_parts_together("t = −3.2 (54), P < 0.001") == "t\u00a0=\u00a0−3.2\u00a0(54), P\u00a0<\u00a00.001"
+    True
+    """
+    return ", ".join(part.replace(" ", "\u00a0") for part in text.split(", "))
 
 
 def _needs_landscape(grid: Grid, available: float) -> bool:
@@ -148,7 +165,7 @@ def add_table(document: Any, grid: Grid, *, width_pt: float | None = None) -> An
     from docx.oxml.ns import nsdecls, qn
     from docx.table import Table
 
-    widths = column_widths(grid)
+    widths = column_widths(grid, width_pt)
     if width_pt is not None:
         widths = _fit(widths, width_pt)
     caption_style = document.part.get_style_id(_style(document, "Caption"), WD_STYLE_TYPE.PARAGRAPH)
@@ -241,6 +258,8 @@ def _table_xml(grid: Grid, widths: Sequence[float], caption_style: str | None) -
         keep = _keep_xml(r < last or bool(grid.footnotes))
         size = _half_points(_SMALL_PT if row_kind in ("within", "missing") else _BODY_PT)
         for c, (text, twips) in enumerate(zip(cells, cell_twips, strict=True)):
+            if row_kind in ("within", "missing"):
+                text = _keep_parts_together(text)
             ind = f'<w:ind w:left="{_twips(10 * indent)}"/>' if c == 0 and indent else ""
             align = "left" if c == 0 else "center"
             bold = r == 0 or (c == 0 and row_kind in ("section", "header"))

@@ -103,6 +103,23 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
+def _with_unit(label: str, unit: str | None) -> str:
+    """``label`` followed by its unit in parentheses, merged into a closing one.
+
+    >>> _with_unit("Operation time", "min")
+    'Operation time (min)'
+    >>> _with_unit("Back pain (VAS)", "points")
+    'Back pain (VAS, points)'
+    >>> _with_unit("Sex", "")
+    'Sex'
+    """
+    if not unit:
+        return label
+    if label.endswith(")") and "(" in label:
+        return f"{label[:-1]}, {unit})"
+    return f"{label} ({unit})"
+
+
 @dataclass(frozen=True)
 class Variable:
     """One column of the study's data.
@@ -139,8 +156,13 @@ class Variable:
 
     @property
     def display_label(self) -> str:
-        """The label with its unit, e.g. ``"Operation time (min)"``."""
-        return f"{self.label} ({self.unit})" if self.unit else self.label
+        """The label with its unit, e.g. ``"Operation time (min)"``.
+
+        A label that already ends in a parenthesis takes the unit inside it, so
+        ``"Back pain (VAS)"`` in points reads ``"Back pain (VAS, points)"``, not
+        ``"Back pain (VAS) (points)"``.
+        """
+        return _with_unit(self.label, self.unit)
 
     @property
     def measure_display_label(self) -> str:
@@ -148,8 +170,7 @@ class Variable:
 
         For a variable measured once, :attr:`display_label`.
         """
-        label = self.measure_label or self.label
-        return f"{label} ({self.unit})" if self.unit else label
+        return _with_unit(self.measure_label or self.label, self.unit)
 
     def allowed(self) -> str:
         """What the variable allows, in words, for error messages and the dictionary."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from kypho.simulate.cement import CEMENTS, DOUGH_PA_S, WIRE_DRAWING_PA_S, Cement
 from kypho.simulate.geometry import Exit, Tube, Vertebra
-from kypho.simulate.model import SimulationResult, films, simulate
+from kypho.simulate.model import PRESSURE_LIMIT_KPA, SimulationResult, films, simulate
 from kypho.simulate.protocol import (
     Batch,
     Injection,
@@ -25,6 +25,7 @@ from kypho.simulate.protocol import (
 __all__ = [
     "CEMENTS",
     "DOUGH_PA_S",
+    "PRESSURE_LIMIT_KPA",
     "WIRE_DRAWING_PA_S",
     "Batch",
     "Cement",

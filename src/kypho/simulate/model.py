@@ -47,12 +47,20 @@ from kypho.simulate.flow import (
 )
 from kypho.simulate.geometry import Vertebra
 from kypho.simulate.grid import Grid, build_grid, tube_cells
-from kypho.simulate.protocol import Protocol
+from kypho.simulate.protocol import Injection, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SimulationResult", "films", "simulate"]
+__all__ = ["PRESSURE_LIMIT_KPA", "SimulationResult", "films", "simulate"]
+
+#: Default highest pressure at the tube's opening (kPa): the highest injection
+#: pressure measured at the syringe during vertebroplasty in patients, 3215 kPa
+#: (Krebs J et al., Clinical measurements of cement injection pressure during
+#: vertebroplasty, Spine 2005;30:E118-E122; mean peaks about 1700 kPa). The
+#: pressure inside the body cannot exceed what the syringe delivers, so this is
+#: an upper bound, not a typical value.
+PRESSURE_LIMIT_KPA = 3215.0
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -115,7 +123,14 @@ class SimulationResult:
     (``|injected − in body − leaked| / injected``).
 
     ``not_injected_ml``: volume an early-stopped last injection left in the
-    syringe (0 unless the last injection has ``until_covered``).
+    syringe (0 unless the last injection stopped early: ``until_covered``, or
+    a limit below).
+
+    ``outcome``: one sentence on how the run ended (``"completed"``, or which
+    injection stopped, when, why, and how much cement was placed); ``stops``:
+    one such sentence per injection stopped by a limit (the pressure limit, no
+    way out left for the displaced marrow, or the step limit); the volume it
+    did not inject is added to the next injection, as for ``until_covered``.
 
     Solver bookkeeping: ``steps``, ``pressure_solves``, ``cg_iterations``
     (over all solves) and ``lu_fallbacks`` (solves a sparse LU finished).
@@ -150,6 +165,13 @@ class SimulationResult:
     cg_iterations: int
     lu_fallbacks: int
     not_injected_ml: float
+    outcome: str
+    stops: tuple[str, ...]
+
+    @property
+    def completed(self) -> bool:
+        """Whether every injection placed its whole volume (none stopped by a limit)."""
+        return not self.stops
 
     @property
     def leaked_total_ml(self) -> float:
@@ -208,6 +230,8 @@ class SimulationResult:
             "grade": self.grade,
             "peak_pressure_kpa": float(self.pressure_kpa.max()),
             "max_balance_error": float(self.balance_error.max()),
+            "not_injected_ml": self.not_injected_ml,
+            "outcome": self.outcome,
         }
 
 
@@ -342,6 +366,10 @@ def _courant_step(
     return step
 
 
+class _NoWayOut(Exception):
+    """Every exit face is plugged or holds its cement: the injection cannot go on."""
+
+
 def _pressure(
     solver: PressureSolver,
     protocol: Protocol,
@@ -357,7 +385,9 @@ def _pressure(
     """One pressure solve at time ``t``, with the exits' switch consistent with its pressure.
 
     Returns the system, which exit faces let cement out, the pressure, the
-    fluxes and the cells in order of decreasing pressure.
+    fluxes and the cells in order of decreasing pressure. Raises
+    :class:`_NoWayOut` when no exit face passes anything (the fluids are
+    incompressible: the pressure would have no bound).
     """
     inverse = np.array(
         [
@@ -375,11 +405,11 @@ def _pressure(
     yield_p = _yield_pressure(grid, _cement_viscosity(grid, fractions, inverse))
     state = _cement_open(grid, fractions, yield_p, previous, plug)
     for _ in range(6):
+        mobility = _exit_mobility(grid, fractions, fluidity, state, marrow, plug)
+        if not (mobility > 0).any():
+            raise _NoWayOut
         system = solver.assemble(
-            fluidity,
-            blocked,
-            _exit_mobility(grid, fractions, fluidity, state, marrow, plug),
-            np.where(state, yield_p, grid.boundary.pressure),
+            fluidity, blocked, mobility, np.where(state, yield_p, grid.boundary.pressure)
         )
         p = solver.solve(system, rhs + system.boundary_rhs(grid.boundary.cell))
         again = _cement_open(grid, fractions, yield_p, p, plug)  # the active set of this pressure
@@ -403,6 +433,8 @@ def simulate(
     plug_fraction: float = 0.1,
     visible: float = 0.5,
     dense: float = 0.9,
+    pressure_limit_kpa: float = PRESSURE_LIMIT_KPA,
+    max_steps: int = 100_000,
     grid: Grid | None = None,
 ) -> SimulationResult:
     """Run ``protocol`` on ``vertebra`` (default :class:`Vertebra`) on an ``nx`` × ``ny`` grid.
@@ -429,6 +461,15 @@ def simulate(
         face that holds its cement (the cement plugs the opening).
     visible, dense
         Thresholds of the film summaries (see the module docstring).
+    pressure_limit_kpa
+        Highest pressure at the tube's opening (kPa above the exits'): an
+        injection whose pressure would exceed it stops there, as a surgeon
+        stops when the syringe will not go further (default
+        :data:`PRESSURE_LIMIT_KPA`). An injection also stops when no exit
+        passes anything any more (the pressure would have no bound).
+    max_steps
+        Most transport steps over the whole run; an injection still going
+        then stops (a safeguard: no run lasts without bound).
     grid
         A grid already built for this vertebra (saves rebuilding it).
 
@@ -441,7 +482,13 @@ def simulate(
     through it (mobility: the marrow's fraction over its viscosity) until the
     cell holds ``plug_fraction`` cement, and cement arriving there stays. The
     set of open faces is made consistent with each solve's pressure (re-solved,
-    at most six times, when a face changes).
+    at most six times, when a face changes). When every exit cell is full of
+    held cement the face nearest to yielding opens (the weakest plug gives
+    way), at its yield pressure.
+
+    An injection stopped by a limit leaves the rest of its volume to the next
+    injection (as ``until_covered`` does); the result's ``outcome`` and
+    ``stops`` say which injection stopped, when, why and how much was placed.
 
     Examples
     --------
@@ -458,6 +505,11 @@ def simulate(
         raise SimulationError(
             f"'courant' and 'max_step_s' must be positive numbers and 'pressure_every' at least 1 (got {courant}, {max_step_s} and {pressure_every})"
         )
+    if not pressure_limit_kpa > 0 or max_steps < 1:
+        raise SimulationError(
+            f"'pressure_limit_kpa' must be a positive number (math.inf for none) and 'max_steps' at least 1 (got {pressure_limit_kpa} and {max_steps})"
+        )
+    limit_pa = pressure_limit_kpa * 1e3
     grid = grid or build_grid(vertebra, nx, ny)
     n = grid.n
     solver = PressureSolver(grid)
@@ -480,7 +532,15 @@ def simulate(
     carried = 0.0
     exit_names = list(grid.boundary.names)
     p = np.zeros(n)
-    for inj in protocol.injections:
+    stops: list[str] = []
+    steps = 0
+    times.append(protocol.injections[0].start_s)
+    injected.append(0.0)
+    body.append(0.0)
+    leaked.append(np.zeros(n_exits))
+    pressure.append(0.0)
+    balance.append(0.0)
+    for k_inj, inj in enumerate(protocol.injections, start=1):
         tube = tube_cells(grid, inj.tube)
         blocked = tube.blocked
         b = names.index(inj.batch)
@@ -501,31 +561,23 @@ def simulate(
         done = 0.0
         last_dt = 0.0
         since = pressure_every  # transport steps since the last pressure solve
-        while done < duration * (1 - 1e-12):
-            remaining = duration - done
-            if since >= pressure_every:
-                t_mid = inj.start_s + done + 0.5 * min(last_dt or remaining, remaining)
-                _, state, p, fluxes, order = _pressure(
-                    solver, protocol, ages, t_mid, fractions, blocked, rhs, p, marrow, plug_fraction
-                )
-                since = 0
-            dt = min(
-                remaining,
-                max_step_s,
-                _courant_step(solver, fluxes, fractions, rhs, state, blocked, courant),
+
+        def stopped(
+            why: str, done: float, inj: Injection = inj, k: int = k_inj, volume: float = volume
+        ) -> str:
+            return (
+                f"injection {k} (batch {inj.batch!r}) stopped at {inj.start_s + done:.1f} s: "
+                f"{why}; {done * inj.rate_ml_s:.2f} of {volume:.2f} ml placed"
             )
-            if remaining - dt < 1e-9 * duration:
-                dt = remaining
-            fresh = since == 0
-            while True:
-                new, out = transport_step(
-                    solver, order, fluxes, fractions, blocked, unit_source * dt, dt, state
-                )
-                if float(new.sum(axis=1).max()) <= 1.0 + 1e-8 or dt < 1e-9 * duration:
+
+        try:
+            while done < duration * (1 - 1e-12):
+                if steps >= max_steps:
+                    stops.append(stopped(f"the step limit ({max_steps}) was reached", done))
                     break
-                solver.rejected_steps += 1
-                if not fresh:  # first try the fluxes of the present fill
-                    t_mid = inj.start_s + done + 0.5 * dt
+                remaining = duration - done
+                if since >= pressure_every:
+                    t_mid = inj.start_s + done + 0.5 * min(last_dt or remaining, remaining)
                     _, state, p, fluxes, order = _pressure(
                         solver,
                         protocol,
@@ -538,27 +590,70 @@ def simulate(
                         marrow,
                         plug_fraction,
                     )
-                    since, fresh = 0, True
-                    continue
-                dt *= 0.5
-            since += 1
-            fractions = new
-            last_dt = dt
-            done = duration if dt == remaining else done + dt
-            total_injected += rate * dt
-            total_leaked += np.bincount(exit_index, out.sum(axis=1), n_exits)
-            in_body = float(grid.pore @ fractions.sum(axis=1))
-            times.append(inj.start_s + done)
-            injected.append(total_injected * 1e6)
-            body.append(in_body * 1e6)
-            leaked.append(total_leaked * 1e6)
-            pressure.append(float(tube.weight @ p[tube.source]) / 1e3)
-            balance.append(
-                abs(total_injected - in_body - float(total_leaked.sum())) / total_injected
+                    since = 0
+                    at_tube = float(tube.weight @ p[tube.source])
+                    if at_tube > limit_pa:
+                        stops.append(
+                            stopped(
+                                f"the pressure at the opening would exceed the limit of {pressure_limit_kpa:g} kPa ({at_tube / 1e3:.0f} kPa)",
+                                done,
+                            )
+                        )
+                        break
+                dt = min(
+                    remaining,
+                    max_step_s,
+                    _courant_step(solver, fluxes, fractions, rhs, state, blocked, courant),
+                )
+                if remaining - dt < 1e-9 * duration:
+                    dt = remaining
+                fresh = since == 0
+                while True:
+                    new, out = transport_step(
+                        solver, order, fluxes, fractions, blocked, unit_source * dt, dt, state
+                    )
+                    if float(new.sum(axis=1).max()) <= 1.0 + 1e-8 or dt < 1e-9 * duration:
+                        break
+                    solver.rejected_steps += 1
+                    if not fresh:  # first try the fluxes of the present fill
+                        since = pressure_every
+                        break
+                    dt *= 0.5
+                if since >= pressure_every:
+                    continue  # re-solve at the present fill, then retry the step
+                since += 1
+                steps += 1
+                fractions = new
+                last_dt = dt
+                done = duration if dt == remaining else done + dt
+                total_injected += rate * dt
+                total_leaked += np.bincount(exit_index, out.sum(axis=1), n_exits)
+                in_body = float(grid.pore @ fractions.sum(axis=1))
+                times.append(inj.start_s + done)
+                injected.append(total_injected * 1e6)
+                body.append(in_body * 1e6)
+                leaked.append(total_leaked * 1e6)
+                pressure.append(float(tube.weight @ p[tube.source]) / 1e3)
+                balance.append(
+                    abs(total_injected - in_body - float(total_leaked.sum())) / total_injected
+                )
+                if watch is not None and float(fractions[watch].sum(axis=1).min()) >= visible:
+                    break
+        except _NoWayOut:
+            stops.append(
+                stopped(
+                    "every exit is plugged or holds its cement, so the displaced marrow has no way out",
+                    done,
+                )
             )
-            if watch is not None and float(fractions[watch].sum(axis=1).min()) >= visible:
-                break
         carried = volume - done * inj.rate_ml_s
+    placed = total_injected * 1e6
+    if stops:
+        outcome = (
+            "; ".join(stops) + f"; {placed:.2f} of {protocol.total_volume_ml:.2f} ml placed in all"
+        )
+    else:
+        outcome = f"completed: {placed:.2f} of {protocol.total_volume_ml:.2f} ml placed"
     leak_exits = list(range(n_exits))
     final = fractions.sum(axis=1).reshape(grid.ny, grid.nx)
     summary = films(final, visible=visible, dense=dense)
@@ -582,9 +677,11 @@ def simulate(
         pattern=summary.pattern,
         grade=summary.grade,
         grade_note=summary.grade_note,
-        steps=len(times),
+        steps=steps,
         pressure_solves=solver.solves,
         cg_iterations=solver.iterations,
         lu_fallbacks=solver.fallbacks,
         not_injected_ml=carried,
+        outcome=outcome,
+        stops=tuple(stops),
     )

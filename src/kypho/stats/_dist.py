@@ -6,7 +6,7 @@ the normal, the F and the χ² distribution, and the t density. For ordinary
 arguments ``scipy.stats`` computes each of them by one ``scipy.special`` function
 (its ``_sf``, ``_isf``, ... methods, e.g. ``t.sf(x, df)`` is ``stdtr(df, -x)``), or
 the t density by one formula, which this module evaluates directly, so the values
-are the same bits (tests/unit/stats/test_dist.py compares them with scipy.stats').
+are the same bits (tests/unit/stats/test_stats_dist.py compares them with scipy.stats').
 Everything else goes to ``scipy.stats`` itself, imported on first use: arguments
 that are not ordinary (non-finite values, a probability of exactly 0 or 1, a
 non-positive or infinite df, another dtype than float64 or integer, where
@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 __all__ = ["chi2", "f", "norm", "t"]
 
@@ -34,6 +33,23 @@ _Check = Callable[..., Any]
 
 def _scipy_stats() -> Any:
     return importlib.import_module("scipy.stats")
+
+
+class _LazySpecial:
+    """``scipy.special``, imported when a function of it is first looked up.
+
+    Importing it costs about 0.3 s of CPU (it sets up SciPy's array-API layer),
+    which a report read from the cache never needs.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(importlib.import_module("scipy.special"), name)
+
+
+special: Any = _LazySpecial()
+"""``scipy.special`` on first use (also for :mod:`kypho.stats.ttest` and ``contingency``)."""
 
 
 def _plain(value: Any) -> np.ndarray[Any, Any] | None:

@@ -69,3 +69,18 @@ def test_bad_type_is_named(tmp_path: Path) -> None:
 def test_unknown_variable_lookup() -> None:
     with pytest.raises(SchemaError, match=r"^the schema has no variable 'odi'$"):
         load_schema()["odi"]
+
+
+def test_a_label_ending_in_parentheses_takes_the_unit_inside_them() -> None:
+    example = Path(__file__).parents[3] / "src/kypho/data/examples/vertebroplasty/study.yaml"
+    schema = load_schema(example)
+    assert schema["vas_back_base"].measure_display_label == "Back pain (VAS, points)"
+    assert schema["vas_back_base"].display_label == "Back pain (VAS), baseline (points)"
+    builtin = load_schema()
+    labels = [
+        label
+        for s in (schema, builtin)
+        for v in s.variables.values()
+        for label in (v.display_label, v.measure_display_label)
+    ]
+    assert not [label for label in labels if ") (" in label]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from kypho.analysis import analyze, load_plan
 from kypho.analysis.demo import demo_cohort
 from kypho.eligibility import screen
+from kypho.errors import AnalysisError
 from kypho.io import read_table, write_table
 from kypho.measures import derive
 from kypho.registry import ParquetColumns, analyze_registry, plan_columns
@@ -29,6 +31,17 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw.loc[11, schema.id_column] = raw.loc[12, schema.id_column]  # duplicate within a chunk
     path = tmp_path_factory.mktemp("registry") / "registry.parquet"
     write_table(raw, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def row_groups(registry: Path) -> Path:
+    """The same records as ``registry`` in ten row groups of 30."""
+    import pyarrow.parquet as pq
+
+    path = registry.with_name("row_groups.parquet")
+    pq.write_table(pq.read_table(registry), path, row_group_size=30)
+    assert pq.ParquetFile(path).metadata.num_row_groups == 10
     return path
 
 
@@ -76,6 +89,70 @@ def test_chunked_registry_gives_the_in_memory_tables(registry: Path, strict: boo
     assert list(chunked.screening.flow.by_reason) == list(screening.flow.by_reason)
     assert list(chunked.screening.flow.first_reason) == list(screening.flow.first_reason)
     pd.testing.assert_series_equal(validation.missing, checked.missing, check_names=False)
+
+
+def test_worker_processes_give_the_same_analysis_as_one_process(
+    registry: Path, row_groups: Path
+) -> None:
+    """Row groups of 30 with chunks of at most 70 rows: five jobs of two row groups,
+    run in two worker processes, give what one process gives on one row group."""
+    schema = load_schema()
+    plan = load_plan()
+    single = analyze_registry(registry, schema, plan, chunk_rows=70)
+    parallel = analyze_registry(row_groups, schema, plan, chunk_rows=70, workers=2)
+    assert (single.chunks, parallel.chunks) == (5, 5)
+    pd.testing.assert_frame_equal(parallel.result.to_frame(), single.result.to_frame())
+    pd.testing.assert_frame_equal(parallel.validation.problems, single.validation.problems)
+    pd.testing.assert_series_equal(parallel.validation.missing, single.validation.missing)
+    assert parallel.screening.flow == single.screening.flow
+    counts = ("n_read", "n_accepted", "n_rejected", "n_flagged")
+    assert [getattr(parallel.validation, c) for c in counts] == [
+        getattr(single.validation, c) for c in counts
+    ]
+
+
+def test_jobs_gather_row_groups_up_to_the_chunk_size() -> None:
+    from kypho.registry import _jobs
+
+    jobs = _jobs([30, 30, 30, 100, 10, 10], 70)
+    assert [(j.row_groups, j.offset) for j in jobs] == [
+        ((0, 1), 0),
+        ((2,), 60),
+        ((3,), 90),  # larger than a chunk: a job of its own, read in chunks
+        ((4, 5), 190),
+    ]
+    assert [j.index for j in jobs] == [0, 1, 2, 3]
+    assert _jobs([], 70) == []
+
+
+def test_parts_of_the_working_file_read_as_one_table(tmp_path: Path) -> None:
+    """A later part whose column has another Arrow type is cast to the first part's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    pq.write_table(pa.table({"x": pa.array([1.5, None]), "g": ["a", "b"]}), first)
+    pq.write_table(pa.table({"x": pa.array([None], pa.null()), "g": ["c"]}), second)
+    lazy = ParquetColumns([first, second])
+    assert len(lazy) == 3
+    assert list(lazy.columns) == ["x", "g"]
+    assert lazy["x"].dtype == np.float64
+    np.testing.assert_array_equal(lazy["x"].to_numpy(), [1.5, np.nan, np.nan])
+    assert lazy["g"].tolist() == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"workers": 0}, "workers must be a whole number of at least 1 (got 0)"),
+        ({"chunk_rows": 0}, "chunk_rows must be a whole number of at least 1 (got 0)"),
+    ],
+)
+def test_impossible_options_are_refused(
+    registry: Path, options: dict[str, int], message: str
+) -> None:
+    with pytest.raises(AnalysisError, match=f"^{re.escape(message)}$"):
+        analyze_registry(registry, **options)  # type: ignore[arg-type]
 
 
 def test_the_working_file_holds_only_what_the_plan_reads() -> None:

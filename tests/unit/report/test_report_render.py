@@ -98,7 +98,12 @@ def test_docx_opens_with_seven_tables_and_three_rules(tmp_path: Path) -> None:
     for table, grid in zip(document.tables, all_grids, strict=True):
         assert tuple(c.text for c in table.rows[0].cells) == grid.header
         for docx_row, row in zip(table.rows[1:], grid.rows, strict=True):
-            assert tuple(c.text for c in docx_row.cells) == row.cells
+            # A small row's parts are held together by no-break spaces; the text is the grid's.
+            texts = tuple(c.text for c in docx_row.cells)
+            if row.kind in ("within", "missing"):
+                assert all(" " not in t.replace(", ", "") for t in texts)
+                texts = tuple(t.replace("\xa0", " ") for t in texts)
+            assert texts == row.cells
 
         def edge(cell: object, name: str) -> tuple[str | None, str | None]:
             borders = cell._tc.tcPr.find(qn("w:tcBorders"))  # type: ignore[attr-defined]

@@ -129,7 +129,15 @@ def _reference_table(document: Any, grid: Grid, *, width_pt: float | None = None
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
-    from kypho.report.word import _BODY_PT, _SMALL_PT, _fit, _keep, _style, column_widths
+    from kypho.report.word import (
+        _BODY_PT,
+        _SMALL_PT,
+        _fit,
+        _keep,
+        _keep_parts_together,
+        _style,
+        column_widths,
+    )
 
     caption = document.add_paragraph(style=_style(document, "Caption"))
     caption.add_run(f"Table {grid.number}. ").bold = True
@@ -144,7 +152,7 @@ def _reference_table(document: Any, grid: Grid, *, width_pt: float | None = None
         borders.append(element)
     tbl_pr.append(borders)
     table.autofit = False
-    widths = column_widths(grid)
+    widths = column_widths(grid, width_pt)
     if width_pt is not None:
         widths = _fit(widths, width_pt)
     for column, width in zip(table.columns, widths, strict=True):
@@ -178,7 +186,8 @@ def _reference_table(document: Any, grid: Grid, *, width_pt: float | None = None
             _keep(paragraph, with_next=r < last or bool(grid.footnotes))
             if c == 0 and indent:
                 paragraph.paragraph_format.left_indent = Pt(10 * indent)
-            run = paragraph.add_run(text)
+            small = row_kind in ("within", "missing")
+            run = paragraph.add_run(_keep_parts_together(text) if small else text)
             run.font.size = Pt(_SMALL_PT if row_kind in ("within", "missing") else _BODY_PT)
             run.bold = r == 0 or (c == 0 and row_kind in ("section", "header"))
             edges: dict[str, str] = {}

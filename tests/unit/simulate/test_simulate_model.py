@@ -165,3 +165,55 @@ def test_calibration_reports_the_published_targets_next_to_the_model() -> None:
     assert set(r.leaked_ml) == set(BENCH)
     assert CLINICAL_RR == (0.38, 0.29, 0.51)
     assert 0 <= r.incidence_low <= 1
+
+
+def _unyielding(v: Vertebra) -> Vertebra:
+    """Every exit with a yield pressure no injection reaches (β = 10⁶ Pa per Pa·s)."""
+    return replace(v, exits=tuple(replace(e, threshold_per_s=1e6) for e in v.exits))
+
+
+def test_an_unreachable_yield_stops_the_injection_at_the_pressure_limit() -> None:
+    """β = 10⁶: once the exits are plugged the pressure would have to reach the set
+    cement's yield pressure (10⁶ × 75 000 Pa·s); the run stops at the limit instead
+    of creeping on in ever smaller steps (it did not finish in 5 minutes before)."""
+    v = _unyielding(Vertebra())
+    r = simulate(staged_protocol(v), v, nx=NX)
+    assert len(r.stops) == 1
+    assert not r.completed
+    placed = float(r.injected_ml[-1])
+    assert placed < 5.5
+    assert r.not_injected_ml == pytest.approx(5.5 - placed, abs=1e-9)
+    assert r.stops[0].startswith("injection 2 (batch 'B') stopped at ")
+    assert "the pressure at the opening would exceed the limit of 3215 kPa (" in r.stops[0]
+    assert r.outcome == f"{r.stops[0]}; {placed:.2f} of 5.50 ml placed in all"
+    assert r.steps < 500
+    assert r.balance_error.max() <= 1e-10
+    assert r.pressure_kpa.max() <= 3215.0
+
+
+def test_a_low_pressure_limit_stops_the_first_injection_and_passes_the_rest_on() -> None:
+    v = Vertebra()
+    r = simulate(traditional_protocol(v), v, nx=NX, pressure_limit_kpa=5.0)
+    (stop,) = r.stops
+    assert stop.startswith("injection 1 (batch 'A') stopped at ")
+    assert "the pressure at the opening would exceed the limit of 5 kPa (" in stop
+    assert r.pressure_kpa.max() <= 5.0
+    assert r.not_injected_ml == pytest.approx(5.5 - float(r.injected_ml[-1]), abs=1e-9)
+    full = simulate(traditional_protocol(v), v, nx=NX)
+    assert full.completed
+    assert full.outcome == "completed: 5.50 of 5.50 ml placed"
+
+
+def test_the_step_count_is_bounded() -> None:
+    v = Vertebra()
+    r = simulate(staged_protocol(v), v, nx=NX, max_steps=7)
+    assert r.steps == 7
+    assert r.time_s.size == 8  # the initial state and seven steps
+    assert r.stops == (
+        f"injection 1 (batch 'A') stopped at {r.time_s[-1]:.1f} s: the step limit (7) was "
+        f"reached; {r.injected_ml[-1]:.2f} of 1.00 ml placed",
+        f"injection 2 (batch 'B') stopped at {staged_protocol(v).injections[1].start_s:.1f} s: "
+        f"the step limit (7) was reached; 0.00 of {5.5 - r.injected_ml[-1]:.2f} ml placed",
+    )
+    with pytest.raises(SimulationError, match=r"'max_steps' at least 1 \(got 5.0 and 0\)"):
+        simulate(staged_protocol(v), v, nx=NX, pressure_limit_kpa=5.0, max_steps=0)
