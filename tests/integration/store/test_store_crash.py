@@ -2,7 +2,7 @@
 
 The child process imports 2,500 records (two insert batches). In the child,
 the store's bulk insert announces the moment the first batch of records has
-been sent (an INSERT on SQLite, a COPY on PostgreSQL), inside the import's
+been sent (an INSERT batch on SQLite, the COPY on PostgreSQL), inside the import's
 transaction; the parent then kills the child with SIGKILL (no clean-up code
 can run) and checks the database.
 """
@@ -33,15 +33,18 @@ _CHILD = textwrap.dedent(
     url, path = sys.argv[1], sys.argv[2]
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     store = Store(url, user="ada")
-    send = module._bulk_insert
 
-    def midway(conn, table, columns, rows):
-        send(conn, table, columns, rows)
-        if table.name == "kypho_records":
-            print("MIDWAY", flush=True)
-            time.sleep(120)
+    def announcing(send):
+        def midway(conn, table, *args):
+            send(conn, table, *args)
+            if table.name == "kypho_records":
+                print("MIDWAY", flush=True)
+                time.sleep(120)
+        return midway
 
-    module._bulk_insert = midway
+    # records go by executemany batches (SQLite) or COPY blocks (PostgreSQL)
+    module._bulk_insert = announcing(module._bulk_insert)
+    module._copy_columns = announcing(module._copy_columns)
 
     store.import_frame(raw, reason="doomed import")
     print("FINISHED", flush=True)
