@@ -90,7 +90,9 @@ def _kypho_argv(src: Path | None) -> tuple[list[str], dict[str, str]]:
         exe = Path(sys.executable).with_name("kypho")
         return [str(exe)], env
     env["PYTHONPATH"] = str(src)
-    return [sys.executable, "-c", "from kypho.cli import main; main()"], env
+    # The console script's entry point (kypho.cli.run), or main() in a tree without it.
+    entry = "import kypho.cli as c; getattr(c, 'run', c.main)()"
+    return [sys.executable, "-c", entry], env
 
 
 def run_process(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -> Run:

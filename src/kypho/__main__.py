@@ -1,6 +1,6 @@
 """``python -m kypho``: the same command line as ``kypho``."""
 
-from kypho.cli import main
+from kypho.cli import run
 
 if __name__ == "__main__":
-    main(prog_name="kypho")
+    run()

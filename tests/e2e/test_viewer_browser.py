@@ -15,23 +15,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-DRIVER = "/usr/bin/chromedriver"
-BROWSER = next((b for b in ("chromium", "chromium-browser") if shutil.which(b)), None)
-pytestmark = pytest.mark.skipif(
-    BROWSER is None or not Path(DRIVER).exists(),
-    reason="no Chromium and chromedriver installed (scripts/browser.sh installs them)",
-)
+# The ``chromium`` fixture (tests/e2e/conftest.py) starts a browser: window size, options.
+OpenChromium = Callable[..., Any]
+
 PASSWORD = "viewer password 1"
 SHOTS = os.environ.get("KYPHO_E2E_SHOTS")
 CANVAS = (900, 700)  # the viewer's canvas, CSS pixels
@@ -95,25 +91,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 class Browser:
-    def __init__(self, base: str) -> None:
-        os.environ["SE_OFFLINE"] = "true"
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(shutil.which(str(BROWSER)))
-        for arg in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--window-size=1500,1400",
-            "--force-device-scale-factor=1",
-        ):
-            options.add_argument(arg)
-        self.driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    def __init__(self, chromium: OpenChromium, base: str) -> None:
+        self.driver = chromium((1500, 1400), scale_one=True)
         self.base = base
         self.shots = 0
 
@@ -195,13 +174,15 @@ def _place_all(
         page.wait(lambda: page.find("#m-wedge_angle_deg").text not in ("—", ""))
 
 
-def test_landmarks_clicked_in_the_browser_give_the_known_geometry(site: dict[str, Any]) -> None:
+def test_landmarks_clicked_in_the_browser_give_the_known_geometry(
+    chromium: OpenChromium, site: dict[str, Any]
+) -> None:
     phantom, store = site["phantom"], site["store"]
     rows, cols = phantom.pixels.shape
     half_pixel = phantom.pixel_size.column_mm / 2
     sha = site["dicom"].sha256
     record_id = site["ids"][0]
-    page = Browser(site["base"])
+    page = Browser(chromium, site["base"])
     try:
         page.login("rita")
         page.open_film(sha)
@@ -257,10 +238,12 @@ def test_landmarks_clicked_in_the_browser_give_the_known_geometry(site: dict[str
         page.quit()
 
 
-def test_calibration_upload_and_impossible_landmarks(site: dict[str, Any], tmp_path: Path) -> None:
+def test_calibration_upload_and_impossible_landmarks(
+    chromium: OpenChromium, site: dict[str, Any], tmp_path: Path
+) -> None:
     phantom = site["phantom"]
     rows, cols = phantom.pixels.shape
-    page = Browser(site["base"])
+    page = Browser(chromium, site["base"])
     try:
         page.login("rob")
         page.open_film(site["png"].sha256)

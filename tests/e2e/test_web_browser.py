@@ -12,23 +12,19 @@ Set ``KYPHO_E2E_SHOTS=DIR`` to keep a screenshot of every page visited.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-DRIVER = "/usr/bin/chromedriver"
-BROWSER = next((b for b in ("chromium", "chromium-browser") if shutil.which(b)), None)
-pytestmark = pytest.mark.skipif(
-    BROWSER is None or not Path(DRIVER).exists(),
-    reason="no Chromium and chromedriver installed (scripts/browser.sh installs them)",
-)
+# The ``chromium`` fixture (tests/e2e/conftest.py) starts a browser: window size, options.
+OpenChromium = Callable[..., Any]
+
 PASSWORD = "e2e password 1"
 SHOTS = os.environ.get("KYPHO_E2E_SHOTS")
 
@@ -73,28 +69,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 class Page:
     """One browser session, with helpers that read what a person sees."""
 
-    def __init__(self, base: str, downloads: Path, name: str) -> None:
-        os.environ["SE_OFFLINE"] = "true"
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(shutil.which(str(BROWSER)))
-        for arg in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--window-size=1300,1000",
-        ):
-            options.add_argument(arg)
-        options.add_experimental_option(
-            "prefs",
-            {"download.default_directory": str(downloads), "download.prompt_for_download": False},
-        )
-        self.driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    def __init__(self, chromium: OpenChromium, base: str, downloads: Path, name: str) -> None:
+        self.driver = chromium((1300, 1000), downloads=downloads)
         self.base = base
         self.name = name
         self.shots = 0
@@ -150,15 +126,15 @@ class Page:
         self.driver.quit()
 
 
-def _open(server: str, downloads: Path, names: list[str]) -> list[Page]:
+def _open(chromium: OpenChromium, server: str, downloads: Path, names: list[str]) -> list[Page]:
     """One browser per name, started side by side (each Chromium takes a while to start)."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(len(names)) as pool:
-        return list(pool.map(lambda n: Page(server, downloads, n), names))
+        return list(pool.map(lambda n: Page(chromium, server, downloads, n), names))
 
 
-def test_a_study_day_in_the_browser(server: str, tmp_path: Path) -> None:
+def test_a_study_day_in_the_browser(chromium: OpenChromium, server: str, tmp_path: Path) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     downloads = tmp_path / "downloads"
@@ -172,7 +148,7 @@ def test_a_study_day_in_the_browser(server: str, tmp_path: Path) -> None:
         clock[0] = now
 
     # three people, each in their own browser: data entry, admin, monitor
-    dora, ada, mona = pages = _open(server, downloads, ["dora", "ada", "mona"])
+    dora, ada, mona = pages = _open(chromium, server, downloads, ["dora", "ada", "mona"])
     step("browsers")
     try:
         # the admin starts the report first: it runs (in its own process) while the

@@ -25,7 +25,7 @@ def test_audit_json_to_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["audit", "--json", "--out", str(out)])
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert doc["schema_version"] == "1.1"
+    assert doc["schema_version"] == "1.2"
     assert doc["alpha"] == 0.05
     statuses = {f["status"] for f in doc["findings"]}
     assert statuses == {"consistent", "inconsistent", "impossible", "not_checkable"}

@@ -112,6 +112,7 @@ def audit(
         alpha=float(a),
         findings=tuple(findings),
         kypho_version=__version__,
+        tables=tuple((t.number, t.title) for t in tables.tables),
     )
 
 

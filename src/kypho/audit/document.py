@@ -209,9 +209,11 @@ def _pdf_page_text(textpage: Any, pdfium_c: Any) -> str:
     done = 0
     for run in _SPACE_RUN.finditer(text):
         start, end = run.span()
-        loose_box(textpage, start, box)
+        if not loose_box(textpage, start, box):
+            continue  # no box: PDFium's own spacing stands
         left, width = box.left, box.right - box.left
-        loose_box(textpage, end, box)
+        if not loose_box(textpage, end, box):
+            continue
         gap = box.left - left
         count = max(1, int(gap / width + 0.25)) if width > 0 else 1
         if count < 2 and gap > 0:

@@ -51,6 +51,7 @@ def _combine(
             alpha=base.alpha,
             findings=(*inline, *base.findings),
             kypho_version=base.kypho_version,
+            tables=base.tables,
         )
     else:
         from kypho import __version__

@@ -72,8 +72,12 @@ def summary_line(report: AuditReport) -> str:
     return f"{report.source or report.title}: {_summary_line(report)}"
 
 
-def _heading(table: int) -> str:
-    return "In the text" if table == 0 else f"Table {table}"
+def _heading(report: AuditReport, table: int) -> str:
+    """ "Table 2. Comparison of …" (the title as printed), "In the text" for table 0."""
+    if table == 0:
+        return "In the text"
+    title = report.table_title(table)
+    return f"Table {table}. {title}" if title else f"Table {table}"
 
 
 def _located(f: Finding) -> str | None:
@@ -108,7 +112,7 @@ def render_text(report: AuditReport, *, show_all: bool = False, width: int = 100
         "",
     ]
     for table, shown, n_ok in _by_table(report, show_all):
-        lines.append(_heading(table))
+        lines.append(_heading(report, table))
         for f in shown:
             head = f"  {_WORDS[f.status]:<14}{_where(f)}  [{f.check}]"
             lines.append(head)
@@ -147,7 +151,7 @@ def render_markdown(report: AuditReport, *, show_all: bool = False) -> str:
         "",
     ]
     for table, shown, n_ok in _by_table(report, show_all):
-        out += [f"## {_heading(table)}", ""]
+        out += [f"## {_md(_heading(report, table))}", ""]
         if shown:
             out += [
                 "| Status | Row | Column | Group | Reported | Recomputed | Check | Reason |",
@@ -209,7 +213,7 @@ def render_html(
         "</ul>",
     ]
     for table, shown, n_ok in _by_table(report, show_all):
-        parts.append(f"<h2>{e(_heading(table))}</h2>")
+        parts.append(f"<h2>{e(_heading(report, table))}</h2>")
         if shown:
             parts.append(
                 "<table><thead><tr><th>Status</th><th>Row</th><th>Column</th><th>Group</th>"

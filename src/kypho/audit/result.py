@@ -4,10 +4,10 @@ The JSON document (``AuditReport.to_dict()``) has a stable, versioned schema,
 documented in ``docs/audit.md``::
 
     {
-      "schema_version": "1.0",
+      "schema_version": "1.2",
       "tool": "kypho audit",
       "kypho_version": "...",
-      "study": {"title": ..., "source": ..., "groups": [...]},
+      "study": {"title": ..., "source": ..., "groups": [...], "tables": [...]},
       "alpha": 0.05,
       "summary": {"consistent": 0, "inconsistent": 0, "impossible": 0,
                   "not_checkable": 0, "decision_errors": 0, "total": 0},
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CHECKS", "SCHEMA_VERSION", "STATUSES", "AuditReport", "Finding", "Status"]
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 Status = Literal["consistent", "inconsistent", "impossible", "not_checkable"]
 STATUSES: tuple[Status, ...] = ("consistent", "inconsistent", "impossible", "not_checkable")
@@ -138,6 +138,12 @@ class AuditReport:
     alpha: float
     findings: tuple[Finding, ...]
     kypho_version: str = ""
+    #: The number and title of each table audited, in order (schema 1.2).
+    tables: tuple[tuple[int, str], ...] = ()
+
+    def table_title(self, number: int) -> str:
+        """The title of table ``number`` ("" when it has none or is not known)."""
+        return next((title for n, title in self.tables if n == number), "")
 
     def counts(self) -> dict[str, int]:
         """Number of findings per status, plus ``decision_errors`` and ``total``."""
@@ -166,6 +172,7 @@ class AuditReport:
                 "title": self.title,
                 "source": self.source,
                 "groups": [{"key": k, "label": lab, "n": n} for k, lab, n in self.groups],
+                "tables": [{"number": n, "title": title} for n, title in self.tables],
             },
             "alpha": self.alpha,
             "summary": self.counts(),

@@ -204,13 +204,16 @@ def _svg(
     size: tuple[float, float],
     after: Callable[[Axes], object] | None = None,
 ) -> bytes:
-    """:func:`_figure` as SVG, text kept as text (smaller and faster to write than paths)."""
+    """:func:`_figure` as SVG, text kept as text (smaller and faster to write than paths).
+
+    No date in the file, so the same analysis gives the same bytes.
+    """
     import matplotlib
 
     figure = _figure(draw, size, after)
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg")
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
 
 

@@ -4,11 +4,20 @@ Each sub-command lives in its own module and is imported only when it is run,
 so that ``kypho --help`` and light commands start fast (no pandas, scipy or
 matplotlib import for them). ``KyphoError`` is caught here and only here: its
 message is printed plainly and the exit status is 2.
+
+The console script ``kypho`` (and ``python -m kypho``) is :func:`run`, which
+calls :func:`main` and then ends the process without Python's module teardown,
+which for pandas, pyarrow and SciPy costs up to a second after the last line
+is written; click's test runner calls :func:`main` itself and is unaffected.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import os
+import sys
+import threading
 from typing import Any
 
 import click
@@ -17,7 +26,7 @@ from kypho import __version__
 from kypho.cli._options import add_verbosity, is_verbose
 from kypho.errors import KyphoError
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 # name -> (module, attribute, one-line help). The help is repeated here so that
 # ``kypho --help`` does not import every command module.
@@ -107,3 +116,44 @@ def main() -> None:
     --schema. Shell completion (bash, zsh, fish):
     eval "$(_KYPHO_COMPLETE=bash_source kypho)".
     """
+
+
+def run() -> None:
+    """The console script: :func:`main`, then a quick exit once all is written.
+
+    When the command has finished, only the main thread is left, no child
+    process runs and no profiler, debugger or coverage tool is watching (they
+    write their results after :func:`run` returns), the exit handlers are run (``atexit``: logging, temporary
+    folders, ...), the standard streams flushed and the process ended with
+    :func:`os._exit`, skipping the teardown of every imported module (nothing
+    is left to write by then). Otherwise it exits as Python normally does.
+    """
+    try:
+        main(prog_name="kypho")
+        code: Any = 0
+    except SystemExit as exc:
+        code = exc.code
+    if not isinstance(code, int):
+        # sys.exit("message") or sys.exit(None): as Python itself would end.
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    if _ending_is_watched() or threading.active_count() > 1 or _children_running():
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        # A closed pipe (kypho ... | head): nothing more can be written.
+        code = code or 1
+    os._exit(code)
+
+
+def _ending_is_watched() -> bool:
+    return sys.gettrace() is not None or sys.getprofile() is not None
+
+
+def _children_running() -> bool:
+    multiprocessing = sys.modules.get("multiprocessing")
+    return multiprocessing is not None and bool(multiprocessing.active_children())

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -271,6 +272,22 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     "Measurement reliability section to report.html.",
 )
 @click.option(
+    "--mechanism",
+    is_flag=True,
+    help='Add the "Mechanism" section: the in-silico model of cement perfusion '
+    "(kypho simulate) runs the paper's two protocols (see docs/simulate.md). Default: the "
+    "plan's mechanism: enabled.",
+)
+@click.option(
+    "--mechanism-sensitivity",
+    "mechanism_sensitivity",
+    type=click.IntRange(4, 4096),
+    metavar="N",
+    help="With the Mechanism section, also its Sobol' sensitivity table from a sample of "
+    "base size N (2 N (7 + 2) simulations; their cost grows with N and the plan's "
+    "sensitivity_grid). Implies --mechanism.",
+)
+@click.option(
     "--registry",
     is_flag=True,
     help="INPUT is a Parquet registry too large for memory: validate, derive and screen it "
@@ -281,6 +298,13 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     "--strict",
     is_flag=True,
     help="Reject a whole record for any validation problem (default: flag the field, keep the record).",
+)
+@click.option(
+    "--no-cache",
+    "no_cache",
+    is_flag=True,
+    help="Compute everything again, even for the bundled cohort (whose analysis, figures "
+    "and Beyond section are otherwise kept between runs; KYPHO_CACHE=0 does the same).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr or bars.")
 def analyze(
@@ -296,8 +320,11 @@ def analyze(
     skip_verify: str | None,
     force: bool,
     reliability_path: Path | None,
+    mechanism: bool,
+    mechanism_sensitivity: int | None,
     registry: bool,
     strict: bool,
+    no_cache: bool,
     quiet: bool,
 ) -> None:
     """Validate, screen, derive and analyse INPUT; write the report into --out.
@@ -326,6 +353,10 @@ def analyze(
         inputs.append(reliability_path)
     folder = open_output_folder(out_dir, force=force, inputs=inputs)
     folder.check(_planned(chosen, not no_figures))
+    # What the command line asks of the Mechanism section; the plan gives the rest.
+    asked: dict[str, Any] = {"enabled": True} if mechanism or mechanism_sensitivity else {}
+    if mechanism_sensitivity:
+        asked["sensitivity_n"] = mechanism_sensitivity
     if registry:
         _registry(
             input_path,
@@ -338,13 +369,85 @@ def analyze(
             quiet,
             reference_docx,
             strict=strict,
+            mechanism=asked,
         )
         return
     steps = _Steps(7, quiet)
+    # The bundled cohort with the built-in schema and plan is the same on every run:
+    # its analysis, figures and Beyond section are cached (kypho.cache).
+    bundled = (
+        input_path is None
+        and db_url is None
+        and plan_path is None
+        and not schema_files
+        and not extensions
+        and not no_cache
+    )
+    done = _cached_analysis(steps, strict) if bundled else None
+    if done is None:
+        done = _analyse(
+            steps,
+            input_path,
+            db_url,
+            (schema_files, extensions),
+            plan_path,
+            skip_verify=skip_verify,
+            strict=strict,
+        )
+        if bundled:
+            _keep_analysis(done, strict)
+    _report(
+        folder,
+        out_dir,
+        done.result,
+        done.plan,
+        done.schema,
+        done.validation,
+        done.screening,
+        done.included,
+        (done.input_name, done.digest, done.note),
+        chosen,
+        no_figures,
+        reliability_path,
+        steps,
+        reference_docx,
+        cache_key=done.digest if bundled else None,
+        mechanism=asked,
+    )
+
+
+@dataclass(frozen=True)
+class _Analysed:
+    """Everything the report is made from: read, validated, derived, screened, analysed."""
+
+    schema: Any
+    plan: Any
+    input_name: str
+    digest: str | None
+    note: str
+    validation: Any
+    screening: Any
+    included: Any
+    result: Any
+
+
+def _analyse(
+    steps: _Steps,
+    input_path: Path | None,
+    db_url: str | None,
+    schema_sources: tuple[tuple[Path, ...], tuple[Path, ...]],
+    plan_path: Path | None,
+    *,
+    skip_verify: str | None,
+    strict: bool,
+) -> _Analysed:
+    """Steps 1-5: read, validate, derive, screen and analyse."""
+    from kypho import progress
+
     source = input_path or ("study store" if db_url else "the bundled default cohort")
     steps(f"reading {source}")
     with progress.bar(f"reading {getattr(source, 'name', source)}", ticking=True):
-        schema = load_schema_files(schema_files, extensions)
+        schema = load_schema_files(*schema_sources)
         raw, input_name, digest, note = _read(input_path, db_url, schema, skip_verify)
 
     from kypho.analysis import analyze as run_analysis
@@ -355,20 +458,9 @@ def analyze(
     steps(f"validating {len(raw)} records")
     with progress.bar(f"validating {len(raw):,} records", ticking=True):
         validation = validate(raw, schema, strict=strict)
-    if validation.n_flagged:
-        click.echo(
-            f"warning: {validation.n_flagged} field(s) of kept records flagged and set missing "
-            "(listed in the report's data-quality section and data_quality.csv)",
-            err=True,
-        )
-    if validation.n_rejected:
-        click.echo(
-            f"warning: {validation.n_rejected} of {validation.n_read} records rejected "
-            "(listed in the report's data-quality section and data_quality.csv)",
-            err=True,
-        )
-        for message in list(validation.problems["message"])[:5]:
-            steps.detail(str(message))
+    # The frame as read (its text columns ~0.5 GB at 10⁶ patients) is not needed again.
+    del raw
+    _warn(validation, steps)
     if validation.n_read == 0:
         raise DataError(
             f"{input_name} holds no records (a header only?), so there is nothing to analyse"
@@ -395,33 +487,72 @@ def analyze(
     plan = _load_plan(plan_path, schema)
     with progress.bar("analysing the plan's tables", ticking=True):
         result = run_analysis(included, schema, plan)
+    return _Analysed(
+        schema, plan, input_name, digest, note, validation, screening, included, result
+    )
 
-    # The bundled cohort with the built-in schema and plan: figures and the Beyond
-    # section are the same on every run, so they are cached (kypho.cache).
-    bundled = (
-        input_path is None
-        and db_url is None
-        and plan_path is None
-        and not schema_files
-        and not extensions
-    )
-    _report(
-        folder,
-        out_dir,
-        result,
-        plan,
-        schema,
-        validation,
-        screening,
-        included,
-        (input_name, digest, note),
-        chosen,
-        no_figures,
-        reliability_path,
-        steps,
-        reference_docx,
-        cache_key=digest if bundled else None,
-    )
+
+def _warn(validation: Any, steps: _Steps) -> None:
+    if validation.n_flagged:
+        click.echo(
+            f"warning: {validation.n_flagged} field(s) of kept records flagged and set missing "
+            "(listed in the report's data-quality section and data_quality.csv)",
+            err=True,
+        )
+    if validation.n_rejected:
+        click.echo(
+            f"warning: {validation.n_rejected} of {validation.n_read} records rejected "
+            "(listed in the report's data-quality section and data_quality.csv)",
+            err=True,
+        )
+        for message in list(validation.problems["message"])[:5]:
+            steps.detail(str(message))
+
+
+def _analysis_key(strict: bool) -> tuple[str, str]:
+    """(the bundled cohort's SHA-256, the cache key of its analysis)."""
+    digest = _sha256(_default_cohort())
+    return digest, f"{digest}\0strict={strict}"
+
+
+def _cached_analysis(steps: _Steps, strict: bool) -> _Analysed | None:
+    """The bundled cohort's steps 1-5 as kept by an earlier run, or None.
+
+    The entry is a pickle that kypho itself wrote into the user's own cache
+    folder (:mod:`kypho.cache`), under a key over the cohort's SHA-256 and every
+    kypho file and library version, so it holds what this very code computes.
+    """
+    from kypho import cache
+
+    digest, key = _analysis_key(strict)
+    files = cache.load("analysis", key)
+    if files is None or "analysis.pickle" not in files:
+        return None
+    import pickle
+
+    try:
+        done = pickle.loads(files["analysis.pickle"])
+    except Exception:  # an unreadable entry (damaged, older classes) means computing again
+        return None
+    if not isinstance(done, _Analysed) or done.digest != digest:
+        return None
+    kept = "kept from an earlier run of the same cohort and kypho (--no-cache: compute again)"
+    steps(f"reading the bundled default cohort: {kept}")
+    steps(f"validating {done.validation.n_read} records: kept")
+    _warn(done.validation, steps)
+    steps("deriving measures: kept")
+    steps("screening eligibility: kept")
+    steps("analysing: kept")
+    return done
+
+
+def _keep_analysis(done: _Analysed, strict: bool) -> None:
+    import pickle
+
+    from kypho import cache
+
+    _, key = _analysis_key(strict)
+    cache.store("analysis", key, {"analysis.pickle": pickle.dumps(done, protocol=5)})
 
 
 def _registry(
@@ -436,6 +567,7 @@ def _registry(
     reference_docx: Path | None = None,
     *,
     strict: bool = False,
+    mechanism: dict[str, Any] | None = None,
 ) -> None:
     """``--registry``: the chunked, column-at-a-time path of :mod:`kypho.registry`."""
     if input_path is None or input_path.suffix.lower() != ".parquet":
@@ -483,6 +615,7 @@ def _registry(
         None,
         steps,
         reference_docx,
+        mechanism=mechanism,
     )
 
 
@@ -503,6 +636,7 @@ def _report(
     reference_docx: Path | None = None,
     *,
     cache_key: str | None = None,
+    mechanism: dict[str, Any] | None = None,
 ) -> None:
     """Write the report into a staging folder, publish it, print the summary."""
     from kypho.output.folder import publish, staging_folder
@@ -519,6 +653,7 @@ def _report(
         note=note,
     )
     sections = _reliability_sections(reliability_path, schema, plan)
+    sections += _mechanism_sections(plan, mechanism or {}, not no_figures, steps)
     with staging_folder(folder) as staging:
         steps("writing the report" + ("" if no_figures else " and figures"))
         files = write_report(
@@ -555,6 +690,32 @@ def _report(
         echo(line)
     target = out_dir / ("report.html" if "html" in chosen else "")
     echo(f"report: {target}")
+
+
+def _mechanism_sections(
+    plan: Any, asked: dict[str, Any], figures: bool, steps: _Steps
+) -> list[Any]:
+    """The "Mechanism" section when the plan or the command line asks for it (else none).
+
+    Nothing of kypho.simulate is imported unless the section is asked for.
+    """
+    if not asked and not plan.mechanism.get("enabled", False):
+        return []
+    from kypho import progress
+    from kypho.report.mechanism import cached_section, mechanism_settings, sensitivity_points
+
+    settings = mechanism_settings(plan.mechanism, source=plan.source, **asked)
+    if not settings.enabled:
+        return []
+    steps.detail("Mechanism section: running the in-silico model (kypho.simulate)")
+    total = sensitivity_points(settings)
+    with progress.bar(
+        "Mechanism: simulating", total=total or None, unit="points", ticking=not total
+    ) as shown:
+        section = cached_section(
+            settings, figure=figures, progress=lambda done, _total: shown.advance()
+        )
+    return [section]
 
 
 def _reliability_sections(path: Path | None, schema: Any, plan: Any) -> list[Any]:

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyreadstat
 
 from kypho.errors import ColumnError, DataError, InputFileError
 from kypho.io._csvfile import MAX_COLUMNS, read_csv_text
@@ -376,6 +375,8 @@ def _header_text(value: object, position: int) -> str:
 
 
 def _read_sav(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
+    import pyreadstat  # here: its import (~0.15 s) is for SPSS files only
+
     try:
         frame, meta = pyreadstat.read_sav(
             str(path),
@@ -628,6 +629,8 @@ def _write_sav(df: pd.DataFrame, path: Path, schema: Schema) -> None:
             columns[name] = _sav_text(text)
             measure[name] = "nominal"
     out = pd.DataFrame(columns)
+    import pyreadstat
+
     try:
         pyreadstat.write_sav(
             out,

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
 from kypho.errors import StatisticsError, StatisticsWarning
 from kypho.stats import _dist as sps
@@ -25,6 +24,7 @@ from kypho.stats._common import (
     out,
     result_frame,
 )
+from kypho.stats._dist import special
 from kypho.stats._types import FloatArray, ResultDisplay
 
 if TYPE_CHECKING:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
 from kypho.errors import StatisticsError
 from kypho.stats import _dist as sps
@@ -25,6 +24,7 @@ from kypho.stats._common import (
     result_frame,
     where_many,
 )
+from kypho.stats._dist import special
 from kypho.stats._types import B, F, FloatArray, I, IntArray, ResultDisplay
 from kypho.stats.describe import moments
 from kypho.stats.variance import (

@@ -65,7 +65,7 @@ def test_json_schema(report: AuditReport) -> None:
         raise AssertionError(f"{name} is not JSON")
 
     doc = json.loads(render_json(report), parse_constant=no_constants)
-    assert doc["schema_version"] == SCHEMA_VERSION == "1.1"
+    assert doc["schema_version"] == SCHEMA_VERSION == "1.2"
     assert set(doc) == {
         "schema_version",
         "tool",
@@ -87,6 +87,13 @@ def test_json_schema(report: AuditReport) -> None:
         {"key": "experimental", "label": "experimental group", "n": 55},
         {"key": "control", "label": "control group", "n": 55},
     ]
+    # 1.2: each table's number and title as printed.
+    assert [t["number"] for t in doc["study"]["tables"]] == [1, 2, 3, 4, 5, 6, 7]
+    assert doc["study"]["tables"][1] == {
+        "number": 2,
+        "title": report.table_title(2),
+    }
+    assert report.table_title(2).startswith("Comparison of")
 
 
 def test_to_frame_has_one_row_per_finding(report: AuditReport) -> None:

@@ -16,6 +16,32 @@ def test_python_m_kypho_runs_the_cli() -> None:
     assert done.stdout == "kypho, version 0.1.0\n"
 
 
+def _run_entry_point(prelude: str, *args: str) -> subprocess.CompletedProcess[str]:
+    code = f"import sys\n{prelude}\nfrom kypho.cli import run\nsys.argv = ['kypho', *{args!r}]\nrun()\n"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+
+
+def test_the_entry_point_runs_exit_handlers_and_keeps_the_exit_status() -> None:
+    done = _run_entry_point("import atexit; atexit.register(print, 'handler ran')", "--version")
+    assert (done.returncode, done.stdout) == (0, "kypho, version 0.1.0\nhandler ran\n")
+    failed = _run_entry_point("", "analyze", "--out")
+    assert failed.returncode == 2
+    assert "Option '--out' requires an argument" in failed.stderr
+    refused = _run_entry_point("", "validate", "no-such-file.csv")
+    assert refused.returncode == 2, refused.stderr
+
+
+def test_the_entry_point_waits_for_a_thread_still_running() -> None:
+    prelude = (
+        "import threading, time\n"
+        "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done', flush=True)))"
+        ".start()"
+    )
+    done = _run_entry_point(prelude, "--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "kypho, version 0.1.0\nthread done\n"
+
+
 def test_kypho_validate_is_callable_after_importing_the_old_module() -> None:
     code = (
         "import kypho, kypho.io, kypho.validate\n"
