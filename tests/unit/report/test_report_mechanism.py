@@ -191,7 +191,9 @@ def test_the_section_says_it_is_a_model_with_its_calibration_status(
     trad, staged = small_run.results
     assert any(
         t.startswith("In this run the staged protocol leaked ")
-        and f"{staged.leaked_total_ml:.3f} ml against {trad.leaked_total_ml:.3f} ml" in t
+        and f"{staged.leaked_total_ml:.3f} ml against {trad.leaked_total_ml:.3f} ml with the "
+        "traditional protocol (Table S1). "
+        in t
         for t in texts
     )
     assert section.figures == ()
@@ -202,6 +204,9 @@ def test_the_section_says_it_is_a_model_with_its_calibration_status(
 
 def test_the_figure_is_the_comparison_figure_saved_whole(small_run: MechanismRun) -> None:
     section = mechanism_section(small_run, figure=True)
+    assert any(
+        isinstance(b, Paragraph) and "(Table S1, Figure S1)." in b.text for b in section.blocks
+    )
     (figure,) = section.figures
     assert isinstance(figure, SectionFigure)
     assert figure.name == "mechanism_comparison"
