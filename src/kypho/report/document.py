@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import html
 import importlib
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -162,31 +163,55 @@ def _start_beyond(
     """Start the Beyond section in a second process; return a function that waits for it.
 
     The section (simulations, model fits) takes as long as the rest of the report,
-    so on a machine with two cores it runs beside the figures and files. Where a
-    worker process cannot be used (no fork, an unpicklable hook), it runs in this
-    process when collected.
+    so on a machine with two cores it runs beside the figures and files. The
+    worker is forked: it inherits the data (nothing is pickled through a pipe but
+    the section it returns) and imports :mod:`kypho.beyond` and its libraries
+    itself, so this process does not wait for that import either. Where a worker
+    process cannot be used (no fork, one core), it runs in this process when
+    collected.
     """
-    hook = _beyond_hook()
-    if hook is None or data is None or schema is None:
+    if data is None or schema is None or importlib.util.find_spec("kypho.beyond") is None:
         return lambda: None
     if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-        return lambda: _run_hook(hook, data, schema, p_style, plan)
+        return lambda: _beyond_here(data, schema, p_style, plan)
     from concurrent.futures import ProcessPoolExecutor
 
+    token = id(data)
+    _INHERITED[token] = (data, schema, p_style, plan)
     pool = ProcessPoolExecutor(
         max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent
     )
-    future = pool.submit(_run_hook, hook, data, schema, p_style, plan)
+    try:
+        future = pool.submit(_beyond_inherited, token)
+    finally:
+        # The worker was forked by submit: it holds its own copy of the arguments.
+        _INHERITED.pop(token, None)
 
     def collect() -> Beyond | None:
         try:
             return future.result()
         except Exception:  # the worker machinery failed, not the hook: run it here
-            return _run_hook(hook, data, schema, p_style, plan)
+            return _beyond_here(data, schema, p_style, plan)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
     return collect
+
+
+_INHERITED: dict[int, tuple[pd.DataFrame, Schema, str, Plan | None]] = {}
+"""The Beyond section's arguments, for the forked worker to find in its copy of memory."""
+
+
+def _beyond_here(
+    data: pd.DataFrame, schema: Schema, p_style: str, plan: Plan | None
+) -> Beyond | None:
+    hook = _beyond_hook()
+    return None if hook is None else _run_hook(hook, data, schema, p_style, plan)
+
+
+def _beyond_inherited(token: int) -> Beyond | None:
+    """In the forked worker: the section of the arguments its parent left for it."""
+    return _beyond_here(*_INHERITED[token])
 
 
 def _exit_with_parent() -> None:
