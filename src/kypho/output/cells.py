@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
@@ -316,8 +315,6 @@ def _frame_has_cr(frame: pd.DataFrame) -> bool:
 
 #: Rows formatted at a time by :class:`CsvWriter` (bounds its memory).
 CSV_BLOCK_ROWS = 100_000
-# one thread: two threads formatting side by side lost more to the GIL than they gained
-_THREADS = 1
 
 
 class CsvWriter:
@@ -398,25 +395,41 @@ class CsvWriter:
         """
         if self._file is None:
             raise ValueError("CsvWriter.write outside its with block")
-        if frame.shape[1] < 2 or list(frame.columns) != self.columns:
+        blocks = self.formatted(frame)
+        if blocks is None:
             return False
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-            for start in range(0, max(len(frame), 1), CSV_BLOCK_ROWS):
-                part = frame.iloc[start : start + CSV_BLOCK_ROWS]
-                texts = list(
-                    pool.map(_column_text, (part.iloc[:, i] for i in range(part.shape[1])))
-                )
-                if any(t is None for t in texts):
-                    if start == 0:
-                        return False
-                    raise ValueError(f"a column of rows {start + 1}- changed its kind of values")
-                self._write_block([t for t in texts if t is not None], pool)
-        self.rows += len(frame)
+        self.write_formatted(blocks)
         return True
 
-    def _write_block(self, texts: list[pa.Array], pool: Executor) -> None:
+    def formatted(self, frame: pd.DataFrame) -> list[list[pa.Array]] | None:
+        """The fields of ``frame``'s rows, block by block, ready for :meth:`write_formatted`.
+
+        Touches no file, so one thread may format the next frame while another
+        writes this one. None when a column holds values this writer does not
+        format (see :meth:`write`).
+        """
+        if frame.shape[1] < 2 or list(frame.columns) != self.columns:
+            return None
+        blocks: list[list[pa.Array]] = []
+        for start in range(0, max(len(frame), 1), CSV_BLOCK_ROWS):
+            part = frame.iloc[start : start + CSV_BLOCK_ROWS]
+            texts = [_column_text(part.iloc[:, i]) for i in range(part.shape[1])]
+            if any(t is None for t in texts):
+                if start == 0:
+                    return None
+                raise ValueError(f"a column of rows {start + 1}- changed its kind of values")
+            blocks.append([t for t in texts if t is not None])
+        return blocks
+
+    def write_formatted(self, blocks: list[list[pa.Array]]) -> None:
+        """Append rows formatted by :meth:`formatted`, in order."""
+        if self._file is None:
+            raise ValueError("CsvWriter.write outside its with block")
+        for texts in blocks:
+            self._write_block(texts)
+            self.rows += len(texts[0]) if texts else 0
+
+    def _write_block(self, texts: list[pa.Array]) -> None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -428,17 +441,15 @@ class CsvWriter:
         *head, last = texts
         ended = pc.binary_join_element_wise(last, pa.scalar(""), self.line_end)
         fields = [*head, ended]
-
-        def lines(rows: slice) -> pa.Array:
-            return pc.binary_join_element_wise(*(f[rows] for f in fields), ",")
-
         half = n // 2
-        for part in pool.map(lines, (slice(0, half), slice(half, n)) if half else (slice(0, n),)):
-            if isinstance(part, pa.ChunkedArray):
-                part = part.combine_chunks()
-            offsets = np.frombuffer(part.buffers()[1], dtype=np.int32)
-            first, stop = offsets[part.offset], offsets[part.offset + len(part)]
-            self._emit(memoryview(part.buffers()[2])[first:stop])
+        # two halves: each half's text stays further from Arrow's 2 GiB string limit
+        for rows in (slice(0, half), slice(half, n)) if half else (slice(0, n),):
+            lines = pc.binary_join_element_wise(*(f[rows] for f in fields), ",")
+            if isinstance(lines, pa.ChunkedArray):
+                lines = lines.combine_chunks()
+            offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+            first, stop = offsets[lines.offset], offsets[lines.offset + len(lines)]
+            self._emit(memoryview(lines.buffers()[2])[first:stop])
 
 
 def _arrow_csv(texts: list[pa.Array], emit: Callable[[memoryview], None]) -> bool:
