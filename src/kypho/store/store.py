@@ -62,6 +62,10 @@ __all__ = [
 # rows per executemany call: large enough to amortise round trips, small enough
 # to keep the parameter lists of a wide record table modest
 _CHUNK = 2000
+# stored rows fetched and compared with the trail at a time by verify: a record's
+# JSON is built per column once per distinct value in each batch, so larger
+# batches encode fewer values twice (25,000 rows of ~90 columns: ~200 MB of rows)
+_VERIFY_ROWS = 25_000
 # ids per IN (...) query; below SQLite's historical limit of 999 parameters
 _IN_CHUNK = 900
 # an audit row as stored: the hashed fields, then the chain links
@@ -1286,7 +1290,7 @@ class Store:
         names = self.tables.data_columns
         id_col = self.schema.id_column
         seen: set[str] = set()
-        result = conn.execution_options(yield_per=5000).execute(
+        result = conn.execution_options(yield_per=_VERIFY_ROWS).execute(
             sa.select(
                 *(records.c[n] for n in names),
                 records.c.kypho_version,

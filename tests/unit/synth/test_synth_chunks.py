@@ -118,3 +118,30 @@ def test_code_tallies_equal_counting_every_value() -> None:
     for distinct in (1, 3, 40):  # past 32 codes the rest are sorted and counted
         codes = rng.integers(0, distinct, 500).astype(str)
         assert _tally(codes) == dict(Counter(codes.tolist()))
+
+
+def test_a_full_disk_while_streaming_is_one_error_and_leaves_no_file(
+    small_chunks: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunks are written in a second thread: its failure reaches the command,
+    which says so in one line and removes the half-written file."""
+    import errno
+
+    from kypho.output.cells import CsvWriter
+
+    calls = {"n": 0}
+    emit = CsvWriter._emit
+
+    def full(self: CsvWriter, data: bytes | memoryview) -> None:
+        calls["n"] += 1
+        if calls["n"] > 2:  # the header and the first chunk fit
+            raise OSError(errno.ENOSPC, "No space left on device")
+        emit(self, data)
+
+    monkeypatch.setattr(CsvWriter, "_emit", full)
+    out = tmp_path / "cohort.csv"
+    got = CliRunner().invoke(main, ["synth", "--n", "3000", "--seed", "5", "--out", str(out)])
+    assert got.exit_code != 0
+    assert f"cannot write {str(out)!r}: No space left on device" in got.output
+    assert calls["n"] == 3
+    assert list(tmp_path.iterdir()) == []
