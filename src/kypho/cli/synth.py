@@ -20,7 +20,7 @@ from kypho.io import write_table
 from kypho.output.cells import CsvWriter, write_csv
 from kypho.schema import Schema
 from kypho.synth import SynthReport, load_synth_spec
-from kypho.synth.cohort import SynthChunks, synthesize_chunks
+from kypho.synth.cohort import SynthChunk, SynthChunks, synthesize_chunks
 
 __all__ = ["format_report", "synth"]
 
@@ -126,6 +126,9 @@ def synth(
     rounding; published statistics that no data with those summaries can give are
     listed with the reason. The patients are not real.
     """
+    from kypho.cli._memory import reuse_freed_memory
+
+    reuse_freed_memory()
     schema = load_schema_files(schema_files, extensions)
     spec = load_synth_spec(spec_path)
     seed = spec.seed if seed is None else seed
@@ -188,17 +191,17 @@ def _stream(chunks: SynthChunks, out: Path, schema: Schema, advance: Callable[[i
     try:
         if out.suffix.lower() == ".csv":
             with CsvWriter(partial, columns) as writer:
-                for chunk in chunks:
+
+                def write(chunk: SynthChunk) -> None:
                     if not writer.write(_as_written(chunk.data, schema)):
                         raise InputFileError(f"cannot write {str(out)!r}: a column is not text")
-                    advance(len(chunk.data))
+
+                _pipelined(chunks, write, advance)
         else:
             from kypho.registry import ParquetStream
 
             with ParquetStream(partial) as parquet:
-                for chunk in chunks:
-                    parquet.write(chunk.data)
-                    advance(len(chunk.data))
+                _pipelined(chunks, lambda chunk: parquet.write(chunk.data), advance)
         partial.replace(out)
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -206,6 +209,30 @@ def _stream(chunks: SynthChunks, out: Path, schema: Schema, advance: Callable[[i
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def _pipelined(
+    chunks: SynthChunks, write: Callable[[SynthChunk], None], advance: Callable[[int], None]
+) -> None:
+    """Write each chunk in a second thread while the next one is drawn.
+
+    Formatting and writing (pyarrow, the file) and drawing (NumPy) mostly run
+    outside the GIL, so on two cores they overlap. Chunks are written one at a
+    time, in order, while the next is drawn (memory: about two chunks); an
+    error in ``write`` is raised here when that next chunk has been drawn.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kypho-synth-write") as pool:
+        pending: tuple[Future[None], int] | None = None
+        for chunk in chunks:
+            if pending is not None:
+                pending[0].result()
+                advance(pending[1])
+            pending = (pool.submit(write, chunk), len(chunk.data))
+        if pending is not None:
+            pending[0].result()
+            advance(pending[1])
 
 
 def _as_written(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
