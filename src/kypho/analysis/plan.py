@@ -43,6 +43,7 @@ _PLAN_KEYS = frozenset(
         "figures",
         "p_style",
         "beyond",
+        "mechanism",
     ]
 )
 _T_PRIMES = ("welch", "cochran-cox")
@@ -117,6 +118,9 @@ class Plan:
         reads and checks them).
     p_style
         How P values print, one of :data:`P_STYLES`.
+    mechanism
+        The report's optional "Mechanism" section as declared (a mapping;
+        :mod:`kypho.report.mechanism` reads and checks it).
     """
 
     tables: tuple[TableSpec, ...]
@@ -128,6 +132,7 @@ class Plan:
     figures: tuple[Mapping[str, Any], ...] = ()
     p_style: str = "leading-zero"
     beyond: BeyondSpec = field(default_factory=lambda: BeyondSpec())
+    mechanism: Mapping[str, Any] = field(default_factory=dict)
 
     def table(self, number: int) -> TableSpec:
         """The table with this number."""
@@ -317,6 +322,11 @@ def _merge(doc: dict[str, Any], ext: dict[str, Any], source: str) -> None:
                 beyond[key] = {**beyond[key], **value}
             else:
                 beyond[key] = value
+    if "mechanism" in ext:
+        if not isinstance(ext["mechanism"], dict):
+            raise AnalysisError(f"{source}: 'mechanism' must be a mapping")
+        # A user plan replaces the Mechanism settings it names.
+        doc["mechanism"] = {**(doc.get("mechanism") or {}), **ext["mechanism"]}
     tables: list[dict[str, Any]] = doc.setdefault("tables", [])
     numbers = {t.get("number") for t in tables}
     for table in ext.get("tables") or []:
@@ -388,7 +398,18 @@ def _build(doc: dict[str, Any], source: str) -> Plan:
         figures=tuple(dict(f) for f in figures),
         p_style=p_style,
         beyond=_beyond(doc.get("beyond"), source),
+        mechanism=_mechanism(doc.get("mechanism"), source),
     )
+
+
+def _mechanism(spec: object, source: str) -> dict[str, Any]:
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        raise AnalysisError(
+            f"{source}: 'mechanism' must be a mapping of settings (got {_short(spec)})"
+        )
+    return dict(spec)
 
 
 def _probability(value: object, name: str, source: str) -> float:

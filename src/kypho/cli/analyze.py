@@ -272,6 +272,22 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     "Measurement reliability section to report.html.",
 )
 @click.option(
+    "--mechanism",
+    is_flag=True,
+    help='Add the "Mechanism" section: the in-silico model of cement perfusion '
+    "(kypho simulate) runs the paper's two protocols (see docs/simulate.md). Default: the "
+    "plan's mechanism: enabled.",
+)
+@click.option(
+    "--mechanism-sensitivity",
+    "mechanism_sensitivity",
+    type=click.IntRange(4, 4096),
+    metavar="N",
+    help="With the Mechanism section, also its Sobol' sensitivity table from a sample of "
+    "base size N (2 N (7 + 2) simulations; their cost grows with N and the plan's "
+    "sensitivity_grid). Implies --mechanism.",
+)
+@click.option(
     "--registry",
     is_flag=True,
     help="INPUT is a Parquet registry too large for memory: validate, derive and screen it "
@@ -304,6 +320,8 @@ def analyze(
     skip_verify: str | None,
     force: bool,
     reliability_path: Path | None,
+    mechanism: bool,
+    mechanism_sensitivity: int | None,
     registry: bool,
     strict: bool,
     no_cache: bool,
@@ -335,6 +353,10 @@ def analyze(
         inputs.append(reliability_path)
     folder = open_output_folder(out_dir, force=force, inputs=inputs)
     folder.check(_planned(chosen, not no_figures))
+    # What the command line asks of the Mechanism section; the plan gives the rest.
+    asked: dict[str, Any] = {"enabled": True} if mechanism or mechanism_sensitivity else {}
+    if mechanism_sensitivity:
+        asked["sensitivity_n"] = mechanism_sensitivity
     if registry:
         _registry(
             input_path,
@@ -347,6 +369,7 @@ def analyze(
             quiet,
             reference_docx,
             strict=strict,
+            mechanism=asked,
         )
         return
     steps = _Steps(7, quiet)
@@ -389,6 +412,7 @@ def analyze(
         steps,
         reference_docx,
         cache_key=done.digest if bundled else None,
+        mechanism=asked,
     )
 
 
@@ -434,6 +458,8 @@ def _analyse(
     steps(f"validating {len(raw)} records")
     with progress.bar(f"validating {len(raw):,} records", ticking=True):
         validation = validate(raw, schema, strict=strict)
+    # The frame as read (its text columns ~0.5 GB at 10⁶ patients) is not needed again.
+    del raw
     _warn(validation, steps)
     if validation.n_read == 0:
         raise DataError(
@@ -541,6 +567,7 @@ def _registry(
     reference_docx: Path | None = None,
     *,
     strict: bool = False,
+    mechanism: dict[str, Any] | None = None,
 ) -> None:
     """``--registry``: the chunked, column-at-a-time path of :mod:`kypho.registry`."""
     if input_path is None or input_path.suffix.lower() != ".parquet":
@@ -588,6 +615,7 @@ def _registry(
         None,
         steps,
         reference_docx,
+        mechanism=mechanism,
     )
 
 
@@ -608,6 +636,7 @@ def _report(
     reference_docx: Path | None = None,
     *,
     cache_key: str | None = None,
+    mechanism: dict[str, Any] | None = None,
 ) -> None:
     """Write the report into a staging folder, publish it, print the summary."""
     from kypho.output.folder import publish, staging_folder
@@ -624,6 +653,7 @@ def _report(
         note=note,
     )
     sections = _reliability_sections(reliability_path, schema, plan)
+    sections += _mechanism_sections(plan, mechanism or {}, not no_figures, steps)
     with staging_folder(folder) as staging:
         steps("writing the report" + ("" if no_figures else " and figures"))
         files = write_report(
@@ -660,6 +690,32 @@ def _report(
         echo(line)
     target = out_dir / ("report.html" if "html" in chosen else "")
     echo(f"report: {target}")
+
+
+def _mechanism_sections(
+    plan: Any, asked: dict[str, Any], figures: bool, steps: _Steps
+) -> list[Any]:
+    """The "Mechanism" section when the plan or the command line asks for it (else none).
+
+    Nothing of kypho.simulate is imported unless the section is asked for.
+    """
+    if not asked and not plan.mechanism.get("enabled", False):
+        return []
+    from kypho import progress
+    from kypho.report.mechanism import cached_section, mechanism_settings, sensitivity_points
+
+    settings = mechanism_settings(plan.mechanism, source=plan.source, **asked)
+    if not settings.enabled:
+        return []
+    steps.detail("Mechanism section: running the in-silico model (kypho.simulate)")
+    total = sensitivity_points(settings)
+    with progress.bar(
+        "Mechanism: simulating", total=total or None, unit="points", ticking=not total
+    ) as shown:
+        section = cached_section(
+            settings, figure=figures, progress=lambda done, _total: shown.advance()
+        )
+    return [section]
 
 
 def _reliability_sections(path: Path | None, schema: Any, plan: Any) -> list[Any]:

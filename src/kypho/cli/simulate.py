@@ -57,10 +57,10 @@ def _vertebra(wall: str, center: float | None, size: float, threshold: float | N
 )
 @click.option(
     "--courant",
-    type=click.FloatRange(min=0.05, max=4.0),
-    default=0.25,
+    type=click.FloatRange(min=0.01, max=4.0),
+    default=0.125,
     show_default=True,
-    help="Time-step control: cells the cement front may advance per step.",
+    help="Time-step control: cells the cement front may advance per step (1/32 of it at the exits).",
 )
 @click.option(
     "--cement",
@@ -199,10 +199,10 @@ def compare(
 )
 @click.option(
     "--courant",
-    type=click.FloatRange(min=0.05, max=4.0),
-    default=0.25,
+    type=click.FloatRange(min=0.01, max=4.0),
+    default=0.125,
     show_default=True,
-    help="Time-step control: cells the cement front may advance per step.",
+    help="Time-step control: cells the cement front may advance per step (1/32 of it at the exits).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(

@@ -12,6 +12,14 @@ quotes, so that:
   and an :class:`~kypho.validation.UnreadCell` saying what is wrong, and
   validation rejects it.
 
+A file with no quote character and no carriage return (what kypho, pandas and
+most exports write for plain data) takes a shorter path, :func:`_read_plain`:
+every line is a record, so no byte pass is needed, and arrow reads the number
+columns straight into ``float64``. Any doubt there (a line of the wrong width,
+a record starting with an empty field, which is what arrow makes of a blank
+line, a number column arrow refuses) sends the file to the exact path above;
+both give the same table (``tests/unit/io/test_io_csv_paths.py``).
+
 Time and memory are linear in the file: no step looks at a pair of columns or a
 pair of rows.
 """
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +46,7 @@ MAX_COLUMNS = 5_000
 _BLOCK = 1 << 24
 _NL, _CR, _QUOTE = 10, 13, 34
 #: The dtype pandas gives a column of Python strings (arrow-backed ``str``).
+_FAILED_COLUMN = re.compile(r"In CSV column #(\d+):")
 _STR = pd.DataFrame({"text": np.array(["x"], dtype=object)})["text"].dtype
 
 
@@ -70,8 +80,12 @@ def read_csv_text(
             f"cannot read {str(path)!r}: the header has {len(header):,} columns; kypho reads "
             f"at most {MAX_COLUMNS:,} (a study's schema has far fewer)"
         )
-    starts, ends, fields, lines, quoted = _records(path, ord(sep))
     width = len(header)
+    if width > 1 and _plain(path):
+        fast = _read_plain(path, header, sep, kinds, tokens, none_token)
+        if fast is not None:
+            return fast
+    starts, ends, fields, lines, quoted = _records(path, ord(sep))
     wrong = fields != width
     names = [f"c{i}" for i in range(width)]
     try:
@@ -129,6 +143,124 @@ def read_csv_text(
     return frame
 
 
+def _plain(path: Path) -> bool:
+    """Whether the file holds neither a quote nor a carriage return (one cheap scan).
+
+    In such a file every line break ends a record and no field is quoted, so the
+    records can be numbered by arrow's rows alone (see :func:`_read_plain`).
+    """
+    buffer = bytearray(_BLOCK)
+    with path.open("rb") as handle:
+        while size := handle.readinto(buffer):
+            if buffer.find(b'"', 0, size) >= 0 or buffer.find(b"\r", 0, size) >= 0:
+                return False
+    return True
+
+
+def _read_plain(
+    path: Path,
+    header: list[str],
+    sep: str,
+    kinds: dict[str, str],
+    tokens: set[str],
+    none_token: str,
+) -> pd.DataFrame | None:
+    """The records of a file without quotes or carriage returns, number columns typed by arrow.
+
+    ``None`` when the file needs the exact, slower path: a line without the
+    header's number of fields, a record whose first field is empty (arrow reads
+    a blank line as such a record), or a number column arrow cannot read twice
+    over. With no line break inside a field and every line a record, record
+    ``i`` (from 0) starts on line ``i + 2`` of the file, the header being line 1.
+
+    Number columns are read by arrow as ``float64``, with the declared missing
+    tokens (exact, or upper case) as missing: arrow's reading of a number is a
+    subset of :data:`~kypho.schema.dtypes.NUMBER_PATTERN` once spaces and tabs
+    around it are trimmed (as that pattern allows), the non-finite spellings
+    aside, which send the column to the exact path. A column arrow refuses is
+    read again as text and goes through :func:`_typed`, as in the exact path.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    width = len(header)
+    names = [f"c{i}" for i in range(width)]
+    decimal_comma = sep == ";"
+    numeric = {
+        names[i]
+        for i, name in enumerate(header)
+        if kinds.get(name) == "number" and not decimal_comma
+    }
+    exact = sorted(tokens | {t.upper() for t in tokens if t.upper().casefold() == t})
+
+    def read(as_number: set[str], only: list[str] | None = None) -> Any:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, encoding="utf8", block_size=_BLOCK
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep, quote_char=False, newlines_in_values=False, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={
+                    c: pa.float64() if c in as_number else pa.string()
+                    for c in (only if only is not None else names)
+                },
+                include_columns=only,
+                null_values=exact,
+                strings_can_be_null=False,
+            ),
+        )
+
+    table = None
+    for _ in range(3):
+        try:
+            table = read(numeric)
+            break
+        except (pa.ArrowInvalid, pa.ArrowException) as exc:
+            # "In CSV column #7: ... CSV conversion error to double": that column as text
+            found = _FAILED_COLUMN.search(str(exc))
+            failed = names[int(found.group(1))] if found and int(found.group(1)) < width else None
+            if failed is None or failed not in numeric:
+                return None
+            numeric = numeric - {failed}
+    if table is None or table.num_rows == 0:
+        return None
+    first = table.column(0)
+    if first.null_count or pc.any(pc.equal(first, "")).as_py():
+        # arrow reads a blank line as a record of empty fields: only the bytes can tell
+        # the two apart, so a file with any record starting with an empty field is
+        # read the exact way
+        return None
+    n = table.num_rows
+    columns: dict[str, Any] = {}
+    arrow_columns = table.columns
+    del table  # each column's text is freed once converted
+    for position, name in enumerate(header):
+        chunked = arrow_columns[position]
+        arrow_columns[position] = None
+        kind = kinds.get(name)
+        if names[position] in numeric:
+            values = chunked.to_numpy()
+            if int(np.isfinite(values).sum()) != n - chunked.null_count:
+                # inf, nan: the exact path reads (and reports) the column's texts
+                del values
+                chunked = read(set(), [names[position]]).column(0)
+                values = _typed(chunked, kind, tokens, decimal_comma=False, as_object=False)
+        else:
+            own = tokens - {none_token.casefold()} if kind == "list" else tokens
+            values = _typed(chunked, kind, own, decimal_comma=decimal_comma, as_object=False)
+        del chunked
+        columns[name] = values
+    frame = pd.DataFrame(
+        columns, index=pd.Index(np.arange(2, n + 2, dtype=np.int64), name="line"), copy=False
+    )
+    frame.attrs["kypho_tidied"] = True
+    return frame
+
+
 def _dictionary(chunked: Any) -> tuple[np.ndarray, np.ndarray, Any]:
     """The distinct texts of a column (as objects, and as arrow) and each cell's position, -1 if null."""
     import pyarrow as pa
@@ -176,7 +308,7 @@ def _typed(
     if kind not in ("number", "date") and not as_object:
         return _arrow_text(chunked, tokens)
     uniques, indices, dictionary = _dictionary(chunked)
-    folded = np.asarray(_is_token(dictionary, tokens).to_numpy(zero_copy_only=False), dtype=bool)
+    folded = _is_token(dictionary, tokens)
     token = np.append(folded, True)  # the last entry: a null cell
     missing = token[indices]
 
@@ -211,13 +343,28 @@ def _typed(
     return out
 
 
-def _is_token(texts: Any, tokens: set[str]) -> Any:
-    """Whether each text is a missing token (spaces stripped, any case)."""
+def _is_token(texts: Any, tokens: set[str]) -> np.ndarray:
+    """Whether each text is a missing token (spaces stripped, any case), as a numpy mask.
+
+    Lower-casing maps each character to one character, so a text longer than
+    the longest token (once stripped) is no token: only the short ones are
+    lower-cased and looked up.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    folded = pc.utf8_lower(pc.utf8_trim_whitespace(texts))
-    return pc.is_in(folded, value_set=pa.array(sorted(tokens), pa.string()))
+    stripped = pc.utf8_trim_whitespace(texts)
+    if isinstance(stripped, pa.ChunkedArray):
+        stripped = stripped.combine_chunks() if stripped.num_chunks != 1 else stripped.chunk(0)
+    longest = max((len(t) for t in tokens), default=-1)
+    short = pc.fill_null(pc.less_equal(pc.utf8_length(stripped), longest), False)
+    candidates = np.flatnonzero(np.asarray(short.to_numpy(zero_copy_only=False), dtype=bool))
+    mask = np.zeros(len(stripped), dtype=bool)
+    if candidates.size:
+        words = pc.utf8_lower(stripped.take(pa.array(candidates, pa.int64())))
+        hit = pc.is_in(words, value_set=pa.array(sorted(tokens), pa.string()))
+        mask[candidates] = np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False))
+    return mask
 
 
 def _arrow_text(chunked: Any, tokens: set[str]) -> Any:
@@ -226,8 +373,8 @@ def _arrow_text(chunked: Any, tokens: set[str]) -> Any:
     import pyarrow.compute as pc
 
     missing = _is_token(chunked, tokens)
-    if pc.any(missing).as_py():
-        chunked = pc.if_else(missing, pa.scalar(None, pa.string()), chunked)
+    if missing.any():
+        chunked = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), chunked)
     if chunked.null_count == len(chunked):
         # pandas keeps a column of nothing but missing cells as objects
         return np.full(len(chunked), None, dtype=object)

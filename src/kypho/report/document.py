@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import html
 import importlib
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -47,6 +48,7 @@ from kypho.report.render import (
     to_latex,
     to_markdown,
 )
+from kypho.report.sections import ReportSection, section_html, section_markdown
 from kypho.report.text import flow_text, methods_text, results_text, software_versions
 
 if TYPE_CHECKING:
@@ -161,31 +163,55 @@ def _start_beyond(
     """Start the Beyond section in a second process; return a function that waits for it.
 
     The section (simulations, model fits) takes as long as the rest of the report,
-    so on a machine with two cores it runs beside the figures and files. Where a
-    worker process cannot be used (no fork, an unpicklable hook), it runs in this
-    process when collected.
+    so on a machine with two cores it runs beside the figures and files. The
+    worker is forked: it inherits the data (nothing is pickled through a pipe but
+    the section it returns) and imports :mod:`kypho.beyond` and its libraries
+    itself, so this process does not wait for that import either. Where a worker
+    process cannot be used (no fork, one core), it runs in this process when
+    collected.
     """
-    hook = _beyond_hook()
-    if hook is None or data is None or schema is None:
+    if data is None or schema is None or importlib.util.find_spec("kypho.beyond") is None:
         return lambda: None
     if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-        return lambda: _run_hook(hook, data, schema, p_style, plan)
+        return lambda: _beyond_here(data, schema, p_style, plan)
     from concurrent.futures import ProcessPoolExecutor
 
+    token = id(data)
+    _INHERITED[token] = (data, schema, p_style, plan)
     pool = ProcessPoolExecutor(
         max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent
     )
-    future = pool.submit(_run_hook, hook, data, schema, p_style, plan)
+    try:
+        future = pool.submit(_beyond_inherited, token)
+    finally:
+        # The worker was forked by submit: it holds its own copy of the arguments.
+        _INHERITED.pop(token, None)
 
     def collect() -> Beyond | None:
         try:
             return future.result()
         except Exception:  # the worker machinery failed, not the hook: run it here
-            return _run_hook(hook, data, schema, p_style, plan)
+            return _beyond_here(data, schema, p_style, plan)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
     return collect
+
+
+_INHERITED: dict[int, tuple[pd.DataFrame, Schema, str, Plan | None]] = {}
+"""The Beyond section's arguments, for the forked worker to find in its copy of memory."""
+
+
+def _beyond_here(
+    data: pd.DataFrame, schema: Schema, p_style: str, plan: Plan | None
+) -> Beyond | None:
+    hook = _beyond_hook()
+    return None if hook is None else _run_hook(hook, data, schema, p_style, plan)
+
+
+def _beyond_inherited(token: int) -> Beyond | None:
+    """In the forked worker: the section of the arguments its parent left for it."""
+    return _beyond_here(*_INHERITED[token])
 
 
 def _exit_with_parent() -> None:
@@ -329,6 +355,7 @@ def _figure_html(svg: str, caption: str) -> str:
 
 
 Section = tuple[str, str, str, Mapping[str, bytes]]
+"""An HTML-only section: id, title, trusted HTML fragment, figures by file name."""
 
 
 @dataclass(frozen=True)
@@ -345,7 +372,7 @@ class _Report:
     validation: ValidationResult | None
     screening: Screening | None
     schema: Schema | None
-    sections: Sequence[Section]
+    sections: Sequence[Section | ReportSection]
 
 
 @dataclass
@@ -395,9 +422,14 @@ def _report_html(report: _Report, figures: _Figures, beyond: Beyond | None) -> s
         body.extend(
             _embed(name, payload, captions.get(name, "")) for name, payload in extra.items()
         )
-    for section_id, section_title, section_html, section_figures in report.sections:
+    for section in report.sections:
+        if isinstance(section, ReportSection):
+            body.append(f'<h2 id="{esc(section.id)}">{esc(section.title)}</h2>')
+            body.append(section_html(section))
+            continue
+        section_id, section_title, fragment, section_figures = section
         body.append(f'<h2 id="{esc(section_id)}">{esc(section_title)}</h2>')
-        body.append(section_html)
+        body.append(fragment)
         body.extend(_embed(name, payload) for name, payload in section_figures.items())
     body.append(_provenance_html(provenance))
     return (
@@ -444,7 +476,7 @@ def write_report(
     title: str = "Study report",
     progress: Progress | None = None,
     reference_docx: str | Path | None = None,
-    sections: Sequence[Section] = (),
+    sections: Sequence[Section | ReportSection] = (),
     cache_key: str | None = None,
     plan: Plan | None = None,
 ) -> list[Path]:
@@ -481,7 +513,10 @@ def write_report(
     sections
         More sections of the HTML report, after "Beyond the paper": ``(id, title,
         html_fragment, {figure name: bytes})``, the fragment trusted HTML made by
-        kypho (e.g. :func:`kypho.radiograph.report.reliability_section`).
+        kypho (e.g. :func:`kypho.radiograph.report.reliability_section`); or a
+        :class:`~kypho.report.sections.ReportSection`, which also goes into
+        ``report.md`` and ``report.docx`` after the tables, its figures into
+        ``figures/`` (e.g. :func:`kypho.report.mechanism.mechanism_section`).
     cache_key
         For the bundled cohort only: the key under which the figures and the
         Beyond section are kept between runs (:mod:`kypho.cache`).
@@ -533,7 +568,7 @@ class _Options:
     title: str
     progress: Progress | None
     reference_docx: str | Path | None
-    sections: tuple[Section, ...]
+    sections: tuple[Section | ReportSection, ...]
     cache_key: str | None
     plan: Plan | None
 
@@ -567,6 +602,7 @@ def _write_report(target: Path, result: AnalysisResult, options: _Options) -> li
     if options.figures:
         say("drawing figures")
         drawn = _figures(target, result, flow, "html" in formats, cache_key, say, written)
+    written += _section_figures(target, options.sections)
     if "md" in formats:
         say("writing Markdown")
         written.append(_write(target / "report.md", _markdown(report)))
@@ -705,6 +741,7 @@ def _markdown(report: _Report) -> str:
         if paragraph:
             text += [markdown_escape(paragraph), ""]
         text += [to_markdown(grid), ""]
+    text += [section_markdown(s) for s in report.sections if isinstance(s, ReportSection)]
     return "\n".join(text)
 
 
@@ -728,7 +765,23 @@ def _docx(report: _Report, figures: _Figures, path: Path, reference: str | Path 
             if made.name in figures.pngs
         ],
         reference=reference,
+        sections=[s for s in report.sections if isinstance(s, ReportSection)],
     )
+
+
+def _section_figures(target: Path, sections: Sequence[Section | ReportSection]) -> list[Path]:
+    """Write each :class:`ReportSection` figure as ``figures/<name>.png`` and ``.svg``."""
+    paths: list[Path] = []
+    for section in sections:
+        if not isinstance(section, ReportSection):
+            continue
+        for figure in section.figures:
+            (target / "figures").mkdir(parents=True, exist_ok=True)
+            for suffix, payload in ((".png", figure.png), (".svg", figure.svg)):
+                path = target / "figures" / f"{figure.name}{suffix}"
+                path.write_bytes(payload)
+                paths.append(path)
+    return paths
 
 
 def _write(path: Path, text: str) -> Path:

@@ -22,14 +22,18 @@ Styles: the text uses the built-in style names (``Title``, ``Heading 1``,
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kypho.errors import InputFileError
 from kypho.report.format import Grid
+
+if TYPE_CHECKING:
+    from kypho.report.sections import ReportSection
 
 __all__ = ["DocxFigure", "add_table", "write_docx"]
 
@@ -64,13 +68,13 @@ def _text_em(text: str) -> float:
 
 @dataclass(frozen=True)
 class DocxFigure:
-    """A figure for the Word report: its PNG, width in inches, caption and place.
+    """A figure for the Word report: its PNG (a file, or its bytes), width in inches, caption and place.
 
     ``after_table`` is the table it follows; ``None`` puts it at the start of
     the results (the patient flow).
     """
 
-    png: Path
+    png: Path | bytes
     width_in: float
     caption: str
     after_table: int | None = None
@@ -226,7 +230,8 @@ def _table_xml(grid: Grid, widths: Sequence[float], caption_style: str | None) -
     style = f'<w:pStyle w:val="{caption_style}"/>' if caption_style else ""
     out = [
         f"<w:p><w:pPr>{style}{_keep_xml(True)}</w:pPr>",
-        _run_xml(f"Table {grid.number}. ", "<w:b/>"),
+        # "Table 3. " (or a supplementary table's "Table S1. "), in bold.
+        _run_xml(grid.caption.removesuffix(grid.title), "<w:b/>"),
         _run_xml(grid.title, ""),
         "</w:p><w:tbl><w:tblPr>",
         '<w:tblLayout w:type="fixed"/><w:tblLook w:firstColumn="1" w:firstRow="1" '
@@ -289,7 +294,8 @@ def _table_xml(grid: Grid, widths: Sequence[float], caption_style: str | None) -
 def _add_figure(document: Any, figure: DocxFigure, text_width_in: float) -> None:
     from docx.shared import Inches
 
-    document.add_picture(str(figure.png), width=Inches(min(figure.width_in, text_width_in)))
+    source = io.BytesIO(figure.png) if isinstance(figure.png, bytes) else str(figure.png)
+    document.add_picture(source, width=Inches(min(figure.width_in, text_width_in)))
     _keep(document.paragraphs[-1])
     caption = document.add_paragraph(style=_style(document, "Caption"))
     number, _, rest = figure.caption.partition(". ")
@@ -353,6 +359,7 @@ def write_docx(
     results_intro: str = "",
     figures: Sequence[DocxFigure] = (),
     reference: str | Path | None = None,
+    sections: Sequence[ReportSection] = (),
 ) -> Path:
     """Write the report (text, tables and figures) to a .docx file.
 
@@ -379,6 +386,9 @@ def write_docx(
     reference
         A .docx whose styles and page setup the document takes (its content is
         dropped); ``None``: A4 portrait, Times New Roman 11 pt.
+    sections
+        More sections after the tables (:class:`kypho.report.sections.ReportSection`),
+        each on a portrait page.
 
     Returns
     -------
@@ -430,6 +440,13 @@ def write_docx(
             landscape = False
         for figure in placed:
             _add_figure(document, figure, text_width_in)
+    if sections:
+        from kypho.report.sections import add_to_docx
+
+        if landscape:
+            _page(document.add_section(WD_SECTION.NEW_PAGE), landscape=False)
+        for extra in sections:
+            add_to_docx(document, extra, text_width_in)
     target = Path(path)
     document.save(str(target))
     return target

@@ -1,9 +1,12 @@
 """Run an injection protocol on a vertebra: :func:`simulate` and its :class:`SimulationResult`.
 
 Each injection is advanced in adaptive steps: no cell ahead of the cement
-front may fill faster than ``courant`` of its pores per step, and no step is
-longer than ``max_step_s``, so the time step shrinks with the cells and the
-scheme converges under refinement of both. Every ``pressure_every`` steps (and
+front may fill faster than ``courant`` of its pores per step (``exit_courant``
+at the exits, where the leak is decided), and no step is longer than
+``max_step_s``, so the time step shrinks with the cells and the scheme
+converges under refinement of both. An injection stopped by fluoroscopy
+(``until_covered``) stops within its step, when the exit shows covered. Once
+the front has moved ``pressure_courant`` cells since the last solve (and
 whenever a step would overfill a cell): the viscosity of each batch at its
 age, the viscosity of every cell (the fluids' viscosities weighted by volume:
 within a cell the front puts them in series), the exits' switch made
@@ -38,12 +41,12 @@ import numpy as np
 import numpy.typing as npt
 
 from kypho.errors import SimulationError
+from kypho.simulate import _kernels
 from kypho.simulate.flow import (
     Fluxes,
     PressureSolver,
     PressureSystem,
     face_fluxes,
-    transport_step,
 )
 from kypho.simulate.geometry import Vertebra
 from kypho.simulate.grid import Grid, build_grid, tube_cells
@@ -318,52 +321,92 @@ def _exit_mobility(
     return out
 
 
-def _courant_step(
-    solver: PressureSolver,
-    fluxes: Fluxes,
-    fractions: FloatArray,
-    source_rate: FloatArray,
-    cement_open: BoolArray,
-    blocked: BoolArray,
-    courant: float,
-) -> float:
-    """The largest step at which no cell ahead of the front fills faster than ``courant`` of it.
+@dataclass(frozen=True)
+class _CellFlow:
+    """The fluxes of one solve laid out per cell, for the compiled transport kernels.
 
-    A cell is ahead of the front while under half cement; its filling rate is
-    the explicit estimate (cement flowing in from upwind cells and the tube,
-    minus what leaves). ``inf`` when no such cell is filling.
+    ``fx[k]``: flux from ``k`` to ``k + 1``; ``fy[k]``: from ``k`` to
+    ``k + nx``; ``exit_face``: each exit face's cement outflow (0 where it
+    holds its cement); ``exit_cell``: their sum per cell.
     """
-    grid = solver.grid
-    n = grid.n
-    left, right, below, above = solver._left, solver._right, solver._below, solver._above
-    c = fractions.sum(axis=1)
-    fx, fy = fluxes.x, fluxes.y
-    inflow = (
-        np.bincount(right, np.where(fx > 0, fx * c[left], 0.0), n)
-        + np.bincount(left, np.where(fx < 0, -fx * c[right], 0.0), n)
-        + np.bincount(above, np.where(fy > 0, fy * c[below], 0.0), n)
-        + np.bincount(below, np.where(fy < 0, -fy * c[above], 0.0), n)
-        + source_rate
-    )
-    outflow = (
-        np.bincount(left, np.maximum(fx, 0.0), n)
-        + np.bincount(right, np.maximum(-fx, 0.0), n)
-        + np.bincount(below, np.maximum(fy, 0.0), n)
-        + np.bincount(above, np.maximum(-fy, 0.0), n)
-        + np.bincount(
-            grid.boundary.cell, np.where(cement_open, np.maximum(fluxes.exit, 0.0), 0.0), n
-        )
-    )
-    rate = inflow - outflow * c
-    filling = (rate > 0) & ~blocked
-    fill_time = np.full(n, np.inf)
-    with np.errstate(over="ignore"):
-        fill_time[filling] = (
-            grid.pore[filling] * np.clip(1.0 - c[filling], 0.0, None) / rate[filling]
-        )
-    ahead = filling & (c < 0.5)
-    step = courant * float(fill_time[ahead].min()) if ahead.any() else math.inf
-    return step
+
+    fx: FloatArray
+    fy: FloatArray
+    exit_face: FloatArray
+    exit_cell: FloatArray
+
+    @classmethod
+    def of(cls, grid: Grid, fluxes: Fluxes, cement_open: BoolArray) -> _CellFlow:
+        n = grid.n
+        fx = np.zeros(n)
+        fx.reshape(grid.ny, grid.nx)[:, :-1] = fluxes.x.reshape(grid.ny, grid.nx - 1)
+        fy = np.zeros(n)
+        fy[: n - grid.nx] = fluxes.y
+        face = np.where(cement_open, np.maximum(fluxes.exit, 0.0), 0.0)
+        cell = np.bincount(grid.boundary.cell, face, n).astype(np.float64)
+        return cls(fx, fy, face, cell)
+
+    def step(
+        self,
+        grid: Grid,
+        order: IntArray,
+        fractions: FloatArray,
+        blocked: BoolArray,
+        source: FloatArray,
+        dt: float,
+    ) -> tuple[FloatArray, FloatArray]:
+        """One implicit upwind step (see :func:`kypho.simulate.flow.transport_step`)."""
+        new = _kernels.upwind_sweep(
+            order, grid.nx, self.fx, self.fy, self.exit_cell, grid.pore, blocked,
+            fractions, source * dt, dt,
+        )  # fmt: skip
+        return new, dt * self.exit_face[:, None] * new[grid.boundary.cell]
+
+    def courant(
+        self,
+        grid: Grid,
+        fractions: FloatArray,
+        blocked: BoolArray,
+        source_rate: FloatArray,
+        near_exit: BoolArray,
+        courant: float,
+        exit_courant: float,
+    ) -> tuple[float, float]:
+        """The step at which no cell ahead of the front fills faster than ``courant`` of it
+        (``exit_courant`` near an exit), and the shortest filling time of such a cell (s).
+
+        A cell is ahead of the front while under half cement (see
+        :func:`kypho.simulate._kernels.courant_times`); ``inf`` when none is filling.
+        """
+        shortest, near = _kernels.courant_times(
+            grid.nx, self.fx, self.fy, self.exit_cell, grid.pore, blocked,
+            _cement(fractions), source_rate, near_exit,
+        )  # fmt: skip
+        return min(courant * shortest, exit_courant * near), shortest
+
+
+def _near_exits(grid: Grid) -> BoolArray:
+    """Cells of the exit faces that can pass cement, and their four neighbours."""
+    b = grid.boundary
+    mask = np.zeros((grid.ny, grid.nx), dtype=bool)
+    mask.ravel()[b.cell[np.isfinite(b.threshold)]] = True
+    out = mask.copy()
+    out[1:, :] |= mask[:-1, :]
+    out[:-1, :] |= mask[1:, :]
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    return out.ravel()
+
+
+def _cement(fractions: FloatArray) -> FloatArray:
+    """Cement fraction of each cell, all batches (``fractions`` summed over its rows)."""
+    out: FloatArray = fractions @ np.ones(fractions.shape[1])
+    return out
+
+
+def _covered(fractions: FloatArray, cells: IntArray, visible: float) -> bool:
+    """Whether every one of ``cells`` shows cement on the films (fraction ≥ ``visible``)."""
+    return bool(float(fractions[cells].sum(axis=1).min()) >= visible)
 
 
 class _NoWayOut(Exception):
@@ -396,9 +439,7 @@ def _pressure(
         ]
     )
     # the fluids of a cell flow in series across the front: viscosities add by volume
-    viscosity = (
-        fractions @ (1.0 / inverse) + np.clip(1.0 - fractions.sum(axis=1), 0.0, None) / marrow
-    )
+    viscosity = fractions @ (1.0 / inverse) + np.clip(1.0 - _cement(fractions), 0.0, None) / marrow
     fluidity = 1.0 / viscosity
     fluidity[blocked] = 0.0
     grid = solver.grid
@@ -427,8 +468,10 @@ def simulate(
     *,
     nx: int = 100,
     ny: int | None = None,
-    courant: float = 0.25,
-    pressure_every: int = 2,
+    courant: float = 0.125,
+    exit_courant: float | None = None,
+    pressure_courant: float | None = None,
+    pressure_every: int = 8,
     max_step_s: float = 1.0,
     plug_fraction: float = 0.1,
     visible: float = 0.5,
@@ -449,11 +492,17 @@ def simulate(
         cement) may fill faster than this fraction of its pores per step, so
         the front advances about ``courant`` cells a step and the time step
         shrinks with the cells (the scheme converges as the grid is refined).
-    pressure_every
-        Transport steps per pressure solve: the fluxes of a solve carry the
-        cement for this many steps (the front moves about
-        ``courant × pressure_every`` cells between solves). They stay exactly
-        conservative; a step that would overfill a cell re-solves first.
+    exit_courant
+        The same control for the cells of the exits that can pass cement and
+        their neighbours, where the leak is decided (default ``courant / 32``:
+        the front crosses an exit in small steps, the bulk in long ones).
+    pressure_courant, pressure_every
+        The pressure is solved again once the front has moved about
+        ``pressure_courant`` cells (default ``2 × courant``; the steps' sum of
+        ``step / shortest filling time``), and at least every
+        ``pressure_every`` transport steps. The
+        fluxes of a solve stay exactly conservative in between; a step that
+        would overfill a cell re-solves first.
     max_step_s
         Longest step (s), for the curing between front moves.
     plug_fraction
@@ -501,9 +550,19 @@ def simulate(
     vertebra = vertebra or Vertebra()
     if ny is None:
         ny = max(4, round(nx * vertebra.height_mm / vertebra.depth_mm))
-    if not courant > 0 or not max_step_s > 0 or pressure_every < 1:
+    if exit_courant is None:
+        exit_courant = courant / 32
+    if pressure_courant is None:
+        pressure_courant = 2 * courant
+    if (
+        not courant > 0
+        or not exit_courant > 0
+        or not pressure_courant > 0
+        or not max_step_s > 0
+        or pressure_every < 1
+    ):
         raise SimulationError(
-            f"'courant' and 'max_step_s' must be positive numbers and 'pressure_every' at least 1 (got {courant}, {max_step_s} and {pressure_every})"
+            f"'courant', 'exit_courant', 'pressure_courant' and 'max_step_s' must be positive numbers and 'pressure_every' at least 1 (got {courant}, {exit_courant}, {pressure_courant}, {max_step_s} and {pressure_every})"
         )
     if not pressure_limit_kpa > 0 or max_steps < 1:
         raise SimulationError(
@@ -532,6 +591,7 @@ def simulate(
     carried = 0.0
     exit_names = list(grid.boundary.names)
     p = np.zeros(n)
+    near_exit = _near_exits(grid)
     stops: list[str] = []
     steps = 0
     times.append(protocol.injections[0].start_s)
@@ -561,6 +621,7 @@ def simulate(
         done = 0.0
         last_dt = 0.0
         since = pressure_every  # transport steps since the last pressure solve
+        moved = 0.0  # front motion since then: sum of step / shortest filling time
 
         def stopped(
             why: str, done: float, inj: Injection = inj, k: int = k_inj, volume: float = volume
@@ -576,7 +637,7 @@ def simulate(
                     stops.append(stopped(f"the step limit ({max_steps}) was reached", done))
                     break
                 remaining = duration - done
-                if since >= pressure_every:
+                if since >= pressure_every or moved >= pressure_courant:
                     t_mid = inj.start_s + done + 0.5 * min(last_dt or remaining, remaining)
                     _, state, p, fluxes, order = _pressure(
                         solver,
@@ -590,7 +651,8 @@ def simulate(
                         marrow,
                         plug_fraction,
                     )
-                    since = 0
+                    flow = _CellFlow.of(grid, fluxes, state)
+                    since, moved = 0, 0.0
                     at_tube = float(tube.weight @ p[tube.source])
                     if at_tube > limit_pa:
                         stops.append(
@@ -600,19 +662,16 @@ def simulate(
                             )
                         )
                         break
-                dt = min(
-                    remaining,
-                    max_step_s,
-                    _courant_step(solver, fluxes, fractions, rhs, state, blocked, courant),
+                step, shortest = flow.courant(
+                    grid, fractions, blocked, rhs, near_exit, courant, exit_courant
                 )
+                dt = min(remaining, max_step_s, step)
                 if remaining - dt < 1e-9 * duration:
                     dt = remaining
                 fresh = since == 0
                 while True:
-                    new, out = transport_step(
-                        solver, order, fluxes, fractions, blocked, unit_source * dt, dt, state
-                    )
-                    if float(new.sum(axis=1).max()) <= 1.0 + 1e-8 or dt < 1e-9 * duration:
+                    new, out = flow.step(grid, order, fractions, blocked, unit_source, dt)
+                    if float(_cement(new).max()) <= 1.0 + 1e-8 or dt < 1e-9 * duration:
                         break
                     solver.rejected_steps += 1
                     if not fresh:  # first try the fluxes of the present fill
@@ -621,14 +680,26 @@ def simulate(
                     dt *= 0.5
                 if since >= pressure_every:
                     continue  # re-solve at the present fill, then retry the step
+                if watch is not None and _covered(new, watch, visible):
+                    # stop when the exit shows covered, not at the end of the step
+                    lo, hi = 0.0, dt
+                    while hi - lo > 1e-3 * dt:
+                        mid = 0.5 * (lo + hi)
+                        trial = flow.step(grid, order, fractions, blocked, unit_source, mid)
+                        if _covered(trial[0], watch, visible):
+                            hi, (new, out) = mid, trial
+                        else:
+                            lo = mid
+                    dt = hi
                 since += 1
+                moved += dt / shortest
                 steps += 1
                 fractions = new
                 last_dt = dt
                 done = duration if dt == remaining else done + dt
                 total_injected += rate * dt
                 total_leaked += np.bincount(exit_index, out.sum(axis=1), n_exits)
-                in_body = float(grid.pore @ fractions.sum(axis=1))
+                in_body = float(grid.pore @ _cement(fractions))
                 times.append(inj.start_s + done)
                 injected.append(total_injected * 1e6)
                 body.append(in_body * 1e6)
@@ -637,7 +708,7 @@ def simulate(
                 balance.append(
                     abs(total_injected - in_body - float(total_leaked.sum())) / total_injected
                 )
-                if watch is not None and float(fractions[watch].sum(axis=1).min()) >= visible:
+                if watch is not None and _covered(fractions, watch, visible):
                     break
         except _NoWayOut:
             stops.append(

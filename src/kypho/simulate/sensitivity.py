@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from kypho.errors import SimulationError
 from kypho.simulate.cement import CEMENTS, Cement
 
 if TYPE_CHECKING:
@@ -28,7 +29,17 @@ from kypho.simulate.model import simulate
 from kypho.simulate.protocol import staged_protocol, traditional_protocol
 from kypho.simulate.sobol import SobolIndices, saltelli_sample, sobol_indices
 
-__all__ = ["PARAMETERS", "Parameter", "SensitivityResult", "leakage_pair", "sensitivity"]
+__all__ = [
+    "PARAMETERS",
+    "Parameter",
+    "SensitivityResult",
+    "analyse",
+    "evaluate",
+    "leakage_pair",
+    "sample_points",
+    "sampled_vertebra",
+    "sensitivity",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -101,7 +112,7 @@ def leakage_pair(
     base: Vertebra | None = None,
     cement: Cement | None = None,
     nx: int = 28,
-    courant: float = 0.25,
+    courant: float = 0.125,
 ) -> tuple[float, float]:
     """Leaked volume (ml) of the traditional and of the staged protocol at ``values``.
 
@@ -184,22 +195,31 @@ class SensitivityResult:
         )
 
 
-def sensitivity(
-    n: int = 32,
-    *,
-    nx: int = 28,
-    courant: float = 0.25,
-    seed: int = 0,
-    parameters: tuple[Parameter, ...] = PARAMETERS,
-    progress: Callable[[int, int], None] | None = None,
-) -> SensitivityResult:
-    """Sobol' analysis of the leakage reduction over ``parameters`` (``n (d + 2)`` sample points).
+def sample_points(
+    n: int, *, seed: int = 0, parameters: tuple[Parameter, ...] = PARAMETERS
+) -> FloatArray:
+    """The ``n (d + 2)`` Saltelli points of the analysis, in the order :func:`analyse` expects.
 
-    ``progress(done, total)`` is called after each sample point.
+    Rows of ``A``, then ``B``, then ``AB_1 … AB_d`` (sampled coordinates: log10
+    for the log-scale inputs).
     """
     d = len(parameters)
     a, b, ab = saltelli_sample([p.bounds() for p in parameters], n, seed=seed)
-    points = np.concatenate([a, b, ab.reshape(d * n, d)])
+    return np.concatenate([a, b, ab.reshape(d * n, d)])
+
+
+def evaluate(
+    points: FloatArray,
+    *,
+    nx: int = 28,
+    courant: float = 0.125,
+    parameters: tuple[Parameter, ...] = PARAMETERS,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Leaked volume (ml) of both protocols at each of ``points`` (any slice of :func:`sample_points`).
+
+    ``progress(done, total)`` is called after each point.
+    """
     total = points.shape[0]
     trad = np.empty(total)
     staged = np.empty(total)
@@ -208,14 +228,53 @@ def sensitivity(
         trad[k], staged[k] = leakage_pair(values, nx=nx, courant=courant)
         if progress is not None:
             progress(k + 1, total)
-    reduction = trad - staged
+    return trad, staged
+
+
+def analyse(
+    traditional_ml: FloatArray,
+    staged_ml: FloatArray,
+    n: int,
+    *,
+    seed: int = 0,
+    parameters: tuple[Parameter, ...] = PARAMETERS,
+) -> SensitivityResult:
+    """Sobol' indices of the reduction from the leaks at all :func:`sample_points` (in order)."""
+    d = len(parameters)
+    if traditional_ml.shape != (n * (d + 2),) or staged_ml.shape != traditional_ml.shape:
+        raise SimulationError(
+            f"sensitivity: {n * (d + 2)} leaked volumes per protocol are needed for n = {n} and {d} inputs (got {traditional_ml.shape[0]} and {staged_ml.shape[0]})"
+        )
+    reduction = traditional_ml - staged_ml
     fa, fb, fab = reduction[:n], reduction[n : 2 * n], reduction[2 * n :].reshape(d, n)
     indices = sobol_indices([p.name for p in parameters], fa, fb, fab, seed=seed)
     return SensitivityResult(
         parameters=parameters,
         indices=indices,
-        traditional_ml=trad[: 2 * n],
-        staged_ml=staged[: 2 * n],
+        traditional_ml=traditional_ml[: 2 * n],
+        staged_ml=staged_ml[: 2 * n],
         reduction_ml=reduction[: 2 * n],
-        runs=2 * total,
+        runs=2 * traditional_ml.shape[0],
     )
+
+
+def sensitivity(
+    n: int = 32,
+    *,
+    nx: int = 28,
+    courant: float = 0.125,
+    seed: int = 0,
+    parameters: tuple[Parameter, ...] = PARAMETERS,
+    progress: Callable[[int, int], None] | None = None,
+) -> SensitivityResult:
+    """Sobol' analysis of the leakage reduction over ``parameters`` (``n (d + 2)`` sample points).
+
+    :func:`sample_points`, :func:`evaluate` and :func:`analyse` in one call (a
+    long analysis can run the points in pieces and analyse them together).
+    ``progress(done, total)`` is called after each sample point.
+    """
+    points = sample_points(n, seed=seed, parameters=parameters)
+    trad, staged = evaluate(
+        points, nx=nx, courant=courant, parameters=parameters, progress=progress
+    )
+    return analyse(trad, staged, n, seed=seed, parameters=parameters)

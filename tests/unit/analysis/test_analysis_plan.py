@@ -125,7 +125,7 @@ def test_bad_alpha_and_unknown_key(tmp_path: Path) -> None:
         load_plan(extensions=[bad])
     assert str(info.value) == (
         f"{bad}: unknown key(s) colour; allowed: add_rows, alpha, beyond, confidence, "
-        "extend_timepoints, figures, p_style, study, t_prime, tables, within"
+        "extend_timepoints, figures, mechanism, p_style, study, t_prime, tables, within"
     )
 
 

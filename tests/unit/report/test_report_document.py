@@ -122,12 +122,12 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
 
 
 def test_beyond_hook_included_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[int] = []
-
     def report_section(data: pd.DataFrame, schema: Schema) -> tuple[str, dict[str, bytes]]:
-        seen.append(len(data))
         svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
-        return "<p>Power of the next study.</p>", {"power.svg": svg, "love.png": b"\x89PNG"}
+        return (
+            f"<p>Power of the next study ({len(data)} patients).</p>",
+            {"power.svg": svg, "love.png": b"\x89PNG"},
+        )
 
     monkeypatch.setattr(kypho.beyond, "report_section", report_section, raising=False)
     result, _validation, included, _screening = pipeline()
@@ -141,9 +141,9 @@ def test_beyond_hook_included_when_present(tmp_path: Path, monkeypatch: pytest.M
         schema=SCHEMA,
     )
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert seen == [len(included)]
     assert '<h2 id="beyond">Beyond the paper</h2>' in page
-    assert "<p>Power of the next study.</p>" in page
+    # The hook saw the analysed patients (it may have run in the forked worker).
+    assert f"<p>Power of the next study ({len(included)} patients).</p>" in page
     assert '<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>' in page
     assert 'src="data:image/png;base64,iVBORw=="' in page
 
@@ -209,7 +209,7 @@ def test_beyond_section_runs_beside_the_report(monkeypatch: pytest.MonkeyPatch) 
     import multiprocessing
     import os
 
-    from kypho.report.document import _start_beyond
+    from kypho.report.document import _INHERITED, _start_beyond
 
     monkeypatch.setattr(kypho.beyond, "report_section", hook_reporting_pid, raising=False)
     collect = _start_beyond(pd.DataFrame({"x": [1, 2]}), SCHEMA)
@@ -222,3 +222,13 @@ def test_beyond_section_runs_beside_the_report(monkeypatch: pytest.MonkeyPatch) 
     assert figures == {}
     forked = "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
     assert (pid != os.getpid()) == forked
+    assert _INHERITED == {}  # the worker has its copy; nothing is kept here
+
+
+def test_a_beyond_hook_removed_before_the_worker_starts_gives_no_section(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kypho.report.document import _start_beyond
+
+    monkeypatch.delattr(kypho.beyond, "report_section", raising=False)
+    assert _start_beyond(pd.DataFrame({"x": [1, 2]}), SCHEMA)() is None

@@ -186,7 +186,7 @@ def test_an_unreachable_yield_stops_the_injection_at_the_pressure_limit() -> Non
     assert r.stops[0].startswith("injection 2 (batch 'B') stopped at ")
     assert "the pressure at the opening would exceed the limit of 3215 kPa (" in r.stops[0]
     assert r.outcome == f"{r.stops[0]}; {placed:.2f} of 5.50 ml placed in all"
-    assert r.steps < 500
+    assert r.steps < 5000  # it used to creep on without end
     assert r.balance_error.max() <= 1e-10
     assert r.pressure_kpa.max() <= 3215.0
 
