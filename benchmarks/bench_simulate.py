@@ -18,7 +18,7 @@ labelled as such; median of ``--repeat`` runs, one at 200): wall and CPU time,
 steps, pressure solves, CG iterations per solve, leaked volume per exit (the
 mesh-convergence table of docs/simulate.md); the growth exponent of the CPU
 cost with the number of cells (slope of log time on log N between successive
-sizes); the whole ``kypho simulate compare --nx 200`` command as a process
+sizes); the whole ``kypho simulate compare --nx 200`` command (``--process-nx``) as a process
 (one run, wall and children's CPU); and the sensitivity analysis with
 ``--sobol-n`` base rows (2 N (d + 2) simulations) on a ``--sobol-nx`` grid, as
 a whole process (wall and CPU).
@@ -171,6 +171,7 @@ def main() -> None:
     parser.add_argument("--skip-sobol", action="store_true")
     parser.add_argument("--skip-grids", action="store_true")
     parser.add_argument("--skip-process", action="store_true")
+    parser.add_argument("--process-nx", type=int, default=200)
     parser.add_argument("--sobol-part", help="K/M: run the K-th of M pieces of the Sobol' points")
     parser.add_argument("--sobol-combine", action="store_true", help="analyse the saved pieces")
     parser.add_argument("--sobol-dir", type=Path, default=Path("sobol-pieces"))
@@ -186,10 +187,12 @@ def main() -> None:
     if not args.skip_process:
         t0, c0 = time.perf_counter(), _children_cpu()
         subprocess.run(
-            [KYPHO, "simulate", "compare", "--nx", "200"], check=True, capture_output=True
+            [KYPHO, "simulate", "compare", "--nx", str(args.process_nx)],
+            check=True,
+            capture_output=True,
         )
         print(
-            f"whole process `kypho simulate compare --nx 200` (two protocols): "
+            f"whole process `kypho simulate compare --nx {args.process_nx}` (two protocols): "
             f"{time.perf_counter() - t0:.1f} s wall, {_children_cpu() - c0:.1f} s CPU ({_load()})"
         )
     if args.skip_sobol:

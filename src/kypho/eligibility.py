@@ -68,6 +68,44 @@ def _words(codes: np.ndarray, words: list[str]) -> Any:
     return pd.array(column.cast(pa.string()), dtype=_STR)
 
 
+def _hits(values: pd.Series, crit: Criterion) -> np.ndarray:
+    """Where ``values`` meet the criterion's comparison (missing values: False).
+
+    A categorical column is compared on its few levels, then spread to the rows
+    by their codes, so no Python object is made per row.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        levels = pd.Series(np.asarray(values.cat.categories, dtype=object), dtype=object)
+        per_level = _OPS[crit.op](levels, crit.value).fillna(False).to_numpy(dtype=bool)
+        codes = values.cat.codes.to_numpy()
+        return np.append(per_level, False)[codes]
+    hit: np.ndarray = _OPS[crit.op](values, crit.value).fillna(False).to_numpy(dtype=bool)
+    return hit
+
+
+def _equals(values: pd.Series, level: str) -> np.ndarray:
+    """Where ``values`` equal ``level`` (a categorical column by its codes)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = list(values.cat.categories)
+        if level not in categories:
+            return np.zeros(len(values), dtype=bool)
+        return np.asarray(values.cat.codes.to_numpy() == categories.index(level))
+    return np.asarray(values.astype(object).to_numpy() == level)
+
+
+def _as_str(values: pd.Series) -> Any:
+    """The column as the frame's constructor would type its values, made by arrow where it can.
+
+    A ``string`` column without a missing value becomes pandas' ``str`` straight
+    from its arrow data (the same dtype and values as from a Python string per row).
+    """
+    if isinstance(values.dtype, pd.StringDtype) and len(values) and not values.hasnans:
+        import pyarrow as pa
+
+        return pd.array(pa.array(values.array), dtype=_STR)
+    return values.to_numpy()
+
+
 @dataclass(frozen=True)
 class Flow:
     """Counts for a STROBE-style flow diagram.
@@ -177,10 +215,7 @@ def screen(data: pd.DataFrame, schema: Schema | None = None) -> Screening:
             continue
         values = data[crit.variable]
         known = values.notna().to_numpy(dtype=bool)
-        value = crit.value
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            values = values.astype(object)
-        hit = _OPS[crit.op](values, value).fillna(False).to_numpy(dtype=bool) & known
+        hit = _hits(values, crit) & known
         if crit.kind == "inclusion":
             words = ["met", "failed", "unknown"]
             failed = known & ~hit
@@ -214,7 +249,7 @@ def screen(data: pd.DataFrame, schema: Schema | None = None) -> Screening:
     index = data.index
     frame = pd.DataFrame(
         {
-            schema.id_column: data[schema.id_column].to_numpy()
+            schema.id_column: _as_str(data[schema.id_column])
             if schema.id_column in data
             else np.arange(1, n + 1),
             schema.group_column: data[schema.group_column].to_numpy()
@@ -230,9 +265,9 @@ def screen(data: pd.DataFrame, schema: Schema | None = None) -> Screening:
     order = [k for c in schema.criteria for k in (c.key, f"{c.key}:unknown")]
     included_by_group: dict[str, int] = {}
     if schema.group_column in data:
-        groups = data[schema.group_column].astype(object).to_numpy()
+        groups = data[schema.group_column]
         for level in schema.group_levels:
-            included_by_group[level] = int(((groups == level) & eligible).sum())
+            included_by_group[level] = int((_equals(groups, level) & eligible).sum())
     flow = Flow(
         screened=n,
         excluded=int(any_fail.sum()),

@@ -36,7 +36,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -556,20 +556,38 @@ def _run_job(job: _Job, ctx: _Context) -> _Part:
 _WORKER: _Context | None = None
 
 
+@contextlib.contextmanager
+def _jemalloc() -> Iterator[None]:
+    """Arrow's memory from jemalloc for the block (then the previous pool again).
+
+    Arrow's default pool (mimalloc) gives memory back to the system after every
+    chunk and faults it in again for the next; jemalloc keeps it for reuse
+    (measured at 10⁶ patients: about 1 s less system time per million rows, and
+    less peak memory). Buffers remember their pool, so switching back is safe.
+    """
+    import pyarrow as pa
+
+    previous = pa.default_memory_pool()
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a pyarrow built without jemalloc
+        yield
+        return
+    pa.set_memory_pool(pool)
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
 def _start_worker(ctx: _Context, formulas: dict[str, Any]) -> None:
     """Set up a worker process: the job context, the parent's formulas, no progress bars."""
     global _WORKER
-    import pyarrow as pa
-
     from kypho import progress
     from kypho.measures import FORMULAS
 
-    # Arrow's default pool (mimalloc) gives memory back to the system after every
-    # chunk and faults it in again for the next; jemalloc keeps it (measured: a
-    # third less system time for the same chunks).
-    with contextlib.suppress(NotImplementedError):  # a pyarrow built without jemalloc
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
     _WORKER = ctx
+    _jemalloc().__enter__()  # for the worker's lifetime
     progress.configure(enabled=False)
     for name, formula in formulas.items():
         FORMULAS.setdefault(name, formula)
@@ -703,19 +721,37 @@ def analyze_registry(
     kypho.errors.AnalysisError
         ``chunk_rows`` or ``workers`` is less than 1.
     """
-    import pyarrow.parquet as pq
-
-    from kypho import progress as bars
-    from kypho.analysis import analyze, load_plan
-    from kypho.errors import AnalysisError, DataError
+    from kypho.analysis import load_plan
+    from kypho.errors import AnalysisError
     from kypho.schema import load_schema
 
-    source = Path(path)
     schema = schema if schema is not None else load_schema()
     plan = plan if plan is not None else load_plan()
     plan.check(schema)
     if chunk_rows < 1:
         raise AnalysisError(f"chunk_rows must be a whole number of at least 1 (got {chunk_rows})")
+    with _jemalloc():
+        return _analyze_registry(
+            Path(path), schema, plan, chunk_rows, workdir, on_stage, strict, workers
+        )
+
+
+def _analyze_registry(
+    source: Path,
+    schema: Schema,
+    plan: Plan,
+    chunk_rows: int,
+    workdir: str | Path | None,
+    on_stage: Callable[[], None] | None,
+    strict: bool,
+    workers: int | None,
+) -> RegistryAnalysis:
+    import pyarrow.parquet as pq
+
+    from kypho import progress as bars
+    from kypho.analysis import analyze
+    from kypho.errors import DataError
+
     try:
         metadata = pq.ParquetFile(source).metadata
     except (OSError, ValueError) as exc:

@@ -271,10 +271,53 @@ def validate(
     2
     """
     schema = schema or load_schema()
-    n = len(raw)
+    columns = _columns(raw, schema)
+    rows, place = _file_rows(raw)
+    id_col = columns.present.get(schema.id_column)
+    found = _Problems(
+        rows,
+        place,
+        _record_ids(raw, id_col, rows, place),
+        strict=strict,
+        structural_fields=frozenset([schema.id_column, schema.group_column]),
+    )
+    has_unread = bool(raw.attrs.get("kypho_unread", False))
+    if has_unread:
+        _report_unread(raw, columns.mapping, found)
+    tokens = {m.strip().casefold() for m in schema.missing_values}
+    typed = {
+        var.name: _check_variable(
+            var,
+            raw[columns.present[var.name]].reset_index(drop=True),
+            tokens,
+            schema.none_token,
+            found,
+            has_unread=has_unread,
+        )
+        for var in schema.input_variables
+        if var.name in columns.present
+    }
+    if id_col is not None:
+        _check_ids(
+            schema.id_column, typed[schema.id_column], raw[id_col].reset_index(drop=True), found
+        )
+    _check_rules(schema, typed, found)
+    return _result(raw, typed, found, columns, strict=strict)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """How the input's columns map to the schema."""
+
+    mapping: dict[str, str]  # input column -> schema name, for recognised columns
+    unknown: list[str]  # input columns the schema does not know
+    ignored: list[str]  # derived columns found in the input
+    present: dict[str, str]  # schema name -> input column, entered variables only
+
+
+def _columns(raw: pd.DataFrame, schema: Schema) -> _Columns:
+    """Map the input's columns to the schema; raise if a required one is absent."""
     mapping = resolve_columns([str(c) for c in raw.columns], schema)
-    unknown = [str(c) for c in raw.columns if str(c) not in mapping]
-    ignored = [c for c, name in mapping.items() if schema[name].derived]
     present = {name: col for col, name in mapping.items() if not schema[name].derived}
     absent_required = [
         v.name for v in schema.input_variables if v.required and v.name not in present
@@ -285,21 +328,49 @@ def validate(
             + ", ".join(f"{name!r} ({schema[name].label})" for name in absent_required)
             + f"; columns found: {', '.join(map(str, raw.columns)) or 'none'}"
         )
-    positions = pd.RangeIndex(1, n + 1, name="row")
-    rows, place = _file_rows(raw)
-    id_col = present.get(schema.id_column)
-    ids = (
-        _as_text(raw[id_col].reset_index(drop=True)).fillna("(no id)").to_numpy(dtype=object)
-        if id_col is not None
-        else np.array([f"{place.format(i)}" for i in rows], dtype=object)
+    return _Columns(
+        mapping=mapping,
+        unknown=[str(c) for c in raw.columns if str(c) not in mapping],
+        ignored=[c for c, name in mapping.items() if schema[name].derived],
+        present=present,
     )
-    structural_fields = {schema.id_column, schema.group_column}
-    missing_tokens = {m.strip().casefold() for m in schema.missing_values}
-    typed: dict[str, pd.Series] = {}
-    problems: list[pd.DataFrame] = []
-    reject = np.zeros(n, dtype=bool)
+
+
+def _record_ids(raw: pd.DataFrame, id_col: str | None, rows: np.ndarray, place: str) -> np.ndarray:
+    """Each row's record id as messages name it: the id as written, or the row without one."""
+    if id_col is None:
+        return np.array([place.format(i) for i in rows], dtype=object)
+    ids: np.ndarray = (
+        _as_text(raw[id_col].reset_index(drop=True)).fillna("(no id)").to_numpy(dtype=object)
+    )
+    return ids
+
+
+class _Problems:
+    """The problems found so far, one frame per check, and the records they reject.
+
+    Only the failing rows of a check are formatted as text.
+    """
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        place: str,
+        ids: np.ndarray,
+        *,
+        strict: bool,
+        structural_fields: frozenset[str],
+    ) -> None:
+        self.rows = rows
+        self.place = place
+        self.ids = ids
+        self.strict = strict
+        self.structural_fields = structural_fields
+        self.reject = np.zeros(len(rows), dtype=bool)
+        self.frames: list[pd.DataFrame] = []
 
     def report(
+        self,
         mask: np.ndarray,
         var_name: str,
         values: pd.Series | np.ndarray,
@@ -310,6 +381,7 @@ def validate(
         quote: bool = True,
         structural: bool = False,
     ) -> None:
+        """List a problem for each row in ``mask``: ``values`` as written, ``text`` the rule."""
         if not mask.any():
             return
         idx = np.flatnonzero(mask)
@@ -317,14 +389,16 @@ def validate(
         picked = cells[idx]
         shown = [_show(v) for v in picked] if quote else [str(v) for v in picked]
         texts = [text] * len(idx) if isinstance(text, str) else list(text[idx])
-        rec = ids[idx]
-        rejects = structural or strict or var_name in structural_fields
+        rec = self.ids[idx]
+        rows = self.rows[idx]
+        rejects = structural or self.strict or var_name in self.structural_fields
         if rejects:
-            reject[idx] = True
-        problems.append(
+            self.reject[idx] = True
+        place = self.place
+        self.frames.append(
             pd.DataFrame(
                 {
-                    "row": rows[idx],
+                    "row": rows,
                     "record": rec,
                     "field": var_name,
                     "value": shown,
@@ -332,7 +406,7 @@ def validate(
                     "message": [
                         f"record {r} ({place.format(i)}), {var_name!r} {t}"
                         + (f" (got {v})" if got else "")
-                        for r, i, v, t in zip(rec, rows[idx], shown, texts, strict=True)
+                        for r, i, v, t in zip(rec, rows, shown, texts, strict=True)
                     ],
                     "action": REJECTED if rejects else FLAGGED,
                     "_position": idx,
@@ -340,113 +414,147 @@ def validate(
             )
         )
 
-    # cells a kypho reader could not read exactly, in any column (schema or not)
-    has_unread = bool(raw.attrs.get("kypho_unread", False))
-    for column in raw.columns if has_unread else ():
+    def frame(self) -> pd.DataFrame:
+        """Every problem in row order; a rejected record's problems all say so."""
+        problems = (
+            pd.concat(self.frames, ignore_index=True).sort_values(
+                ["_position", "field"], kind="stable"
+            )
+            if self.frames
+            else pd.DataFrame(
+                {c: pd.Series(dtype=object) for c in [*_PROBLEM_COLUMNS, "_position"]}
+            )
+        ).reset_index(drop=True)
+        if len(problems):
+            rejected_row = self.reject[problems["_position"].to_numpy(dtype=np.int64)]
+            problems.loc[rejected_row, "action"] = REJECTED
+        return problems.drop(columns="_position")
+
+
+def _report_unread(raw: pd.DataFrame, mapping: dict[str, str], found: _Problems) -> None:
+    """Report the cells a kypho reader could not read exactly, in any column (schema or not)."""
+    for column in raw.columns:
         source = raw[column].reset_index(drop=True)
         unread, structural, reasons = _unread(source)
         if unread.any():
             name = mapping.get(str(column), str(column))
-            report(unread & structural, name, source, "unreadable", reasons, structural=True)
-            report(unread & ~structural, name, source, "unreadable", reasons)
+            found.report(unread & structural, name, source, "unreadable", reasons, structural=True)
+            found.report(unread & ~structural, name, source, "unreadable", reasons)
 
-    for var in schema.input_variables:
-        if var.name not in present:
-            continue
-        source = raw[present[var.name]].reset_index(drop=True)
-        unread = _unread(source)[0] if has_unread else np.zeros(n, dtype=bool)
-        if unread.any():
-            source = source.where(~unread)
-        # the distinct values are found once per column and shared by every check
-        # a string column needs its distinct values only where they are mapped to levels
+
+def _check_variable(
+    var: Variable,
+    source: pd.Series,
+    tokens: set[str],
+    none_token: str,
+    found: _Problems,
+    *,
+    has_unread: bool,
+) -> pd.Series:
+    """One column typed per ``var``, its problems reported; a dropped value is missing."""
+    n = len(source)
+    unread = _unread(source)[0] if has_unread else np.zeros(n, dtype=bool)
+    if unread.any():
+        source = source.where(~unread)
+    if var.type == "number" and source.dtype == np.float64:
+        # already numbers (a CSV reader typed them): no conversion, no copy when clean
+        numbers = source.to_numpy()
+        missing = np.isnan(numbers)
+        bad = np.isinf(numbers)
+        values = pd.Series(np.where(bad, np.nan, numbers)) if bad.any() else source
+    else:
+        # the distinct values are found once per column and shared by every check;
+        # a string column needs them only where they are mapped to levels
         needs_levels = var.type in ("boolean", "category", "ordinal")
         fact = (
             _factorize(source)
             if needs_levels or not isinstance(source.dtype, pd.StringDtype)
             else None
         )
-        missing = _missing_mask(source, missing_tokens, fact)
-        values, bad = _convert(var, source, missing, schema.none_token, fact)
-        report(bad, var.name, source, "type", f"must be {var.allowed()}")
-        out_of_range = _out_of_range(var, values) & ~bad & ~missing
-        report(out_of_range, var.name, source, "range", f"must be {var.allowed()}")
-        if var.required:
-            report(
-                missing & ~unread,
-                var.name,
-                source,
-                "required",
-                "is required but missing",
-                got=False,
-            )
-        dropped = bad | out_of_range
-        typed[var.name] = values.where(~dropped) if dropped.any() else values
+        missing = _missing_mask(source, tokens, fact)
+        values, bad = _convert(var, source, missing, none_token, fact)
+    found.report(bad, var.name, source, "type", f"must be {var.allowed()}")
+    out_of_range = _out_of_range(var, values) & ~bad & ~missing
+    found.report(out_of_range, var.name, source, "range", f"must be {var.allowed()}")
+    if var.required:
+        found.report(
+            missing & ~unread, var.name, source, "required", "is required but missing", got=False
+        )
+    dropped = bad | out_of_range
+    return values.where(~dropped) if dropped.any() else values
 
-    if id_col is not None:
-        id_values = typed[schema.id_column]
-        dup = id_values.duplicated(keep=False).to_numpy() & id_values.notna().to_numpy()
-        if dup.any():
-            shown_rows = pd.Series(rows, index=id_values.index)
-            first_rows = (
-                shown_rows[dup]
-                .groupby(id_values[dup].to_numpy())
-                .agg(lambda r: ", ".join(str(x) for x in r))
-            )
-            where = id_values.map(first_rows).fillna("").to_numpy(dtype=object)
-            noun = place.split(" {}")[0].split(", ")[-1]
-            report(
-                dup,
-                schema.id_column,
-                raw[id_col].reset_index(drop=True),
-                "duplicate",
-                np.array([f"is shared by {noun}s {w}" for w in where], dtype=object),
-                structural=True,
-            )
 
+def _check_ids(name: str, ids: pd.Series, written: pd.Series, found: _Problems) -> None:
+    """Reject every row whose id another row shares (keeping one would be a silent guess)."""
+    dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+    if not dup.any():
+        return
+    shown_rows = pd.Series(found.rows, index=ids.index)
+    first_rows = (
+        shown_rows[dup].groupby(ids[dup].to_numpy()).agg(lambda r: ", ".join(str(x) for x in r))
+    )
+    where = ids.map(first_rows).fillna("").to_numpy(dtype=object)
+    noun = found.place.split(" {}")[0].split(", ")[-1]
+    found.report(
+        dup,
+        name,
+        written,
+        "duplicate",
+        np.array([f"is shared by {noun}s {w}" for w in where], dtype=object),
+        structural=True,
+    )
+
+
+def _check_rules(schema: Schema, typed: dict[str, pd.Series], found: _Problems) -> None:
+    """The schema's cross-field rules; a broken rule flags its left-hand field."""
+    n = len(found.rows)
     for rule in schema.rules:
-        if rule.left in typed and rule.right in typed:
-            left, right = typed[rule.left], typed[rule.right]
-            both = left.notna().to_numpy() & right.notna().to_numpy()
-            ok = _OPS[rule.op](left, right).fillna(True).to_numpy(dtype=bool)
-            broken = both & ~ok
-            if not broken.any():
-                continue
-            # only the failing rows are formatted as text
-            shown = np.empty(n, dtype=object)
-            idx = np.flatnonzero(broken)
-            shown[idx] = [
-                f"{rule.left} {a}, {rule.right} {b}"
-                for a, b in zip(
-                    _show_series(left.iloc[idx]), _show_series(right.iloc[idx]), strict=True
-                )
-            ]
-            report(
-                broken,
-                rule.left,
-                shown,
-                "rule",
-                f"breaks rule {rule.name!r}: {rule.message}",
-                quote=False,
+        if rule.left not in typed or rule.right not in typed:
+            continue
+        left, right = typed[rule.left], typed[rule.right]
+        both = left.notna().to_numpy() & right.notna().to_numpy()
+        ok = _OPS[rule.op](left, right).fillna(True).to_numpy(dtype=bool)
+        broken = both & ~ok
+        if not broken.any():
+            continue
+        shown = np.empty(n, dtype=object)
+        idx = np.flatnonzero(broken)
+        shown[idx] = [
+            f"{rule.left} {a}, {rule.right} {b}"
+            for a, b in zip(
+                _show_series(left.iloc[idx]), _show_series(right.iloc[idx]), strict=True
             )
-            typed[rule.left] = typed[rule.left].where(~pd.Series(broken))
+        ]
+        found.report(
+            broken,
+            rule.left,
+            shown,
+            "rule",
+            f"breaks rule {rule.name!r}: {rule.message}",
+            quote=False,
+        )
+        typed[rule.left] = typed[rule.left].where(~pd.Series(broken))
 
-    problem_frame = (
-        pd.concat(problems, ignore_index=True).sort_values(["_position", "field"], kind="stable")
-        if problems
-        else pd.DataFrame({c: pd.Series(dtype=object) for c in [*_PROBLEM_COLUMNS, "_position"]})
-    ).reset_index(drop=True)
-    # a record rejected for one problem is rejected: its other problems say so too
-    if len(problem_frame):
-        rejected_row = reject[problem_frame["_position"].to_numpy(dtype=np.int64)]
-        problem_frame.loc[rejected_row, "action"] = REJECTED
-    problem_frame = problem_frame.drop(columns="_position")
 
+def _result(
+    raw: pd.DataFrame,
+    typed: dict[str, pd.Series],
+    found: _Problems,
+    columns: _Columns,
+    *,
+    strict: bool,
+) -> ValidationResult:
+    """The accepted rows typed, the rejected rows as written with their reasons."""
+    n = len(raw)
+    positions = pd.RangeIndex(1, n + 1, name="row")
+    problems = found.frame()
+    reject, rows = found.reject, found.rows
     data = pd.DataFrame(typed, copy=False)
     data.index = positions
     if reject.any():
         data = data.loc[~reject]
     reasons_by_row = (
-        problem_frame[problem_frame["action"] == REJECTED]
+        problems[problems["action"] == REJECTED]
         .groupby("row", sort=False)["message"]
         .agg("; ".join)
     )
@@ -458,10 +566,10 @@ def validate(
     return ValidationResult(
         data=data,
         rejected=rejected,
-        problems=problem_frame,
+        problems=problems,
         missing=data.isna().sum().rename("missing"),
-        unknown_columns=unknown,
-        ignored_columns=ignored,
+        unknown_columns=columns.unknown,
+        ignored_columns=columns.ignored,
         n_read=n,
         strict=strict,
     )
@@ -577,6 +685,8 @@ def _missing_mask(s: pd.Series, tokens: set[str], fact: _Factorized | None = Non
         is_token = uniques.astype("string").str.strip().str.casefold().isin(tokens)
         token_u = is_token.fillna(True).to_numpy(dtype=bool)
     # a missing cell (code -1) is missing
+    if not token_u.any():
+        return np.asarray(codes < 0)
     mask: np.ndarray = _broadcast(codes, token_u, True)
     return mask
 
@@ -592,10 +702,27 @@ def _string_tokens(s: pd.Series, tokens: set[str]) -> np.ndarray:
     short = pc.fill_null(pc.less_equal(pc.utf8_length(stripped), longest), False)
     candidates = np.flatnonzero(np.asarray(short.to_numpy(zero_copy_only=False), dtype=bool))
     mask = s.isna().to_numpy(dtype=bool, copy=True)
-    words = stripped.take(pa.array(candidates, pa.int64())).to_pylist()
-    mask[candidates] |= np.array(
-        [w is not None and w.casefold() in tokens for w in words], dtype=bool
+    if not candidates.size:
+        return mask
+    words = stripped.take(pa.array(candidates, pa.int64()))
+    # ASCII text casefolds as arrow lowers it; only other text needs Python's casefold
+    ascii_ = np.asarray(
+        pc.fill_null(pc.string_is_ascii(words), True).to_numpy(zero_copy_only=False), dtype=bool
     )
+    hit = np.asarray(
+        pc.fill_null(
+            pc.is_in(pc.ascii_lower(words), value_set=pa.array(sorted(tokens), pa.string())),
+            False,
+        ).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    other = np.flatnonzero(~ascii_)
+    if other.size:
+        hit[other] = [
+            w is not None and w.casefold() in tokens
+            for w in words.take(pa.array(other, pa.int64())).to_pylist()
+        ]
+    mask[candidates] |= hit
     return mask
 
 
@@ -630,27 +757,56 @@ def _convert(
         return pd.Series(dates, dtype="datetime64[ns]"), bad
     if var.type in ("boolean", "category", "ordinal"):
         codes, uniques = fact if fact is not None else _factorize_any(s)
-        folded = _as_text(uniques).str.casefold()
+        folded = _folded(uniques)
         if var.type == "boolean":
-            is_true = _broadcast(codes, folded.isin(_TRUE).to_numpy(dtype=bool), False)
-            is_false = _broadcast(codes, folded.isin(_FALSE).to_numpy(dtype=bool), False)
+            true_u = np.array([f in _TRUE for f in folded], dtype=bool)
+            false_u = np.array([f in _FALSE for f in folded], dtype=bool)
+            is_true = _broadcast(codes, true_u, False)
+            is_false = _broadcast(codes, false_u, False)
             known = is_true | is_false
             out = pd.Series(pd.arrays.BooleanArray(is_true, ~known))
             return out, present & ~known
         lookup = {c.casefold(): c for c in var.codes}
         lookup.update({lab.casefold(): c for c, lab in var.levels.items()})
         position = {c: i for i, c in enumerate(var.codes)}
-        level = [position.get(lookup.get(f, ""), -1) for f in folded.to_numpy(dtype=object)]
+        level = [position.get(lookup.get(f, ""), -1) for f in folded]
         # each row's level position, -1 where the cell names no level
         rows = _broadcast(codes, np.array(level, dtype=np.int64), -1)
         bad = present & (rows < 0)
-        dtype = pd.CategoricalDtype(list(var.codes), ordered=var.type == "ordinal")
-        cat = pd.Categorical.from_codes(rows, dtype=dtype)
+        cat = pd.Categorical.from_codes(rows, dtype=_levels_dtype(var))
         return pd.Series(cat), bad
     if var.type == "list":
         return _convert_list(var, s, present, none_token)
     text = _as_text(s).where(pd.Series(present))
     return text, np.zeros(len(s), dtype=bool)
+
+
+def _folded(uniques: pd.Series) -> list[str]:
+    """Distinct cells as text, trimmed and case-folded: ``_as_text`` for a handful of values.
+
+    ``uniques`` holds no missing value (they are set apart by factorizing). Text
+    is trimmed by arrow, as pandas' string ``strip`` trims it.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = [u if isinstance(u, str) else str(u) for u in uniques.to_numpy(dtype=object)]
+    trimmed = pc.utf8_trim_whitespace(pa.array(texts, pa.string())).to_pylist()
+    return [t.casefold() for t in trimmed]
+
+
+_LEVELS: dict[tuple[tuple[str, ...], bool], pd.CategoricalDtype] = {}
+
+
+def _levels_dtype(var: Variable) -> pd.CategoricalDtype:
+    """The categorical dtype of a level variable, made once (making one checks its levels)."""
+    key = (tuple(var.codes), var.type == "ordinal")
+    dtype = _LEVELS.get(key)
+    if dtype is None:
+        if len(_LEVELS) > 256:
+            _LEVELS.clear()
+        dtype = _LEVELS[key] = pd.CategoricalDtype(list(key[0]), ordered=key[1])
+    return dtype
 
 
 def _convert_list(

@@ -12,6 +12,14 @@ quotes, so that:
   and an :class:`~kypho.validation.UnreadCell` saying what is wrong, and
   validation rejects it.
 
+A file with no quote character and no carriage return (what kypho, pandas and
+most exports write for plain data) takes a shorter path, :func:`_read_plain`:
+every line is a record, so no byte pass is needed, and arrow reads the number
+columns straight into ``float64``. Any doubt there (a line of the wrong width,
+a record starting with an empty field, which is what arrow makes of a blank
+line, a number column arrow refuses) sends the file to the exact path above;
+both give the same table (``tests/unit/io/test_io_csv_paths.py``).
+
 Time and memory are linear in the file: no step looks at a pair of columns or a
 pair of rows.
 """
@@ -300,7 +308,7 @@ def _typed(
     if kind not in ("number", "date") and not as_object:
         return _arrow_text(chunked, tokens)
     uniques, indices, dictionary = _dictionary(chunked)
-    folded = np.asarray(_is_token(dictionary, tokens).to_numpy(zero_copy_only=False), dtype=bool)
+    folded = _is_token(dictionary, tokens)
     token = np.append(folded, True)  # the last entry: a null cell
     missing = token[indices]
 
@@ -335,13 +343,28 @@ def _typed(
     return out
 
 
-def _is_token(texts: Any, tokens: set[str]) -> Any:
-    """Whether each text is a missing token (spaces stripped, any case)."""
+def _is_token(texts: Any, tokens: set[str]) -> np.ndarray:
+    """Whether each text is a missing token (spaces stripped, any case), as a numpy mask.
+
+    Lower-casing maps each character to one character, so a text longer than
+    the longest token (once stripped) is no token: only the short ones are
+    lower-cased and looked up.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    folded = pc.utf8_lower(pc.utf8_trim_whitespace(texts))
-    return pc.is_in(folded, value_set=pa.array(sorted(tokens), pa.string()))
+    stripped = pc.utf8_trim_whitespace(texts)
+    if isinstance(stripped, pa.ChunkedArray):
+        stripped = stripped.combine_chunks() if stripped.num_chunks != 1 else stripped.chunk(0)
+    longest = max((len(t) for t in tokens), default=-1)
+    short = pc.fill_null(pc.less_equal(pc.utf8_length(stripped), longest), False)
+    candidates = np.flatnonzero(np.asarray(short.to_numpy(zero_copy_only=False), dtype=bool))
+    mask = np.zeros(len(stripped), dtype=bool)
+    if candidates.size:
+        words = pc.utf8_lower(stripped.take(pa.array(candidates, pa.int64())))
+        hit = pc.is_in(words, value_set=pa.array(sorted(tokens), pa.string()))
+        mask[candidates] = np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False))
+    return mask
 
 
 def _arrow_text(chunked: Any, tokens: set[str]) -> Any:
@@ -350,8 +373,8 @@ def _arrow_text(chunked: Any, tokens: set[str]) -> Any:
     import pyarrow.compute as pc
 
     missing = _is_token(chunked, tokens)
-    if pc.any(missing).as_py():
-        chunked = pc.if_else(missing, pa.scalar(None, pa.string()), chunked)
+    if missing.any():
+        chunked = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), chunked)
     if chunked.null_count == len(chunked):
         # pandas keeps a column of nothing but missing cells as objects
         return np.full(len(chunked), None, dtype=object)

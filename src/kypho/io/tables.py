@@ -470,8 +470,17 @@ def _is_text(values: pd.Series) -> bool:
     return values.dtype == object or isinstance(values.dtype, pd.StringDtype)
 
 
+# Text that starts and ends with an ASCII letter or digit: strip() leaves it
+# whole, and case folding never shortens a string (each character folds to one
+# or more), so such a cell can equal a missing token only if it is no longer
+# than the longest token.
+_PLAIN_ENDS = r"^[A-Za-z0-9](.*[A-Za-z0-9])?$"
+
+
 def _blank_missing(values: pd.Series, tokens: set[str]) -> pd.Series:
     """Cells whose stripped, case-folded text is a missing token become NaN."""
+    if isinstance(values.dtype, pd.StringDtype) and tokens:
+        return _blank_missing_text(values, tokens)
     codes, uniques = pd.factorize(values)
     if len(uniques) == 0:
         return values
@@ -482,6 +491,31 @@ def _blank_missing(values: pd.Series, tokens: set[str]) -> pd.Series:
     if token_codes.size == 0:
         return values
     return values.where(~np.isin(codes, token_codes))
+
+
+def _blank_missing_text(values: pd.Series, tokens: set[str]) -> pd.Series:
+    """:func:`_blank_missing` for a text column, in Arrow: only the cells that could
+    be a token (short, or with anything but a letter or digit at an end) are
+    stripped and case-folded in Python, so ids and names are not."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(values.array, type=pa.large_string())
+    longest = max(len(t) for t in tokens)
+    maybe = pc.or_(
+        pc.less_equal(pc.utf8_length(text), longest),
+        pc.invert(pc.match_substring_regex(text, _PLAIN_ENDS)),
+    ).fill_null(False)
+    rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+    if rows.size == 0:
+        return values
+    codes, uniques = pd.factorize(pc.take(text, pa.array(rows)).to_numpy(zero_copy_only=False))
+    hits = np.array([str(u).strip().casefold() in tokens for u in uniques], dtype=bool)
+    blank = np.zeros(len(values), dtype=bool)
+    blank[rows[hits[codes]]] = True
+    if not blank.any():
+        return values
+    return values.where(~blank)
 
 
 def _as_float(values: pd.Series) -> pd.Series:

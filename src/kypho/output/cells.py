@@ -30,8 +30,7 @@ References
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
@@ -316,8 +315,6 @@ def _frame_has_cr(frame: pd.DataFrame) -> bool:
 
 #: Rows formatted at a time by :class:`CsvWriter` (bounds its memory).
 CSV_BLOCK_ROWS = 100_000
-# one thread: two threads formatting side by side lost more to the GIL than they gained
-_THREADS = 1
 
 
 class CsvWriter:
@@ -398,45 +395,87 @@ class CsvWriter:
         """
         if self._file is None:
             raise ValueError("CsvWriter.write outside its with block")
-        if frame.shape[1] < 2 or list(frame.columns) != self.columns:
+        blocks = self.formatted(frame)
+        if blocks is None:
             return False
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-            for start in range(0, max(len(frame), 1), CSV_BLOCK_ROWS):
-                part = frame.iloc[start : start + CSV_BLOCK_ROWS]
-                texts = list(
-                    pool.map(_column_text, (part.iloc[:, i] for i in range(part.shape[1])))
-                )
-                if any(t is None for t in texts):
-                    if start == 0:
-                        return False
-                    raise ValueError(f"a column of rows {start + 1}- changed its kind of values")
-                self._write_block([t for t in texts if t is not None], pool)
-        self.rows += len(frame)
+        self.write_formatted(blocks)
         return True
 
-    def _write_block(self, texts: list[pa.Array], pool: Executor) -> None:
+    def formatted(self, frame: pd.DataFrame) -> list[list[pa.Array]] | None:
+        """The fields of ``frame``'s rows, block by block, ready for :meth:`write_formatted`.
+
+        Touches no file, so one thread may format the next frame while another
+        writes this one. None when a column holds values this writer does not
+        format (see :meth:`write`).
+        """
+        if frame.shape[1] < 2 or list(frame.columns) != self.columns:
+            return None
+        blocks: list[list[pa.Array]] = []
+        for start in range(0, max(len(frame), 1), CSV_BLOCK_ROWS):
+            part = frame.iloc[start : start + CSV_BLOCK_ROWS]
+            texts = [_column_text(part.iloc[:, i]) for i in range(part.shape[1])]
+            if any(t is None for t in texts):
+                if start == 0:
+                    return None
+                raise ValueError(f"a column of rows {start + 1}- changed its kind of values")
+            blocks.append([t for t in texts if t is not None])
+        return blocks
+
+    def write_formatted(self, blocks: list[list[pa.Array]]) -> None:
+        """Append rows formatted by :meth:`formatted`, in order."""
+        if self._file is None:
+            raise ValueError("CsvWriter.write outside its with block")
+        for texts in blocks:
+            self._write_block(texts)
+            self.rows += len(texts[0]) if texts else 0
+
+    def _write_block(self, texts: list[pa.Array]) -> None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
         n = len(texts[0])
         if n == 0 or self._file is None:
             return
+        if self.line_end == "\n" and _arrow_csv(texts, self._emit):
+            return
         *head, last = texts
         ended = pc.binary_join_element_wise(last, pa.scalar(""), self.line_end)
         fields = [*head, ended]
-
-        def lines(rows: slice) -> pa.Array:
-            return pc.binary_join_element_wise(*(f[rows] for f in fields), ",")
-
         half = n // 2
-        for part in pool.map(lines, (slice(0, half), slice(half, n)) if half else (slice(0, n),)):
-            if isinstance(part, pa.ChunkedArray):
-                part = part.combine_chunks()
-            offsets = np.frombuffer(part.buffers()[1], dtype=np.int32)
-            first, stop = offsets[part.offset], offsets[part.offset + len(part)]
-            self._emit(memoryview(part.buffers()[2])[first:stop])
+        # two halves: each half's text stays further from Arrow's 2 GiB string limit
+        for rows in (slice(0, half), slice(half, n)) if half else (slice(0, n),):
+            lines = pc.binary_join_element_wise(*(f[rows] for f in fields), ",")
+            if isinstance(lines, pa.ChunkedArray):
+                lines = lines.combine_chunks()
+            offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+            first, stop = offsets[lines.offset], offsets[lines.offset + len(lines)]
+            self._emit(memoryview(lines.buffers()[2])[first:stop])
+
+
+def _arrow_csv(texts: list[pa.Array], emit: Callable[[memoryview], None]) -> bool:
+    """Write rows of ready fields with Arrow's CSV writer, if no field needs quotes.
+
+    The fields are already neutralised and formatted; Arrow's writer (C++, the
+    rows assembled column by column) only joins them, with no quoting, which is
+    what the joiner below does for such rows. A field holding a quote, comma or
+    line break makes Arrow refuse the block (it never writes it unquoted): the
+    caller then joins the rows itself. False when nothing was written.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    table = pa.Table.from_arrays(texts, names=[str(i) for i in range(len(texts))])
+    sink = pa.BufferOutputStream()
+    try:
+        pa_csv.write_csv(
+            table,
+            sink,
+            pa_csv.WriteOptions(include_header=False, quoting_style="none", batch_size=8192),
+        )
+    except pa.ArrowInvalid:
+        return False  # a field that must be quoted
+    emit(memoryview(sink.getvalue()))
+    return True
 
 
 def _quoted(text: pa.Array) -> pa.Array:
@@ -540,15 +579,12 @@ def _floats(values: npt.NDArray[np.float64]) -> pa.Array:
     missing = np.isnan(values)
     keys = _grid_keys(values, missing)
     if keys is not None:
-        key, size = keys
-        rows = np.flatnonzero(~missing)
-        # the row where each key first occurs (reversed, so the first write wins)
-        first = np.full(size, -1, dtype=np.int64)
-        first[key[rows][::-1]] = rows[::-1]
-        distinct = np.flatnonzero(first >= 0)
-        lookup = np.zeros(size, dtype=np.int64)
-        lookup[distinct] = np.arange(len(distinct))
-        shown = values[first[distinct]].astype(str)
+        key, size, lo, scale = keys
+        seen = np.zeros(size, dtype=bool)
+        seen[key[~missing]] = True
+        # the key's value, computed as _grid_keys checked it: the same float as the cells'
+        shown = ((np.flatnonzero(seen) + lo) / scale).astype(str)
+        lookup = np.cumsum(seen, dtype=np.int64) - 1
         return _take(pa.array(shown), lookup[key], missing)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=np.float64)
@@ -559,11 +595,13 @@ def _floats(values: npt.NDArray[np.float64]) -> pa.Array:
 
 def _grid_keys(
     values: npt.NDArray[np.float64], missing: npt.NDArray[np.bool_]
-) -> tuple[npt.NDArray[np.int64], int] | None:
+) -> tuple[npt.NDArray[np.int64], int, int, float] | None:
     """Whole-number keys of values on a grid of 1, 0.1, 0.01 or 0.001 with a short range.
 
-    Two values share a key only if they are the same float (and the grid holds no
-    ``-0.0``, which prints unlike ``0.0``), so a key stands for the value.
+    Returns the keys (0 to ``size - 1``; 0 where missing), ``size``, and ``lo``
+    and ``scale``: each value is ``(key + lo) / scale`` exactly. Two values share
+    a key only if they are the same float (and the grid holds no ``-0.0``, which
+    prints unlike ``0.0``), so a key stands for the value.
     """
     present = values[~missing]
     if len(present) == 0 or not np.all(np.isfinite(present)):
@@ -582,7 +620,7 @@ def _grid_keys(
                 return None
             key = np.zeros(len(values), dtype=np.int64)
             key[~missing] = k.astype(np.int64) - lo
-            return key, size
+            return key, size, lo, scale
     return None
 
 

@@ -421,7 +421,7 @@ _MODEL = (
 )
 
 
-def _comparison_sentence(run: MechanismRun) -> str:
+def _comparison_sentence(run: MechanismRun, figure: bool) -> str:
     trad, staged = run.results
     difference = trad.leaked_total_ml - staged.leaked_total_ml
     if difference > 0:
@@ -432,7 +432,8 @@ def _comparison_sentence(run: MechanismRun) -> str:
         verdict = "both leaked the same"
     return (
         f"In this run {verdict}: {_ml(staged.leaked_total_ml)} ml against "
-        f"{_ml(trad.leaked_total_ml)} ml with the traditional protocol (Table S1, Figure S1). "
+        f"{_ml(trad.leaked_total_ml)} ml with the traditional protocol "
+        f"({'Table S1, Figure S1' if figure else 'Table S1'}). "
         "The model's absolute volumes are not predictions for a patient."
     )
 
@@ -476,7 +477,7 @@ def mechanism_section(run: MechanismRun, *, figure: bool = True) -> ReportSectio
     blocks: list[Paragraph | SupplementaryGrid | SectionFigure] = [
         Paragraph(_MODEL, note=True),
         Paragraph(f"Calibration status. {run.calibration}"),
-        Paragraph(_comparison_sentence(run)),
+        Paragraph(_comparison_sentence(run, figure)),
         *(Paragraph(f"{r.protocol}: {stop}") for r in run.results for stop in r.stops),
         comparison_grid(run, 1),
     ]

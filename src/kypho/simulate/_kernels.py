@@ -26,7 +26,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["matvec", "pcg_mic0", "upwind_sweep"]
+__all__ = ["courant_times", "matvec", "pcg_mic0", "upwind_sweep"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -224,3 +224,65 @@ def upwind_sweep(
         for b in range(nb):
             new[k, b] /= den
     return new
+
+
+@_jit
+def courant_times(
+    nx: int,
+    fx: FloatArray,
+    fy: FloatArray,
+    exit_out: FloatArray,
+    pore: FloatArray,
+    blocked: npt.NDArray[np.bool_],
+    c: FloatArray,
+    source: FloatArray,
+    near_exit: npt.NDArray[np.bool_],
+) -> tuple[float, float]:
+    """Shortest filling time of a cell ahead of the front: anywhere, and near an exit (s).
+
+    A cell is ahead of the front while under half cement and filling; its
+    filling rate is the explicit estimate: cement flowing in from upwind
+    cells (``fx``, ``fy`` as in :func:`upwind_sweep`) and the ``source``
+    (m³/s), minus what leaves (``exit_out``: the open exits' outflow). ``inf``
+    where no such cell is.
+    """
+    n = c.size
+    shortest = np.inf
+    shortest_exit = np.inf
+    for k in range(n):
+        if blocked[k] or c[k] >= 0.5:
+            continue
+        inflow = source[k]
+        out = exit_out[k]
+        if k % nx != 0:
+            f = fx[k - 1]
+            if f > 0.0:
+                inflow += f * c[k - 1]
+            else:
+                out -= f
+        if k % nx != nx - 1:
+            f = fx[k]
+            if f < 0.0:
+                inflow -= f * c[k + 1]
+            else:
+                out += f
+        if k >= nx:
+            f = fy[k - nx]
+            if f > 0.0:
+                inflow += f * c[k - nx]
+            else:
+                out -= f
+        if k + nx < n:
+            f = fy[k]
+            if f < 0.0:
+                inflow -= f * c[k + nx]
+            else:
+                out += f
+        rate = inflow - out * c[k]
+        if rate > 0.0:
+            t = pore[k] * (1.0 - c[k]) / rate
+            if t < shortest:
+                shortest = t
+            if near_exit[k] and t < shortest_exit:
+                shortest_exit = t
+    return shortest, shortest_exit

@@ -41,12 +41,12 @@ import numpy as np
 import numpy.typing as npt
 
 from kypho.errors import SimulationError
+from kypho.simulate import _kernels
 from kypho.simulate.flow import (
     Fluxes,
     PressureSolver,
     PressureSystem,
     face_fluxes,
-    transport_step,
 )
 from kypho.simulate.geometry import Vertebra
 from kypho.simulate.grid import Grid, build_grid, tube_cells
@@ -321,60 +321,68 @@ def _exit_mobility(
     return out
 
 
-def _courant_step(
-    solver: PressureSolver,
-    fluxes: Fluxes,
-    fractions: FloatArray,
-    source_rate: FloatArray,
-    cement_open: BoolArray,
-    blocked: BoolArray,
-    courant: float,
-    near_exit: BoolArray,
-    exit_courant: float,
-) -> tuple[float, float]:
-    """The largest step at which no cell ahead of the front fills faster than ``courant`` of it
-    (``exit_courant`` of it for the cells ``near_exit``).
+@dataclass(frozen=True)
+class _CellFlow:
+    """The fluxes of one solve laid out per cell, for the compiled transport kernels.
 
-    A cell is ahead of the front while under half cement; its filling rate is
-    the explicit estimate (cement flowing in from upwind cells and the tube,
-    minus what leaves). Returns the step and the shortest filling time of a
-    cell ahead of the front (s; ``inf`` when no such cell is filling).
+    ``fx[k]``: flux from ``k`` to ``k + 1``; ``fy[k]``: from ``k`` to
+    ``k + nx``; ``exit_face``: each exit face's cement outflow (0 where it
+    holds its cement); ``exit_cell``: their sum per cell.
     """
-    grid = solver.grid
-    n = grid.n
-    left, right, below, above = solver._left, solver._right, solver._below, solver._above
-    c = fractions.sum(axis=1)
-    fx, fy = fluxes.x, fluxes.y
-    inflow = (
-        np.bincount(right, np.where(fx > 0, fx * c[left], 0.0), n)
-        + np.bincount(left, np.where(fx < 0, -fx * c[right], 0.0), n)
-        + np.bincount(above, np.where(fy > 0, fy * c[below], 0.0), n)
-        + np.bincount(below, np.where(fy < 0, -fy * c[above], 0.0), n)
-        + source_rate
-    )
-    outflow = (
-        np.bincount(left, np.maximum(fx, 0.0), n)
-        + np.bincount(right, np.maximum(-fx, 0.0), n)
-        + np.bincount(below, np.maximum(fy, 0.0), n)
-        + np.bincount(above, np.maximum(-fy, 0.0), n)
-        + np.bincount(
-            grid.boundary.cell, np.where(cement_open, np.maximum(fluxes.exit, 0.0), 0.0), n
-        )
-    )
-    rate = inflow - outflow * c
-    filling = (rate > 0) & ~blocked
-    fill_time = np.full(n, np.inf)
-    with np.errstate(over="ignore"):
-        fill_time[filling] = (
-            grid.pore[filling] * np.clip(1.0 - c[filling], 0.0, None) / rate[filling]
-        )
-    ahead = filling & (c < 0.5)
-    shortest = float(fill_time[ahead].min()) if ahead.any() else math.inf
-    step = courant * shortest
-    close = ahead & near_exit
-    if close.any():
-        step = min(step, exit_courant * float(fill_time[close].min()))
-    return step, shortest
+
+    fx: FloatArray
+    fy: FloatArray
+    exit_face: FloatArray
+    exit_cell: FloatArray
+
+    @classmethod
+    def of(cls, grid: Grid, fluxes: Fluxes, cement_open: BoolArray) -> _CellFlow:
+        n = grid.n
+        fx = np.zeros(n)
+        fx.reshape(grid.ny, grid.nx)[:, :-1] = fluxes.x.reshape(grid.ny, grid.nx - 1)
+        fy = np.zeros(n)
+        fy[: n - grid.nx] = fluxes.y
+        face = np.where(cement_open, np.maximum(fluxes.exit, 0.0), 0.0)
+        cell = np.bincount(grid.boundary.cell, face, n).astype(np.float64)
+        return cls(fx, fy, face, cell)
+
+    def step(
+        self,
+        grid: Grid,
+        order: IntArray,
+        fractions: FloatArray,
+        blocked: BoolArray,
+        source: FloatArray,
+        dt: float,
+    ) -> tuple[FloatArray, FloatArray]:
+        """One implicit upwind step (see :func:`kypho.simulate.flow.transport_step`)."""
+        new = _kernels.upwind_sweep(
+            order, grid.nx, self.fx, self.fy, self.exit_cell, grid.pore, blocked,
+            fractions, source * dt, dt,
+        )  # fmt: skip
+        return new, dt * self.exit_face[:, None] * new[grid.boundary.cell]
+
+    def courant(
+        self,
+        grid: Grid,
+        fractions: FloatArray,
+        blocked: BoolArray,
+        source_rate: FloatArray,
+        near_exit: BoolArray,
+        courant: float,
+        exit_courant: float,
+    ) -> tuple[float, float]:
+        """The step at which no cell ahead of the front fills faster than ``courant`` of it
+        (``exit_courant`` near an exit), and the shortest filling time of such a cell (s).
+
+        A cell is ahead of the front while under half cement (see
+        :func:`kypho.simulate._kernels.courant_times`); ``inf`` when none is filling.
+        """
+        shortest, near = _kernels.courant_times(
+            grid.nx, self.fx, self.fy, self.exit_cell, grid.pore, blocked,
+            _cement(fractions), source_rate, near_exit,
+        )  # fmt: skip
+        return min(courant * shortest, exit_courant * near), shortest
 
 
 def _near_exits(grid: Grid) -> BoolArray:
@@ -388,6 +396,12 @@ def _near_exits(grid: Grid) -> BoolArray:
     out[:, 1:] |= mask[:, :-1]
     out[:, :-1] |= mask[:, 1:]
     return out.ravel()
+
+
+def _cement(fractions: FloatArray) -> FloatArray:
+    """Cement fraction of each cell, all batches (``fractions`` summed over its rows)."""
+    out: FloatArray = fractions @ np.ones(fractions.shape[1])
+    return out
 
 
 def _covered(fractions: FloatArray, cells: IntArray, visible: float) -> bool:
@@ -425,9 +439,7 @@ def _pressure(
         ]
     )
     # the fluids of a cell flow in series across the front: viscosities add by volume
-    viscosity = (
-        fractions @ (1.0 / inverse) + np.clip(1.0 - fractions.sum(axis=1), 0.0, None) / marrow
-    )
+    viscosity = fractions @ (1.0 / inverse) + np.clip(1.0 - _cement(fractions), 0.0, None) / marrow
     fluidity = 1.0 / viscosity
     fluidity[blocked] = 0.0
     grid = solver.grid
@@ -639,6 +651,7 @@ def simulate(
                         marrow,
                         plug_fraction,
                     )
+                    flow = _CellFlow.of(grid, fluxes, state)
                     since, moved = 0, 0.0
                     at_tube = float(tube.weight @ p[tube.source])
                     if at_tube > limit_pa:
@@ -649,26 +662,16 @@ def simulate(
                             )
                         )
                         break
-                step, shortest = _courant_step(
-                    solver,
-                    fluxes,
-                    fractions,
-                    rhs,
-                    state,
-                    blocked,
-                    courant,
-                    near_exit,
-                    exit_courant,
+                step, shortest = flow.courant(
+                    grid, fractions, blocked, rhs, near_exit, courant, exit_courant
                 )
                 dt = min(remaining, max_step_s, step)
                 if remaining - dt < 1e-9 * duration:
                     dt = remaining
                 fresh = since == 0
                 while True:
-                    new, out = transport_step(
-                        solver, order, fluxes, fractions, blocked, unit_source * dt, dt, state
-                    )
-                    if float(new.sum(axis=1).max()) <= 1.0 + 1e-8 or dt < 1e-9 * duration:
+                    new, out = flow.step(grid, order, fractions, blocked, unit_source, dt)
+                    if float(_cement(new).max()) <= 1.0 + 1e-8 or dt < 1e-9 * duration:
                         break
                     solver.rejected_steps += 1
                     if not fresh:  # first try the fluxes of the present fill
@@ -682,9 +685,7 @@ def simulate(
                     lo, hi = 0.0, dt
                     while hi - lo > 1e-3 * dt:
                         mid = 0.5 * (lo + hi)
-                        trial = transport_step(
-                            solver, order, fluxes, fractions, blocked, unit_source * mid, mid, state
-                        )
+                        trial = flow.step(grid, order, fractions, blocked, unit_source, mid)
                         if _covered(trial[0], watch, visible):
                             hi, (new, out) = mid, trial
                         else:
@@ -698,7 +699,7 @@ def simulate(
                 done = duration if dt == remaining else done + dt
                 total_injected += rate * dt
                 total_leaked += np.bincount(exit_index, out.sum(axis=1), n_exits)
-                in_body = float(grid.pore @ fractions.sum(axis=1))
+                in_body = float(grid.pore @ _cement(fractions))
                 times.append(inj.start_s + done)
                 injected.append(total_injected * 1e6)
                 body.append(in_body * 1e6)
@@ -721,6 +722,12 @@ def simulate(
     if stops:
         outcome = (
             "; ".join(stops) + f"; {placed:.2f} of {protocol.total_volume_ml:.2f} ml placed in all"
+        )
+    elif carried > 1e-9:
+        outcome = (
+            f"completed: {placed:.2f} of {protocol.total_volume_ml:.2f} ml placed; the last "
+            f"injection stopped when {protocol.injections[-1].until_covered} showed covered "
+            f"({carried:.2f} ml not injected)"
         )
     else:
         outcome = f"completed: {placed:.2f} of {protocol.total_volume_ml:.2f} ml placed"

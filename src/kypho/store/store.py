@@ -33,7 +33,7 @@ from kypho.errors import (
     ValidationError,
 )
 from kypho.schema import Schema, Variable, load_schema
-from kypho.schema.dtypes import typed_column
+from kypho.schema.dtypes import pandas_dtype, typed_column
 from kypho.store import migrate
 from kypho.store.audit import (
     GENESIS,
@@ -62,6 +62,10 @@ __all__ = [
 # rows per executemany call: large enough to amortise round trips, small enough
 # to keep the parameter lists of a wide record table modest
 _CHUNK = 2000
+# stored rows fetched and compared with the trail at a time by verify: a record's
+# JSON is built per column once per distinct value in each batch, so larger
+# batches encode fewer values twice (25,000 rows of ~90 columns: ~200 MB of rows)
+_VERIFY_ROWS = 25_000
 # ids per IN (...) query; below SQLite's historical limit of 999 parameters
 _IN_CHUNK = 900
 # an audit row as stored: the hashed fields, then the chain links
@@ -275,16 +279,25 @@ class _Writer:
             self.head, self.seq + 1, self.at, self.user, self.role, records, texts, reason
         )
         self._send()
-        prev = [self.head, *hashes[:-1]]
-        who = (self.at, self.user, self.role, "create")
-        rows = [
-            (self.seq + 1 + k, *who, record, None, None, text, reason, 1, before, after)
-            for k, (record, text, before, after) in enumerate(
-                zip(records, texts, prev, hashes, strict=True)
-            )
-        ]
-        for start in range(0, len(rows), _CHUNK):
-            _bulk_insert(self.conn, self.tables.audit, _STORED_AUDIT, rows[start : start + _CHUNK])
+        n = len(hashes)
+        fields: dict[str, Sequence[object] | object] = {
+            "seq": range(self.seq + 1, self.seq + 1 + n),
+            "at": self.at,
+            "user_name": self.user,
+            "role": self.role,
+            "action": "create",
+            "record": records,
+            "field": None,
+            "old_value": None,
+            "new_value": texts,
+            "reason": reason,
+            "version": 1,
+            "prev_hash": [self.head, *hashes[:-1]],
+            "hash": hashes,
+        }
+        _insert_columns(
+            self.conn, self.tables.audit, _STORED_AUDIT, [fields[c] for c in _STORED_AUDIT], n
+        )
         if hashes:
             self.seq += len(hashes)
             self.head = hashes[-1]
@@ -846,13 +859,7 @@ class Store:
                 for name, c in zip(names, columns, strict=True)
             ]
         insert_columns = (*names, "kypho_version", "kypho_locked")
-        for start in range(0, n, _CHUNK):
-            stop = min(start + _CHUNK, n)
-            batch = [
-                (*values, 1, False)
-                for values in zip(*(c[start:stop] for c in columns), strict=True)
-            ]
-            _bulk_insert(w.conn, self.tables.records, insert_columns, batch)
+        _insert_columns(w.conn, self.tables.records, insert_columns, [*columns, 1, False], n)
 
     # -------------------------------------------------------------------- edits
 
@@ -1283,7 +1290,7 @@ class Store:
         names = self.tables.data_columns
         id_col = self.schema.id_column
         seen: set[str] = set()
-        result = conn.execution_options(yield_per=5000).execute(
+        result = conn.execution_options(yield_per=_VERIFY_ROWS).execute(
             sa.select(
                 *(records.c[n] for n in names),
                 records.c.kypho_version,
@@ -1456,6 +1463,9 @@ def _bulk_insert(
     """
     if not rows:
         return
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        _copy_rows(conn, table, columns, rows)
+        return
     compiled = sa.insert(table).compile(
         dialect=conn.dialect, column_keys=list(columns), for_executemany=True
     )
@@ -1470,6 +1480,149 @@ def _bulk_insert(
     else:
         params = [dict(zip(columns, row, strict=True)) for row in rows]
     conn.exec_driver_sql(compiled.string, params)
+
+
+def _insert_columns(
+    conn: sa.Connection,
+    table: sa.Table,
+    names: Sequence[str],
+    columns: Sequence[Sequence[object] | object],
+    n: int,
+) -> None:
+    """INSERT ``n`` rows given column by column; a column that is not a list or
+    range is one value for every row.
+
+    On PostgreSQL with psycopg, one ``COPY`` whose text is built a column at a
+    time (:func:`_copy_text`); elsewhere executemany in batches of rows.
+    """
+    if n == 0:
+        return
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        _copy_columns(conn, table, names, columns, n)
+        return
+    lists = [c if isinstance(c, list | range | tuple) else None for c in columns]
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        parts = [
+            c[start:stop] if c is not None else [value] * (stop - start)
+            for c, value in zip(lists, columns, strict=True)
+        ]
+        _bulk_insert(conn, table, names, list(zip(*parts, strict=True)))
+
+
+#: Rows of one COPY text block (bounds the memory of the text built at once).
+_COPY_ROWS = 50_000
+
+
+def _copy_columns(
+    conn: sa.Connection,
+    table: sa.Table,
+    names: Sequence[str],
+    columns: Sequence[Sequence[object] | object],
+    n: int,
+) -> None:
+    """``COPY ... FROM STDIN`` of rows given column by column, in the open transaction."""
+    import pyarrow as pa
+
+    preparer = conn.dialect.identifier_preparer
+    statement = (
+        f"COPY {preparer.format_table(table)} "
+        f"({', '.join(preparer.quote(name) for name in names)}) FROM STDIN"
+    )
+    raw = conn.connection.driver_connection
+    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
+        raise StoreError("the database connection was closed during the import")
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for start in range(0, n, _COPY_ROWS):
+                stop = min(start + _COPY_ROWS, n)
+                fields = [
+                    _copy_text(pa.array(list(c[start:stop])))
+                    if isinstance(c, list | range | tuple)
+                    else _copy_constant(c, stop - start)
+                    for c in columns
+                ]
+                copy.write(_copy_lines(fields))
+    except dbapi_error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+
+
+def _copy_text(values: Any) -> Any:
+    """A column as fields of COPY's text format: ``\\N`` for null, text escaped.
+
+    Numbers are Arrow's shortest round-trip form (the server reads back the same
+    double), booleans ``true``/``false``, dates ``YYYY-MM-DD``; in text a
+    backslash, tab, line feed and carriage return are escaped, as COPY's text
+    format requires.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(values.type):
+        return pa.array(["\\N"] * len(values), pa.string())
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        text = values
+        if pc.any(pc.match_substring_regex(text, "[\\\\\t\n\r]")).as_py():
+            for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+                text = pc.replace_substring(text, char, escaped)
+    elif pa.types.is_floating(values.type):
+        from kypho.output.cells import _floats
+
+        # NumPy's shortest round-trip form, each distinct value formatted once
+        missing = pc.is_null(values)
+        text = pc.if_else(
+            missing, pa.scalar(None, pa.string()), _floats(values.to_numpy(zero_copy_only=False))
+        )
+    else:
+        text = pc.cast(values, pa.string())
+    return pc.fill_null(text, "\\N")
+
+
+def _copy_constant(value: object, n: int) -> Any:
+    import pyarrow as pa
+
+    field = _copy_text(pa.array([value])).to_pylist()[0]
+    return pa.repeat(pa.scalar(field, pa.string()), n)
+
+
+def _copy_lines(fields: list[Any]) -> memoryview:
+    """The rows' lines of COPY text: fields joined by tabs, each row ended by a line feed."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    *head, last = fields
+    ended = pc.binary_join_element_wise(last, pa.scalar(""), "\n")
+    lines = pc.binary_join_element_wise(*head, ended, "\t") if head else ended
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+    first, stop = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    return memoryview(lines.buffers()[2])[first:stop]
+
+
+def _copy_rows(
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """``COPY ... FROM STDIN`` of driver-ready rows on PostgreSQL, in the open transaction.
+
+    psycopg formats each value as COPY's text format wants it (escapes, ``\\N``
+    for None, dates, a float's shortest exact form); the server parses the
+    stream in one statement, which is many times faster than one INSERT per row.
+    """
+    preparer = conn.dialect.identifier_preparer
+    names = ", ".join(preparer.quote(name) for name in columns)
+    statement = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN"
+    raw = conn.connection.driver_connection
+    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
+        raise StoreError("the database connection was closed during the import")
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi_error as exc:
+        # as SQLAlchemy wraps the driver's errors of the statements it runs itself
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
 
 
 def _dates_as_text(values: list[Any]) -> list[Any]:
@@ -1557,8 +1710,24 @@ def _typed_frame(rows: Sequence[Any], schema: Schema, names: Sequence[str]) -> p
     out: dict[str, Any] = {}
     for name, values in zip(names, columns, strict=True):
         var = schema[name]
-        out[name] = typed_column(var, list(values))
+        out[name] = typed_column(var, _stored_values(list(values), var))
     return pd.DataFrame(out, columns=list(names))
+
+
+def _stored_values(values: list[Any], var: Variable) -> Any:
+    """A column's stored values as :func:`typed_column` takes them fastest.
+
+    Numbers become a float array (NaN where missing) and free text an Arrow
+    array (what pandas' text columns hold), each converted in one call rather
+    than value by value; the typed column is the same.
+    """
+    import pyarrow as pa
+
+    if var.type == "number":
+        return pa.array(values, pa.float64()).to_numpy(zero_copy_only=False)
+    if pandas_dtype(var) == "string":
+        return pa.array(values, pa.string())
+    return values
 
 
 def load_from_store(

@@ -1149,7 +1149,7 @@ def _typed(schema: Schema, data: Columns, n: int, note: Mapping[str, str] | None
     for var in schema.input_variables:
         values: Any = data.get(var.name)
         if note is not None and var.name == note_column:
-            values = np.full(n, note["text"])
+            values = pa.repeat(pa.scalar(note["text"], pa.string()), n)
         elif values is not None and var.type in ("category", "ordinal"):
             # positions into the codes, not strings, so that a million rows stay fast
             codes = np.full(n, -1, dtype=np.int16)
@@ -1164,6 +1164,34 @@ def _typed(schema: Schema, data: Columns, n: int, note: Mapping[str, str] | None
             values = np.asarray(values, dtype=np.float64)
         elif values is not None and var.type != "date":
             # text: through Arrow, which pandas' text columns hold (no Python objects)
-            values = pa.array(np.asarray(values).astype(str))
+            values = _arrow_text(np.asarray(values).astype(str))
         out[var.name] = typed_column(var, values, n)
     return pd.DataFrame(out, copy=False)
+
+
+def _arrow_text(values: npt.NDArray[np.str_]) -> pa.Array:
+    """NumPy text as an Arrow string array; ASCII text is encoded as a whole array.
+
+    NumPy keeps text as fixed-width UTF-32 padded with NULs; for ASCII each code
+    point is its UTF-8 byte, so the bytes and offsets are built by array
+    operations (pyarrow's own conversion encodes each string in turn).
+    """
+    n = len(values)
+    width = values.dtype.itemsize // 4
+    if n == 0 or width == 0:
+        return pa.array(values, type=pa.string())
+    points = np.ascontiguousarray(values).view(np.uint32).reshape(n, width)
+    if int(points.max()) >= 128:
+        return pa.array(values, type=pa.string())
+    filled = points != 0
+    # a string's length is its last non-NUL position (NumPy drops trailing NULs only)
+    lengths = np.where(filled.any(axis=1), width - np.argmax(filled[:, ::-1], axis=1), 0)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        return pa.array(values, type=pa.string())
+    kept = np.arange(width) < lengths[:, None]
+    data = points[kept].astype(np.uint8)
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)
+    )

@@ -84,10 +84,9 @@ class Achieved:
                 m2_a + m2_b + delta * delta * n_a * n_b / n,
             )
         for column, codes in chunk.codes.items():
-            found, counts = np.unique(np.asarray(codes).astype(str), return_counts=True)
             tally = self.code_counts.setdefault(column, {})
-            for code, count in zip(found.tolist(), counts.tolist(), strict=True):
-                tally[code] = tally.get(code, 0) + int(count)
+            for code, count in _tally(np.asarray(codes).astype(str)).items():
+                tally[code] = tally.get(code, 0) + count
         for code, count in _leak_counts(chunk.leak_sites).items():
             self.leak_counts[code] = self.leak_counts.get(code, 0) + count
         self.defaults.update(chunk.defaults)
@@ -113,6 +112,22 @@ class Achieved:
             n, mean, m2 = self.moments[column]
             return (mean, float(np.sqrt(m2 / (n - 1))), n) if n >= 2 else None
         return None
+
+
+def _tally(codes: npt.NDArray[np.str_]) -> dict[str, int]:
+    """How many times each code occurs: one comparison per distinct code (a column
+    of codes has a handful), sorting what is left when there are many."""
+    out: dict[str, int] = {}
+    rest = codes
+    while len(rest) and len(out) < 32:
+        code = rest[0]
+        same = rest == code
+        out[str(code)] = int(np.count_nonzero(same))
+        rest = rest[~same]
+    if len(rest):
+        found, counts = np.unique(rest, return_counts=True)
+        out.update(zip(found.tolist(), (int(c) for c in counts.tolist()), strict=True))
+    return out
 
 
 def _leak_counts(sites: npt.NDArray[np.generic]) -> dict[str, int]:

@@ -1,9 +1,10 @@
 """A real process killed in the middle of an import leaves the store as it was.
 
-The child process imports 2,500 records (two insert batches). A SQLAlchemy
-event in the child announces the moment the first batch of records has been
-sent, inside the import's transaction; the parent then kills the child with
-SIGKILL (no clean-up code can run) and checks the database.
+The child process imports 2,500 records (two insert batches). In the child,
+the store's bulk insert announces the moment the first batch of records has
+been sent (an INSERT batch on SQLite, the COPY on PostgreSQL), inside the import's
+transaction; the parent then kills the child with SIGKILL (no clean-up code
+can run) and checks the database.
 """
 
 from __future__ import annotations
@@ -26,18 +27,24 @@ _CHILD = textwrap.dedent(
     """
     import sys, time
     import pandas as pd
-    import sqlalchemy as sa
+    import kypho.store.store as module
     from kypho.store import Store
 
     url, path = sys.argv[1], sys.argv[2]
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     store = Store(url, user="ada")
 
-    @sa.event.listens_for(store.engine, "after_cursor_execute")
-    def midway(conn, cursor, statement, params, context, executemany):
-        if statement.startswith("INSERT INTO kypho_records"):
-            print("MIDWAY", flush=True)
-            time.sleep(120)
+    def announcing(send):
+        def midway(conn, table, *args):
+            send(conn, table, *args)
+            if table.name == "kypho_records":
+                print("MIDWAY", flush=True)
+                time.sleep(120)
+        return midway
+
+    # records go by executemany batches (SQLite) or COPY blocks (PostgreSQL)
+    module._bulk_insert = announcing(module._bulk_insert)
+    module._copy_columns = announcing(module._copy_columns)
 
     store.import_frame(raw, reason="doomed import")
     print("FINISHED", flush=True)

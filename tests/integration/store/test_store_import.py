@@ -173,3 +173,85 @@ def test_database_failures_become_store_errors(db_url: str) -> None:
     assert message.startswith(f"the database at {shown} failed: ")
     assert "kypho_records" in message
     assert message.endswith("; nothing was written")
+
+
+def test_a_bulk_insert_the_database_refuses_is_a_store_error_on_every_engine(
+    db_url: str, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    """SQLite takes executemany, PostgreSQL a COPY that bypasses SQLAlchemy: a
+    refused row (here an id already stored) is the same StoreError on both, and
+    the transaction writes nothing."""
+    from kypho.store.store import _bulk_insert
+
+    with Store.init(db_url, admin=ADMIN) as store:
+        store.import_frame(make_patients(3), reason="baseline")
+        before = store.log()
+        columns = [store.schema.id_column, "kypho_version", "kypho_locked"]
+
+        def clash() -> None:
+            with store._writing("import") as writer:
+                writer.append("import", reason="a clash")
+                _bulk_insert(writer.conn, store.tables.records, columns, [("P-00001", 1, False)])
+
+        with pytest.raises(StoreError, match=r"(?is)failed: .*unique.*; nothing was written$"):
+            clash()
+        pd.testing.assert_frame_equal(store.log(), before)
+        assert len(store.read()) == 3
+
+
+def test_bulk_insert_by_columns_stores_awkward_values_exactly(db_url: str) -> None:
+    """Column-wise bulk insert (COPY text built by Arrow on PostgreSQL, executemany on
+    SQLite) reads back every value exactly: shortest-repr floats, -0.0, the
+    smallest subnormal, text with tabs, line breaks, backslashes, quotes and
+    non-ASCII, dates at both ends of pandas' range, booleans, big integers, None."""
+    import datetime as dt
+    import math
+
+    from kypho.store.store import _insert_columns
+
+    with Store.init(db_url, admin=ADMIN) as store:
+        schema = store.schema
+        kinds = {
+            kind: next(v.name for v in schema.input_variables if v.type == kind)
+            for kind in ("number", "integer", "date", "boolean")
+        }
+        texts = ["a\tb", "line\nbreak\r", "back\\slash\\N", 'quote "q"', "ünï ☃", ""]
+        floats = [0.1, 1 / 3, 5e-324, -0.0, 1e16, None]
+        dates = [dt.date(1678, 1, 1), dt.date(2262, 4, 10), None, dt.date(2020, 2, 29)] * 2
+        if store.engine.dialect.name == "sqlite":
+            dates = [None if d is None else d.isoformat() for d in dates]
+        columns: dict[str, object] = {
+            schema.id_column: [f"X-{i}" for i in range(6)],
+            "notes": texts,
+            kinds["number"]: floats,
+            kinds["integer"]: [2**62, -(2**62), 0, None, 1, 7],
+            kinds["date"]: dates[:6],
+            kinds["boolean"]: [True, False, None, True, False, True],
+            "kypho_version": 1,
+            "kypho_locked": False,
+        }
+        with store._writing("import") as writer:
+            _insert_columns(
+                writer.conn, store.tables.records, list(columns), list(columns.values()), 6
+            )
+        records = store.tables.records
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(*(records.c[name] for name in list(columns)[:6])).order_by(
+                    records.c.kypho_row
+                )
+            ).all()
+    got = [list(column) for column in zip(*rows, strict=True)]
+    assert got[0] == columns[schema.id_column]
+    assert got[1] == texts
+    # SQLite itself reads -0.0 back as 0.0 (a whole-number REAL is kept as an integer)
+    zero = 1.0 if db_url.startswith("sqlite") else -1.0
+    want = [*floats[:3], math.copysign(0.0, zero), *floats[4:]]
+    assert [None if v is None else float.hex(v) for v in got[2]] == [
+        None if v is None else float.hex(v) for v in want
+    ]
+    assert got[3] == [2**62, -(2**62), 0, None, 1, 7]
+    assert [None if d is None else d.isoformat() for d in got[4]] == [
+        None if d is None else str(d)[:10] for d in dates[:6]
+    ]
+    assert got[5] == [True, False, None, True, False, True]

@@ -128,6 +128,31 @@ def test_blocks_of_rows_join_into_one_file(tmp_path: Path, monkeypatch: pytest.M
     assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "new.csv").read_bytes()
 
 
+def test_blocks_with_and_without_quoted_fields_make_pandas_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks whose fields need no quotes go through Arrow's CSV writer, the others
+    through the joiner; the file is the same bytes as pandas' either way."""
+    monkeypatch.setattr(cells, "CSV_BLOCK_ROWS", 5)
+    ids = [f"P{i}" for i in range(20)]
+    ids[7] = 'say "hi"'  # only the second block needs quotes
+    ids[12] = "a,b"  # and the third
+    frame = pd.DataFrame({"id": ids, "x": np.round(np.linspace(-3, 3, 20), 1), "n": np.arange(20)})
+    used: list[bool] = []
+    arrow = cells._arrow_csv
+
+    def spy(texts: list[pa.Array], emit: object) -> bool:
+        wrote = arrow(texts, emit)  # type: ignore[arg-type]
+        used.append(wrote)
+        return wrote
+
+    monkeypatch.setattr(cells, "_arrow_csv", spy)
+    text = _same(frame, tmp_path).decode()
+    assert used == [True, False, False, True]
+    assert '"say ""hi"""' in text
+    assert '"a,b"' in text
+
+
 def test_vectorised_neutraliser_agrees_with_the_rule() -> None:
     got = neutralise_text(pa.array([*HOSTILE, None])).to_pylist()
     assert got == [neutralise(v) for v in HOSTILE] + [None]

@@ -24,7 +24,7 @@ from kypho.report.sections import Paragraph, SectionFigure
 from kypho.simulate import CEMENTS, Vertebra, simulate, staged_protocol, traditional_protocol
 from kypho.simulate.calibration import STATUS
 from kypho.simulate.sensitivity import PARAMETERS, SensitivityResult
-from kypho.simulate.sobol import saltelli_sample, sobol_indices
+from kypho.simulate.sobol import sobol_indices
 
 SMALL = MechanismSettings(enabled=True, grid=12, volume_ml=5.0, rate_ml_s=0.12)
 
@@ -40,12 +40,16 @@ def small_sensitivity() -> SensitivityResult:
 
     The simulations themselves (2 N (d + 2) of them) are too slow for a unit test; the
     table only reads the result, so a linear stand-in of the seven inputs is run through
-    the same sample and estimator (kypho.simulate.sobol).
+    the same estimator (kypho.simulate.sobol), on a random sample of the same layout as
+    ``saltelli_sample``'s (``AB[i]`` is ``A`` with column ``i`` from ``B``).
     """
     import numpy as np
 
     n, d = 16, len(PARAMETERS)
-    a, b, ab = saltelli_sample([p.bounds() for p in PARAMETERS], n, seed=1)
+    rng = np.random.default_rng(1)
+    low, high = np.array([p.bounds() for p in PARAMETERS]).T
+    a, b = (low + (high - low) * rng.random((n, d)) for _ in range(2))
+    ab = np.stack([np.where(np.arange(d) == i, b, a) for i in range(d)])
     weights = np.linspace(1.0, 0.1, d)
 
     def output(x: np.ndarray) -> np.ndarray:
@@ -191,7 +195,9 @@ def test_the_section_says_it_is_a_model_with_its_calibration_status(
     trad, staged = small_run.results
     assert any(
         t.startswith("In this run the staged protocol leaked ")
-        and f"{staged.leaked_total_ml:.3f} ml against {trad.leaked_total_ml:.3f} ml" in t
+        and f"{staged.leaked_total_ml:.3f} ml against {trad.leaked_total_ml:.3f} ml with the "
+        "traditional protocol (Table S1). "
+        in t
         for t in texts
     )
     assert section.figures == ()
@@ -200,8 +206,27 @@ def test_the_section_says_it_is_a_model_with_its_calibration_status(
     ]
 
 
-def test_the_figure_is_the_comparison_figure_saved_whole(small_run: MechanismRun) -> None:
+def test_the_figure_is_the_comparison_figure_saved_whole(
+    monkeypatch: pytest.MonkeyPatch, small_run: MechanismRun
+) -> None:
+    import kypho.simulate.figures
+    from kypho.report.style import text_outside
+
+    drawn: list[Any] = []
+    original = kypho.simulate.figures.comparison_figure
+
+    def keep(results: Any) -> Any:
+        drawn.append(original(results))
+        return drawn[-1]
+
+    monkeypatch.setattr(kypho.simulate.figures, "comparison_figure", keep)
     section = mechanism_section(small_run, figure=True)
+    # The figure saved is comparison_figure of the run's results, and clips no text.
+    assert len(drawn) == 1
+    assert text_outside(drawn[0]) == []
+    assert any(
+        isinstance(b, Paragraph) and "(Table S1, Figure S1)." in b.text for b in section.blocks
+    )
     (figure,) = section.figures
     assert isinstance(figure, SectionFigure)
     assert figure.name == "mechanism_comparison"

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
 from kypho.cli import main
 from kypho.io import read_table, write_table
 from kypho.synth import cohort, synthesize
-from kypho.synth.cohort import synthesize_chunks
-from kypho.synth.report import Achieved
+from kypho.synth.cohort import _arrow_text, synthesize_chunks
+from kypho.synth.report import Achieved, _tally
 from kypho.validation import validate
 
 
@@ -96,3 +98,50 @@ def test_kypho_synth_streams_the_file_write_table_writes(
     else:
         pd.testing.assert_frame_equal(read_table(out), read_table(expected))
     assert not list(tmp_path.glob(".*partial"))
+
+
+def test_text_columns_reach_arrow_as_numpy_holds_them() -> None:
+    """ASCII text is encoded as a whole array; other text by pyarrow; same strings."""
+    for values in (
+        np.array(["P-0001", "", "a b", "thoracolumbar"]),
+        np.array(["", ""]),
+        np.array([], dtype="<U4"),
+        np.array(["ünïcode", "a"]),
+    ):
+        got = _arrow_text(values)
+        assert got.type == pa.string()
+        assert got.to_pylist() == values.tolist()
+
+
+def test_code_tallies_equal_counting_every_value() -> None:
+    rng = np.random.default_rng(2)
+    for distinct in (1, 3, 40):  # past 32 codes the rest are sorted and counted
+        codes = rng.integers(0, distinct, 500).astype(str)
+        assert _tally(codes) == dict(Counter(codes.tolist()))
+
+
+def test_a_full_disk_while_streaming_is_one_error_and_leaves_no_file(
+    small_chunks: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunks are written in a second thread: its failure reaches the command,
+    which says so in one line and removes the half-written file."""
+    import errno
+
+    from kypho.output.cells import CsvWriter
+
+    calls = {"n": 0}
+    emit = CsvWriter._emit
+
+    def full(self: CsvWriter, data: bytes | memoryview) -> None:
+        calls["n"] += 1
+        if calls["n"] > 2:  # the header and the first chunk fit
+            raise OSError(errno.ENOSPC, "No space left on device")
+        emit(self, data)
+
+    monkeypatch.setattr(CsvWriter, "_emit", full)
+    out = tmp_path / "cohort.csv"
+    got = CliRunner().invoke(main, ["synth", "--n", "3000", "--seed", "5", "--out", str(out)])
+    assert got.exit_code != 0
+    assert f"cannot write {str(out)!r}: No space left on device" in got.output
+    assert calls["n"] == 3
+    assert list(tmp_path.iterdir()) == []
