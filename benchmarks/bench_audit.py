@@ -103,6 +103,7 @@ def main() -> None:
         small = d / "paper1.txt"
         small.write_text(_paper(1, 1, 1), encoding="utf-8")
         _pdf(big.read_text(encoding="utf-8"), d / "paper30.pdf")
+        load_before = os.getloadavg()[0]
         start = _time([*KYPHO, "--version"], runs)
         one = _time([*KYPHO, "audit", str(small), "--json", "--out", str(d / "o.json")], runs)
         t30 = _time([*KYPHO, "audit", str(big), "--json", "--out", str(d / "o.json")], runs)
@@ -110,10 +111,8 @@ def main() -> None:
             [*KYPHO, "audit", str(d / "paper30.pdf"), "--json", "--out", str(d / "o.json")], runs
         )
         print(
-            "whole process, median of",
-            runs,
-            "runs; load average at start",
-            f"{os.getloadavg()[0]:.1f}",
+            f"whole process, median of {runs} runs; 1-minute load average before the runs "
+            f"{load_before:.1f}, after the PDF runs {os.getloadavg()[0]:.1f}"
         )
         print(f"  kypho --version (start-up baseline)      {_fmt(start)}")
         print(f"  kypho audit 1-page paper (baseline)       {_fmt(one)}")

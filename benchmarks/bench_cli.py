@@ -28,11 +28,26 @@ Commands (``--only`` picks some; default all):
                 so no "Beyond the paper" section (the issue's "without the HTML report").
 ``figures``     ``kypho analyze FILE --out DIR`` (all formats and figures) at each size.
 ``registry``    ``kypho analyze FILE.parquet --registry --no-figures``: the chunked,
-                column-at-a-time path for files beyond memory (same input as analyze).
+                column-at-a-time path for files beyond memory. Its input is
+                ``cohort_N.parquet`` in ``--data``, written once by ``kypho synth --n N
+                --seed 7 --out cohort_N.parquet`` (typed columns, seed 7).
 ``synth``       ``kypho synth --n N --out FILE.csv`` at each size.
 ``db``          ``kypho db import FILE`` then ``kypho db export OUT.csv`` at each
                 size: SQLite, or with ``--db-url URL`` a fresh database per run on
                 that PostgreSQL server.
+
+Issue 17's table, row by row (each line one locked run of under 6 minutes on the
+quiet 2-core machine; ``--data /tmp/bench-data`` keeps the inputs between runs)::
+
+    B="flock /work/bench.lock .venv/bin/python benchmarks/bench_cli.py --data /tmp/bench-data"
+    $B --only default                                   # default report: first run + warm median
+    $B --only analyze --sizes 10000 100000              # analyze --no-figures 10⁴, 10⁵
+    $B --only analyze --sizes 1000000                   # analyze --no-figures 10⁶ (peak RSS)
+    $B --only nohtml --sizes 1000000                    # the same without report.html
+    $B --only synth --sizes 1000000                     # synth 10⁶
+    $B --only db --sizes 100000                         # db import / export 10⁵, SQLite
+    url=$(bash scripts/pg.sh start) && $B --only db --sizes 100000 --db-url "$url"; bash scripts/pg.sh stop
+    $B --only registry --sizes 10000000 --repeat 1      # registry 10⁷ (run 3 times; median by hand)
 
 Input files are synthetic cohorts written by ``kypho synth`` (seed 7) into the
 ``--data`` folder and reused between runs (delete the folder to regenerate).
@@ -168,6 +183,23 @@ def ensure_data(n: int, data: Path, argv: list[str], env: dict[str, str]) -> Pat
     return path
 
 
+def ensure_parquet(n: int, data: Path, argv: list[str], env: dict[str, str]) -> Path:
+    """``cohort_N.parquet`` for ``registry``: written by ``kypho synth`` (typed columns)."""
+    path = data / f"cohort_{n}.parquet"
+    if not path.exists():
+        print(f"  (writing the {n:,}-patient Parquet file with kypho synth)", flush=True)
+        tmp = data / f".cohort_{n}.partial.parquet"
+        line = [*argv, "synth", "--n", str(n), "--seed", SEED, "--quiet", "--out", str(tmp)]
+        run = run_process(line, env, data, 7200)
+        if run.rc != 0:
+            raise SystemExit(f"kypho synth --n {n} --out {tmp.name} failed")
+        print(
+            f"  (written in {run.seconds:.1f} s, cpu {run.cpu:.1f} s, peak {run.peak_mib:.0f} MiB)"
+        )
+        tmp.replace(path)
+    return path
+
+
 def command_argv(
     command: str, n: int, data: Path, work: Path, argv: list[str], env: dict[str, str]
 ) -> list[list[str]]:
@@ -175,6 +207,10 @@ def command_argv(
     out = work / "report"
     if command == "default":
         return [[*argv, "analyze", "--out", str(out)]]
+    if command == "registry":
+        parquet = ensure_parquet(n, data, argv, env)
+        registry = [*argv, "analyze", str(parquet), "--registry", "--no-figures"]
+        return [[*registry, "--out", str(out)]]
     source = ensure_data(n, data, argv, env)
     if command == "analyze":
         return [[*argv, "analyze", str(source), "--out", str(out), "--no-figures"]]
@@ -183,15 +219,6 @@ def command_argv(
         return [[*argv, "analyze", str(source), "--out", str(out), "--no-figures", *formats]]
     if command == "figures":
         return [[*argv, "analyze", str(source), "--out", str(out)]]
-    if command == "registry":
-        parquet = source.with_suffix(".parquet")
-        if not parquet.exists():
-            import pandas as pd
-
-            text = pd.read_csv(source, dtype=str, keep_default_na=False)
-            text.to_parquet(parquet, index=False)
-        registry = [*argv, "analyze", str(parquet), "--registry", "--no-figures"]
-        return [[*registry, "--out", str(out)]]
     if command == "synth":
         target = work / "synth.csv"
         return [[*argv, "synth", "--n", str(n), "--seed", "3", "--quiet", "--out", str(target)]]

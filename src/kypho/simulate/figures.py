@@ -1,6 +1,8 @@
 """Figures of the perfusion model: fill maps, leakage and pressure over time.
 
 Plotting functions take ``ax=None`` (or ``axes=None``) and return what they drew on.
+Text is set in the report's sizes (:data:`kypho.report.style.FONT_PT`): the comparison
+figure is 7.2 in wide and still reads at 7 pt when a page shrinks it to 6.3 in.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from kypho.report.style import FONT_PT, TITLE_PT
 from kypho.simulate.model import SimulationResult
 
 if TYPE_CHECKING:
@@ -34,7 +37,7 @@ def _rgb(hex_colour: str) -> np.ndarray:
 def _style(ax: Axes) -> None:
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=FONT_PT)
 
 
 def plot_fill(result: SimulationResult, *, ax: Axes | None = None) -> Axes:
@@ -61,16 +64,16 @@ def plot_fill(result: SimulationResult, *, ax: Axes | None = None) -> Axes:
     )
     for k, name in enumerate(result.batches):
         ax.plot([], [], "s", color=colours[(k + 1) % len(colours)], label=f"batch {name}")
-    ax.set_xlabel("anterior → posterior (mm)", fontsize=7)
-    ax.set_ylabel("inferior → superior (mm)", fontsize=7)
+    ax.set_xlabel("anterior → posterior (mm)", fontsize=FONT_PT)
+    ax.set_ylabel("inferior → superior (mm)", fontsize=FONT_PT)
     grade = result.grade or "ungraded"
     ax.set_title(
         f"{result.protocol}: leaked {result.leaked_total_ml:.2f} ml, "
         f"lateral {result.area_lateral_pct:.0f}%, grade {grade}",
-        fontsize=7,
+        fontsize=FONT_PT,
     )
-    ax.legend(fontsize=6, loc="upper right", frameon=False)
-    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=FONT_PT, loc="upper right", frameon=False)
+    ax.tick_params(labelsize=FONT_PT)
     return ax
 
 
@@ -95,9 +98,9 @@ def plot_leakage(results: Sequence[SimulationResult], *, ax: Axes | None = None)
                 label=f"{result.protocol}: {name}",
                 lw=1.2,
             )
-    ax.set_xlabel("time since first mixing (min)", fontsize=7)
-    ax.set_ylabel("cement leaked (ml)", fontsize=7)
-    ax.legend(fontsize=6, frameon=False)
+    ax.set_xlabel("time since first mixing (min)", fontsize=FONT_PT)
+    ax.set_ylabel("cement leaked (ml)", fontsize=FONT_PT)
+    ax.legend(fontsize=FONT_PT, frameon=False, loc="center right")
     _style(ax)
     return ax
 
@@ -119,9 +122,9 @@ def plot_pressure(results: Sequence[SimulationResult], *, ax: Axes | None = None
             label=result.protocol,
         )
     ax.set_yscale("log")
-    ax.set_xlabel("time since first mixing (min)", fontsize=7)
-    ax.set_ylabel("injection pressure (kPa)", fontsize=7)
-    ax.legend(fontsize=6, frameon=False)
+    ax.set_xlabel("time since first mixing (min)", fontsize=FONT_PT)
+    ax.set_ylabel("injection pressure (kPa)", fontsize=FONT_PT)
+    ax.legend(fontsize=FONT_PT, frameon=False)
     _style(ax)
     return ax
 
@@ -138,6 +141,6 @@ def comparison_figure(results: Sequence[SimulationResult]) -> Figure:
     plot_pressure(results, ax=grid[1][1])
     figure.suptitle(
         "In-silico model of cement perfusion (2D Darcy; a model with stated assumptions)",
-        fontsize=8,
+        fontsize=TITLE_PT,
     )
     return figure

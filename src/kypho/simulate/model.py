@@ -723,6 +723,12 @@ def simulate(
         outcome = (
             "; ".join(stops) + f"; {placed:.2f} of {protocol.total_volume_ml:.2f} ml placed in all"
         )
+    elif carried > 1e-9:
+        outcome = (
+            f"completed: {placed:.2f} of {protocol.total_volume_ml:.2f} ml placed; the last "
+            f"injection stopped when {protocol.injections[-1].until_covered} showed covered "
+            f"({carried:.2f} ml not injected)"
+        )
     else:
         outcome = f"completed: {placed:.2f} of {protocol.total_volume_ml:.2f} ml placed"
     leak_exits = list(range(n_exits))

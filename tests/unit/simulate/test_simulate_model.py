@@ -217,3 +217,27 @@ def test_the_step_count_is_bounded() -> None:
     )
     with pytest.raises(SimulationError, match=r"'max_steps' at least 1 \(got 5.0 and 0\)"):
         simulate(staged_protocol(v), v, nx=NX, pressure_limit_kpa=5.0, max_steps=0)
+
+
+def test_the_seal_injection_stops_when_the_breach_shows_covered_not_at_a_step_end() -> None:
+    """The fluoroscopy rule ends the dough-stage injection within its step: the breach
+    cells hold just the visible fraction, whatever the step (1 or 0.125 cells)."""
+    from kypho.simulate.grid import build_grid
+
+    v = Vertebra()
+    staged = staged_protocol(v)
+    seal = Protocol("seal", staged.batches[:1], staged.injections[:1])
+    placed = []
+    for courant in (1.0, 0.125):
+        r = simulate(seal, v, nx=NX, courant=courant)
+        grid = build_grid(v, NX, r.fraction.shape[0])
+        breach = grid.boundary.cell[grid.boundary.exit_index == 0]
+        assert 0.5 <= r.fraction.ravel()[breach].min() <= 0.5 + 1e-3
+        assert r.not_injected_ml == pytest.approx(1.0 - float(r.injected_ml[-1]), abs=1e-9)
+        assert r.completed
+        assert r.outcome == (
+            f"completed: {r.injected_ml[-1]:.2f} of 1.00 ml placed; the last injection stopped "
+            f"when breach showed covered ({r.not_injected_ml:.2f} ml not injected)"
+        )
+        placed.append(float(r.injected_ml[-1]))
+    assert placed[0] == pytest.approx(placed[1], rel=0.02)
