@@ -467,11 +467,11 @@ def _arrow_csv(texts: list[pa.Array], emit: Callable[[memoryview], None]) -> boo
     table = pa.Table.from_arrays(texts, names=[str(i) for i in range(len(texts))])
     sink = pa.BufferOutputStream()
     try:
-        pa_csv.write_csv(
-            table,
-            sink,
-            pa_csv.WriteOptions(include_header=False, quoting_style="none", batch_size=8192),
-        )
+        options = pa_csv.WriteOptions(include_header=False, quoting_style="none", batch_size=8192)
+    except TypeError:  # a pyarrow without quoting styles: the joiner writes every block
+        return False
+    try:
+        pa_csv.write_csv(table, sink, options)
     except pa.ArrowInvalid:
         return False  # a field that must be quoted
     emit(memoryview(sink.getvalue()))
