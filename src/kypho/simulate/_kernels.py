@@ -26,7 +26,15 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["courant_times", "matvec", "pcg_mic0", "upwind_sweep"]
+__all__ = [
+    "courant_times",
+    "dot",
+    "matvec",
+    "pcg_mic0",
+    "row_dot",
+    "upwind_sweep",
+    "within_factor",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -106,6 +114,25 @@ def _dot(a: FloatArray, b: FloatArray) -> float:
     for k in range(a.size):
         s += a[k] * b[k]
     return s
+
+
+@_jit
+def dot(a: FloatArray, b: FloatArray) -> float:
+    """``a · b`` of two vectors, in one thread (a BLAS call starts threads that cost more)."""
+    return _dot(a, b)
+
+
+@_jit
+def row_dot(m: FloatArray, w: FloatArray) -> FloatArray:
+    """``m @ w`` for an ``(N, k)`` matrix with few columns, in one thread."""
+    n, k = m.shape
+    out = np.empty(n)
+    for i in range(n):
+        s = 0.0
+        for j in range(k):
+            s += m[i, j] * w[j]
+        out[i] = s
+    return out
 
 
 @_jit
@@ -286,3 +313,12 @@ def courant_times(
             if near_exit[k] and t < shortest_exit:
                 shortest_exit = t
     return shortest, shortest_exit
+
+
+@_jit
+def within_factor(a: FloatArray, b: FloatArray, factor: float) -> bool:
+    """Whether every ``a[k]`` is within ``factor`` of ``b[k]`` (both positive), either way."""
+    for k in range(a.size):
+        if a[k] > factor * b[k] or b[k] > factor * a[k]:
+            return False
+    return True
