@@ -218,15 +218,16 @@ def upwind_sweep(
         out = exit_out[k]
         for b in range(nb):
             new[k, b] = pore[k] * old[k, b] + source[k, b]
-        # west face (k-1 → k when fx[k-1] > 0)
-        if k % nx != 0:
+        # west face (k-1 → k when fx[k-1] > 0); fx is 0 on the last column, so
+        # the faces that wrap to the next row add nothing (no k % nx needed)
+        if k >= 1:
             f = fx[k - 1]
             if f > 0.0:
                 for b in range(nb):
                     new[k, b] += dt * f * new[k - 1, b]
             else:
                 out -= f
-        if k % nx != nx - 1:
+        if k + 1 < n:
             f = fx[k]
             if f < 0.0:
                 for b in range(nb):
@@ -281,13 +282,13 @@ def courant_times(
             continue
         inflow = source[k]
         out = exit_out[k]
-        if k % nx != 0:
+        if k >= 1:  # fx is 0 on the last column (see upwind_sweep)
             f = fx[k - 1]
             if f > 0.0:
                 inflow += f * c[k - 1]
             else:
                 out -= f
-        if k % nx != nx - 1:
+        if k + 1 < n:
             f = fx[k]
             if f < 0.0:
                 inflow -= f * c[k + 1]
@@ -318,7 +319,9 @@ def courant_times(
 @_jit
 def within_factor(a: FloatArray, b: FloatArray, factor: float) -> bool:
     """Whether every ``a[k]`` is within ``factor`` of ``b[k]`` (both positive), either way."""
-    for k in range(a.size):
+    within = True
+    for k in range(a.size):  # a loop, not all(): compiled, and it stops at the first
         if a[k] > factor * b[k] or b[k] > factor * a[k]:
-            return False
-    return True
+            within = False
+            break
+    return within

@@ -42,31 +42,18 @@ Comput 1981;2:430-454.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Hierarchy", "hierarchy", "pcg_multigrid", "vcycle"]
+__all__ = ["Hierarchy", "vcycle"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-#: One hierarchy: ``(nxs, nys, offsets, stencil, inverse diagonal, weights, coarse factor,
-#: west, south)``; the last two: the finest level's couplings (five-point) as compact arrays.
-Hierarchy = tuple[
-    IntArray,
-    IntArray,
-    IntArray,
-    FloatArray,
-    FloatArray,
-    FloatArray,
-    FloatArray,
-    FloatArray,
-    FloatArray,
-]
 
 
 def _jit(fn: _F) -> _F:
@@ -116,9 +103,7 @@ def _interpolation(
 
 
 @_jit
-def _galerkin(
-    a: FloatArray, o: int, nx: int, pw: FloatArray, oc: int, ncx: int, ncy: int
-) -> None:
+def _galerkin(a: FloatArray, o: int, nx: int, pw: FloatArray, oc: int, ncx: int, ncy: int) -> None:
     """The coarse operator ``Pᵀ A P`` (nine-point) into ``a`` at ``oc``."""
     px = nx + 2
     pcx = ncx + 2
@@ -156,22 +141,53 @@ def _galerkin(
 
 
 @_jit
-def _build(
-    diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, ny: int, coarse_max: int
-) -> Hierarchy:
-    nxl = [nx]
-    nyl = [ny]
-    while nxl[-1] * nyl[-1] > coarse_max and nxl[-1] >= 3 and nyl[-1] >= 3:
-        nxl.append(nxl[-1] // 2)
-        nyl.append(nyl[-1] // 2)
-    levels = len(nxl)
-    nxs = np.array(nxl, dtype=np.int64)
-    nys = np.array(nyl, dtype=np.int64)
-    offsets = np.zeros(levels + 1, dtype=np.int64)
-    for level in range(levels):
-        offsets[level + 1] = offsets[level] + (nxs[level] + 2) * (nys[level] + 2)
-    a = np.zeros((offsets[levels], 9))
-    pw = np.zeros((offsets[levels], 9))
+def _cholesky(m: FloatArray) -> FloatArray:
+    """Lower Cholesky factor of a small symmetric matrix (its lower triangle read).
+
+    Written out: LAPACK's, called from here, wakes BLAS threads that cost more
+    than the factorisation. A pivot that is not positive (a matrix that is not
+    positive definite) gives a NaN factor, which the solve reports as not
+    converged.
+    """
+    n = m.shape[0]
+    f = np.zeros((n, n))
+    for j in range(n):
+        s = m[j, j]
+        for k in range(j):
+            s -= f[j, k] * f[j, k]
+        f[j, j] = np.sqrt(s) if s > 0.0 else np.nan
+        for i in range(j + 1, n):
+            t = m[i, j]
+            for k in range(j):
+                t -= f[i, k] * f[j, k]
+            f[i, j] = t / f[j, j]
+    return f
+
+
+@_jit
+def _fill(
+    nxs: IntArray,
+    nys: IntArray,
+    offsets: IntArray,
+    a: FloatArray,
+    dinv: FloatArray,
+    pw: FloatArray,
+    factor: FloatArray,
+    west: FloatArray,
+    south: FloatArray,
+    centre: FloatArray,
+    diag: FloatArray,
+    ax: FloatArray,
+    ay: FloatArray,
+) -> None:
+    """Build every level of the hierarchy of ``(diag, −ax, −ay)`` into the given arrays.
+
+    The arrays are reused from one build to the next (allocating megabytes at
+    each solve costs more than the build); the rings are never written, so
+    they stay zero.
+    """
+    levels = nxs.size
+    nx, ny = nxs[0], nys[0]
     px = nx + 2
     for j in range(ny):
         for i in range(nx):
@@ -187,13 +203,14 @@ def _build(
     for level in range(levels - 1):
         o, oc = offsets[level], offsets[level + 1]
         _interpolation(a, o, nxs[level], pw, oc, nxs[level + 1], nys[level + 1])
-        # the ring of the coarse level stays empty: only interior rows are written
         _galerkin(a, o, nxs[level], pw, oc, nxs[level + 1], nys[level + 1])
-    dinv = np.zeros(offsets[levels])
     for g in range(offsets[levels]):
-        if a[g, 4] > 0.0:
-            dinv[g] = 1.0 / a[g, 4]
-    # the coarsest level: dense, factorised once
+        dinv[g] = 1.0 / a[g, 4] if a[g, 4] > 0.0 else 0.0
+    for g in range(offsets[1]):
+        west[g] = a[g, 3]
+        south[g] = a[g, 1]
+        centre[g] = a[g, 4]
+    # the coarsest level: dense, factorised
     o = offsets[levels - 1]
     cx, cy = nxs[levels - 1], nys[levels - 1]
     pcx = cx + 2
@@ -206,28 +223,97 @@ def _build(
                 for di in (-1, 0, 1):
                     if 0 <= i + di < cx and 0 <= j + dj < cy:
                         dense[j * cx + i, (j + dj) * cx + i + di] = a[g, 4 + 3 * dj + di]
-    factor = np.linalg.cholesky(0.5 * (dense + dense.T))
-    west = a[: offsets[1], 3].copy()
-    south = a[: offsets[1], 1].copy()
-    return nxs, nys, offsets, a, dinv, pw, factor, west, south
+    factor[:, :] = _cholesky(dense)
 
 
-def hierarchy(
-    diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, *, coarse_max: int = 64
-) -> Hierarchy:
-    """The multigrid hierarchy of the five-point matrix ``(diag, −ax, −ay)`` on ``nx`` columns.
+@dataclass
+class Hierarchy:
+    """The levels of one grid and their arrays, built again in place by :meth:`build`.
 
-    ``ax[k]`` couples cell ``k`` with ``k + 1`` (0 on the last column), ``ay[k]``
-    with ``k + nx``; levels are added while the coarsest has more than
-    ``coarse_max`` points and both sides at least 3.
-
-    Raises
-    ------
-    numpy.linalg.LinAlgError
-        If the coarsest operator is not positive definite (the matrix was not).
+    ``nx`` × ``ny`` the finest grid; levels are added while the coarsest has
+    more than ``coarse_max`` points and both sides at least 3. A matrix that
+    is not positive definite gives a coarsest factor with NaNs: :meth:`solve`
+    then reports no convergence.
     """
-    ny = diag.size // nx
-    return cast(Hierarchy, _build(diag, ax, ay, nx, ny, coarse_max))
+
+    nx: int
+    ny: int
+    coarse_max: int = 64
+    nxs: IntArray = field(init=False, repr=False)
+    nys: IntArray = field(init=False, repr=False)
+    offsets: IntArray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        nxl, nyl = [self.nx], [self.ny]
+        while nxl[-1] * nyl[-1] > self.coarse_max and nxl[-1] >= 3 and nyl[-1] >= 3:
+            nxl.append(nxl[-1] // 2)
+            nyl.append(nyl[-1] // 2)
+        self.nxs = np.array(nxl, dtype=np.int64)
+        self.nys = np.array(nyl, dtype=np.int64)
+        sizes = (self.nxs + 2) * (self.nys + 2)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        total, fine = int(self.offsets[-1]), int(self.offsets[1])
+        self._a = np.zeros((total, 9))
+        self._pw = np.zeros((total, 9))
+        self._dinv = np.zeros(total)
+        nc = int(self.nxs[-1] * self.nys[-1])
+        self._factor = np.zeros((nc, nc))
+        self._west, self._south, self._centre = np.zeros(fine), np.zeros(fine), np.zeros(fine)
+        self._work = np.zeros((3, total))
+        self._vectors = np.zeros((4, self.nx * self.ny))
+
+    @property
+    def levels(self) -> int:
+        """Number of levels, the finest included."""
+        return int(self.nxs.size)
+
+    def build(self, diag: FloatArray, ax: FloatArray, ay: FloatArray) -> None:
+        """Build the hierarchy of the five-point matrix ``(diag, −ax, −ay)``.
+
+        ``ax[k]`` couples cell ``k`` with ``k + 1`` (0 on the last column),
+        ``ay[k]`` with ``k + nx``.
+        """
+        _fill(
+            self.nxs, self.nys, self.offsets, self._a, self._dinv, self._pw, self._factor,
+            self._west, self._south, self._centre, diag, ax, ay,
+        )  # fmt: skip
+
+    def precondition(self, r: FloatArray) -> FloatArray:
+        """``M⁻¹ r``: one V-cycle (see :func:`vcycle`)."""
+        z = np.empty_like(r)
+        vcycle(
+            self.nxs, self.nys, self.offsets, self._a, self._dinv, self._pw, self._factor,
+            self._west, self._south, self._centre, r, z, self._work[0], self._work[1],
+            self._work[2],
+        )  # fmt: skip
+        return z
+
+    def solve(
+        self,
+        diag: FloatArray,
+        ax: FloatArray,
+        ay: FloatArray,
+        b: FloatArray,
+        x0: FloatArray,
+        rtol: float,
+        maxiter: int,
+    ) -> tuple[FloatArray, int, float]:
+        """Solve ``A x = b`` by CG preconditioned with one V-cycle of this hierarchy.
+
+        ``A`` is ``(diag, −ax, −ay)``; the hierarchy may be of an earlier
+        matrix (a symmetric positive definite preconditioner still, a weaker
+        one). From ``x0``, scaled first by the factor that minimises the
+        error's energy norm (the pressure of a stiffer fill is often the last
+        one raised). Stops when the true residual ``‖b − A x‖₂ ≤ rtol ‖b‖₂``
+        (checked whenever the recursive residual says so; CG restarts from the
+        true residual if it does not hold). Returns ``(x, iterations, relative
+        residual)``.
+        """
+        return _pcg(
+            diag, ax, ay, self.nx, b, x0, rtol, maxiter, self.nxs, self.nys, self.offsets,
+            self._a, self._dinv, self._pw, self._factor, self._west, self._south,
+            self._centre, self._work, self._vectors,
+        )  # fmt: skip
 
 
 @_jit
@@ -304,7 +390,9 @@ def _smooth5(
             prev = 0.0  # x of the point before, kept out of memory: the sweep's recurrence
             for i in range(1, nx + 1):
                 g = row + i
-                t = (b[g] - west[g + 1] * x[g + 1] - south[g] * x[g - px] - south[g + px] * x[g + px]) * dinv[g]
+                t = (
+                    b[g] - west[g + 1] * x[g + 1] - south[g] * x[g - px] - south[g + px] * x[g + px]
+                ) * dinv[g]
                 prev = t - west[g] * dinv[g] * prev
                 x[g] = prev
     else:
@@ -313,7 +401,9 @@ def _smooth5(
             prev = 0.0
             for i in range(nx, 0, -1):
                 g = row + i
-                t = (b[g] - west[g] * x[g - 1] - south[g] * x[g - px] - south[g + px] * x[g + px]) * dinv[g]
+                t = (
+                    b[g] - west[g] * x[g - 1] - south[g] * x[g - px] - south[g + px] * x[g + px]
+                ) * dinv[g]
                 prev = t - west[g + 1] * dinv[g] * prev
                 x[g] = prev
 
@@ -476,7 +566,7 @@ def _matvec(
 
 
 @_jit
-def pcg_multigrid(
+def _pcg(
     diag: FloatArray,
     ax: FloatArray,
     ay: FloatArray,
@@ -494,32 +584,31 @@ def pcg_multigrid(
     factor: FloatArray,
     west: FloatArray,
     south: FloatArray,
+    centre: FloatArray,
+    work: FloatArray,
+    vectors: FloatArray,
 ) -> tuple[FloatArray, int, float]:
-    """Solve ``A x = b`` by CG preconditioned with a V-cycle of a hierarchy, from ``x0``.
-
-    The hierarchy may be of an earlier matrix (still a symmetric positive
-    definite preconditioner, a weaker one). Stops when the true residual
-    ``‖b − A x‖₂ ≤ rtol ‖b‖₂`` (checked whenever the recursive residual says
-    so; CG restarts from the true residual if it does not hold). Returns
-    ``(x, iterations, relative residual)``.
-    """
+    """:meth:`Hierarchy.solve`, compiled."""
     n = b.size
-    total = offsets[offsets.size - 1]
-    wx = np.zeros(total)
-    wb = np.zeros(total)
-    wr = np.zeros(total)
-    centre = a[: offsets[1], 4].copy()
+    wx, wb, wr = work[0], work[1], work[2]
+    r, ad, z, d = vectors[0], vectors[1], vectors[2], vectors[3]
     x = x0.copy()
-    r = np.empty(n)
-    ad = np.empty(n)
-    z = np.empty(n)
-    d = np.empty(n)
     bnorm = 0.0
     for k in range(n):  # not np.dot: a BLAS call here costs more than the loop
         bnorm += b[k] * b[k]
     bnorm = np.sqrt(bnorm)
     if bnorm == 0.0:
         return np.zeros(n), 0, 0.0
+    _matvec(diag, ax, ay, nx, x, ad)
+    xb = 0.0
+    xax = 0.0
+    for k in range(n):
+        xb += x[k] * b[k]
+        xax += x[k] * ad[k]
+    if xax > 0.0 and xb > 0.0:
+        scale = xb / xax
+        for k in range(n):
+            x[k] *= scale
     it = 0
     while True:
         _matvec(diag, ax, ay, nx, x, ad)

@@ -44,8 +44,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 
-from kypho.simulate import _kernels, _multigrid
 from kypho.errors import SimulationError
+from kypho.simulate import _kernels, _multigrid
 from kypho.simulate.grid import Grid
 
 __all__ = ["Fluxes", "PressureSolver", "PressureSystem", "face_fluxes", "transport_step"]
@@ -205,16 +205,8 @@ class PressureSolver:
                 system.diag, system.ax, system.ay, system.nx, rhs, x0, self.rtol, self.maxiter
             )
         else:
-            p, iterations, residual = _multigrid.pcg_multigrid(
-                system.diag,
-                system.ax,
-                system.ay,
-                system.nx,
-                rhs,
-                x0,
-                self.rtol,
-                self.maxiter,
-                *self._current_hierarchy(system),
+            p, iterations, residual = self._current_hierarchy(system).solve(
+                system.diag, system.ax, system.ay, rhs, x0, self.rtol, self.maxiter
             )
         self.solves += 1
         self.iterations += int(iterations)
@@ -228,14 +220,15 @@ class PressureSolver:
 
     def _current_hierarchy(self, system: PressureSystem) -> _multigrid.Hierarchy:
         """The kept multigrid hierarchy, rebuilt when the matrix has moved too far from it."""
+        if self._hierarchy is None:
+            self._hierarchy = _multigrid.Hierarchy(self.grid.nx, self.grid.ny)
         built = self._built_diag
         if (
-            self._hierarchy is None
-            or built is None
+            built is None
             or self.solves - self._built_at >= self.rebuild_every
             or not _kernels.within_factor(system.diag, built, self.rebuild_factor)
         ):
-            self._hierarchy = _multigrid.hierarchy(system.diag, system.ax, system.ay, system.nx)
+            self._hierarchy.build(system.diag, system.ax, system.ay)
             self._built_diag = system.diag.copy()
             self._built_at = self.solves
             self.setups += 1

@@ -439,7 +439,10 @@ def _pressure(
         ]
     )
     # the fluids of a cell flow in series across the front: viscosities add by volume
-    viscosity = _kernels.row_dot(fractions, 1.0 / inverse) + np.clip(1.0 - _cement(fractions), 0.0, None) / marrow
+    viscosity = (
+        _kernels.row_dot(fractions, 1.0 / inverse)
+        + np.clip(1.0 - _cement(fractions), 0.0, None) / marrow
+    )
     fluidity = 1.0 / viscosity
     fluidity[blocked] = 0.0
     grid = solver.grid
