@@ -56,7 +56,8 @@ def test_multigrid_cg_equals_the_mic0_cg_and_a_direct_solve_on_jumps_of_a_millio
     p_mg = solver.solve(system, rhs)
     p_mic = mic.solve(system, rhs)
     direct = spl.spsolve(system.matrix().tocsc(), rhs)
-    assert solver.fallbacks == 0 and mic.fallbacks == 0
+    assert solver.fallbacks == 0
+    assert mic.fallbacks == 0
     assert _residual(system, p_mg, rhs) <= solver.rtol
     assert _residual(system, p_mic, rhs) <= mic.rtol
     scale = np.abs(direct).max()
