@@ -30,6 +30,7 @@ __all__ = [
     "courant_times",
     "dot",
     "matvec",
+    "matvec_into",
     "pcg_mic0",
     "row_dot",
     "upwind_sweep",
@@ -46,10 +47,11 @@ def _jit(fn: _F) -> _F:
 
 
 @_jit
-def matvec(diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, x: FloatArray) -> FloatArray:
-    """``A @ x`` for the five-point matrix ``(diag, -ax, -ay)``."""
+def matvec_into(
+    diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, x: FloatArray, out: FloatArray
+) -> None:
+    """``out = A @ x`` for the five-point matrix ``(diag, -ax, -ay)``."""
     n = diag.size
-    out = np.empty(n)
     for k in range(n):
         s = diag[k] * x[k]
         if k + 1 < n:
@@ -61,6 +63,13 @@ def matvec(diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, x: FloatAr
         if k >= nx:
             s -= ay[k - nx] * x[k - nx]
         out[k] = s
+
+
+@_jit
+def matvec(diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, x: FloatArray) -> FloatArray:
+    """``A @ x`` for the five-point matrix ``(diag, -ax, -ay)``."""
+    out = np.empty(diag.size)
+    matvec_into(diag, ax, ay, nx, x, out)
     return out
 
 

@@ -49,11 +49,31 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from kypho.simulate._kernels import matvec_into
+
 __all__ = ["Hierarchy", "vcycle"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+#: The arrays of a hierarchy, passed to the compiled functions as one tuple:
+#: ``(nxs, nys, offsets, stencil, inverse diagonal, weights, coarsest factor, west,
+#: south, centre, work)``; west, south and centre: the finest level's five-point
+#: couplings as compact arrays; work: three vectors as long as all levels.
+Levels = tuple[
+    IntArray,
+    IntArray,
+    IntArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+]
 
 
 def _jit(fn: _F) -> _F:
@@ -165,27 +185,14 @@ def _cholesky(m: FloatArray) -> FloatArray:
 
 
 @_jit
-def _fill(
-    nxs: IntArray,
-    nys: IntArray,
-    offsets: IntArray,
-    a: FloatArray,
-    dinv: FloatArray,
-    pw: FloatArray,
-    factor: FloatArray,
-    west: FloatArray,
-    south: FloatArray,
-    centre: FloatArray,
-    diag: FloatArray,
-    ax: FloatArray,
-    ay: FloatArray,
-) -> None:
+def _fill(lv: Levels, diag: FloatArray, ax: FloatArray, ay: FloatArray) -> None:
     """Build every level of the hierarchy of ``(diag, −ax, −ay)`` into the given arrays.
 
     The arrays are reused from one build to the next (allocating megabytes at
     each solve costs more than the build); the rings are never written, so
     they stay zero.
     """
+    nxs, nys, offsets, a, dinv, pw, factor, west, south, centre, _ = lv
     levels = nxs.size
     nx, ny = nxs[0], nys[0]
     px = nx + 2
@@ -261,6 +268,10 @@ class Hierarchy:
         self._west, self._south, self._centre = np.zeros(fine), np.zeros(fine), np.zeros(fine)
         self._work = np.zeros((3, total))
         self._vectors = np.zeros((4, self.nx * self.ny))
+        self._levels: Levels = (
+            self.nxs, self.nys, self.offsets, self._a, self._dinv, self._pw, self._factor,
+            self._west, self._south, self._centre, self._work,
+        )  # fmt: skip
 
     @property
     def levels(self) -> int:
@@ -273,19 +284,12 @@ class Hierarchy:
         ``ax[k]`` couples cell ``k`` with ``k + 1`` (0 on the last column),
         ``ay[k]`` with ``k + nx``.
         """
-        _fill(
-            self.nxs, self.nys, self.offsets, self._a, self._dinv, self._pw, self._factor,
-            self._west, self._south, self._centre, diag, ax, ay,
-        )  # fmt: skip
+        _fill(self._levels, diag, ax, ay)
 
     def precondition(self, r: FloatArray) -> FloatArray:
         """``M⁻¹ r``: one V-cycle (see :func:`vcycle`)."""
         z = np.empty_like(r)
-        vcycle(
-            self.nxs, self.nys, self.offsets, self._a, self._dinv, self._pw, self._factor,
-            self._west, self._south, self._centre, r, z, self._work[0], self._work[1],
-            self._work[2],
-        )  # fmt: skip
+        vcycle(self._levels, r, z)
         return z
 
     def solve(
@@ -309,103 +313,62 @@ class Hierarchy:
         true residual if it does not hold). Returns ``(x, iterations, relative
         residual)``.
         """
-        return _pcg(
-            diag, ax, ay, self.nx, b, x0, rtol, maxiter, self.nxs, self.nys, self.offsets,
-            self._a, self._dinv, self._pw, self._factor, self._west, self._south,
-            self._centre, self._work, self._vectors,
-        )  # fmt: skip
+        return _pcg(self._levels, (diag, ax, ay), b, x0, (rtol, maxiter), self._vectors)
 
 
 @_jit
-def _smooth(
-    a: FloatArray,
-    dinv: FloatArray,
-    o: int,
-    nx: int,
-    ny: int,
-    x: FloatArray,
-    b: FloatArray,
-    forward: bool,
-) -> None:
-    """One Gauss–Seidel sweep of the level at ``o``, in natural order or reversed.
+def _smooth(lv: Levels, level: int, x: FloatArray, b: FloatArray, forward: bool) -> None:
+    """One Gauss–Seidel sweep of level ``level``, in natural order or reversed.
 
     The point just updated is carried in a register (``prev``), so that the
     recurrence along the row is one multiply-add long.
     """
+    a, dinv = lv[3], lv[4]
+    o, nx, ny = lv[2][level], lv[0][level], lv[1][level]
     px = nx + 2
-    if forward:
-        for j in range(1, ny + 1):
-            row = o + j * px
-            prev = 0.0
-            for i in range(1, nx + 1):
-                g = row + i
-                t = (
-                    b[g]
-                    - a[g, 0] * x[g - px - 1]
-                    - a[g, 1] * x[g - px]
-                    - a[g, 2] * x[g - px + 1]
-                    - a[g, 5] * x[g + 1]
-                    - a[g, 6] * x[g + px - 1]
-                    - a[g, 7] * x[g + px]
-                    - a[g, 8] * x[g + px + 1]
-                ) * dinv[g]
-                prev = t - a[g, 3] * dinv[g] * prev
-                x[g] = prev
-    else:
-        for j in range(ny, 0, -1):
-            row = o + j * px
-            prev = 0.0
-            for i in range(nx, 0, -1):
-                g = row + i
-                t = (
-                    b[g]
-                    - a[g, 0] * x[g - px - 1]
-                    - a[g, 1] * x[g - px]
-                    - a[g, 2] * x[g - px + 1]
-                    - a[g, 3] * x[g - 1]
-                    - a[g, 6] * x[g + px - 1]
-                    - a[g, 7] * x[g + px]
-                    - a[g, 8] * x[g + px + 1]
-                ) * dinv[g]
-                prev = t - a[g, 5] * dinv[g] * prev
-                x[g] = prev
+    step = 1 if forward else -1
+    behind = 3 if forward else 5  # the entry towards the point updated just before
+    ahead = 8 - behind
+    for jj in range(ny):
+        row = o + (jj + 1 if forward else ny - jj) * px
+        prev = 0.0
+        for ii in range(nx):
+            g = row + (ii + 1 if forward else nx - ii)
+            t = (
+                b[g]
+                - a[g, 0] * x[g - px - 1]
+                - a[g, 1] * x[g - px]
+                - a[g, 2] * x[g - px + 1]
+                - a[g, ahead] * x[g + step]
+                - a[g, 6] * x[g + px - 1]
+                - a[g, 7] * x[g + px]
+                - a[g, 8] * x[g + px + 1]
+            ) * dinv[g]
+            prev = t - a[g, behind] * dinv[g] * prev
+            x[g] = prev
 
 
 @_jit
-def _smooth5(
-    west: FloatArray,
-    south: FloatArray,
-    dinv: FloatArray,
-    nx: int,
-    ny: int,
-    x: FloatArray,
-    b: FloatArray,
-    forward: bool,
-) -> None:
+def _smooth5(lv: Levels, x: FloatArray, b: FloatArray, forward: bool) -> None:
     """:func:`_smooth` on the finest level, whose stencil is five-point."""
+    dinv, west, south = lv[4], lv[7], lv[8]
+    nx, ny = lv[0][0], lv[1][0]
     px = nx + 2
-    if forward:
-        for j in range(1, ny + 1):
-            row = j * px
-            prev = 0.0  # x of the point before, kept out of memory: the sweep's recurrence
-            for i in range(1, nx + 1):
-                g = row + i
-                t = (
-                    b[g] - west[g + 1] * x[g + 1] - south[g] * x[g - px] - south[g + px] * x[g + px]
-                ) * dinv[g]
-                prev = t - west[g] * dinv[g] * prev
-                x[g] = prev
-    else:
-        for j in range(ny, 0, -1):
-            row = j * px
-            prev = 0.0
-            for i in range(nx, 0, -1):
-                g = row + i
-                t = (
-                    b[g] - west[g] * x[g - 1] - south[g] * x[g - px] - south[g + px] * x[g + px]
-                ) * dinv[g]
-                prev = t - west[g + 1] * dinv[g] * prev
-                x[g] = prev
+    step = 1 if forward else -1
+    east = 1 if forward else 0  # west[g + 1] couples g with g + 1
+    for jj in range(ny):
+        row = (jj + 1 if forward else ny - jj) * px
+        prev = 0.0  # x of the point before, kept out of memory: the sweep's recurrence
+        for ii in range(nx):
+            g = row + (ii + 1 if forward else nx - ii)
+            t = (
+                b[g]
+                - west[g + east] * x[g + step]
+                - south[g] * x[g - px]
+                - south[g + px] * x[g + px]
+            ) * dinv[g]
+            prev = t - west[g + 1 - east] * dinv[g] * prev
+            x[g] = prev
 
 
 @_jit
@@ -460,29 +423,14 @@ def _residual(
 
 
 @_jit
-def vcycle(
-    nxs: IntArray,
-    nys: IntArray,
-    offsets: IntArray,
-    a: FloatArray,
-    dinv: FloatArray,
-    pw: FloatArray,
-    factor: FloatArray,
-    west: FloatArray,
-    south: FloatArray,
-    diag: FloatArray,
-    r: FloatArray,
-    z: FloatArray,
-    work_x: FloatArray,
-    work_b: FloatArray,
-    work_r: FloatArray,
-) -> None:
+def vcycle(lv: Levels, r: FloatArray, z: FloatArray) -> None:
     """``z = M⁻¹ r``: one symmetric V-cycle from a zero guess.
 
-    ``diag`` is the finest level's diagonal in its padded layout; ``work_*``
-    are ``offsets[-1]`` long; ``work_r`` must be zero on the rings (it is only
-    written inside).
+    The work vectors' third row must be zero on the rings (it is only written
+    inside).
     """
+    nxs, nys, offsets, a, _, pw, factor, west, south, diag, work = lv
+    work_x, work_b, work_r = work[0], work[1], work[2]
     levels = nxs.size
     nx0, ny0 = nxs[0], nys[0]
     for k in range(offsets[levels]):
@@ -495,10 +443,10 @@ def vcycle(
         nx, ny, cx, cy = nxs[level], nys[level], nxs[level + 1], nys[level + 1]
         px, pcx = nx + 2, cx + 2
         if level == 0:
-            _smooth5(west, south, dinv, nx, ny, work_x, work_b, True)
+            _smooth5(lv, work_x, work_b, True)
             _residual5(west, south, diag, nx, ny, work_x, work_b, work_r)
         else:
-            _smooth(a, dinv, o, nx, ny, work_x, work_b, True)
+            _smooth(lv, level, work_x, work_b, True)
             _residual(a, o, nx, ny, work_x, work_b, work_r)
         for jc in range(cy):
             for ic in range(cx):
@@ -539,58 +487,29 @@ def vcycle(
                     for fi in (-1, 0, 1):
                         work_x[g0 + fj * px + fi] += pw[kc, 4 + 3 * fj + fi] * v
         if level == 0:
-            _smooth5(west, south, dinv, nx, ny, work_x, work_b, False)
+            _smooth5(lv, work_x, work_b, False)
         else:
-            _smooth(a, dinv, o, nx, ny, work_x, work_b, False)
+            _smooth(lv, level, work_x, work_b, False)
     for j in range(ny0):
         for i in range(nx0):
             z[j * nx0 + i] = work_x[(j + 1) * (nx0 + 2) + i + 1]
 
 
 @_jit
-def _matvec(
-    diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, x: FloatArray, out: FloatArray
-) -> None:
-    n = diag.size
-    for k in range(n):
-        s = diag[k] * x[k]
-        if k + 1 < n:
-            s -= ax[k] * x[k + 1]
-        if k >= 1:
-            s -= ax[k - 1] * x[k - 1]
-        if k + nx < n:
-            s -= ay[k] * x[k + nx]
-        if k >= nx:
-            s -= ay[k - nx] * x[k - nx]
-        out[k] = s
-
-
-@_jit
 def _pcg(
-    diag: FloatArray,
-    ax: FloatArray,
-    ay: FloatArray,
-    nx: int,
+    lv: Levels,
+    matrix: tuple[FloatArray, FloatArray, FloatArray],
     b: FloatArray,
     x0: FloatArray,
-    rtol: float,
-    maxiter: int,
-    nxs: IntArray,
-    nys: IntArray,
-    offsets: IntArray,
-    a: FloatArray,
-    dinv: FloatArray,
-    pw: FloatArray,
-    factor: FloatArray,
-    west: FloatArray,
-    south: FloatArray,
-    centre: FloatArray,
-    work: FloatArray,
+    tolerance: tuple[float, int],
     vectors: FloatArray,
 ) -> tuple[FloatArray, int, float]:
-    """:meth:`Hierarchy.solve`, compiled."""
+    """:meth:`Hierarchy.solve`, compiled (``matrix``: ``(diag, ax, ay)``; ``tolerance``:
+    ``(rtol, maxiter)``)."""
+    diag, ax, ay = matrix
+    rtol, maxiter = tolerance
+    nx = lv[0][0]
     n = b.size
-    wx, wb, wr = work[0], work[1], work[2]
     r, ad, z, d = vectors[0], vectors[1], vectors[2], vectors[3]
     x = x0.copy()
     bnorm = 0.0
@@ -599,7 +518,7 @@ def _pcg(
     bnorm = np.sqrt(bnorm)
     if bnorm == 0.0:
         return np.zeros(n), 0, 0.0
-    _matvec(diag, ax, ay, nx, x, ad)
+    matvec_into(diag, ax, ay, nx, x, ad)
     xb = 0.0
     xax = 0.0
     for k in range(n):
@@ -611,21 +530,21 @@ def _pcg(
             x[k] *= scale
     it = 0
     while True:
-        _matvec(diag, ax, ay, nx, x, ad)
+        matvec_into(diag, ax, ay, nx, x, ad)
         rr = 0.0
         for k in range(n):
             r[k] = b[k] - ad[k]
             rr += r[k] * r[k]
         if np.sqrt(rr) <= rtol * bnorm or it >= maxiter:
             return x, it, np.sqrt(rr) / bnorm
-        vcycle(nxs, nys, offsets, a, dinv, pw, factor, west, south, centre, r, z, wx, wb, wr)
+        vcycle(lv, r, z)
         rz = 0.0
         for k in range(n):
             d[k] = z[k]
             rz += r[k] * z[k]
         while it < maxiter:
             it += 1
-            _matvec(diag, ax, ay, nx, d, ad)
+            matvec_into(diag, ax, ay, nx, d, ad)
             dad = 0.0
             for k in range(n):
                 dad += d[k] * ad[k]
@@ -637,7 +556,7 @@ def _pcg(
                 rr += r[k] * r[k]
             if np.sqrt(rr) <= 0.5 * rtol * bnorm:
                 break
-            vcycle(nxs, nys, offsets, a, dinv, pw, factor, west, south, centre, r, z, wx, wb, wr)
+            vcycle(lv, r, z)
             rz_new = 0.0
             for k in range(n):
                 rz_new += r[k] * z[k]
