@@ -32,6 +32,7 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,11 +127,7 @@ def read_csv_text(
     columns: dict[str, Any] = {}
     arrow_columns = table.columns
     del table  # each column's text is freed once converted
-    for position, name in enumerate(header):
-        chunked = arrow_columns[position]
-        arrow_columns[position] = None
-        kind = kinds.get(name)
-        own = tokens - {none_token.casefold()} if kind == "list" else tokens
+    for name, kind, own, chunked in _handed_out(arrow_columns, header, kinds, tokens, none_token):
         if wrong.any() and kind in ("number", "date"):
             # the wrong-width records go in as text, so the column must hold text
             kind = "text"
@@ -148,6 +145,28 @@ def read_csv_text(
     if wrong.any():
         frame.attrs["kypho_unread"] = True
     return frame
+
+
+def _handed_out(
+    arrow_columns: list[Any],
+    header: list[str],
+    kinds: dict[str, str],
+    tokens: set[str],
+    none_token: str,
+) -> Iterator[tuple[str, str | None, set[str], Any]]:
+    """Each column's name, kind, missing tokens and arrow data, in header order.
+
+    The list lets go of each column as it hands it out, so that a column's text
+    is freed as soon as the caller has converted it. In a list column the none
+    token is no missing token: it records an observed empty list.
+    """
+    for position, name in enumerate(header):
+        chunked = arrow_columns[position]
+        arrow_columns[position] = None
+        kind = kinds.get(name)
+        own = tokens - {none_token.casefold()} if kind == "list" else tokens
+        yield name, kind, own, chunked
+        del chunked
 
 
 def _plain(path: Path) -> bool:
@@ -257,10 +276,8 @@ def _read_plain(
     columns: dict[str, Any] = {}
     arrow_columns = table.columns
     del table  # each column's text is freed once converted
-    for position, name in enumerate(header):
-        chunked = arrow_columns[position]
-        arrow_columns[position] = None
-        kind = kinds.get(name)
+    handed = _handed_out(arrow_columns, header, kinds, tokens, none_token)
+    for position, (name, kind, own, chunked) in enumerate(handed):
         if names[position] in numeric:
             values = chunked.to_numpy()
             if int(np.isfinite(values).sum()) != n - chunked.null_count:
@@ -269,7 +286,6 @@ def _read_plain(
                 chunked = read(set(), [names[position]]).column(0)
                 values = _typed(chunked, kind, tokens, decimal_comma=False, as_object=False)
         else:
-            own = tokens - {none_token.casefold()} if kind == "list" else tokens
             values = _typed(chunked, kind, own, decimal_comma=decimal_comma, as_object=False)
         del chunked
         columns[name] = values
