@@ -66,6 +66,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_I = TypeVar("_I")
 
 CHUNK_ROWS = 250_000
 """Rows validated at a time; peak memory of the first stage grows with it."""
@@ -155,9 +156,19 @@ class ParquetColumns:
         columns and types are the table's; the other parts are cast to them).
     keep : int
         Columns kept in memory after they were read.
+    pinned : sequence of str
+        Columns kept in memory for as long as the table (read when first asked
+        for), besides the ``keep`` last others: e.g. the group column, which
+        every analysis of the table reads again.
     """
 
-    def __init__(self, path: str | Path | Sequence[str | Path], *, keep: int = 2) -> None:
+    def __init__(
+        self,
+        path: str | Path | Sequence[str | Path],
+        *,
+        keep: int = 2,
+        pinned: Sequence[str] = (),
+    ) -> None:
         import pyarrow.parquet as pq
 
         paths = [path] if isinstance(path, str | Path) else list(path)
@@ -169,6 +180,7 @@ class ParquetColumns:
         self._schema = self._files[0].schema_arrow
         self.columns = pd.Index(self._schema.names)
         self._keep = keep
+        self._pinned = frozenset(pinned)
         self._cache: dict[str, pd.Series] = {}
 
     def __len__(self) -> int:
@@ -190,8 +202,9 @@ class ParquetColumns:
             )
             column = table.replace_schema_metadata(target.metadata).to_pandas()[name]
             self._cache[name] = column
-            while len(self._cache) > self._keep:
-                self._cache.pop(next(iter(self._cache)))
+            unpinned = [c for c in self._cache if c not in self._pinned]
+            for old in unpinned[: max(len(unpinned) - self._keep, 0)]:
+                del self._cache[old]
         return self._cache[name]
 
 
@@ -551,6 +564,67 @@ def _jobs(row_groups: Sequence[int], chunk_rows: int) -> list[_Job]:
     return jobs
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """Tables of the plan computed in one process: a share of the tables stage."""
+
+    numbers: tuple[int, ...]
+    plan: Plan
+    working: tuple[Path, ...]
+
+
+def _table_shares(plan: Plan, schema: Schema, shares: int) -> list[tuple[int, ...]]:
+    """The plan's tables in ``shares`` groups of about equal work (columns read),
+    each in plan order: the longest first, each to the share with least work so far."""
+    from dataclasses import replace
+
+    cost = {
+        spec.number: len(plan_columns(replace(plan, tables=(spec,)), schema))
+        for spec in plan.tables
+    }
+    load = [0] * shares
+    given: list[list[int]] = [[] for _ in range(shares)]
+    for number in sorted(cost, key=lambda n: -cost[n]):
+        least = load.index(min(load))
+        given[least].append(number)
+        load[least] += cost[number]
+    order = [spec.number for spec in plan.tables]
+    return [tuple(sorted(g, key=order.index)) for g in given if g]
+
+
+def _table_task(
+    share: _Tables, ctx: _Context
+) -> list[tuple[AnalysisResult, list[warnings.WarningMessage]]]:
+    """Each table of the share analysed on its own (its own plan of one table), with
+    the warnings it raised; the group column is read once for all of them."""
+    from dataclasses import replace
+
+    from kypho.analysis import analyze
+
+    data = cast(pd.DataFrame, ParquetColumns(share.working, pinned=(ctx.schema.group_column,)))
+    results = []
+    for number in share.numbers:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            one = replace(share.plan, tables=(share.plan.table(number),))
+            results.append((analyze(data, ctx.schema, one), list(caught)))
+    return results
+
+
+def _merge_results(plan: Plan, results: Sequence[AnalysisResult]) -> AnalysisResult:
+    """One result from results of one table each: the tables in plan order, the tests
+    used by any. Everything else comes from the plan, the schema and the group
+    column, so it is the same in each."""
+    from dataclasses import replace
+
+    tables = {table.number: table for result in results for table in result.tables}
+    return replace(
+        results[0],
+        tables=tuple(tables[spec.number] for spec in plan.tables),
+        tests_used=frozenset().union(*(r.tests_used for r in results)),
+    )
+
+
 def _run_job(job: _Job, ctx: _Context) -> _Part:
     """Validate, derive and screen one job's rows, a chunk at a time; the included
     patients' plan columns go to the job's own working file."""
@@ -692,11 +766,11 @@ def _start_worker(ctx: _Context, formulas: dict[str, Any]) -> None:
         FORMULAS.setdefault(name, formula)
 
 
-def _in_worker(task: Callable[[_Job, _Context], _T], job: _Job) -> _T:
-    """Run ``task`` on ``job`` with the worker's context."""
+def _in_worker(task: Callable[[_I, _Context], _T], item: _I) -> _T:
+    """Run ``task`` on ``item`` with the worker's context."""
     if _WORKER is None:  # pragma: no cover - set by _start_worker in every worker
         raise RuntimeError("registry worker used before it was started")
-    return task(job, _WORKER)
+    return task(item, _WORKER)
 
 
 def _formulas(schema: Schema) -> dict[str, Any] | None:
@@ -761,35 +835,40 @@ class _Runner:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
+    @property
+    def processes(self) -> int:
+        """Worker processes running the tasks (1: tasks run in this process)."""
+        return self._workers if self._pool is not None else 1
+
     def map(
         self,
-        task: Callable[[_Job, _Context], _T],
-        jobs: Sequence[_Job],
-        done: Callable[[_Job, _T], None] | None = None,
+        task: Callable[[_I, _Context], _T],
+        items: Sequence[_I],
+        done: Callable[[_I, _T], None] | None = None,
     ) -> list[_T]:
-        """``task`` of every job, in the jobs' order; ``done`` is called as each finishes."""
+        """``task`` of every item, in the items' order; ``done`` is called as each finishes."""
         if self._pool is None:
             results = []
-            for job in jobs:
-                results.append(task(job, self.ctx))
+            for item in items:
+                results.append(task(item, self.ctx))
                 if done is not None:
-                    done(job, results[-1])
+                    done(item, results[-1])
             return results
         from concurrent.futures import as_completed
 
-        futures = {self._pool.submit(_in_worker, task, job): job for job in jobs}
+        futures = {self._pool.submit(_in_worker, task, item): i for i, item in enumerate(items)}
         finished: dict[int, _T] = {}
         try:
             for future in as_completed(futures):
-                job = futures[future]
-                finished[job.index] = future.result()
+                i = futures[future]
+                finished[i] = future.result()
                 if done is not None:
-                    done(job, finished[job.index])
+                    done(items[i], finished[i])
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
-        return [finished[job.index] for job in jobs]
+        return [finished[i] for i in range(len(items))]
 
 
 def _find_repeated(runner: _Runner, jobs: list[_Job], group_rows: Sequence[int]) -> list[_Job]:
@@ -814,6 +893,31 @@ def _find_repeated(runner: _Runner, jobs: list[_Job], group_rows: Sequence[int])
         for i in np.unique(np.searchsorted(starts, held, side="right") - 1):
             mine[i][text] = rows
     return [dataclasses.replace(job, repeated=m) for job, m in zip(jobs, mine, strict=True)]
+
+
+def _analyze_parts(runner: _Runner, plan: Plan, working: tuple[Path, ...]) -> AnalysisResult:
+    """The plan's tables from the working file's parts: in this process, or shared
+    among the worker processes (each table whole in one of them) and merged."""
+    from kypho.analysis import analyze
+
+    schema = runner.ctx.schema
+    if runner.processes == 1 or len(plan.tables) < 2:
+        return analyze(cast(pd.DataFrame, ParquetColumns(working)), schema, plan)
+    shares = [
+        _Tables(numbers, plan, working) for numbers in _table_shares(plan, schema, runner.processes)
+    ]
+    found = {
+        result.tables[0].number: (result, caught)
+        for share in runner.map(_table_task, shares)
+        for result, caught in share
+    }
+    ordered = [found[spec.number] for spec in plan.tables]
+    for _, caught in ordered:
+        for warning in caught:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return _merge_results(plan, [result for result, _ in ordered])
 
 
 def analyze_registry(
@@ -902,7 +1006,6 @@ def _analyze_registry(
     import pyarrow.parquet as pq
 
     from kypho import progress as bars
-    from kypho.analysis import analyze
     from kypho.errors import DataError
 
     try:
@@ -914,7 +1017,10 @@ def _analyze_registry(
         [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)], chunk_rows
     )
     id_input = _input_id_column(source, schema)
-    with tempfile.TemporaryDirectory(prefix="kypho-registry-", dir=workdir) as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="kypho-registry-", dir=workdir)
+        )
         ctx = _Context(
             source=source,
             workdir=Path(tmp),
@@ -925,11 +1031,11 @@ def _analyze_registry(
             chunk_rows=chunk_rows,
         )
         group_rows = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
-        with _Runner(ctx, _worker_count(workers, len(jobs))) as runner:
-            with bars.bar(f"checking {source.name}'s ids for duplicates", ticking=True):
-                jobs = _find_repeated(runner, jobs, group_rows)
-            with bars.bar(f"validating {source.name}", total=total_rows, unit="rows") as shown:
-                parts = runner.map(_run_job, jobs, lambda _, part: shown.advance(part.rows))
+        runner = stack.enter_context(_Runner(ctx, _worker_count(workers, len(jobs))))
+        with bars.bar(f"checking {source.name}'s ids for duplicates", ticking=True):
+            jobs = _find_repeated(runner, jobs, group_rows)
+        with bars.bar(f"validating {source.name}", total=total_rows, unit="rows") as shown:
+            parts = runner.map(_run_job, jobs, lambda _, part: shown.advance(part.rows))
         for part in parts:
             for caught in part.warnings:
                 warnings.warn_explicit(
@@ -965,7 +1071,7 @@ def _analyze_registry(
         if on_stage is not None:
             on_stage()
         with bars.bar("analysing Tables 1-7 column by column", ticking=True):
-            result = analyze(cast(pd.DataFrame, ParquetColumns(working)), schema, plan)
+            result = _analyze_parts(runner, plan, tuple(working))
     problem_frame = (
         pd.concat(problems, ignore_index=True).sort_values(["row", "field"], kind="stable")
         if problems
