@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -127,6 +129,31 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
     assert str(info.value) == ("unknown report format(s) 'pdf'; allowed: md, html, csv, tex, docx")
 
 
+def html_with_hook(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    hook: object,
+    *,
+    figures: bool,
+    start: Callable[..., Any] | None = None,
+) -> tuple[str, pd.DataFrame]:
+    """report.html of the demo pipeline with ``hook`` as the Beyond section (started by
+    ``start`` before the report, if given), and the analysed data."""
+    monkeypatch.setattr(kypho.beyond, "report_section", hook, raising=False)
+    result, _validation, included, _screening = pipeline()
+    write_report(
+        tmp_path,
+        result,  # type: ignore[arg-type]
+        provenance=PROVENANCE,
+        formats=("html",),
+        figures=figures,
+        data=included,
+        schema=SCHEMA,
+        beyond=None if start is None else start(included, SCHEMA, figures=figures),
+    )
+    return (tmp_path / "report.html").read_text(encoding="utf-8"), included
+
+
 def test_beyond_hook_included_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def report_section(data: pd.DataFrame, schema: Schema) -> tuple[str, dict[str, bytes]]:
         svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
@@ -135,18 +162,7 @@ def test_beyond_hook_included_when_present(tmp_path: Path, monkeypatch: pytest.M
             {"power.svg": svg, "love.png": b"\x89PNG"},
         )
 
-    monkeypatch.setattr(kypho.beyond, "report_section", report_section, raising=False)
-    result, _validation, included, _screening = pipeline()
-    write_report(
-        tmp_path,
-        result,  # type: ignore[arg-type]
-        provenance=PROVENANCE,
-        formats=("html",),
-        figures=True,
-        data=included,
-        schema=SCHEMA,
-    )
-    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    page, included = html_with_hook(tmp_path, monkeypatch, report_section, figures=True)
     assert '<h2 id="beyond">Beyond the paper</h2>' in page
     # The hook saw the analysed patients (it may have run in the forked worker).
     assert f"<p>Power of the next study ({len(included)} patients).</p>" in page
@@ -341,20 +357,9 @@ def test_a_section_started_early_is_the_one_written(
 
     from kypho.report.document import start_beyond
 
-    monkeypatch.setattr(kypho.beyond, "report_section", hook_reporting_pid, raising=False)
-    result, _validation, included, _screening = pipeline()
-    pending = start_beyond(included, SCHEMA, figures=False)
-    write_report(
-        tmp_path,
-        result,  # type: ignore[arg-type]
-        provenance=PROVENANCE,
-        formats=("html",),
-        figures=False,
-        data=included,
-        schema=SCHEMA,
-        beyond=pending,
+    page, included = html_with_hook(
+        tmp_path, monkeypatch, hook_reporting_pid, figures=False, start=start_beyond
     )
-    page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert f", {len(included)} patients</p>" in page
     pid = int(page.split("<p>pid ")[1].split(",")[0])
     forked = "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
