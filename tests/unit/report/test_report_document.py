@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -15,7 +17,13 @@ from kypho.analysis.demo import demo_cohort
 from kypho.eligibility import screen
 from kypho.errors import AnalysisError
 from kypho.measures import derive
-from kypho.report.document import Provenance, beyond_section, manifest, write_report
+from kypho.report.document import (
+    NO_FIGURES,
+    Provenance,
+    beyond_section,
+    manifest,
+    write_report,
+)
 from kypho.schema import Schema, load_schema
 from kypho.validate import validate
 
@@ -121,6 +129,31 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
     assert str(info.value) == ("unknown report format(s) 'pdf'; allowed: md, html, csv, tex, docx")
 
 
+def html_with_hook(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    hook: object,
+    *,
+    figures: bool,
+    start: Callable[..., Any] | None = None,
+) -> tuple[str, pd.DataFrame]:
+    """report.html of the demo pipeline with ``hook`` as the Beyond section (started by
+    ``start`` before the report, if given), and the analysed data."""
+    monkeypatch.setattr(kypho.beyond, "report_section", hook, raising=False)
+    result, _validation, included, _screening = pipeline()
+    write_report(
+        tmp_path,
+        result,  # type: ignore[arg-type]
+        provenance=PROVENANCE,
+        formats=("html",),
+        figures=figures,
+        data=included,
+        schema=SCHEMA,
+        beyond=None if start is None else start(included, SCHEMA, figures=figures),
+    )
+    return (tmp_path / "report.html").read_text(encoding="utf-8"), included
+
+
 def test_beyond_hook_included_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def report_section(data: pd.DataFrame, schema: Schema) -> tuple[str, dict[str, bytes]]:
         svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
@@ -129,18 +162,7 @@ def test_beyond_hook_included_when_present(tmp_path: Path, monkeypatch: pytest.M
             {"power.svg": svg, "love.png": b"\x89PNG"},
         )
 
-    monkeypatch.setattr(kypho.beyond, "report_section", report_section, raising=False)
-    result, _validation, included, _screening = pipeline()
-    write_report(
-        tmp_path,
-        result,  # type: ignore[arg-type]
-        provenance=PROVENANCE,
-        formats=("html",),
-        figures=False,
-        data=included,
-        schema=SCHEMA,
-    )
-    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    page, included = html_with_hook(tmp_path, monkeypatch, report_section, figures=True)
     assert '<h2 id="beyond">Beyond the paper</h2>' in page
     # The hook saw the analysed patients (it may have run in the forked worker).
     assert f"<p>Power of the next study ({len(included)} patients).</p>" in page
@@ -232,3 +254,145 @@ def test_a_beyond_hook_removed_before_the_worker_starts_gives_no_section(
 
     monkeypatch.delattr(kypho.beyond, "report_section", raising=False)
     assert _start_beyond(pd.DataFrame({"x": [1, 2]}), SCHEMA)() is None
+
+
+def test_no_figures_reaches_the_beyond_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``figures=False`` is passed to a hook that takes it, and no figure is shown."""
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
+
+    def report_section(
+        data: pd.DataFrame, schema: Schema, *, plan: object = None, figures: bool = True
+    ) -> tuple[str, dict[str, bytes], dict[str, str]]:
+        # Draws its figure even when told not to: the report must still show none.
+        return f"<p>figures={figures}</p>", {"b1.svg": svg}, {"b1.svg": "Figure B1."}
+
+    monkeypatch.setattr(kypho.beyond, "report_section", report_section, raising=False)
+    result, validation, included, screening = pipeline()
+    options = {
+        "provenance": PROVENANCE,
+        "formats": ("html",),
+        "validation": validation,
+        "screening": screening,
+        "data": included,
+        "schema": SCHEMA,
+    }
+    write_report(tmp_path / "without", result, figures=False, **options)  # type: ignore[arg-type]
+    page = (tmp_path / "without" / "report.html").read_text(encoding="utf-8")
+    assert "<p>figures=False</p>" in page
+    assert "<svg" not in page
+    assert "<img" not in page
+    assert "Figure B1." not in page
+    assert page.count(NO_FIGURES) == 1
+    assert f'<p class="note">{NO_FIGURES}</p>' in page
+    assert not (tmp_path / "without" / "figures").exists()
+
+    write_report(tmp_path / "with", result, figures=True, **options)  # type: ignore[arg-type]
+    page = (tmp_path / "with" / "report.html").read_text(encoding="utf-8")
+    assert "<p>figures=True</p>" in page
+    assert "<figcaption>Figure B1.</figcaption>" in page
+    assert NO_FIGURES not in page
+
+
+def test_an_older_hook_without_a_figures_keyword_still_works(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def report_section(data: pd.DataFrame, schema: Schema) -> tuple[str, dict[str, bytes]]:
+        return f"<p>{len(data)} patients</p>", {"b1.svg": b"<svg/>"}
+
+    monkeypatch.setattr(kypho.beyond, "report_section", report_section, raising=False)
+    frame = pd.DataFrame({"x": [1, 2]})
+    assert beyond_section(frame, SCHEMA) == ("<p>2 patients</p>", {"b1.svg": b"<svg/>"}, {})
+    assert beyond_section(frame, SCHEMA, figures=False) == ("<p>2 patients</p>", {}, {})
+
+
+def test_no_figures_leaves_out_the_figures_of_other_sections(tmp_path: Path) -> None:
+    from kypho.report.sections import Paragraph, ReportSection, SectionFigure
+
+    result, *_ = pipeline()
+    own = ReportSection(
+        "extra",
+        "Extra",
+        (Paragraph("Text stays."), SectionFigure("extra_fig", b"\x89PNG", b"<svg/>", "Figure S1.")),
+    )
+    plain = ("plain", "Plain", "<p>Plain text stays.</p>", {"plain.svg": b"<svg/>"})
+    files = write_report(
+        tmp_path,
+        result,  # type: ignore[arg-type]
+        provenance=PROVENANCE,
+        formats=("html", "md"),
+        figures=False,
+        sections=[own, plain],
+    )
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Text stays." in page
+    assert "<p>Plain text stays.</p>" in page
+    assert "<svg" not in page
+    assert "Figure S1." not in page
+    assert "Figure S1." not in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert not (tmp_path / "figures").exists()
+    assert {f.name for f in files} == {"report.html", "report.md"}
+
+
+def slow_hook(data: pd.DataFrame, schema: Schema) -> tuple[str, dict[str, bytes]]:
+    import time
+
+    time.sleep(60)  # stopped long before, or the test fails (it does not wait for it)
+    return "<p>late</p>", {}
+
+
+def _beyond_workers() -> list[object]:
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.name == "kypho-beyond"]
+
+
+def test_a_section_started_early_is_the_one_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kypho analyze`` starts the section after screening and hands it to write_report."""
+    import multiprocessing
+    import os
+
+    from kypho.report.document import start_beyond
+
+    page, included = html_with_hook(
+        tmp_path, monkeypatch, hook_reporting_pid, figures=False, start=start_beyond
+    )
+    assert f", {len(included)} patients</p>" in page
+    pid = int(page.split("<p>pid ")[1].split(",")[0])
+    forked = "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+    assert (pid != os.getpid()) == forked  # computed by the worker started early
+    assert _beyond_workers() == []
+
+
+def test_a_section_nobody_collects_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kypho.report.document import start_beyond
+
+    monkeypatch.setattr(kypho.beyond, "report_section", slow_hook, raising=False)
+    result, _validation, included, _screening = pipeline()
+    # No report.html: the section is not wanted.
+    pending = start_beyond(included, SCHEMA)
+    write_report(tmp_path / "md", result, provenance=PROVENANCE, formats=("md",), beyond=pending)  # type: ignore[arg-type]
+    assert _beyond_workers() == []
+    # Writing fails: the report does not wait for its section either.
+    pending = start_beyond(included, SCHEMA)
+
+    def fail(*args: object, **kwargs: object) -> Path:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("kypho.report.word.write_docx", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(
+            tmp_path / "all",
+            result,  # type: ignore[arg-type]
+            provenance=PROVENANCE,
+            figures=False,
+            data=included,
+            schema=SCHEMA,
+            beyond=pending,
+        )
+    assert _beyond_workers() == []
