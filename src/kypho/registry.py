@@ -11,8 +11,10 @@ million patients. This module serves larger files, stored as Parquet:
    (:func:`kypho.validation.validate`, :func:`kypho.measures.derive`,
    :func:`kypho.eligibility.screen`), and its included patients — only the
    columns the analysis plan needs — are appended to a working Parquet file.
-   Duplicate ids are found first over the whole id column, so a patient id
-   repeated in two chunks is rejected as it would be in memory. Problems keep
+   Duplicate ids are found first over the whole file, so a patient id
+   repeated in two chunks is rejected as it would be in memory: each job
+   turns its ids into 64-bit keys, this process sorts the keys of all rows,
+   and only rows whose key is shared are read again to compare their ids. Problems keep
    their row numbers in the whole file. Runs of row groups are independent
    jobs, so several processes can validate them at once (``workers``); each
    writes its own part of the working file, and the parts are put back in the
@@ -39,7 +41,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,9 @@ __all__ = [
     "read_parquet",
     "write_parquet",
 ]
+
+_T = TypeVar("_T")
+_I = TypeVar("_I")
 
 CHUNK_ROWS = 250_000
 """Rows validated at a time; peak memory of the first stage grows with it."""
@@ -151,9 +156,19 @@ class ParquetColumns:
         columns and types are the table's; the other parts are cast to them).
     keep : int
         Columns kept in memory after they were read.
+    pinned : sequence of str
+        Columns kept in memory for as long as the table (read when first asked
+        for), besides the ``keep`` last others: e.g. the group column, which
+        every analysis of the table reads again.
     """
 
-    def __init__(self, path: str | Path | Sequence[str | Path], *, keep: int = 2) -> None:
+    def __init__(
+        self,
+        path: str | Path | Sequence[str | Path],
+        *,
+        keep: int = 2,
+        pinned: Sequence[str] = (),
+    ) -> None:
         import pyarrow.parquet as pq
 
         paths = [path] if isinstance(path, str | Path) else list(path)
@@ -165,6 +180,7 @@ class ParquetColumns:
         self._schema = self._files[0].schema_arrow
         self.columns = pd.Index(self._schema.names)
         self._keep = keep
+        self._pinned = frozenset(pinned)
         self._cache: dict[str, pd.Series] = {}
 
     def __len__(self) -> int:
@@ -186,8 +202,9 @@ class ParquetColumns:
             )
             column = table.replace_schema_metadata(target.metadata).to_pandas()[name]
             self._cache[name] = column
-            while len(self._cache) > self._keep:
-                self._cache.pop(next(iter(self._cache)))
+            unpinned = [c for c in self._cache if c not in self._pinned]
+            for old in unpinned[: max(len(unpinned) - self._keep, 0)]:
+                del self._cache[old]
         return self._cache[name]
 
 
@@ -277,26 +294,119 @@ def plan_columns(plan: Plan, schema: Schema) -> list[str]:
     return [v.name for v in schema if v.name in needed]
 
 
-def _duplicate_ids(path: Path, id_column: str | None) -> dict[str, str]:
+_NO_ID = np.uint64(0)
+"""The key of a missing or empty id (an id's own key is odd, so never this)."""
+
+
+def _id_keys(ids: Any) -> NDArray[np.uint64]:
+    """A 64-bit key of each id's text, as ids are compared (cast to text, spaces
+    trimmed); :data:`_NO_ID` for a missing or empty id.
+
+    Equal texts have equal keys; different texts almost always have different
+    ones (a shared key is checked on the texts themselves, see
+    :func:`_repeated_ids`). The key mixes the text's length and its bytes eight
+    at a time with multiply–xorshift steps, vectorised over all ids: about 20 ns
+    an id, against a hash table of Python strings.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.fill_null(pc.utf8_trim_whitespace(pc.cast(ids, pa.large_string())), "")
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    n = len(text)
+    buffers = text.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[text.offset : text.offset + n + 1]
+    data = (
+        np.frombuffer(buffers[2], dtype=np.uint8)
+        if buffers[2] is not None
+        else np.zeros(0, np.uint8)
+    )
+    lengths = np.diff(offsets)
+    base = int(offsets[0])
+    mix = np.uint64(0x9E3779B97F4A7C15)
+    keys = lengths.astype(np.uint64) * mix
+    width = int(lengths.max(initial=0))
+    words = (width + 7) // 8
+    if n and int(lengths.min()) == width:
+        # Ids of one length (the common case): the bytes are a matrix already.
+        matrix = np.zeros((n, 8 * words), dtype=np.uint8)
+        matrix[:, :width] = data[base : base + n * width].reshape(n, width)
+        for column in matrix.view(np.uint64).T:
+            keys = _mix_word(keys, column)
+        return _finish_keys(keys, lengths)
+    # Eight zero bytes after the data, so that every eight-byte read stays inside it.
+    padded = np.concatenate([data[base : int(offsets[-1])], np.zeros(8, np.uint8)])
+    starts = offsets[:-1] - base
+    step = np.arange(8)
+    for word in range(words):
+        live = np.flatnonzero(lengths > 8 * word)
+        chunk = padded[starts[live, None] + (8 * word + step)]
+        chunk[step >= (lengths[live, None] - 8 * word)] = 0  # bytes past the id's end
+        keys[live] = _mix_word(keys[live], chunk.view(np.uint64).ravel())
+    return _finish_keys(keys, lengths)
+
+
+def _mix_word(keys: NDArray[np.uint64], word: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """One step of :func:`_id_keys`: eight more bytes of each id into its key."""
+    mixed = keys ^ word
+    mixed *= np.uint64(0xBF58476D1CE4E5B9)
+    mixed ^= mixed >> np.uint64(31)
+    return mixed
+
+
+def _finish_keys(keys: NDArray[np.uint64], lengths: NDArray[np.int64]) -> NDArray[np.uint64]:
+    """The last step of :func:`_id_keys`: spread the bits; odd keys, :data:`_NO_ID` for no id."""
+    keys ^= keys >> np.uint64(29)
+    keys *= np.uint64(0x94D049BB133111EB)
+    keys ^= keys >> np.uint64(32)
+    keys |= np.uint64(1)
+    keys[lengths == 0] = _NO_ID
+    return keys
+
+
+def _key_job(job: _Job, ctx: _Context) -> NDArray[np.uint64]:
+    """The keys of the ids in one job's rows (:func:`_id_keys`), in row order."""
+    import pyarrow.parquet as pq
+
+    if ctx.id_input is None:
+        return np.zeros(0, dtype=np.uint64)
+    file = pq.ParquetFile(ctx.source)
+    return _id_keys(file.read_row_groups(list(job.row_groups), columns=[ctx.id_input]).column(0))
+
+
+def _repeated_ids(
+    source: Path, id_column: str, keys: NDArray[np.uint64], group_rows: Sequence[int]
+) -> dict[str, str]:
     """Ids that occur on more than one row of the file (compared as text), each with
-    the rows holding it ("11, 231"), as the in-memory validation names them."""
-    if id_column is None:
-        return {}
+    the rows holding it ("11, 231"), as the in-memory validation names them.
+
+    ``keys`` are the ids' keys in file order. Only rows whose key is shared are
+    read again, and their texts compared, so keys that collide without the texts
+    being equal do not make a duplicate.
+    """
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    ids = pq.read_table(path, columns=[id_column]).column(0)
-    ids = pc.utf8_trim_whitespace(pc.cast(ids, "string"))
-    counts = pc.value_counts(ids)
-    repeated = pc.filter(counts, pc.greater(counts.field("counts"), 1)).field("values")
-    repeated = pc.filter(repeated, pc.and_(pc.is_valid(repeated), pc.not_equal(repeated, "")))
-    if len(repeated) == 0:
+    present = np.sort(keys[keys != _NO_ID])
+    shared = np.unique(present[1:][present[1:] == present[:-1]])
+    if shared.size == 0:
         return {}
-    hit = pc.is_in(ids, value_set=repeated)
-    rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False)) + 1
-    values = pc.filter(ids, hit).to_pylist()
-    where = pd.Series(rows).groupby(np.asarray(values, dtype=object), sort=False)
-    return {str(k): ", ".join(str(r) for r in v) for k, v in where}
+    where = np.minimum(np.searchsorted(shared, keys), shared.size - 1)
+    rows = np.flatnonzero(shared[where] == keys)
+    bounds = np.cumsum([0, *group_rows])
+    file = pq.ParquetFile(source)
+    texts: list[str] = []
+    for group in np.unique(np.searchsorted(bounds, rows, side="right") - 1):
+        local = rows[(rows >= bounds[group]) & (rows < bounds[group + 1])] - bounds[group]
+        column = file.read_row_group(int(group), columns=[id_column]).column(0)
+        column = pc.utf8_trim_whitespace(pc.cast(column, "string"))
+        texts.extend(str(t) for t in column.take(local).to_pylist())
+    holding: dict[str, list[int]] = {}
+    for text, row in zip(texts, (rows + 1).tolist(), strict=True):
+        holding.setdefault(text, []).append(row)
+    return {
+        text: ", ".join(str(r) for r in held) for text, held in holding.items() if len(held) > 1
+    }
 
 
 def _input_id_column(path: Path, schema: Schema) -> str | None:
@@ -401,6 +511,8 @@ class _Job:
     index: int
     row_groups: tuple[int, ...]
     offset: int  # rows of the file before the job's first row
+    # Ids of the job's rows that other rows of the file share, with the rows holding each.
+    repeated: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -412,7 +524,6 @@ class _Context:
     schema: Schema
     keep: tuple[str, ...]
     id_input: str | None
-    repeated: dict[str, str]
     strict: bool
     chunk_rows: int
 
@@ -451,6 +562,67 @@ def _jobs(row_groups: Sequence[int], chunk_rows: int) -> list[_Job]:
     if groups:
         jobs.append(_Job(len(jobs), tuple(groups), start))
     return jobs
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Tables of the plan computed in one process: a share of the tables stage."""
+
+    numbers: tuple[int, ...]
+    plan: Plan
+    working: tuple[Path, ...]
+
+
+def _table_shares(plan: Plan, schema: Schema, shares: int) -> list[tuple[int, ...]]:
+    """The plan's tables in ``shares`` groups of about equal work (columns read),
+    each in plan order: the longest first, each to the share with least work so far."""
+    from dataclasses import replace
+
+    cost = {
+        spec.number: len(plan_columns(replace(plan, tables=(spec,)), schema))
+        for spec in plan.tables
+    }
+    load = [0] * shares
+    given: list[list[int]] = [[] for _ in range(shares)]
+    for number in sorted(cost, key=lambda n: -cost[n]):
+        least = load.index(min(load))
+        given[least].append(number)
+        load[least] += cost[number]
+    order = [spec.number for spec in plan.tables]
+    return [tuple(sorted(g, key=order.index)) for g in given if g]
+
+
+def _table_task(
+    share: _Tables, ctx: _Context
+) -> list[tuple[AnalysisResult, list[warnings.WarningMessage]]]:
+    """Each table of the share analysed on its own (its own plan of one table), with
+    the warnings it raised; the group column is read once for all of them."""
+    from dataclasses import replace
+
+    from kypho.analysis import analyze
+
+    data = cast(pd.DataFrame, ParquetColumns(share.working, pinned=(ctx.schema.group_column,)))
+    results = []
+    for number in share.numbers:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            one = replace(share.plan, tables=(share.plan.table(number),))
+            results.append((analyze(data, ctx.schema, one), list(caught)))
+    return results
+
+
+def _merge_results(plan: Plan, results: Sequence[AnalysisResult]) -> AnalysisResult:
+    """One result from results of one table each: the tables in plan order, the tests
+    used by any. Everything else comes from the plan, the schema and the group
+    column, so it is the same in each."""
+    from dataclasses import replace
+
+    tables = {table.number: table for result in results for table in result.tables}
+    return replace(
+        results[0],
+        tables=tuple(tables[spec.number] for spec in plan.tables),
+        tests_used=frozenset().union(*(r.tests_used for r in results)),
+    )
 
 
 def _run_job(job: _Job, ctx: _Context) -> _Part:
@@ -492,11 +664,12 @@ def _run_job(job: _Job, ctx: _Context) -> _Part:
             chunks += 1
             size = len(chunk)
             rejected_dup = np.zeros(size, dtype=bool)
-            if ctx.repeated and ctx.id_input is not None:
+            if job.repeated and ctx.id_input is not None:
                 rejected_dup, dup_problems = _duplicate_problems(
-                    chunk, ctx.id_input, ctx.repeated, offset, ctx.schema
+                    chunk, ctx.id_input, job.repeated, offset, ctx.schema
                 )
-                problems.append(dup_problems)
+                if len(dup_problems):  # an empty frame would make the columns' types object
+                    problems.append(dup_problems)
             # Copy the chunk only when some rows leave it.
             kept = chunk[~rejected_dup].reset_index(drop=True) if rejected_dup.any() else chunk
             checked = validate(kept, ctx.schema, strict=ctx.strict)
@@ -593,10 +766,11 @@ def _start_worker(ctx: _Context, formulas: dict[str, Any]) -> None:
         FORMULAS.setdefault(name, formula)
 
 
-def _worker_job(job: _Job) -> _Part:
+def _in_worker(task: Callable[[_I, _Context], _T], item: _I) -> _T:
+    """Run ``task`` on ``item`` with the worker's context."""
     if _WORKER is None:  # pragma: no cover - set by _start_worker in every worker
         raise RuntimeError("registry worker used before it was started")
-    return _run_job(job, _WORKER)
+    return task(item, _WORKER)
 
 
 def _formulas(schema: Schema) -> dict[str, Any] | None:
@@ -629,38 +803,121 @@ def _worker_count(workers: int | None, jobs: int) -> int:
     return max(1, min(workers, jobs))
 
 
-def _run_jobs(
-    jobs: list[_Job], ctx: _Context, workers: int, advance: Callable[[int], None]
-) -> list[_Part]:
-    """Every job's part, in the jobs' order (run in ``workers`` processes when > 1)."""
-    formulas = _formulas(ctx.schema) if workers > 1 else None
-    if formulas is None:
-        parts = []
-        for job in jobs:
-            parts.append(_run_job(job, ctx))
-            advance(parts[-1].rows)
-        return parts
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+class _Runner:
+    """Runs tasks on jobs, in this process or in ``workers`` worker processes.
 
-    done: dict[int, _Part] = {}
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(ctx, formulas),
-    ) as pool:
-        futures = [pool.submit(_worker_job, job) for job in jobs]
+    Used as a context manager, so that the same processes serve every stage
+    (the ids' keys, then validation) and are started once.
+    """
+
+    def __init__(self, ctx: _Context, workers: int) -> None:
+        self.ctx = ctx
+        self._formulas = _formulas(ctx.schema) if workers > 1 else None
+        self._workers = workers
+        self._stack = contextlib.ExitStack()
+        self._pool: Any = None
+
+    def __enter__(self) -> _Runner:
+        if self._formulas is not None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = self._stack.enter_context(
+                ProcessPoolExecutor(
+                    max_workers=self._workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_worker,
+                    initargs=(self.ctx, self._formulas),
+                )
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    @property
+    def processes(self) -> int:
+        """Worker processes running the tasks (1: tasks run in this process)."""
+        return self._workers if self._pool is not None else 1
+
+    def map(
+        self,
+        task: Callable[[_I, _Context], _T],
+        items: Sequence[_I],
+        done: Callable[[_I, _T], None] | None = None,
+    ) -> list[_T]:
+        """``task`` of every item, in the items' order; ``done`` is called as each finishes."""
+        if self._pool is None:
+            results = []
+            for item in items:
+                results.append(task(item, self.ctx))
+                if done is not None:
+                    done(item, results[-1])
+            return results
+        from concurrent.futures import as_completed
+
+        futures = {self._pool.submit(_in_worker, task, item): i for i, item in enumerate(items)}
+        finished: dict[int, _T] = {}
         try:
             for future in as_completed(futures):
-                part = future.result()
-                done[part.index] = part
-                advance(part.rows)
+                i = futures[future]
+                finished[i] = future.result()
+                if done is not None:
+                    done(items[i], finished[i])
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
-    return [done[job.index] for job in jobs]
+        return [finished[i] for i in range(len(items))]
+
+
+def _find_repeated(runner: _Runner, jobs: list[_Job], group_rows: Sequence[int]) -> list[_Job]:
+    """The jobs, each with the ids of its rows that are shared with other rows of the file.
+
+    The ids' keys are computed by the jobs (in the workers); only the merge of
+    the keys — a sort of one number per row — runs in this process.
+    """
+    ctx = runner.ctx
+    if ctx.id_input is None or not jobs:
+        return jobs
+    keys = runner.map(_key_job, jobs)
+    repeated = _repeated_ids(ctx.source, ctx.id_input, np.concatenate(keys), group_rows)
+    if not repeated:
+        return jobs
+    import dataclasses
+
+    starts = np.array([job.offset for job in jobs])
+    mine: list[dict[str, str]] = [{} for _ in jobs]
+    for text, rows in repeated.items():
+        held = np.array([int(r) for r in rows.split(", ")]) - 1  # rows counted from 0
+        for i in np.unique(np.searchsorted(starts, held, side="right") - 1):
+            mine[i][text] = rows
+    return [dataclasses.replace(job, repeated=m) for job, m in zip(jobs, mine, strict=True)]
+
+
+def _analyze_parts(runner: _Runner, plan: Plan, working: tuple[Path, ...]) -> AnalysisResult:
+    """The plan's tables from the working file's parts: in this process, or shared
+    among the worker processes (each table whole in one of them) and merged."""
+    from kypho.analysis import analyze
+
+    schema = runner.ctx.schema
+    if runner.processes == 1 or len(plan.tables) < 2:
+        return analyze(cast(pd.DataFrame, ParquetColumns(working)), schema, plan)
+    shares = [
+        _Tables(numbers, plan, working) for numbers in _table_shares(plan, schema, runner.processes)
+    ]
+    found = {
+        result.tables[0].number: (result, caught)
+        for share in runner.map(_table_task, shares)
+        for result, caught in share
+    }
+    ordered = [found[spec.number] for spec in plan.tables]
+    for _, caught in ordered:
+        for warning in caught:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return _merge_results(plan, [result for result, _ in ordered])
 
 
 def analyze_registry(
@@ -749,7 +1006,6 @@ def _analyze_registry(
     import pyarrow.parquet as pq
 
     from kypho import progress as bars
-    from kypho.analysis import analyze
     from kypho.errors import DataError
 
     try:
@@ -761,21 +1017,25 @@ def _analyze_registry(
         [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)], chunk_rows
     )
     id_input = _input_id_column(source, schema)
-    with bars.bar(f"checking {source.name}'s ids for duplicates", ticking=True):
-        repeated = _duplicate_ids(source, id_input)
-    with tempfile.TemporaryDirectory(prefix="kypho-registry-", dir=workdir) as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="kypho-registry-", dir=workdir)
+        )
         ctx = _Context(
             source=source,
             workdir=Path(tmp),
             schema=schema,
             keep=tuple(plan_columns(plan, schema)),
             id_input=id_input,
-            repeated=repeated,
             strict=strict,
             chunk_rows=chunk_rows,
         )
+        group_rows = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+        runner = stack.enter_context(_Runner(ctx, _worker_count(workers, len(jobs))))
+        with bars.bar(f"checking {source.name}'s ids for duplicates", ticking=True):
+            jobs = _find_repeated(runner, jobs, group_rows)
         with bars.bar(f"validating {source.name}", total=total_rows, unit="rows") as shown:
-            parts = _run_jobs(jobs, ctx, _worker_count(workers, len(jobs)), shown.advance)
+            parts = runner.map(_run_job, jobs, lambda _, part: shown.advance(part.rows))
         for part in parts:
             for caught in part.warnings:
                 warnings.warn_explicit(
@@ -811,7 +1071,7 @@ def _analyze_registry(
         if on_stage is not None:
             on_stage()
         with bars.bar("analysing Tables 1-7 column by column", ticking=True):
-            result = analyze(cast(pd.DataFrame, ParquetColumns(working)), schema, plan)
+            result = _analyze_parts(runner, plan, tuple(working))
     problem_frame = (
         pd.concat(problems, ignore_index=True).sort_values(["row", "field"], kind="stable")
         if problems

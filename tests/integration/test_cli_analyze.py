@@ -106,6 +106,27 @@ def test_full_run_docx_holds_seven_tables(full_run: tuple[Path, Path, Result]) -
     assert document.tables[0].rows[0].cells[1].text == "Experimental group"
 
 
+def test_no_figures_means_no_figure_anywhere(tmp_path: Path) -> None:
+    """``--no-figures``: not the main figures nor the "Beyond the paper" ones; text stays."""
+    from kypho.report.document import NO_FIGURES
+
+    data = write_cohort(tmp_path / "c.csv", 60, bad_row=False)
+    out = tmp_path / "out"
+    result = run(str(data), "--out", str(out), "--format", "html", "--no-figures", "-q")
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert '<h2 id="beyond">Beyond the paper</h2>' in page
+    assert "Group × time interaction" in page  # the section's tables are there
+    assert "<svg" not in page
+    assert "<img" not in page
+    assert "<figure" not in page
+    assert "Figure B" not in page
+    assert page.count(NO_FIGURES) == 1
+    assert not (out / "figures").exists()
+    help_text = CliRunner().invoke(main, ["analyze", "--help"]).output
+    assert "No figures anywhere" in help_text
+
+
 def test_selected_format_without_figures(tmp_path: Path) -> None:
     data = write_cohort(tmp_path / "c.csv", 40, bad_row=False)
     out = tmp_path / "out"

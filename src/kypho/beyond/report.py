@@ -228,7 +228,7 @@ def _power_part(
     schema: Schema,
     plan: Plan,
     seed: int,
-    figures: dict[str, bytes],
+    figures: dict[str, bytes] | None,
     captions: dict[str, str],
     shown: progress.Bar,
 ) -> list[str]:
@@ -296,7 +296,7 @@ def _power_part(
         )
     )
     main = [e for e in endpoints if e.kind in ("proportions", "ordinal")][:3]
-    if main:
+    if main and figures is not None:
         curves: dict[str, list[Any]] = {e.label: [] for e in main}
         name = "figure_b1_power_curves.svg"
         figures[name] = _svg(
@@ -321,7 +321,7 @@ def _trajectory_part(
     data: pd.DataFrame,
     schema: Schema,
     plan: Plan,
-    figures: dict[str, bytes],
+    figures: dict[str, bytes] | None,
     captions: dict[str, str],
     shown: progress.Bar,
 ) -> list[str]:
@@ -344,7 +344,6 @@ def _trajectory_part(
     for measure in plan.beyond.trajectories:
         if measure not in schema.repeated:
             continue
-        k = len(figures) + 1  # numbered in order: B1 is the power curves, if drawn
         shown.describe(f"mixed model: {measure}")
         try:
             result = fit_trajectory(data, schema, measure, _memo=memo)
@@ -380,6 +379,9 @@ def _trajectory_part(
         out.append(_table(["Timepoint", "Difference", "95% CI", "P"], rows, caption))
         if result.notes:
             out.append(f'<p class="note">Fit notes: {_esc("; ".join(result.notes))}</p>')
+        if figures is None:
+            continue
+        k = len(figures) + 1  # numbered in order: B1 is the power curves, if drawn
         name = f"figure_b{k}_trajectory_{measure}.svg"
         figures[name] = _svg(
             partial(plot_trajectory, result, time_labels=time_labels),
@@ -402,7 +404,7 @@ def _confounding_part(
     data: pd.DataFrame,
     schema: Schema,
     plan: Plan,
-    figures: dict[str, bytes],
+    figures: dict[str, bytes] | None,
     captions: dict[str, str],
     shown: progress.Bar,
 ) -> list[str]:
@@ -436,7 +438,8 @@ def _confounding_part(
         )
     )
     out += _effect_tables(result, schema, plan, treated, control)
-    out.append(_love_figure(result, schema, figures, captions))
+    if figures is not None:
+        out.append(_love_figure(result, schema, figures, captions))
     return out
 
 
@@ -548,6 +551,7 @@ def report_section(
     plan: Plan | None = None,
     sims: int | None = None,
     seed: int = 20_260_101,
+    figures: bool = True,
 ) -> tuple[str, dict[str, bytes], dict[str, str]]:
     """Build the "Beyond the paper" section of the HTML report.
 
@@ -565,17 +569,22 @@ def report_section(
         ``beyond.power.sims``).
     seed : int
         Seed of the simulations (fixed, so the report is reproducible).
+    figures : bool
+        Whether to draw the figures. Without them (``kypho analyze --no-figures``)
+        the tables and text are the same, the sentences that point to a figure are
+        left out, and matplotlib is not imported.
 
     Returns
     -------
     html_fragment : str
         Subsections (``<h3>``) with explanations, tables and figure references.
     figures : dict of str to bytes
-        SVG figures by file name, in the order they are referred to.
+        SVG figures by file name, in the order they are referred to (none when
+        ``figures`` is false).
     captions : dict of str to str
         The numbered caption of each figure, by file name.
     """
-    figures: dict[str, bytes] = {}
+    drawn: dict[str, bytes] | None = {} if figures else None
     captions: dict[str, str] = {}
     if plan is None:
         from kypho.analysis.plan import load_plan
@@ -585,9 +594,9 @@ def report_section(
     if sims is not None:
         plan = replace(plan, beyond=replace(plan.beyond, sims=sims))
     builders: list[Callable[[progress.Bar], list[str]]] = [
-        partial(_power_part, data, schema, plan, seed, figures, captions),
-        partial(_trajectory_part, data, schema, plan, figures, captions),
-        partial(_confounding_part, data, schema, plan, figures, captions),
+        partial(_power_part, data, schema, plan, seed, drawn, captions),
+        partial(_trajectory_part, data, schema, plan, drawn, captions),
+        partial(_confounding_part, data, schema, plan, drawn, captions),
     ]
     with progress.bar("Beyond the paper", total=len(builders), unit="parts") as shown:
         for build in builders:
@@ -601,4 +610,4 @@ def report_section(
                     f"{_esc(str(exc))}</p>"
                 )
             shown.advance()
-    return "\n".join(parts), figures, captions
+    return "\n".join(parts), drawn or {}, captions

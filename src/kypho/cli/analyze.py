@@ -228,7 +228,13 @@ _FILES_BY_FORMAT: dict[str, tuple[str, ...]] = {
     type=click.Choice(FORMAT_CHOICES),
     help="Output format; repeat for several. Default: all of md, html, csv, tex, docx.",
 )
-@click.option("--no-figures", is_flag=True, help="Skip the figures (faster).")
+@click.option(
+    "--no-figures",
+    is_flag=True,
+    help="No figures anywhere (faster): none drawn, no figures/ folder, none in report.html "
+    '(the "Beyond the paper" section included) or report.docx; every table and all the text '
+    "are kept, and report.html says in one sentence that figures were left out on request.",
+)
 @click.option(
     "--plan",
     "plan_path",

@@ -12,7 +12,11 @@ report includes a "Beyond the paper" section with ``html_fragment`` (trusted HTM
 made by kypho itself) and each figure of ``figures`` (``{file name: bytes}``; names
 ending in ``.svg`` are inlined, ``.png`` embedded as base64), captioned by
 ``captions`` (``{file name: caption}``; the file name where none is given). ``data`` is the analysed
-(included, derived) data and ``schema`` the study schema. Without the package or
+(included, derived) data and ``schema`` the study schema. A report without figures
+(``write_report(..., figures=False)``, ``kypho analyze --no-figures``) calls
+``report_section(data, schema, ..., figures=False)`` when the function takes a
+``figures`` keyword, and keeps none of the figures of one that does not (the
+older signature still works). Without the package or
 the function the section is left out; an error inside it is reported in the
 section rather than losing the rest of the report. The hook runs in a second
 (forked) process beside the figures and files where the platform allows, so it
@@ -48,7 +52,7 @@ from kypho.report.render import (
     to_latex,
     to_markdown,
 )
-from kypho.report.sections import ReportSection, section_html, section_markdown
+from kypho.report.sections import ReportSection, SectionFigure, section_html, section_markdown
 from kypho.report.text import flow_text, methods_text, results_text, software_versions
 
 if TYPE_CHECKING:
@@ -64,6 +68,11 @@ __all__ = ["FORMATS", "Provenance", "beyond_section", "build_figures", "write_re
 FORMATS: tuple[str, ...] = ("md", "html", "csv", "tex", "docx")
 
 Progress = Callable[[str], None]
+
+NO_FIGURES = (
+    "Figures were left out on request (--no-figures); every table and all the text are complete."
+)
+"""The one sentence of ``report.html`` made without figures (``kypho analyze --no-figures``)."""
 
 
 @dataclass(frozen=True)
@@ -123,18 +132,38 @@ Beyond = tuple[str, dict[str, bytes], dict[str, str]]
 """The Beyond section: HTML fragment, figures by file name, captions by file name."""
 
 
+def _takes_figures(hook: Callable[..., Any]) -> bool:
+    """Whether the hook accepts ``figures=`` (older hooks take only data, schema, plan)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(hook).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin, say)
+        return False
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name == "figures" and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for p in parameters
+    )
+
+
 def _run_hook(
     hook: Callable[..., Any],
     data: pd.DataFrame,
     schema: Schema,
     p_style: str = "leading-zero",
     plan: Plan | None = None,
+    figures: bool = True,
 ) -> Beyond:
+    # The analysis plan (its beyond: section) reaches the hook when given, and
+    # figures=False when no figure is wanted (only to a hook that takes it).
+    options: dict[str, Any] = {} if plan is None else {"plan": plan}
+    if not figures and _takes_figures(hook):
+        options["figures"] = False
     try:
         with number_style(p_style):
-            # The analysis plan (its beyond: section) reaches the hook when given.
-            value = tuple(hook(data, schema) if plan is None else hook(data, schema, plan=plan))
-        fragment, figures = value[0], value[1]
+            value = tuple(hook(data, schema, **options))
+        fragment, drawn = value[0], value[1]
         captions = dict(value[2]) if len(value) > 2 else {}
     except Exception as exc:  # an optional section must not sink the report
         return (
@@ -143,15 +172,23 @@ def _run_hook(
             {},
             {},
         )
-    return str(fragment), dict(figures), {str(k): str(v) for k, v in captions.items()}
+    if not figures:  # "no figures" holds for a hook that draws them anyway
+        return str(fragment), {}, {}
+    return str(fragment), dict(drawn), {str(k): str(v) for k, v in captions.items()}
 
 
-def beyond_section(data: pd.DataFrame | None, schema: Schema | None) -> Beyond | None:
-    """Call ``kypho.beyond.report_section`` if it exists (see the module docstring)."""
+def beyond_section(
+    data: pd.DataFrame | None, schema: Schema | None, *, figures: bool = True
+) -> Beyond | None:
+    """Call ``kypho.beyond.report_section`` if it exists (see the module docstring).
+
+    With ``figures=False`` the section comes without figures (its tables and text
+    are the same).
+    """
     hook = _beyond_hook()
     if hook is None or data is None or schema is None:
         return None
-    return _run_hook(hook, data, schema)
+    return _run_hook(hook, data, schema, figures=figures)
 
 
 def _start_beyond(
@@ -159,6 +196,7 @@ def _start_beyond(
     schema: Schema | None,
     p_style: str = "leading-zero",
     plan: Plan | None = None,
+    figures: bool = True,
 ) -> Callable[[], Beyond | None]:
     """Start the Beyond section in a second process; return a function that waits for it.
 
@@ -173,11 +211,11 @@ def _start_beyond(
     if data is None or schema is None or importlib.util.find_spec("kypho.beyond") is None:
         return lambda: None
     if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-        return lambda: _beyond_here(data, schema, p_style, plan)
+        return lambda: _beyond_here(data, schema, p_style, plan, figures)
     from concurrent.futures import ProcessPoolExecutor
 
     token = id(data)
-    _INHERITED[token] = (data, schema, p_style, plan)
+    _INHERITED[token] = (data, schema, p_style, plan, figures)
     pool = ProcessPoolExecutor(
         max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent
     )
@@ -191,22 +229,22 @@ def _start_beyond(
         try:
             return future.result()
         except Exception:  # the worker machinery failed, not the hook: run it here
-            return _beyond_here(data, schema, p_style, plan)
+            return _beyond_here(data, schema, p_style, plan, figures)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
     return collect
 
 
-_INHERITED: dict[int, tuple[pd.DataFrame, Schema, str, Plan | None]] = {}
+_INHERITED: dict[int, tuple[pd.DataFrame, Schema, str, Plan | None, bool]] = {}
 """The Beyond section's arguments, for the forked worker to find in its copy of memory."""
 
 
 def _beyond_here(
-    data: pd.DataFrame, schema: Schema, p_style: str, plan: Plan | None
+    data: pd.DataFrame, schema: Schema, p_style: str, plan: Plan | None, figures: bool = True
 ) -> Beyond | None:
     hook = _beyond_hook()
-    return None if hook is None else _run_hook(hook, data, schema, p_style, plan)
+    return None if hook is None else _run_hook(hook, data, schema, p_style, plan, figures)
 
 
 def _beyond_inherited(token: int) -> Beyond | None:
@@ -373,6 +411,7 @@ class _Report:
     screening: Screening | None
     schema: Schema | None
     sections: Sequence[Section | ReportSection]
+    figures: bool = True
 
 
 @dataclass
@@ -390,6 +429,8 @@ def _report_html(report: _Report, figures: _Figures, beyond: Beyond | None) -> s
     body = [f"<h1>{esc(report.title)}</h1>"]
     if provenance.note:
         body.append(f'<p class="note">{esc(provenance.note)}</p>')
+    if not report.figures:
+        body.append(f'<p class="note">{NO_FIGURES}</p>')
     body.append('<h2 id="flow">Patients</h2>')
     flow = drawn.flow if drawn is not None else None
     if flow is not None and flow.name in figures.svgs:
@@ -500,7 +541,10 @@ def write_report(
     formats
         Any of ``md``, ``html``, ``csv``, ``tex``, ``docx``.
     figures
-        Whether to draw the figures (files and HTML).
+        Whether to draw the figures. Without them there is no figure anywhere: no
+        ``figures/`` folder, none in ``report.html`` (the "Beyond the paper"
+        section's tables and text are kept, its figures not drawn) or
+        ``report.docx``, and ``report.html`` says so in one sentence.
     validation, screening, data, schema
         The validation result and screening (data-quality and flow sections), and
         the analysed data and schema (for the "Beyond the paper" hook).
@@ -546,12 +590,21 @@ def write_report(
         title=title,
         progress=progress,
         reference_docx=reference_docx,
-        sections=tuple(sections),
+        sections=tuple(sections) if figures else tuple(_without_figures(s) for s in sections),
         cache_key=cache_key,
         plan=plan,
     )
     with number_style(result.p_style):
         return _write_report(Path(directory), result, options)
+
+
+def _without_figures(section: Section | ReportSection) -> Section | ReportSection:
+    """A section as a report without figures shows it: its text and tables only."""
+    if isinstance(section, ReportSection):
+        blocks = tuple(b for b in section.blocks if not isinstance(b, SectionFigure))
+        return ReportSection(section.id, section.title, blocks)
+    section_id, section_title, fragment, _figures = section
+    return (section_id, section_title, fragment, {})
 
 
 @dataclass(frozen=True)
@@ -580,7 +633,9 @@ def _write_report(target: Path, result: AnalysisResult, options: _Options) -> li
     written: list[Path] = []
     # Started first: the Beyond section is computed while the figures are drawn.
     pending_beyond = (
-        _pending_beyond(options.data, options.schema, result.p_style, options.plan, cache_key)
+        _pending_beyond(
+            options.data, options.schema, result.p_style, options.plan, cache_key, options.figures
+        )
         if "html" in formats
         else None
     )
@@ -597,6 +652,7 @@ def _write_report(target: Path, result: AnalysisResult, options: _Options) -> li
         screening=screening,
         schema=options.schema,
         sections=options.sections,
+        figures=options.figures,
     )
     drawn = _Figures()
     if options.figures:
@@ -633,18 +689,22 @@ def _pending_beyond(
     p_style: str,
     plan: Plan | None,
     cache_key: str | None,
+    figures: bool = True,
 ) -> Callable[[], Beyond | None]:
     """The Beyond section, to collect later: from the cache, or computed (and then kept)."""
     from kypho import cache
 
-    # The bundled cohort's figures and Beyond section are the same on every run.
+    # The bundled cohort's figures and Beyond section are the same on every run;
+    # the section without figures is kept apart from the one with them.
+    if cache_key and not figures:
+        cache_key += "\0figures=False"
     cached = cache.load("beyond", cache_key) if cache_key else None
     if cached is not None:
         fragment = cached.pop("fragment.html").decode("utf-8")
         captions = json.loads(cached.pop("captions.json", b"{}").decode("utf-8"))
-        figures = dict(cached)
-        return lambda: (fragment, figures, captions)
-    collect = _start_beyond(data, schema, p_style, plan)
+        kept = dict(cached)
+        return lambda: (fragment, kept, captions)
+    collect = _start_beyond(data, schema, p_style, plan, figures)
 
     def collect_and_keep() -> Beyond | None:
         beyond = collect()

@@ -124,3 +124,21 @@ def test_beyond_figures_share_group_colours_and_clip_nothing() -> None:
     love = report._figure(partial(plot_love, balance), (5.6, 2.5))
     assert text_outside(love) == []
     assert "Gender: Female" in labels
+
+
+def test_without_figures_the_section_keeps_its_tables_and_text(
+    section: tuple[str, dict[str, bytes], pd.DataFrame],
+) -> None:
+    """``figures=False`` (``kypho analyze --no-figures``): the same section, no figure."""
+    with_figures, _, data = section
+    fragment, figures, captions = report_section(data, load_schema(), sims=500, figures=False)
+    assert figures == {}
+    assert captions == {}
+    assert "Figure B" not in fragment
+    # The only difference: the paragraphs that point to a figure below.
+    pointers = re.findall(r"\n<p>Figure B\d \(below\)[^\n]*</p>", with_figures)
+    assert len(pointers) == 6
+    expected = with_figures
+    for pointer in pointers:
+        expected = expected.replace(pointer, "", 1)
+    assert fragment == expected

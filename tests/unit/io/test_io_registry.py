@@ -105,6 +105,12 @@ def test_worker_processes_give_the_same_analysis_as_one_process(
     pd.testing.assert_frame_equal(parallel.validation.problems, single.validation.problems)
     pd.testing.assert_series_equal(parallel.validation.missing, single.validation.missing)
     assert parallel.screening.flow == single.screening.flow
+    # The tables were shared among the workers and merged: the same footnotes and tests.
+    assert [t.footnotes for t in parallel.result.tables] == [
+        t.footnotes for t in single.result.tables
+    ]
+    assert parallel.result.tests_used == single.result.tests_used
+    assert parallel.result.n_by_group == single.result.n_by_group
     counts = ("n_read", "n_accepted", "n_rejected", "n_flagged")
     assert [getattr(parallel.validation, c) for c in counts] == [
         getattr(single.validation, c) for c in counts
@@ -139,6 +145,34 @@ def test_parts_of_the_working_file_read_as_one_table(tmp_path: Path) -> None:
     assert lazy["x"].dtype == np.float64
     np.testing.assert_array_equal(lazy["x"].to_numpy(), [1.5, np.nan, np.nan])
     assert lazy["g"].tolist() == ["a", "b", "c"]
+
+
+def test_tables_are_shared_among_workers_whole_and_in_plan_order() -> None:
+    from kypho.registry import _table_shares
+
+    plan, schema = load_plan(), load_schema()
+    numbers = [spec.number for spec in plan.tables]
+    for workers in (1, 2, 3, len(numbers) + 2):
+        shares = _table_shares(plan, schema, workers)
+        assert len(shares) == min(workers, len(numbers))
+        assert sorted(n for share in shares for n in share) == sorted(numbers)
+        assert all(list(share) == sorted(share, key=numbers.index) for share in shares)
+
+
+def test_pinned_columns_stay_read(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"g": ["a"], "x": [1.0], "y": [2.0], "z": [3.0]}), path)
+    lazy = ParquetColumns(path, keep=1, pinned=("g",))
+    group = lazy["g"]
+    first_x = lazy["x"]
+    for name in ("y", "z"):
+        lazy[name]
+    assert set(lazy._cache) == {"g", "z"}  # the pinned column and the last other one
+    assert lazy["g"] is group  # not read again
+    assert lazy["x"] is not first_x  # read again: it had left memory
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,13 @@ from kypho.analysis.demo import demo_cohort
 from kypho.eligibility import screen
 from kypho.errors import AnalysisError
 from kypho.measures import derive
-from kypho.report.document import Provenance, beyond_section, manifest, write_report
+from kypho.report.document import (
+    NO_FIGURES,
+    Provenance,
+    beyond_section,
+    manifest,
+    write_report,
+)
 from kypho.schema import Schema, load_schema
 from kypho.validate import validate
 
@@ -136,7 +142,7 @@ def test_beyond_hook_included_when_present(tmp_path: Path, monkeypatch: pytest.M
         result,  # type: ignore[arg-type]
         provenance=PROVENANCE,
         formats=("html",),
-        figures=False,
+        figures=True,
         data=included,
         schema=SCHEMA,
     )
@@ -232,3 +238,82 @@ def test_a_beyond_hook_removed_before_the_worker_starts_gives_no_section(
 
     monkeypatch.delattr(kypho.beyond, "report_section", raising=False)
     assert _start_beyond(pd.DataFrame({"x": [1, 2]}), SCHEMA)() is None
+
+
+def test_no_figures_reaches_the_beyond_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``figures=False`` is passed to a hook that takes it, and no figure is shown."""
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
+
+    def report_section(
+        data: pd.DataFrame, schema: Schema, *, plan: object = None, figures: bool = True
+    ) -> tuple[str, dict[str, bytes], dict[str, str]]:
+        # Draws its figure even when told not to: the report must still show none.
+        return f"<p>figures={figures}</p>", {"b1.svg": svg}, {"b1.svg": "Figure B1."}
+
+    monkeypatch.setattr(kypho.beyond, "report_section", report_section, raising=False)
+    result, validation, included, screening = pipeline()
+    options = {
+        "provenance": PROVENANCE,
+        "formats": ("html",),
+        "validation": validation,
+        "screening": screening,
+        "data": included,
+        "schema": SCHEMA,
+    }
+    write_report(tmp_path / "without", result, figures=False, **options)  # type: ignore[arg-type]
+    page = (tmp_path / "without" / "report.html").read_text(encoding="utf-8")
+    assert "<p>figures=False</p>" in page
+    assert "<svg" not in page
+    assert "<img" not in page
+    assert "Figure B1." not in page
+    assert page.count(NO_FIGURES) == 1
+    assert f'<p class="note">{NO_FIGURES}</p>' in page
+    assert not (tmp_path / "without" / "figures").exists()
+
+    write_report(tmp_path / "with", result, figures=True, **options)  # type: ignore[arg-type]
+    page = (tmp_path / "with" / "report.html").read_text(encoding="utf-8")
+    assert "<p>figures=True</p>" in page
+    assert "<figcaption>Figure B1.</figcaption>" in page
+    assert NO_FIGURES not in page
+
+
+def test_an_older_hook_without_a_figures_keyword_still_works(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def report_section(data: pd.DataFrame, schema: Schema) -> tuple[str, dict[str, bytes]]:
+        return f"<p>{len(data)} patients</p>", {"b1.svg": b"<svg/>"}
+
+    monkeypatch.setattr(kypho.beyond, "report_section", report_section, raising=False)
+    frame = pd.DataFrame({"x": [1, 2]})
+    assert beyond_section(frame, SCHEMA) == ("<p>2 patients</p>", {"b1.svg": b"<svg/>"}, {})
+    assert beyond_section(frame, SCHEMA, figures=False) == ("<p>2 patients</p>", {}, {})
+
+
+def test_no_figures_leaves_out_the_figures_of_other_sections(tmp_path: Path) -> None:
+    from kypho.report.sections import Paragraph, ReportSection, SectionFigure
+
+    result, *_ = pipeline()
+    own = ReportSection(
+        "extra",
+        "Extra",
+        (Paragraph("Text stays."), SectionFigure("extra_fig", b"\x89PNG", b"<svg/>", "Figure S1.")),
+    )
+    plain = ("plain", "Plain", "<p>Plain text stays.</p>", {"plain.svg": b"<svg/>"})
+    files = write_report(
+        tmp_path,
+        result,  # type: ignore[arg-type]
+        provenance=PROVENANCE,
+        formats=("html", "md"),
+        figures=False,
+        sections=[own, plain],
+    )
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Text stays." in page
+    assert "<p>Plain text stays.</p>" in page
+    assert "<svg" not in page
+    assert "Figure S1." not in page
+    assert "Figure S1." not in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert not (tmp_path / "figures").exists()
+    assert {f.name for f in files} == {"report.html", "report.md"}
