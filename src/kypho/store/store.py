@@ -1550,31 +1550,19 @@ def _insert_columns(
     """INSERT ``n`` rows given column by column; a column that is not a list or
     range is one value for every row.
 
-    On PostgreSQL with psycopg, one ``COPY`` whose text is built a column at a
-    time (:func:`_copy_text`); elsewhere one executemany of the rows zipped
-    from the columns as the driver asks for them.
+    On PostgreSQL with psycopg, one ``COPY ... FROM STDIN`` in the open
+    transaction, its text built a column at a time (:func:`_copy_text`), in
+    blocks of :data:`_COPY_ROWS` rows; elsewhere one executemany of the rows
+    zipped from the columns as the driver asks for them.
     """
     if n == 0:
         return
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        _copy_columns(conn, table, names, columns, n)
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        lists = [
+            c if isinstance(c, list | range | tuple) else itertools.repeat(c, n) for c in columns
+        ]
+        _bulk_insert(conn, table, names, zip(*lists, strict=True))
         return
-    lists = [c if isinstance(c, list | range | tuple) else itertools.repeat(c, n) for c in columns]
-    _bulk_insert(conn, table, names, zip(*lists, strict=True))
-
-
-#: Rows of one COPY text block (bounds the memory of the text built at once).
-_COPY_ROWS = 50_000
-
-
-def _copy_columns(
-    conn: sa.Connection,
-    table: sa.Table,
-    names: Sequence[str],
-    columns: Sequence[Sequence[object] | object],
-    n: int,
-) -> None:
-    """``COPY ... FROM STDIN`` of rows given column by column, in the open transaction."""
     import pyarrow as pa
 
     preparer = conn.dialect.identifier_preparer
@@ -1599,6 +1587,10 @@ def _copy_columns(
                 copy.write(_copy_lines(fields))
     except dbapi_error as exc:
         raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+
+
+#: Rows of one COPY text block (bounds the memory of the text built at once).
+_COPY_ROWS = 50_000
 
 
 def _copy_text(values: Any) -> Any:
