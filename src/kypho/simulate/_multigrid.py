@@ -554,7 +554,7 @@ def _pcg(
                 x[k] += alpha * d[k]
                 r[k] -= alpha * ad[k]
                 rr += r[k] * r[k]
-            if np.sqrt(rr) <= 0.5 * rtol * bnorm:
+            if np.sqrt(rr) <= rtol * bnorm:
                 break
             vcycle(lv, r, z)
             rz_new = 0.0
