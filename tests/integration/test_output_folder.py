@@ -353,15 +353,18 @@ def test_sigkilled_analyze_leaves_no_worker_and_next_run_cleans_up(
         stderr=subprocess.DEVNULL,
     )
     workers: list[int] = []
+    staging = False
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None and not workers:
-        workers = _children(process.pid)
+    # The Beyond worker starts after screening, the staging folder when the report is written.
+    while time.monotonic() < deadline and process.poll() is None and not (workers and staging):
+        workers = workers or _children(process.pid)
+        staging = out.is_dir() and any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir())
         time.sleep(0.05)
-    if not workers:
+    if not (workers and staging):
         process.kill()
         process.wait()
-        pytest.skip("the run finished before its worker could be seen")
-    time.sleep(0.3)
+        pytest.skip("the run finished before its worker and staging folder could be seen")
+    time.sleep(0.1)
     process.send_signal(signal.SIGKILL)
     process.wait()
     deadline = time.monotonic() + 10

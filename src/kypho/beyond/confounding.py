@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from kypho.analysis.aggregate import category_codes
 from kypho.errors import StatisticsError
+from kypho.stats import _dist as sps  # scipy.stats' distributions, without importing it
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -511,7 +512,7 @@ def propensity_analysis(
     x = covariates.astype(float)
     constant = [c for c in x.columns if x[c].nunique(dropna=True) <= 1]
     x = x.drop(columns=constant)
-    z = float(stats.norm.isf((1 - confidence) / 2))
+    z = float(sps.norm.isf((1 - confidence) / 2))
     ps = _logit_fit(t, x.to_numpy()) if x.shape[1] else np.full(t.size, t.mean())
     share = t.mean()
     weights = np.where(t, share / ps, (1 - share) / (1 - ps))

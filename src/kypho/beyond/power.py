@@ -27,10 +27,11 @@ from typing import cast
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from kypho.beyond import _checks
 from kypho.errors import StatisticsError
+from kypho.stats import _dist as sps  # scipy.stats' distributions, without importing it
 
 __all__ = [
     "OrdinalEffect",
@@ -110,7 +111,7 @@ def _common(
 
 
 def _z(alpha: float, side: str) -> float:
-    return float(stats.norm.isf(alpha / 2 if side == "two-sided" else alpha))
+    return float(sps.norm.isf(alpha / 2 if side == "two-sided" else alpha))
 
 
 def _solve(
@@ -224,17 +225,17 @@ def power_proportions(
         if method == "arcsine":
             h = abs(2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2)))
             shift = h / math.sqrt(inv)
-            value = stats.norm.cdf(shift - z)
+            value = sps.norm.cdf(shift - z)
             if other_tail:
-                value += stats.norm.cdf(-shift - z)
+                value += sps.norm.cdf(-shift - z)
             return float(value)
         pbar = (m * p1 + m2 * p2) / (m + m2)
         sd0 = math.sqrt(pbar * (1 - pbar) * inv)
         sd1 = math.sqrt(p1 * (1 - p1) / m + p2 * (1 - p2) / m2)
         cc = inv / 2 if method == "continuity" else 0.0
-        value = stats.norm.cdf((d - cc - z * sd0) / sd1)
+        value = sps.norm.cdf((d - cc - z * sd0) / sd1)
         if other_tail:
-            value += stats.norm.cdf((-d - cc - z * sd0) / sd1)
+            value += sps.norm.cdf((-d - cc - z * sd0) / sd1)
         return float(value)
 
     label = {
@@ -361,10 +362,10 @@ def power_means(
             a1, a2 = sd1**2 / m, sd2_value**2 / m2
             df = (a1 + a2) ** 2 / (a1**2 / (m - 1) + a2**2 / (m2 - 1))
             ncp = d / math.sqrt(a1 + a2)
-        q = stats.t.isf(tail, df)
-        value = stats.nct.sf(q, df, ncp)
+        q = sps.t.isf(tail, df)
+        value = sps.nct.sf(q, df, ncp)
         if other_tail:
-            value += stats.nct.cdf(-q, df, ncp)
+            value += sps.nct.cdf(-q, df, ncp)
         return float(value)
 
     if n1 is None:
@@ -581,7 +582,7 @@ def power_ordinal(
 
         def power_of(m: float) -> float:
             m2 = ratio * m
-            return float(stats.norm.cdf(size * math.sqrt(m * m2 * tau / (3 * (m + m2))) - z))
+            return float(sps.norm.cdf(size * math.sqrt(m * m2 * tau / (3 * (m + m2))) - z))
 
         value, label = math.exp(effect.log_odds_ratio), "common odds ratio (group 2 vs group 1)"
         name, reference = "Whitehead proportional-odds formula", "Whitehead 1993"
@@ -591,7 +592,7 @@ def power_ordinal(
         def power_of(m: float) -> float:
             total = m * (1 + ratio)
             c = 1 / (1 + ratio)
-            return float(stats.norm.cdf(size * math.sqrt(12 * total * c * (1 - c) / tau) - z))
+            return float(sps.norm.cdf(size * math.sqrt(12 * total * c * (1 - c) / tau) - z))
 
         value, label = effect.superiority, "P(X2 > X1) + P(X2 = X1)/2"
         name, reference = "Noether formula with tie-corrected null variance", "Noether 1987"

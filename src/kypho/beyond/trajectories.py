@@ -34,10 +34,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, stats
+from scipy import optimize
 
 from kypho.analysis.aggregate import category_codes
 from kypho.errors import StatisticsError
+from kypho.stats import _dist as sps  # scipy.stats' distributions, without importing it
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -486,7 +487,7 @@ def _wald(
     return {
         "ci_low": est - z * se,
         "ci_high": est + z * se,
-        "p_value": 2 * stats.norm.sf(np.abs(est / se)),
+        "p_value": 2 * sps.norm.sf(np.abs(est / se)),
     }
 
 
@@ -549,7 +550,7 @@ def _from_sufficient(
         icc=s2u / (s2u + s2e) if s2u + s2e > 0 else math.nan,
         interaction_chi2=chi2,
         interaction_dof=n_times - 1,
-        interaction_p=float(stats.chi2.sf(chi2, n_times - 1)),
+        interaction_p=float(sps.chi2.sf(chi2, n_times - 1)),
         n_patients=n_patients,
         n_observations=suff.n_obs,
         converged=converged,
@@ -569,7 +570,7 @@ def _tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The fixed effects, the model-based cell means and the group differences by time."""
     n_times = len(times)
-    z = float(stats.norm.isf((1 - confidence) / 2))
+    z = float(sps.norm.isf((1 - confidence) / 2))
 
     def estimate(rows: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         est = rows @ beta

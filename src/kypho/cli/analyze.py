@@ -132,14 +132,19 @@ def _read(
         # The report and MANIFEST.json name the store, never its password.
         safe = make_url(url).render_as_string(hide_password=True)
         return raw, f"study store {safe}", None, note
+    from concurrent.futures import ThreadPoolExecutor
+
     from kypho.io import read_table
 
     note = ""
     if input_path is None:
         input_path = _default_cohort()
         note = SYNTHETIC_NOTE
-    raw = read_table(input_path, schema=schema)
-    return raw, input_path.name, _sha256(input_path), note
+    # the input's SHA-256 is computed beside the parse: hashlib releases the GIL
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(_sha256, input_path)
+        raw = read_table(input_path, schema=schema)
+        return raw, input_path.name, digest.result(), note
 
 
 def _store_files(db_url: str) -> list[Path]:
@@ -390,8 +395,9 @@ def analyze(
         and not no_cache
     )
     done = _cached_analysis(steps, strict) if bundled else None
+    beyond = None
     if done is None:
-        done = _analyse(
+        done, beyond = _analyse(
             steps,
             input_path,
             db_url,
@@ -399,6 +405,8 @@ def analyze(
             plan_path,
             skip_verify=skip_verify,
             strict=strict,
+            # The Beyond section (report.html only) starts as soon as the data are screened.
+            beyond=_Early(not no_figures, bundled) if "html" in chosen else None,
         )
         if bundled:
             _keep_analysis(done, strict)
@@ -419,7 +427,16 @@ def analyze(
         reference_docx,
         cache_key=done.digest if bundled else None,
         mechanism=asked,
+        beyond=beyond,
     )
+
+
+@dataclass(frozen=True)
+class _Early:
+    """How to start the Beyond section early: with figures or not; kept in the cache or not."""
+
+    figures: bool
+    cached: bool
 
 
 @dataclass(frozen=True)
@@ -446,8 +463,14 @@ def _analyse(
     *,
     skip_verify: str | None,
     strict: bool,
-) -> _Analysed:
-    """Steps 1-5: read, validate, derive, screen and analyse."""
+    beyond: _Early | None = None,
+) -> tuple[_Analysed, Any]:
+    """Steps 1-5: read, validate, derive, screen and analyse.
+
+    Returns the analysis and, when ``beyond`` asks for it, the "Beyond the paper"
+    section started right after screening (:func:`kypho.report.document.start_beyond`):
+    its worker process computes it while this one analyses and writes the files.
+    """
     from kypho import progress
 
     source = input_path or ("study store" if db_url else "the bundled default cohort")
@@ -491,11 +514,23 @@ def _analyse(
         )
     steps("analysing")
     plan = _load_plan(plan_path, schema)
-    with progress.bar("analysing the plan's tables", ticking=True):
-        result = run_analysis(included, schema, plan)
-    return _Analysed(
+    pending = None
+    if beyond is not None:
+        from kypho.report.document import start_beyond
+
+        key = digest if beyond.cached else None
+        pending = start_beyond(included, schema, plan=plan, figures=beyond.figures, cache_key=key)
+    try:
+        with progress.bar("analysing the plan's tables", ticking=True):
+            result = run_analysis(included, schema, plan)
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
+    done = _Analysed(
         schema, plan, input_name, digest, note, validation, screening, included, result
     )
+    return done, pending
 
 
 def _warn(validation: Any, steps: _Steps) -> None:
@@ -643,8 +678,13 @@ def _report(
     *,
     cache_key: str | None = None,
     mechanism: dict[str, Any] | None = None,
+    beyond: Any = None,
 ) -> None:
-    """Write the report into a staging folder, publish it, print the summary."""
+    """Write the report into a staging folder, publish it, print the summary.
+
+    ``beyond`` is the Beyond section if :func:`_analyse` started it (else the
+    report starts it); it is stopped if anything fails before it is collected.
+    """
     from kypho.output.folder import publish, staging_folder
 
     input_name, digest, note = source
@@ -658,8 +698,13 @@ def _report(
         schema_study=schema.study,
         note=note,
     )
-    sections = _reliability_sections(reliability_path, schema, plan)
-    sections += _mechanism_sections(plan, mechanism or {}, not no_figures, steps)
+    try:
+        sections = _reliability_sections(reliability_path, schema, plan)
+        sections += _mechanism_sections(plan, mechanism or {}, not no_figures, steps)
+    except BaseException:
+        if beyond is not None:
+            beyond.cancel()
+        raise
     with staging_folder(folder) as staging:
         steps("writing the report" + ("" if no_figures else " and figures"))
         files = write_report(
@@ -678,6 +723,7 @@ def _report(
             sections=sections,
             cache_key=cache_key,
             plan=plan,
+            beyond=beyond,
         )
         summary = {
             "n_read": validation.n_read,

@@ -63,7 +63,16 @@ if TYPE_CHECKING:
     from kypho.schema import Schema
     from kypho.validate import ValidationResult
 
-__all__ = ["FORMATS", "Provenance", "beyond_section", "build_figures", "write_report"]
+__all__ = [
+    "FORMATS",
+    "NO_FIGURES",
+    "PendingBeyond",
+    "Provenance",
+    "beyond_section",
+    "build_figures",
+    "start_beyond",
+    "write_report",
+]
 
 FORMATS: tuple[str, ...] = ("md", "html", "csv", "tex", "docx")
 
@@ -191,49 +200,96 @@ def beyond_section(
     return _run_hook(hook, data, schema, figures=figures)
 
 
+class PendingBeyond:
+    """The "Beyond the paper" section on its way: computed in a worker, or ready.
+
+    Calling it (or :meth:`collect`) waits for the section and returns it, once
+    computed; :meth:`cancel` stops a worker whose section is no longer wanted (a
+    report that failed, or one without ``report.html``).
+    """
+
+    def __init__(
+        self, collect: Callable[[], Beyond | None], cancel: Callable[[], None] | None = None
+    ) -> None:
+        self._collect = collect
+        self._cancel = cancel
+        self._done = False
+        self._value: Beyond | None = None
+
+    def collect(self) -> Beyond | None:
+        """The section (``None`` without the hook), waiting for the worker if need be."""
+        if not self._done:
+            self._value = self._collect()
+            self._done = True
+            self._cancel = None
+        return self._value
+
+    __call__ = collect
+
+    def cancel(self) -> None:
+        """Stop the worker, if one still runs; the section is not collected."""
+        cancel, self._cancel = self._cancel, None
+        if cancel is not None and not self._done:
+            cancel()
+
+
 def _start_beyond(
     data: pd.DataFrame | None,
     schema: Schema | None,
     p_style: str = "leading-zero",
     plan: Plan | None = None,
     figures: bool = True,
-) -> Callable[[], Beyond | None]:
-    """Start the Beyond section in a second process; return a function that waits for it.
+) -> PendingBeyond:
+    """Start the Beyond section in a second process; the result waits for it when called.
 
     The section (simulations, model fits) takes as long as the rest of the report,
-    so on a machine with two cores it runs beside the figures and files. The
-    worker is forked: it inherits the data (nothing is pickled through a pipe but
-    the section it returns) and imports :mod:`kypho.beyond` and its libraries
+    so on a machine with two cores it runs beside the analysis, figures and files.
+    The worker is forked: it inherits the data (nothing is pickled through a pipe
+    but the section it returns) and imports :mod:`kypho.beyond` and its libraries
     itself, so this process does not wait for that import either. Where a worker
     process cannot be used (no fork, one core), it runs in this process when
-    collected.
+    collected; so it does if the worker fails for any reason but the hook's own
+    (whose errors are part of the section).
     """
     if data is None or schema is None or importlib.util.find_spec("kypho.beyond") is None:
-        return lambda: None
+        return PendingBeyond(lambda: None)
+    arguments = (data, schema, p_style, plan, figures)
     if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-        return lambda: _beyond_here(data, schema, p_style, plan, figures)
-    from concurrent.futures import ProcessPoolExecutor
-
+        return PendingBeyond(lambda: _beyond_here(*arguments))
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
     token = id(data)
-    _INHERITED[token] = (data, schema, p_style, plan, figures)
-    pool = ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_exit_with_parent
-    )
+    _INHERITED[token] = arguments
     try:
-        future = pool.submit(_beyond_inherited, token)
+        # A daemon: should this process end first (an error), the worker ends with it.
+        worker = context.Process(
+            target=_beyond_worker, args=(token, send), name="kypho-beyond", daemon=True
+        )
+        worker.start()
     finally:
-        # The worker was forked by submit: it holds its own copy of the arguments.
+        # The worker was forked by start: it holds its own copy of the arguments.
         _INHERITED.pop(token, None)
+        send.close()
 
     def collect() -> Beyond | None:
         try:
-            return future.result()
-        except Exception:  # the worker machinery failed, not the hook: run it here
-            return _beyond_here(data, schema, p_style, plan, figures)
+            status, value = receive.recv()
+        except (EOFError, OSError):  # the worker died before it could answer
+            status, value = "failed", None
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            receive.close()
+            worker.join()
+        if status != "ok":  # the worker machinery failed, not the hook: compute it here
+            return _beyond_here(*arguments)
+        section: Beyond | None = value
+        return section
 
-    return collect
+    def cancel() -> None:
+        worker.kill()
+        worker.join()
+        receive.close()
+
+    return PendingBeyond(collect, cancel)
 
 
 _INHERITED: dict[int, tuple[pd.DataFrame, Schema, str, Plan | None, bool]] = {}
@@ -247,16 +303,23 @@ def _beyond_here(
     return None if hook is None else _run_hook(hook, data, schema, p_style, plan, figures)
 
 
-def _beyond_inherited(token: int) -> Beyond | None:
-    """In the forked worker: the section of the arguments its parent left for it."""
-    return _beyond_here(*_INHERITED[token])
+def _beyond_worker(token: int, send: Any) -> None:
+    """In the forked worker: send the section of the arguments its parent left for it."""
+    _exit_with_parent()
+    try:
+        try:
+            send.send(("ok", _beyond_here(*_INHERITED[token])))
+        except Exception:  # e.g. a hook's unpicklable answer: the parent computes it itself
+            send.send(("failed", None))
+    finally:
+        send.close()
 
 
 def _exit_with_parent() -> None:
     """In a worker: exit as soon as the process that started it is gone.
 
-    A forked worker waits on a pipe whose other end it inherited itself, so a
-    parent killed with SIGKILL would leave it waiting forever.
+    A parent killed with SIGKILL would otherwise leave its worker computing a
+    section that nobody collects.
     """
     import threading
     import time
@@ -520,6 +583,7 @@ def write_report(
     sections: Sequence[Section | ReportSection] = (),
     cache_key: str | None = None,
     plan: Plan | None = None,
+    beyond: PendingBeyond | None = None,
 ) -> list[Path]:
     """Write the report into ``directory`` (created if needed); return the files written.
 
@@ -566,6 +630,11 @@ def write_report(
         Beyond section are kept between runs (:mod:`kypho.cache`).
     plan
         The analysis plan, passed to the Beyond hook (its ``beyond:`` section).
+    beyond
+        The Beyond section as started by :func:`start_beyond` (with the same data,
+        schema, plan, figures and cache key); without it the section is started
+        here. It is collected for ``report.html``, and stopped when there is none
+        or writing fails.
 
     Raises
     ------
@@ -593,6 +662,7 @@ def write_report(
         sections=tuple(sections) if figures else tuple(_without_figures(s) for s in sections),
         cache_key=cache_key,
         plan=plan,
+        beyond=beyond,
     )
     with number_style(result.p_style):
         return _write_report(Path(directory), result, options)
@@ -624,21 +694,38 @@ class _Options:
     sections: tuple[Section | ReportSection, ...]
     cache_key: str | None
     plan: Plan | None
+    beyond: PendingBeyond | None
 
 
 def _write_report(target: Path, result: AnalysisResult, options: _Options) -> list[Path]:
+    given = options.beyond
+    if "html" not in options.formats:
+        if given is not None:
+            given.cancel()  # no report.html, so no section
+        return _write_files(target, result, options, None)
+    # Started first (unless the caller started it before the analysis): the Beyond
+    # section is computed while the figures and files are made.
+    pending = given or _pending_beyond(
+        options.data,
+        options.schema,
+        result.p_style,
+        options.plan,
+        options.cache_key,
+        options.figures,
+    )
+    try:
+        return _write_files(target, result, options, pending)
+    finally:
+        pending.cancel()  # a report that failed does not wait for its section
+
+
+def _write_files(
+    target: Path, result: AnalysisResult, options: _Options, pending_beyond: PendingBeyond | None
+) -> list[Path]:
     formats, screening, cache_key = options.formats, options.screening, options.cache_key
     say = options.progress or (lambda message: None)
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    # Started first: the Beyond section is computed while the figures are drawn.
-    pending_beyond = (
-        _pending_beyond(
-            options.data, options.schema, result.p_style, options.plan, cache_key, options.figures
-        )
-        if "html" in formats
-        else None
-    )
     flow = screening.flow if screening is not None else None
     report = _Report(
         title=options.title,
@@ -690,7 +777,7 @@ def _pending_beyond(
     plan: Plan | None,
     cache_key: str | None,
     figures: bool = True,
-) -> Callable[[], Beyond | None]:
+) -> PendingBeyond:
     """The Beyond section, to collect later: from the cache, or computed (and then kept)."""
     from kypho import cache
 
@@ -703,11 +790,11 @@ def _pending_beyond(
         fragment = cached.pop("fragment.html").decode("utf-8")
         captions = json.loads(cached.pop("captions.json", b"{}").decode("utf-8"))
         kept = dict(cached)
-        return lambda: (fragment, kept, captions)
-    collect = _start_beyond(data, schema, p_style, plan, figures)
+        return PendingBeyond(lambda: (fragment, kept, captions))
+    started = _start_beyond(data, schema, p_style, plan, figures)
 
     def collect_and_keep() -> Beyond | None:
-        beyond = collect()
+        beyond = started.collect()
         if beyond is not None and cache_key:
             cache.store(
                 "beyond",
@@ -720,7 +807,37 @@ def _pending_beyond(
             )
         return beyond
 
-    return collect_and_keep
+    return PendingBeyond(collect_and_keep, started.cancel)
+
+
+def start_beyond(
+    data: pd.DataFrame,
+    schema: Schema,
+    *,
+    plan: Plan | None = None,
+    figures: bool = True,
+    cache_key: str | None = None,
+) -> PendingBeyond:
+    """Start the "Beyond the paper" section now, for :func:`write_report` to collect.
+
+    :func:`write_report` starts the section itself; a caller that has the analysed
+    data before the analysis (``kypho analyze``, after screening) starts it here,
+    so that the section's worker runs beside the analysis too, and passes the
+    result as ``write_report(..., beyond=...)``.
+
+    Parameters
+    ----------
+    data, schema
+        The analysed (included, derived) data and the study schema.
+    plan
+        The analysis plan (its ``beyond:`` section and ``p_style``).
+    figures
+        Whether the section draws its figures (``figures=`` of :func:`write_report`).
+    cache_key
+        As for :func:`write_report` (the bundled cohort only).
+    """
+    p_style = plan.p_style if plan is not None else "leading-zero"
+    return _pending_beyond(data, schema, p_style, plan, cache_key, figures)
 
 
 def _figures(

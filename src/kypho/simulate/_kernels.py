@@ -26,7 +26,16 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["courant_times", "matvec", "pcg_mic0", "upwind_sweep"]
+__all__ = [
+    "courant_times",
+    "dot",
+    "matvec",
+    "matvec_into",
+    "pcg_mic0",
+    "row_dot",
+    "upwind_sweep",
+    "within_factor",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -38,10 +47,11 @@ def _jit(fn: _F) -> _F:
 
 
 @_jit
-def matvec(diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, x: FloatArray) -> FloatArray:
-    """``A @ x`` for the five-point matrix ``(diag, -ax, -ay)``."""
+def matvec_into(
+    diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, x: FloatArray, out: FloatArray
+) -> None:
+    """``out = A @ x`` for the five-point matrix ``(diag, -ax, -ay)``."""
     n = diag.size
-    out = np.empty(n)
     for k in range(n):
         s = diag[k] * x[k]
         if k + 1 < n:
@@ -53,6 +63,13 @@ def matvec(diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, x: FloatAr
         if k >= nx:
             s -= ay[k - nx] * x[k - nx]
         out[k] = s
+
+
+@_jit
+def matvec(diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, x: FloatArray) -> FloatArray:
+    """``A @ x`` for the five-point matrix ``(diag, -ax, -ay)``."""
+    out = np.empty(diag.size)
+    matvec_into(diag, ax, ay, nx, x, out)
     return out
 
 
@@ -106,6 +123,25 @@ def _dot(a: FloatArray, b: FloatArray) -> float:
     for k in range(a.size):
         s += a[k] * b[k]
     return s
+
+
+@_jit
+def dot(a: FloatArray, b: FloatArray) -> float:
+    """``a · b`` of two vectors, in one thread (a BLAS call starts threads that cost more)."""
+    return _dot(a, b)
+
+
+@_jit
+def row_dot(m: FloatArray, w: FloatArray) -> FloatArray:
+    """``m @ w`` for an ``(N, k)`` matrix with few columns, in one thread."""
+    n, k = m.shape
+    out = np.empty(n)
+    for i in range(n):
+        s = 0.0
+        for j in range(k):
+            s += m[i, j] * w[j]
+        out[i] = s
+    return out
 
 
 @_jit
@@ -191,15 +227,16 @@ def upwind_sweep(
         out = exit_out[k]
         for b in range(nb):
             new[k, b] = pore[k] * old[k, b] + source[k, b]
-        # west face (k-1 → k when fx[k-1] > 0)
-        if k % nx != 0:
+        # west face (k-1 → k when fx[k-1] > 0); fx is 0 on the last column, so
+        # the faces that wrap to the next row add nothing (no k % nx needed)
+        if k >= 1:
             f = fx[k - 1]
             if f > 0.0:
                 for b in range(nb):
                     new[k, b] += dt * f * new[k - 1, b]
             else:
                 out -= f
-        if k % nx != nx - 1:
+        if k + 1 < n:
             f = fx[k]
             if f < 0.0:
                 for b in range(nb):
@@ -254,13 +291,13 @@ def courant_times(
             continue
         inflow = source[k]
         out = exit_out[k]
-        if k % nx != 0:
+        if k >= 1:  # fx is 0 on the last column (see upwind_sweep)
             f = fx[k - 1]
             if f > 0.0:
                 inflow += f * c[k - 1]
             else:
                 out -= f
-        if k % nx != nx - 1:
+        if k + 1 < n:
             f = fx[k]
             if f < 0.0:
                 inflow -= f * c[k + 1]
@@ -286,3 +323,14 @@ def courant_times(
             if near_exit[k] and t < shortest_exit:
                 shortest_exit = t
     return shortest, shortest_exit
+
+
+@_jit
+def within_factor(a: FloatArray, b: FloatArray, factor: float) -> bool:
+    """Whether every ``a[k]`` is within ``factor`` of ``b[k]`` (both positive), either way."""
+    within = True
+    for k in range(a.size):  # a loop, not all(): compiled, and it stops at the first
+        if a[k] > factor * b[k] or b[k] > factor * a[k]:
+            within = False
+            break
+    return within

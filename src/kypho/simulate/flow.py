@@ -13,9 +13,11 @@ viscosity. Two-point fluxes with harmonic face transmissibilities; exits are
 Robin faces, each with its own mobility (the cell's fluidity where cement may
 pass, the marrow's part of it where only marrow may). The matrix is
 symmetric positive definite and five-point; it is solved by conjugate
-gradients preconditioned by MIC(0), warm-started from the previous step's
-pressure (:mod:`kypho.simulate._kernels`), with a sparse LU as the fallback
-when the iteration does not converge.
+gradients preconditioned by one V-cycle of a black-box multigrid
+(:mod:`kypho.simulate._multigrid`; its hierarchy kept across solves while the
+matrix changes little), warm-started from the previous step's pressure, with
+a sparse LU as the fallback when the iteration does not converge. MIC(0)
+(:mod:`kypho.simulate._kernels`) remains as the other preconditioner.
 
 Transport of each batch's fraction, implicit (backward Euler) and upwind:
 
@@ -42,7 +44,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 
-from kypho.simulate import _kernels
+from kypho.errors import SimulationError
+from kypho.simulate import _kernels, _multigrid
 from kypho.simulate.grid import Grid
 
 __all__ = ["Fluxes", "PressureSolver", "PressureSystem", "face_fluxes", "transport_step"]
@@ -107,24 +110,50 @@ class PressureSolver:
         Conjugate-gradient iterations over all solves.
     fallbacks
         Solves that the iteration did not converge and a sparse LU finished.
+    setups
+        Multigrid hierarchies built.
     switch_resolves, rejected_steps
         Bookkeeping of :func:`kypho.simulate.simulate`: re-solves after an exit
         face switched, and transport steps halved to keep fractions ≤ 1.
     rtol
-        Relative residual ``‖b − A p‖ / ‖b‖`` each solve reaches.
+        Relative residual ``‖b − A p‖ / ‖b‖`` each solve reaches (the true
+        residual, from the previous solve's pressure).
+    preconditioner
+        ``"multigrid"`` (one V-cycle of :mod:`kypho.simulate._multigrid`) or
+        ``"mic0"`` (:func:`kypho.simulate._kernels.pcg_mic0`).
+    rebuild_factor, rebuild_every
+        The multigrid hierarchy is kept from one solve to the next until a
+        diagonal entry of the matrix has changed by more than
+        ``rebuild_factor`` (either way) since it was built, or after
+        ``rebuild_every`` solves, whichever comes first.
     """
 
     grid: Grid
     rtol: float = 1e-9
     maxiter: int = 2000
+    preconditioner: str = "multigrid"
+    rebuild_factor: float = 4.0
+    rebuild_every: int = 8
     solves: int = 0
     iterations: int = 0
     fallbacks: int = 0
+    setups: int = 0
     switch_resolves: int = 0
     rejected_steps: int = 0
     _previous: FloatArray | None = field(default=None, repr=False)
+    _hierarchy: _multigrid.Hierarchy | None = field(default=None, repr=False)
+    _built_diag: FloatArray | None = field(default=None, repr=False)
+    _built_at: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
+        if self.preconditioner not in ("multigrid", "mic0"):
+            raise SimulationError(
+                f"pressure solver: 'preconditioner' must be 'multigrid' or 'mic0' (got {self.preconditioner!r})"
+            )
+        if not self.rebuild_factor >= 1 or self.rebuild_every < 1:
+            raise SimulationError(
+                f"pressure solver: 'rebuild_factor' must be a number of at least 1 and 'rebuild_every' a whole number of at least 1 (got {self.rebuild_factor} and {self.rebuild_every})"
+            )
         g = self.grid
         self._left, self._right, self._below, self._above = g.faces()
         self._cx = g.thickness * g.hy / g.hx
@@ -171,9 +200,14 @@ class PressureSolver:
         """Solve for the pressure, warm-started from this solver's previous solution."""
         n = self.grid.n
         x0 = self._previous if self._previous is not None else np.zeros(n)
-        p, iterations, residual = _kernels.pcg_mic0(
-            system.diag, system.ax, system.ay, system.nx, rhs, x0, self.rtol, self.maxiter
-        )
+        if self.preconditioner == "mic0":
+            p, iterations, residual = _kernels.pcg_mic0(
+                system.diag, system.ax, system.ay, system.nx, rhs, x0, self.rtol, self.maxiter
+            )
+        else:
+            p, iterations, residual = self._current_hierarchy(system).solve(
+                system.diag, system.ax, system.ay, rhs, x0, self.rtol, self.maxiter
+            )
         self.solves += 1
         self.iterations += int(iterations)
         if not residual <= self.rtol * 10:
@@ -183,6 +217,22 @@ class PressureSolver:
             p = p + spl.spsolve(matrix, rhs - matrix @ p, permc_spec="MMD_AT_PLUS_A")
         self._previous = p
         return np.asarray(p, dtype=np.float64)
+
+    def _current_hierarchy(self, system: PressureSystem) -> _multigrid.Hierarchy:
+        """The kept multigrid hierarchy, rebuilt when the matrix has moved too far from it."""
+        if self._hierarchy is None:
+            self._hierarchy = _multigrid.Hierarchy(self.grid.nx, self.grid.ny)
+        built = self._built_diag
+        if (
+            built is None
+            or self.solves - self._built_at >= self.rebuild_every
+            or not _kernels.within_factor(system.diag, built, self.rebuild_factor)
+        ):
+            self._hierarchy.build(system.diag, system.ax, system.ay)
+            self._built_diag = system.diag.copy()
+            self._built_at = self.solves
+            self.setups += 1
+        return self._hierarchy
 
 
 @dataclass(frozen=True)

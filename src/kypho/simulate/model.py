@@ -265,7 +265,7 @@ def _cement_viscosity(grid: Grid, fractions: FloatArray, inverse: FloatArray) ->
     """Per exit face: the viscosity of the cement in its cell (0 where there is none)."""
     cells = fractions[grid.boundary.cell]
     cement = cells.sum(axis=1)
-    fluid = cells @ inverse
+    fluid = _kernels.row_dot(cells, inverse)
     out: FloatArray = np.divide(cement, fluid, out=np.zeros_like(cement), where=fluid > 0)
     return out
 
@@ -400,7 +400,7 @@ def _near_exits(grid: Grid) -> BoolArray:
 
 def _cement(fractions: FloatArray) -> FloatArray:
     """Cement fraction of each cell, all batches (``fractions`` summed over its rows)."""
-    out: FloatArray = fractions @ np.ones(fractions.shape[1])
+    out: FloatArray = _kernels.row_dot(fractions, np.ones(fractions.shape[1]))
     return out
 
 
@@ -439,7 +439,10 @@ def _pressure(
         ]
     )
     # the fluids of a cell flow in series across the front: viscosities add by volume
-    viscosity = fractions @ (1.0 / inverse) + np.clip(1.0 - _cement(fractions), 0.0, None) / marrow
+    viscosity = (
+        _kernels.row_dot(fractions, 1.0 / inverse)
+        + np.clip(1.0 - _cement(fractions), 0.0, None) / marrow
+    )
     fluidity = 1.0 / viscosity
     fluidity[blocked] = 0.0
     grid = solver.grid
@@ -653,7 +656,7 @@ def simulate(
                     )
                     flow = _CellFlow.of(grid, fluxes, state)
                     since, moved = 0, 0.0
-                    at_tube = float(tube.weight @ p[tube.source])
+                    at_tube = _kernels.dot(tube.weight, p[tube.source])
                     if at_tube > limit_pa:
                         stops.append(
                             stopped(
@@ -699,12 +702,12 @@ def simulate(
                 done = duration if dt == remaining else done + dt
                 total_injected += rate * dt
                 total_leaked += np.bincount(exit_index, out.sum(axis=1), n_exits)
-                in_body = float(grid.pore @ _cement(fractions))
+                in_body = _kernels.dot(grid.pore, _cement(fractions))
                 times.append(inj.start_s + done)
                 injected.append(total_injected * 1e6)
                 body.append(in_body * 1e6)
                 leaked.append(total_leaked * 1e6)
-                pressure.append(float(tube.weight @ p[tube.source]) / 1e3)
+                pressure.append(_kernels.dot(tube.weight, p[tube.source]) / 1e3)
                 balance.append(
                     abs(total_injected - in_body - float(total_leaked.sum())) / total_injected
                 )

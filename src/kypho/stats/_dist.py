@@ -2,7 +2,8 @@
 
 Importing ``scipy.stats`` takes about a second of CPU, most of a small report's
 start-up, yet the tests need only a few tail areas and quantiles of Student's t,
-the normal, the F and the χ² distribution, and the t density. For ordinary
+the normal, the F and the χ² distribution, the t density, and (for the power of the
+t test) the noncentral t's ``sf`` and ``cdf``. For ordinary
 arguments ``scipy.stats`` computes each of them by one ``scipy.special`` function
 (its ``_sf``, ``_isf``, ... methods, e.g. ``t.sf(x, df)`` is ``stdtr(df, -x)``), or
 the t density by one formula, which this module evaluates directly, so the values
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["chi2", "f", "norm", "t"]
+__all__ = ["chi2", "f", "nct", "norm", "t"]
 
 _Check = Callable[..., Any]
 
@@ -178,6 +179,31 @@ chi2 = _Distribution(
     },
 )
 """χ²: ``sf`` fast (the audit's check of a printed χ²); the rest from ``scipy.stats.chi2``."""
+
+
+def _nct_sf(x: Any, df: Any, nc: Any) -> Any:
+    # scipy.stats.nct.sf is Boost's survival function, clipped to [0, 1].
+    ufuncs = importlib.import_module("scipy.special._ufuncs")
+    with np.errstate(over="ignore"):
+        return np.clip(ufuncs._nct_sf(x, df, nc), 0, 1)
+
+
+def _nct_ordinary(x: Any, df: Any, nc: Any) -> Any:
+    has_sf = hasattr(importlib.import_module("scipy.special._ufuncs"), "_nct_sf")
+    return has_sf and _finite(x, nc) and _df_ok(df)
+
+
+nct = _Distribution(
+    "nct",
+    {
+        "sf": (_nct_sf, _nct_ordinary),
+        "cdf": (
+            lambda x, df, nc: special.nctdtr(df, nc, x),
+            lambda x, df, nc: _finite(x, nc) and _df_ok(df),
+        ),
+    },
+)
+"""Noncentral t: ``sf`` and ``cdf`` fast (power of the t test); the rest from ``scipy.stats.nct``."""
 
 
 def __getattr__(name: str) -> Any:

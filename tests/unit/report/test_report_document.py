@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -127,6 +129,31 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
     assert str(info.value) == ("unknown report format(s) 'pdf'; allowed: md, html, csv, tex, docx")
 
 
+def html_with_hook(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    hook: object,
+    *,
+    figures: bool,
+    start: Callable[..., Any] | None = None,
+) -> tuple[str, pd.DataFrame]:
+    """report.html of the demo pipeline with ``hook`` as the Beyond section (started by
+    ``start`` before the report, if given), and the analysed data."""
+    monkeypatch.setattr(kypho.beyond, "report_section", hook, raising=False)
+    result, _validation, included, _screening = pipeline()
+    write_report(
+        tmp_path,
+        result,  # type: ignore[arg-type]
+        provenance=PROVENANCE,
+        formats=("html",),
+        figures=figures,
+        data=included,
+        schema=SCHEMA,
+        beyond=None if start is None else start(included, SCHEMA, figures=figures),
+    )
+    return (tmp_path / "report.html").read_text(encoding="utf-8"), included
+
+
 def test_beyond_hook_included_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def report_section(data: pd.DataFrame, schema: Schema) -> tuple[str, dict[str, bytes]]:
         svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
@@ -135,18 +162,7 @@ def test_beyond_hook_included_when_present(tmp_path: Path, monkeypatch: pytest.M
             {"power.svg": svg, "love.png": b"\x89PNG"},
         )
 
-    monkeypatch.setattr(kypho.beyond, "report_section", report_section, raising=False)
-    result, _validation, included, _screening = pipeline()
-    write_report(
-        tmp_path,
-        result,  # type: ignore[arg-type]
-        provenance=PROVENANCE,
-        formats=("html",),
-        figures=True,
-        data=included,
-        schema=SCHEMA,
-    )
-    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    page, included = html_with_hook(tmp_path, monkeypatch, report_section, figures=True)
     assert '<h2 id="beyond">Beyond the paper</h2>' in page
     # The hook saw the analysed patients (it may have run in the forked worker).
     assert f"<p>Power of the next study ({len(included)} patients).</p>" in page
@@ -317,3 +333,66 @@ def test_no_figures_leaves_out_the_figures_of_other_sections(tmp_path: Path) -> 
     assert "Figure S1." not in (tmp_path / "report.md").read_text(encoding="utf-8")
     assert not (tmp_path / "figures").exists()
     assert {f.name for f in files} == {"report.html", "report.md"}
+
+
+def slow_hook(data: pd.DataFrame, schema: Schema) -> tuple[str, dict[str, bytes]]:
+    import time
+
+    time.sleep(60)  # stopped long before, or the test fails (it does not wait for it)
+    return "<p>late</p>", {}
+
+
+def _beyond_workers() -> list[object]:
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.name == "kypho-beyond"]
+
+
+def test_a_section_started_early_is_the_one_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kypho analyze`` starts the section after screening and hands it to write_report."""
+    import multiprocessing
+    import os
+
+    from kypho.report.document import start_beyond
+
+    page, included = html_with_hook(
+        tmp_path, monkeypatch, hook_reporting_pid, figures=False, start=start_beyond
+    )
+    assert f", {len(included)} patients</p>" in page
+    pid = int(page.split("<p>pid ")[1].split(",")[0])
+    forked = "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+    assert (pid != os.getpid()) == forked  # computed by the worker started early
+    assert _beyond_workers() == []
+
+
+def test_a_section_nobody_collects_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kypho.report.document import start_beyond
+
+    monkeypatch.setattr(kypho.beyond, "report_section", slow_hook, raising=False)
+    result, _validation, included, _screening = pipeline()
+    # No report.html: the section is not wanted.
+    pending = start_beyond(included, SCHEMA)
+    write_report(tmp_path / "md", result, provenance=PROVENANCE, formats=("md",), beyond=pending)  # type: ignore[arg-type]
+    assert _beyond_workers() == []
+    # Writing fails: the report does not wait for its section either.
+    pending = start_beyond(included, SCHEMA)
+
+    def fail(*args: object, **kwargs: object) -> Path:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("kypho.report.word.write_docx", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(
+            tmp_path / "all",
+            result,  # type: ignore[arg-type]
+            provenance=PROVENANCE,
+            figures=False,
+            data=included,
+            schema=SCHEMA,
+            beyond=pending,
+        )
+    assert _beyond_workers() == []

@@ -40,6 +40,7 @@ X = np.array(
 )  # fmt: skip
 Q = np.array([-0.1, 0.0, 1e-300, 1e-12, 0.025, 0.05, 0.5, 0.8, 0.975, 1 - 1e-12, 1.0, 1.1, np.nan])
 DF = np.array([-1.0, 0.0, 0.3, 1.0, 2.0, 2.7, 9.0, 30.0, 108.0, 1e6, np.inf, np.nan])
+NC = np.array([-np.inf, -3.0, -0.0, 0.0, 1.5, 10.0, 40.0, np.inf, np.nan])  # noncentrality
 
 EDGES = [
     ("t", "sf", X, (DF,)),
@@ -53,6 +54,8 @@ EDGES = [
     ("f", "cdf", X, (DF, DF)),
     ("f", "ppf", Q, (DF, DF)),
     ("chi2", "sf", X, (DF,)),
+    ("nct", "sf", X, (DF, NC)),
+    ("nct", "cdf", X, (DF, NC)),
 ]
 
 
@@ -224,3 +227,15 @@ def test_ordinary_arrays_do_not_import_scipy_stats() -> None:
     )
     assert not _imports_scipy_stats(calls)
     assert _imports_scipy_stats("_dist.t.sf(1.0, 0.0)")
+
+
+@pytest.mark.parametrize("method", ["sf", "cdf"])
+def test_random_noncentral_t_is_scipys(method: str) -> None:
+    """The power of the t test (kypho.beyond.power) asks nct for both tails."""
+    draw = np.random.default_rng(23)
+    ncp = np.concatenate([draw.normal(0, 5, 300), draw.uniform(-40, 40, 50), [0.0, 1.0, 2.8, 37.0]])
+    _same(
+        getattr(_dist.nct, method)(X_RANDOM, DF_RANDOM, ncp),
+        getattr(stats.nct, method)(X_RANDOM, DF_RANDOM, ncp),
+    )
+    _same(getattr(_dist.nct, method)(1.97, 216, 2.8), getattr(stats.nct, method)(1.97, 216, 2.8))
