@@ -190,9 +190,12 @@ def export(
             f"cannot export to {str(output)!r}: the file must end in .csv or .xlsx"
         )
     from kypho import progress
+    from kypho.output.cells import empty_lists_as_token
 
     with opts.open() as store, progress.bar("reading the records from the store", ticking=True):
         frame = store.export(full=full, reason=reason, unverified=skip_verify)
+        # an empty list written as an empty cell would read back as missing
+        frame = empty_lists_as_token(frame, store.schema)
     with progress.bar(f"writing {len(frame):,} records to {output.name}", ticking=True):
         if output.suffix.lower() == ".csv":
             _write_csv(frame, output)

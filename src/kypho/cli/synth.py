@@ -18,7 +18,7 @@ import pandas as pd
 from kypho.cli._options import load_schema_files, schema_options
 from kypho.errors import InputFileError
 from kypho.io import write_table
-from kypho.output.cells import CsvWriter, write_csv
+from kypho.output.cells import CsvWriter, empty_lists_as_token, write_csv
 from kypho.schema import Schema
 from kypho.synth import SynthReport, load_synth_spec
 from kypho.synth.cohort import SynthChunk, SynthChunks, synthesize_chunks
@@ -198,7 +198,7 @@ def _stream(chunks: SynthChunks, out: Path, schema: Schema, advance: Callable[[i
             with CsvWriter(partial, columns) as writer:
 
                 def fields(chunk: SynthChunk) -> list[list[pa.Array]]:
-                    blocks = writer.formatted(_as_written(chunk.data, schema))
+                    blocks = writer.formatted(empty_lists_as_token(chunk.data, schema))
                     if blocks is None:
                         raise InputFileError(f"cannot write {str(out)!r}: a column is not text")
                     return blocks
@@ -262,16 +262,3 @@ def _pipelined(
         if written is not None:
             written[0].result()
             advance(written[1])
-
-
-def _as_written(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """List cells as :func:`kypho.io.write_table` writes them: an empty list is the none token."""
-    out = frame
-    for var in schema.input_variables:
-        if var.type == "list" and var.name in frame:
-            values = frame[var.name]
-            empty = (values == "").fillna(False).to_numpy(dtype=bool)
-            if empty.any():
-                out = out.copy() if out is frame else out
-                out[var.name] = values.mask(empty, schema.none_token)
-    return out

@@ -44,9 +44,13 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from openpyxl import Workbook
 
+    from kypho.schema import Schema
+
 __all__ = [
     "PREFIX",
     "TRIGGERS",
+    "empty_lists_as_token",
+    "grid_keys",
     "neutralise",
     "neutralise_frame",
     "neutralise_row",
@@ -577,12 +581,12 @@ def _floats(values: npt.NDArray[np.float64]) -> pa.Array:
     import pyarrow as pa
 
     missing = np.isnan(values)
-    keys = _grid_keys(values, missing)
+    keys = grid_keys(values, missing)
     if keys is not None:
         key, size, lo, scale = keys
         seen = np.zeros(size, dtype=bool)
         seen[key[~missing]] = True
-        # the key's value, computed as _grid_keys checked it: the same float as the cells'
+        # the key's value, computed as grid_keys checked it: the same float as the cells'
         shown = ((np.flatnonzero(seen) + lo) / scale).astype(str)
         lookup = np.cumsum(seen, dtype=np.int64) - 1
         return _take(pa.array(shown), lookup[key], missing)
@@ -593,7 +597,7 @@ def _floats(values: npt.NDArray[np.float64]) -> pa.Array:
     return _take(pa.array(values.astype(str)), np.arange(len(values)), missing)
 
 
-def _grid_keys(
+def grid_keys(
     values: npt.NDArray[np.float64], missing: npt.NDArray[np.bool_]
 ) -> tuple[npt.NDArray[np.int64], int, int, float] | None:
     """Whole-number keys of values on a grid of 1, 0.1, 0.01 or 0.001 with a short range.
@@ -673,3 +677,22 @@ def write_xlsx(
     except OSError as exc:
         raise InputFileError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
     return path
+
+
+def empty_lists_as_token(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """``frame`` with each empty list cell as the schema's none token, for a file.
+
+    In kypho's typed data ``""`` in a ``list`` column is a list observed empty;
+    in a file an empty cell reads back as missing, so files say ``none`` (the
+    schema's ``none_token``) instead, as :func:`kypho.io.write_table` does.
+    ``frame`` itself is not changed.
+    """
+    out = frame
+    for var in schema.input_variables:
+        if var.type == "list" and var.name in frame:
+            values = frame[var.name]
+            empty = (values == "").fillna(False).to_numpy(dtype=bool)
+            if empty.any():
+                out = out.copy() if out is frame else out
+                out[var.name] = values.mask(empty, schema.none_token)
+    return out

@@ -482,6 +482,7 @@ def simulate(
     pressure_limit_kpa: float = PRESSURE_LIMIT_KPA,
     max_steps: int = 100_000,
     grid: Grid | None = None,
+    preconditioner: str = "multigrid",
 ) -> SimulationResult:
     """Run ``protocol`` on ``vertebra`` (default :class:`Vertebra`) on an ``nx`` × ``ny`` grid.
 
@@ -524,6 +525,11 @@ def simulate(
         then stops (a safeguard: no run lasts without bound).
     grid
         A grid already built for this vertebra (saves rebuilding it).
+    preconditioner
+        Of the pressure solve's conjugate gradients: ``"multigrid"`` (one
+        V-cycle of a black-box multigrid) or ``"mic0"`` (the modified
+        incomplete Cholesky factorisation); both solve to the same tolerance
+        (see :class:`kypho.simulate.flow.PressureSolver`).
 
     Notes
     -----
@@ -574,7 +580,7 @@ def simulate(
     limit_pa = pressure_limit_kpa * 1e3
     grid = grid or build_grid(vertebra, nx, ny)
     n = grid.n
-    solver = PressureSolver(grid)
+    solver = PressureSolver(grid, preconditioner=preconditioner)
     names = tuple(b.name for b in protocol.batches)
     nb = len(names)
     ages = _age_functions(protocol, vertebra)

@@ -33,10 +33,11 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -50,10 +51,12 @@ __all__ = [
     "HASHED_FIELDS",
     "REMOVED",
     "chain_creates",
+    "chain_hashes",
     "deidentify_trail",
     "dumps",
     "entry_hash",
     "now",
+    "record_text_array",
     "record_texts",
 ]
 
@@ -121,14 +124,12 @@ def entry_hash(prev_hash: str, entry: Mapping[Any, Any]) -> str:
 _DIGESTED = frozenset({"old_value", "new_value"})
 
 
-def record_texts(columns: Sequence[Sequence[object]], names: Sequence[str]) -> list[str]:
+def record_texts(columns: Sequence[Sequence[object] | Any], names: Sequence[str]) -> list[str]:
     """``dumps(dict(zip(names, row)))`` for every row of ``columns``, column by column.
 
     ``columns[i]`` holds the values of ``names[i]`` (plain Python values, ``None``
-    for missing). Each column's distinct values are encoded once with
-    :func:`dumps` and the rows are joined by pyarrow, so a record costs a few
-    microseconds rather than a whole JSON encoding; the texts are :func:`dumps`'s,
-    character for character.
+    for missing). The texts are :func:`dumps`'s, character for character; see
+    :func:`record_text_array` for how they are built.
 
     Examples
     --------
@@ -136,63 +137,138 @@ def record_texts(columns: Sequence[Sequence[object]], names: Sequence[str]) -> l
     >>> record_texts([[1.5, None], ["P-1", "P-2"], [dt.date(2020, 1, 2), None]], ["b", "a", "c"])
     ['{"a":"P-1","b":1.5,"c":"2020-01-02"}', '{"a":"P-2","b":null,"c":null}']
     """
-    import pyarrow.compute as pc
-
-    n = len(columns[0]) if columns else 0
-    if n == 0:
+    if not columns or len(columns[0]) == 0:
         return []
-    order = sorted(range(len(names)), key=lambda i: names[i])
-    last = len(order) - 1
-    # the braces ride on the first key and after the last value (no second copy)
-    parts = [
-        _json_column(
-            columns[i],
-            ("{" if k == 0 else "") + _ENCODER.encode(names[i]) + ":",
-            "}" if k == last else "",
-        )
-        for k, i in enumerate(order)
-    ]
-    texts = pc.binary_join_element_wise(*parts, ",") if len(parts) > 1 else parts[0]
-    out: list[str] = texts.to_pylist()
+    out: list[str] = record_text_array(columns, names).to_pylist()
     return out
 
 
-def _json_column(values: Sequence[object], key: str, end: str = "") -> Any:
-    """``key`` + the JSON of each value + ``end``, as a pyarrow text column."""
-    import numpy as np
-    import pandas as pd
+def record_text_array(columns: Sequence[Sequence[object] | Any], names: Sequence[str]) -> Any:
+    """The texts of :func:`record_texts` as one pyarrow ``large_string`` array.
+
+    Each column's distinct values are encoded once with :func:`dumps`, each
+    with its key before it (``{"a":``, ``,"b":``, ...; the last with the closing
+    brace after it). All pieces go in one array and a single ``take`` lays them
+    out record after record, so a record's pieces are adjacent: its text is a
+    slice of the result's data and the records' offsets are every
+    ``len(names)``-th offset of the pieces'. No text is joined value by value.
+    """
     import pyarrow as pa
 
-    cells = np.empty(len(values), dtype=object)
-    cells[:] = values
+    n = len(columns[0]) if columns else 0
+    m = len(names)
+    if n == 0:
+        return pa.array([], pa.large_string())
+    order = sorted(range(m), key=lambda i: names[i])
+    parts = []
+    for k, i in enumerate(order):
+        key = ("{" if k == 0 else ",") + _ENCODER.encode(names[i]) + ":"
+        end = "}" if k == m - 1 else ""
+        codes, shown = _json_codes(columns[i])
+        parts.append((codes, [key + t + end for t in shown]))
+    return _laid_out(parts, n)
+
+
+def _laid_out(parts: Sequence[tuple[Any, list[str]]], n: int) -> Any:
+    """Row ``i`` of the result: ``shown[codes[i]]`` of each part in turn, concatenated."""
+    import numpy as np
+    import pyarrow as pa
+
+    m = len(parts)
+    pieces: list[str] = []
+    where = np.empty((n, m), dtype=np.int64)
+    for k, (codes, shown) in enumerate(parts):
+        where[:, k] = codes + len(pieces)
+        pieces.extend(shown)
+    # decoding a dictionary array is the same gather as take(), and faster
+    laid = pa.DictionaryArray.from_arrays(
+        pa.array(where.reshape(-1)), pa.array(pieces, pa.large_string())
+    ).cast(pa.large_string())
+    offsets = np.frombuffer(laid.buffers()[1], dtype=np.int64)[laid.offset :]
+    rows = np.ascontiguousarray(offsets[: n * m + 1 : m])
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(rows), laid.buffers()[2])
+
+
+def _json_codes(values: Sequence[object]) -> tuple[Any, list[str]]:
+    """Each value's index into a list of JSON texts (one per distinct value)."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        found = _float_codes(values, np.isnan(values))
+        if found is not None:
+            return found
+        values = [None if v != v else v for v in values.tolist()]
     kinds = set(map(type, values))
     kinds.discard(type(None))
     if len(kinds) > 1:
         # mixed types (1 and True hash alike): every value on its own
-        return pa.array([key + _ENCODER.encode(v) + end for v in values])
-    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+        return _each(values)
     kind = next(iter(kinds), None)
-    shown = [_scalar(u, kind) for u in uniques]
+    typed: Any
+    encode: Any = _ENCODER.encode
     if kind is float:
-        for j, u in enumerate(uniques):
-            if u == 0.0 and any(
-                math.copysign(1.0, cells[i]) < 0 for i in np.flatnonzero(codes == j)
-            ):
-                # 0.0 and -0.0 are one value to a hash table but print differently
-                return pa.array([key + _ENCODER.encode(v) + end for v in values])
-    table = pa.array([key + t + end for t in shown] + [key + "null" + end])
-    return table.take(pa.array(np.where(codes < 0, len(shown), codes)))
+        typed = np.array(values, dtype=np.float64)  # None becomes NaN
+        missing = np.isnan(typed)
+        gaps = int(missing.sum())
+        if (
+            (gaps and gaps != values.count(None))
+            or np.isinf(typed).any()
+            or np.signbit(typed[typed == 0.0]).any()
+        ):
+            # dumps refuses NaN and infinities (let it say so); 0.0 and -0.0
+            # are one value to a hash table but print differently
+            return _each(values)
+        found = _float_codes(typed, missing)
+        if found is not None:
+            return found
+        encode = float.__repr__
+    else:
+        typed = np.empty(len(values), dtype=object)
+        typed[:] = values
+        missing = pd.isna(typed)
+        if kind is int:
+            encode = int.__repr__
+            if not missing.any():
+                with contextlib.suppress(OverflowError):
+                    typed = typed.astype(np.int64)
+        elif kind is str:
+            encode = _encode_text
+    codes, uniques = pd.factorize(typed, use_na_sentinel=True)
+    shown = list(map(encode, uniques.tolist()))
+    codes = np.where(missing, len(shown), codes)
+    shown.append("null")
+    return codes, shown
 
 
-def _scalar(value: object, kind: type | None) -> str:
-    """:func:`dumps` of one value, by its type's own encoder where that is what dumps does."""
-    if kind is str and isinstance(value, str):
-        return str(_encode_text(value))
-    if kind is float and isinstance(value, float) and math.isfinite(value):
-        return float.__repr__(value)
-    if kind is int and isinstance(value, int):
-        return int.__repr__(value)
-    return _ENCODER.encode(value)
+def _float_codes(values: Any, missing: Any) -> tuple[Any, list[str]] | None:
+    """:func:`_json_codes` of floats on a short decimal grid, without hashing.
+
+    Each value's grid key (see :func:`kypho.output.cells.grid_keys`) indexes
+    the distinct values directly; ``None`` when the values are not on a grid.
+    """
+    import numpy as np
+
+    from kypho.output.cells import grid_keys
+
+    keys = grid_keys(values, missing)
+    if keys is None:
+        return None
+    key, size, lo, scale = keys
+    seen = np.zeros(size, dtype=bool)
+    seen[key[~missing]] = True
+    # the key's value computed as grid_keys checked it: the same float as the cell's
+    shown = list(map(float.__repr__, ((np.flatnonzero(seen) + lo) / scale).tolist()))
+    lookup = np.cumsum(seen, dtype=np.int64) - 1
+    codes = np.where(missing, len(shown), lookup[key])
+    shown.append("null")
+    return codes, shown
+
+
+def _each(values: Sequence[object]) -> tuple[Any, list[str]]:
+    import numpy as np
+
+    return np.arange(len(values)), [_ENCODER.encode(v) for v in values]
 
 
 def chain_creates(
@@ -222,6 +298,63 @@ def chain_creates(
         prev = sha(f"{prev}\n{payload}".encode()).hexdigest()
         hashes.append(prev)
     return hashes
+
+
+def chain_hashes(
+    prev_hashes: Sequence[object], entries: Mapping[str, Sequence[object]]
+) -> list[str]:
+    """``entry_hash(prev_hashes[k], entry_k)`` of entries given column by column.
+
+    ``entries`` maps each of :data:`HASHED_FIELDS` to its column. Each column's
+    distinct values are encoded once and the texts to hash are laid out as in
+    :func:`record_text_array`; each is hashed straight from that buffer. A
+    column holding anything but text, whole numbers and nulls (which kypho
+    never stores) is hashed entry by entry with :func:`entry_hash`.
+    """
+    import numpy as np
+
+    n = len(prev_hashes)
+    if n == 0:
+        return []
+    last = len(HASHED_FIELDS) - 1
+    parts = [(np.arange(n), [f"{p}\n[" for p in prev_hashes])]
+    for k, name in enumerate(HASHED_FIELDS):
+        values = entries[name]
+        if name in _DIGESTED:
+            values = [_digest(v) if isinstance(v, str) or v is None else v for v in values]
+        found = _plain_codes(values)
+        if found is None:
+            return [
+                entry_hash(str(p), {f: entries[f][i] for f in HASHED_FIELDS})
+                for i, p in enumerate(prev_hashes)
+            ]
+        end = "]" if k == last else ","
+        codes, shown = found
+        parts.append((codes, [t + end for t in shown]))
+    laid = _laid_out(parts, n)
+    offsets = np.frombuffer(laid.buffers()[1], dtype=np.int64)[laid.offset :][: n + 1].tolist()
+    data = memoryview(laid.buffers()[2])
+    sha = hashlib.sha256
+    return [sha(data[a:b]).hexdigest() for a, b in itertools.pairwise(offsets)]
+
+
+def _plain_codes(values: Sequence[object]) -> tuple[Any, list[str]] | None:
+    """Codes and JSON texts (as :func:`entry_hash` encodes them) of text or whole numbers."""
+    import numpy as np
+    import pandas as pd
+
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if len(kinds) > 1 or not kinds <= {str, int}:
+        return None
+    typed = np.empty(len(values), dtype=object)
+    typed[:] = values
+    missing = pd.isna(typed)
+    codes, uniques = pd.factorize(typed, use_na_sentinel=True)
+    encode: Any = int.__repr__ if kinds == {int} else _encode_text
+    shown = list(map(encode, uniques.tolist()))
+    shown.append("null")
+    return np.where(missing, len(shown) - 1, codes), shown
 
 
 def _digest(text: str | None) -> str | None:

@@ -26,6 +26,16 @@ USER_ENV = "KYPHO_USER"
 # Seconds a SQLite writer waits for another writer's transaction to end before
 # giving up; writes are short, so this only bites when something is stuck.
 _SQLITE_BUSY_TIMEOUT = 30.0
+#: SQLite's page cache per connection, in KiB (its default is 2 MiB). An import
+#: of 10⁵ records writes ~350 MB in one transaction; with the default cache the
+#: pages spill to the file midway and are written again, taking about twice
+#: as long. The cache only grows as pages are used.
+SQLITE_CACHE_KIB = 256 * 1024
+#: The page size of a new SQLite store. The trail's ``create`` entries (a whole
+#: record's JSON, ~2 KB for the built-in schema) fit one per 4 KiB page with
+#: the rest wasted; at 16 KiB they pack six to a page, the file is ~30 %
+#: smaller and written faster. A store's page size is fixed when it is created.
+SQLITE_PAGE_SIZE = 16384
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -91,6 +101,7 @@ def _own_sqlite_transactions(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def _driver_autocommit(dbapi_connection: Any, _record: object) -> None:
         dbapi_connection.isolation_level = None
+        dbapi_connection.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:

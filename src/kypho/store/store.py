@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import getpass
+import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -39,13 +40,14 @@ from kypho.store.audit import (
     GENESIS,
     HASHED_FIELDS,
     chain_creates,
+    chain_hashes,
     deidentify_trail,
     dumps,
     entry_hash,
     now,
     record_texts,
 )
-from kypho.store.engine import USER_ENV, create_store_engine, resolve_url
+from kypho.store.engine import SQLITE_PAGE_SIZE, USER_ENV, create_store_engine, resolve_url
 from kypho.store.roles import RIGHTS, ROLES
 from kypho.store.safe_harbor import deidentify
 from kypho.store.tables import StoreTables, build_tables, column_spec, schema_fingerprint
@@ -392,6 +394,10 @@ class Store:
         engine = create_store_engine(url)
         try:
             with engine.begin() as conn:
+                if conn.dialect.name == "sqlite":
+                    # before anything reads the file: an empty database takes
+                    # it, and keeps it for the store's life (ignored otherwise)
+                    conn.exec_driver_sql(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
                 if sa.inspect(conn).has_table(tables.chain.name):
                     raise StoreError(
                         f"{_safe_url(engine)} already holds a kypho store; open it instead"
@@ -833,6 +839,12 @@ class Store:
 
     def _existing_ids(self, conn: sa.Connection, ids: Sequence[object]) -> set[str]:
         id_column = self.tables.records.c[self.schema.id_column]
+        stored = conn.execute(sa.select(sa.func.count()).select_from(self.tables.records))
+        if stored.scalar_one() <= 4 * len(ids) + 10_000:
+            # few stored records for the file's size: one query for all their ids
+            # costs less than the file's ids sent 900 at a time
+            every = {str(v) for v in conn.execute(sa.select(id_column)).scalars()}
+            return every.intersection(map(str, ids))
         found: set[str] = set()
         for start in range(0, len(ids), _IN_CHUNK):
             chunk = ids[start : start + _IN_CHUNK]
@@ -849,8 +861,17 @@ class Store:
             _python_values(data[name], self.schema[name]) if name in data else [None] * n
             for name in names
         ]
-        # the trail's JSON of each record, as dumps() writes it, column by column
-        texts = record_texts(columns, names)
+        # the trail's JSON of each record, as dumps() writes it, column by column;
+        # numbers straight from their float arrays (NaN = missing = None)
+        texts = record_texts(
+            [
+                data[name].to_numpy(dtype=np.float64, na_value=np.nan)
+                if self.schema[name].type == "number" and name in data
+                else column
+                for name, column in zip(names, columns, strict=True)
+            ],
+            names,
+        )
         ids = columns[names.index(self.schema.id_column)]
         w.append_creates([str(i) for i in ids], texts, reason)
         if w.conn.dialect.name == "sqlite":
@@ -1065,27 +1086,23 @@ class Store:
         """
         with self._reading("export_full" if full else "export"):
             pass  # refuse a user without the right before verifying a large store
-        check = self.verify()
+        if full:
+            _need_reason(reason, "a full (identified) export")
+        # the rows verify compared are the ones exported: one read, one snapshot
+        check, columns = self._verify(None, keep=True)
         if not check.ok and not (unverified and unverified.strip()):
             raise check.refusal(
                 "nothing was exported",
                 "to export anyway, pass --skip-verify REASON (recorded in the audit trail)",
             )
+        columns = cast(list[list[Any]], columns)  # kept: keep=True
         with self._writing("export_full" if full else "export") as w:
-            if full:
-                _need_reason(reason, "a full (identified) export")
-            records = self.tables.records
-            cols = [records.c[name] for name in self.tables.data_columns]
-            rows = w.conn.execute(
-                sa.select(*cols, records.c.kypho_version, records.c.kypho_locked).order_by(
-                    records.c.kypho_row
-                )
-            ).all()
             names = self.tables.data_columns
-            data = _typed_frame([r[: len(names)] for r in rows], self.schema, names)
+            data = _typed_columns(columns[: len(names)], self.schema, names)
             out = data if full else deidentify(data, self.schema)
-            out["record_version"] = pd.array([int(r[-2]) for r in rows], dtype="Int64")
-            out["record_locked"] = pd.array([bool(r[-1]) for r in rows], dtype="boolean")
+            version, locked = columns[len(names)], columns[len(names) + 1]
+            out["record_version"] = pd.array(version, dtype="Int64")
+            out["record_locked"] = pd.array(list(map(bool, locked)), dtype="boolean")
             what: dict[str, Any] = {
                 "full": full,
                 "rows": len(out),
@@ -1172,6 +1189,17 @@ class Store:
         :meth:`VerifyResult.raise_if_failed` turns problems into
         :class:`~kypho.errors.IntegrityError`.
         """
+        return self._verify(head)[0]
+
+    def _verify(
+        self, head: str | None, *, keep: bool = False
+    ) -> tuple[VerifyResult, list[list[Any]] | None]:
+        """:meth:`verify`; with ``keep``, also the stored rows it compared.
+
+        The rows kept are each record's data columns, ``kypho_version`` and
+        ``kypho_locked``, as columns (one list each), in import order: what
+        :meth:`export` writes, read once in the verified snapshot.
+        """
         kept = None if head is None else head.strip().lower()
         if kept is not None and (len(kept) != 64 or any(c not in "0123456789abcdef" for c in kept)):
             raise StoreError(
@@ -1189,39 +1217,52 @@ class Store:
         prev = GENESIS
         expected = 1
         n_entries = 0
+        rows: list[list[Any]] | None = [] if keep else None
         with self._reading("verify", snapshot=True) as conn:
-            result = conn.execution_options(yield_per=5000).execute(
-                sa.select(audit).order_by(audit.c.seq)
+            result = conn.execution_options(yield_per=_VERIFY_ROWS).execute(
+                sa.select(*(audit.c[name] for name in _STORED_AUDIT)).order_by(audit.c.seq)
             )
-            for entry in result.mappings():
-                n_entries += 1
-                seq = int(entry["seq"])
-                if seq != expected:
-                    problems.append(f"entries {expected} to {seq - 1} are missing from the trail")
-                if entry["prev_hash"] != prev:
-                    problems.append(
-                        f"entry {seq} does not follow entry {seq - 1}: the chain is broken"
-                    )
-                if entry_hash(entry["prev_hash"], entry) != entry["hash"]:
-                    problems.append(
-                        f"entry {seq} ({entry['action']}, record {entry['record']}, "
-                        f"{entry['at']}) was altered: its content does not match its hash"
-                    )
-                prev = str(entry["hash"])
-                expected = seq + 1
-                if kept is not None and prev == kept:
-                    kept_seq = seq
-                try:
-                    _replay(entry, state, versions, locks, users, created)
-                except _MalformedCreate as bad:
-                    problems.append(bad.problem())
-                    with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+            at_seq, at_prev, at_hash = (
+                _STORED_AUDIT.index(k) for k in ("seq", "prev_hash", "hash")
+            )
+            for part in result.partitions():
+                # the hashes of a batch at once (chain_hashes), then each entry in turn
+                columns = list(zip(*part, strict=True))
+                hashes = chain_hashes(
+                    columns[at_prev], dict(zip(_STORED_AUDIT, columns, strict=True))
+                )
+                for row, computed in zip(part, hashes, strict=True):
+                    entry = dict(zip(_STORED_AUDIT, row, strict=True))
+                    n_entries += 1
+                    seq = int(row[at_seq])
+                    if seq != expected:
+                        problems.append(
+                            f"entries {expected} to {seq - 1} are missing from the trail"
+                        )
+                    if row[at_prev] != prev:
+                        problems.append(
+                            f"entry {seq} does not follow entry {seq - 1}: the chain is broken"
+                        )
+                    if computed != row[at_hash]:
+                        problems.append(
+                            f"entry {seq} ({entry['action']}, record {entry['record']}, "
+                            f"{entry['at']}) was altered: its content does not match its hash"
+                        )
+                    prev = str(row[at_hash])
+                    expected = seq + 1
+                    if kept is not None and prev == kept:
+                        kept_seq = seq
+                    try:
                         _replay(entry, state, versions, locks, users, created)
-                except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                    problems.append(
-                        f"entry {seq} ({entry['action']}, record {entry['record']}) is malformed "
-                        f"and cannot be replayed: {type(exc).__name__}: {exc}"
-                    )
+                    except _MalformedCreate as bad:
+                        problems.append(bad.problem())
+                        with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                            _replay(entry, state, versions, locks, users, created)
+                    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                        problems.append(
+                            f"entry {seq} ({entry['action']}, record {entry['record']}) is "
+                            f"malformed and cannot be replayed: {type(exc).__name__}: {exc}"
+                        )
             chain = self.tables.chain
             top = conn.execute(sa.select(chain.c.seq, chain.c.hash)).one()
             if int(top.seq) != expected - 1 or top.hash != prev:
@@ -1229,14 +1270,14 @@ class Store:
                     f"the trail ends at entry {expected - 1} but its head records entry "
                     f"{top.seq}: entries were removed or added behind kypho's back"
                 )
-            n_records = self._compare_rows(conn, state, versions, locks, created, problems)
+            n_records = self._compare_rows(conn, state, versions, locks, created, problems, rows)
             self._compare_users(conn, users, problems)
         if kept is not None and kept_seq is None:
             problems.append(
                 f"the head hash you kept ({kept[:16]}...) is not in the trail: entries were "
                 "removed or the trail was rewritten since you kept it"
             )
-        return VerifyResult(
+        check = VerifyResult(
             ok=not problems,
             n_entries=n_entries,
             n_records=n_records,
@@ -1244,6 +1285,7 @@ class Store:
             problems=tuple(problems),
             kept_seq=kept_seq,
         )
+        return check, rows
 
     def _compare_users(
         self, conn: sa.Connection, users: dict[str, tuple[str, bool]], problems: list[str]
@@ -1285,6 +1327,7 @@ class Store:
         locks: dict[str, str | None],
         created: dict[str, int],
         problems: list[str],
+        keep: list[list[Any]] | None = None,
     ) -> int:
         records = self.tables.records
         names = self.tables.data_columns
@@ -1296,12 +1339,17 @@ class Store:
                 records.c.kypho_version,
                 records.c.kypho_locked,
                 records.c.kypho_locked_by,
-            )
+            ).order_by(records.c.kypho_row)
         )
         position = names.index(id_col)
         width = len(names)
+        if keep is not None:
+            keep.extend([] for _ in range(width + 2))
         for part in result.partitions():
             columns = list(zip(*part, strict=True))
+            if keep is not None:
+                for kept, values in zip(keep, columns, strict=False):
+                    kept.extend(values)
             texts = record_texts(columns[:width], names)
             for row, text in zip(part, texts, strict=True):
                 rid = str(row[position])
@@ -1451,35 +1499,45 @@ def _count(n: int, noun: str) -> str:
 
 
 def _bulk_insert(
-    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """INSERT many rows of driver-ready values with one executemany.
 
     The statement is SQLAlchemy Core's INSERT for ``table`` compiled for the
-    connection's dialect; the rows go to the driver as they are. SQLAlchemy's own
-    executemany processes every bind value of every row in Python, which costs
-    about three times the driver's work on a table as wide as the record table,
-    so callers pass values the driver already takes (see :func:`_dates_as_text`).
+    connection's dialect; the rows go to the driver's executemany as they come
+    (an iterator is not turned into a list first). SQLAlchemy's own executemany
+    processes every bind value of every row in Python, which costs about three
+    times the driver's work on a table as wide as the record table, so callers
+    pass values the driver already takes (see :func:`_dates_as_text`).
     """
-    if not rows:
-        return
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        _copy_rows(conn, table, columns, rows)
+        _copy_rows(conn, table, columns, list(rows))
         return
     compiled = sa.insert(table).compile(
         dialect=conn.dialect, column_keys=list(columns), for_executemany=True
     )
-    params: list[Any]
+    params: Iterable[Any]
     if compiled.positional and compiled.positiontup is not None:
         where = {name: i for i, name in enumerate(columns)}
         order = [where[name] for name in compiled.positiontup]
         if order == list(range(len(columns))):
             params = rows
         else:
-            params = [tuple(row[i] for i in order) for row in rows]
+            params = (tuple(row[i] for i in order) for row in rows)
     else:
-        params = [dict(zip(columns, row, strict=True)) for row in rows]
-    conn.exec_driver_sql(compiled.string, params)
+        params = (dict(zip(columns, row, strict=True)) for row in rows)
+    raw = conn.connection.driver_connection
+    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
+        raise StoreError("the database connection was closed during the import")
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(compiled.string, params)
+    except dbapi_error as exc:
+        # as SQLAlchemy wraps the driver's errors of the statements it runs itself
+        raise sa.exc.DBAPIError.instance(compiled.string, None, exc, dbapi_error) from exc
+    finally:
+        cursor.close()
 
 
 def _insert_columns(
@@ -1492,36 +1550,19 @@ def _insert_columns(
     """INSERT ``n`` rows given column by column; a column that is not a list or
     range is one value for every row.
 
-    On PostgreSQL with psycopg, one ``COPY`` whose text is built a column at a
-    time (:func:`_copy_text`); elsewhere executemany in batches of rows.
+    On PostgreSQL with psycopg, one ``COPY ... FROM STDIN`` in the open
+    transaction, its text built a column at a time (:func:`_copy_text`), in
+    blocks of :data:`_COPY_ROWS` rows; elsewhere one executemany of the rows
+    zipped from the columns as the driver asks for them.
     """
     if n == 0:
         return
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        _copy_columns(conn, table, names, columns, n)
-        return
-    lists = [c if isinstance(c, list | range | tuple) else None for c in columns]
-    for start in range(0, n, _CHUNK):
-        stop = min(start + _CHUNK, n)
-        parts = [
-            c[start:stop] if c is not None else [value] * (stop - start)
-            for c, value in zip(lists, columns, strict=True)
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        lists = [
+            c if isinstance(c, list | range | tuple) else itertools.repeat(c, n) for c in columns
         ]
-        _bulk_insert(conn, table, names, list(zip(*parts, strict=True)))
-
-
-#: Rows of one COPY text block (bounds the memory of the text built at once).
-_COPY_ROWS = 50_000
-
-
-def _copy_columns(
-    conn: sa.Connection,
-    table: sa.Table,
-    names: Sequence[str],
-    columns: Sequence[Sequence[object] | object],
-    n: int,
-) -> None:
-    """``COPY ... FROM STDIN`` of rows given column by column, in the open transaction."""
+        _bulk_insert(conn, table, names, zip(*lists, strict=True))
+        return
     import pyarrow as pa
 
     preparer = conn.dialect.identifier_preparer
@@ -1546,6 +1587,10 @@ def _copy_columns(
                 copy.write(_copy_lines(fields))
     except dbapi_error as exc:
         raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+
+
+#: Rows of one COPY text block (bounds the memory of the text built at once).
+_COPY_ROWS = 50_000
 
 
 def _copy_text(values: Any) -> Any:
@@ -1707,6 +1752,13 @@ def _python_values(values: pd.Series, var: Variable) -> list[Any]:
 def _typed_frame(rows: Sequence[Any], schema: Schema, names: Sequence[str]) -> pd.DataFrame:
     """Stored rows as a frame typed like :func:`kypho.validation.validate`'s accepted data."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return _typed_columns(columns, schema, names)
+
+
+def _typed_columns(
+    columns: Sequence[Sequence[Any]], schema: Schema, names: Sequence[str]
+) -> pd.DataFrame:
+    """:func:`_typed_frame` of stored values given column by column."""
     out: dict[str, Any] = {}
     for name, values in zip(names, columns, strict=True):
         var = schema[name]

@@ -154,3 +154,38 @@ def test_migrate_and_delete_from_the_command_line(
     result = kypho(*ext, "delete", "P-00002", "--reason", "duplicate patient")
     assert result.stdout == "deleted record P-00002\n"
     assert kypho(*ext, "verify").stdout.startswith("audit trail verified: 7 entries, 1 records")
+
+
+def test_import_export_import_gives_the_same_records_and_file(
+    kypho: Callable[..., Result],
+    db_url: str,
+    tmp_path: Path,
+    make_patients: Callable[..., pd.DataFrame],
+) -> None:
+    # the store of the test's engine, then a second (SQLite) store fed its export
+    raw = make_patients(30)
+    raw.loc[3, "notes"] = 'a "quoted", two-line\nnote'
+    raw.to_csv(tmp_path / "ward.csv", index=False)
+    assert kypho("init").exit_code == 0
+    assert kypho("import", str(tmp_path / "ward.csv"), "--reason", "first").exit_code == 0
+    first = tmp_path / "first.csv"
+    assert kypho("export", str(first), "--full", "--reason", "round trip").exit_code == 0
+
+    runner = CliRunner()
+    second_url = f"sqlite:///{tmp_path / 'second.db'}"
+
+    def again(*args: str) -> Result:
+        return runner.invoke(
+            main, ["db", "--url", second_url, "--user", "ada", *args], catch_exceptions=False
+        )
+
+    assert again("init").exit_code == 0
+    result = again("import", str(first), "--reason", "second")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "30 rows read: 30 imported, 0 rejected (0 problems)"
+    second = tmp_path / "second.csv"
+    assert again("export", str(second), "--full", "--reason", "round trip").exit_code == 0
+    assert second.read_bytes() == first.read_bytes()
+    pd.testing.assert_frame_equal(
+        load_from_store(second_url, user="ada"), load_from_store(db_url, user="ada")
+    )

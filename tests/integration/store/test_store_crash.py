@@ -1,9 +1,8 @@
 """A real process killed in the middle of an import leaves the store as it was.
 
-The child process imports 2,500 records (two insert batches). In the child,
-the store's bulk insert announces the moment the first batch of records has
-been sent (an INSERT batch on SQLite, the COPY on PostgreSQL), inside the import's
-transaction; the parent then kills the child with SIGKILL (no clean-up code
+The child process imports 2,500 records. In the child, the store's bulk insert
+announces the moment the records have been sent (an executemany on SQLite, a
+COPY on PostgreSQL), inside the import's transaction, before the commit; the parent then kills the child with SIGKILL (no clean-up code
 can run) and checks the database.
 """
 
@@ -42,9 +41,8 @@ _CHILD = textwrap.dedent(
                 time.sleep(120)
         return midway
 
-    # records go by executemany batches (SQLite) or COPY blocks (PostgreSQL)
-    module._bulk_insert = announcing(module._bulk_insert)
-    module._copy_columns = announcing(module._copy_columns)
+    # records go by one executemany (SQLite) or one COPY (PostgreSQL)
+    module._insert_columns = announcing(module._insert_columns)
 
     store.import_frame(raw, reason="doomed import")
     print("FINISHED", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from kypho.errors import StoreError, ValidationError
 from kypho.store import Store, load_from_store
+from kypho.store.engine import SQLITE_CACHE_KIB, SQLITE_PAGE_SIZE
 from kypho.validate import validate
 
 ADMIN = "ada"
@@ -255,3 +257,16 @@ def test_bulk_insert_by_columns_stores_awkward_values_exactly(db_url: str) -> No
         None if d is None else str(d)[:10] for d in dates[:6]
     ]
     assert got[5] == [True, False, None, True, False, True]
+
+
+def test_a_new_sqlite_store_has_large_pages_and_cache(
+    tmp_path: Path, make_patients: Callable[..., pd.DataFrame]
+) -> None:
+    # a whole record's JSON (~2 KB) fills a 4 KiB page alone; at 16 KiB six fit
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    with Store.init(url, admin=ADMIN) as store:
+        store.import_frame(make_patients(3), reason="baseline")
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == SQLITE_PAGE_SIZE == 16384
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
+        assert store.verify().ok

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from kypho.store.audit import (
     GENESIS,
     HASHED_FIELDS,
     chain_creates,
+    chain_hashes,
     dumps,
     entry_hash,
     record_texts,
@@ -116,6 +118,27 @@ def test_record_texts_of_typed_columns_tell_zero_from_minus_zero() -> None:
     assert record_texts(columns, names) == expected
 
 
+_FLOATS = st.one_of(
+    st.none(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, -0.0, 1.0, 1e16, 1e-5, 0.1, 27.0, 12.5, -3.2, 999.9]),
+    st.integers(min_value=-2000, max_value=2000).map(lambda k: k / 10),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(_FLOATS, min_size=2, max_size=2), min_size=1, max_size=8))
+def test_record_texts_of_float_arrays_are_those_of_their_values(
+    rows: list[list[float | None]],
+) -> None:
+    names = ["b", "a"]
+    values = [list(c) for c in zip(*rows, strict=True)]
+    arrays = [np.array([np.nan if v is None else v for v in c], dtype=np.float64) for c in values]
+    expected = [dumps(dict(zip(names, row, strict=True))) for row in rows]
+    assert record_texts(arrays, names) == expected
+    assert record_texts(values, names) == expected
+
+
 def test_chained_creates_are_entry_hashes_in_turn() -> None:
     records, texts = ["P-1", 'P-"2"', "ü"], ['{"a":1}', '{"a":null}', "{}"]
     hashes = chain_creates(
@@ -136,3 +159,25 @@ def test_chained_creates_are_entry_hashes_in_turn() -> None:
         )
         prev = entry_hash(prev, entry)
         assert hashes[k] == prev
+
+
+def test_chain_hashes_are_entry_hashes_of_each_entry() -> None:
+    entries = [
+        _entry(),
+        _entry(seq=2, record=None, field="dora", old_value=None, new_value='"admin"'),
+        _entry(seq=3, action="update", record='P-"ü"', reason=None, version=None),
+        _entry(seq=4, new_value='{"a":1,"b":"x\\ny"}', reason="tab\there"),
+    ]
+    prev = [GENESIS, "a" * 64, "b" * 64, "c" * 64]
+    columns = {name: [e[name] for e in entries] for name in HASHED_FIELDS}
+    assert chain_hashes(prev, columns) == [
+        entry_hash(p, e) for p, e in zip(prev, entries, strict=True)
+    ]
+    # a value kypho never stores (a float) is hashed entry by entry, alike
+    for entry, version in zip(entries, [1.5, None, 2, 3], strict=True):
+        entry["version"] = version
+    columns["version"] = [e["version"] for e in entries]
+    assert chain_hashes(prev, columns) == [
+        entry_hash(p, e) for p, e in zip(prev, entries, strict=True)
+    ]
+    assert chain_hashes([], {name: [] for name in HASHED_FIELDS}) == []
