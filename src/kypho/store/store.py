@@ -46,6 +46,7 @@ from kypho.store.audit import (
     entry_hash,
     now,
     record_texts,
+    typed_texts,
 )
 from kypho.store.engine import SQLITE_PAGE_SIZE, USER_ENV, create_store_engine, resolve_url
 from kypho.store.roles import RIGHTS, ROLES
@@ -862,12 +863,10 @@ class Store:
             for name in names
         ]
         # the trail's JSON of each record, as dumps() writes it, column by column;
-        # numbers straight from their float arrays (NaN = missing = None)
+        # from the typed columns' arrays where it can (the same texts as of the values)
         texts = record_texts(
             [
-                data[name].to_numpy(dtype=np.float64, na_value=np.nan)
-                if self.schema[name].type == "number" and name in data
-                else column
+                data[name] if name in data and typed_texts(data[name].dtype) else column
                 for name, column in zip(names, columns, strict=True)
             ],
             names,
