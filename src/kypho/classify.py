@@ -14,9 +14,9 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,26 @@ __all__ = [
 ]
 
 GRADES = ("I", "II", "III", "IV")
+_GRADES = pd.CategoricalDtype(list(GRADES), ordered=True)
+_REGIONS = pd.CategoricalDtype(["thoracic", "lumbar"])
+_TUBES = ("forward", "side")
+
+
+def _per_level(values: pd.Series, function: Callable[[pd.Series], Any], missing: Any) -> np.ndarray:
+    """``function`` of a column, computed on its levels once when it is categorical.
+
+    ``function`` takes a Series and returns one value per cell; on a categorical
+    column it is given the categories (a few) and its result is spread to the
+    rows by code, a missing cell taking ``missing``. Elsewhere it gets the column.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        per_level = np.asarray(function(pd.Series(values.cat.categories)))
+        table = np.empty(len(per_level) + 1, dtype=per_level.dtype)
+        table[:-1] = per_level
+        table[-1] = missing
+        out: np.ndarray = table[values.cat.codes.to_numpy()]
+        return out
+    return np.asarray(function(values))
 
 
 def region_of_level(level: pd.Series) -> pd.Series:
@@ -42,9 +62,15 @@ def region_of_level(level: pd.Series) -> pd.Series:
     >>> list(region_of_level(pd.Series(["T12", "L1", None])))
     ['thoracic', 'lumbar', nan]
     """
-    first = level.astype("string").str[0].str.upper()
-    region = first.map({"T": "thoracic", "L": "lumbar"})
-    return region.astype(pd.CategoricalDtype(["thoracic", "lumbar"]))
+
+    def code(values: pd.Series) -> Any:
+        first = values.astype("string").str[0].str.upper()
+        return first.map({"T": 0, "L": 1}).fillna(-1).to_numpy(dtype=np.int64)
+
+    codes = _per_level(level, code, -1)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, dtype=_REGIONS), index=level.index, name=level.name
+    )
 
 
 @dataclass(frozen=True)
@@ -116,9 +142,8 @@ def cement_grade(
     """
     ap = pd.to_numeric(area_ap).astype("float64").to_numpy()
     lat = pd.to_numeric(area_lat).astype("float64").to_numpy()
-    pat = pattern.astype(object).where(pattern.notna(), None).to_numpy()
-    dense = pat == "dense"
-    spongy = pat == "spongy"
+    dense = _per_level(pattern, lambda v: _equal(v, "dense"), False)
+    spongy = _per_level(pattern, lambda v: _equal(v, "spongy"), False)
     has_ap, has_lat = ~np.isnan(ap), ~np.isnan(lat)
     mid_ap = has_ap & (ap >= 50) & (ap <= 75)
     mid_lat = has_lat & (lat >= 50) & (lat <= 75)
@@ -130,43 +155,71 @@ def cement_grade(
     one_high_one_missing = (has_ap ^ has_lat) & (max_area > 75)
     one_high_other_low = has_ap & has_lat & ~high_both & ~low_band & (max_area > 75)
 
-    band = np.full(len(ap), "", dtype=object)
-    band[high_both] = "high"
-    band[low_band] = "low"
-    note = np.full(len(ap), "", dtype=object)
-    note[low_band & (has_ap & has_lat) & ((ap > 75) | (lat > 75))] = (
-        "films disagree (one > 75%, one 50–75%): graded by the 'and/or' 50–75% band"
+    # bands and notes as small codes: no text per patient until the notes are made
+    none, low, high = 0, 1, 2
+    band = np.full(len(ap), none, dtype=np.int8)
+    band[high_both] = high
+    band[low_band] = low
+    notes = [""]
+    note = np.zeros(len(ap), dtype=np.int64)
+
+    def noted(where: np.ndarray, text: str) -> None:
+        notes.append(text)
+        note[where] = len(notes) - 1
+
+    noted(
+        low_band & (has_ap & has_lat) & ((ap > 75) | (lat > 75)),
+        "films disagree (one > 75%, one 50–75%): graded by the 'and/or' 50–75% band",
     )
     if below_50 == "low_band":
-        band[below] = "low"
-        note[below] = "cement area below 50%: put in the 50–75% band (below_50='low_band')"
+        band[below] = low
+        noted(below, "cement area below 50%: put in the 50–75% band (below_50='low_band')")
     else:
-        note[below] = "ungraded: cement area below 50% on both films (not graded by the paper)"
-    band[one_high_other_low] = "low" if below_50 == "low_band" else ""
-    note[one_high_other_low] = "one film > 75%, the other below 50%: " + (
-        "put in the 50–75% band"
-        if below_50 == "low_band"
-        else "ungraded (not defined by the paper)"
+        noted(below, "ungraded: cement area below 50% on both films (not graded by the paper)")
+    band[one_high_other_low] = low if below_50 == "low_band" else none
+    noted(
+        one_high_other_low,
+        "one film > 75%, the other below 50%: "
+        + (
+            "put in the 50–75% band"
+            if below_50 == "low_band"
+            else "ungraded (not defined by the paper)"
+        ),
     )
-    note[one_high_one_missing] = (
-        "ungraded: only one film measured and grade III/IV needs both films > 75%"
+    noted(
+        one_high_one_missing,
+        "ungraded: only one film measured and grade III/IV needs both films > 75%",
     )
-    band[one_high_one_missing] = ""
-    note[~any_film] = "ungraded: cement area not measured"
+    band[one_high_one_missing] = none
+    noted(~any_film, "ungraded: cement area not measured")
     missing_pattern = ~(dense | spongy)
-    note[missing_pattern & any_film] = "ungraded: filling pattern missing"
-    band[missing_pattern] = ""
+    noted(missing_pattern & any_film, "ungraded: filling pattern missing")
+    band[missing_pattern] = none
 
-    grade = np.full(len(ap), None, dtype=object)
-    grade[(band == "low") & dense] = "I"
-    grade[(band == "low") & spongy] = "II"
-    grade[(band == "high") & dense] = "III"
-    grade[(band == "high") & spongy] = "IV"
+    grade = np.full(len(ap), -1, dtype=np.int8)  # positions in GRADES
+    grade[(band == low) & dense] = 0
+    grade[(band == low) & spongy] = 1
+    grade[(band == high) & dense] = 2
+    grade[(band == high) & spongy] = 3
     index = pattern.index
     return CementGrades(
-        grade=pd.Series(pd.Categorical(grade, categories=list(GRADES), ordered=True), index=index),
-        note=pd.Series(note, index=index, dtype="string"),
+        grade=pd.Series(pd.Categorical.from_codes(grade, dtype=_GRADES), index=index),
+        note=pd.Series(_texts(notes, note), index=index),
     )
+
+
+def _equal(values: pd.Series, value: str) -> np.ndarray:
+    """Cells equal to ``value``, compared as Python objects (missing: False)."""
+    cells = values.astype(object).where(values.notna(), None).to_numpy()
+    out: np.ndarray = cells == value
+    return out
+
+
+def _texts(texts: list[str], codes: np.ndarray) -> Any:
+    """``texts[codes]`` as a pandas ``string`` array, made by arrow (no Python string per row)."""
+    import pyarrow as pa
+
+    return pd.array(pa.array(texts, pa.string()).take(pa.array(codes)), dtype="string")
 
 
 @dataclass(frozen=True)
@@ -315,14 +368,29 @@ def filling_tube(
     inf, inf_known = flag(inferior_endplate)
     endplate = sup | inf
     known = wall_known | sup_known | inf_known
-    tube = np.full(n, rule.default, dtype=object)
-    tube[known & wall & ~endplate] = "forward"
-    tube[known & ~wall & endplate] = "side"
-    tube[known & wall & endplate] = rule.both
+    position = {t: i for i, t in enumerate(_TUBES)}  # a tube's code; -1: missing
+    forward, side = position["forward"], position["side"]
+    tube = np.full(n, -1 if rule.default is None else position[rule.default], dtype=np.int64)
+    tube[known & wall & ~endplate] = forward
+    tube[known & ~wall & endplate] = side
+    tube[known & wall & endplate] = position[rule.both]
     if subtype is not None:
-        by_subtype = subtype.astype("string").map(dict(rule.subtype_map))
-        fill = ~known & by_subtype.notna().to_numpy()
-        tube[fill] = by_subtype.to_numpy(dtype=object)[fill]
-    is_control = (group.astype("string") == control).fillna(False).to_numpy(dtype=bool)
-    tube[is_control] = "forward"
-    return pd.Series(pd.Categorical(tube, categories=["forward", "side"]), index=group.index)
+        by_code = {code: position.get(t, -1) for code, t in rule.subtype_map}
+
+        def mapped(values: pd.Series) -> Any:
+            # -2: the subtype names no tube, so the tube is not filled in from it
+            return values.astype("string").map(by_code).fillna(-2).to_numpy(dtype=np.int64)
+
+        by_subtype = _per_level(subtype, mapped, -2)
+        fill = ~known & (by_subtype != -2)
+        tube[fill] = by_subtype[fill]
+    is_control = _per_level(
+        group,
+        lambda v: (v.astype("string") == control).fillna(False).to_numpy(dtype=bool),
+        False,
+    )
+    tube[is_control] = forward
+    return pd.Series(
+        pd.Categorical.from_codes(tube, dtype=pd.CategoricalDtype(list(_TUBES))),
+        index=group.index,
+    )

@@ -47,6 +47,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
+_GENANT = pd.CategoricalDtype(["0", "1", "2", "3"], ordered=True)
 
 
 def _f(x: ArrayLike) -> FloatArray:
@@ -242,14 +243,12 @@ def genant_grade(*ratios_percent: ArrayLike) -> pd.Series:
     for other in ratios_percent[1:]:
         ratio = np.fmin(ratio, _f(other))
     reduction = 100.0 - ratio
+    # each grade's position in _GENANT; -1 (missing) where the ratio is missing
     grade = np.select(
-        [reduction < 20, reduction < 25, reduction <= 40, reduction > 40],
-        ["0", "1", "2", "3"],
-        default="",
+        [reduction < 20, reduction < 25, reduction <= 40, reduction > 40], [0, 1, 2, 3], default=-1
     )
-    grade_or_none = grade.astype(object)
-    grade_or_none[np.isnan(ratio)] = None
-    return pd.Series(pd.Categorical(grade_or_none, categories=["0", "1", "2", "3"], ordered=True))
+    grade[np.isnan(ratio)] = -1
+    return pd.Series(pd.Categorical.from_codes(grade, dtype=_GENANT))
 
 
 def difference(minuend: ArrayLike, subtrahend: ArrayLike) -> FloatArray:

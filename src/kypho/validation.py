@@ -549,8 +549,10 @@ def _result(
     positions = pd.RangeIndex(1, n + 1, name="row")
     problems = found.frame()
     reject, rows = found.reject, found.rows
-    data = pd.DataFrame(typed, copy=False)
-    data.index = positions
+    # each column's own array, on one index: nothing to align, nothing copied
+    data = pd.DataFrame(
+        {name: values.array for name, values in typed.items()}, index=positions, copy=False
+    )
     if reject.any():
         data = data.loc[~reject]
     reasons_by_row = (

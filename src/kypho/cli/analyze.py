@@ -132,14 +132,19 @@ def _read(
         # The report and MANIFEST.json name the store, never its password.
         safe = make_url(url).render_as_string(hide_password=True)
         return raw, f"study store {safe}", None, note
+    from concurrent.futures import ThreadPoolExecutor
+
     from kypho.io import read_table
 
     note = ""
     if input_path is None:
         input_path = _default_cohort()
         note = SYNTHETIC_NOTE
-    raw = read_table(input_path, schema=schema)
-    return raw, input_path.name, _sha256(input_path), note
+    # the input's SHA-256 is computed beside the parse: hashlib releases the GIL
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(_sha256, input_path)
+        raw = read_table(input_path, schema=schema)
+        return raw, input_path.name, digest.result(), note
 
 
 def _store_files(db_url: str) -> list[Path]:

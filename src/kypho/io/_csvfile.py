@@ -14,8 +14,10 @@ quotes, so that:
 
 A file with no quote character and no carriage return (what kypho, pandas and
 most exports write for plain data) takes a shorter path, :func:`_read_plain`:
-every line is a record, so no byte pass is needed, and arrow reads the number
-columns straight into ``float64``. Any doubt there (a line of the wrong width,
+every line is a record, so no byte pass is needed (the scan for quotes maps the
+file rather than copying it), arrow reads the number columns straight into
+``float64``, and level, list and date columns as dictionaries, so that the token
+check and the date parse see each distinct text once. Any doubt there (a line of the wrong width,
 a record starting with an empty field, which is what arrow makes of a blank
 line, a number column arrow refuses) sends the file to the exact path above;
 both give the same table (``tests/unit/io/test_io_csv_paths.py``).
@@ -28,7 +30,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +49,10 @@ __all__ = ["MAX_COLUMNS", "read_csv_text"]
 MAX_COLUMNS = 5_000
 _BLOCK = 1 << 24
 _NL, _CR, _QUOTE = 10, 13, 34
-#: The dtype pandas gives a column of Python strings (arrow-backed ``str``).
 _FAILED_COLUMN = re.compile(r"In CSV column #(\d+):")
+#: Column kinds whose cells repeat a few texts (levels, lists of codes, dates).
+_FEW_TEXTS = frozenset(["level", "list", "date"])
+#: The dtype pandas gives a column of Python strings (arrow-backed ``str``).
 _STR = pd.DataFrame({"text": np.array(["x"], dtype=object)})["text"].dtype
 
 
@@ -62,13 +68,15 @@ def read_csv_text(
     """All records of ``path``, indexed by the line each starts on (``line``).
 
     ``header`` are the column names (already split from the first line);
-    ``kinds`` maps a column to ``"number"``, ``"date"`` or ``"text"`` where the
-    schema says so; ``tokens`` are the case-folded missing-value tokens (a
-    cell holding one is missing, except ``none_token`` in a ``"list"`` column,
-    where it records an observed empty list). Such a column comes
-    back as ``float64`` / ``datetime64[ns]`` when every cell is a number / date
-    exactly as written (see :mod:`kypho.schema.dtypes`) or a missing token;
-    otherwise, like every other column, as the text of its cells. A cell of a
+    ``kinds`` maps a column to ``"number"``, ``"date"``, ``"level"`` (a
+    category, ordinal or boolean) or ``"list"`` where the schema says so;
+    ``tokens`` are the case-folded missing-value tokens (a cell holding one is
+    missing, except ``none_token`` in a ``"list"`` column, where it records an
+    observed empty list). A number or date column comes back as ``float64`` /
+    ``datetime64[ns]`` when every cell is a number / date exactly as written
+    (see :mod:`kypho.schema.dtypes`) or a missing token; otherwise, like every
+    other column, as the text of its cells (levels and lists are only read
+    differently on the way, as arrow dictionaries). A cell of a
     record with the wrong number of fields that has no field of its own holds
     an :class:`UnreadCell`.
     """
@@ -119,11 +127,7 @@ def read_csv_text(
     columns: dict[str, Any] = {}
     arrow_columns = table.columns
     del table  # each column's text is freed once converted
-    for position, name in enumerate(header):
-        chunked = arrow_columns[position]
-        arrow_columns[position] = None
-        kind = kinds.get(name)
-        own = tokens - {none_token.casefold()} if kind == "list" else tokens
+    for name, kind, own, chunked in _handed_out(arrow_columns, header, kinds, tokens, none_token):
         if wrong.any() and kind in ("number", "date"):
             # the wrong-width records go in as text, so the column must hold text
             kind = "text"
@@ -143,18 +147,42 @@ def read_csv_text(
     return frame
 
 
+def _handed_out(
+    arrow_columns: list[Any],
+    header: list[str],
+    kinds: dict[str, str],
+    tokens: set[str],
+    none_token: str,
+) -> Iterator[tuple[str, str | None, set[str], Any]]:
+    """Each column's name, kind, missing tokens and arrow data, in header order.
+
+    The list lets go of each column as it hands it out, so that a column's text
+    is freed as soon as the caller has converted it. In a list column the none
+    token is no missing token: it records an observed empty list.
+    """
+    for position, name in enumerate(header):
+        chunked = arrow_columns[position]
+        arrow_columns[position] = None
+        kind = kinds.get(name)
+        own = tokens - {none_token.casefold()} if kind == "list" else tokens
+        yield name, kind, own, chunked
+        del chunked
+
+
 def _plain(path: Path) -> bool:
     """Whether the file holds neither a quote nor a carriage return (one cheap scan).
 
     In such a file every line break ends a record and no field is quoted, so the
-    records can be numbered by arrow's rows alone (see :func:`_read_plain`).
+    records can be numbered by arrow's rows alone (see :func:`_read_plain`). The
+    file is mapped, not copied, so the scan costs a search of the page cache.
     """
-    buffer = bytearray(_BLOCK)
+    import mmap
+
     with path.open("rb") as handle:
-        while size := handle.readinto(buffer):
-            if buffer.find(b'"', 0, size) >= 0 or buffer.find(b"\r", 0, size) >= 0:
-                return False
-    return True
+        if os.fstat(handle.fileno()).st_size == 0:
+            return True
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            return view.find(b'"') < 0 and view.find(b"\r") < 0
 
 
 def _read_plain(
@@ -192,6 +220,11 @@ def _read_plain(
         for i, name in enumerate(header)
         if kinds.get(name) == "number" and not decimal_comma
     }
+    # columns of few distinct texts come as arrow dictionaries: the token check and
+    # the date parse then look at each distinct text once (column 0 stays text, for
+    # the blank-line check below)
+    encoded = {names[i] for i, name in enumerate(header) if i > 0 and kinds.get(name) in _FEW_TEXTS}
+    dictionary = pa.dictionary(pa.int32(), pa.string())
     exact = sorted(tokens | {t.upper() for t in tokens if t.upper().casefold() == t})
 
     def read(as_number: set[str], only: list[str] | None = None) -> Any:
@@ -205,7 +238,12 @@ def _read_plain(
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={
-                    c: pa.float64() if c in as_number else pa.string()
+                    c: pa.float64()
+                    if c in as_number
+                    else dictionary
+                    if c in encoded
+                    # what pandas' ``str`` holds, so that no column is cast again
+                    else pa.large_string()
                     for c in (only if only is not None else names)
                 },
                 include_columns=only,
@@ -238,10 +276,8 @@ def _read_plain(
     columns: dict[str, Any] = {}
     arrow_columns = table.columns
     del table  # each column's text is freed once converted
-    for position, name in enumerate(header):
-        chunked = arrow_columns[position]
-        arrow_columns[position] = None
-        kind = kinds.get(name)
+    handed = _handed_out(arrow_columns, header, kinds, tokens, none_token)
+    for position, (name, kind, own, chunked) in enumerate(handed):
         if names[position] in numeric:
             values = chunked.to_numpy()
             if int(np.isfinite(values).sum()) != n - chunked.null_count:
@@ -250,7 +286,6 @@ def _read_plain(
                 chunked = read(set(), [names[position]]).column(0)
                 values = _typed(chunked, kind, tokens, decimal_comma=False, as_object=False)
         else:
-            own = tokens - {none_token.casefold()} if kind == "list" else tokens
             values = _typed(chunked, kind, own, decimal_comma=decimal_comma, as_object=False)
         del chunked
         columns[name] = values
@@ -266,7 +301,7 @@ def _dictionary(chunked: Any) -> tuple[np.ndarray, np.ndarray, Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    encoded = pc.dictionary_encode(chunked)
+    encoded = chunked if pa.types.is_dictionary(chunked.type) else pc.dictionary_encode(chunked)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.unify_dictionaries()
         chunks = encoded.chunks
@@ -347,38 +382,106 @@ def _is_token(texts: Any, tokens: set[str]) -> np.ndarray:
     """Whether each text is a missing token (spaces stripped, any case), as a numpy mask.
 
     Lower-casing maps each character to one character, so a text longer than
-    the longest token (once stripped) is no token: only the short ones are
-    lower-cased and looked up.
+    the longest token (once stripped) is no token. Stripping can shorten only a
+    text that starts or ends with something other than a visible ASCII
+    character, so a cell is trimmed, lower-cased and looked up only when it is
+    short enough already or has such an end (read from arrow's buffers, without
+    copying a text): ids, names and notes are not.
     """
+    import pyarrow as pa
+
+    chunks = texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]
+    longest = max((len(t) for t in tokens), default=-1)
+    parts = [_chunk_tokens(chunk, tokens, longest) for chunk in chunks]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def _chunk_tokens(chunk: Any, tokens: set[str], longest: int) -> np.ndarray:
+    """:func:`_is_token` of one arrow array of strings."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    stripped = pc.utf8_trim_whitespace(texts)
-    if isinstance(stripped, pa.ChunkedArray):
-        stripped = stripped.combine_chunks() if stripped.num_chunks != 1 else stripped.chunk(0)
-    longest = max((len(t) for t in tokens), default=-1)
-    short = pc.fill_null(pc.less_equal(pc.utf8_length(stripped), longest), False)
-    candidates = np.flatnonzero(np.asarray(short.to_numpy(zero_copy_only=False), dtype=bool))
-    mask = np.zeros(len(stripped), dtype=bool)
-    if candidates.size:
-        words = pc.utf8_lower(stripped.take(pa.array(candidates, pa.int64())))
+    n = len(chunk)
+    mask = np.zeros(n, dtype=bool)
+    if n == 0 or longest < 0:
+        return mask
+    maybe = np.asarray(
+        pc.fill_null(pc.less_equal(pc.utf8_length(chunk), longest), False).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
+    buffers = chunk.buffers()
+    wide = pa.types.is_large_string(chunk.type)
+    offsets: np.ndarray = np.frombuffer(
+        buffers[1], dtype=np.int64 if wide else np.int32, count=chunk.offset + n + 1
+    )[chunk.offset :].astype(np.int64, copy=False)
+    data = (
+        np.frombuffer(buffers[2], dtype=np.uint8)
+        if buffers[2] is not None
+        else np.zeros(0, dtype=np.uint8)
+    )
+    starts, ends = offsets[:-1], offsets[1:]
+    longer = np.flatnonzero(~maybe & (ends > starts))
+    first, last = data[starts[longer]], data[ends[longer] - 1]
+    visible = (first > 0x20) & (first < 0x7F) & (last > 0x20) & (last < 0x7F)
+    maybe[longer[~visible]] = True
+    if chunk.null_count:
+        maybe &= np.asarray(pc.is_valid(chunk).to_numpy(zero_copy_only=False), dtype=bool)
+    candidates = np.flatnonzero(maybe)
+    if not candidates.size:
+        return mask
+    stripped = pc.utf8_trim_whitespace(chunk.take(pa.array(candidates, pa.int64())))
+    short = np.asarray(
+        pc.fill_null(pc.less_equal(pc.utf8_length(stripped), longest), False).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
+    kept = np.flatnonzero(short)
+    if kept.size:
+        words = pc.utf8_lower(stripped.take(pa.array(kept, pa.int64())))
         hit = pc.is_in(words, value_set=pa.array(sorted(tokens), pa.string()))
-        mask[candidates] = np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False))
+        mask[candidates[kept]] = np.asarray(
+            pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool
+        )
     return mask
 
 
 def _arrow_text(chunked: Any, tokens: set[str]) -> Any:
-    """The column as pandas ``str`` (arrow-backed), missing tokens missing."""
+    """The column as pandas ``str`` (arrow-backed), missing tokens missing.
+
+    A dictionary-encoded column is checked on its distinct texts, then decoded.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    missing = _is_token(chunked, tokens)
-    if missing.any():
-        chunked = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), chunked)
+    if pa.types.is_dictionary(chunked.type):
+        chunked = _decoded(chunked, tokens)
+    else:
+        missing = _is_token(chunked, tokens)
+        if missing.any():
+            chunked = pc.if_else(pa.array(missing), pa.scalar(None, chunked.type), chunked)
     if chunked.null_count == len(chunked):
         # pandas keeps a column of nothing but missing cells as objects
         return np.full(len(chunked), None, dtype=object)
     return pd.array(chunked, dtype=_STR)
+
+
+def _decoded(chunked: Any, tokens: set[str]) -> Any:
+    """A dictionary-encoded column as (large) strings, as pandas holds them, tokens missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = chunked.chunks if isinstance(chunked, pa.ChunkedArray) else [chunked]
+    decoded = []
+    for chunk in chunks:
+        texts = chunk.dictionary.cast(pa.large_string())
+        token = _is_token(texts, tokens)
+        if token.any():
+            texts = pc.if_else(pa.array(token), pa.scalar(None, pa.large_string()), texts)
+        decoded.append(texts.take(chunk.indices))
+    return pa.chunked_array(decoded, type=pa.large_string())
 
 
 def _fast_numbers(chunked: Any, tokens: set[str]) -> np.ndarray | None:

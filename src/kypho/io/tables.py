@@ -43,6 +43,16 @@ _SPSS_RESERVED = frozenset(
 )
 _NUMERIC_TEXT = frozenset(["string", "floating", "integer", "mixed-integer-float", "empty"])
 _BOOLEAN_LABELS: dict[int | float, str] = {0: "no", 1: "yes"}
+#: What the CSV reader needs to know of a schema type (see ``read_csv_text``).
+_CSV_KINDS = {
+    "number": "number",
+    "integer": "number",
+    "date": "date",
+    "category": "level",
+    "ordinal": "level",
+    "boolean": "level",
+    "list": "list",
+}
 
 
 def read_table(
@@ -260,9 +270,9 @@ def _read_csv(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
         )
     _check_unique(header, path)
     kinds = {
-        col: "number" if schema[name].type in ("number", "integer") else "date"
+        col: _CSV_KINDS[schema[name].type]
         for col, name in _resolve(header, schema).items()
-        if schema[name].type in ("number", "integer", "date")
+        if schema[name].type in _CSV_KINDS
     }
     tokens = {m.strip().casefold() for m in schema.missing_values}
     try:

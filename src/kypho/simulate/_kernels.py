@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "cg_update",
     "courant_times",
     "dot",
     "matvec",
@@ -126,6 +127,17 @@ def _dot(a: FloatArray, b: FloatArray) -> float:
 
 
 @_jit
+def cg_update(x: FloatArray, r: FloatArray, d: FloatArray, ad: FloatArray, alpha: float) -> float:
+    """One CG update ``x += α d``, ``r −= α A d``; returns ``‖r‖²`` of the new residual."""
+    rr = 0.0
+    for k in range(x.size):
+        x[k] += alpha * d[k]
+        r[k] -= alpha * ad[k]
+        rr += r[k] * r[k]
+    return rr
+
+
+@_jit
 def dot(a: FloatArray, b: FloatArray) -> float:
     """``a · b`` of two vectors, in one thread (a BLAS call starts threads that cost more)."""
     return _dot(a, b)
@@ -178,12 +190,7 @@ def pcg_mic0(
     while it < maxiter:
         it += 1
         ad = matvec(diag, ax, ay, nx, d)
-        alpha = rz / _dot(d, ad)
-        rr = 0.0
-        for k in range(n):
-            x[k] += alpha * d[k]
-            r[k] -= alpha * ad[k]
-            rr += r[k] * r[k]
+        rr = cg_update(x, r, d, ad, rz / _dot(d, ad))
         if np.sqrt(rr) <= rtol * bnorm:
             break
         _apply(inv, ax, ay, nx, r, z)

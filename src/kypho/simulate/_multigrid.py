@@ -49,7 +49,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from kypho.simulate._kernels import matvec_into
+from kypho.simulate._kernels import cg_update, dot, matvec_into
 
 __all__ = ["Hierarchy", "vcycle"]
 
@@ -545,16 +545,8 @@ def _pcg(
         while it < maxiter:
             it += 1
             matvec_into(diag, ax, ay, nx, d, ad)
-            dad = 0.0
-            for k in range(n):
-                dad += d[k] * ad[k]
-            alpha = rz / dad
-            rr = 0.0
-            for k in range(n):
-                x[k] += alpha * d[k]
-                r[k] -= alpha * ad[k]
-                rr += r[k] * r[k]
-            if np.sqrt(rr) <= 0.5 * rtol * bnorm:
+            rr = cg_update(x, r, d, ad, rz / dot(d, ad))
+            if np.sqrt(rr) <= rtol * bnorm:
                 break
             vcycle(lv, r, z)
             rz_new = 0.0

@@ -142,3 +142,16 @@ def test_without_figures_the_section_keeps_its_tables_and_text(
     for pointer in pointers:
         expected = expected.replace(pointer, "", 1)
     assert fragment == expected
+
+
+def test_propensity_scores_in_a_second_process_give_the_same_section(
+    section: tuple[str, dict[str, bytes], pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large cohort's propensity part runs in a forked process: the same bytes."""
+    from kypho.beyond import report
+
+    with_figures, figures, data = section
+    monkeypatch.setattr(report, "PARALLEL_FROM", 0)
+    fragment, beside, _ = report_section(data, load_schema(), sims=500)
+    assert fragment == with_figures
+    assert list(beside) == list(figures)

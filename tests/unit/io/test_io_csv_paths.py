@@ -97,3 +97,33 @@ def test_a_file_with_a_quote_takes_the_exact_path(tmp_path: Path) -> None:
     path.write_bytes(f'{_HEAD}\n"P1",control,female,71,L1,5,2020-03-01,2020-09-01\n'.encode())
     assert not _plain(path)
     assert read_table(path)["patient_id"].tolist() == ["P1"]
+
+
+# Text cells around the missing tokens: short ones, ones that only trimming makes
+# short (spaces, tabs, a no-break or ideographic space at an end), long ones with
+# a visible character at each end, and non-ASCII ones. In the level column they
+# are read as an arrow dictionary on the plain path; in the id and notes columns
+# as text.
+_TEXTS = [
+    "", "NA", "na", " NA ", "\tnull\t", "  n/a   ", ".", " . ", "NaN", "NULL", "Null",
+    "\u00a0NA\u00a0", "NA\u3000", "\u3000null", "nA.", "N A", "NAN ", "none", "n/a/",
+    "not available", "Ünknown", "ÑA", "é", "L1", "L1 ", "x" * 40, " " * 30,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", _TEXTS)
+def test_a_text_cell_reads_the_same_on_both_paths(tmp_path: Path, text: str) -> None:
+    head = "patient_id,group,sex,age,level,notes"
+    plain, crlf = tmp_path / "plain.csv", tmp_path / "crlf.csv"
+    rows = [head, f"P1,control,female,71,{text},{text}", "P2,experimental,male,65,T12,ok"]
+    plain.write_bytes(("\n".join(rows) + "\n").encode("utf-8"))
+    crlf.write_bytes(("\r\n".join(rows) + "\r\n").encode("utf-8"))
+    assert _plain(plain)
+    table = _same(plain, crlf)
+    # missing: a declared token (built-in schema), spaces trimmed, in any case
+    missing = text.strip().casefold() in {"", "na", "n/a", ".", "nan", "null"}
+    assert table["level"].isna().tolist() == [missing, False]
+    assert table["notes"].isna().tolist() == [missing, False]
+    if not missing:
+        assert table["level"].iloc[0] == text
+        assert table["notes"].iloc[0] == text
