@@ -1453,17 +1453,10 @@ def _copied_table(conn: sa.Connection, query: sa.Select[Any]) -> Any:
             return None
     select = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     statement = f"COPY ({select}) TO STDOUT (FORMAT csv)"
-    raw = conn.connection.driver_connection
-    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
-        raise StoreError("the database connection was closed while reading")
-    dbapi_error = conn.dialect.loaded_dbapi.Error
     out = io.BytesIO()
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for block in copy:
-                out.write(block)
-    except dbapi_error as exc:
-        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+    with _driver(conn, statement) as raw, raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for block in copy:
+            out.write(block)
     names = [f"c{i}" for i in range(len(types))]
     try:
         return pacsv.read_csv(
@@ -1601,6 +1594,24 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+@contextmanager
+def _driver(conn: sa.Connection, statement: str) -> Iterator[Any]:
+    """The driver's own connection under ``conn``, its errors wrapped as SQLAlchemy's.
+
+    Wrapped as SQLAlchemy wraps the errors of the statements it runs itself, so
+    that a refused row is the same :class:`~kypho.errors.StoreError` whichever
+    way it was sent.
+    """
+    raw = conn.connection.driver_connection
+    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
+        raise StoreError("the database connection was closed while in use")
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        yield raw
+    except dbapi_error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+
+
 def _bulk_insert(
     conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
@@ -1629,18 +1640,12 @@ def _bulk_insert(
             params = (tuple(row[i] for i in order) for row in rows)
     else:
         params = (dict(zip(columns, row, strict=True)) for row in rows)
-    raw = conn.connection.driver_connection
-    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
-        raise StoreError("the database connection was closed during the import")
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(compiled.string, params)
-    except dbapi_error as exc:
-        # as SQLAlchemy wraps the driver's errors of the statements it runs itself
-        raise sa.exc.DBAPIError.instance(compiled.string, None, exc, dbapi_error) from exc
-    finally:
-        cursor.close()
+    with _driver(conn, compiled.string) as raw:
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(compiled.string, params)
+        finally:
+            cursor.close()
 
 
 def _insert_columns(
@@ -1673,23 +1678,16 @@ def _insert_columns(
         f"COPY {preparer.format_table(table)} "
         f"({', '.join(preparer.quote(name) for name in names)}) FROM STDIN"
     )
-    raw = conn.connection.driver_connection
-    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
-        raise StoreError("the database connection was closed during the import")
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for start in range(0, n, _COPY_ROWS):
-                stop = min(start + _COPY_ROWS, n)
-                fields = [
-                    _copy_text(pa.array(list(c[start:stop])))
-                    if isinstance(c, list | range | tuple)
-                    else _copy_constant(c, stop - start)
-                    for c in columns
-                ]
-                copy.write(_copy_lines(fields))
-    except dbapi_error as exc:
-        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+    with _driver(conn, statement) as raw, raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for start in range(0, n, _COPY_ROWS):
+            stop = min(start + _COPY_ROWS, n)
+            fields = [
+                _copy_text(pa.array(list(c[start:stop])))
+                if isinstance(c, list | range | tuple)
+                else _copy_constant(c, stop - start)
+                for c in columns
+            ]
+            copy.write(_copy_lines(fields))
 
 
 #: Rows of one COPY text block (bounds the memory of the text built at once).
@@ -1760,17 +1758,9 @@ def _copy_rows(
     preparer = conn.dialect.identifier_preparer
     names = ", ".join(preparer.quote(name) for name in columns)
     statement = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN"
-    raw = conn.connection.driver_connection
-    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
-        raise StoreError("the database connection was closed during the import")
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except dbapi_error as exc:
-        # as SQLAlchemy wraps the driver's errors of the statements it runs itself
-        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+    with _driver(conn, statement) as raw, raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _dates_as_text(values: list[Any]) -> list[Any]:
