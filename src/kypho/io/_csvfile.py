@@ -149,6 +149,20 @@ def read_csv_text(
     return frame
 
 
+def _floats(chunked: Any) -> np.ndarray:
+    """A float64 arrow column as one writable numpy array, missing cells NaN.
+
+    Filling the nulls and joining the blocks in arrow, then one copy out, is
+    several times cheaper than ``ChunkedArray.to_numpy()`` on a column of many
+    blocks.
+    """
+    import pyarrow.compute as pc
+
+    joined = pc.fill_null(chunked, np.nan).combine_chunks()
+    out: np.ndarray = joined.to_numpy(zero_copy_only=False, writable=True)
+    return out
+
+
 def _handed_out(
     arrow_columns: list[Any],
     header: list[str],
@@ -281,7 +295,7 @@ def _read_plain(
     handed = _handed_out(arrow_columns, header, kinds, tokens, none_token)
     for position, (name, kind, own, chunked) in enumerate(handed):
         if names[position] in numeric:
-            values = chunked.to_numpy()
+            values = _floats(chunked)
             if int(np.isfinite(values).sum()) != n - chunked.null_count:
                 # inf, nan: the exact path reads (and reports) the column's texts
                 del values
