@@ -23,10 +23,12 @@ Commands (``--only`` picks some; default all):
 
 ``default``     ``kypho analyze --out DIR``: the bundled cohort, all formats and
                 figures (what ``make run`` does).
-``analyze``     ``kypho analyze FILE --out DIR --no-figures`` at each size.
+``analyze``     ``kypho analyze FILE --out DIR --no-figures`` at each size: no figure
+                anywhere (the "Beyond the paper" section's tables and text, no figures).
 ``nohtml``      ``analyze FILE --no-figures`` with every format but html: no report.html,
                 so no "Beyond the paper" section (the issue's "without the HTML report").
-``figures``     ``kypho analyze FILE --out DIR`` (all formats and figures) at each size.
+``figures``     ``kypho analyze FILE --out DIR`` (all formats and figures, the Beyond
+                section's included) at each size.
 ``registry``    ``kypho analyze FILE.parquet --registry --no-figures``: the chunked,
                 column-at-a-time path for files beyond memory. Its input is
                 ``cohort_N.parquet`` in ``--data``, written once by ``kypho synth --n N
@@ -44,6 +46,7 @@ quiet 2-core machine; ``--data /tmp/bench-data`` keeps the inputs between runs):
     $B --only analyze --sizes 10000 100000              # analyze --no-figures 10⁴, 10⁵
     $B --only analyze --sizes 1000000                   # analyze --no-figures 10⁶ (peak RSS)
     $B --only nohtml --sizes 1000000                    # the same without report.html
+    $B --only figures --sizes 10000                     # analyze with every figure, 10⁴
     $B --only synth --sizes 1000000                     # synth 10⁶
     $B --only db --sizes 100000                         # db import / export 10⁵, SQLite
     url=$(bash scripts/pg.sh start) && $B --only db --sizes 100000 --db-url "$url"; bash scripts/pg.sh stop

@@ -1,7 +1,10 @@
 """Benchmark: the cement-perfusion model — one protocol by grid size, and a Sobol' analysis.
 
 Run by hand: ``.venv/bin/python benchmarks/bench_simulate.py [--repeat 3] [--sobol-n 64]
-[--sizes 25,50,100,200] [--skip-sobol] [--skip-grids] [--skip-process]``. CI never runs this file.
+[--sizes 50,100,200] [--protocols traditional,staged] [--baseline-sizes 50,100]
+[--skip-sobol] [--skip-grids] [--skip-process] [--jit]``. CI never runs this file.
+Each grid size is best run as its own locked run (``--sizes 200 --protocols staged``
+and so on), so that no locked run lasts more than a few minutes.
 
 A long Sobol' analysis runs in pieces, each its own process under the benchmark lock
 (so that no locked run lasts more than a few minutes), then is analysed as one::
@@ -14,12 +17,16 @@ Each piece prints its wall and CPU time (in-process: the piece's points only); t
 combined step prints the indices, the band and the summed times.
 
 Prints, for the traditional and the staged protocol on n × n grids (in-process,
-labelled as such; median of ``--repeat`` runs, one at 200): wall and CPU time,
-steps, pressure solves, CG iterations per solve, leaked volume per exit (the
-mesh-convergence table of docs/simulate.md); the growth exponent of the CPU
-cost with the number of cells (slope of log time on log N between successive
-sizes); the whole ``kypho simulate compare --nx 200`` command (``--process-nx``) as a process
-(one run, wall and children's CPU); and the sensitivity analysis with
+labelled as such; median of ``--repeat`` runs): wall and CPU time, steps,
+pressure solves, CG iterations per solve, leaked volume per exit (the
+mesh-convergence table of docs/simulate.md); the same with the previous
+preconditioner, MIC(0), on the ``--baseline-sizes`` grids, and the ratio of the
+two (the baseline of this session; the leaked volumes must agree); the growth
+exponent of the CPU cost with the number of cells (slope of log time on log N
+between successive sizes); the whole ``kypho simulate compare --nx 200`` command
+(``--process-nx``) as a process (median of ``--repeat``, wall and children's CPU);
+with ``--jit``, a first run in a fresh process with an empty numba cache (the
+kernels compiled) against one with the cache filled; and the sensitivity analysis with
 ``--sobol-n`` base rows (2 N (d + 2) simulations) on a ``--sobol-nx`` grid, as
 a whole process (wall and CPU).
 """
@@ -33,6 +40,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -54,38 +62,55 @@ def _children_cpu() -> float:
 
 
 def _grids(args: argparse.Namespace, sizes: list[int], v: Vertebra) -> None:
-    print("in-process: simulate() per protocol on n × n cells")
+    print("in-process: simulate() per protocol on n × n cells (JIT compile excluded: warmed first)")
+    simulate(traditional_protocol(v), v, nx=12)
+    simulate(traditional_protocol(v), v, nx=12, preconditioner="mic0")
     print(
-        f"{'grid':>9} {'protocol':<12} {'wall s':>7} {'CPU s':>7} {'steps':>6} {'solves':>7} "
-        f"{'CG it/solve':>11} {'breach ml':>10} {'vein ml':>8} {'leaked ml':>10} {'balance':>8}"
+        f"{'grid':>9} {'protocol':<12} {'solver':<9} {'wall s':>7} {'CPU s':>7} {'steps':>6} "
+        f"{'solves':>7} {'CG it/solve':>11} {'breach ml':>10} {'vein ml':>8} {'leaked ml':>10} "
+        f"{'balance':>8} {'CPU ratio':>9}"
     )
-    cpus: dict[str, list[float]] = {"traditional": [], "staged": []}
+    protocols = [
+        p for p in (traditional_protocol(v), staged_protocol(v)) if p.name in args.protocols
+    ]
+    baseline = {int(s) for s in args.baseline_sizes.split(",") if s}
+    cpus: dict[str, list[float]] = {p.name: [] for p in protocols}
     for n in sizes:
-        for protocol in (traditional_protocol(v), staged_protocol(v)):
-            walls, cpu = [], []
-            for _ in range(args.repeat if n <= 100 else 1):
-                t0, c0 = time.perf_counter(), time.process_time()
-                r = simulate(
-                    protocol,
-                    v,
-                    nx=n,
-                    ny=n,
-                    courant=args.courant,
-                    pressure_every=args.pressure_every,
+        for protocol in protocols:
+            cpu_of: dict[str, float] = {}
+            for solver in ("multigrid", "mic0") if n in baseline else ("multigrid",):
+                walls, cpu = [], []
+                for _ in range(args.repeat):
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    r = simulate(
+                        protocol,
+                        v,
+                        nx=n,
+                        ny=n,
+                        courant=args.courant,
+                        pressure_every=args.pressure_every,
+                        preconditioner=solver,
+                    )
+                    walls.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
+                cpu_of[solver] = statistics.median(cpu)
+                if solver == "multigrid":
+                    cpus[protocol.name].append(cpu_of[solver])
+                by_exit = r.leaked_by_exit()
+                ratio = cpu_of[solver] / cpu_of["multigrid"]
+                print(
+                    f"{n:>4}×{n:<4} {protocol.name:<12} {solver:<9} "
+                    f"{statistics.median(walls):>7.2f} {cpu_of[solver]:>7.2f} {r.steps:>6} "
+                    f"{r.pressure_solves:>7} {r.cg_iterations / r.pressure_solves:>11.1f} "
+                    f"{by_exit['breach']:>10.6f} {by_exit['basivertebral vein']:>8.4f} "
+                    f"{r.leaked_total_ml:>10.6f} {float(r.balance_error.max()):>8.0e} "
+                    f"{ratio:>9.2f}",
+                    flush=True,
                 )
-                walls.append(time.perf_counter() - t0)
-                cpu.append(time.process_time() - c0)
-            cpus[protocol.name].append(statistics.median(cpu))
-            by_exit = r.leaked_by_exit()
-            print(
-                f"{n:>4}×{n:<4} {protocol.name:<12} {statistics.median(walls):>7.2f} "
-                f"{statistics.median(cpu):>7.2f} {r.steps:>6} {r.pressure_solves:>7} "
-                f"{r.cg_iterations / r.pressure_solves:>11.0f} {by_exit['breach']:>10.4f} "
-                f"{by_exit['basivertebral vein']:>8.4f} {r.leaked_total_ml:>10.4f} "
-                f"{float(r.balance_error.max()):>8.0e}",
-                flush=True,
-            )
+        print(f"  ({_load()})", flush=True)
     for name, ts in cpus.items():
+        if len(ts) < 2:
+            continue
         slopes = [
             math.log(ts[k] / ts[k - 1]) / math.log((sizes[k] / sizes[k - 1]) ** 2)
             for k in range(1, len(sizes))
@@ -95,6 +120,34 @@ def _grids(args: argparse.Namespace, sizes: list[int], v: Vertebra) -> None:
             + ", ".join(f"{p:.2f}" for p in slopes)
         )
     print(_load())
+
+
+_FIRST_RUN = (
+    "import time; t = time.perf_counter(); "
+    "from kypho.simulate import Vertebra, simulate, traditional_protocol; "
+    "v = Vertebra(); simulate(traditional_protocol(v), v, nx=20); "
+    "print(time.perf_counter() - t)"
+)
+
+
+def _jit_cost() -> None:
+    """Import and a first small run in a fresh process: empty numba cache, then a filled one."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("empty numba cache (compiles)", "filled numba cache"):
+            c0 = _children_cpu()
+            out = subprocess.run(
+                [sys.executable, "-c", _FIRST_RUN],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+            )
+            print(
+                f"fresh process, import + simulate(nx=20), {label}: "
+                f"{float(out.stdout):.2f} s wall in the process, "
+                f"{_children_cpu() - c0:.2f} s CPU ({_load()})"
+            )
 
 
 def _sobol_pieces(args: argparse.Namespace) -> None:
@@ -162,7 +215,10 @@ def _sobol_pieces(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--sizes", default="25,50,100,200")
+    parser.add_argument("--sizes", default="50,100,200")
+    parser.add_argument("--protocols", default="traditional,staged")
+    parser.add_argument("--baseline-sizes", default="50,100")
+    parser.add_argument("--jit", action="store_true")
     parser.add_argument("--courant", type=float, default=0.125)
     parser.add_argument("--pressure-every", type=int, default=8)
     parser.add_argument("--sobol-n", type=int, default=64)
@@ -184,16 +240,23 @@ def main() -> None:
     print(f"cement-perfusion benchmark ({_load()}; {os.cpu_count()} CPUs)")
     if not args.skip_grids:
         _grids(args, sizes, v)
+    if args.jit:
+        _jit_cost()
     if not args.skip_process:
-        t0, c0 = time.perf_counter(), _children_cpu()
-        subprocess.run(
-            [KYPHO, "simulate", "compare", "--nx", str(args.process_nx)],
-            check=True,
-            capture_output=True,
-        )
+        walls, cpus = [], []
+        for _ in range(args.repeat):
+            t0, c0 = time.perf_counter(), _children_cpu()
+            subprocess.run(
+                [KYPHO, "simulate", "compare", "--nx", str(args.process_nx)],
+                check=True,
+                capture_output=True,
+            )
+            walls.append(time.perf_counter() - t0)
+            cpus.append(_children_cpu() - c0)
         print(
-            f"whole process `kypho simulate compare --nx {args.process_nx}` (two protocols): "
-            f"{time.perf_counter() - t0:.1f} s wall, {_children_cpu() - c0:.1f} s CPU ({_load()})"
+            f"whole process `kypho simulate compare --nx {args.process_nx}` (two protocols; "
+            f"median of {args.repeat}): {statistics.median(walls):.1f} s wall, "
+            f"{statistics.median(cpus):.1f} s CPU ({_load()})"
         )
     if args.skip_sobol:
         return

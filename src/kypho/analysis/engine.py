@@ -28,7 +28,13 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from kypho.analysis.aggregate import as_float, category_codes, group_counts, group_moments
+from kypho.analysis.aggregate import (
+    as_float,
+    category_codes,
+    group_counts,
+    group_moments,
+    group_rows,
+)
 from kypho.analysis.model import AnalysisResult, Comparison, Row, Summary, Table
 from kypho.analysis.plan import (
     Plan,
@@ -146,7 +152,7 @@ def analyze(
         k=k,
         # Row numbers of each group: taking by index is cheaper than boolean
         # masking when the same split is applied to many columns.
-        rows_of=[np.flatnonzero(groups == i) for i in range(k)],
+        rows_of=group_rows(groups, k),
     )
     group_var = schema[schema.group_column]
     columns = tuple(group_var.levels[c] for c in levels)
@@ -303,7 +309,7 @@ def _rows(
         if var.type != "boolean":
             values = np.where(np.isnan(values), np.nan, (values > 0).astype(np.float64))
         codes = np.where(np.isnan(values), -1, values).astype(np.int64)
-        counts = group_counts(codes, ctx.groups, ctx.k, 2)
+        counts = group_counts(codes, ctx.groups, ctx.k, 2, rows=ctx.rows_of)
         label = spec.label or var.label
         if spec.display == "yes-no":
             return _level_rows(
@@ -333,7 +339,7 @@ def _rows(
             )
         ]
     codes = category_codes(column, var.codes)
-    counts = group_counts(codes, ctx.groups, ctx.k, len(var.codes))
+    counts = group_counts(codes, ctx.groups, ctx.k, len(var.codes), rows=ctx.rows_of)
     label = spec.label or var.label
     if spec.display == "ratio":
         comparison = _counts_test(ctx, counts, test)
@@ -419,7 +425,7 @@ def _continuous_row(
     indent: int = 0,
 ) -> Row:
     values = as_float(column)
-    n, missing, mean, variance = group_moments(values, ctx.groups, ctx.k)
+    n, missing, mean, variance = group_moments(values, ctx.groups, ctx.k, rows=ctx.rows_of)
     sd = np.sqrt(variance)
     precision = var.precision if var.precision is not None else 2
     cells = tuple(

@@ -30,8 +30,6 @@ import html
 import importlib
 import importlib.util
 import json
-import multiprocessing
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +40,7 @@ import pandas as pd
 from kypho.analysis.model import AnalysisResult
 from kypho.output.cells import write_csv
 from kypho.output.markup import markdown_escape
+from kypho.report._fork import Forked, can_fork
 from kypho.report.figure_plan import FLOW_NAME, DrawnFigures, draw_figures
 from kypho.report.format import Grid, layout, number_style
 from kypho.report.render import (
@@ -244,56 +243,20 @@ def _start_beyond(
 
     The section (simulations, model fits) takes as long as the rest of the report,
     so on a machine with two cores it runs beside the analysis, figures and files.
-    The worker is forked: it inherits the data (nothing is pickled through a pipe
-    but the section it returns) and imports :mod:`kypho.beyond` and its libraries
-    itself, so this process does not wait for that import either. Where a worker
-    process cannot be used (no fork, one core), it runs in this process when
-    collected; so it does if the worker fails for any reason but the hook's own
-    (whose errors are part of the section).
+    The worker is forked (:class:`kypho.report._fork.Forked`): it inherits the
+    data (nothing is pickled through a pipe but the section it returns) and
+    imports :mod:`kypho.beyond` and its libraries itself, so this process does not
+    wait for that import either. Where a worker process cannot be used (no fork,
+    one core), it runs in this process when collected; so it does if the worker
+    fails for any reason but the hook's own (whose errors are part of the section).
     """
     if data is None or schema is None or importlib.util.find_spec("kypho.beyond") is None:
         return PendingBeyond(lambda: None)
     arguments = (data, schema, p_style, plan, figures)
-    if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+    if not can_fork():
         return PendingBeyond(lambda: _beyond_here(*arguments))
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    token = id(data)
-    _INHERITED[token] = arguments
-    try:
-        # A daemon: should this process end first (an error), the worker ends with it.
-        worker = context.Process(
-            target=_beyond_worker, args=(token, send), name="kypho-beyond", daemon=True
-        )
-        worker.start()
-    finally:
-        # The worker was forked by start: it holds its own copy of the arguments.
-        _INHERITED.pop(token, None)
-        send.close()
-
-    def collect() -> Beyond | None:
-        try:
-            status, value = receive.recv()
-        except (EOFError, OSError):  # the worker died before it could answer
-            status, value = "failed", None
-        finally:
-            receive.close()
-            worker.join()
-        if status != "ok":  # the worker machinery failed, not the hook: compute it here
-            return _beyond_here(*arguments)
-        section: Beyond | None = value
-        return section
-
-    def cancel() -> None:
-        worker.kill()
-        worker.join()
-        receive.close()
-
-    return PendingBeyond(collect, cancel)
-
-
-_INHERITED: dict[int, tuple[pd.DataFrame, Schema, str, Plan | None, bool]] = {}
-"""The Beyond section's arguments, for the forked worker to find in its copy of memory."""
+    worker = Forked(_beyond_here, *arguments, name="kypho-beyond")
+    return PendingBeyond(worker.result, worker.cancel)
 
 
 def _beyond_here(
@@ -301,37 +264,6 @@ def _beyond_here(
 ) -> Beyond | None:
     hook = _beyond_hook()
     return None if hook is None else _run_hook(hook, data, schema, p_style, plan, figures)
-
-
-def _beyond_worker(token: int, send: Any) -> None:
-    """In the forked worker: send the section of the arguments its parent left for it."""
-    _exit_with_parent()
-    try:
-        try:
-            send.send(("ok", _beyond_here(*_INHERITED[token])))
-        except Exception:  # e.g. a hook's unpicklable answer: the parent computes it itself
-            send.send(("failed", None))
-    finally:
-        send.close()
-
-
-def _exit_with_parent() -> None:
-    """In a worker: exit as soon as the process that started it is gone.
-
-    A parent killed with SIGKILL would otherwise leave its worker computing a
-    section that nobody collects.
-    """
-    import threading
-    import time
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="kypho-exit-with-parent", daemon=True).start()
 
 
 def _embed(name: str, payload: bytes, caption: str = "") -> str:

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "cg_update",
     "courant_times",
     "dot",
     "matvec",
@@ -126,6 +127,17 @@ def _dot(a: FloatArray, b: FloatArray) -> float:
 
 
 @_jit
+def cg_update(x: FloatArray, r: FloatArray, d: FloatArray, ad: FloatArray, alpha: float) -> float:
+    """One CG update ``x += α d``, ``r −= α A d``; returns ``‖r‖²`` of the new residual."""
+    rr = 0.0
+    for k in range(x.size):
+        x[k] += alpha * d[k]
+        r[k] -= alpha * ad[k]
+        rr += r[k] * r[k]
+    return rr
+
+
+@_jit
 def dot(a: FloatArray, b: FloatArray) -> float:
     """``a · b`` of two vectors, in one thread (a BLAS call starts threads that cost more)."""
     return _dot(a, b)
@@ -178,12 +190,7 @@ def pcg_mic0(
     while it < maxiter:
         it += 1
         ad = matvec(diag, ax, ay, nx, d)
-        alpha = rz / _dot(d, ad)
-        rr = 0.0
-        for k in range(n):
-            x[k] += alpha * d[k]
-            r[k] -= alpha * ad[k]
-            rr += r[k] * r[k]
+        rr = cg_update(x, r, d, ad, rz / _dot(d, ad))
         if np.sqrt(rr) <= rtol * bnorm:
             break
         _apply(inv, ax, ay, nx, r, z)
@@ -195,6 +202,22 @@ def pcg_mic0(
     # the true residual (the recursive one drifts)
     r = b - matvec(diag, ax, ay, nx, x)
     return x, it, np.sqrt(_dot(r, r)) / bnorm
+
+
+@_jit
+def _face(k: int, side: int, n: int, nx: int, fx: FloatArray, fy: FloatArray) -> tuple[int, float]:
+    """Cell ``k``'s neighbour across one side (west, east, south, north) and the flux into ``k``.
+
+    ``-1`` where the side is the grid's edge. ``fx`` is 0 on the last column,
+    so the west and east faces that wrap to the next row carry nothing.
+    """
+    if side == 0:
+        return (k - 1, fx[k - 1]) if k >= 1 else (-1, 0.0)
+    if side == 1:
+        return (k + 1, -fx[k]) if k + 1 < n else (-1, 0.0)
+    if side == 2:
+        return (k - nx, fy[k - nx]) if k >= nx else (-1, 0.0)
+    return (k + nx, -fy[k]) if k + nx < n else (-1, 0.0)
 
 
 @_jit
@@ -227,36 +250,15 @@ def upwind_sweep(
         out = exit_out[k]
         for b in range(nb):
             new[k, b] = pore[k] * old[k, b] + source[k, b]
-        # west face (k-1 → k when fx[k-1] > 0); fx is 0 on the last column, so
-        # the faces that wrap to the next row add nothing (no k % nx needed)
-        if k >= 1:
-            f = fx[k - 1]
+        for side in range(4):
+            up, f = _face(k, side, n, nx, fx, fy)
+            if up < 0:
+                continue
             if f > 0.0:
                 for b in range(nb):
-                    new[k, b] += dt * f * new[k - 1, b]
+                    new[k, b] += dt * f * new[up, b]
             else:
                 out -= f
-        if k + 1 < n:
-            f = fx[k]
-            if f < 0.0:
-                for b in range(nb):
-                    new[k, b] -= dt * f * new[k + 1, b]
-            else:
-                out += f
-        if k >= nx:
-            f = fy[k - nx]
-            if f > 0.0:
-                for b in range(nb):
-                    new[k, b] += dt * f * new[k - nx, b]
-            else:
-                out -= f
-        if k + nx < n:
-            f = fy[k]
-            if f < 0.0:
-                for b in range(nb):
-                    new[k, b] -= dt * f * new[k + nx, b]
-            else:
-                out += f
         den = pore[k] + dt * out
         for b in range(nb):
             new[k, b] /= den
@@ -291,30 +293,14 @@ def courant_times(
             continue
         inflow = source[k]
         out = exit_out[k]
-        if k >= 1:  # fx is 0 on the last column (see upwind_sweep)
-            f = fx[k - 1]
+        for side in range(4):
+            up, f = _face(k, side, n, nx, fx, fy)
+            if up < 0:
+                continue
             if f > 0.0:
-                inflow += f * c[k - 1]
+                inflow += f * c[up]
             else:
                 out -= f
-        if k + 1 < n:
-            f = fx[k]
-            if f < 0.0:
-                inflow -= f * c[k + 1]
-            else:
-                out += f
-        if k >= nx:
-            f = fy[k - nx]
-            if f > 0.0:
-                inflow += f * c[k - nx]
-            else:
-                out -= f
-        if k + nx < n:
-            f = fy[k]
-            if f < 0.0:
-                inflow -= f * c[k + nx]
-            else:
-                out += f
         rate = inflow - out * c[k]
         if rate > 0.0:
             t = pore[k] * (1.0 - c[k]) / rate

@@ -132,7 +132,7 @@ class PressureSolver:
     rtol: float = 1e-9
     maxiter: int = 2000
     preconditioner: str = "multigrid"
-    rebuild_factor: float = 4.0
+    rebuild_factor: float = 2.0
     rebuild_every: int = 8
     solves: int = 0
     iterations: int = 0

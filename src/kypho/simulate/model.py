@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -482,6 +482,7 @@ def simulate(
     pressure_limit_kpa: float = PRESSURE_LIMIT_KPA,
     max_steps: int = 100_000,
     grid: Grid | None = None,
+    preconditioner: str = "multigrid",
 ) -> SimulationResult:
     """Run ``protocol`` on ``vertebra`` (default :class:`Vertebra`) on an ``nx`` × ``ny`` grid.
 
@@ -524,6 +525,11 @@ def simulate(
         then stops (a safeguard: no run lasts without bound).
     grid
         A grid already built for this vertebra (saves rebuilding it).
+    preconditioner
+        Of the pressure solve's conjugate gradients: ``"multigrid"`` (one
+        V-cycle of a black-box multigrid) or ``"mic0"`` (the modified
+        incomplete Cholesky factorisation); both solve to the same tolerance
+        (see :class:`kypho.simulate.flow.PressureSolver`).
 
     Notes
     -----
@@ -553,200 +559,260 @@ def simulate(
     vertebra = vertebra or Vertebra()
     if ny is None:
         ny = max(4, round(nx * vertebra.height_mm / vertebra.depth_mm))
-    if exit_courant is None:
-        exit_courant = courant / 32
-    if pressure_courant is None:
-        pressure_courant = 2 * courant
-    if (
-        not courant > 0
-        or not exit_courant > 0
-        or not pressure_courant > 0
-        or not max_step_s > 0
-        or pressure_every < 1
-    ):
-        raise SimulationError(
-            f"'courant', 'exit_courant', 'pressure_courant' and 'max_step_s' must be positive numbers and 'pressure_every' at least 1 (got {courant}, {exit_courant}, {pressure_courant}, {max_step_s} and {pressure_every})"
-        )
-    if not pressure_limit_kpa > 0 or max_steps < 1:
-        raise SimulationError(
-            f"'pressure_limit_kpa' must be a positive number (math.inf for none) and 'max_steps' at least 1 (got {pressure_limit_kpa} and {max_steps})"
-        )
-    limit_pa = pressure_limit_kpa * 1e3
+    control = _Control(
+        courant=courant,
+        exit_courant=courant / 32 if exit_courant is None else exit_courant,
+        pressure_courant=2 * courant if pressure_courant is None else pressure_courant,
+        pressure_every=pressure_every,
+        max_step_s=max_step_s,
+        plug=plug_fraction,
+        visible=visible,
+        limit_kpa=pressure_limit_kpa,
+        max_steps=max_steps,
+    )
     grid = grid or build_grid(vertebra, nx, ny)
-    n = grid.n
-    solver = PressureSolver(grid)
-    names = tuple(b.name for b in protocol.batches)
-    nb = len(names)
-    ages = _age_functions(protocol, vertebra)
-    exit_index = grid.boundary.exit_index
-    n_exits = len(grid.boundary.names)
-    fractions = np.zeros((n, nb))
-    blocked = np.zeros(n, dtype=bool)
-    marrow = 1.0 / vertebra.marrow_viscosity_pa_s
-    times: list[float] = []
-    injected: list[float] = []
-    body: list[float] = []
-    leaked: list[FloatArray] = []
-    pressure: list[float] = []
-    balance: list[float] = []
-    total_injected = 0.0
-    total_leaked = np.zeros(n_exits)
+    nb = len(protocol.batches)
+    run = _Run(
+        grid=grid,
+        solver=PressureSolver(grid, preconditioner=preconditioner),
+        protocol=protocol,
+        ages=_age_functions(protocol, vertebra),
+        marrow=1.0 / vertebra.marrow_viscosity_pa_s,
+        control=control,
+        near_exit=_near_exits(grid),
+        books=_Books(protocol.injections[0].start_s, len(grid.boundary.names)),
+        fractions=np.zeros((grid.n, nb)),
+        p=np.zeros(grid.n),
+    )
     carried = 0.0
-    exit_names = list(grid.boundary.names)
-    p = np.zeros(n)
-    near_exit = _near_exits(grid)
-    stops: list[str] = []
-    steps = 0
-    times.append(protocol.injections[0].start_s)
-    injected.append(0.0)
-    body.append(0.0)
-    leaked.append(np.zeros(n_exits))
-    pressure.append(0.0)
-    balance.append(0.0)
     for k_inj, inj in enumerate(protocol.injections, start=1):
-        tube = tube_cells(grid, inj.tube)
-        blocked = tube.blocked
-        b = names.index(inj.batch)
         volume = inj.volume_ml + carried
-        rate = inj.rate_ml_s * 1e-6
-        duration = volume / inj.rate_ml_s
-        watch = None
-        if inj.until_covered is not None:
-            if inj.until_covered not in exit_names:
-                raise SimulationError(
-                    f"injection of batch {inj.batch!r}: 'until_covered' names no exit of the vertebra ({inj.until_covered!r}; exits: {', '.join(exit_names)})"
-                )
-            watch = grid.boundary.cell[exit_index == exit_names.index(inj.until_covered)]
-        rhs = np.zeros(n)
-        np.add.at(rhs, tube.source, rate * tube.weight)
-        unit_source = np.zeros((n, nb))
-        unit_source[:, b] = rhs
-        done = 0.0
-        last_dt = 0.0
-        since = pressure_every  # transport steps since the last pressure solve
-        moved = 0.0  # front motion since then: sum of step / shortest filling time
-
-        def stopped(
-            why: str, done: float, inj: Injection = inj, k: int = k_inj, volume: float = volume
-        ) -> str:
-            return (
-                f"injection {k} (batch {inj.batch!r}) stopped at {inj.start_s + done:.1f} s: "
-                f"{why}; {done * inj.rate_ml_s:.2f} of {volume:.2f} ml placed"
-            )
-
-        try:
-            while done < duration * (1 - 1e-12):
-                if steps >= max_steps:
-                    stops.append(stopped(f"the step limit ({max_steps}) was reached", done))
-                    break
-                remaining = duration - done
-                if since >= pressure_every or moved >= pressure_courant:
-                    t_mid = inj.start_s + done + 0.5 * min(last_dt or remaining, remaining)
-                    _, state, p, fluxes, order = _pressure(
-                        solver,
-                        protocol,
-                        ages,
-                        t_mid,
-                        fractions,
-                        blocked,
-                        rhs,
-                        p,
-                        marrow,
-                        plug_fraction,
-                    )
-                    flow = _CellFlow.of(grid, fluxes, state)
-                    since, moved = 0, 0.0
-                    at_tube = _kernels.dot(tube.weight, p[tube.source])
-                    if at_tube > limit_pa:
-                        stops.append(
-                            stopped(
-                                f"the pressure at the opening would exceed the limit of {pressure_limit_kpa:g} kPa ({at_tube / 1e3:.0f} kPa)",
-                                done,
-                            )
-                        )
-                        break
-                step, shortest = flow.courant(
-                    grid, fractions, blocked, rhs, near_exit, courant, exit_courant
-                )
-                dt = min(remaining, max_step_s, step)
-                if remaining - dt < 1e-9 * duration:
-                    dt = remaining
-                fresh = since == 0
-                while True:
-                    new, out = flow.step(grid, order, fractions, blocked, unit_source, dt)
-                    if float(_cement(new).max()) <= 1.0 + 1e-8 or dt < 1e-9 * duration:
-                        break
-                    solver.rejected_steps += 1
-                    if not fresh:  # first try the fluxes of the present fill
-                        since = pressure_every
-                        break
-                    dt *= 0.5
-                if since >= pressure_every:
-                    continue  # re-solve at the present fill, then retry the step
-                if watch is not None and _covered(new, watch, visible):
-                    # stop when the exit shows covered, not at the end of the step
-                    lo, hi = 0.0, dt
-                    while hi - lo > 1e-3 * dt:
-                        mid = 0.5 * (lo + hi)
-                        trial = flow.step(grid, order, fractions, blocked, unit_source, mid)
-                        if _covered(trial[0], watch, visible):
-                            hi, (new, out) = mid, trial
-                        else:
-                            lo = mid
-                    dt = hi
-                since += 1
-                moved += dt / shortest
-                steps += 1
-                fractions = new
-                last_dt = dt
-                done = duration if dt == remaining else done + dt
-                total_injected += rate * dt
-                total_leaked += np.bincount(exit_index, out.sum(axis=1), n_exits)
-                in_body = _kernels.dot(grid.pore, _cement(fractions))
-                times.append(inj.start_s + done)
-                injected.append(total_injected * 1e6)
-                body.append(in_body * 1e6)
-                leaked.append(total_leaked * 1e6)
-                pressure.append(_kernels.dot(tube.weight, p[tube.source]) / 1e3)
-                balance.append(
-                    abs(total_injected - in_body - float(total_leaked.sum())) / total_injected
-                )
-                if watch is not None and _covered(fractions, watch, visible):
-                    break
-        except _NoWayOut:
-            stops.append(
-                stopped(
-                    "every exit is plugged or holds its cement, so the displaced marrow has no way out",
-                    done,
-                )
-            )
+        done = _inject(run, k_inj, inj, volume)
         carried = volume - done * inj.rate_ml_s
-    placed = total_injected * 1e6
-    if stops:
-        outcome = (
-            "; ".join(stops) + f"; {placed:.2f} of {protocol.total_volume_ml:.2f} ml placed in all"
+    return _result(run, vertebra, carried, dense)
+
+
+@dataclass(frozen=True)
+class _Control:
+    """How a run steps and when it stops (see :func:`simulate`'s parameters; checked here)."""
+
+    courant: float
+    exit_courant: float
+    pressure_courant: float
+    pressure_every: int
+    max_step_s: float
+    plug: float
+    visible: float
+    limit_kpa: float
+    max_steps: int
+
+    def __post_init__(self) -> None:
+        c = self
+        if (
+            not c.courant > 0
+            or not c.exit_courant > 0
+            or not c.pressure_courant > 0
+            or not c.max_step_s > 0
+            or c.pressure_every < 1
+        ):
+            raise SimulationError(
+                f"'courant', 'exit_courant', 'pressure_courant' and 'max_step_s' must be positive numbers and 'pressure_every' at least 1 (got {c.courant}, {c.exit_courant}, {c.pressure_courant}, {c.max_step_s} and {c.pressure_every})"
+            )
+        if not c.limit_kpa > 0 or c.max_steps < 1:
+            raise SimulationError(
+                f"'pressure_limit_kpa' must be a positive number (math.inf for none) and 'max_steps' at least 1 (got {c.limit_kpa} and {c.max_steps})"
+            )
+
+
+class _Books:
+    """The run's time series (the initial state first, then one entry per step) and totals (m³)."""
+
+    def __init__(self, start_s: float, exits: int) -> None:
+        self.times = [start_s]
+        self.injected = [0.0]
+        self.body = [0.0]
+        self.leaked = [np.zeros(exits)]
+        self.pressure = [0.0]
+        self.balance = [0.0]
+        self.total_injected = 0.0
+        self.total_leaked = np.zeros(exits)
+
+    def record(
+        self,
+        grid: Grid,
+        t: float,
+        injected: float,
+        out: FloatArray,
+        fractions: FloatArray,
+        at_tube: float,
+    ) -> None:
+        """One step: ``injected`` (m³), ``out`` (m³ per exit face and batch), the new fill."""
+        self.total_injected += injected
+        self.total_leaked += np.bincount(
+            grid.boundary.exit_index, out.sum(axis=1), self.total_leaked.size
         )
-    elif carried > 1e-9:
-        outcome = (
-            f"completed: {placed:.2f} of {protocol.total_volume_ml:.2f} ml placed; the last "
-            f"injection stopped when {protocol.injections[-1].until_covered} showed covered "
+        in_body = _kernels.dot(grid.pore, _cement(fractions))
+        self.times.append(t)
+        self.injected.append(self.total_injected * 1e6)
+        self.body.append(in_body * 1e6)
+        self.leaked.append(self.total_leaked * 1e6)
+        self.pressure.append(at_tube / 1e3)
+        self.balance.append(
+            abs(self.total_injected - in_body - float(self.total_leaked.sum()))
+            / self.total_injected
+        )
+
+
+@dataclass
+class _Run:
+    """A run's fixed parts and its state between steps."""
+
+    grid: Grid
+    solver: PressureSolver
+    protocol: Protocol
+    ages: list[Callable[[float], float]]
+    marrow: float
+    control: _Control
+    near_exit: BoolArray
+    books: _Books
+    fractions: FloatArray
+    p: FloatArray
+    steps: int = 0
+    stops: list[str] = field(default_factory=list)
+
+
+def _stopped(k: int, inj: Injection, volume: float, why: str, done: float) -> str:
+    """The sentence for injection ``k`` stopped ``done`` s after its start."""
+    return (
+        f"injection {k} (batch {inj.batch!r}) stopped at {inj.start_s + done:.1f} s: "
+        f"{why}; {done * inj.rate_ml_s:.2f} of {volume:.2f} ml placed"
+    )
+
+
+def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
+    """Run injection ``k`` (``volume`` ml, the carried-over volume included) on ``run``.
+
+    Returns how long it injected (s): its whole duration, or less when the
+    exit it watches showed covered or a limit stopped it (then a sentence is
+    added to ``run.stops``).
+    """
+    grid, solver, c = run.grid, run.solver, run.control
+    exit_names = list(grid.boundary.names)
+    tube = tube_cells(grid, inj.tube)
+    blocked = tube.blocked
+    rate = inj.rate_ml_s * 1e-6
+    duration = volume / inj.rate_ml_s
+    watch = None
+    if inj.until_covered is not None:
+        if inj.until_covered not in exit_names:
+            raise SimulationError(
+                f"injection of batch {inj.batch!r}: 'until_covered' names no exit of the vertebra ({inj.until_covered!r}; exits: {', '.join(exit_names)})"
+            )
+        watch = grid.boundary.cell[grid.boundary.exit_index == exit_names.index(inj.until_covered)]
+    rhs = np.zeros(grid.n)
+    np.add.at(rhs, tube.source, rate * tube.weight)
+    unit_source = np.zeros_like(run.fractions)
+    unit_source[:, [b.name for b in run.protocol.batches].index(inj.batch)] = rhs
+    done = 0.0
+    last_dt = 0.0
+    since = c.pressure_every  # transport steps since the last pressure solve
+    moved = 0.0  # front motion since then: sum of step / shortest filling time
+    try:
+        while done < duration * (1 - 1e-12):
+            if run.steps >= c.max_steps:
+                why = f"the step limit ({c.max_steps}) was reached"
+                run.stops.append(_stopped(k, inj, volume, why, done))
+                break
+            remaining = duration - done
+            if since >= c.pressure_every or moved >= c.pressure_courant:
+                t_mid = inj.start_s + done + 0.5 * min(last_dt or remaining, remaining)
+                _, state, run.p, fluxes, order = _pressure(
+                    solver, run.protocol, run.ages, t_mid, run.fractions, blocked, rhs, run.p,
+                    run.marrow, c.plug,
+                )  # fmt: skip
+                flow = _CellFlow.of(grid, fluxes, state)
+                since, moved = 0, 0.0
+                at_tube = _kernels.dot(tube.weight, run.p[tube.source])
+                if at_tube > c.limit_kpa * 1e3:
+                    why = f"the pressure at the opening would exceed the limit of {c.limit_kpa:g} kPa ({at_tube / 1e3:.0f} kPa)"
+                    run.stops.append(_stopped(k, inj, volume, why, done))
+                    break
+            step, shortest = flow.courant(
+                grid, run.fractions, blocked, rhs, run.near_exit, c.courant, c.exit_courant
+            )
+            dt = min(remaining, c.max_step_s, step)
+            if remaining - dt < 1e-9 * duration:
+                dt = remaining
+            fresh = since == 0
+            while True:
+                new, out = flow.step(grid, order, run.fractions, blocked, unit_source, dt)
+                if float(_cement(new).max()) <= 1.0 + 1e-8 or dt < 1e-9 * duration:
+                    break
+                solver.rejected_steps += 1
+                if not fresh:  # first try the fluxes of the present fill
+                    since = c.pressure_every
+                    break
+                dt *= 0.5
+            if since >= c.pressure_every:
+                continue  # re-solve at the present fill, then retry the step
+            if watch is not None and _covered(new, watch, c.visible):
+                # stop when the exit shows covered, not at the end of the step
+                lo, hi = 0.0, dt
+                while hi - lo > 1e-3 * dt:
+                    mid = 0.5 * (lo + hi)
+                    trial = flow.step(grid, order, run.fractions, blocked, unit_source, mid)
+                    if _covered(trial[0], watch, c.visible):
+                        hi, (new, out) = mid, trial
+                    else:
+                        lo = mid
+                dt = hi
+            since += 1
+            moved += dt / shortest
+            run.steps += 1
+            run.fractions = new
+            last_dt = dt
+            done = duration if dt == remaining else done + dt
+            at_tube = _kernels.dot(tube.weight, run.p[tube.source])
+            run.books.record(grid, inj.start_s + done, rate * dt, out, new, at_tube)
+            if watch is not None and _covered(run.fractions, watch, c.visible):
+                break
+    except _NoWayOut:
+        why = "every exit is plugged or holds its cement, so the displaced marrow has no way out"
+        run.stops.append(_stopped(k, inj, volume, why, done))
+    return done
+
+
+def _outcome(run: _Run, carried: float) -> str:
+    """One sentence on how the run ended."""
+    placed = run.books.total_injected * 1e6
+    total = run.protocol.total_volume_ml
+    if run.stops:
+        return "; ".join(run.stops) + f"; {placed:.2f} of {total:.2f} ml placed in all"
+    if carried > 1e-9:
+        return (
+            f"completed: {placed:.2f} of {total:.2f} ml placed; the last "
+            f"injection stopped when {run.protocol.injections[-1].until_covered} showed covered "
             f"({carried:.2f} ml not injected)"
         )
-    else:
-        outcome = f"completed: {placed:.2f} of {protocol.total_volume_ml:.2f} ml placed"
-    leak_exits = list(range(n_exits))
+    return f"completed: {placed:.2f} of {total:.2f} ml placed"
+
+
+def _result(run: _Run, vertebra: Vertebra, carried: float, dense: float) -> SimulationResult:
+    """The run's result: its books, final fill, films and solver counts."""
+    grid, books, fractions = run.grid, run.books, run.fractions
+    nb = fractions.shape[1]
     final = fractions.sum(axis=1).reshape(grid.ny, grid.nx)
-    summary = films(final, visible=visible, dense=dense)
+    summary = films(final, visible=run.control.visible, dense=dense)
     return SimulationResult(
-        protocol=protocol.name,
-        exits=tuple(grid.boundary.names[k] for k in leak_exits),
-        batches=names,
-        time_s=np.array(times),
-        injected_ml=np.array(injected),
-        in_body_ml=np.array(body),
-        leaked_ml=np.array(leaked)[:, leak_exits],
-        pressure_kpa=np.array(pressure),
-        balance_error=np.array(balance),
+        protocol=run.protocol.name,
+        exits=tuple(grid.boundary.names),
+        batches=tuple(b.name for b in run.protocol.batches),
+        time_s=np.array(books.times),
+        injected_ml=np.array(books.injected),
+        in_body_ml=np.array(books.body),
+        leaked_ml=np.array(books.leaked),
+        pressure_kpa=np.array(books.pressure),
+        balance_error=np.array(books.balance),
         fraction=final,
         batch_fraction=fractions.T.reshape(nb, grid.ny, grid.nx).copy(),
         depth_mm=vertebra.depth_mm,
@@ -757,11 +823,11 @@ def simulate(
         pattern=summary.pattern,
         grade=summary.grade,
         grade_note=summary.grade_note,
-        steps=steps,
-        pressure_solves=solver.solves,
-        cg_iterations=solver.iterations,
-        lu_fallbacks=solver.fallbacks,
+        steps=run.steps,
+        pressure_solves=run.solver.solves,
+        cg_iterations=run.solver.iterations,
+        lu_fallbacks=run.solver.fallbacks,
         not_injected_ml=carried,
-        outcome=outcome,
-        stops=tuple(stops),
+        outcome=_outcome(run, carried),
+        stops=tuple(run.stops),
     )

@@ -58,6 +58,7 @@ __all__ = [
     "now",
     "record_text_array",
     "record_texts",
+    "typed_texts",
 ]
 
 #: ``prev_hash`` of the first entry.
@@ -189,11 +190,76 @@ def _laid_out(parts: Sequence[tuple[Any, list[str]]], n: int) -> Any:
     return pa.LargeStringArray.from_buffers(n, pa.py_buffer(rows), laid.buffers()[2])
 
 
-def _json_codes(values: Sequence[object]) -> tuple[Any, list[str]]:
+def typed_texts(dtype: Any) -> bool:
+    """Whether :func:`record_text_array` takes a pandas column of ``dtype`` as it is.
+
+    Floats, ``Int64``, ``boolean``, categories, ``datetime64[ns]`` and
+    ``string``: the dtypes of kypho's typed data (see :func:`_series_codes`).
+    """
+    import numpy as np
+    import pandas as pd
+
+    return (
+        dtype == np.float64
+        or dtype == np.dtype("datetime64[ns]")
+        or isinstance(dtype, pd.CategoricalDtype | pd.BooleanDtype | pd.Int64Dtype | pd.StringDtype)
+    )
+
+
+def _series_codes(values: pd.Series) -> tuple[Any, list[str]]:
+    """:func:`_json_codes` of a column of kypho's typed data, from its arrays.
+
+    The texts are those of the Python values the store writes for the column:
+    a float (NaN missing), an int, a bool, a category's code as text, a date as
+    ``YYYY-MM-DD`` (the day of a timestamp), a text.
+
+    Raises
+    ------
+    TypeError
+        For a dtype :func:`typed_texts` does not accept.
+    """
+    import numpy as np
+    import pandas as pd
+
+    dtype = values.dtype
+    missing = values.isna().to_numpy(dtype=bool)
+    shown: list[str]
+    codes: Any
+    uniques: Any
+    if dtype == np.float64:
+        return _json_codes(values.to_numpy(dtype=np.float64))
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.cat.codes, dtype=np.int64)
+        shown = [_encode_text(str(c)) for c in dtype.categories.tolist()]
+    elif isinstance(dtype, pd.BooleanDtype):
+        codes = values.to_numpy(dtype=bool, na_value=False).astype(np.int64)
+        shown = ["false", "true"]
+    elif isinstance(dtype, pd.Int64Dtype):
+        codes, uniques = pd.factorize(values.to_numpy(dtype=np.int64, na_value=0))
+        shown = list(map(int.__repr__, uniques.tolist()))
+    elif isinstance(dtype, pd.StringDtype):
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        shown = list(map(_encode_text, map(str, uniques.tolist())))
+    elif dtype == np.dtype("datetime64[ns]"):
+        # the calendar day, as the store's date values are (datetime.date)
+        days = values.to_numpy().astype("datetime64[D]")
+        days[missing] = np.datetime64(0, "D")
+        codes, uniques = pd.factorize(days.view(np.int64))
+        shown = [f'"{d}"' for d in np.datetime_as_string(uniques.astype("datetime64[D]"))]
+    else:
+        raise TypeError(f"no JSON texts for a column of dtype {dtype}")
+    codes = np.where(missing, len(shown), codes)
+    shown.append("null")
+    return codes, shown
+
+
+def _json_codes(values: Sequence[object] | Any) -> tuple[Any, list[str]]:
     """Each value's index into a list of JSON texts (one per distinct value)."""
     import numpy as np
     import pandas as pd
 
+    if isinstance(values, pd.Series):
+        return _series_codes(values)
     if isinstance(values, np.ndarray) and values.dtype == np.float64:
         found = _float_codes(values, np.isnan(values))
         if found is not None:

@@ -46,6 +46,7 @@ from kypho.store.audit import (
     entry_hash,
     now,
     record_texts,
+    typed_texts,
 )
 from kypho.store.engine import SQLITE_PAGE_SIZE, USER_ENV, create_store_engine, resolve_url
 from kypho.store.roles import RIGHTS, ROLES
@@ -862,12 +863,10 @@ class Store:
             for name in names
         ]
         # the trail's JSON of each record, as dumps() writes it, column by column;
-        # numbers straight from their float arrays (NaN = missing = None)
+        # from the typed columns' arrays where it can (the same texts as of the values)
         texts = record_texts(
             [
-                data[name].to_numpy(dtype=np.float64, na_value=np.nan)
-                if self.schema[name].type == "number" and name in data
-                else column
+                data[name] if name in data and typed_texts(data[name].dtype) else column
                 for name, column in zip(names, columns, strict=True)
             ],
             names,
@@ -1333,26 +1332,27 @@ class Store:
         names = self.tables.data_columns
         id_col = self.schema.id_column
         seen: set[str] = set()
-        result = conn.execution_options(yield_per=_VERIFY_ROWS).execute(
-            sa.select(
-                *(records.c[n] for n in names),
-                records.c.kypho_version,
-                records.c.kypho_locked,
-                records.c.kypho_locked_by,
-            ).order_by(records.c.kypho_row)
-        )
+        query = sa.select(
+            *(records.c[n] for n in names),
+            records.c.kypho_version,
+            records.c.kypho_locked,
+            records.c.kypho_locked_by,
+        ).order_by(records.c.kypho_row)
         position = names.index(id_col)
         width = len(names)
-        if keep is not None:
-            keep.extend([] for _ in range(width + 2))
-        for part in result.partitions():
-            columns = list(zip(*part, strict=True))
+        parts: list[list[Any]] = []
+        for columns in _stored_columns(conn, query):
             if keep is not None:
-                for kept, values in zip(keep, columns, strict=False):
-                    kept.extend(values)
+                parts.append(columns)
             texts = record_texts(columns[:width], names)
-            for row, text in zip(part, texts, strict=True):
-                rid = str(row[position])
+            ids, version_of, locked_of, holder_of = (
+                columns[position],
+                columns[width],
+                columns[width + 1],
+                columns[width + 2],
+            )
+            for i, text in enumerate(texts):
+                rid = str(ids[i])
                 seen.add(rid)
                 logged = state.get(rid)
                 if logged is None:
@@ -1376,7 +1376,7 @@ class Store:
                                 f"record {rid}, {name!r} is {dumps(actual.get(name))} in the "
                                 f"table but {dumps(expected.get(name))} in the audit trail"
                             )
-                version, locked, locked_by = row[width], row[width + 1], row[width + 2]
+                version, locked, locked_by = version_of[i], locked_of[i], holder_of[i]
                 if int(version) != versions[rid]:
                     problems.append(
                         f"record {rid} has version {version} in the table but "
@@ -1393,6 +1393,10 @@ class Store:
                         f"record {rid} is locked by {locked_by} in the table but by "
                         f"{holder} in the audit trail"
                     )
+        if keep is not None:
+            keep.extend(_joined(part) for part in zip(*parts, strict=True))
+            if not parts:
+                keep.extend([] for _ in range(width + 3))
         for rid in sorted(set(created) - seen):
             try:
                 _parse_created(rid, state, versions, locks, created)
@@ -1401,6 +1405,98 @@ class Store:
         for rid in sorted(set(state) - seen):
             problems.append(f"record {rid} is in the audit trail but missing from the table")
         return len(seen)
+
+
+def _stored_columns(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[list[Any]]:
+    """The rows of ``query`` in batches of :data:`_VERIFY_ROWS`, each as columns.
+
+    On PostgreSQL with psycopg the rows come by one ``COPY (query) TO STDOUT``
+    in CSV, read by pyarrow: floating-point columns are then NumPy arrays (NaN
+    where missing; the server writes a double's shortest exact form) and the
+    other columns lists of Python values, as the driver gives them, with no
+    Python object made for a number. A result that pyarrow cannot read as the
+    columns' types (a date BC, say) is fetched by the driver instead.
+    Elsewhere each column is a list of the driver's values.
+    """
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        table = _copied_table(conn, query)
+        if table is not None:
+            for batch in table.to_batches(max_chunksize=_VERIFY_ROWS):
+                yield [_column_values(column) for column in batch.columns]
+            return
+    result = conn.execution_options(yield_per=_VERIFY_ROWS).execute(query)
+    for part in result.partitions():
+        yield [list(values) for values in zip(*part, strict=True)]
+
+
+def _copied_table(conn: sa.Connection, query: sa.Select[Any]) -> Any:
+    """``query``'s result by COPY as a pyarrow table typed by its columns, or ``None``."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    types: list[Any] = []
+    for column in query.selected_columns:
+        kind = column.type
+        if isinstance(kind, sa.Boolean):
+            types.append(pa.bool_())
+        elif isinstance(kind, sa.Float):
+            types.append(pa.float64())
+        elif isinstance(kind, sa.Integer):
+            types.append(pa.int64())
+        elif isinstance(kind, sa.Date):
+            types.append(pa.date32())
+        elif isinstance(kind, sa.String):
+            types.append(pa.large_string())
+        else:
+            return None
+    select = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    statement = f"COPY ({select}) TO STDOUT (FORMAT csv)"
+    out = io.BytesIO()
+    with _driver(conn, statement) as raw, raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for block in copy:
+            out.write(block)
+    names = [f"c{i}" for i in range(len(types))]
+    try:
+        return pacsv.read_csv(
+            pa.py_buffer(out.getbuffer()),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict(zip(names, types, strict=True)),
+                true_values=["t"],
+                false_values=["f"],
+                # only an unquoted empty field is NULL (COPY's CSV): not "NA" etc.
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+
+
+def _column_values(column: Any) -> Any:
+    """A pyarrow column as :func:`_stored_columns` gives it (floats: NumPy, NaN missing)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if pa.types.is_floating(column.type):
+        values = column.to_numpy(zero_copy_only=False)
+        if int(np.isnan(values).sum()) == column.null_count:
+            return np.asarray(values, dtype=np.float64)
+        # a NaN the table holds itself (not a missing value): keep it a float
+    return column.to_pylist()
+
+
+def _joined(parts: Sequence[Any]) -> Any:
+    """Batches of one column as one: a NumPy array for arrays, else a list."""
+    import numpy as np
+
+    if parts and all(isinstance(p, np.ndarray) for p in parts):
+        return np.concatenate(parts)
+    return [v for p in parts for v in p]
 
 
 def _replay(
@@ -1498,6 +1594,24 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+@contextmanager
+def _driver(conn: sa.Connection, statement: str) -> Iterator[Any]:
+    """The driver's own connection under ``conn``, its errors wrapped as SQLAlchemy's.
+
+    Wrapped as SQLAlchemy wraps the errors of the statements it runs itself, so
+    that a refused row is the same :class:`~kypho.errors.StoreError` whichever
+    way it was sent.
+    """
+    raw = conn.connection.driver_connection
+    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
+        raise StoreError("the database connection was closed while in use")
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        yield raw
+    except dbapi_error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+
+
 def _bulk_insert(
     conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
@@ -1526,18 +1640,12 @@ def _bulk_insert(
             params = (tuple(row[i] for i in order) for row in rows)
     else:
         params = (dict(zip(columns, row, strict=True)) for row in rows)
-    raw = conn.connection.driver_connection
-    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
-        raise StoreError("the database connection was closed during the import")
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(compiled.string, params)
-    except dbapi_error as exc:
-        # as SQLAlchemy wraps the driver's errors of the statements it runs itself
-        raise sa.exc.DBAPIError.instance(compiled.string, None, exc, dbapi_error) from exc
-    finally:
-        cursor.close()
+    with _driver(conn, compiled.string) as raw:
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(compiled.string, params)
+        finally:
+            cursor.close()
 
 
 def _insert_columns(
@@ -1570,23 +1678,16 @@ def _insert_columns(
         f"COPY {preparer.format_table(table)} "
         f"({', '.join(preparer.quote(name) for name in names)}) FROM STDIN"
     )
-    raw = conn.connection.driver_connection
-    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
-        raise StoreError("the database connection was closed during the import")
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for start in range(0, n, _COPY_ROWS):
-                stop = min(start + _COPY_ROWS, n)
-                fields = [
-                    _copy_text(pa.array(list(c[start:stop])))
-                    if isinstance(c, list | range | tuple)
-                    else _copy_constant(c, stop - start)
-                    for c in columns
-                ]
-                copy.write(_copy_lines(fields))
-    except dbapi_error as exc:
-        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+    with _driver(conn, statement) as raw, raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for start in range(0, n, _COPY_ROWS):
+            stop = min(start + _COPY_ROWS, n)
+            fields = [
+                _copy_text(pa.array(list(c[start:stop])))
+                if isinstance(c, list | range | tuple)
+                else _copy_constant(c, stop - start)
+                for c in columns
+            ]
+            copy.write(_copy_lines(fields))
 
 
 #: Rows of one COPY text block (bounds the memory of the text built at once).
@@ -1657,17 +1758,9 @@ def _copy_rows(
     preparer = conn.dialect.identifier_preparer
     names = ", ".join(preparer.quote(name) for name in columns)
     statement = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN"
-    raw = conn.connection.driver_connection
-    if raw is None:  # pragma: no cover - a connection SQLAlchemy has closed
-        raise StoreError("the database connection was closed during the import")
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except dbapi_error as exc:
-        # as SQLAlchemy wraps the driver's errors of the statements it runs itself
-        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+    with _driver(conn, statement) as raw, raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _dates_as_text(values: list[Any]) -> list[Any]:
@@ -1762,11 +1855,13 @@ def _typed_columns(
     out: dict[str, Any] = {}
     for name, values in zip(names, columns, strict=True):
         var = schema[name]
-        out[name] = typed_column(var, _stored_values(list(values), var))
+        out[name] = typed_column(
+            var, _stored_values(values if isinstance(values, np.ndarray) else list(values), var)
+        )
     return pd.DataFrame(out, columns=list(names))
 
 
-def _stored_values(values: list[Any], var: Variable) -> Any:
+def _stored_values(values: Any, var: Variable) -> Any:
     """A column's stored values as :func:`typed_column` takes them fastest.
 
     Numbers become a float array (NaN where missing) and free text an Arrow
@@ -1776,6 +1871,8 @@ def _stored_values(values: list[Any], var: Variable) -> Any:
     import pyarrow as pa
 
     if var.type == "number":
+        if isinstance(values, np.ndarray):
+            return values.astype(np.float64)
         return pa.array(values, pa.float64()).to_numpy(zero_copy_only=False)
     if pandas_dtype(var) == "string":
         return pa.array(values, pa.string())

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -209,7 +210,7 @@ def test_bulk_insert_by_columns_stores_awkward_values_exactly(db_url: str) -> No
     import datetime as dt
     import math
 
-    from kypho.store.store import _insert_columns
+    from kypho.store.store import _insert_columns, _stored_columns
 
     with Store.init(db_url, admin=ADMIN) as store:
         schema = store.schema
@@ -217,7 +218,7 @@ def test_bulk_insert_by_columns_stores_awkward_values_exactly(db_url: str) -> No
             kind: next(v.name for v in schema.input_variables if v.type == kind)
             for kind in ("number", "integer", "date", "boolean")
         }
-        texts = ["a\tb", "line\nbreak\r", "back\\slash\\N", 'quote "q"', "ünï ☃", ""]
+        texts = ["a\tb", "line\nbreak\r", "back\\slash\\N", 'quote "q", ünï ☃', "NA", ""]
         floats = [0.1, 1 / 3, 5e-324, -0.0, 1e16, None]
         dates = [dt.date(1678, 1, 1), dt.date(2262, 4, 10), None, dt.date(2020, 2, 29)] * 2
         if store.engine.dialect.name == "sqlite":
@@ -237,13 +238,19 @@ def test_bulk_insert_by_columns_stores_awkward_values_exactly(db_url: str) -> No
                 writer.conn, store.tables.records, list(columns), list(columns.values()), 6
             )
         records = store.tables.records
+        query = sa.select(*(records.c[name] for name in list(columns)[:6])).order_by(
+            records.c.kypho_row
+        )
         with store.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(*(records.c[name] for name in list(columns)[:6])).order_by(
-                    records.c.kypho_row
-                )
-            ).all()
+            rows = conn.execute(query).all()
+            # as verify and export read them (COPY TO and pyarrow on PostgreSQL)
+            (stored,) = list(_stored_columns(conn, query))
     got = [list(column) for column in zip(*rows, strict=True)]
+    assert isinstance(stored[2], np.ndarray) == db_url.startswith("postgresql")
+    assert [None if v is None or v != v else float.hex(v) for v in stored[2]] == [
+        None if v is None else float.hex(v) for v in got[2]
+    ]
+    assert [stored[0], stored[1], *stored[3:]] == [got[0], got[1], *got[3:]]
     assert got[0] == columns[schema.id_column]
     assert got[1] == texts
     # SQLite itself reads -0.0 back as 0.0 (a whole-number REAL is kept as an integer)
@@ -270,3 +277,32 @@ def test_a_new_sqlite_store_has_large_pages_and_cache(
             assert conn.exec_driver_sql("PRAGMA page_size").scalar() == SQLITE_PAGE_SIZE == 16384
             assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
         assert store.verify().ok
+
+
+def test_the_trail_json_of_typed_columns_is_that_of_the_stored_values(
+    make_patients: Callable[..., pd.DataFrame],
+) -> None:
+    from kypho.store.audit import record_texts, typed_texts
+    from kypho.store.store import _default_schema, _python_values
+
+    schema = _default_schema()
+    raw = make_patients(12)
+    for column in ("vas_2h", "bmd_t_score", "pain", "level", "leak_sites", "notes"):
+        raw.loc[[2, 7], column] = ""
+    raw.loc[3, "last_followup_date"] = ""
+    data = validate(raw).data
+    assert not validate(raw).n_rejected
+    names = [name for name in data.columns if name in schema]
+    values = [_python_values(data[name], schema[name]) for name in names]
+    typed = [data[name] for name in names]
+    assert all(typed_texts(column.dtype) for column in typed)
+    assert {str(column.dtype) for column in typed} >= {
+        "float64",
+        "Int64",
+        "boolean",
+        "category",
+        "datetime64[ns]",
+        "string",
+    }
+    assert record_texts(typed, names) == record_texts(values, names)
+    assert record_texts(values, names)[2].count("null") >= 6

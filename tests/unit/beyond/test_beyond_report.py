@@ -123,6 +123,20 @@ def test_beyond_figures_share_group_colours_and_clip_nothing() -> None:
     labels = [report._covariate(c, schema) for c in balance.balance["covariate"]]
     love = report._figure(partial(plot_love, balance), (5.6, 2.5))
     assert text_outside(love) == []
+    # The power curves too, at the section's size, with their legend.
+    from kypho.analysis import load_plan
+    from kypho.beyond.planning import endpoints_from_data, plot_power_curves
+
+    main = [e for e in endpoints_from_data(data, schema, load_plan()) if e.kind != "means"][:3]
+    curves = report._figure(
+        partial(plot_power_curves, main, sizes=[2, 150], simulated={}, target=0.8),
+        (report.DOUBLE_COLUMN_IN, 3.2),
+        lambda ax: ax.legend(fontsize=report.SMALL_PT, frameon=False, loc="lower right"),
+    )
+    assert text_outside(curves) == []
+    assert [type(f.get_layout_engine()).__name__ for f in (figure, love, curves)] == [
+        "TightLayoutEngine"
+    ] * 3
     assert "Gender: Female" in labels
 
 
@@ -142,3 +156,16 @@ def test_without_figures_the_section_keeps_its_tables_and_text(
     for pointer in pointers:
         expected = expected.replace(pointer, "", 1)
     assert fragment == expected
+
+
+def test_propensity_scores_in_a_second_process_give_the_same_section(
+    section: tuple[str, dict[str, bytes], pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large cohort's propensity part runs in a forked process: the same bytes."""
+    from kypho.beyond import report
+
+    with_figures, figures, data = section
+    monkeypatch.setattr(report, "PARALLEL_FROM", 0)
+    fragment, beside, _ = report_section(data, load_schema(), sims=500)
+    assert fragment == with_figures
+    assert list(beside) == list(figures)

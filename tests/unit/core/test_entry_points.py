@@ -32,10 +32,12 @@ def test_the_entry_point_runs_exit_handlers_and_keeps_the_exit_status() -> None:
 
 
 def test_the_entry_point_waits_for_a_thread_still_running() -> None:
+    # The thread ends only once the main thread has (Python's shutdown releases the
+    # join), so it is still running whatever the machine's load when run() decides.
     prelude = (
-        "import threading, time\n"
-        "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done', flush=True)))"
-        ".start()"
+        "import threading\n"
+        "threading.Thread(target=lambda: (threading.main_thread().join(),"
+        " print('thread done', flush=True))).start()"
     )
     done = _run_entry_point(prelude, "--version")
     assert done.returncode == 0, done.stderr

@@ -131,14 +131,18 @@ def test_jobs_gather_row_groups_up_to_the_chunk_size() -> None:
     assert _jobs([], 70) == []
 
 
-def test_parts_of_the_working_file_read_as_one_table(tmp_path: Path) -> None:
-    """A later part whose column has another Arrow type is cast to the first part's."""
+@pytest.mark.parametrize("suffix", [".parquet", ".arrow"])
+def test_parts_of_the_working_file_read_as_one_table(tmp_path: Path, suffix: str) -> None:
+    """A later part whose column has another Arrow type is cast to the first part's;
+    Parquet and Arrow IPC files (the working files) alike."""
     import pyarrow as pa
+    import pyarrow.feather as pf
     import pyarrow.parquet as pq
 
-    first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
-    pq.write_table(pa.table({"x": pa.array([1.5, None]), "g": ["a", "b"]}), first)
-    pq.write_table(pa.table({"x": pa.array([None], pa.null()), "g": ["c"]}), second)
+    write = pq.write_table if suffix == ".parquet" else pf.write_feather
+    first, second = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+    write(pa.table({"x": pa.array([1.5, None]), "g": ["a", "b"]}), first)
+    write(pa.table({"x": pa.array([None], pa.null()), "g": ["c"]}), second)
     lazy = ParquetColumns([first, second])
     assert len(lazy) == 3
     assert list(lazy.columns) == ["x", "g"]

@@ -231,7 +231,7 @@ def test_beyond_section_runs_beside_the_report(monkeypatch: pytest.MonkeyPatch) 
     import multiprocessing
     import os
 
-    from kypho.report.document import _INHERITED, _start_beyond
+    from kypho.report.document import _start_beyond
 
     monkeypatch.setattr(kypho.beyond, "report_section", hook_reporting_pid, raising=False)
     collect = _start_beyond(pd.DataFrame({"x": [1, 2]}), SCHEMA)
@@ -244,7 +244,7 @@ def test_beyond_section_runs_beside_the_report(monkeypatch: pytest.MonkeyPatch) 
     assert figures == {}
     forked = "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
     assert (pid != os.getpid()) == forked
-    assert _INHERITED == {}  # the worker has its copy; nothing is kept here
+    assert _beyond_workers() == []  # collected: the worker is gone
 
 
 def test_a_beyond_hook_removed_before_the_worker_starts_gives_no_section(
