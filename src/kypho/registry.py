@@ -694,7 +694,8 @@ def _run_job(job: _Job, ctx: _Context) -> _Part:
             else [file.read_row_groups(groups)]
         )
         for batch in batches:
-            chunk = _tidy(batch.to_pandas(), ctx.schema)
+            # One block per column: no copy into 2-D blocks that _tidy takes apart again.
+            chunk = _tidy(batch.to_pandas(split_blocks=True), ctx.schema)
             chunks += 1
             size = len(chunk)
             rejected_dup = np.zeros(size, dtype=bool)

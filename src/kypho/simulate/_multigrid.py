@@ -59,13 +59,12 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 #: The arrays of a hierarchy, passed to the compiled functions as one tuple:
 #: ``(nxs, nys, offsets, stencil, inverse diagonal, weights, coarsest factor, west,
-#: south, centre, work)``; west, south and centre: the finest level's five-point
-#: couplings as compact arrays; work: three vectors as long as all levels.
+#: south, work)``; west and south: the finest level's five-point couplings as
+#: compact arrays; work: three vectors as long as all levels.
 Levels = tuple[
     IntArray,
     IntArray,
     IntArray,
-    FloatArray,
     FloatArray,
     FloatArray,
     FloatArray,
@@ -192,7 +191,7 @@ def _fill(lv: Levels, diag: FloatArray, ax: FloatArray, ay: FloatArray) -> None:
     each solve costs more than the build); the rings are never written, so
     they stay zero.
     """
-    nxs, nys, offsets, a, dinv, pw, factor, west, south, centre, _ = lv
+    nxs, nys, offsets, a, dinv, pw, factor, west, south, _ = lv
     levels = nxs.size
     nx, ny = nxs[0], nys[0]
     px = nx + 2
@@ -216,7 +215,6 @@ def _fill(lv: Levels, diag: FloatArray, ax: FloatArray, ay: FloatArray) -> None:
     for g in range(offsets[1]):
         west[g] = a[g, 3]
         south[g] = a[g, 1]
-        centre[g] = a[g, 4]
     # the coarsest level: dense, factorised
     o = offsets[levels - 1]
     cx, cy = nxs[levels - 1], nys[levels - 1]
@@ -265,12 +263,12 @@ class Hierarchy:
         self._dinv = np.zeros(total)
         nc = int(self.nxs[-1] * self.nys[-1])
         self._factor = np.zeros((nc, nc))
-        self._west, self._south, self._centre = np.zeros(fine), np.zeros(fine), np.zeros(fine)
+        self._west, self._south = np.zeros(fine), np.zeros(fine)
         self._work = np.zeros((3, total))
         self._vectors = np.zeros((4, self.nx * self.ny))
         self._levels: Levels = (
             self.nxs, self.nys, self.offsets, self._a, self._dinv, self._pw, self._factor,
-            self._west, self._south, self._centre, self._work,
+            self._west, self._south, self._work,
         )  # fmt: skip
 
     @property
@@ -372,53 +370,57 @@ def _smooth5(lv: Levels, x: FloatArray, b: FloatArray, forward: bool) -> None:
 
 
 @_jit
-def _residual5(
-    west: FloatArray,
-    south: FloatArray,
-    diag: FloatArray,
-    nx: int,
-    ny: int,
-    x: FloatArray,
-    b: FloatArray,
-    r: FloatArray,
-) -> None:
-    """:func:`_residual` on the finest level (five-point)."""
+def _first_sweep5(lv: Levels, x: FloatArray, b: FloatArray, r: FloatArray) -> None:
+    """The forward sweep of :func:`_smooth5` from ``x = 0``, then the residual ``r = b − A x``.
+
+    From zero, the sweep need not read the points not yet updated (they are
+    0), and each point's equation held exactly when it was updated, so its
+    residual is what the later updates of its east and north neighbours
+    changed: two terms instead of five (and ``x`` need not be cleared first).
+    """
+    dinv, west, south = lv[4], lv[7], lv[8]
+    nx, ny = lv[0][0], lv[1][0]
     px = nx + 2
+    for j in range(1, ny + 1):
+        row = j * px
+        prev = 0.0
+        for i in range(1, nx + 1):
+            g = row + i
+            t = (b[g] - south[g] * x[g - px]) * dinv[g]
+            prev = t - west[g] * dinv[g] * prev
+            x[g] = prev
     for j in range(1, ny + 1):
         row = j * px
         for i in range(1, nx + 1):
             g = row + i
-            r[g] = (
-                b[g]
-                - diag[g] * x[g]
-                - west[g] * x[g - 1]
-                - west[g + 1] * x[g + 1]
-                - south[g] * x[g - px]
-                - south[g + px] * x[g + px]
-            )
+            r[g] = -west[g + 1] * x[g + 1] - south[g + px] * x[g + px]
 
 
 @_jit
-def _residual(
-    a: FloatArray, o: int, nx: int, ny: int, x: FloatArray, b: FloatArray, r: FloatArray
-) -> None:
-    """``r = b − A x`` on the level at ``o`` (the ring left as it is)."""
+def _first_sweep(lv: Levels, level: int, x: FloatArray, b: FloatArray, r: FloatArray) -> None:
+    """:func:`_first_sweep5` on a coarse level (nine-point)."""
+    a, dinv = lv[3], lv[4]
+    o, nx, ny = lv[2][level], lv[0][level], lv[1][level]
     px = nx + 2
+    for j in range(1, ny + 1):
+        row = o + j * px
+        prev = 0.0
+        for i in range(1, nx + 1):
+            g = row + i
+            t = (
+                b[g] - a[g, 0] * x[g - px - 1] - a[g, 1] * x[g - px] - a[g, 2] * x[g - px + 1]
+            ) * dinv[g]
+            prev = t - a[g, 3] * dinv[g] * prev
+            x[g] = prev
     for j in range(1, ny + 1):
         row = o + j * px
         for i in range(1, nx + 1):
             g = row + i
-            r[g] = (
-                b[g]
-                - a[g, 0] * x[g - px - 1]
-                - a[g, 1] * x[g - px]
-                - a[g, 2] * x[g - px + 1]
-                - a[g, 3] * x[g - 1]
-                - a[g, 4] * x[g]
-                - a[g, 5] * x[g + 1]
-                - a[g, 6] * x[g + px - 1]
-                - a[g, 7] * x[g + px]
-                - a[g, 8] * x[g + px + 1]
+            r[g] = -(
+                a[g, 5] * x[g + 1]
+                + a[g, 6] * x[g + px - 1]
+                + a[g, 7] * x[g + px]
+                + a[g, 8] * x[g + px + 1]
             )
 
 
@@ -426,28 +428,24 @@ def _residual(
 def vcycle(lv: Levels, r: FloatArray, z: FloatArray) -> None:
     """``z = M⁻¹ r``: one symmetric V-cycle from a zero guess.
 
-    The work vectors' third row must be zero on the rings (it is only written
-    inside).
+    The work vectors must be zero on the rings (only their insides are written:
+    each level's ``x`` by its first sweep, which reads no point before writing it).
     """
-    nxs, nys, offsets, a, _, pw, factor, west, south, diag, work = lv
+    nxs, nys, offsets, pw, factor, work = lv[0], lv[1], lv[2], lv[5], lv[6], lv[9]
     work_x, work_b, work_r = work[0], work[1], work[2]
     levels = nxs.size
     nx0, ny0 = nxs[0], nys[0]
-    for k in range(offsets[levels]):
-        work_x[k] = 0.0
     for j in range(ny0):
         for i in range(nx0):
             work_b[(j + 1) * (nx0 + 2) + i + 1] = r[j * nx0 + i]
     for level in range(levels - 1):
         o, oc = offsets[level], offsets[level + 1]
-        nx, ny, cx, cy = nxs[level], nys[level], nxs[level + 1], nys[level + 1]
+        nx, cx, cy = nxs[level], nxs[level + 1], nys[level + 1]
         px, pcx = nx + 2, cx + 2
         if level == 0:
-            _smooth5(lv, work_x, work_b, True)
-            _residual5(west, south, diag, nx, ny, work_x, work_b, work_r)
+            _first_sweep5(lv, work_x, work_b, work_r)
         else:
-            _smooth(lv, level, work_x, work_b, True)
-            _residual(a, o, nx, ny, work_x, work_b, work_r)
+            _first_sweep(lv, level, work_x, work_b, work_r)
         for jc in range(cy):
             for ic in range(cx):
                 kc = oc + (jc + 1) * pcx + ic + 1
@@ -476,7 +474,7 @@ def vcycle(lv: Levels, r: FloatArray, z: FloatArray) -> None:
         work_x[o + (k // cx + 1) * (cx + 2) + k % cx + 1] = y[k]
     for level in range(levels - 2, -1, -1):
         o, oc = offsets[level], offsets[level + 1]
-        nx, ny, cx, cy = nxs[level], nys[level], nxs[level + 1], nys[level + 1]
+        nx, cx, cy = nxs[level], nxs[level + 1], nys[level + 1]
         px, pcx = nx + 2, cx + 2
         for jc in range(cy):
             for ic in range(cx):
