@@ -45,7 +45,7 @@ import pandas as pd
 
 from kypho.errors import ColumnError, ValidationError
 from kypho.schema import Schema, Variable, load_schema
-from kypho.schema.dtypes import parse_dates, parse_numbers, typed_column
+from kypho.schema.dtypes import parse_dates, parse_numbers, token_candidates, typed_column
 
 __all__ = ["FLAGGED", "REJECTED", "UnreadCell", "ValidationResult", "resolve_columns", "validate"]
 
@@ -702,15 +702,19 @@ def _string_tokens(s: pd.Series, tokens: set[str]) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    stripped = pc.utf8_trim_whitespace(pa.array(s.array))
-    # casefolding never shortens a text, so a longer one is no token
+    # casefolding never shortens a text, so a longer one is no token; only the
+    # cells that may be short once trimmed are trimmed (ids and names are not)
     longest = max((len(t) for t in tokens), default=0)
+    texts = pa.array(s.array)
+    maybe = np.flatnonzero(token_candidates(texts, longest))
+    stripped = pc.utf8_trim_whitespace(texts.take(pa.array(maybe, pa.int64())))
     short = pc.fill_null(pc.less_equal(pc.utf8_length(stripped), longest), False)
-    candidates = np.flatnonzero(np.asarray(short.to_numpy(zero_copy_only=False), dtype=bool))
+    kept = np.flatnonzero(np.asarray(short.to_numpy(zero_copy_only=False), dtype=bool))
+    candidates = maybe[kept]
     mask = s.isna().to_numpy(dtype=bool, copy=True)
     if not candidates.size:
         return mask
-    words = stripped.take(pa.array(candidates, pa.int64()))
+    words = stripped.take(pa.array(kept, pa.int64()))
     # ASCII text casefolds as arrow lowers it; only other text needs Python's casefold
     ascii_ = np.asarray(
         pc.fill_null(pc.string_is_ascii(words), True).to_numpy(zero_copy_only=False), dtype=bool

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from kypho.errors import InputFileError
-from kypho.schema.dtypes import parse_dates, parse_numbers
+from kypho.schema.dtypes import parse_dates, parse_numbers, token_candidates
 from kypho.validation import UnreadCell
 
 __all__ = ["MAX_COLUMNS", "read_csv_text"]
@@ -417,33 +417,10 @@ def _chunk_tokens(chunk: Any, tokens: set[str], longest: int) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    n = len(chunk)
-    mask = np.zeros(n, dtype=bool)
-    if n == 0 or longest < 0:
+    mask = np.zeros(len(chunk), dtype=bool)
+    if len(chunk) == 0 or longest < 0:
         return mask
-    maybe = np.asarray(
-        pc.fill_null(pc.less_equal(pc.utf8_length(chunk), longest), False).to_numpy(
-            zero_copy_only=False
-        ),
-        dtype=bool,
-    )
-    buffers = chunk.buffers()
-    wide = pa.types.is_large_string(chunk.type)
-    offsets: np.ndarray = np.frombuffer(
-        buffers[1], dtype=np.int64 if wide else np.int32, count=chunk.offset + n + 1
-    )[chunk.offset :].astype(np.int64, copy=False)
-    data = (
-        np.frombuffer(buffers[2], dtype=np.uint8)
-        if buffers[2] is not None
-        else np.zeros(0, dtype=np.uint8)
-    )
-    starts, ends = offsets[:-1], offsets[1:]
-    longer = np.flatnonzero(~maybe & (ends > starts))
-    first, last = data[starts[longer]], data[ends[longer] - 1]
-    visible = (first > 0x20) & (first < 0x7F) & (last > 0x20) & (last < 0x7F)
-    maybe[longer[~visible]] = True
-    if chunk.null_count:
-        maybe &= np.asarray(pc.is_valid(chunk).to_numpy(zero_copy_only=False), dtype=bool)
+    maybe = token_candidates(chunk, longest)
     candidates = np.flatnonzero(maybe)
     if not candidates.size:
         return mask

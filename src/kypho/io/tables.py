@@ -13,6 +13,7 @@ Every conversion works on whole columns; nothing here loops over rows.
 from __future__ import annotations
 
 import csv
+import string
 from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
@@ -483,8 +484,9 @@ def _is_text(values: pd.Series) -> bool:
 # Text that starts and ends with an ASCII letter or digit: strip() leaves it
 # whole, and case folding never shortens a string (each character folds to one
 # or more), so such a cell can equal a missing token only if it is no longer
-# than the longest token.
-_PLAIN_ENDS = r"^[A-Za-z0-9](.*[A-Za-z0-9])?$"
+# than the longest token. A byte of UTF-8 is an ASCII letter or digit only as
+# that character itself, so the first and last bytes tell.
+_ALNUM_BYTE = np.isin(np.arange(256), [ord(c) for c in string.ascii_letters + string.digits])
 
 
 def _blank_missing(values: pd.Series, tokens: set[str]) -> pd.Series:
@@ -506,23 +508,35 @@ def _blank_missing(values: pd.Series, tokens: set[str]) -> pd.Series:
 def _blank_missing_text(values: pd.Series, tokens: set[str]) -> pd.Series:
     """:func:`_blank_missing` for a text column, in Arrow: only the cells that could
     be a token (short, or with anything but a letter or digit at an end) are
-    stripped and case-folded in Python, so ids and names are not."""
+    stripped and case-folded in Python, so ids and names are not; an empty cell
+    is blank exactly when the empty text is a token."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     text = pa.array(values.array, type=pa.large_string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    n = len(text)
+    buffers = text.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[text.offset : text.offset + n + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
+    valid = text.is_valid().to_numpy(zero_copy_only=False)
+    empty = valid & (offsets[1:] == offsets[:-1])
+    filled = np.flatnonzero(valid & ~empty)
+    plain = np.zeros(n, dtype=bool)
+    if data is not None and filled.size:
+        plain[filled] = (
+            _ALNUM_BYTE[data[offsets[filled]]] & _ALNUM_BYTE[data[offsets[filled + 1] - 1]]
+        )
     longest = max(len(t) for t in tokens)
-    maybe = pc.or_(
-        pc.less_equal(pc.utf8_length(text), longest),
-        pc.invert(pc.match_substring_regex(text, _PLAIN_ENDS)),
-    ).fill_null(False)
-    rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
-    if rows.size == 0:
-        return values
-    codes, uniques = pd.factorize(pc.take(text, pa.array(rows)).to_numpy(zero_copy_only=False))
-    hits = np.array([str(u).strip().casefold() in tokens for u in uniques], dtype=bool)
-    blank = np.zeros(len(values), dtype=bool)
-    blank[rows[hits[codes]]] = True
+    short = pc.less_equal(pc.utf8_length(text), longest).fill_null(False)
+    maybe = valid & ~empty & (short.to_numpy(zero_copy_only=False) | ~plain)
+    blank = empty if "" in tokens else np.zeros(n, dtype=bool)
+    rows = np.flatnonzero(maybe)
+    if rows.size:
+        codes, uniques = pd.factorize(pc.take(text, pa.array(rows)).to_numpy(zero_copy_only=False))
+        hits = np.array([str(u).strip().casefold() in tokens for u in uniques], dtype=bool)
+        blank[rows[hits[codes]]] = True
     if not blank.any():
         return values
     return values.where(~blank)

@@ -31,6 +31,7 @@ __all__ = [
     "pandas_dtype",
     "parse_dates",
     "parse_numbers",
+    "token_candidates",
     "typed_column",
 ]
 
@@ -270,3 +271,56 @@ def _date_table(uniques: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         else:
             table[i] = stamp.as_unit("ns").to_datetime64()
     return table, wrong
+
+
+def token_candidates(texts: Any, longest: int) -> np.ndarray:
+    """Which cells of an arrow string column could be a missing token, as a numpy mask.
+
+    A token is at most ``longest`` characters once the cell is trimmed, and
+    lower-casing or case folding never makes a text shorter. Trimming can
+    shorten only a text that starts or ends with something other than a visible
+    ASCII character. So a cell that is longer than ``longest`` already and
+    starts and ends with a visible ASCII character is no token, and only the
+    others (short ones, ones with a space, a tab or any non-ASCII character at
+    an end) need trimming and a look-up. Each cell's first and last byte are
+    read from arrow's buffers, without copying a text; a missing cell is no
+    candidate.
+    """
+    import pyarrow as pa
+
+    chunks = texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]
+    parts = [_chunk_candidates(chunk, longest) for chunk in chunks]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def _chunk_candidates(chunk: Any, longest: int) -> np.ndarray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(chunk)
+    maybe = np.asarray(
+        pc.fill_null(pc.less_equal(pc.utf8_length(chunk), longest), False).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
+    if n == 0:
+        return maybe
+    buffers = chunk.buffers()
+    wide = pa.types.is_large_string(chunk.type)
+    offsets: np.ndarray = np.frombuffer(
+        buffers[1], dtype=np.int64 if wide else np.int32, count=chunk.offset + n + 1
+    )[chunk.offset :].astype(np.int64, copy=False)
+    data = (
+        np.frombuffer(buffers[2], dtype=np.uint8)
+        if buffers[2] is not None
+        else np.zeros(0, dtype=np.uint8)
+    )
+    starts, ends = offsets[:-1], offsets[1:]
+    longer = np.flatnonzero(~maybe & (ends > starts))
+    first, last = data[starts[longer]], data[ends[longer] - 1]
+    visible = (first > 0x20) & (first < 0x7F) & (last > 0x20) & (last < 0x7F)
+    maybe[longer[~visible]] = True
+    if chunk.null_count:
+        maybe &= np.asarray(pc.is_valid(chunk).to_numpy(zero_copy_only=False), dtype=bool)
+    return maybe
