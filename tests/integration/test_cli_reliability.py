@@ -8,6 +8,9 @@ import pandas as pd
 from click.testing import CliRunner
 
 from kypho.cli import main
+from kypho.radiograph.agreement import reliability
+from kypho.radiograph.report import reliability_section
+from kypho.report.document import NO_FIGURES
 
 READS = """subject,rater,read,ant_height_injured_pre,wedge_angle_pre,grade
 P-1,A,1,17.2,12.1,I
@@ -92,7 +95,14 @@ def test_analyze_adds_the_measurement_reliability_section(tmp_path: Path) -> Non
     assert '<h2 id="reliability">Measurement reliability</h2>' in page
     assert "two-way random effects, absolute agreement, single rater" in page
     assert "Anterior height of injured vertebra" in page
-    assert page.count("<svg") >= 4  # Bland–Altman plots: 2 measures × 2 comparisons
+    # --no-figures means no figures anywhere, this section's Bland–Altman plots too.
+    assert "<svg" not in page
+    assert NO_FIGURES in page
+    # The plots the section draws when figures are wanted: 2 measures × 2 comparisons.
+    reads_frame = pd.read_csv(plain, dtype=str, keep_default_na=False, na_values=[""])
+    _, figures = reliability_section(reliability(reads_frame))
+    assert len(figures) >= 4
+    assert all(name.startswith("bland_altman_") and b"<svg" in svg for name, svg in figures.items())
 
 
 def test_reliability_figures_follow_the_output_folder_policy(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,12 @@ def test_a_report_run_started_on_one_worker_is_seen_on_another(
     job = started.headers["location"].split("job=")[1]
     b = Browser(two)
     b.client.cookies = a.client.cookies
+    # The run is a thread of worker one; wait for it (a loaded machine may start it late).
+    deadline = time.monotonic() + 60
     page = b.get(f"/report?job={job}")
+    while "The report is ready" not in page.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+        page = b.get(f"/report?job={job}")
     assert "The report is ready" in page.text
     assert b.get(f"/report/file?job={job}&name=report.html").text == "<p>Table 1</p>"
     # another user does not see it
