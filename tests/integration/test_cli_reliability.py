@@ -100,8 +100,10 @@ def test_analyze_adds_the_measurement_reliability_section(tmp_path: Path) -> Non
     assert NO_FIGURES in page
     # The plots the section draws when figures are wanted: 2 measures × 2 comparisons.
     reads_frame = pd.read_csv(plain, dtype=str, keep_default_na=False, na_values=[""])
-    _, figures = reliability_section(reliability(reads_frame))
+    fragment, figures = reliability_section(reliability(reads_frame))
     assert len(figures) >= 4
+    # Without figures nothing is drawn, and the text is the same.
+    assert reliability_section(reliability(reads_frame), figures=False) == (fragment, {})
     assert all(name.startswith("bland_altman_") and b"<svg" in svg for name, svg in figures.items())
 
 

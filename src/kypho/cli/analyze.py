@@ -699,7 +699,7 @@ def _report(
         note=note,
     )
     try:
-        sections = _reliability_sections(reliability_path, schema, plan)
+        sections = _reliability_sections(reliability_path, schema, plan, not no_figures)
         sections += _mechanism_sections(plan, mechanism or {}, not no_figures, steps)
     except BaseException:
         if beyond is not None:
@@ -770,8 +770,13 @@ def _mechanism_sections(
     return [section]
 
 
-def _reliability_sections(path: Path | None, schema: Any, plan: Any) -> list[Any]:
-    """The report's "Measurement reliability" section from a reads CSV (none without one)."""
+def _reliability_sections(
+    path: Path | None, schema: Any, plan: Any, figures: bool = True
+) -> list[Any]:
+    """The report's "Measurement reliability" section from a reads CSV (none without one).
+
+    Its Bland–Altman plots are drawn only when the report has figures.
+    """
     if path is None:
         return []
     import pandas as pd
@@ -784,7 +789,9 @@ def _reliability_sections(path: Path | None, schema: Any, plan: Any) -> list[Any
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputFileError(f"cannot read the reads file {path}: {exc}") from exc
     confidence = float(plan.confidence)
-    fragment, figures = reliability_section(
-        reliability(reads, schema=schema, confidence=confidence), confidence=confidence
+    fragment, drawn = reliability_section(
+        reliability(reads, schema=schema, confidence=confidence),
+        confidence=confidence,
+        figures=figures,
     )
-    return [(SECTION_ID, SECTION_TITLE, fragment, figures)]
+    return [(SECTION_ID, SECTION_TITLE, fragment, drawn)]

@@ -39,9 +39,12 @@ def _number(value: float) -> str:
 
 
 def reliability_section(
-    result: ReliabilityResult, *, confidence: float = 0.95
+    result: ReliabilityResult, *, confidence: float = 0.95, figures: bool = True
 ) -> tuple[str, dict[str, bytes]]:
     """The section's HTML fragment and its figures (``{file name: SVG bytes}``).
+
+    With ``figures=False`` (``kypho analyze --no-figures``) no plot is drawn and
+    matplotlib is not imported; the fragment is the same.
 
     Examples
     --------
@@ -53,13 +56,6 @@ def reliability_section(
     >>> "ICC(A,1)" in fragment, sorted(figures)
     (True, ['bland_altman_x_inter-rater.svg'])
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from kypho.stats.reliability import bland_altman_plot
-
     esc = html.escape
     conf = f"{confidence:.0%}"
     parts = [f"<p>{esc(_METHODS.format(conf=conf))}</p>"]
@@ -91,6 +87,19 @@ def reliability_section(
     parts.append("</tbody></table>")
     for note in result.notes:
         parts.append(f'<p class="note">{esc(note)}</p>')
+    fragment = "\n".join(parts)
+    return fragment, (_bland_altman_figures(result) if figures else {})
+
+
+def _bland_altman_figures(result: ReliabilityResult) -> dict[str, bytes]:
+    """One Bland–Altman plot per pair of reads, as SVG bytes by file name."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kypho.stats.reliability import bland_altman_plot
+
     figures: dict[str, bytes] = {}
     for (measure, comparison), (a, b, ba) in result.pairs.items():
         label = next(r.label for r in result.rows if r.measure == measure)
@@ -104,4 +113,4 @@ def reliability_section(
         plt.close(figure)
         slug = comparison.replace(" ", "_").replace("(", "").replace(")", "")
         figures[f"bland_altman_{measure}_{slug}.svg"] = buffer.getvalue()
-    return "\n".join(parts), figures
+    return figures
