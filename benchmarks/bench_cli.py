@@ -166,34 +166,16 @@ def median_stages(runs: list[Run]) -> list[tuple[str, float]]:
     ]
 
 
-def ensure_data(n: int, data: Path, argv: list[str], env: dict[str, str]) -> Path:
-    path = data / f"cohort_{n}.csv"
+def _ensure_input(
+    n: int, data: Path, argv: list[str], env: dict[str, str], suffix: str, timeout: int
+) -> Path:
+    """``cohort_N.SUFFIX`` in ``data``, written once by ``kypho synth`` (seed 7) and kept."""
+    path = data / f"cohort_{n}.{suffix}"
     if not path.exists():
-        print(f"  (writing the {n:,}-patient input file with kypho synth)", flush=True)
-        tmp = data / f".cohort_{n}.partial.csv"
-        run = run_process(
-            [*argv, "synth", "--n", str(n), "--seed", SEED, "--quiet", "--out", str(tmp)],
-            env,
-            data,
-            3600,
-        )
-        if run.rc != 0:
-            raise SystemExit(f"kypho synth --n {n} failed")
-        print(
-            f"  (written in {run.seconds:.1f} s, cpu {run.cpu:.1f} s, peak {run.peak_mib:.0f} MiB)"
-        )
-        tmp.replace(path)
-    return path
-
-
-def ensure_parquet(n: int, data: Path, argv: list[str], env: dict[str, str]) -> Path:
-    """``cohort_N.parquet`` for ``registry``: written by ``kypho synth`` (typed columns)."""
-    path = data / f"cohort_{n}.parquet"
-    if not path.exists():
-        print(f"  (writing the {n:,}-patient Parquet file with kypho synth)", flush=True)
-        tmp = data / f".cohort_{n}.partial.parquet"
+        print(f"  (writing the {n:,}-patient {suffix} input file with kypho synth)", flush=True)
+        tmp = data / f".cohort_{n}.partial.{suffix}"
         line = [*argv, "synth", "--n", str(n), "--seed", SEED, "--quiet", "--out", str(tmp)]
-        run = run_process(line, env, data, 7200)
+        run = run_process(line, env, data, timeout)
         if run.rc != 0:
             raise SystemExit(f"kypho synth --n {n} --out {tmp.name} failed")
         print(
@@ -201,6 +183,16 @@ def ensure_parquet(n: int, data: Path, argv: list[str], env: dict[str, str]) -> 
         )
         tmp.replace(path)
     return path
+
+
+def ensure_data(n: int, data: Path, argv: list[str], env: dict[str, str]) -> Path:
+    """``cohort_N.csv``: the input of ``analyze``, ``nohtml``, ``figures`` and ``db``."""
+    return _ensure_input(n, data, argv, env, "csv", 3600)
+
+
+def ensure_parquet(n: int, data: Path, argv: list[str], env: dict[str, str]) -> Path:
+    """``cohort_N.parquet`` for ``registry``: written by ``kypho synth`` (typed columns)."""
+    return _ensure_input(n, data, argv, env, "parquet", 7200)
 
 
 def command_argv(
