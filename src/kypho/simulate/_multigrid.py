@@ -82,7 +82,7 @@ def _jit(fn: _F) -> _F:
 @_jit
 def _isolated(a: FloatArray, g: int) -> bool:
     """Whether point ``g`` has no coupling (a cell the tube or a wall occupies: its row is its diagonal)."""
-    return (
+    return bool(
         a[g, 0] == 0.0
         and a[g, 1] == 0.0
         and a[g, 2] == 0.0
