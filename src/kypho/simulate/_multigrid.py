@@ -49,8 +49,6 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from kypho.simulate._kernels import cg_update
-
 __all__ = ["Hierarchy", "vcycle"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -76,21 +74,27 @@ Levels = tuple[
 
 
 def _jit(fn: _F) -> _F:
-    return cast(_F, numba.njit(cache=True, nogil=True)(fn))
+    return cast(_F, numba.njit(cache=True, nogil=True, fastmath={"contract"})(fn))
+
+
+def _jit_sums(fn: _F) -> _F:
+    """:func:`_jit` for the vector loops with a sum: it may be reordered (vectorised)."""
+    return cast(_F, numba.njit(cache=True, nogil=True, fastmath={"contract", "reassoc"})(fn))
 
 
 @_jit
 def _isolated(a: FloatArray, g: int) -> bool:
     """Whether point ``g`` has no coupling (a cell the tube or a wall occupies: its row is its diagonal)."""
+    k = np.uint64(g)
     return bool(
-        a[g, 0] == 0.0
-        and a[g, 1] == 0.0
-        and a[g, 2] == 0.0
-        and a[g, 3] == 0.0
-        and a[g, 5] == 0.0
-        and a[g, 6] == 0.0
-        and a[g, 7] == 0.0
-        and a[g, 8] == 0.0
+        a[k, 0] == 0.0
+        and a[k, 1] == 0.0
+        and a[k, 2] == 0.0
+        and a[k, 3] == 0.0
+        and a[k, 5] == 0.0
+        and a[k, 6] == 0.0
+        and a[k, 7] == 0.0
+        and a[k, 8] == 0.0
     )
 
 
@@ -105,12 +109,14 @@ def _interpolation(
     points next to it to zero in the coarse correction. A fine point between it
     and a coupled coarse point takes the latter's value (the couplings towards
     the isolated side are lumped into the centre), so constants stay exact.
+    Indices are cast to unsigned before use (see :func:`_sweep5_from_zero`).
     """
+    u = np.uint64
     px = nx + 2
     pcx = ncx + 2
     for jc in range(ncy):
         for ic in range(ncx):
-            kc = oc + (jc + 1) * pcx + ic + 1
+            kc = u(oc + (jc + 1) * pcx + ic + 1)
             g0 = o + (2 * jc + 2) * px + 2 * ic + 2
             for m in range(9):
                 pw[kc, m] = 0.0
@@ -119,72 +125,70 @@ def _interpolation(
                 continue
             # the fine points on its x-line: their stencil collapsed (summed) in y
             for di in (-1, 1):
-                f = g0 + di
+                f = u(g0 + di)
                 centre = a[f, 1] + a[f, 4] + a[f, 7]
-                toward = a[f, 1 - di] + a[f, 4 - di] + a[f, 7 - di]
+                toward = a[f, u(1 - di)] + a[f, u(4 - di)] + a[f, u(7 - di)]
                 if _isolated(a, g0 + 2 * di):
-                    centre += a[f, 1 + di] + a[f, 4 + di] + a[f, 7 + di]
+                    centre += a[f, u(1 + di)] + a[f, u(4 + di)] + a[f, u(7 + di)]
                 if centre > 0.0:
-                    pw[kc, 4 + di] = -toward / centre
+                    pw[kc, u(4 + di)] = -toward / centre
             # on its y-line: collapsed in x
             for dj in (-1, 1):
-                f = g0 + dj * px
+                f = u(g0 + dj * px)
                 centre = a[f, 3] + a[f, 4] + a[f, 5]
-                toward = a[f, 3 - 3 * dj] + a[f, 4 - 3 * dj] + a[f, 5 - 3 * dj]
+                toward = a[f, u(3 - 3 * dj)] + a[f, u(4 - 3 * dj)] + a[f, u(5 - 3 * dj)]
                 if _isolated(a, g0 + 2 * dj * px):
-                    centre += a[f, 3 + 3 * dj] + a[f, 4 + 3 * dj] + a[f, 5 + 3 * dj]
+                    centre += a[f, u(3 + 3 * dj)] + a[f, u(4 + 3 * dj)] + a[f, u(5 + 3 * dj)]
                 if centre > 0.0:
-                    pw[kc, 4 + 3 * dj] = -toward / centre
+                    pw[kc, u(4 + 3 * dj)] = -toward / centre
             # the four corner points: from their own equation, the edge points known
             for dj in (-1, 1):
                 for di in (-1, 1):
-                    f = g0 + dj * px + di
+                    f = u(g0 + dj * px + di)
                     c = a[f, 4]
                     s = (
-                        a[f, 4 - 3 * dj - di]
-                        + a[f, 4 - 3 * dj] * pw[kc, 4 + di]
-                        + a[f, 4 - di] * pw[kc, 4 + 3 * dj]
+                        a[f, u(4 - 3 * dj - di)]
+                        + a[f, u(4 - 3 * dj)] * pw[kc, u(4 + di)]
+                        + a[f, u(4 - di)] * pw[kc, u(4 + 3 * dj)]
                     )
                     if c > 0.0:
-                        pw[kc, 4 + 3 * dj + di] = -s / c
+                        pw[kc, u(4 + 3 * dj + di)] = -s / c
 
 
 @_jit
 def _galerkin(a: FloatArray, o: int, nx: int, pw: FloatArray, oc: int, ncx: int, ncy: int) -> None:
     """The coarse operator ``Pᵀ A P`` (nine-point) into ``a`` at ``oc``."""
+    u = np.uint64
     px = nx + 2
     pcx = ncx + 2
-    ap = np.empty((5, 5))
+    ap = np.empty(25)  # A P e_J on the 5 × 5 fine points around J, row by row
     for jc in range(ncy):
         for ic in range(ncx):
             kc = oc + (jc + 1) * pcx + ic + 1
             g0 = o + (2 * jc + 2) * px + 2 * ic + 2
-            # A P e_J on the 5 × 5 fine points around J
-            ap[:, :] = 0.0
-            for gy in (-1, 0, 1):
-                for gx in (-1, 0, 1):
-                    w = pw[kc, 4 + 3 * gy + gx]
+            ap[:] = 0.0
+            for gy in range(-1, 2):
+                for gx in range(-1, 2):
+                    w = pw[u(kc), u(4 + 3 * gy + gx)]
                     if w == 0.0:
                         continue
-                    g = g0 + gy * px + gx
-                    for fy in (-1, 0, 1):
-                        for fx in (-1, 0, 1):
-                            ap[gy + fy + 2, gx + fx + 2] += a[g, 4 + 3 * fy + fx] * w
+                    g = u(g0 + gy * px + gx)
+                    centre = 5 * gy + gx + 12
+                    for fy in range(-1, 2):
+                        for fx in range(-1, 2):
+                            ap[u(centre + 5 * fy + fx)] += a[g, u(4 + 3 * fy + fx)] * w
             # row I = J - d of the coarse operator: its entry towards J
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    ki = kc - dy * pcx - dx
+            for dy in range(-1, 2):
+                for dx in range(-1, 2):
+                    ki = u(kc - dy * pcx - dx)
                     s = 0.0
-                    for fy in (-1, 0, 1):
-                        ry = fy - 2 * dy + 2
-                        if ry < 0 or ry > 4:
-                            continue
-                        for fx in (-1, 0, 1):
-                            rx = fx - 2 * dx + 2
-                            if rx < 0 or rx > 4:
-                                continue
-                            s += pw[ki, 4 + 3 * fy + fx] * ap[ry, rx]
-                    a[ki, 4 + 3 * dy + dx] = s
+                    for fy in range(max(-1, 2 * dy - 2), min(1, 2 * dy + 2) + 1):
+                        for fx in range(max(-1, 2 * dx - 2), min(1, 2 * dx + 2) + 1):
+                            s += (
+                                pw[ki, u(4 + 3 * fy + fx)]
+                                * ap[u(5 * (fy - 2 * dy) + fx - 2 * dx + 12)]
+                            )
+                    a[ki, u(4 + 3 * dy + dx)] = s
 
 
 @_jit
@@ -624,7 +628,7 @@ def _pad_matrix(
                 m[2, g + px] = -ay[k]
 
 
-@_jit
+@_jit_sums
 def _apply(m: FloatArray, nx: int, ny: int, v: FloatArray, out: FloatArray, j: int) -> float:
     """Row ``j`` of ``out = A v`` (padded layout); returns that row's ``v · out``."""
     one, px = np.uint64(1), np.uint64(nx + 2)
@@ -645,7 +649,7 @@ def _apply(m: FloatArray, nx: int, ny: int, v: FloatArray, out: FloatArray, j: i
     return s
 
 
-@_jit
+@_jit_sums
 def _residual(
     m: FloatArray, nx: int, ny: int, b: FloatArray, x: FloatArray, ax: FloatArray, r: FloatArray
 ) -> float:
@@ -659,7 +663,18 @@ def _residual(
     return rr
 
 
-@_jit
+@_jit_sums
+def _update(x: FloatArray, r: FloatArray, d: FloatArray, ad: FloatArray, alpha: float) -> float:
+    """``x += α d``, ``r −= α A d``; returns ``‖r‖²``."""
+    rr = 0.0
+    for g in range(x.size):
+        x[g] += alpha * d[g]
+        r[g] -= alpha * ad[g]
+        rr += r[g] * r[g]
+    return rr
+
+
+@_jit_sums
 def _direction(
     m: FloatArray,
     nx: int,
@@ -730,7 +745,7 @@ def _pcg(
         dad = _direction(m, nx, ny, z, 0.0, d, ad)
         while it < maxiter:
             it += 1
-            rr = cg_update(x, r, d, ad, rz / dad)
+            rr = _update(x, r, d, ad, rz / dad)
             if np.sqrt(rr) <= rtol * bnorm:
                 break
             rz_new = _vcycle_padded(lv, r, z)
