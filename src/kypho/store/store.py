@@ -50,6 +50,8 @@ from kypho.store.audit import (
     record_texts,
     typed_texts,
 )
+from kypho.store.batch import ACTION as BATCH_ACTION
+from kypho.store.batch import decode_batch
 from kypho.store.engine import SQLITE_PAGE_SIZE, USER_ENV, create_store_engine, resolve_url
 from kypho.store.roles import RIGHTS, ROLES
 from kypho.store.safe_harbor import deidentify
@@ -1330,6 +1332,15 @@ class Store:
 
 def _replay_entry(trail: Trail, entry: Mapping[str, Any], problems: list[str]) -> None:
     """Apply one entry to ``trail``; an entry that cannot be applied is a problem."""
+    if entry["action"] == BATCH_ACTION:
+        try:
+            trail.apply(entry, batch=decode_batch(str(entry["new_value"])))
+        except (StoreError, ValueError, TypeError, KeyError) as exc:
+            why = exc.args[0] if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+            problems.append(
+                f"entry {entry['seq']} ({BATCH_ACTION}) is malformed and cannot be replayed: {why}"
+            )
+        return
     try:
         trail.apply(entry)
     except MalformedCreate as bad:
