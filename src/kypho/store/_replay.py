@@ -54,6 +54,24 @@ class _Batch:
     #: the records later entries took out (followed in :attr:`Trail.state` then)
     gone: set[str] = field(default_factory=set)
 
+    def live_rows(self, id_col: str) -> Any:
+        """The rows (NumPy positions) of the records still taken from this batch."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = self.table.num_rows
+        if not self.gone:
+            return np.arange(n, dtype=np.int64)
+        taken = pa.array(sorted(self.gone), pa.string())
+        out = pc.is_in(self.table.column(id_col).cast(pa.string()), value_set=taken)
+        return np.flatnonzero(~out.to_numpy(zero_copy_only=False))
+
+    def live(self, id_col: str) -> Any:
+        """The ids (Arrow) of the records still taken from this batch."""
+        import pyarrow as pa
+
+        return self.table.column(id_col).take(pa.array(self.live_rows(id_col)))
+
 
 @dataclass
 class Trail:
@@ -238,54 +256,93 @@ def compare(
     """
     import pyarrow as pa
 
-    if not isinstance(stored, pa.Table):
+    found: list[tuple[int, int, str]] = []
+    if isinstance(stored, pa.Table):
+        ids = stored.column(id_col)
+        _compare_table(stored, names, id_col, trail, found)
+    else:
         # the driver's values: every record through its JSON, batches' included
         trail.take_out_all()
-        table = None
         columns = [list(c) for c in stored]
-        ids = [str(v) for v in columns[names.index(id_col)]]
-    else:
-        table = stored
-        ids = [str(v) for v in table.column(id_col).to_pylist()]
-        columns = []
-    found: list[tuple[int, int, str]] = []
-    seen = set(ids)
-    text_rows: list[int] = []
-    by_batch: dict[int, tuple[list[int], list[int]]] = {}
-    for i, rid in enumerate(ids):
-        place = trail.batched.get(rid)
-        if place is not None:
-            positions, rows = by_batch.setdefault(place[0], ([], []))
-            positions.append(i)
-            rows.append(place[1])
-        elif rid in trail.state:
-            text_rows.append(i)
-        else:
-            found.append((i, -1, f"record {rid} is in the table but the trail never created it"))
-    if table is not None and text_rows:
-        part = table.take(pa.array(text_rows, pa.int64()))
-        columns = [column_values(c) for c in part.columns]
-        picked = [ids[i] for i in text_rows]
-    elif table is not None:
-        picked = []
-    else:
-        picked = ids
-        text_rows = list(range(len(ids)))
-    _compare_texts(columns, picked, text_rows, names, trail, found)
-    if table is not None:
-        for number, (positions, rows) in by_batch.items():
-            _compare_batch(table, names, ids, positions, rows, trail.batches[number], found)
+        ids = pa.array([str(v) for v in columns[names.index(id_col)]], pa.large_string())
+        rows = []
+        for i, rid in enumerate(ids.to_pylist()):
+            if rid in trail.state:
+                rows.append(i)
+            else:
+                found.append(
+                    (i, -1, f"record {rid} is in the table but the trail never created it")
+                )
+        columns = [[c[i] for i in rows] for c in columns]
+        _compare_texts(columns, [str(ids[i]) for i in rows], rows, names, trail, found)
     found.sort(key=lambda p: (p[0], p[1]))
     problems.extend(text for _, _, text in found)
-    for rid in sorted(set(trail.created) - seen):
+    for rid in _absent(sorted(trail.created), ids):
         try:
             trail.parse_created(rid)
         except MalformedCreate as bad:
             problems.append(bad.problem())
-    missing = (set(trail.state) | set(trail.batched)) - seen
+    missing = _absent(list(trail.state), ids)
+    for batch in trail.batches:
+        missing.extend(_absent(batch.live(trail.id_col), ids))
     for rid in sorted(missing):
         problems.append(f"record {rid} is in the audit trail but missing from the table")
-    return len(seen)
+    return int(pa.compute.count_distinct(ids).as_py()) if len(ids) else 0
+
+
+def _absent(rids: Any, ids: Any) -> list[str]:
+    """The records of ``rids`` (ids, or an Arrow array of them) not among the stored ``ids``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(rids):
+        return []
+    wanted = rids if isinstance(rids, pa.Array | pa.ChunkedArray) else pa.array(rids, pa.string())
+    wanted = wanted.cast(pa.large_string())
+    there = pc.is_in(wanted, value_set=ids.cast(pa.large_string())).to_numpy(zero_copy_only=False)
+    return [str(wanted[i]) for i in np.flatnonzero(~there).tolist()]
+
+
+def _compare_table(
+    table: pa.Table,
+    names: Sequence[str],
+    id_col: str,
+    trail: Trail,
+    found: list[tuple[int, int, str]],
+) -> None:
+    """The stored table against the trail: batches by column, other records by JSON text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = table.column(id_col).cast(pa.large_string())
+    n = len(ids)
+    # where each stored row's record comes from: a batch (its number), -2 per-record, -1 none
+    source = np.full(n, -1, dtype=np.int64)
+    row_of = np.full(n, -1, dtype=np.int64)
+    for number, batch in enumerate(trail.batches):
+        live = batch.live_rows(trail.id_col)
+        if not len(live):
+            continue
+        keys = batch.table.column(trail.id_col).take(pa.array(live)).cast(pa.large_string())
+        at = pc.index_in(ids, value_set=keys)
+        hit = at.is_valid().to_numpy(zero_copy_only=False)
+        source[hit] = number
+        row_of[hit] = live[pc.fill_null(at, 0).to_numpy(zero_copy_only=False)[hit]]
+    if trail.state:
+        followed = pc.is_in(ids, value_set=pa.array(list(trail.state), pa.large_string()))
+        source[(source == -1) & followed.to_numpy(zero_copy_only=False)] = -2
+    for i in np.flatnonzero(source == -1).tolist():
+        found.append((i, -1, f"record {ids[i]} is in the table but the trail never created it"))
+    rows = np.flatnonzero(source == -2)
+    if len(rows):
+        part = table.take(pa.array(rows))
+        columns = [column_values(c) for c in part.columns]
+        picked = [str(v) for v in part.column(id_col).to_pylist()]
+        _compare_texts(columns, picked, rows.tolist(), names, trail, found)
+    for number, batch in enumerate(trail.batches):
+        positions = np.flatnonzero(source == number)
+        if len(positions):
+            _compare_batch(table, names, ids, positions, row_of[positions], batch, found)
 
 
 def _compare_texts(
@@ -383,9 +440,9 @@ def _check_state(
 def _compare_batch(
     table: pa.Table,
     names: Sequence[str],
-    ids: Sequence[str],
-    positions: list[int],
-    rows: list[int],
+    ids: Any,
+    positions: Any,
+    rows: Any,
     batch: _Batch,
     found: list[tuple[int, int, str]],
 ) -> None:
@@ -393,19 +450,17 @@ def _compare_batch(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    at = np.asarray(positions, dtype=np.int64)
-    where = pa.array(at)
-    taken = pa.array(np.asarray(rows, dtype=np.int64))
+    where = pa.array(positions)
+    taken = pa.array(rows)
     width = len(names)
     for k, name in enumerate(names):
         have = table.column(name).take(where)
         if name in batch.table.column_names:
             want = batch.table.column(name).take(taken)
         else:
-            want = pa.nulls(len(at), have.type)
-        differ = _differ(have, want)
-        for j in np.flatnonzero(differ).tolist():
-            i = int(at[j])
+            want = pa.nulls(len(positions), have.type)
+        for j in np.flatnonzero(_differ(have, want)).tolist():
+            i = int(positions[j])
             found.append(
                 (
                     i,
@@ -419,9 +474,9 @@ def _compare_batch(
     bad = pc.fill_null(pc.not_equal(version, batch.version), True)
     bad = pc.or_(bad, pc.fill_null(locked, True))
     for j in np.flatnonzero(bad.to_numpy(zero_copy_only=False)).tolist():
-        i = int(at[j])
+        i = int(positions[j])
         _check_state(
-            ids[i],
+            str(ids[i]),
             i,
             width,
             version[j].as_py(),

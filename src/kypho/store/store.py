@@ -696,6 +696,14 @@ class Store:
         ``field``, ``old_value``, ``new_value`` (JSON text), ``reason``,
         ``version``, ``prev_hash``, ``hash``.
 
+        An import's ``create_batch`` entry (its records as one Parquet file,
+        :mod:`kypho.store.batch`) is one entry; its ``new_value`` is the batch's
+        JSON object without the records (column names, number of records, first
+        and last record id) unless ``full``. With ``record``, the batch that
+        created the record is shown as the record's creation: ``record`` is set
+        and ``new_value`` holds that record's values only (as a ``create``
+        entry's JSON), de-identified unless ``full``.
+
         Parameters
         ----------
         record, limit
@@ -709,15 +717,17 @@ class Store:
             Why the identified trail is read.
         """
         audit = self.tables.audit
+        columns = list(audit.c.keys())
         query = sa.select(audit).order_by(audit.c.seq.desc())
         if record is not None:
-            query = query.where(audit.c.record == record)
-        if limit is not None:
+            # a record created by an import is in its batch's entry, which names no record
+            query = query.where(sa.or_(audit.c.record == record, audit.c.action == BATCH_ACTION))
+        elif limit is not None:
             query = query.limit(limit)
         if full:
             with self._writing("log_full") as w:
                 _need_reason(reason, "reading the identified audit trail")
-                rows = w.conn.execute(query).all()
+                rows = _batches_shown(w.conn.execute(query).all(), columns, record, limit, full)
                 w.append(
                     "log",
                     record=record,
@@ -726,10 +736,17 @@ class Store:
                 )
         else:
             with self._reading("log") as conn:
-                rows = conn.execute(query).all()
-        frame = pd.DataFrame([tuple(r) for r in rows], columns=list(audit.c.keys()), dtype=object)
+                rows = _batches_shown(conn.execute(query).all(), columns, record, limit, full)
+        frame = pd.DataFrame(rows, columns=columns, dtype=object)
         frame = frame.iloc[::-1].reset_index(drop=True)
-        return frame if full else deidentify_trail(frame, self.schema)
+        if full:
+            return frame
+        # a batch's record is de-identified as a create entry's record is
+        as_create = (frame["action"] == BATCH_ACTION) & frame["record"].notna()
+        frame.loc[as_create, "action"] = "create"
+        frame = deidentify_trail(frame, self.schema)
+        frame.loc[as_create, "action"] = BATCH_ACTION
+        return frame
 
     # ------------------------------------------------------------------- import
 
@@ -1328,6 +1345,65 @@ class Store:
                     f"user {name!r} is {state[active]} in the users table but "
                     f"{state[logged_active]} in the audit trail"
                 )
+
+
+def _batches_shown(
+    rows: Sequence[Any], columns: Sequence[str], record: str | None, limit: int | None, full: bool
+) -> list[tuple[Any, ...]]:
+    """Trail rows (newest first) as ``log`` shows them: each batch as one entry.
+
+    With ``record``, only the batches holding that record are kept, each as the
+    record's creation with the record's values only (JSON, as a ``create``
+    entry's), then the last ``limit`` entries. Without it, a batch's records
+    are left out unless ``full``: its value is then the batch's JSON object
+    without the Parquet file (column names, count, first and last record id).
+    A batch that cannot be decoded is shown as it is stored with ``full``, and
+    by its summary (or nothing) otherwise; ``verify`` reports it.
+    """
+    out: list[tuple[Any, ...]] = []
+    at_action, at_record, at_new = (columns.index(k) for k in ("action", "record", "new_value"))
+    for row in rows:
+        values = list(row)
+        if values[at_action] != BATCH_ACTION:
+            out.append(tuple(values))
+            continue
+        text = str(values[at_new])
+        if record is not None:
+            shown = _batch_record(text, record)
+            if shown is None:
+                continue
+            values[at_record], values[at_new] = record, shown
+        elif not full:
+            values[at_new] = _batch_summary(text)
+        out.append(tuple(values))
+    return out[:limit] if record is not None and limit is not None else out
+
+
+def _batch_record(text: str, record: str) -> str | None:
+    """``record``'s values in a batch entry's text (JSON, sorted keys), or ``None``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        table = decode_batch(text)
+    except StoreError:
+        return None
+    found = pc.index(table.column(0), pa.scalar(record, table.schema.field(0).type)).as_py()
+    if found < 0:
+        return None
+    (values,) = table.slice(found, 1).to_pylist()
+    return dumps(values)
+
+
+def _batch_summary(text: str) -> str | None:
+    """A batch entry's JSON object without its records (the Parquet file)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(found, dict):
+        return None
+    return dumps({k: v for k, v in found.items() if k != "parquet"})
 
 
 def _replay_entry(trail: Trail, entry: Mapping[str, Any], problems: list[str]) -> None:

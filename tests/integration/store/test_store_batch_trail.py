@@ -12,13 +12,16 @@ so that these tests do not depend on which form ``import_frame`` writes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from kypho.cli import main
 from kypho.store import Store, load_from_store
 from kypho.store.audit import dumps
 from kypho.store.batch import ACTION, encode_batch
@@ -201,3 +204,57 @@ def test_a_damaged_batch_is_reported_as_malformed(pair: tuple[Store, Store]) -> 
     # its records were never created, as far as the trail can tell
     assert problems[2] == "record P-00001 is in the table but the trail never created it"
     assert len(problems) == 42
+
+
+def test_log_shows_a_batch_as_one_entry_and_a_record_from_its_batch(
+    pair: tuple[Store, Store],
+) -> None:
+    old, new = pair
+    trail = new.log()
+    assert len(trail) == 4
+    assert list(trail["action"])[-2:] == ["import", ACTION]
+    batch = trail.iloc[-1]
+    assert (batch["record"], batch["version"]) == (None, 1)
+    summary = json.loads(batch["new_value"])
+    assert (summary["records"], summary["first"], summary["last"]) == (40, "P-00001", "P-00040")
+    assert "parquet" not in summary
+    assert summary["columns"][0] == "patient_id"
+    # the identified log holds the entry as stored (what its hash covers)
+    assert new.log(full=True, reason="inspection")["new_value"].iloc[-1].startswith('{"columns":')
+    assert '"parquet":' in new.log(full=True, reason="inspection")["new_value"].iloc[-2]
+    # one record's log: its creation from the batch with its values only, de-identified
+    # exactly as a per-record create entry is
+    new.edit("P-00002", {"vas_pre": "6.5"}, expected_version=1, reason="source check")
+    old.edit("P-00002", {"vas_pre": "6.5"}, expected_version=1, reason="source check")
+    mine, theirs = new.log(record="P-00002"), old.log(record="P-00002")
+    assert list(mine["action"]) == [ACTION, "update"]
+    assert list(theirs["action"]) == ["create", "update"]
+    assert list(mine["record"]) == ["P-00002", "P-00002"]
+    assert mine["new_value"].iloc[0] == theirs["new_value"].iloc[0]
+    values = json.loads(mine["new_value"].iloc[0])
+    theirs_values = json.loads(theirs["new_value"].iloc[0])
+    assert values["patient_id"] == "P-00002"
+    assert "patient_name" not in values
+    assert "birth_date" not in values
+    assert values["operation_date"] == theirs_values["operation_date"]
+    assert len(values["operation_date"]) == 4
+    full = json.loads(new.log(record="P-00002", full=True, reason="inspection")["new_value"][0])
+    assert full["patient_name"] == "Name2x Surname2y"
+    # (the identified read above is itself an entry of the record)
+    assert list(new.log(record="P-00002", limit=2)["action"]) == ["update", "log"]
+    assert new.log(record="P-99999").empty
+
+
+def test_printed_log_shows_the_batch_in_one_line(db_url: str, pair: tuple[Store, Store]) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["db", "--url", db_url, "--user", ADMIN, "log"])
+    assert result.exit_code == 0, result.output
+    line = result.stdout.splitlines()[-1]
+    assert line.endswith(f"{ACTION} v1 created 40 records: P-00001 … P-00040 (baseline)")
+    assert "Name" not in result.stdout
+    result = runner.invoke(
+        main, ["db", "--url", db_url, "--user", ADMIN, "log", "--record", "P-00003"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{ACTION} v1 P-00003 - -> {{\"age\":" in result.stdout
+    assert "Name" not in result.stdout
