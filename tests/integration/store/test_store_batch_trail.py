@@ -256,5 +256,5 @@ def test_printed_log_shows_the_batch_in_one_line(db_url: str, pair: tuple[Store,
         main, ["db", "--url", db_url, "--user", ADMIN, "log", "--record", "P-00003"]
     )
     assert result.exit_code == 0, result.output
-    assert f"{ACTION} v1 P-00003 - -> {{\"age\":" in result.stdout
+    assert f'{ACTION} v1 P-00003 - -> {{"age":' in result.stdout
     assert "Name" not in result.stdout
