@@ -243,14 +243,14 @@ def _fill(lv: Levels, diag: FloatArray, ax: FloatArray, ay: FloatArray) -> None:
     for j in range(ny):
         for i in range(nx):
             k = j * nx + i
-            g = np.uint64((j + 1) * (nx + 2) + i + 1)
-            a[g, 4] = diag[k]
+            f = np.uint64((j + 1) * (nx + 2) + i + 1)
+            a[f, 4] = diag[k]
             if i + 1 < nx:
-                a[g, 5] = -ax[k]
-                a[g + one, 3] = -ax[k]
+                a[f, 5] = -ax[k]
+                a[f + one, 3] = -ax[k]
             if j + 1 < ny:
-                a[g, 7] = -ay[k]
-                a[g + px, 1] = -ay[k]
+                a[f, 7] = -ay[k]
+                a[f + px, 1] = -ay[k]
     for level in range(levels - 1):
         o, oc = offsets[level], offsets[level + 1]
         _interpolation(a, o, nxs[level], pw, oc, nxs[level + 1], nys[level + 1])
