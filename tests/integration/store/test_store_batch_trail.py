@@ -257,3 +257,36 @@ def test_printed_log_shows_the_batch_in_one_line(db_url: str, pair: tuple[Store,
     assert result.exit_code == 0, result.output
     assert f'{ACTION} v1 P-00003 - -> {{"age":' in result.stdout
     assert "Name" not in result.stdout
+
+
+def test_values_the_fast_readers_cannot_type_are_read_by_the_driver(
+    pair: tuple[Store, Store],
+) -> None:
+    """Text in a number column (SQLite keeps it: a column's type is only an affinity)
+    and a malformed date are reported as the driver reads them, in both forms."""
+    old, new = pair
+    if new.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL refuses such values itself")
+    for store in (old, new):
+        _sql(store, "UPDATE kypho_records SET vas_pre = 'abc' WHERE patient_id = 'P-00002'")
+    got = new.verify().problems
+    assert got == old.verify().problems
+    assert len(got) == 1
+    assert got[0].startswith("record P-00002, 'vas_pre' is \"abc\" in the table but ")
+
+
+def test_the_sqlite_reader_gives_way_to_a_writer_that_got_in_between(
+    pair: tuple[Store, Store],
+) -> None:
+    from kypho.store._reading import sqlite_table
+
+    old, _ = pair
+    records, chain = old.tables.records, old.tables.chain
+    query = sa.select(records.c.patient_id, records.c.vas_pre).order_by(records.c.kypho_row)
+    head = sa.select(chain.c.seq, chain.c.hash)
+    with old.engine.connect() as conn:
+        top = tuple(conn.execute(head).one())
+    table = sqlite_table(old.engine, query, head, top)
+    assert table is not None
+    assert table.column("patient_id").to_pylist()[:2] == ["P-00001", "P-00002"]
+    assert sqlite_table(old.engine, query, head, (top[0] - 1, top[1])) is None
