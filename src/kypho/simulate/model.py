@@ -510,7 +510,7 @@ def simulate(
         shrinks with the cells (the scheme converges as the grid is refined).
     exit_courant
         The same control for the cells of the exits that can pass cement and
-        their neighbours, where the leak is decided (default ``courant / 32``:
+        their neighbours, where the leak is decided (default ``courant / 16``:
         the front crosses an exit in small steps, the bulk in long ones).
     pressure_courant, pressure_every
         The pressure is solved again once the front has moved about
@@ -573,7 +573,7 @@ def simulate(
         ny = max(4, round(nx * vertebra.height_mm / vertebra.depth_mm))
     control = _Control(
         courant=courant,
-        exit_courant=courant / 32 if exit_courant is None else exit_courant,
+        exit_courant=courant / 16 if exit_courant is None else exit_courant,
         pressure_courant=2 * courant if pressure_courant is None else pressure_courant,
         pressure_every=pressure_every,
         max_step_s=max_step_s,
