@@ -611,16 +611,18 @@ def vcycle(lv: Levels, r: FloatArray, z: FloatArray) -> None:
 def _pad(v: FloatArray, nx: int, ny: int, out: FloatArray) -> None:
     """Cell-ordered ``v`` into the inside of the padded ``out`` (its ring left as it is)."""
     for j in range(ny):
-        for i in range(nx):
-            out[(j + 1) * (nx + 2) + i + 1] = v[j * nx + i]
+        row, k = np.uint64((j + 1) * (nx + 2) + 1), np.uint64(j * nx)
+        for i in range(np.uint64(nx)):
+            out[row + i] = v[k + i]
 
 
 @_jit
 def _unpad(v: FloatArray, nx: int, ny: int, out: FloatArray) -> None:
     """The inside of the padded ``v`` into cell-ordered ``out``."""
     for j in range(ny):
-        for i in range(nx):
-            out[j * nx + i] = v[(j + 1) * (nx + 2) + i + 1]
+        row, k = np.uint64((j + 1) * (nx + 2) + 1), np.uint64(j * nx)
+        for i in range(np.uint64(nx)):
+            out[k + i] = v[row + i]
 
 
 @_jit
@@ -629,16 +631,16 @@ def _pad_matrix(
 ) -> None:
     """The matrix ``(diag, −ax, −ay)`` as padded rows ``m[0]`` (diagonal), ``m[1]``
     (coupling with the west neighbour) and ``m[2]`` (with the south one), rings zero."""
-    px = nx + 2
+    one, px = np.uint64(1), np.uint64(nx + 2)
+    md, mw, ms = m[0], m[1], m[2]
     for j in range(ny):
-        for i in range(nx):
-            k = j * nx + i
-            g = (j + 1) * px + i + 1
-            m[0, g] = diag[k]
-            if i + 1 < nx:
-                m[1, g + 1] = -ax[k]
+        row, k0 = np.uint64((j + 1) * (nx + 2) + 1), np.uint64(j * nx)
+        for i in range(np.uint64(nx)):
+            g, k = row + i, k0 + i
+            md[g] = diag[k]
+            mw[g + one] = -ax[k]  # 0 on the last column: the ring's entry stays 0
             if j + 1 < ny:
-                m[2, g + px] = -ay[k]
+                ms[g + px] = -ay[k]
 
 
 @_jit_sums
