@@ -39,15 +39,15 @@ from kypho.store import migrate
 from kypho.store.audit import (
     GENESIS,
     HASHED_FIELDS,
-    chain_creates,
     chain_hashes,
     deidentify_trail,
     dumps,
     entry_hash,
     now,
     record_texts,
-    typed_texts,
 )
+from kypho.store.batch import ACTION as BATCH_ACTION
+from kypho.store.batch import encode_batch, records_table
 from kypho.store.engine import SQLITE_PAGE_SIZE, USER_ENV, create_store_engine, resolve_url
 from kypho.store.roles import RIGHTS, ROLES
 from kypho.store.safe_harbor import deidentify
@@ -273,37 +273,6 @@ class _Writer:
         self.entries.append(entry)
         if len(self.entries) >= _CHUNK:
             self._send()
-
-    def append_creates(self, records: Sequence[str], texts: Sequence[str], reason: str) -> None:
-        """One ``create`` entry (version 1) per record, ``texts`` its JSON, chained at once."""
-        if not records:  # an import whose every row was rejected writes no entry
-            return
-        hashes = chain_creates(
-            self.head, self.seq + 1, self.at, self.user, self.role, records, texts, reason
-        )
-        self._send()
-        n = len(hashes)
-        fields: dict[str, Sequence[object] | object] = {
-            "seq": range(self.seq + 1, self.seq + 1 + n),
-            "at": self.at,
-            "user_name": self.user,
-            "role": self.role,
-            "action": "create",
-            "record": records,
-            "field": None,
-            "old_value": None,
-            "new_value": texts,
-            "reason": reason,
-            "version": 1,
-            "prev_hash": [self.head, *hashes[:-1]],
-            "hash": hashes,
-        }
-        _insert_columns(
-            self.conn, self.tables.audit, _STORED_AUDIT, [fields[c] for c in _STORED_AUDIT], n
-        )
-        if hashes:
-            self.seq += len(hashes)
-            self.head = hashes[-1]
 
     def _send(self) -> None:
         if self.entries:
@@ -856,30 +825,38 @@ class Store:
         return found
 
     def _insert(self, w: _Writer, data: pd.DataFrame, reason: str) -> None:
-        names = self.tables.data_columns
-        n = len(data)
-        columns = [
-            _python_values(data[name], self.schema[name]) if name in data else [None] * n
-            for name in names
-        ]
-        # the trail's JSON of each record, as dumps() writes it, column by column;
-        # from the typed columns' arrays where it can (the same texts as of the values)
-        texts = record_texts(
-            [
-                data[name] if name in data and typed_texts(data[name].dtype) else column
-                for name, column in zip(names, columns, strict=True)
-            ],
-            names,
-        )
-        ids = columns[names.index(self.schema.id_column)]
-        w.append_creates([str(i) for i in ids], texts, reason)
-        if w.conn.dialect.name == "sqlite":
-            columns = [
-                _dates_as_text(c) if self.schema[name].type == "date" else c
-                for name, c in zip(names, columns, strict=True)
-            ]
-        insert_columns = (*names, "kypho_version", "kypho_locked")
-        _insert_columns(w.conn, self.tables.records, insert_columns, [*columns, 1, False], n)
+        """Store the new records and the trail's one entry holding them all.
+
+        One record gets its own ``create`` entry (the record as a JSON object);
+        more get one entry, :mod:`kypho.store.batch`'s (action ``create_batch``): the
+        records' stored values as one Parquet file. It is encoded in a second
+        thread while the records go to the database (Arrow's Parquet writer and
+        the driver both work mostly outside the GIL), so that the two overlap.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        if data.empty:  # every row was rejected: no record, no batch
+            return
+        table = records_table(data, self.schema, self.tables.data_columns)
+        names = (*table.column_names, "kypho_version", "kypho_locked")
+        columns = [*(c.combine_chunks() for c in table.columns), 1, False]
+        if table.num_rows == 1:
+            # one new record (a web form, a one-row file): its own create entry
+            (record,) = table.to_pylist()
+            _insert_columns(w.conn, self.tables.records, names, columns, 1)
+            w.append(
+                "create",
+                record=str(record[self.schema.id_column]),
+                new=dumps(record),
+                reason=reason,
+                version=1,
+            )
+            return
+        with ThreadPoolExecutor(1) as pool:
+            batch = pool.submit(encode_batch, table)
+            _insert_columns(w.conn, self.tables.records, names, columns, table.num_rows)
+            text = batch.result()
+        w.append(BATCH_ACTION, new=text, reason=reason, version=1)
 
     # -------------------------------------------------------------------- edits
 
@@ -1622,7 +1599,7 @@ def _bulk_insert(
     (an iterator is not turned into a list first). SQLAlchemy's own executemany
     processes every bind value of every row in Python, which costs about three
     times the driver's work on a table as wide as the record table, so callers
-    pass values the driver already takes (see :func:`_dates_as_text`).
+    pass values the driver already takes (see :func:`_driver_values`).
     """
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
         _copy_rows(conn, table, columns, list(rows))
@@ -1655,24 +1632,34 @@ def _insert_columns(
     columns: Sequence[Sequence[object] | object],
     n: int,
 ) -> None:
-    """INSERT ``n`` rows given column by column; a column that is not a list or
-    range is one value for every row.
+    """INSERT ``n`` rows given column by column.
+
+    A column is a list, range or tuple of driver-ready values, a pyarrow array
+    (of :func:`kypho.store.batch.records_table`'s types), or one value for
+    every row.
 
     On PostgreSQL with psycopg, one ``COPY ... FROM STDIN`` in the open
-    transaction, its text built a column at a time (:func:`_copy_text`), in
-    blocks of :data:`_COPY_ROWS` rows; elsewhere one executemany of the rows
-    zipped from the columns as the driver asks for them.
+    transaction, its text built a column at a time (:func:`_copy_text`) and sent
+    in blocks of :data:`_COPY_ROWS` rows, so that the server parses a block
+    while the next is built; elsewhere one executemany of the rows zipped from
+    the columns as the driver asks for them.
     """
     if n == 0:
         return
+    import pyarrow as pa
+
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        sqlite = conn.dialect.name == "sqlite"
         lists = [
-            c if isinstance(c, list | range | tuple) else itertools.repeat(c, n) for c in columns
+            _driver_values(c, sqlite=sqlite)
+            if isinstance(c, pa.Array)
+            else c
+            if isinstance(c, list | range | tuple)
+            else itertools.repeat(c, n)
+            for c in columns
         ]
         _bulk_insert(conn, table, names, zip(*lists, strict=True))
         return
-    import pyarrow as pa
-
     preparer = conn.dialect.identifier_preparer
     statement = (
         f"COPY {preparer.format_table(table)} "
@@ -1682,12 +1669,44 @@ def _insert_columns(
         for start in range(0, n, _COPY_ROWS):
             stop = min(start + _COPY_ROWS, n)
             fields = [
-                _copy_text(pa.array(list(c[start:stop])))
+                _copy_text(c.slice(start, stop - start))
+                if isinstance(c, pa.Array)
+                else _copy_text(pa.array(list(c[start:stop])))
                 if isinstance(c, list | range | tuple)
                 else _copy_constant(c, stop - start)
                 for c in columns
             ]
             copy.write(_copy_lines(fields))
+
+
+def _driver_values(values: Any, *, sqlite: bool) -> list[Any]:
+    """An Arrow column as the driver's Python values (``None`` for null).
+
+    Text and dates are built from their distinct values, so that a repeated
+    value is one Python object; on SQLite a date is its ``YYYY-MM-DD`` text, as
+    SQLAlchemy's SQLite ``DATE`` stores it.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = values.type
+    if pa.types.is_date32(kind) and sqlite:
+        values, kind = pc.cast(values, pa.string()), pa.string()
+    if pa.types.is_floating(kind):
+        out: list[Any] = values.to_numpy(zero_copy_only=False).tolist()
+        if values.null_count:
+            for i in np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False)).tolist():
+                out[i] = None
+        return out
+    if pa.types.is_string(kind) or pa.types.is_date32(kind):
+        coded = values.dictionary_encode()
+        distinct = np.empty(len(coded.dictionary) + 1, dtype=object)
+        distinct[:-1] = coded.dictionary.to_pylist()
+        where = pc.fill_null(coded.indices, len(coded.dictionary)).to_numpy(zero_copy_only=False)
+        texts: list[Any] = distinct[where].tolist()
+        return texts
+    plain: list[Any] = values.to_pylist()
+    return plain
 
 
 #: Rows of one COPY text block (bounds the memory of the text built at once).
@@ -1761,11 +1780,6 @@ def _copy_rows(
     with _driver(conn, statement) as raw, raw.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
-
-
-def _dates_as_text(values: list[Any]) -> list[Any]:
-    """Dates as SQLAlchemy's SQLite ``DATE`` stores them: ``YYYY-MM-DD`` text."""
-    return [None if v is None else v.isoformat() for v in values]
 
 
 def _conflict(record_id: str, expected: int, actual: int | None) -> ConflictError:
