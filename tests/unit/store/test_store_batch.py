@@ -282,7 +282,9 @@ def test_any_damaged_byte_is_read_or_refused_never_a_crash() -> None:
 
 def test_some_columns_can_be_read_alone() -> None:
     text = encode_batch(_records())
-    assert decode_batch(text, columns=[]).to_pydict() == {"patient_id": ["P-1", "P-2", "P-3", "P-4"]}
+    assert decode_batch(text, columns=[]).to_pydict() == {
+        "patient_id": ["P-1", "P-2", "P-3", "P-4"]
+    }
     back = decode_batch(text, columns=["vas", "sex", "not_in_the_batch"])
     assert back.column_names == ["patient_id", "sex", "vas"]
     assert back.column("sex").to_pylist() == ["female", "male", None, "female"]
