@@ -1644,11 +1644,10 @@ def _insert_columns(
     (of :func:`kypho.store.batch.records_table`'s types), or one value for
     every row.
 
-    On PostgreSQL with psycopg, one ``COPY ... FROM STDIN`` in the open
-    transaction, its text built a column at a time (:func:`_copy_text`) and sent
-    in blocks of :data:`_COPY_ROWS` rows, so that the server parses a block
-    while the next is built; elsewhere one executemany of the rows zipped from
-    the columns as the driver asks for them.
+    On PostgreSQL with psycopg, one binary ``COPY ... FROM STDIN`` in the open
+    transaction (:func:`_copy_binary`); on SQLite, Arrow columns go by way of a
+    scratch file (:func:`_sqlite_ingest`); otherwise one executemany of the
+    rows zipped from the columns as the driver asks for them.
     """
     if n == 0:
         return
@@ -1674,23 +1673,46 @@ def _insert_columns(
         ]
         _bulk_insert(conn, table, names, zip(*lists, strict=True))
         return
+    _copy_binary(conn, table, names, columns, n)
+
+
+def _copy_binary(
+    conn: sa.Connection,
+    table: sa.Table,
+    names: Sequence[str],
+    columns: Sequence[Sequence[object] | object],
+    n: int,
+) -> None:
+    """``COPY ... FROM STDIN (FORMAT binary)`` of columns (see :func:`_insert_columns`).
+
+    The rows go in blocks of :data:`_COPY_ROWS`, each built by
+    :func:`kypho.store.pgcopy.rows` and handed to psycopg's queued writer, whose
+    thread sends it while the next block is built: the server parses block
+    *k* while kypho builds block *k* + 1.
+    """
+    import pyarrow as pa
+    from psycopg.copy import QueuedLibpqWriter
+
+    from kypho.store import pgcopy
+
+    kinds = [pgcopy.column_kind(table.c[name].type) for name in names]
+    arrays = [pa.array(list(c)) if isinstance(c, list | range | tuple) else c for c in columns]
     preparer = conn.dialect.identifier_preparer
     statement = (
         f"COPY {preparer.format_table(table)} "
-        f"({', '.join(preparer.quote(name) for name in names)}) FROM STDIN"
+        f"({', '.join(preparer.quote(name) for name in names)}) FROM STDIN (FORMAT binary)"
     )
-    with _driver(conn, statement) as raw, raw.cursor() as cursor, cursor.copy(statement) as copy:
+    with (
+        _driver(conn, statement) as raw,
+        raw.cursor() as cursor,
+        cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
+    ):
+        copy.write(pgcopy.HEADER)
         for start in range(0, n, _COPY_ROWS):
-            stop = min(start + _COPY_ROWS, n)
-            fields = [
-                _copy_text(c.slice(start, stop - start))
-                if isinstance(c, pa.Array)
-                else _copy_text(pa.array(list(c[start:stop])))
-                if isinstance(c, list | range | tuple)
-                else _copy_constant(c, stop - start)
-                for c in columns
-            ]
-            copy.write(_copy_lines(fields))
+            size = min(_COPY_ROWS, n - start)
+            block = [a.slice(start, size) if isinstance(a, pa.Array) else a for a in arrays]
+            copy.write(pgcopy.rows(kinds, block, size))
+        copy.write(pgcopy.TRAILER)
 
 
 def _sqlite_ingest(
@@ -1783,60 +1805,9 @@ def _driver_values(values: Any, *, sqlite: bool) -> list[Any]:
     return plain
 
 
-#: Rows of one COPY text block (bounds the memory of the text built at once).
-_COPY_ROWS = 50_000
-
-
-def _copy_text(values: Any) -> Any:
-    """A column as fields of COPY's text format: ``\\N`` for null, text escaped.
-
-    Numbers are Arrow's shortest round-trip form (the server reads back the same
-    double), booleans ``true``/``false``, dates ``YYYY-MM-DD``; in text a
-    backslash, tab, line feed and carriage return are escaped, as COPY's text
-    format requires.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if pa.types.is_null(values.type):
-        return pa.array(["\\N"] * len(values), pa.string())
-    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-        text = values
-        if pc.any(pc.match_substring_regex(text, "[\\\\\t\n\r]")).as_py():
-            for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-                text = pc.replace_substring(text, char, escaped)
-    elif pa.types.is_floating(values.type):
-        from kypho.output.cells import _floats
-
-        # NumPy's shortest round-trip form, each distinct value formatted once
-        missing = pc.is_null(values)
-        text = pc.if_else(
-            missing, pa.scalar(None, pa.string()), _floats(values.to_numpy(zero_copy_only=False))
-        )
-    else:
-        text = pc.cast(values, pa.string())
-    return pc.fill_null(text, "\\N")
-
-
-def _copy_constant(value: object, n: int) -> Any:
-    import pyarrow as pa
-
-    field = _copy_text(pa.array([value])).to_pylist()[0]
-    return pa.repeat(pa.scalar(field, pa.string()), n)
-
-
-def _copy_lines(fields: list[Any]) -> memoryview:
-    """The rows' lines of COPY text: fields joined by tabs, each row ended by a line feed."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    *head, last = fields
-    ended = pc.binary_join_element_wise(last, pa.scalar(""), "\n")
-    lines = pc.binary_join_element_wise(*head, ended, "\t") if head else ended
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
-    first, stop = offsets[lines.offset], offsets[lines.offset + len(lines)]
-    return memoryview(lines.buffers()[2])[first:stop]
+#: Rows of one binary COPY block: small enough that the server starts early and
+#: the block in memory stays a few MB, large enough to amortise the per-block work.
+_COPY_ROWS = 10_000
 
 
 def _copy_rows(
