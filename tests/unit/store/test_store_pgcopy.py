@@ -52,8 +52,8 @@ def test_rows_are_the_documented_binary_format() -> None:
     )
     second = struct.pack(">h", 6) + _NULL + _field("i", 7) + _NULL * 4
     assert bytes(rows(kinds, columns, 2)) == first + second
-    assert HEADER == b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-    assert TRAILER == struct.pack(">h", -1)
+    assert b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0) == HEADER
+    assert struct.pack(">h", -1) == TRAILER
 
 
 def test_an_empty_text_is_not_null() -> None:
