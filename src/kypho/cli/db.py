@@ -339,7 +339,9 @@ def log(
     for entry in trail.to_dict("records"):
         where = " ".join(str(entry[k]) for k in ("record", "field") if entry[k] is not None)
         change = ""
-        if entry["old_value"] is not None or entry["new_value"] is not None:
+        if entry["action"] == "create_batch" and entry["record"] is None:
+            change = _batch_line(entry["new_value"])
+        elif entry["old_value"] is not None or entry["new_value"] is not None:
             change = f" {_short(entry['old_value'])} -> {_short(entry['new_value'])}"
         why = f" ({entry['reason']!s})" if entry["reason"] else ""
         version = "" if entry["version"] is None else f" v{entry['version']}"
@@ -347,6 +349,17 @@ def log(
             f"{entry['seq']!s:>6} {entry['at']!s} {entry['user_name']!s} [{entry['role']!s}] "
             f"{entry['action']!s}{version} {where}{change}{why}"
         )
+
+
+def _batch_line(text: object) -> str:
+    """``created N records: first … last`` of a batch entry's JSON object."""
+    import json
+
+    try:
+        found = json.loads(str(text))
+        return f"created {_count(found['records'], 'record', 'records')}: {found['first']} … {found['last']}"
+    except (ValueError, TypeError, KeyError):
+        return "created records (the entry cannot be read: see `kypho db verify`)"
 
 
 def _record_line(store: Store, record: str) -> str:

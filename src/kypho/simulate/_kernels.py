@@ -13,6 +13,18 @@ superior neighbour ``k + nx`` (0 on the last row).
 * :func:`upwind_sweep` — the implicit upwind transport step solved cell by
   cell in order of decreasing pressure: with two-point fluxes every cell's
   upwind neighbours have a higher pressure, so they are already updated.
+* :func:`flow_order` — an order of the cells in which every cell comes after
+  its upwind neighbours, in linear time from the fluxes (a topological sort of
+  the flux graph); any such order gives the sweep the same result, bit for bit,
+  and this one visits neighbours close together in memory.
+* :func:`transport` — the time step's work after a solve, in one pass: the
+  upwind sweep in a flow order, each cell's cement, the largest, the cement in
+  the body and the next step's filling times (:func:`courant_times` of the new
+  fill), into buffers kept for the run.
+* :func:`fluidity_into`, :func:`assemble_into`, :func:`cell_fluxes_into` — the
+  cells' fluidity, the five-point matrix and the fluxes of a solve, with the
+  same arithmetic (and so the same results) as the array expressions they
+  replaced, without their temporaries.
 
 Compiled on first use and cached next to this file (``cache=True``).
 """
@@ -27,13 +39,18 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "assemble_into",
+    "cell_fluxes_into",
     "cg_update",
     "courant_times",
     "dot",
+    "flow_order",
+    "fluidity_into",
     "matvec",
     "matvec_into",
     "pcg_mic0",
     "row_dot",
+    "transport",
     "upwind_sweep",
     "within_factor",
 ]
@@ -320,3 +337,241 @@ def within_factor(a: FloatArray, b: FloatArray, factor: float) -> bool:
             within = False
             break
     return within
+
+
+@_jit
+def flow_order(nx: int, fx: FloatArray, fy: FloatArray, order: IntArray, work: IntArray) -> int:
+    """Fill ``order`` with the cells such that every cell follows its upwind neighbours.
+
+    A cell's upwind neighbours are those that send it a positive flux (``fx``,
+    ``fy`` as in :func:`upwind_sweep`). Kahn's topological sort, last in first
+    out: a cell is placed once all its upwind neighbours are, and the cells it
+    frees are placed next, so the order runs down the flow in short chains of
+    neighbouring cells (a sort by pressure jumps across the grid). ``work`` is
+    a buffer of ``2 N`` integers. Returns the number of cells placed: ``N``
+    unless the fluxes have a cycle (they cannot, being differences of one
+    pressure).
+    """
+    n = fx.size
+    waiting = work[:n]
+    stack = work[n:]
+    top = 0
+    for k in range(n - 1, -1, -1):
+        inflows = 0
+        for side in range(4):
+            up, f = _face(k, side, n, nx, fx, fy)
+            if up >= 0 and f > 0.0:
+                inflows += 1
+        waiting[k] = inflows
+        if inflows == 0:
+            stack[top] = k
+            top += 1
+    m = 0
+    while top > 0:
+        top -= 1
+        k = stack[top]
+        order[m] = k
+        m += 1
+        for side in range(4):
+            down, f = _face(k, side, n, nx, fx, fy)
+            if down >= 0 and f < 0.0:  # the flux into k from down is negative: k feeds it
+                waiting[down] -= 1
+                if waiting[down] == 0:
+                    stack[top] = down
+                    top += 1
+    return m
+
+
+@_jit
+def transport(
+    order: IntArray,
+    nx: int,
+    fx: FloatArray,
+    fy: FloatArray,
+    exit_out: FloatArray,
+    pore: FloatArray,
+    blocked: npt.NDArray[np.bool_],
+    old: FloatArray,
+    source: FloatArray,
+    dt: float,
+    active: npt.NDArray[np.bool_],
+    rate: FloatArray,
+    near_exit: npt.NDArray[np.bool_],
+    new: FloatArray,
+    cement: FloatArray,
+) -> tuple[float, float, float, float]:
+    """One implicit upwind step into ``new``, with what the time step needs of its result.
+
+    The step of :func:`upwind_sweep` (``source`` here is the injection rate per
+    cell and batch, m³/s, times ``dt`` inside), in any ``order`` in which
+    every cell follows its upwind neighbours (:func:`flow_order`): the sums of
+    each cell are formed in the same order, so the result is the same bit for
+    bit. Only the batches marked ``active`` are computed: the columns of the
+    others must be 0 in ``old`` and ``new`` (a batch not yet injected holds no
+    cement anywhere and stays so). ``cement`` receives each cell's cement
+    fraction (its batches summed).
+
+    Returns ``(largest cement fraction, cement volume in the body (m³),
+    shortest filling time, shortest filling time near an exit)``: the last two
+    are :func:`courant_times` of the new fill under the same fluxes and the
+    injection ``rate`` (m³/s per cell), computed as each cell is solved (its
+    upwind neighbours are final by then). The largest fraction is ``nan`` if
+    any is.
+    """
+    n, nb = old.shape
+    largest = -np.inf
+    undefined = False
+    shortest = np.inf
+    shortest_exit = np.inf
+    for m in range(n):
+        k = order[m]
+        if blocked[k]:
+            c = 0.0
+            for b in range(nb):
+                new[k, b] = old[k, b]
+                c += old[k, b]
+        else:
+            out = exit_out[k]
+            for b in range(nb):
+                if active[b]:
+                    new[k, b] = pore[k] * old[k, b] + source[k, b] * dt
+            inflow = rate[k]
+            for side in range(4):
+                up, f = _face(k, side, n, nx, fx, fy)
+                if up < 0:
+                    continue
+                if f > 0.0:
+                    for b in range(nb):
+                        if active[b]:
+                            new[k, b] += dt * f * new[up, b]
+                    inflow += f * cement[up]
+                else:
+                    out -= f
+            den = pore[k] + dt * out
+            c = 0.0
+            for b in range(nb):
+                if active[b]:
+                    new[k, b] /= den
+                    c += new[k, b]
+            if not c >= 0.5:
+                filling = inflow - out * c
+                if filling > 0.0:
+                    t = pore[k] * (1.0 - c) / filling
+                    if t < shortest:
+                        shortest = t
+                    if near_exit[k] and t < shortest_exit:
+                        shortest_exit = t
+        cement[k] = c
+        if c > largest:
+            largest = c
+        elif c != c:
+            undefined = True
+    in_body = _dot(pore, cement)
+    return (np.nan if undefined else largest), in_body, shortest, shortest_exit
+
+
+@_jit
+def fluidity_into(
+    fractions: FloatArray,
+    viscosity: FloatArray,
+    marrow: float,
+    blocked: npt.NDArray[np.bool_],
+    out: FloatArray,
+) -> None:
+    """Each cell's fluidity (1/Pa·s): its fluids' viscosities added by volume, inverted.
+
+    ``viscosity`` per batch (Pa·s), ``marrow`` the marrow's fluidity; the
+    marrow fills what the cement leaves (never less than nothing); 0 in the
+    ``blocked`` cells.
+    """
+    n, nb = fractions.shape
+    for k in range(n):
+        if blocked[k]:
+            out[k] = 0.0
+            continue
+        mu = 0.0
+        c = 0.0
+        for b in range(nb):
+            mu += fractions[k, b] * viscosity[b]
+            c += fractions[k, b]
+        out[k] = 1.0 / (mu + max(1.0 - c, 0.0) / marrow)
+
+
+@_jit
+def _harmonic(a: float, b: float) -> float:
+    total = a + b
+    return 2.0 * a * b / total if total > 0.0 else 0.0
+
+
+@_jit
+def assemble_into(
+    nx: int,
+    cx: float,
+    cy: float,
+    kx: FloatArray,
+    ky: FloatArray,
+    fluidity: FloatArray,
+    exit_cell: IntArray,
+    exit_t: FloatArray,
+    blocked: npt.NDArray[np.bool_],
+    diag: FloatArray,
+    ax: FloatArray,
+    ay: FloatArray,
+    tx: FloatArray,
+    ty: FloatArray,
+) -> None:
+    """The five-point pressure matrix: couplings ``ax``/``ay`` per cell, ``tx``/``ty`` per face.
+
+    Face transmissibilities ``cx · 2λ_Lλ_R/(λ_L+λ_R)`` with ``λ = k · fluidity``
+    (``cy`` and ``ky`` across y-faces); x-faces numbered row by row, ``nx − 1``
+    a row, y-faces ``nx`` a row. The diagonal sums, per cell, its east, west,
+    north and south faces' and then its exit faces' transmissibilities
+    (``exit_t``, in face order), and is 1 in the ``blocked`` cells.
+    """
+    n = fluidity.size
+    ny = n // nx
+    for k in range(n):
+        diag[k] = 0.0
+    for f in range(exit_cell.size):  # first the exits' sum per cell, in face order
+        diag[exit_cell[f]] += exit_t[f]
+    for j in range(ny):
+        for i in range(nx):
+            k = j * nx + i
+            if i + 1 < nx:
+                t = cx * _harmonic(kx[k] * fluidity[k], kx[k + 1] * fluidity[k + 1])
+                tx[j * (nx - 1) + i] = t
+                ax[k] = t
+            else:
+                ax[k] = 0.0
+            if j + 1 < ny:
+                t = cy * _harmonic(ky[k] * fluidity[k], ky[k + nx] * fluidity[k + nx])
+                ty[k] = t
+                ay[k] = t
+            else:
+                ay[k] = 0.0
+    for k in range(n):
+        if blocked[k]:
+            diag[k] = 1.0
+            continue
+        d = ax[k]
+        if k % nx > 0:
+            d += ax[k - 1]
+        d += ay[k]
+        if k >= nx:
+            d += ay[k - nx]
+        diag[k] = d + diag[k]
+
+
+@_jit
+def cell_fluxes_into(
+    nx: int, ax: FloatArray, ay: FloatArray, p: FloatArray, fx: FloatArray, fy: FloatArray
+) -> None:
+    """The fluxes of pressure ``p`` per cell: ``fx[k]`` from ``k`` to ``k + 1``, ``fy[k]`` to ``k + nx``.
+
+    ``ax``/``ay`` are the couplings of :func:`assemble_into`; 0 on the last
+    column and row.
+    """
+    n = p.size
+    for k in range(n):
+        fx[k] = ax[k] * (p[k] - p[k + 1]) if k % nx < nx - 1 else 0.0
+        fy[k] = ay[k] * (p[k] - p[k + nx]) if k + nx < n else 0.0

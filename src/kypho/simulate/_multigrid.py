@@ -80,10 +80,32 @@ def _jit(fn: _F) -> _F:
 
 
 @_jit
+def _isolated(a: FloatArray, g: int) -> bool:
+    """Whether point ``g`` has no coupling (a cell the tube or a wall occupies: its row is its diagonal)."""
+    return bool(
+        a[g, 0] == 0.0
+        and a[g, 1] == 0.0
+        and a[g, 2] == 0.0
+        and a[g, 3] == 0.0
+        and a[g, 5] == 0.0
+        and a[g, 6] == 0.0
+        and a[g, 7] == 0.0
+        and a[g, 8] == 0.0
+    )
+
+
+@_jit
 def _interpolation(
     a: FloatArray, o: int, nx: int, pw: FloatArray, oc: int, ncx: int, ncy: int
 ) -> None:
-    """Operator-dependent interpolation weights of every coarse point (into ``pw``)."""
+    """Operator-dependent interpolation weights of every coarse point (into ``pw``).
+
+    A coarse point without couplings (inside the tube) interpolates to no fine
+    point: its diagonal (1, against couplings of ~10⁻⁸) would pin the fine
+    points next to it to zero in the coarse correction. A fine point between it
+    and a coupled coarse point takes the latter's value (the couplings towards
+    the isolated side are lumped into the centre), so constants stay exact.
+    """
     px = nx + 2
     pcx = ncx + 2
     for jc in range(ncy):
@@ -93,11 +115,15 @@ def _interpolation(
             for m in range(9):
                 pw[kc, m] = 0.0
             pw[kc, 4] = 1.0
+            if _isolated(a, g0):
+                continue
             # the fine points on its x-line: their stencil collapsed (summed) in y
             for di in (-1, 1):
                 f = g0 + di
                 centre = a[f, 1] + a[f, 4] + a[f, 7]
                 toward = a[f, 1 - di] + a[f, 4 - di] + a[f, 7 - di]
+                if _isolated(a, g0 + 2 * di):
+                    centre += a[f, 1 + di] + a[f, 4 + di] + a[f, 7 + di]
                 if centre > 0.0:
                     pw[kc, 4 + di] = -toward / centre
             # on its y-line: collapsed in x
@@ -105,6 +131,8 @@ def _interpolation(
                 f = g0 + dj * px
                 centre = a[f, 3] + a[f, 4] + a[f, 5]
                 toward = a[f, 3 - 3 * dj] + a[f, 4 - 3 * dj] + a[f, 5 - 3 * dj]
+                if _isolated(a, g0 + 2 * dj * px):
+                    centre += a[f, 3 + 3 * dj] + a[f, 4 + 3 * dj] + a[f, 5 + 3 * dj]
                 if centre > 0.0:
                     pw[kc, 4 + 3 * dj] = -toward / centre
             # the four corner points: from their own equation, the edge points known

@@ -55,13 +55,6 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-def _harmonic(a: FloatArray, b: FloatArray) -> FloatArray:
-    total = a + b
-    out = np.zeros_like(total)
-    np.divide(2.0 * a * b, total, out=out, where=total > 0)
-    return out
-
-
 @dataclass(frozen=True)
 class PressureSystem:
     """The five-point pressure matrix of one step and its face transmissibilities.
@@ -175,24 +168,14 @@ class PressureSolver:
         """
         g = self.grid
         n = g.n
-        lx = g.kx * fluidity
-        ly = g.ky * fluidity
-        tx = self._cx * _harmonic(lx[self._left], lx[self._right])
-        ty = self._cy * _harmonic(ly[self._below], ly[self._above])
         mobility = fluidity[g.boundary.cell] if exit_mobility is None else exit_mobility
         te = g.boundary.geometry * mobility
-        diag: FloatArray = (
-            np.bincount(self._left, tx, n)
-            + np.bincount(self._right, tx, n)
-            + np.bincount(self._below, ty, n)
-            + np.bincount(self._above, ty, n)
-            + np.bincount(g.boundary.cell, te, n)
-        ).astype(np.float64)
-        diag[blocked] = 1.0
-        ax = np.zeros(n)
-        ax.reshape(g.ny, g.nx)[:, :-1] = tx.reshape(g.ny, g.nx - 1)
-        ay = np.zeros(n)
-        ay[: n - g.nx] = ty
+        diag, ax, ay = np.empty(n), np.empty(n), np.empty(n)
+        tx, ty = np.empty(g.ny * (g.nx - 1)), np.empty((g.ny - 1) * g.nx)
+        _kernels.assemble_into(
+            g.nx, self._cx, self._cy, g.kx, g.ky, np.ascontiguousarray(fluidity, dtype=np.float64),
+            g.boundary.cell, te, np.ascontiguousarray(blocked, dtype=np.bool_), diag, ax, ay, tx, ty,
+        )  # fmt: skip
         pe = g.boundary.pressure if exit_pressure is None else exit_pressure
         return PressureSystem(diag, ax, ay, tx, ty, te, pe, g.nx)
 

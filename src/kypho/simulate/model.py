@@ -43,10 +43,8 @@ import numpy.typing as npt
 from kypho.errors import SimulationError
 from kypho.simulate import _kernels
 from kypho.simulate.flow import (
-    Fluxes,
     PressureSolver,
     PressureSystem,
-    face_fluxes,
 )
 from kypho.simulate.geometry import Vertebra
 from kypho.simulate.grid import Grid, build_grid, tube_cells
@@ -322,67 +320,98 @@ def _exit_mobility(
 
 
 @dataclass(frozen=True)
+class _Advance:
+    """One transport step's result: the new fill and what the time step needs of it.
+
+    ``fractions`` (``(N, batches)``) and ``cement`` (their sum per cell) are
+    buffers of the run; ``out`` the cement (m³) of each batch that left
+    through each exit face; ``largest`` the largest cement fraction,
+    ``in_body`` the cement in the body (m³); ``shortest`` and ``near`` the
+    shortest filling time ahead of the front, anywhere and near an exit, under
+    the same fluxes (for the next step).
+    """
+
+    fractions: FloatArray
+    cement: FloatArray
+    out: FloatArray
+    largest: float
+    in_body: float
+    shortest: float
+    near: float
+
+
+@dataclass(frozen=True)
 class _CellFlow:
     """The fluxes of one solve laid out per cell, for the compiled transport kernels.
 
     ``fx[k]``: flux from ``k`` to ``k + 1``; ``fy[k]``: from ``k`` to
     ``k + nx``; ``exit_face``: each exit face's cement outflow (0 where it
-    holds its cement); ``exit_cell``: their sum per cell.
+    holds its cement); ``exit_cell``: their sum per cell; ``order``: the cells
+    in an order in which every cell follows its upwind neighbours. ``fx``,
+    ``fy`` and ``order`` are the run's buffers, overwritten by the next solve.
     """
 
     fx: FloatArray
     fy: FloatArray
     exit_face: FloatArray
     exit_cell: FloatArray
+    order: IntArray
 
     @classmethod
-    def of(cls, grid: Grid, fluxes: Fluxes, cement_open: BoolArray) -> _CellFlow:
-        n = grid.n
-        fx = np.zeros(n)
-        fx.reshape(grid.ny, grid.nx)[:, :-1] = fluxes.x.reshape(grid.ny, grid.nx - 1)
-        fy = np.zeros(n)
-        fy[: n - grid.nx] = fluxes.y
-        face = np.where(cement_open, np.maximum(fluxes.exit, 0.0), 0.0)
-        cell = np.bincount(grid.boundary.cell, face, n).astype(np.float64)
-        return cls(fx, fy, face, cell)
+    def of(
+        cls,
+        run: _Run,
+        system: PressureSystem,
+        p: FloatArray,
+        cement_open: BoolArray,
+    ) -> _CellFlow:
+        grid = run.grid
+        fx, fy, order = run.fx, run.fy, run.order
+        _kernels.cell_fluxes_into(grid.nx, system.ax, system.ay, p, fx, fy)
+        if _kernels.flow_order(grid.nx, fx, fy, order, run.order_work) != grid.n:
+            raise SimulationError(
+                "the fluxes of a pressure solve form a cycle (a bug: please report it)"
+            )
+        exit_flux = system.te * (p[grid.boundary.cell] - system.pe)
+        face = np.where(cement_open, np.maximum(exit_flux, 0.0), 0.0)
+        cell = np.bincount(grid.boundary.cell, face, grid.n).astype(np.float64)
+        return cls(fx, fy, face, cell, order)
 
     def step(
         self,
-        grid: Grid,
-        order: IntArray,
-        fractions: FloatArray,
+        run: _Run,
         blocked: BoolArray,
         source: FloatArray,
+        rate: FloatArray,
         dt: float,
-    ) -> tuple[FloatArray, FloatArray]:
-        """One implicit upwind step (see :func:`kypho.simulate.flow.transport_step`)."""
-        new = _kernels.upwind_sweep(
-            order, grid.nx, self.fx, self.fy, self.exit_cell, grid.pore, blocked,
-            fractions, source * dt, dt,
+        into: tuple[FloatArray, FloatArray],
+    ) -> _Advance:
+        """One implicit upwind step of ``run.fractions`` by ``dt`` into the buffers ``into``
+        (see :func:`kypho.simulate.flow.transport_step` and :func:`kypho.simulate._kernels.transport`)."""
+        grid = run.grid
+        new, cement = into
+        largest, in_body, shortest, near = _kernels.transport(
+            self.order, grid.nx, self.fx, self.fy, self.exit_cell, grid.pore, blocked,
+            run.fractions, source, dt, run.active, rate, run.near_exit, new, cement,
         )  # fmt: skip
-        return new, dt * self.exit_face[:, None] * new[grid.boundary.cell]
+        out = dt * self.exit_face[:, None] * new[grid.boundary.cell]
+        return _Advance(new, cement, out, largest, in_body, shortest, near)
 
     def courant(
         self,
-        grid: Grid,
-        fractions: FloatArray,
+        run: _Run,
         blocked: BoolArray,
         source_rate: FloatArray,
-        near_exit: BoolArray,
-        courant: float,
-        exit_courant: float,
     ) -> tuple[float, float]:
-        """The step at which no cell ahead of the front fills faster than ``courant`` of it
-        (``exit_courant`` near an exit), and the shortest filling time of such a cell (s).
+        """The shortest filling time of a cell ahead of the front, and of one near an exit (s).
 
         A cell is ahead of the front while under half cement (see
         :func:`kypho.simulate._kernels.courant_times`); ``inf`` when none is filling.
         """
-        shortest, near = _kernels.courant_times(
-            grid.nx, self.fx, self.fy, self.exit_cell, grid.pore, blocked,
-            _cement(fractions), source_rate, near_exit,
+        return _kernels.courant_times(
+            run.grid.nx, self.fx, self.fy, self.exit_cell, run.grid.pore, blocked,
+            run.cement, source_rate, run.near_exit,
         )  # fmt: skip
-        return min(courant * shortest, exit_courant * near), shortest
 
 
 def _near_exits(grid: Grid) -> BoolArray:
@@ -398,12 +427,6 @@ def _near_exits(grid: Grid) -> BoolArray:
     return out.ravel()
 
 
-def _cement(fractions: FloatArray) -> FloatArray:
-    """Cement fraction of each cell, all batches (``fractions`` summed over its rows)."""
-    out: FloatArray = _kernels.row_dot(fractions, np.ones(fractions.shape[1]))
-    return out
-
-
 def _covered(fractions: FloatArray, cells: IntArray, visible: float) -> bool:
     """Whether every one of ``cells`` shows cement on the films (fraction ≥ ``visible``)."""
     return bool(float(fractions[cells].sum(axis=1).min()) >= visible)
@@ -414,40 +437,30 @@ class _NoWayOut(Exception):
 
 
 def _pressure(
-    solver: PressureSolver,
-    protocol: Protocol,
-    ages: list[Callable[[float], float]],
+    run: _Run,
     t: float,
-    fractions: FloatArray,
     blocked: BoolArray,
     rhs: FloatArray,
-    previous: FloatArray,
-    marrow: float,
-    plug: float,
-) -> tuple[PressureSystem, BoolArray, FloatArray, Fluxes, IntArray]:
+) -> tuple[PressureSystem, BoolArray, FloatArray]:
     """One pressure solve at time ``t``, with the exits' switch consistent with its pressure.
 
-    Returns the system, which exit faces let cement out, the pressure, the
-    fluxes and the cells in order of decreasing pressure. Raises
-    :class:`_NoWayOut` when no exit face passes anything (the fluids are
+    Returns the system, which exit faces let cement out and the pressure.
+    Raises :class:`_NoWayOut` when no exit face passes anything (the fluids are
     incompressible: the pressure would have no bound).
     """
+    solver, fractions, marrow, plug = run.solver, run.fractions, run.marrow, run.control.plug
     inverse = np.array(
         [
             1.0 / float(pb.cement.viscosity_effective(age(t)))
-            for pb, age in zip(protocol.batches, ages, strict=True)
+            for pb, age in zip(run.protocol.batches, run.ages, strict=True)
         ]
     )
     # the fluids of a cell flow in series across the front: viscosities add by volume
-    viscosity = (
-        _kernels.row_dot(fractions, 1.0 / inverse)
-        + np.clip(1.0 - _cement(fractions), 0.0, None) / marrow
-    )
-    fluidity = 1.0 / viscosity
-    fluidity[blocked] = 0.0
+    fluidity = run.fluidity
+    _kernels.fluidity_into(fractions, 1.0 / inverse, marrow, blocked, fluidity)
     grid = solver.grid
     yield_p = _yield_pressure(grid, _cement_viscosity(grid, fractions, inverse))
-    state = _cement_open(grid, fractions, yield_p, previous, plug)
+    state = _cement_open(grid, fractions, yield_p, run.p, plug)
     for _ in range(6):
         mobility = _exit_mobility(grid, fractions, fluidity, state, marrow, plug)
         if not (mobility > 0).any():
@@ -461,8 +474,7 @@ def _pressure(
             break
         state = again
         solver.switch_resolves += 1
-    order = np.argsort(-p, kind="stable").astype(np.int64)
-    return system, state, p, face_fluxes(solver, p, system), order
+    return system, state, p
 
 
 def simulate(
@@ -643,15 +655,14 @@ class _Books:
         t: float,
         injected: float,
         out: FloatArray,
-        fractions: FloatArray,
+        in_body: float,
         at_tube: float,
     ) -> None:
-        """One step: ``injected`` (m³), ``out`` (m³ per exit face and batch), the new fill."""
+        """One step: ``injected`` (m³), ``out`` (m³ per exit face and batch), cement in the body (m³)."""
         self.total_injected += injected
         self.total_leaked += np.bincount(
             grid.boundary.exit_index, out.sum(axis=1), self.total_leaked.size
         )
-        in_body = _kernels.dot(grid.pore, _cement(fractions))
         self.times.append(t)
         self.injected.append(self.total_injected * 1e6)
         self.body.append(in_body * 1e6)
@@ -679,6 +690,25 @@ class _Run:
     p: FloatArray
     steps: int = 0
     stops: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # buffers kept for the run: the step writes the new fill into ``spare``
+        # and the two change places when it is accepted (a batch not yet
+        # injected keeps its column 0 in both: see _kernels.transport)
+        n, nb = self.fractions.shape
+        self.cement = np.zeros(n)
+        self.spare = (np.zeros((n, nb)), np.zeros(n))
+        self.active = np.zeros(nb, dtype=np.bool_)
+        self.fluidity = np.empty(n)
+        self.fx, self.fy = np.empty(n), np.empty(n)
+        self.order = np.empty(n, dtype=np.int64)
+        self.order_work = np.empty(2 * n, dtype=np.int64)
+
+    def accept(self, advance: _Advance) -> None:
+        """Take ``advance``'s fill as the run's; its buffers' former holder becomes the spare."""
+        if advance.fractions is self.spare[0]:
+            self.spare = (self.fractions, self.cement)
+        self.fractions, self.cement = advance.fractions, advance.cement
 
 
 def _stopped(k: int, inj: Injection, volume: float, why: str, done: float) -> str:
@@ -712,11 +742,14 @@ def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
     rhs = np.zeros(grid.n)
     np.add.at(rhs, tube.source, rate * tube.weight)
     unit_source = np.zeros_like(run.fractions)
-    unit_source[:, [b.name for b in run.protocol.batches].index(inj.batch)] = rhs
+    batch = [b.name for b in run.protocol.batches].index(inj.batch)
+    unit_source[:, batch] = rhs
+    run.active[batch] = True
     done = 0.0
     last_dt = 0.0
     since = c.pressure_every  # transport steps since the last pressure solve
     moved = 0.0  # front motion since then: sum of step / shortest filling time
+    filling: tuple[float, float] | None = None  # of the present fill under the present fluxes
     try:
         while done < duration * (1 - 1e-12):
             if run.steps >= c.max_steps:
@@ -726,27 +759,22 @@ def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
             remaining = duration - done
             if since >= c.pressure_every or moved >= c.pressure_courant:
                 t_mid = inj.start_s + done + 0.5 * min(last_dt or remaining, remaining)
-                _, state, run.p, fluxes, order = _pressure(
-                    solver, run.protocol, run.ages, t_mid, run.fractions, blocked, rhs, run.p,
-                    run.marrow, c.plug,
-                )  # fmt: skip
-                flow = _CellFlow.of(grid, fluxes, state)
-                since, moved = 0, 0.0
+                system, state, run.p = _pressure(run, t_mid, blocked, rhs)
+                flow = _CellFlow.of(run, system, run.p, state)
+                since, moved, filling = 0, 0.0, None
                 at_tube = _kernels.dot(tube.weight, run.p[tube.source])
                 if at_tube > c.limit_kpa * 1e3:
                     why = f"the pressure at the opening would exceed the limit of {c.limit_kpa:g} kPa ({at_tube / 1e3:.0f} kPa)"
                     run.stops.append(_stopped(k, inj, volume, why, done))
                     break
-            step, shortest = flow.courant(
-                grid, run.fractions, blocked, rhs, run.near_exit, c.courant, c.exit_courant
-            )
-            dt = min(remaining, c.max_step_s, step)
+            shortest, near = filling or flow.courant(run, blocked, rhs)
+            dt = min(remaining, c.max_step_s, c.courant * shortest, c.exit_courant * near)
             if remaining - dt < 1e-9 * duration:
                 dt = remaining
             fresh = since == 0
             while True:
-                new, out = flow.step(grid, order, run.fractions, blocked, unit_source, dt)
-                if float(_cement(new).max()) <= 1.0 + 1e-8 or dt < 1e-9 * duration:
+                step = flow.step(run, blocked, unit_source, rhs, dt, run.spare)
+                if step.largest <= 1.0 + 1e-8 or dt < 1e-9 * duration:
                     break
                 solver.rejected_steps += 1
                 if not fresh:  # first try the fluxes of the present fill
@@ -755,25 +783,27 @@ def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
                 dt *= 0.5
             if since >= c.pressure_every:
                 continue  # re-solve at the present fill, then retry the step
-            if watch is not None and _covered(new, watch, c.visible):
+            if watch is not None and _covered(step.fractions, watch, c.visible):
                 # stop when the exit shows covered, not at the end of the step
                 lo, hi = 0.0, dt
                 while hi - lo > 1e-3 * dt:
                     mid = 0.5 * (lo + hi)
-                    trial = flow.step(grid, order, run.fractions, blocked, unit_source, mid)
-                    if _covered(trial[0], watch, c.visible):
-                        hi, (new, out) = mid, trial
+                    spare = (np.zeros_like(run.fractions), np.zeros(grid.n))
+                    trial = flow.step(run, blocked, unit_source, rhs, mid, spare)
+                    if _covered(trial.fractions, watch, c.visible):
+                        hi, step = mid, trial
                     else:
                         lo = mid
                 dt = hi
             since += 1
             moved += dt / shortest
             run.steps += 1
-            run.fractions = new
+            run.accept(step)
+            filling = step.shortest, step.near
             last_dt = dt
             done = duration if dt == remaining else done + dt
             at_tube = _kernels.dot(tube.weight, run.p[tube.source])
-            run.books.record(grid, inj.start_s + done, rate * dt, out, new, at_tube)
+            run.books.record(grid, inj.start_s + done, rate * dt, step.out, step.in_body, at_tube)
             if watch is not None and _covered(run.fractions, watch, c.visible):
                 break
     except _NoWayOut:
