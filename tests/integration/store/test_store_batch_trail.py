@@ -29,6 +29,7 @@ from kypho.validation import validate
 
 ADMIN = "ada"
 
+
 def _write(store: Store, raw: pd.DataFrame, *, batch: bool) -> None:
     """Store ``raw``'s records with one ``create`` entry each, or one ``create_batch``."""
     checked = validate(raw, store.schema)
