@@ -400,8 +400,9 @@ def deidentify_trail(trail: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
     The values of variables declared ``phi: direct`` or ``phi: free_text``
     become ``"[removed]"`` (in a whole-record ``create``/``delete`` entry they
-    are left out); dates keep only their year; ages above 89 become ``"90+"``
-    (the rules of :func:`kypho.store.deidentify`, 45 CFR §164.514(b)(2), applied
+    are left out; a ``create_batch`` entry keeps only its outline: the columns,
+    the number of records and the first and last record id, not the records);
+    dates keep only their year; ages above 89 become ``"90+"`` (the rules of :func:`kypho.store.deidentify`, 45 CFR §164.514(b)(2), applied
     value by value since a trail entry has no operation date to count from). A
     value that is not readable JSON is shown as ``null``. The record ids
     (pseudonyms), users, reasons and hashes are kept.
@@ -426,6 +427,8 @@ def _deidentified_value(
 ) -> str | None:
     if text is None or (isinstance(text, float) and text != text):
         return None
+    if action == _BATCH:
+        return _batch_outline(str(text))
     if action not in ("create", "update", "delete"):
         return str(text)
     try:
@@ -445,6 +448,22 @@ def _deidentified_value(
     if not isinstance(name, str) or name in dropped:
         return dumps(REMOVED)
     return dumps(_safe_field(name, value, schema))
+
+
+#: :data:`kypho.store.batch.ACTION` (that module imports this one)
+_BATCH = "create_batch"
+
+
+def _batch_outline(text: str) -> str | None:
+    """A ``create_batch`` value without its records (the Parquet file, which holds
+    every identifier): the column names, count and first and last record id."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    return dumps({key: item for key, item in value.items() if key != "parquet"})
 
 
 def _safe_field(name: str, value: object, schema: Schema) -> object:
