@@ -60,7 +60,7 @@ def _vertebra(wall: str, center: float | None, size: float, threshold: float | N
     type=click.FloatRange(min=0.01, max=4.0),
     default=0.125,
     show_default=True,
-    help="Time-step control: cells the cement front may advance per step (1/32 of it at the exits).",
+    help="Time-step control: cells the cement front may advance per step (1/16 of it at the exits).",
 )
 @click.option(
     "--cement",
@@ -202,7 +202,7 @@ def compare(
     type=click.FloatRange(min=0.01, max=4.0),
     default=0.125,
     show_default=True,
-    help="Time-step control: cells the cement front may advance per step (1/32 of it at the exits).",
+    help="Time-step control: cells the cement front may advance per step (1/16 of it at the exits).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(

@@ -340,7 +340,18 @@ def within_factor(a: FloatArray, b: FloatArray, factor: float) -> bool:
 
 
 @_jit
-def flow_order(nx: int, fx: FloatArray, fy: FloatArray, order: IntArray, work: IntArray) -> int:
+def flow_order(
+    nx: int,
+    fx: FloatArray,
+    fy: FloatArray,
+    exit_out: FloatArray,
+    order: IntArray,
+    work: IntArray,
+    start: IntArray,
+    upwind: IntArray,
+    inflow: FloatArray,
+    outflow: FloatArray,
+) -> int:
     """Fill ``order`` with the cells such that every cell follows its upwind neighbours.
 
     A cell's upwind neighbours are those that send it a positive flux (``fx``,
@@ -348,9 +359,17 @@ def flow_order(nx: int, fx: FloatArray, fy: FloatArray, order: IntArray, work: I
     out: a cell is placed once all its upwind neighbours are, and the cells it
     frees are placed next, so the order runs down the flow in short chains of
     neighbouring cells (a sort by pressure jumps across the grid). ``work`` is
-    a buffer of ``2 N`` integers. Returns the number of cells placed: ``N``
-    unless the fluxes have a cycle (they cannot, being differences of one
-    pressure).
+    a buffer of ``2 N`` integers.
+
+    For the sweeps of :func:`transport`, the cell placed ``m``-th gets its
+    upwind neighbours ``upwind[start[m]:start[m + 1]]`` with the fluxes they
+    send it (``inflow``), in the order of :func:`upwind_sweep`'s sides, and in
+    ``outflow[m]`` its outflow (``exit_out`` plus every non-positive side flux
+    subtracted, in that order): the same sums as the sweep's. ``start`` holds
+    ``N + 1`` entries, ``upwind`` and ``inflow`` ``2 N`` (one per face at most).
+
+    Returns the number of cells placed: ``N`` unless the fluxes have a cycle
+    (they cannot, being differences of one pressure).
     """
     n = fx.size
     waiting = work[:n]
@@ -367,28 +386,41 @@ def flow_order(nx: int, fx: FloatArray, fy: FloatArray, order: IntArray, work: I
             stack[top] = k
             top += 1
     m = 0
+    e = 0
     while top > 0:
         top -= 1
         k = stack[top]
         order[m] = k
-        m += 1
+        start[m] = e
+        out = exit_out[k]
         for side in range(4):
-            down, f = _face(k, side, n, nx, fx, fy)
-            if down >= 0 and f < 0.0:  # the flux into k from down is negative: k feeds it
-                waiting[down] -= 1
-                if waiting[down] == 0:
-                    stack[top] = down
-                    top += 1
+            other, f = _face(k, side, n, nx, fx, fy)
+            if other < 0:
+                continue
+            if f > 0.0:
+                upwind[e] = other
+                inflow[e] = f
+                e += 1
+            else:
+                out -= f
+                if f < 0.0:  # k feeds ``other``
+                    waiting[other] -= 1
+                    if waiting[other] == 0:
+                        stack[top] = other
+                        top += 1
+        outflow[m] = out
+        m += 1
+    start[m] = e
     return m
 
 
 @_jit
 def transport(
     order: IntArray,
-    nx: int,
-    fx: FloatArray,
-    fy: FloatArray,
-    exit_out: FloatArray,
+    start: IntArray,
+    upwind: IntArray,
+    inflow: FloatArray,
+    outflow: FloatArray,
     pore: FloatArray,
     blocked: npt.NDArray[np.bool_],
     old: FloatArray,
@@ -403,13 +435,13 @@ def transport(
     """One implicit upwind step into ``new``, with what the time step needs of its result.
 
     The step of :func:`upwind_sweep` (``source`` here is the injection rate per
-    cell and batch, m³/s, times ``dt`` inside), in any ``order`` in which
-    every cell follows its upwind neighbours (:func:`flow_order`): the sums of
-    each cell are formed in the same order, so the result is the same bit for
-    bit. Only the batches marked ``active`` are computed: the columns of the
-    others must be 0 in ``old`` and ``new`` (a batch not yet injected holds no
-    cement anywhere and stays so). ``cement`` receives each cell's cement
-    fraction (its batches summed).
+    cell and batch, m³/s, times ``dt`` inside) in a flow order with its upwind
+    lists (:func:`flow_order`): every cell follows its upwind neighbours and
+    its sums are formed in the same order as the sweep's, so the result is the
+    same bit for bit. Only the batches marked ``active`` are computed: the
+    columns of the others must be 0 in ``old`` and ``new`` (a batch not yet
+    injected holds no cement anywhere and stays so). ``cement`` receives each
+    cell's cement fraction (its batches summed).
 
     Returns ``(largest cement fraction, cement volume in the body (m³),
     shortest filling time, shortest filling time near an exit)``: the last two
@@ -425,36 +457,28 @@ def transport(
     shortest_exit = np.inf
     for m in range(n):
         k = order[m]
+        c = 0.0
         if blocked[k]:
-            c = 0.0
             for b in range(nb):
                 new[k, b] = old[k, b]
                 c += old[k, b]
         else:
-            out = exit_out[k]
-            for b in range(nb):
-                if active[b]:
-                    new[k, b] = pore[k] * old[k, b] + source[k, b] * dt
-            inflow = rate[k]
-            for side in range(4):
-                up, f = _face(k, side, n, nx, fx, fy)
-                if up < 0:
-                    continue
-                if f > 0.0:
-                    for b in range(nb):
-                        if active[b]:
-                            new[k, b] += dt * f * new[up, b]
-                    inflow += f * cement[up]
-                else:
-                    out -= f
+            first, last = start[m], start[m + 1]
+            out = outflow[m]
             den = pore[k] + dt * out
-            c = 0.0
             for b in range(nb):
                 if active[b]:
-                    new[k, b] /= den
-                    c += new[k, b]
+                    v = pore[k] * old[k, b] + source[k, b] * dt
+                    for e in range(first, last):
+                        v += dt * inflow[e] * new[upwind[e], b]
+                    v /= den
+                    new[k, b] = v
+                    c += v
             if not c >= 0.5:
-                filling = inflow - out * c
+                fed = rate[k]
+                for e in range(first, last):
+                    fed += inflow[e] * cement[upwind[e]]
+                filling = fed - out * c
                 if filling > 0.0:
                     t = pore[k] * (1.0 - c) / filling
                     if t < shortest:

@@ -49,8 +49,6 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from kypho.simulate._kernels import cg_update, dot, matvec_into
-
 __all__ = ["Hierarchy", "vcycle"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -76,21 +74,27 @@ Levels = tuple[
 
 
 def _jit(fn: _F) -> _F:
-    return cast(_F, numba.njit(cache=True, nogil=True)(fn))
+    return cast(_F, numba.njit(cache=True, nogil=True, fastmath={"contract"})(fn))
+
+
+def _jit_sums(fn: _F) -> _F:
+    """:func:`_jit` for the vector loops with a sum: it may be reordered (vectorised)."""
+    return cast(_F, numba.njit(cache=True, nogil=True, fastmath={"contract", "reassoc"})(fn))
 
 
 @_jit
 def _isolated(a: FloatArray, g: int) -> bool:
     """Whether point ``g`` has no coupling (a cell the tube or a wall occupies: its row is its diagonal)."""
+    k = np.uint64(g)
     return bool(
-        a[g, 0] == 0.0
-        and a[g, 1] == 0.0
-        and a[g, 2] == 0.0
-        and a[g, 3] == 0.0
-        and a[g, 5] == 0.0
-        and a[g, 6] == 0.0
-        and a[g, 7] == 0.0
-        and a[g, 8] == 0.0
+        a[k, 0] == 0.0
+        and a[k, 1] == 0.0
+        and a[k, 2] == 0.0
+        and a[k, 3] == 0.0
+        and a[k, 5] == 0.0
+        and a[k, 6] == 0.0
+        and a[k, 7] == 0.0
+        and a[k, 8] == 0.0
     )
 
 
@@ -105,12 +109,14 @@ def _interpolation(
     points next to it to zero in the coarse correction. A fine point between it
     and a coupled coarse point takes the latter's value (the couplings towards
     the isolated side are lumped into the centre), so constants stay exact.
+    Indices are cast to unsigned before use (see :func:`_sweep5_from_zero`).
     """
+    u = np.uint64
     px = nx + 2
     pcx = ncx + 2
     for jc in range(ncy):
         for ic in range(ncx):
-            kc = oc + (jc + 1) * pcx + ic + 1
+            kc = u(oc + (jc + 1) * pcx + ic + 1)
             g0 = o + (2 * jc + 2) * px + 2 * ic + 2
             for m in range(9):
                 pw[kc, m] = 0.0
@@ -119,72 +125,70 @@ def _interpolation(
                 continue
             # the fine points on its x-line: their stencil collapsed (summed) in y
             for di in (-1, 1):
-                f = g0 + di
+                f = u(g0 + di)
                 centre = a[f, 1] + a[f, 4] + a[f, 7]
-                toward = a[f, 1 - di] + a[f, 4 - di] + a[f, 7 - di]
+                toward = a[f, u(1 - di)] + a[f, u(4 - di)] + a[f, u(7 - di)]
                 if _isolated(a, g0 + 2 * di):
-                    centre += a[f, 1 + di] + a[f, 4 + di] + a[f, 7 + di]
+                    centre += a[f, u(1 + di)] + a[f, u(4 + di)] + a[f, u(7 + di)]
                 if centre > 0.0:
-                    pw[kc, 4 + di] = -toward / centre
+                    pw[kc, u(4 + di)] = -toward / centre
             # on its y-line: collapsed in x
             for dj in (-1, 1):
-                f = g0 + dj * px
+                f = u(g0 + dj * px)
                 centre = a[f, 3] + a[f, 4] + a[f, 5]
-                toward = a[f, 3 - 3 * dj] + a[f, 4 - 3 * dj] + a[f, 5 - 3 * dj]
+                toward = a[f, u(3 - 3 * dj)] + a[f, u(4 - 3 * dj)] + a[f, u(5 - 3 * dj)]
                 if _isolated(a, g0 + 2 * dj * px):
-                    centre += a[f, 3 + 3 * dj] + a[f, 4 + 3 * dj] + a[f, 5 + 3 * dj]
+                    centre += a[f, u(3 + 3 * dj)] + a[f, u(4 + 3 * dj)] + a[f, u(5 + 3 * dj)]
                 if centre > 0.0:
-                    pw[kc, 4 + 3 * dj] = -toward / centre
+                    pw[kc, u(4 + 3 * dj)] = -toward / centre
             # the four corner points: from their own equation, the edge points known
             for dj in (-1, 1):
                 for di in (-1, 1):
-                    f = g0 + dj * px + di
+                    f = u(g0 + dj * px + di)
                     c = a[f, 4]
                     s = (
-                        a[f, 4 - 3 * dj - di]
-                        + a[f, 4 - 3 * dj] * pw[kc, 4 + di]
-                        + a[f, 4 - di] * pw[kc, 4 + 3 * dj]
+                        a[f, u(4 - 3 * dj - di)]
+                        + a[f, u(4 - 3 * dj)] * pw[kc, u(4 + di)]
+                        + a[f, u(4 - di)] * pw[kc, u(4 + 3 * dj)]
                     )
                     if c > 0.0:
-                        pw[kc, 4 + 3 * dj + di] = -s / c
+                        pw[kc, u(4 + 3 * dj + di)] = -s / c
 
 
 @_jit
 def _galerkin(a: FloatArray, o: int, nx: int, pw: FloatArray, oc: int, ncx: int, ncy: int) -> None:
     """The coarse operator ``Pᵀ A P`` (nine-point) into ``a`` at ``oc``."""
+    u = np.uint64
     px = nx + 2
     pcx = ncx + 2
-    ap = np.empty((5, 5))
+    ap = np.empty(25)  # A P e_J on the 5 × 5 fine points around J, row by row
     for jc in range(ncy):
         for ic in range(ncx):
             kc = oc + (jc + 1) * pcx + ic + 1
             g0 = o + (2 * jc + 2) * px + 2 * ic + 2
-            # A P e_J on the 5 × 5 fine points around J
-            ap[:, :] = 0.0
-            for gy in (-1, 0, 1):
-                for gx in (-1, 0, 1):
-                    w = pw[kc, 4 + 3 * gy + gx]
+            ap[:] = 0.0
+            for gy in range(-1, 2):
+                for gx in range(-1, 2):
+                    w = pw[u(kc), u(4 + 3 * gy + gx)]
                     if w == 0.0:
                         continue
-                    g = g0 + gy * px + gx
-                    for fy in (-1, 0, 1):
-                        for fx in (-1, 0, 1):
-                            ap[gy + fy + 2, gx + fx + 2] += a[g, 4 + 3 * fy + fx] * w
+                    g = u(g0 + gy * px + gx)
+                    centre = 5 * gy + gx + 12
+                    for fy in range(-1, 2):
+                        for fx in range(-1, 2):
+                            ap[u(centre + 5 * fy + fx)] += a[g, u(4 + 3 * fy + fx)] * w
             # row I = J - d of the coarse operator: its entry towards J
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    ki = kc - dy * pcx - dx
+            for dy in range(-1, 2):
+                for dx in range(-1, 2):
+                    ki = u(kc - dy * pcx - dx)
                     s = 0.0
-                    for fy in (-1, 0, 1):
-                        ry = fy - 2 * dy + 2
-                        if ry < 0 or ry > 4:
-                            continue
-                        for fx in (-1, 0, 1):
-                            rx = fx - 2 * dx + 2
-                            if rx < 0 or rx > 4:
-                                continue
-                            s += pw[ki, 4 + 3 * fy + fx] * ap[ry, rx]
-                    a[ki, 4 + 3 * dy + dx] = s
+                    for fy in range(max(-1, 2 * dy - 2), min(1, 2 * dy + 2) + 1):
+                        for fx in range(max(-1, 2 * dx - 2), min(1, 2 * dx + 2) + 1):
+                            s += (
+                                pw[ki, u(4 + 3 * fy + fx)]
+                                * ap[u(5 * (fy - 2 * dy) + fx - 2 * dx + 12)]
+                            )
+                    a[ki, u(4 + 3 * dy + dx)] = s
 
 
 @_jit
@@ -293,7 +297,8 @@ class Hierarchy:
         self._factor = np.zeros((nc, nc))
         self._west, self._south = np.zeros(fine), np.zeros(fine)
         self._work = np.zeros((3, total))
-        self._vectors = np.zeros((4, self.nx * self.ny))
+        self._vectors = np.zeros((6, fine))
+        self._matrix = np.zeros((3, fine))
         self._levels: Levels = (
             self.nxs, self.nys, self.offsets, self._a, self._dinv, self._pw, self._factor,
             self._west, self._south, self._work,
@@ -339,157 +344,195 @@ class Hierarchy:
         true residual if it does not hold). Returns ``(x, iterations, relative
         residual)``.
         """
-        return _pcg(self._levels, (diag, ax, ay), b, x0, (rtol, maxiter), self._vectors)
+        return _pcg(
+            self._levels, (diag, ax, ay), b, x0, (rtol, maxiter), self._vectors, self._matrix
+        )
 
 
 @_jit
-def _smooth(lv: Levels, level: int, x: FloatArray, b: FloatArray, forward: bool) -> None:
-    """One Gauss–Seidel sweep of level ``level``, in natural order or reversed.
-
-    The point just updated is carried in a register (``prev``), so that the
-    recurrence along the row is one multiply-add long.
-    """
-    a, dinv = lv[3], lv[4]
-    o, nx, ny = lv[2][level], lv[0][level], lv[1][level]
-    px = nx + 2
-    step = 1 if forward else -1
-    behind = 3 if forward else 5  # the entry towards the point updated just before
-    ahead = 8 - behind
-    for jj in range(ny):
-        row = o + (jj + 1 if forward else ny - jj) * px
-        prev = 0.0
-        for ii in range(nx):
-            g = row + (ii + 1 if forward else nx - ii)
-            t = (
-                b[g]
-                - a[g, 0] * x[g - px - 1]
-                - a[g, 1] * x[g - px]
-                - a[g, 2] * x[g - px + 1]
-                - a[g, ahead] * x[g + step]
-                - a[g, 6] * x[g + px - 1]
-                - a[g, 7] * x[g + px]
-                - a[g, 8] * x[g + px + 1]
-            ) * dinv[g]
-            prev = t - a[g, behind] * dinv[g] * prev
-            x[g] = prev
-
-
-@_jit
-def _smooth5(lv: Levels, x: FloatArray, b: FloatArray, forward: bool) -> None:
-    """:func:`_smooth` on the finest level, whose stencil is five-point."""
-    dinv, west, south = lv[4], lv[7], lv[8]
-    nx, ny = lv[0][0], lv[1][0]
-    px = nx + 2
-    step = 1 if forward else -1
-    east = 1 if forward else 0  # west[g + 1] couples g with g + 1
-    for jj in range(ny):
-        row = (jj + 1 if forward else ny - jj) * px
-        prev = 0.0  # x of the point before, kept out of memory: the sweep's recurrence
-        for ii in range(nx):
-            g = row + (ii + 1 if forward else nx - ii)
-            t = (
-                b[g]
-                - west[g + east] * x[g + step]
-                - south[g] * x[g - px]
-                - south[g + px] * x[g + px]
-            ) * dinv[g]
-            prev = t - west[g + 1 - east] * dinv[g] * prev
-            x[g] = prev
-
-
-@_jit
-def _first_sweep5(lv: Levels, x: FloatArray, b: FloatArray, r: FloatArray) -> None:
-    """The forward sweep of :func:`_smooth5` from ``x = 0``, then the residual ``r = b − A x``.
+def _sweep5_from_zero(
+    dinv: FloatArray,
+    west: FloatArray,
+    south: FloatArray,
+    nx: int,
+    ny: int,
+    x: FloatArray,
+    b: FloatArray,
+    r: FloatArray,
+) -> None:
+    """Forward Gauss–Seidel on the finest level from ``x = 0``, then ``r = b − A x``.
 
     From zero, the sweep need not read the points not yet updated (they are
     0), and each point's equation held exactly when it was updated, so its
     residual is what the later updates of its east and north neighbours
     changed: two terms instead of five (and ``x`` need not be cleared first).
+    The point just updated is carried in a register (``prev``): the sweep's
+    recurrence along the row is one multiply-add long. Indices are unsigned
+    here and below: with signed ones numba adds a test for negative
+    (wrap-around) indices to every access, which costs 2–8 times the arithmetic
+    and keeps the loops from being vectorised.
     """
-    dinv, west, south = lv[4], lv[7], lv[8]
-    nx, ny = lv[0][0], lv[1][0]
-    px = nx + 2
+    one, px, last = np.uint64(1), np.uint64(nx + 2), np.uint64(nx + 1)
     for j in range(1, ny + 1):
-        row = j * px
+        row = np.uint64(j) * px
         prev = 0.0
-        for i in range(1, nx + 1):
+        for i in range(one, last):
             g = row + i
-            t = (b[g] - south[g] * x[g - px]) * dinv[g]
-            prev = t - west[g] * dinv[g] * prev
+            prev = (b[g] - south[g] * x[g - px]) * dinv[g] - west[g] * dinv[g] * prev
             x[g] = prev
     for j in range(1, ny + 1):
-        row = j * px
-        for i in range(1, nx + 1):
+        row = np.uint64(j) * px
+        for i in range(one, last):
             g = row + i
-            r[g] = -west[g + 1] * x[g + 1] - south[g + px] * x[g + px]
+            r[g] = -west[g + one] * x[g + one] - south[g + px] * x[g + px]
 
 
 @_jit
-def _first_sweep(lv: Levels, level: int, x: FloatArray, b: FloatArray, r: FloatArray) -> None:
-    """:func:`_first_sweep5` on a coarse level (nine-point)."""
-    a, dinv = lv[3], lv[4]
-    o, nx, ny = lv[2][level], lv[0][level], lv[1][level]
-    px = nx + 2
-    for j in range(1, ny + 1):
-        row = o + j * px
+def _sweep5_back(
+    dinv: FloatArray,
+    west: FloatArray,
+    south: FloatArray,
+    nx: int,
+    ny: int,
+    x: FloatArray,
+    b: FloatArray,
+) -> float:
+    """Backward Gauss–Seidel on the finest level (five-point); returns ``b · x`` after it.
+
+    ``b · x`` is CG's ``r · z`` when ``b`` is the residual and this the
+    V-cycle's last pass (summed here, while ``x`` is in registers).
+    """
+    one, px = np.uint64(1), np.uint64(nx + 2)
+    bx = 0.0
+    for j in range(ny, 0, -1):
+        row = np.uint64(j) * px
         prev = 0.0
-        for i in range(1, nx + 1):
+        for i in range(nx, 0, -1):
+            g = row + np.uint64(i)
+            prev = (
+                b[g] - west[g] * x[g - one] - south[g] * x[g - px] - south[g + px] * x[g + px]
+            ) * dinv[g] - west[g + one] * dinv[g] * prev
+            x[g] = prev
+            bx += b[g] * prev
+    return bx
+
+
+@_jit
+def _sweep_from_zero(
+    a: FloatArray,
+    dinv: FloatArray,
+    o: int,
+    nx: int,
+    ny: int,
+    x: FloatArray,
+    b: FloatArray,
+    r: FloatArray,
+) -> None:
+    """:func:`_sweep5_from_zero` on a coarse level (nine-point, starting at ``o``)."""
+    one, px, last = np.uint64(1), np.uint64(nx + 2), np.uint64(nx + 1)
+    for j in range(1, ny + 1):
+        row = np.uint64(o + j * (nx + 2))
+        prev = 0.0
+        for i in range(one, last):
             g = row + i
-            t = (
-                b[g] - a[g, 0] * x[g - px - 1] - a[g, 1] * x[g - px] - a[g, 2] * x[g - px + 1]
-            ) * dinv[g]
-            prev = t - a[g, 3] * dinv[g] * prev
+            s = px + one
+            prev = (
+                b[g] - a[g, 0] * x[g - s] - a[g, 1] * x[g - px] - a[g, 2] * x[g - px + one]
+            ) * dinv[g] - a[g, 3] * dinv[g] * prev
             x[g] = prev
     for j in range(1, ny + 1):
-        row = o + j * px
-        for i in range(1, nx + 1):
+        row = np.uint64(o + j * (nx + 2))
+        for i in range(one, last):
             g = row + i
             r[g] = -(
-                a[g, 5] * x[g + 1]
-                + a[g, 6] * x[g + px - 1]
+                a[g, 5] * x[g + one]
+                + a[g, 6] * x[g + px - one]
                 + a[g, 7] * x[g + px]
-                + a[g, 8] * x[g + px + 1]
+                + a[g, 8] * x[g + px + one]
             )
 
 
 @_jit
-def vcycle(lv: Levels, r: FloatArray, z: FloatArray) -> None:
-    """``z = M⁻¹ r``: one symmetric V-cycle from a zero guess.
+def _sweep_back(
+    a: FloatArray, dinv: FloatArray, o: int, nx: int, ny: int, x: FloatArray, b: FloatArray
+) -> None:
+    """Backward Gauss–Seidel on a coarse level (nine-point, starting at ``o``)."""
+    one, px = np.uint64(1), np.uint64(nx + 2)
+    s = px + one
+    for j in range(ny, 0, -1):
+        row = np.uint64(o + j * (nx + 2))
+        prev = 0.0
+        for i in range(nx, 0, -1):
+            g = row + np.uint64(i)
+            prev = (
+                b[g]
+                - a[g, 0] * x[g - s]
+                - a[g, 1] * x[g - px]
+                - a[g, 2] * x[g - px + one]
+                - a[g, 3] * x[g - one]
+                - a[g, 6] * x[g + px - one]
+                - a[g, 7] * x[g + px]
+                - a[g, 8] * x[g + s]
+            ) * dinv[g] - a[g, 5] * dinv[g] * prev
+            x[g] = prev
 
-    The work vectors must be zero on the rings (only their insides are written:
-    each level's ``x`` by its first sweep, which reads no point before writing it).
-    """
-    nxs, nys, offsets, pw, factor, work = lv[0], lv[1], lv[2], lv[5], lv[6], lv[9]
-    work_x, work_b, work_r = work[0], work[1], work[2]
-    levels = nxs.size
-    nx0, ny0 = nxs[0], nys[0]
-    for j in range(ny0):
-        for i in range(nx0):
-            work_b[(j + 1) * (nx0 + 2) + i + 1] = r[j * nx0 + i]
-    for level in range(levels - 1):
-        o, oc = offsets[level], offsets[level + 1]
-        nx, cx, cy = nxs[level], nxs[level + 1], nys[level + 1]
-        px, pcx = nx + 2, cx + 2
-        if level == 0:
-            _first_sweep5(lv, work_x, work_b, work_r)
-        else:
-            _first_sweep(lv, level, work_x, work_b, work_r)
-        for jc in range(cy):
-            for ic in range(cx):
-                kc = oc + (jc + 1) * pcx + ic + 1
-                g0 = o + (2 * jc + 2) * px + 2 * ic + 2
-                s = 0.0
-                for fj in (-1, 0, 1):
-                    for fi in (-1, 0, 1):
-                        s += pw[kc, 4 + 3 * fj + fi] * work_r[g0 + fj * px + fi]
-                work_b[kc] = s
-    # the coarsest level: forward and back substitution with the Cholesky factor
-    o = offsets[levels - 1]
-    cx, cy = nxs[levels - 1], nys[levels - 1]
+
+@_jit
+def _restrict(
+    pw: FloatArray, o: int, nx: int, r: FloatArray, oc: int, cx: int, cy: int, bc: FloatArray
+) -> None:
+    """``bc = Pᵀ r``: each coarse point's weighted sum of the residual on its 3 × 3 fine points."""
+    one, two, px = np.uint64(1), np.uint64(2), np.uint64(nx + 2)
+    for jc in range(cy):
+        kc = np.uint64(oc + (jc + 1) * (cx + 2) + 1)
+        g = np.uint64(o + (2 * jc + 2) * (nx + 2) + 2)
+        for _ in range(cx):
+            bc[kc] = (
+                pw[kc, 0] * r[g - px - one]
+                + pw[kc, 1] * r[g - px]
+                + pw[kc, 2] * r[g - px + one]
+                + pw[kc, 3] * r[g - one]
+                + pw[kc, 4] * r[g]
+                + pw[kc, 5] * r[g + one]
+                + pw[kc, 6] * r[g + px - one]
+                + pw[kc, 7] * r[g + px]
+                + pw[kc, 8] * r[g + px + one]
+            )
+            kc += one
+            g += two
+
+
+@_jit
+def _prolong(
+    pw: FloatArray, oc: int, cx: int, cy: int, xc: FloatArray, o: int, nx: int, x: FloatArray
+) -> None:
+    """``x += P xc``: each coarse point's correction spread over its 3 × 3 fine points."""
+    one, two, px = np.uint64(1), np.uint64(2), np.uint64(nx + 2)
+    for jc in range(cy):
+        kc = np.uint64(oc + (jc + 1) * (cx + 2) + 1)
+        g = np.uint64(o + (2 * jc + 2) * (nx + 2) + 2)
+        for _ in range(cx):
+            v = xc[kc]
+            x[g - px - one] += pw[kc, 0] * v
+            x[g - px] += pw[kc, 1] * v
+            x[g - px + one] += pw[kc, 2] * v
+            x[g - one] += pw[kc, 3] * v
+            x[g] += pw[kc, 4] * v
+            x[g + one] += pw[kc, 5] * v
+            x[g + px - one] += pw[kc, 6] * v
+            x[g + px] += pw[kc, 7] * v
+            x[g + px + one] += pw[kc, 8] * v
+            kc += one
+            g += two
+
+
+@_jit
+def _coarsest(factor: FloatArray, o: int, cx: int, cy: int, b: FloatArray, x: FloatArray) -> None:
+    """``x = A⁻¹ b`` on the coarsest level (at ``o``): substitution with its Cholesky factor."""
     nc = cx * cy
     y = np.empty(nc)
     for k in range(nc):
-        s = work_b[o + (k // cx + 1) * (cx + 2) + k % cx + 1]
+        s = b[o + (k // cx + 1) * (cx + 2) + k % cx + 1]
         for m in range(k):
             s -= factor[k, m] * y[m]
         y[k] = s / factor[k, k]
@@ -499,26 +542,159 @@ def vcycle(lv: Levels, r: FloatArray, z: FloatArray) -> None:
             s -= factor[m, k] * y[m]
         y[k] = s / factor[k, k]
     for k in range(nc):
-        work_x[o + (k // cx + 1) * (cx + 2) + k % cx + 1] = y[k]
-    for level in range(levels - 2, -1, -1):
-        o, oc = offsets[level], offsets[level + 1]
-        nx, cx, cy = nxs[level], nxs[level + 1], nys[level + 1]
-        px, pcx = nx + 2, cx + 2
-        for jc in range(cy):
-            for ic in range(cx):
-                kc = oc + (jc + 1) * pcx + ic + 1
-                g0 = o + (2 * jc + 2) * px + 2 * ic + 2
-                v = work_x[kc]
-                for fj in (-1, 0, 1):
-                    for fi in (-1, 0, 1):
-                        work_x[g0 + fj * px + fi] += pw[kc, 4 + 3 * fj + fi] * v
-        if level == 0:
-            _smooth5(lv, work_x, work_b, False)
-        else:
-            _smooth(lv, level, work_x, work_b, False)
-    for j in range(ny0):
-        for i in range(nx0):
-            z[j * nx0 + i] = work_x[(j + 1) * (nx0 + 2) + i + 1]
+        x[o + (k // cx + 1) * (cx + 2) + k % cx + 1] = y[k]
+
+
+@_jit
+def _vcycle_padded(lv: Levels, r: FloatArray, z: FloatArray) -> float:
+    """``z = M⁻¹ r`` on the finest level's padded layout; returns ``r · z``.
+
+    ``z``'s ring must be zero (only its inside is written); the finest level's
+    first sweep writes every inner point before reading it.
+    """
+    nxs, nys, offsets, a, dinv, pw, factor, west, south, work = lv
+    wx, wb, wr = work[0], work[1], work[2]
+    levels = nxs.size
+    nx0, ny0 = nxs[0], nys[0]
+    if levels == 1:
+        _coarsest(factor, 0, nx0, ny0, r, z)
+        rz = 0.0
+        for g in range(offsets[1]):
+            rz += r[g] * z[g]
+        return rz
+    _sweep5_from_zero(dinv, west, south, nx0, ny0, z, r, wr)
+    _restrict(pw, 0, nx0, wr, offsets[1], nxs[1], nys[1], wb)
+    for level in range(1, levels - 1):
+        o = offsets[level]
+        _sweep_from_zero(a, dinv, o, nxs[level], nys[level], wx, wb, wr)
+        _restrict(pw, o, nxs[level], wr, offsets[level + 1], nxs[level + 1], nys[level + 1], wb)
+    last = levels - 1
+    _coarsest(factor, offsets[last], nxs[last], nys[last], wb, wx)
+    for level in range(levels - 2, 0, -1):
+        o = offsets[level]
+        _prolong(pw, offsets[level + 1], nxs[level + 1], nys[level + 1], wx, o, nxs[level], wx)
+        _sweep_back(a, dinv, o, nxs[level], nys[level], wx, wb)
+    _prolong(pw, offsets[1], nxs[1], nys[1], wx, 0, nx0, z)
+    return _sweep5_back(dinv, west, south, nx0, ny0, z, r)
+
+
+@_jit
+def vcycle(lv: Levels, r: FloatArray, z: FloatArray) -> None:
+    """``z = M⁻¹ r``: one symmetric V-cycle from a zero guess (``r``, ``z`` cell-ordered).
+
+    Forward Gauss–Seidel on each level on the way down, the coarsest solved
+    exactly, backward Gauss–Seidel on the way up: ``M⁻¹`` is symmetric positive
+    definite.
+    """
+    nx, ny = lv[0][0], lv[1][0]
+    rp = np.zeros(lv[2][1])
+    zp = np.zeros(lv[2][1])
+    _pad(r, nx, ny, rp)
+    _vcycle_padded(lv, rp, zp)
+    _unpad(zp, nx, ny, z)
+
+
+@_jit
+def _pad(v: FloatArray, nx: int, ny: int, out: FloatArray) -> None:
+    """Cell-ordered ``v`` into the inside of the padded ``out`` (its ring left as it is)."""
+    for j in range(ny):
+        for i in range(nx):
+            out[(j + 1) * (nx + 2) + i + 1] = v[j * nx + i]
+
+
+@_jit
+def _unpad(v: FloatArray, nx: int, ny: int, out: FloatArray) -> None:
+    """The inside of the padded ``v`` into cell-ordered ``out``."""
+    for j in range(ny):
+        for i in range(nx):
+            out[j * nx + i] = v[(j + 1) * (nx + 2) + i + 1]
+
+
+@_jit
+def _pad_matrix(
+    diag: FloatArray, ax: FloatArray, ay: FloatArray, nx: int, ny: int, m: FloatArray
+) -> None:
+    """The matrix ``(diag, −ax, −ay)`` as padded rows ``m[0]`` (diagonal), ``m[1]``
+    (coupling with the west neighbour) and ``m[2]`` (with the south one), rings zero."""
+    px = nx + 2
+    for j in range(ny):
+        for i in range(nx):
+            k = j * nx + i
+            g = (j + 1) * px + i + 1
+            m[0, g] = diag[k]
+            if i + 1 < nx:
+                m[1, g + 1] = -ax[k]
+            if j + 1 < ny:
+                m[2, g + px] = -ay[k]
+
+
+@_jit_sums
+def _apply(m: FloatArray, nx: int, ny: int, v: FloatArray, out: FloatArray, j: int) -> float:
+    """Row ``j`` of ``out = A v`` (padded layout); returns that row's ``v · out``."""
+    one, px = np.uint64(1), np.uint64(nx + 2)
+    md, mw, ms = m[0], m[1], m[2]
+    row = np.uint64(j) * px
+    s = 0.0
+    for i in range(one, np.uint64(nx + 1)):
+        g = row + i
+        t = (
+            md[g] * v[g]
+            + mw[g] * v[g - one]
+            + mw[g + one] * v[g + one]
+            + ms[g] * v[g - px]
+            + ms[g + px] * v[g + px]
+        )
+        out[g] = t
+        s += v[g] * t
+    return s
+
+
+@_jit_sums
+def _residual(
+    m: FloatArray, nx: int, ny: int, b: FloatArray, x: FloatArray, ax: FloatArray, r: FloatArray
+) -> float:
+    """``r = b − A x`` (padded); returns ``‖r‖²``."""
+    for j in range(1, ny + 1):
+        _apply(m, nx, ny, x, ax, j)
+    rr = 0.0
+    for g in range(b.size):
+        r[g] = b[g] - ax[g]
+        rr += r[g] * r[g]
+    return rr
+
+
+@_jit_sums
+def _update(x: FloatArray, r: FloatArray, d: FloatArray, ad: FloatArray, alpha: float) -> float:
+    """``x += α d``, ``r −= α A d``; returns ``‖r‖²``."""
+    rr = 0.0
+    for g in range(x.size):
+        x[g] += alpha * d[g]
+        r[g] -= alpha * ad[g]
+        rr += r[g] * r[g]
+    return rr
+
+
+@_jit_sums
+def _direction(
+    m: FloatArray,
+    nx: int,
+    ny: int,
+    z: FloatArray,
+    beta: float,
+    d: FloatArray,
+    ad: FloatArray,
+) -> float:
+    """``d = z + β d``, then ``ad = A d``, in one pass a row behind; returns ``d · A d``."""
+    px = nx + 2
+    dad = 0.0
+    for j in range(1, ny + 2):
+        if j <= ny:
+            row = j * px
+            for i in range(1, nx + 1):
+                d[row + i] = z[row + i] + beta * d[row + i]
+        if j >= 2:
+            dad += _apply(m, nx, ny, d, ad, j - 1)
+    return dad
 
 
 @_jit
@@ -529,56 +705,49 @@ def _pcg(
     x0: FloatArray,
     tolerance: tuple[float, int],
     vectors: FloatArray,
+    m: FloatArray,
 ) -> tuple[FloatArray, int, float]:
     """:meth:`Hierarchy.solve`, compiled (``matrix``: ``(diag, ax, ay)``; ``tolerance``:
-    ``(rtol, maxiter)``)."""
+    ``(rtol, maxiter)``; ``vectors`` and ``m``: padded work arrays, rings zero)."""
     diag, ax, ay = matrix
     rtol, maxiter = tolerance
-    nx = lv[0][0]
+    nx, ny = lv[0][0], lv[1][0]
     n = b.size
-    r, ad, z, d = vectors[0], vectors[1], vectors[2], vectors[3]
-    x = x0.copy()
+    bp, x, r, z, d, ad = vectors[0], vectors[1], vectors[2], vectors[3], vectors[4], vectors[5]
+    _pad_matrix(diag, ax, ay, nx, ny, m)
+    _pad(b, nx, ny, bp)
+    _pad(x0, nx, ny, x)
     bnorm = 0.0
     for k in range(n):  # not np.dot: a BLAS call here costs more than the loop
         bnorm += b[k] * b[k]
     bnorm = np.sqrt(bnorm)
+    out = np.empty(n)
     if bnorm == 0.0:
-        return np.zeros(n), 0, 0.0
-    matvec_into(diag, ax, ay, nx, x, ad)
-    xb = 0.0
+        out[:] = 0.0
+        return out, 0, 0.0
     xax = 0.0
-    for k in range(n):
-        xb += x[k] * b[k]
-        xax += x[k] * ad[k]
+    for j in range(1, ny + 1):
+        xax += _apply(m, nx, ny, x, ad, j)
+    xb = 0.0
+    for g in range(bp.size):
+        xb += x[g] * bp[g]
     if xax > 0.0 and xb > 0.0:
         scale = xb / xax
-        for k in range(n):
-            x[k] *= scale
+        for g in range(x.size):
+            x[g] *= scale
     it = 0
     while True:
-        matvec_into(diag, ax, ay, nx, x, ad)
-        rr = 0.0
-        for k in range(n):
-            r[k] = b[k] - ad[k]
-            rr += r[k] * r[k]
+        rr = _residual(m, nx, ny, bp, x, ad, r)
         if np.sqrt(rr) <= rtol * bnorm or it >= maxiter:
-            return x, it, np.sqrt(rr) / bnorm
-        vcycle(lv, r, z)
-        rz = 0.0
-        for k in range(n):
-            d[k] = z[k]
-            rz += r[k] * z[k]
+            _unpad(x, nx, ny, out)
+            return out, it, np.sqrt(rr) / bnorm
+        rz = _vcycle_padded(lv, r, z)
+        dad = _direction(m, nx, ny, z, 0.0, d, ad)
         while it < maxiter:
             it += 1
-            matvec_into(diag, ax, ay, nx, d, ad)
-            rr = cg_update(x, r, d, ad, rz / dot(d, ad))
+            rr = _update(x, r, d, ad, rz / dad)
             if np.sqrt(rr) <= rtol * bnorm:
                 break
-            vcycle(lv, r, z)
-            rz_new = 0.0
-            for k in range(n):
-                rz_new += r[k] * z[k]
-            beta = rz_new / rz
-            for k in range(n):
-                d[k] = z[k] + beta * d[k]
+            rz_new = _vcycle_padded(lv, r, z)
+            dad = _direction(m, nx, ny, z, rz_new / rz, d, ad)
             rz = rz_new

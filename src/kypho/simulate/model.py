@@ -347,8 +347,10 @@ class _CellFlow:
     ``fx[k]``: flux from ``k`` to ``k + 1``; ``fy[k]``: from ``k`` to
     ``k + nx``; ``exit_face``: each exit face's cement outflow (0 where it
     holds its cement); ``exit_cell``: their sum per cell; ``order``: the cells
-    in an order in which every cell follows its upwind neighbours. ``fx``,
-    ``fy`` and ``order`` are the run's buffers, overwritten by the next solve.
+    in an order in which every cell follows its upwind neighbours, with their
+    upwind lists (``start``, ``upwind``, ``inflow``, ``outflow``: see
+    :func:`kypho.simulate._kernels.flow_order`). All but ``exit_face`` are
+    the run's buffers, overwritten by the next solve.
     """
 
     fx: FloatArray
@@ -356,6 +358,10 @@ class _CellFlow:
     exit_face: FloatArray
     exit_cell: FloatArray
     order: IntArray
+    start: IntArray
+    upwind: IntArray
+    inflow: FloatArray
+    outflow: FloatArray
 
     @classmethod
     def of(
@@ -366,16 +372,20 @@ class _CellFlow:
         cement_open: BoolArray,
     ) -> _CellFlow:
         grid = run.grid
-        fx, fy, order = run.fx, run.fy, run.order
+        fx, fy = run.fx, run.fy
         _kernels.cell_fluxes_into(grid.nx, system.ax, system.ay, p, fx, fy)
-        if _kernels.flow_order(grid.nx, fx, fy, order, run.order_work) != grid.n:
-            raise SimulationError(
-                "the fluxes of a pressure solve form a cycle (a bug: please report it)"
-            )
         exit_flux = system.te * (p[grid.boundary.cell] - system.pe)
         face = np.where(cement_open, np.maximum(exit_flux, 0.0), 0.0)
         cell = np.bincount(grid.boundary.cell, face, grid.n).astype(np.float64)
-        return cls(fx, fy, face, cell, order)
+        lists = run.order, run.start, run.upwind, run.inflow, run.outflow
+        if (
+            _kernels.flow_order(grid.nx, fx, fy, cell, lists[0], run.order_work, *lists[1:])
+            < grid.n
+        ):
+            raise SimulationError(
+                "the fluxes of a pressure solve form a cycle (a bug: please report it)"
+            )
+        return cls(fx, fy, face, cell, *lists)
 
     def step(
         self,
@@ -391,7 +401,7 @@ class _CellFlow:
         grid = run.grid
         new, cement = into
         largest, in_body, shortest, near = _kernels.transport(
-            self.order, grid.nx, self.fx, self.fy, self.exit_cell, grid.pore, blocked,
+            self.order, self.start, self.upwind, self.inflow, self.outflow, grid.pore, blocked,
             run.fractions, source, dt, run.active, rate, run.near_exit, new, cement,
         )  # fmt: skip
         out = dt * self.exit_face[:, None] * new[grid.boundary.cell]
@@ -427,9 +437,9 @@ def _near_exits(grid: Grid) -> BoolArray:
     return out.ravel()
 
 
-def _covered(fractions: FloatArray, cells: IntArray, visible: float) -> bool:
-    """Whether every one of ``cells`` shows cement on the films (fraction ≥ ``visible``)."""
-    return bool(float(fractions[cells].sum(axis=1).min()) >= visible)
+def _covered(cement: FloatArray, cells: IntArray, visible: float) -> bool:
+    """Whether every one of ``cells`` shows cement on the films (``cement`` ≥ ``visible``)."""
+    return bool(float(cement[cells].min()) >= visible)
 
 
 class _NoWayOut(Exception):
@@ -510,7 +520,7 @@ def simulate(
         shrinks with the cells (the scheme converges as the grid is refined).
     exit_courant
         The same control for the cells of the exits that can pass cement and
-        their neighbours, where the leak is decided (default ``courant / 32``:
+        their neighbours, where the leak is decided (default ``courant / 16``:
         the front crosses an exit in small steps, the bulk in long ones).
     pressure_courant, pressure_every
         The pressure is solved again once the front has moved about
@@ -573,7 +583,7 @@ def simulate(
         ny = max(4, round(nx * vertebra.height_mm / vertebra.depth_mm))
     control = _Control(
         courant=courant,
-        exit_courant=courant / 32 if exit_courant is None else exit_courant,
+        exit_courant=courant / 16 if exit_courant is None else exit_courant,
         pressure_courant=2 * courant if pressure_courant is None else pressure_courant,
         pressure_every=pressure_every,
         max_step_s=max_step_s,
@@ -703,6 +713,9 @@ class _Run:
         self.fx, self.fy = np.empty(n), np.empty(n)
         self.order = np.empty(n, dtype=np.int64)
         self.order_work = np.empty(2 * n, dtype=np.int64)
+        self.start = np.empty(n + 1, dtype=np.int64)
+        self.upwind = np.empty(2 * n, dtype=np.int64)
+        self.inflow, self.outflow = np.empty(2 * n), np.empty(n)
 
     def accept(self, advance: _Advance) -> None:
         """Take ``advance``'s fill as the run's; its buffers' former holder becomes the spare."""
@@ -783,14 +796,14 @@ def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
                 dt *= 0.5
             if since >= c.pressure_every:
                 continue  # re-solve at the present fill, then retry the step
-            if watch is not None and _covered(step.fractions, watch, c.visible):
+            if watch is not None and _covered(step.cement, watch, c.visible):
                 # stop when the exit shows covered, not at the end of the step
                 lo, hi = 0.0, dt
                 while hi - lo > 1e-3 * dt:
                     mid = 0.5 * (lo + hi)
                     spare = (np.zeros_like(run.fractions), np.zeros(grid.n))
                     trial = flow.step(run, blocked, unit_source, rhs, mid, spare)
-                    if _covered(trial.fractions, watch, c.visible):
+                    if _covered(trial.cement, watch, c.visible):
                         hi, step = mid, trial
                     else:
                         lo = mid
@@ -802,9 +815,8 @@ def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
             filling = step.shortest, step.near
             last_dt = dt
             done = duration if dt == remaining else done + dt
-            at_tube = _kernels.dot(tube.weight, run.p[tube.source])
             run.books.record(grid, inj.start_s + done, rate * dt, step.out, step.in_body, at_tube)
-            if watch is not None and _covered(run.fractions, watch, c.visible):
+            if watch is not None and _covered(run.cement, watch, c.visible):
                 break
     except _NoWayOut:
         why = "every exit is plugged or holds its cement, so the displaced marrow has no way out"

@@ -175,17 +175,21 @@ def _unyielding(v: Vertebra) -> Vertebra:
 def test_an_unreachable_yield_stops_the_injection_at_the_pressure_limit() -> None:
     """β = 10⁶: once the exits are plugged the pressure would have to reach the set
     cement's yield pressure (10⁶ × 75 000 Pa·s); the run stops at the limit instead
-    of creeping on in ever smaller steps (it did not finish in 5 minutes before)."""
+    of creeping on in ever smaller steps (it did not finish in 5 minutes before).
+
+    6.5 ml: enough to plug every exit on 20 to 28 cells whatever the time-step
+    rules (with 5.5 ml whether the last cortex cells plug before the end is a
+    threshold event of the grid and the step)."""
     v = _unyielding(Vertebra())
-    r = simulate(staged_protocol(v), v, nx=NX)
+    r = simulate(staged_protocol(v, volume_ml=6.5), v, nx=NX)
     assert len(r.stops) == 1
     assert not r.completed
     placed = float(r.injected_ml[-1])
-    assert placed < 5.5
-    assert r.not_injected_ml == pytest.approx(5.5 - placed, abs=1e-9)
+    assert placed < 6.5
+    assert r.not_injected_ml == pytest.approx(6.5 - placed, abs=1e-9)
     assert r.stops[0].startswith("injection 2 (batch 'B') stopped at ")
     assert "the pressure at the opening would exceed the limit of 3215 kPa (" in r.stops[0]
-    assert r.outcome == f"{r.stops[0]}; {placed:.2f} of 5.50 ml placed in all"
+    assert r.outcome == f"{r.stops[0]}; {placed:.2f} of 6.50 ml placed in all"
     assert r.steps < 5000  # it used to creep on without end
     assert r.balance_error.max() <= 1e-10
     assert r.pressure_kpa.max() <= 3215.0
@@ -221,14 +225,16 @@ def test_the_step_count_is_bounded() -> None:
 
 def test_the_seal_injection_stops_when_the_breach_shows_covered_not_at_a_step_end() -> None:
     """The fluoroscopy rule ends the dough-stage injection within its step: the breach
-    cells hold just the visible fraction, whatever the step (1 or 0.125 cells)."""
+    cells hold just the visible fraction, whatever the step (1, 0.5 or 0.125 cells);
+    the volume placed agrees within 2 % from 0.5 cells down (at 1 cell, 1/16 of a
+    cell near the breach on these 20 cells, it is 5 % less)."""
     from kypho.simulate.grid import build_grid
 
     v = Vertebra()
     staged = staged_protocol(v)
     seal = Protocol("seal", staged.batches[:1], staged.injections[:1])
     placed = []
-    for courant in (1.0, 0.125):
+    for courant in (1.0, 0.5, 0.125):
         r = simulate(seal, v, nx=NX, courant=courant)
         grid = build_grid(v, NX, r.fraction.shape[0])
         breach = grid.boundary.cell[grid.boundary.exit_index == 0]
@@ -240,4 +246,4 @@ def test_the_seal_injection_stops_when_the_breach_shows_covered_not_at_a_step_en
             f"when breach showed covered ({r.not_injected_ml:.2f} ml not injected)"
         )
         placed.append(float(r.injected_ml[-1]))
-    assert placed[0] == pytest.approx(placed[1], rel=0.02)
+    assert placed[1] == pytest.approx(placed[2], rel=0.02)

@@ -51,12 +51,22 @@ def test_the_cell_fluxes_are_the_face_fluxes(seed: int) -> None:
     assert np.array_equal(fy[grid.n - NX :], np.zeros(NX))
 
 
+def _lists(fx, fy, exit_cell):  # type: ignore[no-untyped-def]
+    """:func:`_kernels.flow_order`'s order and upwind lists, and the number of cells placed."""
+    n = fx.size
+    order, start = np.empty(n, dtype=np.int64), np.empty(n + 1, dtype=np.int64)
+    upwind, inflow, outflow = np.empty(2 * n, dtype=np.int64), np.empty(2 * n), np.empty(n)
+    work = np.empty(2 * n, dtype=np.int64)
+    placed = _kernels.flow_order(NX, fx, fy, exit_cell, order, work, start, upwind, inflow, outflow)
+    return (order, start, upwind, inflow, outflow), placed
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_flow_order_puts_every_cell_after_its_upwind_neighbours(seed: int) -> None:
-    grid, _, _, _, fx, fy, *_ = _flow(seed)
+    grid, _, _, _, fx, fy, exit_cell, *_ = _flow(seed)
     n = grid.n
-    order = np.empty(n, dtype=np.int64)
-    assert _kernels.flow_order(NX, fx, fy, order, np.empty(2 * n, dtype=np.int64)) == n
+    (order, start, upwind, inflow, outflow), placed = _lists(fx, fy, exit_cell)
+    assert placed == n
     assert np.array_equal(np.sort(order), np.arange(n))
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
@@ -70,6 +80,18 @@ def test_the_flow_order_puts_every_cell_after_its_upwind_neighbours(seed: int) -
         assert (position[b[uphill]] < position[a[uphill]]).all()
         edges += int(downhill.sum() + uphill.sum())
     assert edges > n  # the test has flow to order
+    # each cell's upwind list: the neighbours sending it a positive flux, west, east,
+    # south, north; its outflow: the open exits' plus every flux leaving it
+    for m, k in enumerate(order):
+        sides = [(k - 1, fx[k - 1]), (k + 1, -fx[k]), (k - NX, fy[k - NX]), (k + NX, -fy[k])]
+        sides = [(j, f) for j, f in sides if 0 <= j < n]
+        ups = upwind[start[m] : start[m + 1]]
+        assert ups.tolist() == [j for j, f in sides if f > 0]
+        assert inflow[start[m] : start[m + 1]].tolist() == [f for j, f in sides if f > 0]
+        out = exit_cell[k]
+        for _, f in sides:
+            out = out if f > 0 else out - f
+        assert outflow[m] == out
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -94,14 +116,13 @@ def test_the_fused_transport_equals_the_sweep_in_pressure_order_bit_for_bit(seed
     shortest, near_exit = _kernels.courant_times(
         NX, fx, fy, exit_cell, grid.pore, blocked, cement, rhs, near
     )
-    order = np.empty(n, dtype=np.int64)
-    _kernels.flow_order(NX, fx, fy, order, np.empty(2 * n, dtype=np.int64))
+    lists, _ = _lists(fx, fy, exit_cell)
     for active in ([True, True, True], [True, True, False]):
         new = np.zeros((n, 3))
         got_cement = np.full(n, np.nan)
         largest, in_body, got_shortest, got_near = _kernels.transport(
-            order, NX, fx, fy, exit_cell, grid.pore, blocked, old, unit_source, dt,
-            np.array(active), rhs, near, new, got_cement,
+            *lists, grid.pore, blocked, old, unit_source, dt, np.array(active), rhs, near, new,
+            got_cement,
         )  # fmt: skip
         assert np.array_equal(new, expected)
         assert np.array_equal(got_cement, cement)
@@ -118,11 +139,10 @@ def test_the_fused_transport_reports_an_undefined_fraction() -> None:
     n = grid.n
     old = np.zeros((n, 1))
     old[np.flatnonzero(~blocked)[0], 0] = np.nan
-    order = np.arange(n, dtype=np.int64)
-    _kernels.flow_order(NX, fx, fy, order, np.empty(2 * n, dtype=np.int64))
+    lists, _ = _lists(fx, fy, exit_cell)
     largest, *_ = _kernels.transport(
-        order, NX, fx, fy, exit_cell, grid.pore, blocked, old, np.zeros((n, 1)), 0.1,
-        np.array([True]), rhs, np.zeros(n, dtype=bool), np.zeros((n, 1)), np.zeros(n),
+        *lists, grid.pore, blocked, old, np.zeros((n, 1)), 0.1, np.array([True]), rhs,
+        np.zeros(n, dtype=bool), np.zeros((n, 1)), np.zeros(n),
     )  # fmt: skip
     assert np.isnan(largest)
 
