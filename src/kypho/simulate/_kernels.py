@@ -57,6 +57,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+IndexArray = npt.NDArray[np.int64] | npt.NDArray[np.uint32]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -345,10 +346,10 @@ def flow_order(
     fx: FloatArray,
     fy: FloatArray,
     exit_out: FloatArray,
-    order: IntArray,
+    order: IndexArray,
     work: IntArray,
-    start: IntArray,
-    upwind: IntArray,
+    start: IndexArray,
+    upwind: IndexArray,
     inflow: FloatArray,
     outflow: FloatArray,
 ) -> int:
@@ -366,7 +367,9 @@ def flow_order(
     send it (``inflow``), in the order of :func:`upwind_sweep`'s sides, and in
     ``outflow[m]`` its outflow (``exit_out`` plus every non-positive side flux
     subtracted, in that order): the same sums as the sweep's. ``start`` holds
-    ``N + 1`` entries, ``upwind`` and ``inflow`` ``2 N`` (one per face at most).
+    ``N + 1`` entries, ``upwind`` and ``inflow`` ``2 N`` (one per face at most);
+    ``order``, ``start`` and ``upwind`` may be unsigned (``uint32``: faster
+    indexing in :func:`transport`).
 
     Returns the number of cells placed: ``N`` unless the fluxes have a cycle
     (they cannot, being differences of one pressure).
@@ -416,9 +419,9 @@ def flow_order(
 
 @_jit
 def transport(
-    order: IntArray,
-    start: IntArray,
-    upwind: IntArray,
+    order: IndexArray,
+    start: IndexArray,
+    upwind: IndexArray,
     inflow: FloatArray,
     outflow: FloatArray,
     pore: FloatArray,

@@ -357,9 +357,9 @@ class _CellFlow:
     fy: FloatArray
     exit_face: FloatArray
     exit_cell: FloatArray
-    order: IntArray
-    start: IntArray
-    upwind: IntArray
+    order: npt.NDArray[np.uint32]
+    start: npt.NDArray[np.uint32]
+    upwind: npt.NDArray[np.uint32]
     inflow: FloatArray
     outflow: FloatArray
 
@@ -711,10 +711,12 @@ class _Run:
         self.active = np.zeros(nb, dtype=np.bool_)
         self.fluidity = np.empty(n)
         self.fx, self.fy = np.empty(n), np.empty(n)
-        self.order = np.empty(n, dtype=np.int64)
+        # cell indices unsigned: numba then indexes without testing for negative
+        # (wrap-around) indices, which costs the sweep about a fifth of its time
+        self.order = np.empty(n, dtype=np.uint32)
         self.order_work = np.empty(2 * n, dtype=np.int64)
-        self.start = np.empty(n + 1, dtype=np.int64)
-        self.upwind = np.empty(2 * n, dtype=np.int64)
+        self.start = np.empty(n + 1, dtype=np.uint32)
+        self.upwind = np.empty(2 * n, dtype=np.uint32)
         self.inflow, self.outflow = np.empty(2 * n), np.empty(n)
 
     def accept(self, advance: _Advance) -> None:
