@@ -427,7 +427,7 @@ def transport(
     pore: FloatArray,
     blocked: npt.NDArray[np.bool_],
     old: FloatArray,
-    source: FloatArray,
+    batch: int,
     dt: float,
     active: npt.NDArray[np.bool_],
     rate: FloatArray,
@@ -437,8 +437,8 @@ def transport(
 ) -> tuple[float, float, float, float]:
     """One implicit upwind step into ``new``, with what the time step needs of its result.
 
-    The step of :func:`upwind_sweep` (``source`` here is the injection rate per
-    cell and batch, m³/s, times ``dt`` inside) in a flow order with its upwind
+    The step of :func:`upwind_sweep`, its source the injection ``rate`` (m³/s
+    per cell) of batch ``batch`` (times ``dt`` inside), in a flow order with its upwind
     lists (:func:`flow_order`): every cell follows its upwind neighbours and
     its sums are formed in the same order as the sweep's, so the result is the
     same bit for bit. Only the batches marked ``active`` are computed: the
@@ -449,7 +449,7 @@ def transport(
     Returns ``(largest cement fraction, cement volume in the body (m³),
     shortest filling time, shortest filling time near an exit)``: the last two
     are :func:`courant_times` of the new fill under the same fluxes and the
-    injection ``rate`` (m³/s per cell), computed as each cell is solved (its
+    injection ``rate``, computed as each cell is solved (its
     upwind neighbours are final by then). The largest fraction is ``nan`` if
     any is.
     """
@@ -471,7 +471,7 @@ def transport(
             den = pore[k] + dt * out
             for b in range(nb):
                 if active[b]:
-                    v = pore[k] * old[k, b] + source[k, b] * dt
+                    v = pore[k] * old[k, b] + (rate[k] if b == batch else 0.0) * dt
                     for e in range(first, last):
                         v += dt * inflow[e] * new[upwind[e], b]
                     v /= den

@@ -121,8 +121,7 @@ def test_the_fused_transport_equals_the_sweep_in_pressure_order_bit_for_bit(seed
         new = np.zeros((n, 3))
         got_cement = np.full(n, np.nan)
         largest, in_body, got_shortest, got_near = _kernels.transport(
-            *lists, grid.pore, blocked, old, unit_source, dt, np.array(active), rhs, near, new,
-            got_cement,
+            *lists, grid.pore, blocked, old, 1, dt, np.array(active), rhs, near, new, got_cement,
         )  # fmt: skip
         assert np.array_equal(new, expected)
         assert np.array_equal(got_cement, cement)
@@ -141,7 +140,7 @@ def test_the_fused_transport_reports_an_undefined_fraction() -> None:
     old[np.flatnonzero(~blocked)[0], 0] = np.nan
     lists, _ = _lists(fx, fy, exit_cell)
     largest, *_ = _kernels.transport(
-        *lists, grid.pore, blocked, old, np.zeros((n, 1)), 0.1, np.array([True]), rhs,
+        *lists, grid.pore, blocked, old, 0, 0.1, np.array([True]), rhs,
         np.zeros(n, dtype=bool), np.zeros((n, 1)), np.zeros(n),
     )  # fmt: skip
     assert np.isnan(largest)
