@@ -190,8 +190,10 @@ def export(
             f"cannot export to {str(output)!r}: the file must end in .csv or .xlsx"
         )
     from kypho import progress
+    from kypho.cli._memory import reuse_freed_memory
     from kypho.output.cells import empty_lists_as_token
 
+    reuse_freed_memory()
     with opts.open() as store, progress.bar("reading the records from the store", ticking=True):
         frame = store.export(full=full, reason=reason, unverified=skip_verify)
         # an empty list written as an empty cell would read back as missing

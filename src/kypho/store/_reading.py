@@ -68,7 +68,7 @@ def arrow_types(query: sa.Select[Any]) -> list[pa.DataType] | None:
     return types
 
 
-def _literal_sql(conn: sa.Connection, query: sa.Select[Any]) -> str:
+def _literal_sql(conn: sa.Connection | sa.Engine, query: sa.Select[Any]) -> str:
     return str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
 
 
@@ -112,7 +112,7 @@ def copied_table(conn: sa.Connection, query: sa.Select[Any], driver: Any) -> pa.
 
 
 def sqlite_table(
-    conn: sa.Connection, query: sa.Select[Any], head: sa.Select[Any], seen_head: Sequence[Any]
+    engine: sa.Engine, query: sa.Select[Any], head: sa.Select[Any], seen_head: Sequence[Any]
 ) -> pa.Table | None:
     """``query``'s result read by the ADBC SQLite driver, typed by its columns, or ``None``.
 
@@ -122,7 +122,7 @@ def sqlite_table(
     """
     import pyarrow as pa
 
-    database = conn.engine.url.database
+    database = engine.url.database
     types = arrow_types(query)
     if not database or database == ":memory:" or database.startswith("file:") or types is None:
         return None
@@ -139,8 +139,8 @@ def sqlite_table(
         ):
             raw.set_options(**{"adbc.connection.autocommit": "false"})
             try:
-                table = _adbc_query(raw, _literal_sql(conn, query))
-                seen = _adbc_query(raw, _literal_sql(conn, head)).to_pylist()
+                table = _adbc_query(raw, _literal_sql(engine, query))
+                seen = _adbc_query(raw, _literal_sql(engine, head)).to_pylist()
             finally:
                 raw.rollback()
     except (adbc.Error, OSError, pa.ArrowException):

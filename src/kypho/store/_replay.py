@@ -80,8 +80,8 @@ class Trail:
     ``types`` maps each stored record column to its Arrow type (a batch's
     columns are cast to them); ``id_col`` is the record id's column. ``state`` holds a record's JSON text (sorted keys,
     :func:`kypho.store.audit.dumps`), ``created`` the records whose ``create``
-    entry's text is not parsed yet (record -> the entry's seq), ``batched`` a
-    batch record's batch and row.
+    entry's text is not parsed yet (record -> the entry's seq), :attr:`batched`
+    a batch record's batch and row.
     """
 
     types: Mapping[str, pa.DataType]
@@ -92,7 +92,24 @@ class Trail:
     users: dict[str, tuple[str, bool]] = field(default_factory=dict)
     created: dict[str, int] = field(default_factory=dict)
     batches: list[_Batch] = field(default_factory=list)
-    batched: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _index: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _indexed: int = 0
+
+    @property
+    def batched(self) -> dict[str, tuple[int, int]]:
+        """Record -> (batch, row) of every record still taken from a batch.
+
+        Built when first needed (an entry of one record after a batch), so that
+        a trail of imports only never makes a Python object per record.
+        """
+        while self._indexed < len(self.batches):
+            number = self._indexed
+            batch = self.batches[number]
+            rows = batch.live_rows(self.id_col)
+            ids = batch.table.column(self.id_col).take(rows).to_pylist()
+            self._index.update(zip(map(str, ids), ((number, int(i)) for i in rows), strict=True))
+            self._indexed += 1
+        return self._index
 
     def apply(self, entry: Mapping[Any, Any], batch: pa.Table | None = None) -> None:
         """Apply one entry (``batch``: a ``create_batch`` entry's decoded table).
@@ -107,7 +124,11 @@ class Trail:
         if batch is not None:
             self._add_batch(int(entry["seq"]), int(entry["version"]), batch)
             return
-        if rid in self.batched and action in ("create", "update", "delete", "lock", "unlock"):
+        if (
+            self.batches
+            and action in ("create", "update", "delete", "lock", "unlock")
+            and rid in self.batched
+        ):
             self._take_out(rid)
         if rid in self.created and action in ("update", "delete"):
             self.parse_created(rid)
@@ -182,15 +203,14 @@ class Trail:
         ids_column = columns[ids_name]
         if ids_column.null_count or pc.count_distinct(ids_column).as_py() != len(ids_column):
             raise ValueError("its record ids are not all given and distinct")
-        ids = [str(v) for v in ids_column.to_pylist()]
-        for rid in self.batched.keys() & set(ids):
-            self._take_out(rid)
-        for rid in self.state.keys() & set(ids):
-            for kept in (self.state, self.versions, self.locks, self.created):
-                kept.pop(rid, None)
-        number = len(self.batches)
+        if self.batches or self.state:
+            ids = {str(v) for v in ids_column.to_pylist()}
+            for rid in self.batched.keys() & ids if self.batches else ():
+                self._take_out(rid)
+            for rid in self.state.keys() & ids:
+                for kept in (self.state, self.versions, self.locks, self.created):
+                    kept.pop(rid, None)
         self.batches.append(_Batch(seq, version, pa.table(columns)))
-        self.batched.update((rid, (number, i)) for i, rid in enumerate(ids))
 
     def take_out_all(self) -> None:
         """Every batch record as a per-record state (to compare by JSON text)."""
@@ -452,11 +472,15 @@ def _compare_batch(
 
     where = pa.array(positions)
     taken = pa.array(rows)
+    # the usual case, one import and nothing else: every row in the batch's order
+    same_rows = _all_rows(positions, table.num_rows)
+    same_order = same_rows and _all_rows(rows, batch.table.num_rows)
     width = len(names)
     for k, name in enumerate(names):
-        have = table.column(name).take(where)
+        have = table.column(name) if same_rows else table.column(name).take(where)
         if name in batch.table.column_names:
-            want = batch.table.column(name).take(taken)
+            want = batch.table.column(name)
+            want = want if same_order else want.take(taken)
         else:
             want = pa.nulls(len(positions), have.type)
         for j in np.flatnonzero(_differ(have, want)).tolist():
@@ -486,6 +510,11 @@ def _compare_batch(
             None,
             found,
         )
+
+
+def _all_rows(positions: Any, n: int) -> bool:
+    """Whether ``positions`` are ``0, 1, ..., n - 1``."""
+    return len(positions) == n and bool(np.array_equal(positions, np.arange(n)))
 
 
 def _differ(have: Any, want: Any) -> Any:

@@ -52,7 +52,10 @@ def _is_age(var: Variable) -> bool:
 
 def _age_text(values: pd.Series) -> pd.Series:
     numbers = values.astype("Float64")
-    text = numbers.map(lambda v: f"{v:g}", na_action="ignore").astype("string")
+    # each distinct age formatted once (a cohort has a few dozen), then laid out
+    codes, uniques = pd.factorize(numbers, use_na_sentinel=True)
+    shown = np.array([f"{v:g}" for v in np.asarray(uniques, dtype=float)] + [None], dtype=object)
+    text = pd.Series(shown[codes], index=values.index, dtype="string")
     return text.where(~(numbers > OLDEST_AGE).fillna(False), f"{OLDEST_AGE + 1}+")
 
 

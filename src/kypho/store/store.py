@@ -1255,6 +1255,12 @@ class Store:
         expected = 1
         n_entries = 0
         with self._reading("verify", snapshot=True) as conn:
+            chain = self.tables.chain
+            head_query = sa.select(chain.c.seq, chain.c.hash)
+            top = conn.execute(head_query).one()
+            # the records are read on a second connection in this snapshot while
+            # this one reads, hashes and decodes the trail
+            reader = _RecordReader(conn, stored_query, head_query, top)
             result = conn.execution_options(yield_per=_VERIFY_ROWS).execute(
                 sa.select(*(audit.c[name] for name in _STORED_AUDIT)).order_by(audit.c.seq)
             )
@@ -1289,14 +1295,12 @@ class Store:
                     if kept is not None and prev == kept:
                         kept_seq = seq
                     _replay_entry(trail, entry, problems)
-            chain = self.tables.chain
-            top = conn.execute(sa.select(chain.c.seq, chain.c.hash)).one()
             if int(top.seq) != expected - 1 or top.hash != prev:
                 problems.append(
                     f"the trail ends at entry {expected - 1} but its head records entry "
                     f"{top.seq}: entries were removed or added behind kypho's back"
                 )
-            stored = _stored_table(conn, stored_query, sa.select(chain.c.seq, chain.c.hash), top)
+            stored = reader.result()
             n_records = compare(stored, names, self.schema.id_column, trail, problems)
             self._compare_users(conn, trail.users, problems)
         if kept is not None and kept_seq is None:
@@ -1430,26 +1434,59 @@ def _replay_entry(trail: Trail, entry: Mapping[str, Any], problems: list[str]) -
         )
 
 
-def _stored_table(
-    conn: sa.Connection, query: sa.Select[Any], head: sa.Select[Any], seen_head: Any
-) -> Any:
-    """``query``'s rows as one typed Arrow table, or (read by the driver) as columns.
+class _RecordReader:
+    """The stored records read as one typed Arrow table in a thread, beside the caller.
 
-    See :mod:`kypho.store._reading`: SQLite by ADBC, PostgreSQL by COPY TO;
-    whatever those cannot read exactly is read by the driver (lists of Python
-    values, one per column).
+    ``conn`` holds the caller's read transaction (its snapshot) and ``top`` the
+    trail's head it saw. The thread reads on a connection of its own in the same
+    snapshot (see :mod:`kypho.store._reading`): SQLite by ADBC, PostgreSQL by
+    COPY TO in the caller's exported snapshot. :meth:`result` gives the table,
+    or, when the thread could not read it exactly, the rows read by the driver
+    on ``conn`` (one list of Python values per column).
     """
-    table = None
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        table = copied_table(conn, query, _driver)
-    elif conn.dialect.name == "sqlite":
-        table = sqlite_table(conn, query, head, tuple(seen_head))
-    if table is not None:
-        return table
-    rows = conn.execute(query).all()
-    if not rows:
-        return [[] for _ in query.selected_columns]
-    return [list(values) for values in zip(*rows, strict=True)]
+
+    def __init__(
+        self, conn: sa.Connection, query: sa.Select[Any], head: sa.Select[Any], top: Any
+    ) -> None:
+        import threading
+
+        self.conn, self.query = conn, query
+        self.table: Any = None
+        snapshot = None
+        if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+            snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+        elif conn.dialect.name != "sqlite":
+            self.thread = None
+            return
+        self.thread = threading.Thread(
+            target=self._read, args=(conn.engine, head, tuple(top), snapshot), daemon=True
+        )
+        self.thread.start()
+
+    def _read(
+        self, engine: sa.Engine, head: sa.Select[Any], top: tuple[Any, ...], snapshot: Any
+    ) -> None:
+        try:
+            if snapshot is None:
+                self.table = sqlite_table(engine, self.query, head, top)
+                return
+            with engine.connect() as other:
+                other = other.execution_options(isolation_level="REPEATABLE READ")
+                other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                self.table = copied_table(other, self.query, _driver)
+                other.rollback()
+        except Exception:  # read by the driver instead, whose errors are reported
+            self.table = None
+
+    def result(self) -> Any:
+        if self.thread is not None:
+            self.thread.join()
+        if self.table is not None:
+            return self.table
+        rows = self.conn.execute(self.query).all()
+        if not rows:
+            return [[] for _ in self.query.selected_columns]
+        return [list(values) for values in zip(*rows, strict=True)]
 
 
 def _stored_columns(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[list[Any]]:

@@ -25,7 +25,6 @@ from kypho.cli import main
 from kypho.store import Store, load_from_store
 from kypho.store.audit import dumps
 from kypho.store.batch import ACTION, encode_batch
-from kypho.store.store import _dates_as_text, _insert_columns, _python_values
 from kypho.validation import validate
 
 ADMIN = "ada"
@@ -38,6 +37,15 @@ _ARROW = {
 }
 
 
+def _values(column: pd.Series, kind: str) -> list[object]:
+    """A typed column as the Python values the store holds (``None`` where missing)."""
+    cells = column.astype(object).where(column.notna(), None).tolist()
+    if kind == "date":
+        return [None if v is None else v.date() for v in cells]
+    convert = {"number": float, "integer": int, "boolean": bool}.get(kind, str)
+    return [None if v is None else convert(v) for v in cells]
+
+
 def _write(store: Store, raw: pd.DataFrame, *, batch: bool) -> None:
     """Store ``raw``'s records with one ``create`` entry each, or one ``create_batch``."""
     checked = validate(raw, store.schema)
@@ -45,38 +53,29 @@ def _write(store: Store, raw: pd.DataFrame, *, batch: bool) -> None:
     data = checked.data
     names = store.tables.data_columns
     n = len(data)
+    kinds = {name: store.schema[name].type for name in names}
     columns = {
-        name: _python_values(data[name], store.schema[name]) if name in data else [None] * n
-        for name in names
+        name: _values(data[name], kinds[name]) if name in data else [None] * n for name in names
     }
     id_col = store.schema.id_column
+    rows = [{name: columns[name][i] for name in names} for i in range(n)]
     with store._writing("import") as w:
         w.append("import", new=dumps({"rows": n}), reason="baseline")
         if batch:
             order = [id_col, *(name for name in names if name != id_col)]
             table = pa.table(
                 {
-                    name: pa.array(columns[name], _ARROW.get(store.schema[name].type, pa.string()))
+                    name: pa.array(columns[name], _ARROW.get(kinds[name], pa.string()))
                     for name in order
                 }
             )
             w.append(ACTION, new=encode_batch(table), reason="baseline", version=1)
         else:
-            for i in range(n):
-                row = {name: columns[name][i] for name in names}
+            for row in rows:
                 w.append("create", record=str(row[id_col]), new=dumps(row), version=1)
-        stored = [
-            _dates_as_text(columns[name])
-            if w.conn.dialect.name == "sqlite" and store.schema[name].type == "date"
-            else columns[name]
-            for name in names
-        ]
-        _insert_columns(
-            w.conn,
-            store.tables.records,
-            (*names, "kypho_version", "kypho_locked"),
-            [*stored, 1, False],
-            n,
+        w.conn.execute(
+            sa.insert(store.tables.records),
+            [{**row, "kypho_version": 1, "kypho_locked": False} for row in rows],
         )
 
 
@@ -258,3 +257,36 @@ def test_printed_log_shows_the_batch_in_one_line(db_url: str, pair: tuple[Store,
     assert result.exit_code == 0, result.output
     assert f'{ACTION} v1 P-00003 - -> {{"age":' in result.stdout
     assert "Name" not in result.stdout
+
+
+def test_values_the_fast_readers_cannot_type_are_read_by_the_driver(
+    pair: tuple[Store, Store],
+) -> None:
+    """Text in a number column (SQLite keeps it: a column's type is only an affinity)
+    and a malformed date are reported as the driver reads them, in both forms."""
+    old, new = pair
+    if new.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL refuses such values itself")
+    for store in (old, new):
+        _sql(store, "UPDATE kypho_records SET vas_pre = 'abc' WHERE patient_id = 'P-00002'")
+    got = new.verify().problems
+    assert got == old.verify().problems
+    assert len(got) == 1
+    assert got[0].startswith("record P-00002, 'vas_pre' is \"abc\" in the table but ")
+
+
+def test_the_sqlite_reader_gives_way_to_a_writer_that_got_in_between(
+    pair: tuple[Store, Store],
+) -> None:
+    from kypho.store._reading import sqlite_table
+
+    old, _ = pair
+    records, chain = old.tables.records, old.tables.chain
+    query = sa.select(records.c.patient_id, records.c.vas_pre).order_by(records.c.kypho_row)
+    head = sa.select(chain.c.seq, chain.c.hash)
+    with old.engine.connect() as conn:
+        top = tuple(conn.execute(head).one())
+    table = sqlite_table(old.engine, query, head, top)
+    assert table is not None
+    assert table.column("patient_id").to_pylist()[:2] == ["P-00001", "P-00002"]
+    assert sqlite_table(old.engine, query, head, (top[0] - 1, top[1])) is None
