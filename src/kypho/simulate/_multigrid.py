@@ -156,8 +156,14 @@ def _interpolation(
 
 
 @_jit
-def _galerkin(a: FloatArray, o: int, nx: int, pw: FloatArray, oc: int, ncx: int, ncy: int) -> None:
-    """The coarse operator ``Pᵀ A P`` (nine-point) into ``a`` at ``oc``."""
+def _galerkin(
+    a: FloatArray, o: int, nx: int, pw: FloatArray, oc: int, ncx: int, ncy: int, five: bool
+) -> None:
+    """The coarse operator ``Pᵀ A P`` (nine-point) into ``a`` at ``oc``.
+
+    ``five``: the fine operator is five-point (the finest level), so its corner
+    entries (zero) are not read.
+    """
     u = np.uint64
     px = nx + 2
     pcx = ncx + 2
@@ -173,10 +179,17 @@ def _galerkin(a: FloatArray, o: int, nx: int, pw: FloatArray, oc: int, ncx: int,
                     if w == 0.0:
                         continue
                     g = u(g0 + gy * px + gx)
-                    centre = 5 * gy + gx + 12
+                    c = u(5 * gy + gx + 12)
+                    if five:
+                        ap[c - u(5)] += a[g, 1] * w
+                        ap[c - u(1)] += a[g, 3] * w
+                        ap[c] += a[g, 4] * w
+                        ap[c + u(1)] += a[g, 5] * w
+                        ap[c + u(5)] += a[g, 7] * w
+                        continue
                     for fy in range(-1, 2):
                         for fx in range(-1, 2):
-                            ap[u(centre + 5 * fy + fx)] += a[g, u(4 + 3 * fy + fx)] * w
+                            ap[c + u(5 * fy + fx)] += a[g, u(4 + 3 * fy + fx)] * w
             # row I = J - d of the coarse operator: its entry towards J
             for dy in range(-1, 2):
                 for dx in range(-1, 2):
@@ -226,22 +239,22 @@ def _fill(lv: Levels, diag: FloatArray, ax: FloatArray, ay: FloatArray) -> None:
     nxs, nys, offsets, a, dinv, pw, factor, west, south, _ = lv
     levels = nxs.size
     nx, ny = nxs[0], nys[0]
-    px = nx + 2
+    one, px = np.uint64(1), np.uint64(nx + 2)
     for j in range(ny):
         for i in range(nx):
             k = j * nx + i
-            g = (j + 1) * px + i + 1
-            a[g, 4] = diag[k]
+            f = np.uint64((j + 1) * (nx + 2) + i + 1)
+            a[f, 4] = diag[k]
             if i + 1 < nx:
-                a[g, 5] = -ax[k]
-                a[g + 1, 3] = -ax[k]
+                a[f, 5] = -ax[k]
+                a[f + one, 3] = -ax[k]
             if j + 1 < ny:
-                a[g, 7] = -ay[k]
-                a[g + px, 1] = -ay[k]
+                a[f, 7] = -ay[k]
+                a[f + px, 1] = -ay[k]
     for level in range(levels - 1):
         o, oc = offsets[level], offsets[level + 1]
         _interpolation(a, o, nxs[level], pw, oc, nxs[level + 1], nys[level + 1])
-        _galerkin(a, o, nxs[level], pw, oc, nxs[level + 1], nys[level + 1])
+        _galerkin(a, o, nxs[level], pw, oc, nxs[level + 1], nys[level + 1], level == 0)
     for g in range(offsets[levels]):
         dinv[g] = 1.0 / a[g, 4] if a[g, 4] > 0.0 else 0.0
     for g in range(offsets[1]):

@@ -36,7 +36,13 @@ from kypho.errors import (
 from kypho.schema import Schema, Variable, load_schema
 from kypho.schema.dtypes import pandas_dtype, typed_column
 from kypho.store import migrate
-from kypho.store._reading import arrow_types, copied_table, sqlite_table, typed_frame
+from kypho.store._reading import (
+    arrow_types,
+    copied_table,
+    postgresql_table,
+    sqlite_table,
+    typed_frame,
+)
 from kypho.store._replay import MalformedCreate, Trail, column_values, compare
 from kypho.store.audit import (
     GENESIS,
@@ -1420,7 +1426,7 @@ class _RecordReader:
     ``conn`` holds the caller's read transaction (its snapshot) and ``top`` the
     trail's head it saw. The thread reads on a connection of its own in the same
     snapshot (see :mod:`kypho.store._reading`): SQLite by ADBC, PostgreSQL by
-    COPY TO in the caller's exported snapshot. :meth:`result` gives the table,
+    ADBC (else COPY TO in CSV) in the caller's exported snapshot. :meth:`result` gives the table,
     or, when the thread could not read it exactly, the rows read by the driver
     on ``conn`` (one list of Python values per column).
     """
@@ -1449,6 +1455,9 @@ class _RecordReader:
         try:
             if snapshot is None:
                 self.table = sqlite_table(engine, self.query, head, top)
+                return
+            self.table = postgresql_table(engine, self.query, snapshot)
+            if self.table is not None:
                 return
             with engine.connect() as other:
                 other = other.execution_options(isolation_level="REPEATABLE READ")

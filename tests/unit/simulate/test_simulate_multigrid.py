@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.linalg
 import scipy.sparse.linalg as spl
 
 from kypho.errors import SimulationError
@@ -187,6 +188,42 @@ def test_the_interpolation_is_exact_for_constants_where_the_operator_is() -> Non
     h.build(system.diag - bare, system.ax, system.ay)
     p = _interpolation(h, 0)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def _dense_vcycle(h: Hierarchy, level: int, b: np.ndarray) -> np.ndarray:
+    """The V-cycle written with dense matrices: the definition the compiled one must equal."""
+    a = _dense(h, level)
+    if level == h.levels - 1:
+        return np.linalg.solve(a, b)
+    x = scipy.linalg.solve_triangular(np.tril(a), b, lower=True)  # forward Gauss–Seidel from 0
+    p = _interpolation(h, level)
+    x = x + p @ _dense_vcycle(h, level + 1, p.T @ (b - a @ x))
+    return x + scipy.linalg.solve_triangular(np.triu(a), b - a @ x, lower=False)  # backward
+
+
+@pytest.mark.parametrize(
+    ("nx", "ny", "coarse_max"), [(13, 10, 4), (16, 12, 4), (24, 17, 64), (7, 5, 64)]
+)
+def test_the_compiled_vcycle_equals_its_dense_definition(nx: int, ny: int, coarse_max: int) -> None:
+    """Sweeps, residuals from the first sweep, restriction, prolongation and the coarsest solve.
+
+    Odd and even sides, three or four levels, and a single level (7 × 5 ≤ 64
+    points: the V-cycle is the exact solve).
+    """
+    _, system, _ = _system(nx, ny, patch=None, seed=9, blocked=3)
+    h = Hierarchy(nx, ny, coarse_max=coarse_max)
+    h.build(system.diag, system.ax, system.ay)
+    rng = np.random.default_rng(10)
+    for _ in range(2):
+        r = rng.standard_normal(nx * ny)
+        expected = _dense_vcycle(h, 0, r)
+        np.testing.assert_allclose(
+            h.precondition(r), expected, rtol=0, atol=1e-9 * np.abs(expected).max()
+        )
+    if h.levels == 1:
+        np.testing.assert_allclose(
+            h.precondition(r), np.linalg.solve(system.matrix().toarray(), r), rtol=1e-9
+        )
 
 
 def test_one_vcycle_is_a_symmetric_positive_definite_operator() -> None:
