@@ -57,6 +57,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+IndexArray = npt.NDArray[np.int64] | npt.NDArray[np.uint32]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -345,10 +346,10 @@ def flow_order(
     fx: FloatArray,
     fy: FloatArray,
     exit_out: FloatArray,
-    order: IntArray,
+    order: IndexArray,
     work: IntArray,
-    start: IntArray,
-    upwind: IntArray,
+    start: IndexArray,
+    upwind: IndexArray,
     inflow: FloatArray,
     outflow: FloatArray,
 ) -> int:
@@ -366,7 +367,9 @@ def flow_order(
     send it (``inflow``), in the order of :func:`upwind_sweep`'s sides, and in
     ``outflow[m]`` its outflow (``exit_out`` plus every non-positive side flux
     subtracted, in that order): the same sums as the sweep's. ``start`` holds
-    ``N + 1`` entries, ``upwind`` and ``inflow`` ``2 N`` (one per face at most).
+    ``N + 1`` entries, ``upwind`` and ``inflow`` ``2 N`` (one per face at most);
+    ``order``, ``start`` and ``upwind`` may be unsigned (``uint32``: faster
+    indexing in :func:`transport`).
 
     Returns the number of cells placed: ``N`` unless the fluxes have a cycle
     (they cannot, being differences of one pressure).
@@ -416,15 +419,15 @@ def flow_order(
 
 @_jit
 def transport(
-    order: IntArray,
-    start: IntArray,
-    upwind: IntArray,
+    order: IndexArray,
+    start: IndexArray,
+    upwind: IndexArray,
     inflow: FloatArray,
     outflow: FloatArray,
     pore: FloatArray,
     blocked: npt.NDArray[np.bool_],
     old: FloatArray,
-    source: FloatArray,
+    batch: int,
     dt: float,
     active: npt.NDArray[np.bool_],
     rate: FloatArray,
@@ -434,8 +437,8 @@ def transport(
 ) -> tuple[float, float, float, float]:
     """One implicit upwind step into ``new``, with what the time step needs of its result.
 
-    The step of :func:`upwind_sweep` (``source`` here is the injection rate per
-    cell and batch, m³/s, times ``dt`` inside) in a flow order with its upwind
+    The step of :func:`upwind_sweep`, its source the injection ``rate`` (m³/s
+    per cell) of batch ``batch`` (times ``dt`` inside), in a flow order with its upwind
     lists (:func:`flow_order`): every cell follows its upwind neighbours and
     its sums are formed in the same order as the sweep's, so the result is the
     same bit for bit. Only the batches marked ``active`` are computed: the
@@ -446,7 +449,7 @@ def transport(
     Returns ``(largest cement fraction, cement volume in the body (m³),
     shortest filling time, shortest filling time near an exit)``: the last two
     are :func:`courant_times` of the new fill under the same fluxes and the
-    injection ``rate`` (m³/s per cell), computed as each cell is solved (its
+    injection ``rate``, computed as each cell is solved (its
     upwind neighbours are final by then). The largest fraction is ``nan`` if
     any is.
     """
@@ -468,7 +471,7 @@ def transport(
             den = pore[k] + dt * out
             for b in range(nb):
                 if active[b]:
-                    v = pore[k] * old[k, b] + source[k, b] * dt
+                    v = pore[k] * old[k, b] + (rate[k] if b == batch else 0.0) * dt
                     for e in range(first, last):
                         v += dt * inflow[e] * new[upwind[e], b]
                     v /= den

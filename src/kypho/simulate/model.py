@@ -357,9 +357,9 @@ class _CellFlow:
     fy: FloatArray
     exit_face: FloatArray
     exit_cell: FloatArray
-    order: IntArray
-    start: IntArray
-    upwind: IntArray
+    order: npt.NDArray[np.uint32]
+    start: npt.NDArray[np.uint32]
+    upwind: npt.NDArray[np.uint32]
     inflow: FloatArray
     outflow: FloatArray
 
@@ -391,18 +391,19 @@ class _CellFlow:
         self,
         run: _Run,
         blocked: BoolArray,
-        source: FloatArray,
+        batch: int,
         rate: FloatArray,
         dt: float,
         into: tuple[FloatArray, FloatArray],
     ) -> _Advance:
-        """One implicit upwind step of ``run.fractions`` by ``dt`` into the buffers ``into``
-        (see :func:`kypho.simulate.flow.transport_step` and :func:`kypho.simulate._kernels.transport`)."""
+        """One implicit upwind step of ``run.fractions`` by ``dt``, batch ``batch`` injected at
+        ``rate`` (m³/s per cell), into the buffers ``into`` (see
+        :func:`kypho.simulate.flow.transport_step` and :func:`kypho.simulate._kernels.transport`)."""
         grid = run.grid
         new, cement = into
         largest, in_body, shortest, near = _kernels.transport(
             self.order, self.start, self.upwind, self.inflow, self.outflow, grid.pore, blocked,
-            run.fractions, source, dt, run.active, rate, run.near_exit, new, cement,
+            run.fractions, batch, dt, run.active, rate, run.near_exit, new, cement,
         )  # fmt: skip
         out = dt * self.exit_face[:, None] * new[grid.boundary.cell]
         return _Advance(new, cement, out, largest, in_body, shortest, near)
@@ -711,10 +712,12 @@ class _Run:
         self.active = np.zeros(nb, dtype=np.bool_)
         self.fluidity = np.empty(n)
         self.fx, self.fy = np.empty(n), np.empty(n)
-        self.order = np.empty(n, dtype=np.int64)
+        # cell indices unsigned: numba then indexes without testing for negative
+        # (wrap-around) indices, which costs the sweep about a fifth of its time
+        self.order = np.empty(n, dtype=np.uint32)
         self.order_work = np.empty(2 * n, dtype=np.int64)
-        self.start = np.empty(n + 1, dtype=np.int64)
-        self.upwind = np.empty(2 * n, dtype=np.int64)
+        self.start = np.empty(n + 1, dtype=np.uint32)
+        self.upwind = np.empty(2 * n, dtype=np.uint32)
         self.inflow, self.outflow = np.empty(2 * n), np.empty(n)
 
     def accept(self, advance: _Advance) -> None:
@@ -754,9 +757,7 @@ def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
         watch = grid.boundary.cell[grid.boundary.exit_index == exit_names.index(inj.until_covered)]
     rhs = np.zeros(grid.n)
     np.add.at(rhs, tube.source, rate * tube.weight)
-    unit_source = np.zeros_like(run.fractions)
     batch = [b.name for b in run.protocol.batches].index(inj.batch)
-    unit_source[:, batch] = rhs
     run.active[batch] = True
     done = 0.0
     last_dt = 0.0
@@ -786,7 +787,7 @@ def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
                 dt = remaining
             fresh = since == 0
             while True:
-                step = flow.step(run, blocked, unit_source, rhs, dt, run.spare)
+                step = flow.step(run, blocked, batch, rhs, dt, run.spare)
                 if step.largest <= 1.0 + 1e-8 or dt < 1e-9 * duration:
                     break
                 solver.rejected_steps += 1
@@ -802,7 +803,7 @@ def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
                 while hi - lo > 1e-3 * dt:
                     mid = 0.5 * (lo + hi)
                     spare = (np.zeros_like(run.fractions), np.zeros(grid.n))
-                    trial = flow.step(run, blocked, unit_source, rhs, mid, spare)
+                    trial = flow.step(run, blocked, batch, rhs, mid, spare)
                     if _covered(trial.cement, watch, c.visible):
                         hi, step = mid, trial
                     else:

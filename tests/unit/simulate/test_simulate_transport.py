@@ -54,8 +54,8 @@ def test_the_cell_fluxes_are_the_face_fluxes(seed: int) -> None:
 def _lists(fx, fy, exit_cell):  # type: ignore[no-untyped-def]
     """:func:`_kernels.flow_order`'s order and upwind lists, and the number of cells placed."""
     n = fx.size
-    order, start = np.empty(n, dtype=np.int64), np.empty(n + 1, dtype=np.int64)
-    upwind, inflow, outflow = np.empty(2 * n, dtype=np.int64), np.empty(2 * n), np.empty(n)
+    order, start = np.empty(n, dtype=np.uint32), np.empty(n + 1, dtype=np.uint32)
+    upwind, inflow, outflow = np.empty(2 * n, dtype=np.uint32), np.empty(2 * n), np.empty(n)
     work = np.empty(2 * n, dtype=np.int64)
     placed = _kernels.flow_order(NX, fx, fy, exit_cell, order, work, start, upwind, inflow, outflow)
     return (order, start, upwind, inflow, outflow), placed
@@ -82,7 +82,7 @@ def test_the_flow_order_puts_every_cell_after_its_upwind_neighbours(seed: int) -
     assert edges > n  # the test has flow to order
     # each cell's upwind list: the neighbours sending it a positive flux, west, east,
     # south, north; its outflow: the open exits' plus every flux leaving it
-    for m, k in enumerate(order):
+    for m, k in enumerate(order.tolist()):
         sides = [(k - 1, fx[k - 1]), (k + 1, -fx[k]), (k - NX, fy[k - NX]), (k + NX, -fy[k])]
         sides = [(j, f) for j, f in sides if 0 <= j < n]
         ups = upwind[start[m] : start[m + 1]]
@@ -121,8 +121,7 @@ def test_the_fused_transport_equals_the_sweep_in_pressure_order_bit_for_bit(seed
         new = np.zeros((n, 3))
         got_cement = np.full(n, np.nan)
         largest, in_body, got_shortest, got_near = _kernels.transport(
-            *lists, grid.pore, blocked, old, unit_source, dt, np.array(active), rhs, near, new,
-            got_cement,
+            *lists, grid.pore, blocked, old, 1, dt, np.array(active), rhs, near, new, got_cement,
         )  # fmt: skip
         assert np.array_equal(new, expected)
         assert np.array_equal(got_cement, cement)
@@ -141,7 +140,7 @@ def test_the_fused_transport_reports_an_undefined_fraction() -> None:
     old[np.flatnonzero(~blocked)[0], 0] = np.nan
     lists, _ = _lists(fx, fy, exit_cell)
     largest, *_ = _kernels.transport(
-        *lists, grid.pore, blocked, old, np.zeros((n, 1)), 0.1, np.array([True]), rhs,
+        *lists, grid.pore, blocked, old, 0, 0.1, np.array([True]), rhs,
         np.zeros(n, dtype=bool), np.zeros((n, 1)), np.zeros(n),
     )  # fmt: skip
     assert np.isnan(largest)
