@@ -9,8 +9,10 @@ objects, seconds of work); these readers do not:
   caller's connection holds its read transaction, and it reads the trail's head
   in its own transaction too: a head that differs from the caller's means a
   writer got in between, and the caller reads by the driver instead.
-* **PostgreSQL** (psycopg): one ``COPY (query) TO STDOUT`` in CSV, parsed by
-  pyarrow with the columns' types.
+* **PostgreSQL**: the ADBC PostgreSQL driver (``adbc-driver-postgresql``)
+  reads by binary COPY into Arrow on a second connection that imports the
+  caller's snapshot; else (psycopg) one ``COPY (query) TO STDOUT`` in CSV,
+  parsed by pyarrow with the columns' types.
 
 Each gives the columns typed from their SQL types (:func:`arrow_types`): float64,
 int64, bool, date32, large_string. Anything either reader cannot give exactly
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 
     from kypho.schema import Schema
 
-__all__ = ["arrow_types", "copied_table", "sqlite_table", "typed_frame"]
+__all__ = ["arrow_types", "copied_table", "postgresql_table", "sqlite_table", "typed_frame"]
 
 #: Rows the SQLite driver puts in one Arrow batch: the whole result, so that a
 #: column's type is inferred from all of its values (with the driver's default
@@ -150,24 +152,65 @@ def sqlite_table(
     return _cast_columns(table, types, [c.name for c in query.selected_columns])
 
 
-def _adbc_query(raw: Any, sql: str) -> pa.Table:
+def postgresql_table(engine: sa.Engine, query: sa.Select[Any], snapshot: str) -> pa.Table | None:
+    """``query``'s result read by the ADBC PostgreSQL driver in ``snapshot``, or ``None``.
+
+    The driver reads by binary COPY into Arrow (C): the server sends each value
+    in its binary form instead of printing it as text, which halves its part of
+    the time. ``snapshot`` is the caller's exported snapshot
+    (``pg_export_snapshot()``), so the rows are those of the caller's
+    transaction. ``None`` when the driver is missing or fails (the caller reads
+    by COPY TO in CSV then).
+    """
+    import pyarrow as pa
+
+    types = arrow_types(query)
+    if types is None:
+        return None
+    try:
+        import adbc_driver_manager as adbc
+        import adbc_driver_postgresql
+    except ImportError:  # pragma: no cover - a dependency; read by COPY in CSV then
+        return None
+    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with adbc_driver_postgresql.connect(uri) as db, adbc.AdbcConnection(db) as raw:
+            raw.set_options(**{"adbc.connection.autocommit": "false"})
+            try:
+                for setting in (
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                    f"SET TRANSACTION SNAPSHOT '{snapshot}'",
+                ):
+                    with adbc.AdbcStatement(raw) as statement:
+                        statement.set_sql_query(setting)
+                        statement.execute_update()
+                table = _adbc_query(raw, _literal_sql(engine, query), batch_rows=False)
+            finally:
+                raw.rollback()
+    except (adbc.Error, OSError, pa.ArrowException):
+        return None
+    return _cast_columns(table, types, [c.name for c in query.selected_columns])
+
+
+def _adbc_query(raw: Any, sql: str, *, batch_rows: bool = True) -> pa.Table:
     import adbc_driver_manager as adbc
-    import adbc_driver_sqlite
     import pyarrow as pa
 
     with adbc.AdbcStatement(raw) as statement:
-        statement.set_options(
-            **{adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value: str(_SQLITE_BATCH_ROWS)}
-        )
+        if batch_rows:
+            import adbc_driver_sqlite
+
+            option = adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value
+            statement.set_options(**{option: str(_SQLITE_BATCH_ROWS)})
         statement.set_sql_query(sql)
         stream, _ = statement.execute_query()
         return pa.RecordBatchReader.from_stream(stream).read_all()
 
 
 def _cast_columns(table: pa.Table, types: Sequence[pa.DataType], names: list[str]) -> Any:
-    """SQLite's values (integers, doubles, text) as the columns' types; ``None`` if one is not.
+    """The drivers' columns as the columns' types; ``None`` if one is not.
 
-    SQLite keeps booleans as 0/1 and dates as ``YYYY-MM-DD`` text (SQLAlchemy's
+    PostgreSQL's come typed (a 32-bit integer is widened). SQLite keeps booleans as 0/1 and dates as ``YYYY-MM-DD`` text (SQLAlchemy's
     storage): booleans are read as ``value != 0`` (SQLAlchemy's ``bool(value)``),
     dates parsed, and a column whose values are not all of its type (a decimal
     in a whole-number column, text in a number column) gives ``None``.
@@ -184,7 +227,9 @@ def _cast_columns(table: pa.Table, types: Sequence[pa.DataType], names: list[str
             out.append(column.cast(kind))
         elif pa.types.is_boolean(kind) and pa.types.is_int64(have):
             out.append(pc.not_equal(column, 0))
-        elif pa.types.is_float64(kind) and pa.types.is_int64(have):
+        elif (pa.types.is_float64(kind) and pa.types.is_int64(have)) or (
+            pa.types.is_int64(kind) and pa.types.is_integer(have)
+        ):
             out.append(column.cast(kind))
         elif pa.types.is_date32(kind) and pa.types.is_string(have):
             text = column.cast(pa.large_string())

@@ -290,3 +290,63 @@ def test_the_sqlite_reader_gives_way_to_a_writer_that_got_in_between(
     assert table is not None
     assert table.column("patient_id").to_pylist()[:2] == ["P-00001", "P-00002"]
     assert sqlite_table(old.engine, query, head, (top[0] - 1, top[1])) is None
+
+
+def test_the_readers_give_the_drivers_values_exactly(db_url: str) -> None:
+    """ADBC (SQLite; PostgreSQL's binary COPY) and COPY in CSV read awkward values as
+    the driver does: shortest-repr floats, -0.0, the smallest subnormal, text with
+    tabs, line breaks, quotes, "NA" and "", dates at both ends of pandas' range,
+    integers near 2⁶², booleans, missing values."""
+    import datetime as dt
+
+    from kypho.store._reading import (
+        arrow_types,
+        copied_table,
+        postgresql_table,
+        sqlite_table,
+    )
+    from kypho.store.store import _driver
+
+    texts = ["a\tb", "line\nbreak\r", "back\\slash\\N", 'quote "q", ünï ☃', "NA", ""]
+    rows = [
+        {
+            "patient_id": f"X-{i}",
+            "notes": texts[i],
+            "vas_pre": [0.1, 1 / 3, 5e-324, -0.0, 1e16, None][i],
+            "age": [2**62, -(2**62), 0, None, 1, 7][i],
+            "operation_date": [dt.date(1678, 1, 1), dt.date(2262, 4, 10), None][i % 3],
+            "pain": [True, False, None][i % 3],
+            "kypho_version": 1,
+            "kypho_locked": i == 2,
+        }
+        for i in range(6)
+    ]
+    with Store.init(db_url, admin=ADMIN) as store:
+        records, chain = store.tables.records, store.tables.chain
+        with store.engine.begin() as conn:
+            conn.execute(sa.insert(records), rows)
+        names = [*rows[0], "kypho_locked_by"]
+        query = sa.select(*(records.c[n] for n in names)).order_by(records.c.kypho_row)
+        head = sa.select(chain.c.seq, chain.c.hash)
+        with store.engine.connect() as conn:
+            if store.engine.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            by_driver = [list(c) for c in zip(*conn.execute(query).all(), strict=True)]
+            top = tuple(conn.execute(head).one())
+            if store.engine.dialect.name == "sqlite":
+                tables = [sqlite_table(store.engine, query, head, top)]
+            else:
+                snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+                tables = [
+                    postgresql_table(store.engine, query, str(snapshot)),
+                    copied_table(conn, query, _driver),
+                ]
+    for table in tables:
+        assert table is not None
+        assert [f.type for f in table.schema] == arrow_types(query)
+        got = [table.column(n).to_pylist() for n in names]
+        assert got == by_driver
+        # -0.0 == 0.0: compare the floats' bits too (SQLite itself stores -0.0 as 0.0)
+        assert [None if v is None else v.hex() for v in got[2]] == [
+            None if v is None else v.hex() for v in by_driver[2]
+        ]
