@@ -6,11 +6,21 @@ engine imports them into a fresh store and exports them (de-identified) several
 times, and prints the median rows per second. PostgreSQL is started with
 ``scripts/pg.sh`` unless ``KYPHO_PG_URL`` names a running server; it is skipped
 when neither works. Import time includes validation, the hash-chained audit
-trail (one entry per record) and the commit; validation alone is timed too, to
-show the store's share. Export time includes reading, typing, de-identification
-and the export's audit entry.
+trail (an ``import`` entry and one ``create_batch`` entry holding every record
+as Parquet, :mod:`kypho.store.batch`) and the commit; validation alone is timed
+too, to show the store's share. Export time includes reading, typing,
+de-identification and the export's audit entry.
 
-Options: ``--n`` patients (100000), ``--runs`` (3), ``--engines`` (sqlite,postgresql).
+With ``--stages``, one more import per engine is timed stage by stage (wall
+and CPU seconds of the thread that runs the stage: the batch is encoded in a
+second thread while the records are sent): validation, the records as Arrow
+columns, the batch's Parquet, the records' bulk insert (SQLite: ADBC to a
+scratch file, then INSERT ... SELECT; PostgreSQL: binary COPY), the audit rows
+and the commit. All of this is an in-process micro-benchmark: the whole
+``kypho db import`` process is timed by ``benchmarks/bench_cli.py --only db``.
+
+Options: ``--n`` patients (100000), ``--runs`` (3), ``--engines`` (sqlite,postgresql),
+``--stages``.
 """
 
 from __future__ import annotations
@@ -156,6 +166,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--stages", action="store_true", help="time one import stage by stage")
     args = parser.parse_args()
     schema = load_schema()
     start = time.perf_counter()
@@ -186,6 +197,70 @@ def main() -> None:
                 f"({figures['export_s']:.1f} s)",
                 flush=True,
             )
+            if args.stages:
+                print(f"  {engine} import by stage (in-process):  wall s   CPU s")
+                for label, wall, cpu in stages(engine, pg_url, data):
+                    print(f"    {label:<34} {wall:6.2f}  {cpu:6.2f}", flush=True)
+
+
+#: (module, function, stage label) of the stages ``--stages`` times.
+_STAGES = (
+    ("kypho.validation", "validate", "validation"),
+    ("kypho.store.batch", "records_table", "records as Arrow columns"),
+    ("kypho.store.batch", "encode_batch", "batch as Parquet (2nd thread)"),
+    ("kypho.store.store", "_insert_columns", "records' bulk insert"),
+    ("kypho.store.store", "_bulk_insert", "audit rows"),
+)
+
+
+def stages(engine: str, pg_url: str | None, data: pd.DataFrame) -> list[tuple[str, float, float]]:
+    """One import with each stage's (label, wall s, CPU s of its thread); the rest is the commit."""
+    import importlib
+    import threading
+
+    found: list[tuple[str, float, float]] = []
+    lock = threading.Lock()
+    saved = []
+
+    def wrap(module: object, name: str, label: str) -> None:
+        original = getattr(module, name)
+        saved.append((module, name, original))
+
+        def timed_stage(*args: object, **kwargs: object) -> object:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                with lock:
+                    found.append((label, time.perf_counter() - wall, time.thread_time() - cpu))
+
+        setattr(module, name, timed_stage)
+
+    for module_name, name, label in _STAGES:
+        wrap(importlib.import_module(module_name), name, label)
+    # the store module imported these names itself
+    import kypho.store.store as store_module
+
+    wrap(store_module, "records_table", "records as Arrow columns")
+    wrap(store_module, "encode_batch", "batch as Parquet (2nd thread)")
+    try:
+        with fresh_database(engine, pg_url) as url, Store.init(url, admin="bench") as store:
+            wall, cpu = time.perf_counter(), time.process_time()
+            store.import_frame(data, reason="benchmark")
+            total = (time.perf_counter() - wall, time.process_time() - cpu)
+    finally:
+        for module, name, original in reversed(saved):
+            setattr(module, name, original)
+    labels = dict.fromkeys(label for label, _, _ in found)
+    rows = [
+        (
+            label,
+            sum(w for k, w, _ in found if k == label),
+            sum(c for k, _, c in found if k == label),
+        )
+        for label in labels
+    ]
+    return [*rows, ("whole import_frame (process CPU)", *total)]
 
 
 @contextmanager

@@ -16,8 +16,11 @@ which made every import noticeably slower.)
 
 Notes
 -----
-An import records one ``create`` entry per record whose ``new`` value is the
-whole record as a JSON object (not one entry per field); an edit records one
+A new record's values are in the trail once: an import of several records
+writes one ``create_batch`` entry holding them all as a Parquet file (see
+:mod:`kypho.store.batch`); a single new record (a web form, a one-row file), and
+every record of a store written before batches, has a ``create`` entry whose
+``new`` value is the whole record as a JSON object. An edit records one
 ``update`` entry per changed field with the old and the new value; a delete
 records the whole record as ``old``. Replaying the trail therefore rebuilds
 every record, which is how :meth:`kypho.store.Store.verify` catches a row that
@@ -50,7 +53,6 @@ __all__ = [
     "GENESIS",
     "HASHED_FIELDS",
     "REMOVED",
-    "chain_creates",
     "chain_hashes",
     "deidentify_trail",
     "dumps",
@@ -58,7 +60,6 @@ __all__ = [
     "now",
     "record_text_array",
     "record_texts",
-    "typed_texts",
 ]
 
 #: ``prev_hash`` of the first entry.
@@ -190,24 +191,11 @@ def _laid_out(parts: Sequence[tuple[Any, list[str]]], n: int) -> Any:
     return pa.LargeStringArray.from_buffers(n, pa.py_buffer(rows), laid.buffers()[2])
 
 
-def typed_texts(dtype: Any) -> bool:
-    """Whether :func:`record_text_array` takes a pandas column of ``dtype`` as it is.
-
-    Floats, ``Int64``, ``boolean``, categories, ``datetime64[ns]`` and
-    ``string``: the dtypes of kypho's typed data (see :func:`_series_codes`).
-    """
-    import numpy as np
-    import pandas as pd
-
-    return (
-        dtype == np.float64
-        or dtype == np.dtype("datetime64[ns]")
-        or isinstance(dtype, pd.CategoricalDtype | pd.BooleanDtype | pd.Int64Dtype | pd.StringDtype)
-    )
-
-
 def _series_codes(values: pd.Series) -> tuple[Any, list[str]]:
     """:func:`_json_codes` of a column of kypho's typed data, from its arrays.
+
+    Floats, ``Int64``, ``boolean``, categories, ``datetime64[ns]`` and
+    ``string``: the dtypes of kypho's typed data.
 
     The texts are those of the Python values the store writes for the column:
     a float (NaN missing), an int, a bool, a category's code as text, a date as
@@ -216,7 +204,7 @@ def _series_codes(values: pd.Series) -> tuple[Any, list[str]]:
     Raises
     ------
     TypeError
-        For a dtype :func:`typed_texts` does not accept.
+        For another dtype.
     """
     import numpy as np
     import pandas as pd
@@ -337,35 +325,6 @@ def _each(values: Sequence[object]) -> tuple[Any, list[str]]:
     return np.arange(len(values)), [_ENCODER.encode(v) for v in values]
 
 
-def chain_creates(
-    prev_hash: str,
-    first_seq: int,
-    at: str,
-    user: str,
-    role: str,
-    records: Sequence[str],
-    texts: Sequence[str],
-    reason: str | None,
-) -> list[str]:
-    """The hashes of consecutive ``create`` entries (version 1), chained from ``prev_hash``.
-
-    The same hashes as :func:`entry_hash` of each entry in turn (a test checks),
-    with the entry's constant fields encoded once.
-    """
-    head = _PLAIN.encode([at, user, role, "create"])[1:-1]
-    tail = _PLAIN.encode(reason)
-    hashes: list[str] = []
-    prev = prev_hash
-    sha = hashlib.sha256
-    encode = _PLAIN.encode
-    for k, (record, text) in enumerate(zip(records, texts, strict=True)):
-        digest = sha(text.encode()).hexdigest()
-        payload = f'[{first_seq + k},{head},{encode(record)},null,null,"{digest}",{tail},1]'
-        prev = sha(f"{prev}\n{payload}".encode()).hexdigest()
-        hashes.append(prev)
-    return hashes
-
-
 def chain_hashes(
     prev_hashes: Sequence[object], entries: Mapping[str, Sequence[object]]
 ) -> list[str]:
@@ -441,8 +400,9 @@ def deidentify_trail(trail: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
     The values of variables declared ``phi: direct`` or ``phi: free_text``
     become ``"[removed]"`` (in a whole-record ``create``/``delete`` entry they
-    are left out); dates keep only their year; ages above 89 become ``"90+"``
-    (the rules of :func:`kypho.store.deidentify`, 45 CFR §164.514(b)(2), applied
+    are left out; a ``create_batch`` entry keeps only its outline: the columns,
+    the number of records and the first and last record id, not the records);
+    dates keep only their year; ages above 89 become ``"90+"`` (the rules of :func:`kypho.store.deidentify`, 45 CFR §164.514(b)(2), applied
     value by value since a trail entry has no operation date to count from). A
     value that is not readable JSON is shown as ``null``. The record ids
     (pseudonyms), users, reasons and hashes are kept.
@@ -467,6 +427,8 @@ def _deidentified_value(
 ) -> str | None:
     if text is None or (isinstance(text, float) and text != text):
         return None
+    if action == _BATCH:
+        return _batch_outline(str(text))
     if action not in ("create", "update", "delete"):
         return str(text)
     try:
@@ -486,6 +448,22 @@ def _deidentified_value(
     if not isinstance(name, str) or name in dropped:
         return dumps(REMOVED)
     return dumps(_safe_field(name, value, schema))
+
+
+#: :data:`kypho.store.batch.ACTION` (that module imports this one)
+_BATCH = "create_batch"
+
+
+def _batch_outline(text: str) -> str | None:
+    """A ``create_batch`` value without its records (the Parquet file, which holds
+    every identifier): the column names, count and first and last record id."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    return dumps({key: item for key, item in value.items() if key != "parquet"})
 
 
 def _safe_field(name: str, value: object, schema: Schema) -> object:

@@ -42,15 +42,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from kypho.errors import IntegrityError, StoreError
 from kypho.store.audit import dumps
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
-__all__ = ["ACTION", "FORMAT", "VERSION", "decode_batch", "encode_batch"]
+    from kypho.schema import Schema, Variable
+
+__all__ = ["ACTION", "FORMAT", "VERSION", "decode_batch", "encode_batch", "records_table"]
 
 #: The trail action of a bulk import's records.
 ACTION = "create_batch"
@@ -147,13 +151,17 @@ def encode_batch(table: pa.Table) -> str:
     )
 
 
-def decode_batch(text: str) -> pa.Table:
+def decode_batch(text: str, *, columns: Sequence[str] | None = None) -> pa.Table:
     """The records of a batch entry's JSON text (see :func:`encode_batch`).
 
     Parameters
     ----------
     text
         A ``create_batch`` entry's new value.
+    columns
+        Read only the record id and those of these columns the batch holds
+        (``[]``: the ids alone), in the batch's order; ``None`` reads every
+        column.
 
     Returns
     -------
@@ -187,19 +195,22 @@ def decode_batch(text: str) -> pa.Table:
         missing = sorted(_KEYS - set(found))
         extra = sorted(set(found) - _KEYS)
         raise _malformed(f"its members are wrong (missing: {missing}, unexpected: {extra})")
-    columns, count = found["columns"], found["records"]
+    named, count = found["columns"], found["records"]
     if (
-        not isinstance(columns, list)
-        or not columns
-        or not all(isinstance(c, str) for c in columns)
+        not isinstance(named, list)
+        or not named
+        or not all(isinstance(c, str) for c in named)
         or not isinstance(count, int)
         or isinstance(count, bool)
         or not isinstance(found["parquet"], str)
     ):
         raise _malformed("its column names, record count or Parquet text have the wrong type")
+    wanted = None
+    if columns is not None:
+        wanted = [named[0], *(c for c in named[1:] if c in frozenset(columns))]
     try:
         data = base64.b64decode(found["parquet"], validate=True)
-        table = pq.read_table(pa.BufferReader(data))
+        table = pq.read_table(pa.BufferReader(data), columns=wanted)
         # a damaged file can decode to text that is not UTF-8, or to offsets out
         # of bounds: check every value before anyone reads one
         table.validate(full=True)
@@ -207,11 +218,11 @@ def decode_batch(text: str) -> pa.Table:
         table = _plain(table)
     except (binascii.Error, ValueError, OSError, pa.ArrowException) as exc:
         raise _malformed(f"its Parquet file cannot be read ({exc})") from exc
-    if names != columns:
-        raise _malformed(f"its Parquet file holds the columns {names}, the entry names {columns}")
+    if names != (named if wanted is None else wanted):
+        raise _malformed(f"its Parquet file holds the columns {names}, the entry names {named}")
     if table.num_rows != count:
         raise _malformed(f"its Parquet file holds {table.num_rows} records, the entry says {count}")
-    for name in columns:
+    for name in names:
         if not _storable(table.schema.field(name).type):
             raise _malformed(f"its column {name!r} has type {table.schema.field(name).type}")
     ids = table.column(0)
@@ -224,6 +235,77 @@ def decode_batch(text: str) -> pa.Table:
             f"{found['first']} to {found['last']}"
         )
     return table
+
+
+def records_table(data: pd.DataFrame, schema: Schema, names: Sequence[str]) -> pa.Table:
+    """Validated records as the store keeps them, as Arrow columns, the record id first.
+
+    Parameters
+    ----------
+    data
+        Typed records, as :attr:`kypho.validation.ValidationResult.data`.
+    schema
+        The study schema.
+    names
+        The stored columns (the store's record columns); one of ``names`` absent
+        from ``data`` is all missing.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``schema.id_column``, then the other ``names`` in order. A level is its
+        code as text, a list its stored text, a date the calendar day
+        (``date32``), an integer ``int64``, a number ``float64``, a boolean
+        ``bool``; a missing value is null. These are the values
+        :func:`encode_batch` takes and the store's bulk insert writes.
+    """
+    import pyarrow as pa
+
+    id_name = schema.id_column
+    order = [id_name, *(name for name in names if name != id_name)]
+    n = len(data)
+    arrays = [
+        _stored_array(data[name], schema[name])
+        if name in data
+        else pa.nulls(n, _arrow_type(schema[name]))
+        for name in order
+    ]
+    return pa.Table.from_arrays(arrays, names=order)
+
+
+def _arrow_type(var: Variable) -> pa.DataType:
+    import pyarrow as pa
+
+    kinds = {"number": pa.float64(), "integer": pa.int64(), "boolean": pa.bool_()}
+    return kinds.get(var.type, pa.date32() if var.type == "date" else pa.string())
+
+
+def _stored_array(values: pd.Series, var: Variable) -> pa.Array:
+    """One typed column (see :func:`records_table`) as an Arrow array."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    missing = values.isna().to_numpy(dtype=bool)
+    mask = missing if missing.any() else None
+    if var.type == "number":
+        return pa.array(values.to_numpy(dtype=np.float64, na_value=np.nan), mask=mask)
+    if var.type == "integer":
+        return pa.array(values.to_numpy(dtype=np.int64, na_value=0), mask=mask)
+    if var.type == "boolean":
+        return pa.array(values.to_numpy(dtype=bool, na_value=False), mask=mask)
+    if var.type == "date":
+        # the calendar day, as the store's DATE columns keep it
+        days = pd.to_datetime(values).to_numpy().astype("datetime64[D]").view(np.int64)
+        return pa.array(np.where(missing, 0, days).astype(np.int32), mask=mask).cast(pa.date32())
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.cat.codes, dtype=np.int32)
+        levels = pa.array([str(c) for c in values.cat.categories.tolist()], pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), levels).cast(
+            pa.string()
+        )
+    text = pa.array(values.astype("string"), from_pandas=True)
+    return text.cast(pa.string()) if text.type != pa.string() else text
 
 
 def _malformed(why: str) -> IntegrityError:

@@ -20,6 +20,8 @@ import sqlalchemy as sa
 
 from kypho.errors import StoreError
 from kypho.store.audit import dumps
+from kypho.store.batch import ACTION as BATCH_ACTION
+from kypho.store.batch import decode_batch
 from kypho.store.store import Record, Store
 from kypho.store.workflow import entries, reading, writing
 
@@ -48,14 +50,18 @@ class Difference:
 
 
 def _creator(conn: sa.Connection, store: Store, record: str) -> str | None:
+    """Who created ``record``: the user of its ``create`` entry, or of the batch holding it."""
     audit = store.tables.audit
-    row = conn.execute(
-        sa.select(audit.c.user_name)
-        .where((audit.c.record == record) & (audit.c.action == "create"))
+    own = (audit.c.record == record) & (audit.c.action == "create")
+    found = conn.execute(
+        sa.select(audit.c.user_name, audit.c.action, audit.c.new_value)
+        .where(own | (audit.c.action == BATCH_ACTION))
         .order_by(audit.c.seq.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else str(row.user_name)
+    )
+    for user, action, text in found:
+        if action == "create" or record in decode_batch(text, columns=[]).column(0).to_pylist():
+            return str(user)
+    return None
 
 
 def save_second(store: Store, record: str, instrument: str, values: Mapping[str, str]) -> None:

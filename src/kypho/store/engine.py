@@ -36,6 +36,9 @@ SQLITE_CACHE_KIB = 256 * 1024
 #: the rest wasted; at 16 KiB they pack six to a page, the file is ~30 %
 #: smaller and written faster. A store's page size is fixed when it is created.
 SQLITE_PAGE_SIZE = 16384
+#: The schema name under which an import's scratch file of records is attached
+#: to a SQLite store while the import's transaction copies them.
+SQLITE_IMPORT_SCHEMA = "kypho_import"
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -106,3 +109,14 @@ def _own_sqlite_transactions(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN")
+
+    @sa.event.listens_for(engine, "checkin")
+    def _detach_import(dbapi_connection: Any, _record: object) -> None:
+        # an import's scratch file (store._sqlite_ingest) stays attached until
+        # its transaction ends; detach it once the connection is back in the
+        # pool, which closes the file (already unlinked)
+        if dbapi_connection is None:
+            return
+        attached = [row[1] for row in dbapi_connection.execute("PRAGMA database_list")]
+        if SQLITE_IMPORT_SCHEMA in attached:
+            dbapi_connection.execute(f"DETACH DATABASE {SQLITE_IMPORT_SCHEMA}")

@@ -47,18 +47,21 @@ from kypho.store._replay import MalformedCreate, Trail, column_values, compare
 from kypho.store.audit import (
     GENESIS,
     HASHED_FIELDS,
-    chain_creates,
     chain_hashes,
     deidentify_trail,
     dumps,
     entry_hash,
     now,
-    record_texts,
-    typed_texts,
 )
 from kypho.store.batch import ACTION as BATCH_ACTION
-from kypho.store.batch import decode_batch
-from kypho.store.engine import SQLITE_PAGE_SIZE, USER_ENV, create_store_engine, resolve_url
+from kypho.store.batch import decode_batch, encode_batch, records_table
+from kypho.store.engine import (
+    SQLITE_IMPORT_SCHEMA,
+    SQLITE_PAGE_SIZE,
+    USER_ENV,
+    create_store_engine,
+    resolve_url,
+)
 from kypho.store.roles import RIGHTS, ROLES
 from kypho.store.safe_harbor import deidentify
 from kypho.store.tables import StoreTables, build_tables, column_spec, schema_fingerprint
@@ -284,37 +287,6 @@ class _Writer:
         self.entries.append(entry)
         if len(self.entries) >= _CHUNK:
             self._send()
-
-    def append_creates(self, records: Sequence[str], texts: Sequence[str], reason: str) -> None:
-        """One ``create`` entry (version 1) per record, ``texts`` its JSON, chained at once."""
-        if not records:  # an import whose every row was rejected writes no entry
-            return
-        hashes = chain_creates(
-            self.head, self.seq + 1, self.at, self.user, self.role, records, texts, reason
-        )
-        self._send()
-        n = len(hashes)
-        fields: dict[str, Sequence[object] | object] = {
-            "seq": range(self.seq + 1, self.seq + 1 + n),
-            "at": self.at,
-            "user_name": self.user,
-            "role": self.role,
-            "action": "create",
-            "record": records,
-            "field": None,
-            "old_value": None,
-            "new_value": texts,
-            "reason": reason,
-            "version": 1,
-            "prev_hash": [self.head, *hashes[:-1]],
-            "hash": hashes,
-        }
-        _insert_columns(
-            self.conn, self.tables.audit, _STORED_AUDIT, [fields[c] for c in _STORED_AUDIT], n
-        )
-        if hashes:
-            self.seq += len(hashes)
-            self.head = hashes[-1]
 
     def _send(self) -> None:
         if self.entries:
@@ -884,30 +856,38 @@ class Store:
         return found
 
     def _insert(self, w: _Writer, data: pd.DataFrame, reason: str) -> None:
-        names = self.tables.data_columns
-        n = len(data)
-        columns = [
-            _python_values(data[name], self.schema[name]) if name in data else [None] * n
-            for name in names
-        ]
-        # the trail's JSON of each record, as dumps() writes it, column by column;
-        # from the typed columns' arrays where it can (the same texts as of the values)
-        texts = record_texts(
-            [
-                data[name] if name in data and typed_texts(data[name].dtype) else column
-                for name, column in zip(names, columns, strict=True)
-            ],
-            names,
-        )
-        ids = columns[names.index(self.schema.id_column)]
-        w.append_creates([str(i) for i in ids], texts, reason)
-        if w.conn.dialect.name == "sqlite":
-            columns = [
-                _dates_as_text(c) if self.schema[name].type == "date" else c
-                for name, c in zip(names, columns, strict=True)
-            ]
-        insert_columns = (*names, "kypho_version", "kypho_locked")
-        _insert_columns(w.conn, self.tables.records, insert_columns, [*columns, 1, False], n)
+        """Store the new records and the trail's one entry holding them all.
+
+        One record gets its own ``create`` entry (the record as a JSON object);
+        more get one entry, :mod:`kypho.store.batch`'s (action ``create_batch``): the
+        records' stored values as one Parquet file. It is encoded in a second
+        thread while the records go to the database (Arrow's Parquet writer and
+        the driver both work mostly outside the GIL), so that the two overlap.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        if data.empty:  # every row was rejected: no record, no batch
+            return
+        table = records_table(data, self.schema, self.tables.data_columns)
+        names = (*table.column_names, "kypho_version", "kypho_locked")
+        columns = [*(c.combine_chunks() for c in table.columns), 1, False]
+        if table.num_rows == 1:
+            # one new record (a web form, a one-row file): its own create entry
+            (record,) = table.to_pylist()
+            _insert_columns(w.conn, self.tables.records, names, columns, 1)
+            w.append(
+                "create",
+                record=str(record[self.schema.id_column]),
+                new=dumps(record),
+                reason=reason,
+                version=1,
+            )
+            return
+        with ThreadPoolExecutor(1) as pool:
+            batch = pool.submit(encode_batch, table)
+            _insert_columns(w.conn, self.tables.records, names, columns, table.num_rows)
+            text = batch.result()
+        w.append(BATCH_ACTION, new=text, reason=reason, version=1)
 
     # -------------------------------------------------------------------- edits
 
@@ -1578,7 +1558,7 @@ def _bulk_insert(
     (an iterator is not turned into a list first). SQLAlchemy's own executemany
     processes every bind value of every row in Python, which costs about three
     times the driver's work on a table as wide as the record table, so callers
-    pass values the driver already takes (see :func:`_dates_as_text`).
+    pass values the driver already takes (see :func:`_driver_values`).
     """
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
         _copy_rows(conn, table, columns, list(rows))
@@ -1611,95 +1591,176 @@ def _insert_columns(
     columns: Sequence[Sequence[object] | object],
     n: int,
 ) -> None:
-    """INSERT ``n`` rows given column by column; a column that is not a list or
-    range is one value for every row.
+    """INSERT ``n`` rows given column by column.
 
-    On PostgreSQL with psycopg, one ``COPY ... FROM STDIN`` in the open
-    transaction, its text built a column at a time (:func:`_copy_text`), in
-    blocks of :data:`_COPY_ROWS` rows; elsewhere one executemany of the rows
-    zipped from the columns as the driver asks for them.
+    A column is a list, range or tuple of driver-ready values, a pyarrow array
+    (of :func:`kypho.store.batch.records_table`'s types), or one value for
+    every row.
+
+    On PostgreSQL with psycopg, one binary ``COPY ... FROM STDIN`` in the open
+    transaction (:func:`_copy_binary`); on SQLite, Arrow columns go by way of a
+    scratch file (:func:`_sqlite_ingest`); otherwise one executemany of the
+    rows zipped from the columns as the driver asks for them.
     """
     if n == 0:
         return
+    import pyarrow as pa
+
+    arrays = [c for c in columns if isinstance(c, pa.Array)]
+    if (
+        conn.dialect.name == "sqlite"
+        and arrays
+        and not any(isinstance(c, list | range | tuple) for c in columns)
+    ):
+        _sqlite_ingest(conn, table, names, columns, n)
+        return
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        sqlite = conn.dialect.name == "sqlite"
         lists = [
-            c if isinstance(c, list | range | tuple) else itertools.repeat(c, n) for c in columns
+            _driver_values(c, sqlite=sqlite)
+            if isinstance(c, pa.Array)
+            else c
+            if isinstance(c, list | range | tuple)
+            else itertools.repeat(c, n)
+            for c in columns
         ]
         _bulk_insert(conn, table, names, zip(*lists, strict=True))
         return
-    import pyarrow as pa
+    _copy_binary(conn, table, names, columns, n)
 
+
+def _copy_binary(
+    conn: sa.Connection,
+    table: sa.Table,
+    names: Sequence[str],
+    columns: Sequence[Sequence[object] | object],
+    n: int,
+) -> None:
+    """``COPY ... FROM STDIN (FORMAT binary)`` of columns (see :func:`_insert_columns`).
+
+    The rows go in blocks of :data:`_COPY_ROWS`, each built by
+    :func:`kypho.store.pgcopy.rows` and handed to psycopg's queued writer, whose
+    thread sends it while the next block is built: the server parses block
+    *k* while kypho builds block *k* + 1.
+    """
+    import pyarrow as pa
+    from psycopg.copy import QueuedLibpqWriter
+
+    from kypho.store import pgcopy
+
+    kinds = [pgcopy.column_kind(table.c[name].type) for name in names]
+    arrays = [pa.array(list(c)) if isinstance(c, list | range | tuple) else c for c in columns]
     preparer = conn.dialect.identifier_preparer
     statement = (
         f"COPY {preparer.format_table(table)} "
-        f"({', '.join(preparer.quote(name) for name in names)}) FROM STDIN"
+        f"({', '.join(preparer.quote(name) for name in names)}) FROM STDIN (FORMAT binary)"
     )
-    with _driver(conn, statement) as raw, raw.cursor() as cursor, cursor.copy(statement) as copy:
+    with (
+        _driver(conn, statement) as raw,
+        raw.cursor() as cursor,
+        cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
+    ):
+        copy.write(pgcopy.HEADER)
         for start in range(0, n, _COPY_ROWS):
-            stop = min(start + _COPY_ROWS, n)
-            fields = [
-                _copy_text(pa.array(list(c[start:stop])))
-                if isinstance(c, list | range | tuple)
-                else _copy_constant(c, stop - start)
-                for c in columns
-            ]
-            copy.write(_copy_lines(fields))
+            size = min(_COPY_ROWS, n - start)
+            block = [a.slice(start, size) if isinstance(a, pa.Array) else a for a in arrays]
+            copy.write(pgcopy.rows(kinds, block, size))
+        copy.write(pgcopy.TRAILER)
 
 
-#: Rows of one COPY text block (bounds the memory of the text built at once).
-_COPY_ROWS = 50_000
+def _sqlite_ingest(
+    conn: sa.Connection,
+    table: sa.Table,
+    names: Sequence[str],
+    columns: Sequence[object],
+    n: int,
+) -> None:
+    """INSERT Arrow columns into a SQLite table by way of a scratch database.
+
+    ADBC's SQLite driver writes the Arrow columns, in C, to a new scratch file
+    (no journal, no sync: it is thrown away); the open transaction attaches it
+    and copies the rows with one ``INSERT ... SELECT`` in their order, so the
+    records are written in the import's own transaction, as before. The file
+    is unlinked as soon as it is attached (SQLite reads it through the open
+    handle) and detached when the connection goes back to the pool (see
+    :mod:`kypho.store.engine`). This costs about a third of an executemany of
+    the same rows, which converts and binds every value in Python.
+    """
+    import tempfile
+
+    import adbc_driver_manager
+    import adbc_driver_sqlite
+    import pyarrow as pa
+
+    arrays = {name: c for name, c in zip(names, columns, strict=True) if isinstance(c, pa.Array)}
+    constants = [(name, c) for name, c in zip(names, columns, strict=True) if name not in arrays]
+    handle, path = tempfile.mkstemp(prefix="kypho-import-", suffix=".db")
+    os.close(handle)
+    try:
+        try:
+            with (
+                adbc_driver_sqlite.connect(path) as db,
+                adbc_driver_manager.AdbcConnection(db) as scratch,
+            ):
+                for pragma in ("journal_mode = OFF", "synchronous = OFF"):
+                    with adbc_driver_manager.AdbcStatement(scratch) as statement:
+                        statement.set_sql_query(f"PRAGMA {pragma}")
+                        statement.execute_update()
+                with adbc_driver_manager.AdbcStatement(scratch) as statement:
+                    statement.set_options(
+                        **{
+                            adbc_driver_manager.INGEST_OPTION_TARGET_TABLE: "records",
+                            adbc_driver_manager.INGEST_OPTION_MODE: (
+                                adbc_driver_manager.INGEST_OPTION_MODE_CREATE
+                            ),
+                        }
+                    )
+                    statement.bind_stream(pa.table(arrays).to_reader())
+                    statement.execute_update()
+        except adbc_driver_manager.Error as exc:
+            raise StoreError(
+                f"could not write the records to a scratch file {path}: {exc}; nothing was written"
+            ) from exc
+        preparer = conn.dialect.identifier_preparer
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {SQLITE_IMPORT_SCHEMA}", (path,))
+    finally:
+        os.unlink(path)
+    target = ", ".join(preparer.quote(name) for name in (*arrays, *(c for c, _ in constants)))
+    source = ", ".join([*(preparer.quote(name) for name in arrays), *("?" for _ in constants)])
+    conn.exec_driver_sql(
+        f"INSERT INTO main.{preparer.format_table(table)} ({target}) "
+        f"SELECT {source} FROM {SQLITE_IMPORT_SCHEMA}.records ORDER BY rowid",
+        tuple(value for _, value in constants),
+    )
 
 
-def _copy_text(values: Any) -> Any:
-    """A column as fields of COPY's text format: ``\\N`` for null, text escaped.
+def _driver_values(values: Any, *, sqlite: bool) -> list[Any]:
+    """An Arrow column as the driver's Python values (``None`` for null).
 
-    Numbers are Arrow's shortest round-trip form (the server reads back the same
-    double), booleans ``true``/``false``, dates ``YYYY-MM-DD``; in text a
-    backslash, tab, line feed and carriage return are escaped, as COPY's text
-    format requires.
+    Text and dates are built from their distinct values, so that a repeated
+    value is one Python object; on SQLite a date is its ``YYYY-MM-DD`` text, as
+    SQLAlchemy's SQLite ``DATE`` stores it.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if pa.types.is_null(values.type):
-        return pa.array(["\\N"] * len(values), pa.string())
-    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-        text = values
-        if pc.any(pc.match_substring_regex(text, "[\\\\\t\n\r]")).as_py():
-            for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-                text = pc.replace_substring(text, char, escaped)
-    elif pa.types.is_floating(values.type):
-        from kypho.output.cells import _floats
-
-        # NumPy's shortest round-trip form, each distinct value formatted once
-        missing = pc.is_null(values)
-        text = pc.if_else(
-            missing, pa.scalar(None, pa.string()), _floats(values.to_numpy(zero_copy_only=False))
-        )
-    else:
-        text = pc.cast(values, pa.string())
-    return pc.fill_null(text, "\\N")
+    kind = values.type
+    if pa.types.is_date32(kind) and sqlite:
+        values, kind = pc.cast(values, pa.string()), pa.string()
+    if pa.types.is_string(kind) or pa.types.is_date32(kind):
+        coded = values.dictionary_encode()
+        distinct = np.empty(len(coded.dictionary) + 1, dtype=object)
+        distinct[:-1] = coded.dictionary.to_pylist()
+        where = pc.fill_null(coded.indices, len(coded.dictionary)).to_numpy(zero_copy_only=False)
+        texts: list[Any] = distinct[where].tolist()
+        return texts
+    plain: list[Any] = values.to_pylist()
+    return plain
 
 
-def _copy_constant(value: object, n: int) -> Any:
-    import pyarrow as pa
-
-    field = _copy_text(pa.array([value])).to_pylist()[0]
-    return pa.repeat(pa.scalar(field, pa.string()), n)
-
-
-def _copy_lines(fields: list[Any]) -> memoryview:
-    """The rows' lines of COPY text: fields joined by tabs, each row ended by a line feed."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    *head, last = fields
-    ended = pc.binary_join_element_wise(last, pa.scalar(""), "\n")
-    lines = pc.binary_join_element_wise(*head, ended, "\t") if head else ended
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
-    first, stop = offsets[lines.offset], offsets[lines.offset + len(lines)]
-    return memoryview(lines.buffers()[2])[first:stop]
+#: Rows of one binary COPY block: small enough that the server starts early and
+#: the block in memory stays a few MB, large enough to amortise the per-block work.
+_COPY_ROWS = 10_000
 
 
 def _copy_rows(
@@ -1717,11 +1778,6 @@ def _copy_rows(
     with _driver(conn, statement) as raw, raw.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
-
-
-def _dates_as_text(values: list[Any]) -> list[Any]:
-    """Dates as SQLAlchemy's SQLite ``DATE`` stores them: ``YYYY-MM-DD`` text."""
-    return [None if v is None else v.isoformat() for v in values]
 
 
 def _conflict(record_id: str, expected: int, actual: int | None) -> ConflictError:

@@ -157,7 +157,8 @@ def test_locked_record_refuses_edits_until_an_admin_unlocks(db_url: str, store: 
     store.unlock("P-00005", reason="query from monitor")
     assert dora.edit("P-00005", {"age": "70"}, expected_version=1, reason="x").version == 2
     actions = store.log(record="P-00005")["action"].tolist()
-    assert actions == ["create", "lock", "unlock", "update"]
+    # created by the import's batch entry, then locked, unlocked and edited
+    assert actions == ["create_batch", "lock", "unlock", "update"]
     assert store.verify().ok
     dora.close()
     store.close()

@@ -97,3 +97,35 @@ def test_load_from_store_with_an_extended_schema(
         load_from_store(db_url, user=ADMIN)
     frame = load_from_store(db_url, user=ADMIN, schema=extended)
     assert frame["vas_d3"].tolist() == [3.0, 3.0]
+
+
+def test_the_head_revision_kypho_expects_is_alembics_head() -> None:
+    """Opening a store compares with a constant (no Alembic import): it must be the head."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(store_migrate._config())
+    assert scripts.get_heads() == [store_migrate.HEAD_REVISION]
+
+
+def test_the_revision_read_without_alembic_is_alembics(db_url: str) -> None:
+    from alembic.migration import MigrationContext
+
+    Store.init(db_url, admin=ADMIN).close()
+    engine = sa.create_engine(db_url)
+    try:
+        for revision in ("0001", None):
+            with engine.begin() as conn:
+                context = MigrationContext.configure(
+                    conn, opts={"version_table": store_migrate.VERSION_TABLE}
+                )
+                assert store_migrate.current_revision(conn) == context.get_current_revision()
+                assert store_migrate.current_revision(conn) in (store_migrate.HEAD_REVISION, "0001")
+                if revision is not None:
+                    store_migrate.downgrade(conn, load_schema(), revision)
+    finally:
+        engine.dispose()
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"DROP TABLE {store_migrate.VERSION_TABLE}")
+        conn.commit()
+        assert store_migrate.current_revision(conn) is None
+    engine.dispose()

@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 from kypho.cli import main
 from kypho.errors import IntegrityError, PermissionDenied, StoreError
 from kypho.store import Store, load_from_store
+from kypho.store.batch import ACTION, decode_batch
 
 ADMIN = "ada"
 
@@ -96,7 +97,14 @@ def test_log_output_respects_roles(
     assert "needs a reason" in result.stderr
     result = kypho("log", "--output", str(out), "--full", "--reason", "FDA inspection")
     assert result.exit_code == 0, result.output
-    assert set(_identified(out.read_text(encoding="utf-8"))) == set(IDENTIFIERS)
+    # the identified trail as stored: the edit's values as text, the import's
+    # records in its batch entry (Parquet, as the hash covers it), which decodes
+    # to every identifier
+    full = pd.read_csv(out, dtype=str, keep_default_na=False)
+    (batch,) = full.loc[full["action"] == ACTION, "new_value"]
+    records = decode_batch(batch).to_pandas().to_csv()
+    assert set(_identified(out.read_text(encoding="utf-8") + records)) == set(IDENTIFIERS)
+    assert set(_identified(records)) == {"Name1x Surname1y", "H9000002", "Elm Street"}
     last = store.log().iloc[-1]
     assert (last["action"], last["user_name"], last["reason"]) == ("log", ADMIN, "FDA inspection")
     assert json.loads(last["new_value"])["full"] is True

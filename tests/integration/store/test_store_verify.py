@@ -37,10 +37,11 @@ def _sql(store: Store, statement: str, **params: object) -> None:
 def test_untouched_store_verifies(store: Store) -> None:
     result = store.verify()
     assert result.ok
-    assert (result.n_entries, result.n_records) == (10, 6)
+    # the store's first two entries, the import and its batch of 6 records, the edit
+    assert (result.n_entries, result.n_records) == (5, 6)
     assert result.head_hash == store.log()["hash"].iloc[-1]
     assert (
-        result.summary() == f"audit trail verified: 10 entries, 6 records, head {result.head_hash}"
+        result.summary() == f"audit trail verified: 5 entries, 6 records, head {result.head_hash}"
     )
     result.raise_if_failed()
 
@@ -77,9 +78,9 @@ def test_rows_added_deleted_or_unlocked_directly_are_caught(store: Store) -> Non
 
 def test_the_audit_table_refuses_changes(store: Store) -> None:
     with pytest.raises(sa.exc.DatabaseError, match="the audit trail is append-only"):
-        _sql(store, "UPDATE kypho_audit SET reason = 'nothing' WHERE seq = 10")
+        _sql(store, "UPDATE kypho_audit SET reason = 'nothing' WHERE seq = 5")
     with pytest.raises(sa.exc.DatabaseError, match="the audit trail is append-only"):
-        _sql(store, "DELETE FROM kypho_audit WHERE seq = 10")
+        _sql(store, "DELETE FROM kypho_audit WHERE seq = 5")
     assert store.verify().ok
 
 
@@ -88,25 +89,26 @@ def test_a_rewritten_entry_is_caught_even_without_the_triggers(store: Store) -> 
     _sql(store, f"DROP TRIGGER kypho_audit_no_update {on}")
     _sql(store, f"DROP TRIGGER kypho_audit_no_delete {on}")
     # someone hides the edit: rewrites the logged value and the row together
-    _sql(store, "UPDATE kypho_audit SET new_value = '9.5' WHERE seq = 10")
+    _sql(store, "UPDATE kypho_audit SET new_value = '9.5' WHERE seq = 5")
     _sql(store, "UPDATE kypho_records SET vas_pre = 9.5 WHERE patient_id = 'P-00002'")
     at = store.log()["at"].iloc[-1]
     assert store.verify().problems == (
-        f"entry 10 (update, record P-00002, {at}) was altered: its content does not match its hash",
+        f"entry 5 (update, record P-00002, {at}) was altered: its content does not match its hash",
     )
-    _sql(store, "DELETE FROM kypho_audit WHERE seq = 5")
+    # the import's batch of records (entry 4) removed
+    _sql(store, "DELETE FROM kypho_audit WHERE seq = 4")
     problems = store.verify().problems
-    assert "entries 5 to 5 are missing from the trail" in problems
-    assert "entry 6 does not follow entry 5: the chain is broken" in problems
+    assert "entries 4 to 4 are missing from the trail" in problems
+    assert "entry 5 does not follow entry 4: the chain is broken" in problems
 
 
 def test_a_truncated_trail_is_caught(store: Store) -> None:
     store.add_user("eve", "analyst", reason="statistician joins")
     on = "ON kypho_audit" if store.engine.dialect.name == "postgresql" else ""
     _sql(store, f"DROP TRIGGER kypho_audit_no_delete {on}")
-    _sql(store, "DELETE FROM kypho_audit WHERE seq = 11")
+    _sql(store, "DELETE FROM kypho_audit WHERE seq = 6")
     assert store.verify().problems == (
-        "the trail ends at entry 10 but its head records entry 11: entries were removed or "
+        "the trail ends at entry 5 but its head records entry 6: entries were removed or "
         "added behind kypho's back",
         "user 'eve' is in the users table but the audit trail never added them",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 
 from click.testing import CliRunner
@@ -70,7 +71,9 @@ def test_log_filters_and_csv(store: Store, browser: Callable[..., Browser]) -> N
     response = b.get("/log.csv", params={"record": "P-00001"})
     assert response.headers["content-disposition"].startswith("attachment")
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [r["action"] for r in rows] == ["create", "update"]
+    # created by the import's batch entry (shown as this record's creation), then edited
+    assert [r["action"] for r in rows] == ["create_batch", "update"]
+    assert json.loads(rows[0]["new_value"])["patient_id"] == "P-00001"
     assert rows[1]["old_value"] != rows[1]["new_value"]
     assert len(rows[1]["hash"]) == 64
 

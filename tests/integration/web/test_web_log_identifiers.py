@@ -22,3 +22,9 @@ def test_log_page_and_csv_are_de_identified(store: Store, browser: Callable[...,
     assert "P-00001" in page
     assert "create" in table
     assert [s for s in secrets if s in page or s in table] == []
+    # the whole trail too: the import's batch entry is shown by its outline only
+    # (its Parquet file holds every identifier, encoded)
+    everything = rita.get("/log.csv").text + rita.get("/log").text
+    assert "create_batch" in everything
+    assert '"parquet"' not in everything
+    assert [s for s in secrets if s in everything] == []

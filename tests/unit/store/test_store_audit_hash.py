@@ -15,7 +15,6 @@ from kypho.store import RIGHTS, ROLES, resolve_url
 from kypho.store.audit import (
     GENESIS,
     HASHED_FIELDS,
-    chain_creates,
     chain_hashes,
     dumps,
     entry_hash,
@@ -137,28 +136,6 @@ def test_record_texts_of_float_arrays_are_those_of_their_values(
     expected = [dumps(dict(zip(names, row, strict=True))) for row in rows]
     assert record_texts(arrays, names) == expected
     assert record_texts(values, names) == expected
-
-
-def test_chained_creates_are_entry_hashes_in_turn() -> None:
-    records, texts = ["P-1", 'P-"2"', "ü"], ['{"a":1}', '{"a":null}', "{}"]
-    hashes = chain_creates(
-        GENESIS, 7, "2026-01-01T00:00:00+00:00", "ada", "admin", records, texts, "why"
-    )
-    prev = GENESIS
-    for k, (record, text) in enumerate(zip(records, texts, strict=True)):
-        entry = _entry(
-            seq=7 + k,
-            at="2026-01-01T00:00:00+00:00",
-            action="create",
-            record=record,
-            field=None,
-            old_value=None,
-            new_value=text,
-            reason="why",
-            version=1,
-        )
-        prev = entry_hash(prev, entry)
-        assert hashes[k] == prev
 
 
 def test_chain_hashes_are_entry_hashes_of_each_entry() -> None:

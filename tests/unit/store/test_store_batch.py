@@ -278,3 +278,33 @@ def test_any_damaged_byte_is_read_or_refused_never_a_crash() -> None:
     assert refusals
     assert all(message.startswith(_PREFIX) for message in refusals)
     assert read + len(refusals) == 2 * len(data)
+
+
+def test_some_columns_can_be_read_alone() -> None:
+    text = encode_batch(_records())
+    assert decode_batch(text, columns=[]).to_pydict() == {
+        "patient_id": ["P-1", "P-2", "P-3", "P-4"]
+    }
+    back = decode_batch(text, columns=["vas", "sex", "not_in_the_batch"])
+    assert back.column_names == ["patient_id", "sex", "vas"]
+    assert back.column("sex").to_pylist() == ["female", "male", None, "female"]
+
+
+def test_a_de_identified_trail_shows_a_batch_without_its_records() -> None:
+    import pandas as pd
+
+    from kypho.store import audit
+    from kypho.store.audit import deidentify_trail
+    from kypho.store.store import _default_schema
+
+    assert audit._BATCH == ACTION
+    text = encode_batch(_records())
+    trail = pd.DataFrame(
+        {"action": [ACTION, ACTION], "field": [None, None], "old_value": [None, None]}
+    ).assign(new_value=[text, "not json"])
+    shown = deidentify_trail(trail, _default_schema())["new_value"].tolist()
+    outline = {k: v for k, v in json.loads(text).items() if k != "parquet"}
+    assert shown == [dumps(outline), None]
+    # an outline (what ``Store.log`` passes on) stays as it is
+    again = deidentify_trail(trail.assign(new_value=[shown[0], None]), _default_schema())
+    assert again["new_value"].tolist() == [shown[0], None]

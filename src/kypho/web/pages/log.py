@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 
 from kypho.store import Store
 from kypho.store.audit import HASHED_FIELDS
+from kypho.store.batch import ACTION as BATCH_ACTION
 from kypho.store.workflow import reading
 from kypho.web.pages.records import record_url
 from kypho.web.routing import Ctx, route
@@ -30,7 +31,11 @@ def _query(store: Store, filters: dict[str, str]) -> sa.Select[Any]:
     if filters.get("field"):
         query = query.where(audit.c.field == filters["field"])
     if filters.get("record"):
-        query = query.where(audit.c.record == filters["record"])
+        # a record created by an import is in its batch's entry, which names no
+        # record (see Store.log); _shown keeps the batches that hold it
+        query = query.where(
+            sa.or_(audit.c.record == filters["record"], audit.c.action == BATCH_ACTION)
+        )
     if filters.get("action"):
         query = query.where(audit.c.action == filters["action"])
     # `at` is ISO 8601 UTC text: text order is time order
@@ -49,12 +54,18 @@ def log_page(ctx: Ctx) -> Response:
     audit = store.tables.audit
     query = _query(store, filters)
     with reading(store, "log") as conn:
-        total = int(
-            conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-        )
-        rows = _deidentified(
-            store, conn.execute(query.order_by(audit.c.seq.desc()).limit(_SHOWN)).all()
-        )
+        if filters["record"]:
+            # one record's entries are few: count them as shown (a batch only
+            # when it holds the record)
+            found = _shown(conn.execute(query.order_by(audit.c.seq.desc())).all(), filters)
+            total, rows = len(found), _deidentified(store, found[:_SHOWN])
+        else:
+            total = int(
+                conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+            )
+            rows = _deidentified(
+                store, conn.execute(query.order_by(audit.c.seq.desc()).limit(_SHOWN)).all()
+            )
         actions = [str(a) for a in conn.execute(sa.select(audit.c.action).distinct())]
     return ctx.render(
         "log.html",
@@ -75,7 +86,8 @@ def log_csv(ctx: Ctx) -> Response:
     filters = {k: ctx.query.get(k, "").strip() for k in _FILTERS}
     query = _query(store, filters).order_by(store.tables.audit.c.seq)
     with reading(store, "log") as conn:
-        rows = [tuple(r.values()) for r in _deidentified(store, conn.execute(query).all())]
+        found = _shown(conn.execute(query).all(), filters)
+        rows = [tuple(r.values()) for r in _deidentified(store, found)]
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
@@ -96,6 +108,13 @@ def log_csv(ctx: Ctx) -> Response:
     )
 
 
+def _shown(rows: Any, filters: dict[str, str]) -> list[tuple[Any, ...]]:
+    """With a record filter, a batch entry as that record's creation (as ``db log --record``)."""
+    from kypho.store.store import _batches_shown
+
+    return _batches_shown(rows, _COLUMNS, filters.get("record") or None, None, False)
+
+
 def _deidentified(store: Store, rows: Any) -> list[dict[str, Any]]:
     """Trail rows with identifying values removed, as ``kypho db log`` shows them to every role."""
     import pandas as pd
@@ -103,7 +122,12 @@ def _deidentified(store: Store, rows: Any) -> list[dict[str, Any]]:
     from kypho.store.audit import deidentify_trail
 
     frame = pd.DataFrame([tuple(r) for r in rows], columns=list(_COLUMNS), dtype=object)
+    # a batch shown as one record's creation holds that record's values, as a
+    # create entry does, and is de-identified as one (Store.log does the same)
+    as_create = (frame["action"] == BATCH_ACTION) & frame["record"].notna()
+    frame.loc[as_create, "action"] = "create"
     safe = deidentify_trail(frame, store.schema).astype(object)
+    safe.loc[as_create, "action"] = BATCH_ACTION
     safe = safe.where(safe.notna(), None)
     return [dict(zip(_COLUMNS, values, strict=True)) for values in safe.itertuples(index=False)]
 
