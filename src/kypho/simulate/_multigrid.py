@@ -49,6 +49,8 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from kypho.simulate._kernels import cg_update
+
 __all__ = ["Hierarchy", "vcycle"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -491,50 +493,37 @@ def _sweep_back(
 
 
 @_jit
-def _restrict(
-    pw: FloatArray, o: int, nx: int, r: FloatArray, oc: int, cx: int, cy: int, bc: FloatArray
+def _transfer(
+    pw: FloatArray,
+    o: int,
+    nx: int,
+    fine: FloatArray,
+    oc: int,
+    cx: int,
+    cy: int,
+    coarse: FloatArray,
+    up: bool,
 ) -> None:
-    """``bc = Pᵀ r``: each coarse point's weighted sum of the residual on its 3 × 3 fine points."""
-    one, two, px = np.uint64(1), np.uint64(2), np.uint64(nx + 2)
+    """Between a level (at ``o``) and the next coarser one (at ``oc``): ``coarse = Pᵀ fine``
+    (restriction: each coarse point's weighted sum over its 3 × 3 fine points) or, with
+    ``up``, ``fine += P coarse`` (prolongation: each coarse value spread over them)."""
+    px = nx + 2
+    # the 3 × 3 fine points' offsets, unsigned: adding one wraps round to a subtraction
+    shifts = np.array([-px - 1, -px, -px + 1, -1, 0, 1, px - 1, px, px + 1]).astype(np.uint64)
+    one, two = np.uint64(1), np.uint64(2)
     for jc in range(cy):
         kc = np.uint64(oc + (jc + 1) * (cx + 2) + 1)
-        g = np.uint64(o + (2 * jc + 2) * (nx + 2) + 2)
+        g = np.uint64(o + (2 * jc + 2) * px + 2)
         for _ in range(cx):
-            bc[kc] = (
-                pw[kc, 0] * r[g - px - one]
-                + pw[kc, 1] * r[g - px]
-                + pw[kc, 2] * r[g - px + one]
-                + pw[kc, 3] * r[g - one]
-                + pw[kc, 4] * r[g]
-                + pw[kc, 5] * r[g + one]
-                + pw[kc, 6] * r[g + px - one]
-                + pw[kc, 7] * r[g + px]
-                + pw[kc, 8] * r[g + px + one]
-            )
-            kc += one
-            g += two
-
-
-@_jit
-def _prolong(
-    pw: FloatArray, oc: int, cx: int, cy: int, xc: FloatArray, o: int, nx: int, x: FloatArray
-) -> None:
-    """``x += P xc``: each coarse point's correction spread over its 3 × 3 fine points."""
-    one, two, px = np.uint64(1), np.uint64(2), np.uint64(nx + 2)
-    for jc in range(cy):
-        kc = np.uint64(oc + (jc + 1) * (cx + 2) + 1)
-        g = np.uint64(o + (2 * jc + 2) * (nx + 2) + 2)
-        for _ in range(cx):
-            v = xc[kc]
-            x[g - px - one] += pw[kc, 0] * v
-            x[g - px] += pw[kc, 1] * v
-            x[g - px + one] += pw[kc, 2] * v
-            x[g - one] += pw[kc, 3] * v
-            x[g] += pw[kc, 4] * v
-            x[g + one] += pw[kc, 5] * v
-            x[g + px - one] += pw[kc, 6] * v
-            x[g + px] += pw[kc, 7] * v
-            x[g + px + one] += pw[kc, 8] * v
+            if up:
+                v = coarse[kc]
+                for m in range(9):
+                    fine[g + shifts[m]] += pw[kc, m] * v
+            else:
+                s = 0.0
+                for m in range(9):
+                    s += pw[kc, m] * fine[g + shifts[m]]
+                coarse[kc] = s
             kc += one
             g += two
 
@@ -576,18 +565,22 @@ def _vcycle_padded(lv: Levels, r: FloatArray, z: FloatArray) -> float:
             rz += r[g] * z[g]
         return rz
     _sweep5_from_zero(dinv, west, south, nx0, ny0, z, r, wr)
-    _restrict(pw, 0, nx0, wr, offsets[1], nxs[1], nys[1], wb)
+    _transfer(pw, 0, nx0, wr, offsets[1], nxs[1], nys[1], wb, False)
     for level in range(1, levels - 1):
         o = offsets[level]
         _sweep_from_zero(a, dinv, o, nxs[level], nys[level], wx, wb, wr)
-        _restrict(pw, o, nxs[level], wr, offsets[level + 1], nxs[level + 1], nys[level + 1], wb)
+        _transfer(
+            pw, o, nxs[level], wr, offsets[level + 1], nxs[level + 1], nys[level + 1], wb, False
+        )
     last = levels - 1
     _coarsest(factor, offsets[last], nxs[last], nys[last], wb, wx)
     for level in range(levels - 2, 0, -1):
         o = offsets[level]
-        _prolong(pw, offsets[level + 1], nxs[level + 1], nys[level + 1], wx, o, nxs[level], wx)
+        _transfer(
+            pw, o, nxs[level], wx, offsets[level + 1], nxs[level + 1], nys[level + 1], wx, True
+        )
         _sweep_back(a, dinv, o, nxs[level], nys[level], wx, wb)
-    _prolong(pw, offsets[1], nxs[1], nys[1], wx, 0, nx0, z)
+    _transfer(pw, 0, nx0, z, offsets[1], nxs[1], nys[1], wx, True)
     return _sweep5_back(dinv, west, south, nx0, ny0, z, r)
 
 
@@ -602,25 +595,21 @@ def vcycle(lv: Levels, r: FloatArray, z: FloatArray) -> None:
     nx, ny = lv[0][0], lv[1][0]
     rp = np.zeros(lv[2][1])
     zp = np.zeros(lv[2][1])
-    _pad(r, nx, ny, rp)
+    _pad(r, nx, ny, rp, True)
     _vcycle_padded(lv, rp, zp)
-    _unpad(zp, nx, ny, z)
+    _pad(z, nx, ny, zp, False)
 
 
 @_jit
-def _pad(v: FloatArray, nx: int, ny: int, out: FloatArray) -> None:
-    """Cell-ordered ``v`` into the inside of the padded ``out`` (its ring left as it is)."""
+def _pad(cells: FloatArray, nx: int, ny: int, padded: FloatArray, inward: bool) -> None:
+    """Copy cell-ordered ``cells`` into the inside of ``padded`` (``inward``), or back."""
     for j in range(ny):
-        for i in range(nx):
-            out[(j + 1) * (nx + 2) + i + 1] = v[j * nx + i]
-
-
-@_jit
-def _unpad(v: FloatArray, nx: int, ny: int, out: FloatArray) -> None:
-    """The inside of the padded ``v`` into cell-ordered ``out``."""
-    for j in range(ny):
-        for i in range(nx):
-            out[j * nx + i] = v[(j + 1) * (nx + 2) + i + 1]
+        row, k = np.uint64((j + 1) * (nx + 2) + 1), np.uint64(j * nx)
+        for i in range(np.uint64(nx)):
+            if inward:
+                padded[row + i] = cells[k + i]
+            else:
+                cells[k + i] = padded[row + i]
 
 
 @_jit
@@ -629,16 +618,16 @@ def _pad_matrix(
 ) -> None:
     """The matrix ``(diag, −ax, −ay)`` as padded rows ``m[0]`` (diagonal), ``m[1]``
     (coupling with the west neighbour) and ``m[2]`` (with the south one), rings zero."""
-    px = nx + 2
+    one, px = np.uint64(1), np.uint64(nx + 2)
+    md, mw, ms = m[0], m[1], m[2]
     for j in range(ny):
-        for i in range(nx):
-            k = j * nx + i
-            g = (j + 1) * px + i + 1
-            m[0, g] = diag[k]
-            if i + 1 < nx:
-                m[1, g + 1] = -ax[k]
+        row, k0 = np.uint64((j + 1) * (nx + 2) + 1), np.uint64(j * nx)
+        for i in range(np.uint64(nx)):
+            g, k = row + i, k0 + i
+            md[g] = diag[k]
+            mw[g + one] = -ax[k]  # 0 on the last column: the ring's entry stays 0
             if j + 1 < ny:
-                m[2, g + px] = -ay[k]
+                ms[g + px] = -ay[k]
 
 
 @_jit_sums
@@ -672,17 +661,6 @@ def _residual(
     rr = 0.0
     for g in range(b.size):
         r[g] = b[g] - ax[g]
-        rr += r[g] * r[g]
-    return rr
-
-
-@_jit_sums
-def _update(x: FloatArray, r: FloatArray, d: FloatArray, ad: FloatArray, alpha: float) -> float:
-    """``x += α d``, ``r −= α A d``; returns ``‖r‖²``."""
-    rr = 0.0
-    for g in range(x.size):
-        x[g] += alpha * d[g]
-        r[g] -= alpha * ad[g]
         rr += r[g] * r[g]
     return rr
 
@@ -728,8 +706,8 @@ def _pcg(
     n = b.size
     bp, x, r, z, d, ad = vectors[0], vectors[1], vectors[2], vectors[3], vectors[4], vectors[5]
     _pad_matrix(diag, ax, ay, nx, ny, m)
-    _pad(b, nx, ny, bp)
-    _pad(x0, nx, ny, x)
+    _pad(b, nx, ny, bp, True)
+    _pad(x0, nx, ny, x, True)
     bnorm = 0.0
     for k in range(n):  # not np.dot: a BLAS call here costs more than the loop
         bnorm += b[k] * b[k]
@@ -752,13 +730,13 @@ def _pcg(
     while True:
         rr = _residual(m, nx, ny, bp, x, ad, r)
         if np.sqrt(rr) <= rtol * bnorm or it >= maxiter:
-            _unpad(x, nx, ny, out)
+            _pad(out, nx, ny, x, False)
             return out, it, np.sqrt(rr) / bnorm
         rz = _vcycle_padded(lv, r, z)
         dad = _direction(m, nx, ny, z, 0.0, d, ad)
         while it < maxiter:
             it += 1
-            rr = _update(x, r, d, ad, rz / dad)
+            rr = cg_update(x, r, d, ad, rz / dad)
             if np.sqrt(rr) <= rtol * bnorm:
                 break
             rz_new = _vcycle_padded(lv, r, z)
