@@ -350,3 +350,20 @@ def test_the_readers_give_the_drivers_values_exactly(db_url: str) -> None:
         assert [None if v is None else v.hex() for v in got[2]] == [
             None if v is None else v.hex() for v in by_driver[2]
         ]
+
+
+def test_the_records_read_in_two_halves_are_the_records(
+    pair: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large table is read in two halves at once (two connections, one snapshot):
+    the same export and the same problems as one read."""
+    import kypho.store.store as store_module
+
+    _, new = pair
+    _sql(new, "UPDATE kypho_records SET vas_pre = 9.5 WHERE patient_id = 'P-00030'")
+    whole = new.export(unverified="test")
+    problems = new.verify().problems
+    monkeypatch.setattr(store_module, "_SPLIT_ROWS", 2)
+    pd.testing.assert_frame_equal(new.export(unverified="test"), whole)
+    assert new.verify().problems == problems
+    assert len(problems) == 1
