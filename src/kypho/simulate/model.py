@@ -6,7 +6,8 @@ at the exits, where the leak is decided), and no step is longer than
 ``max_step_s``, so the time step shrinks with the cells and the scheme
 converges under refinement of both. An injection stopped by fluoroscopy
 (``until_covered``) stops within its step, when the exit shows covered. Once
-the front has moved ``pressure_courant`` cells since the last solve (and
+the front has moved ``pressure_courant`` cells since the last solve while an
+exit is being approached, ``bulk_pressure_courant`` cells while none is (and
 whenever a step would overfill a cell): the viscosity of each batch at its
 age, the viscosity of every cell (the fluids' viscosities weighted by volume:
 within a cell the front puts them in series), the exits' switch made
@@ -53,7 +54,7 @@ from kypho.simulate.protocol import Injection, Protocol
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PRESSURE_LIMIT_KPA", "SimulationResult", "films", "simulate"]
+__all__ = ["APPROACH", "PRESSURE_LIMIT_KPA", "SimulationResult", "films", "simulate"]
 
 #: Default highest pressure at the tube's opening (kPa): the highest injection
 #: pressure measured at the syringe during vertebroplasty in patients, 3215 kPa
@@ -443,6 +444,13 @@ def _covered(cement: FloatArray, cells: IntArray, visible: float) -> bool:
     return bool(float(cement[cells].min()) >= visible)
 
 
+#: An exit is being approached while some cell near it (an exit cell that can
+#: pass cement, or a neighbour) fills within this many times the shortest
+#: filling time ahead of the front (the front's smeared edge fills about ten
+#: times more slowly per cell ahead: so within about three cells of the exit).
+APPROACH = 1000.0
+
+
 class _NoWayOut(Exception):
     """Every exit face is plugged or holds its cement: the injection cannot go on."""
 
@@ -497,6 +505,7 @@ def simulate(
     courant: float = 0.125,
     exit_courant: float | None = None,
     pressure_courant: float | None = None,
+    bulk_pressure_courant: float | None = None,
     pressure_every: int = 8,
     max_step_s: float = 1.0,
     plug_fraction: float = 0.1,
@@ -523,13 +532,15 @@ def simulate(
         The same control for the cells of the exits that can pass cement and
         their neighbours, where the leak is decided (default ``courant / 16``:
         the front crosses an exit in small steps, the bulk in long ones).
-    pressure_courant, pressure_every
+    pressure_courant, bulk_pressure_courant, pressure_every
         The pressure is solved again once the front has moved about
         ``pressure_courant`` cells (default ``2 × courant``; the steps' sum of
-        ``step / shortest filling time``), and at least every
-        ``pressure_every`` transport steps. The
-        fluxes of a solve stay exactly conservative in between; a step that
-        would overfill a cell re-solves first.
+        ``step / shortest filling time``) while an exit is being approached
+        (a cell near an exit fills within :data:`APPROACH` times the shortest
+        filling time), about ``bulk_pressure_courant`` cells (default ``8 ×
+        courant``) while none is, and at least every ``pressure_every``
+        transport steps. The fluxes of a solve stay exactly conservative in
+        between; a step that would overfill a cell re-solves first.
     max_step_s
         Longest step (s), for the curing between front moves.
     plug_fraction
@@ -586,6 +597,9 @@ def simulate(
         courant=courant,
         exit_courant=courant / 16 if exit_courant is None else exit_courant,
         pressure_courant=2 * courant if pressure_courant is None else pressure_courant,
+        bulk_pressure_courant=(
+            8 * courant if bulk_pressure_courant is None else bulk_pressure_courant
+        ),
         pressure_every=pressure_every,
         max_step_s=max_step_s,
         plug=plug_fraction,
@@ -622,6 +636,7 @@ class _Control:
     courant: float
     exit_courant: float
     pressure_courant: float
+    bulk_pressure_courant: float
     pressure_every: int
     max_step_s: float
     plug: float
@@ -635,11 +650,12 @@ class _Control:
             not c.courant > 0
             or not c.exit_courant > 0
             or not c.pressure_courant > 0
+            or not c.bulk_pressure_courant > 0
             or not c.max_step_s > 0
             or c.pressure_every < 1
         ):
             raise SimulationError(
-                f"'courant', 'exit_courant', 'pressure_courant' and 'max_step_s' must be positive numbers and 'pressure_every' at least 1 (got {c.courant}, {c.exit_courant}, {c.pressure_courant}, {c.max_step_s} and {c.pressure_every})"
+                f"'courant', 'exit_courant', 'pressure_courant', 'bulk_pressure_courant' and 'max_step_s' must be positive numbers and 'pressure_every' at least 1 (got {c.courant}, {c.exit_courant}, {c.pressure_courant}, {c.bulk_pressure_courant}, {c.max_step_s} and {c.pressure_every})"
             )
         if not c.limit_kpa > 0 or c.max_steps < 1:
             raise SimulationError(
@@ -763,6 +779,7 @@ def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
     last_dt = 0.0
     since = c.pressure_every  # transport steps since the last pressure solve
     moved = 0.0  # front motion since then: sum of step / shortest filling time
+    approaching = True  # until the first solve says
     filling: tuple[float, float] | None = None  # of the present fill under the present fluxes
     try:
         while done < duration * (1 - 1e-12):
@@ -771,7 +788,8 @@ def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
                 run.stops.append(_stopped(k, inj, volume, why, done))
                 break
             remaining = duration - done
-            if since >= c.pressure_every or moved >= c.pressure_courant:
+            lag = c.pressure_courant if approaching else c.bulk_pressure_courant
+            if since >= c.pressure_every or moved >= lag:
                 t_mid = inj.start_s + done + 0.5 * min(last_dt or remaining, remaining)
                 system, state, run.p = _pressure(run, t_mid, blocked, rhs)
                 flow = _CellFlow.of(run, system, run.p, state)
@@ -781,7 +799,10 @@ def _inject(run: _Run, k: int, inj: Injection, volume: float) -> float:
                     why = f"the pressure at the opening would exceed the limit of {c.limit_kpa:g} kPa ({at_tube / 1e3:.0f} kPa)"
                     run.stops.append(_stopped(k, inj, volume, why, done))
                     break
-            shortest, near = filling or flow.courant(run, blocked, rhs)
+            if filling is None:
+                filling = flow.courant(run, blocked, rhs)
+                approaching = filling[1] < APPROACH * filling[0]
+            shortest, near = filling
             dt = min(remaining, c.max_step_s, c.courant * shortest, c.exit_courant * near)
             if remaining - dt < 1e-9 * duration:
                 dt = remaining
