@@ -427,6 +427,9 @@ def verify(opts: _Options, head: str | None) -> None:
     Prints the head hash: keep it outside the database (a lab book, an e-mail
     to the monitor) and pass it to a later `verify --head HASH`.
     """
+    from kypho.cli._memory import reuse_freed_memory
+
+    reuse_freed_memory()
     with opts.open() as store:
         result = store.verify(head=head)
     result.raise_if_failed()

@@ -49,8 +49,6 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from kypho.simulate._kernels import cg_update
-
 __all__ = ["Hierarchy", "vcycle"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -374,8 +372,14 @@ def _sweep5_from_zero(
     x: FloatArray,
     b: FloatArray,
     r: FloatArray,
-) -> None:
+    cg: tuple[FloatArray, FloatArray, FloatArray, float],
+) -> float:
     """Forward Gauss–Seidel on the finest level from ``x = 0``, then ``r = b − A x``.
+
+    Fused with CG's update before it: ``cg = (p, d, ad, α)`` — each point's
+    ``p += α d`` and ``b −= α ad`` are done just before the sweep reads ``b``
+    there (the sweep reads ``b`` at its own point only); returns the updated
+    ``‖b‖²``.
 
     From zero, the sweep need not read the points not yet updated (they are
     0), and each point's equation held exactly when it was updated, so its
@@ -388,11 +392,16 @@ def _sweep5_from_zero(
     and keeps the loops from being vectorised.
     """
     one, px, last = np.uint64(1), np.uint64(nx + 2), np.uint64(nx + 1)
+    p, d, ad, alpha = cg
+    bb = 0.0
     for j in range(1, ny + 1):
         row = np.uint64(j) * px
         prev = 0.0
         for i in range(one, last):
             g = row + i
+            p[g] += alpha * d[g]
+            b[g] -= alpha * ad[g]
+            bb += b[g] * b[g]
             prev = (b[g] - south[g] * x[g - px]) * dinv[g] - west[g] * dinv[g] * prev
             x[g] = prev
     for j in range(1, ny + 1):
@@ -400,6 +409,7 @@ def _sweep5_from_zero(
         for i in range(one, last):
             g = row + i
             r[g] = -west[g + one] * x[g + one] - south[g + px] * x[g + px]
+    return bb
 
 
 @_jit
@@ -548,9 +558,18 @@ def _coarsest(factor: FloatArray, o: int, cx: int, cy: int, b: FloatArray, x: Fl
 
 
 @_jit
-def _vcycle_padded(lv: Levels, r: FloatArray, z: FloatArray) -> float:
-    """``z = M⁻¹ r`` on the finest level's padded layout; returns ``r · z``.
+def _vcycle_padded(
+    lv: Levels,
+    r: FloatArray,
+    z: FloatArray,
+    cg: tuple[FloatArray, FloatArray, FloatArray, float],
+    enough: float,
+) -> tuple[float, float]:
+    """``z = M⁻¹ r`` on the finest level's padded layout, after CG's update ``cg``
+    (see :func:`_sweep5_from_zero`); returns ``(r · z, ‖r‖²)``.
 
+    When the updated ``‖r‖²`` is at most ``enough`` the V-cycle stops after its
+    first sweep (CG has converged: ``z`` is not needed) and returns ``r · z = 0``.
     ``z``'s ring must be zero (only its inside is written); the finest level's
     first sweep writes every inner point before reading it.
     """
@@ -559,12 +578,22 @@ def _vcycle_padded(lv: Levels, r: FloatArray, z: FloatArray) -> float:
     levels = nxs.size
     nx0, ny0 = nxs[0], nys[0]
     if levels == 1:
+        p, d, ad, alpha = cg
+        rr = 0.0
+        for g in range(offsets[1]):
+            p[g] += alpha * d[g]
+            r[g] -= alpha * ad[g]
+            rr += r[g] * r[g]
+        if rr <= enough:
+            return 0.0, rr
         _coarsest(factor, 0, nx0, ny0, r, z)
         rz = 0.0
         for g in range(offsets[1]):
             rz += r[g] * z[g]
-        return rz
-    _sweep5_from_zero(dinv, west, south, nx0, ny0, z, r, wr)
+        return rz, rr
+    rr = _sweep5_from_zero(dinv, west, south, nx0, ny0, z, r, wr, cg)
+    if rr <= enough:
+        return 0.0, rr
     _transfer(pw, 0, nx0, wr, offsets[1], nxs[1], nys[1], wb, False)
     for level in range(1, levels - 1):
         o = offsets[level]
@@ -581,7 +610,7 @@ def _vcycle_padded(lv: Levels, r: FloatArray, z: FloatArray) -> float:
         )
         _sweep_back(a, dinv, o, nxs[level], nys[level], wx, wb)
     _transfer(pw, 0, nx0, z, offsets[1], nxs[1], nys[1], wx, True)
-    return _sweep5_back(dinv, west, south, nx0, ny0, z, r)
+    return _sweep5_back(dinv, west, south, nx0, ny0, z, r), rr
 
 
 @_jit
@@ -596,7 +625,8 @@ def vcycle(lv: Levels, r: FloatArray, z: FloatArray) -> None:
     rp = np.zeros(lv[2][1])
     zp = np.zeros(lv[2][1])
     _pad(r, nx, ny, rp, True)
-    _vcycle_padded(lv, rp, zp)
+    unused = np.zeros(lv[2][1])
+    _vcycle_padded(lv, rp, zp, (unused, unused, unused, 0.0), -1.0)
     _pad(z, nx, ny, zp, False)
 
 
@@ -732,13 +762,14 @@ def _pcg(
         if np.sqrt(rr) <= rtol * bnorm or it >= maxiter:
             _pad(out, nx, ny, x, False)
             return out, it, np.sqrt(rr) / bnorm
-        rz = _vcycle_padded(lv, r, z)
+        rz, _ = _vcycle_padded(lv, r, z, (x, d, ad, 0.0), -1.0)
         dad = _direction(m, nx, ny, z, 0.0, d, ad)
+        enough = (rtol * bnorm) ** 2
         while it < maxiter:
             it += 1
-            rr = cg_update(x, r, d, ad, rz / dad)
-            if np.sqrt(rr) <= rtol * bnorm:
+            # CG's update x += α d, r −= α A d is done inside the V-cycle's first sweep
+            rz_new, rr = _vcycle_padded(lv, r, z, (x, d, ad, rz / dad), enough)
+            if rr <= enough:
                 break
-            rz_new = _vcycle_padded(lv, r, z)
             dad = _direction(m, nx, ny, z, rz_new / rz, d, ad)
             rz = rz_new
