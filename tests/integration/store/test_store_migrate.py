@@ -129,3 +129,23 @@ def test_the_revision_read_without_alembic_is_alembics(db_url: str) -> None:
         conn.commit()
         assert store_migrate.current_revision(conn) is None
     engine.dispose()
+
+
+def test_trail_values_are_stored_uncompressed_on_postgresql(db_url: str) -> None:
+    """Revision d001: a batch's large, already compressed text is not compressed again."""
+    Store.init(db_url, admin=ADMIN).close()
+    engine = sa.create_engine(db_url)
+    query = (
+        "SELECT attstorage FROM pg_attribute "
+        "WHERE attrelid = 'kypho_audit'::regclass AND attname = 'new_value'"
+    )
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name != "postgresql":
+                assert store_migrate.current_revision(conn) == "d001"
+                return
+            assert conn.exec_driver_sql(query).scalar_one() == "e"  # EXTERNAL
+            store_migrate.downgrade(conn, load_schema(), "w002")
+            assert conn.exec_driver_sql(query).scalar_one() == "x"  # EXTENDED, the default
+    finally:
+        engine.dispose()
