@@ -1684,7 +1684,10 @@ def _sqlite_ingest(
     is unlinked as soon as it is attached (SQLite reads it through the open
     handle) and detached when the connection goes back to the pool (see
     :mod:`kypho.store.engine`). This costs about a third of an executemany of
-    the same rows, which converts and binds every value in Python.
+    the same rows, which converts and binds every value in Python. The scratch
+    file is made in the store file's own folder (the system's temporary folder
+    for an in-memory store): a process killed before the attach leaves it
+    there, readable by its owner only, next to the store it belongs to.
     """
     import tempfile
 
@@ -1694,7 +1697,13 @@ def _sqlite_ingest(
 
     arrays = {name: c for name, c in zip(names, columns, strict=True) if isinstance(c, pa.Array)}
     constants = [(name, c) for name, c in zip(names, columns, strict=True) if name not in arrays]
-    handle, path = tempfile.mkstemp(prefix="kypho-import-", suffix=".db")
+    # beside the store's own file, so that a scratch file a killed import leaves
+    # behind lies under the same folder rights as the identified records it holds
+    database = conn.engine.url.database
+    folder = (
+        os.path.dirname(os.path.abspath(database)) if database and database != ":memory:" else None
+    )
+    handle, path = tempfile.mkstemp(prefix="kypho-import-", suffix=".db", dir=folder)
     os.close(handle)
     try:
         try:

@@ -160,3 +160,25 @@ def test_the_stored_columns_are_the_values_the_store_wrote_before_batches(
     # a number's missing cell is null, never NaN
     vas = table.column("vas_2h").to_numpy(zero_copy_only=False)
     assert np.isnan(vas).sum() == table.column("vas_2h").null_count == 2
+
+
+def test_the_import_scratch_file_lies_beside_the_store_and_is_gone_after(
+    tmp_path: Any, make_patients: Callable[..., pd.DataFrame], monkeypatch: Any
+) -> None:
+    """The SQLite import's scratch copy of the records is made in the store's folder, not /tmp."""
+    import tempfile
+
+    folders: list[str | None] = []
+    real = tempfile.mkstemp
+
+    def recording(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        folders.append(kwargs.get("dir"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", recording)
+    folder = tmp_path / "study"
+    folder.mkdir()
+    with Store.init(f"sqlite:///{folder / 'study.db'}", admin=ADMIN) as store:
+        assert store.import_frame(make_patients(12), reason="baseline").n_imported == 12
+    assert folders == [str(folder)]
+    assert not [p.name for p in folder.iterdir() if p.name.startswith("kypho-import-")]
