@@ -1377,11 +1377,13 @@ def _batch_record(text: str, record: str) -> str | None:
     import pyarrow.compute as pc
 
     try:
+        # the ids first: most batches of a store with several imports lack the record
+        ids = decode_batch(text, columns=[]).column(0)
+        found = pc.index(ids, pa.scalar(record, ids.type)).as_py()
+        if found < 0:
+            return None
         table = decode_batch(text)
     except StoreError:
-        return None
-    found = pc.index(table.column(0), pa.scalar(record, table.schema.field(0).type)).as_py()
-    if found < 0:
         return None
     (values,) = table.slice(found, 1).to_pylist()
     return dumps(values)

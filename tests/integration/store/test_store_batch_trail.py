@@ -171,6 +171,9 @@ def test_edits_locks_deletes_after_a_batch_replay(
     result = new.verify()
     assert result.ok, result.problems
     assert result.n_records == 40
+    # the deleted and re-imported record's log: both batches that created it
+    assert list(new.log(record="P-00004")["action"]) == [ACTION, "delete", ACTION]
+    assert list(new.log(record="P-00005")["action"]) == [ACTION]
     frame = new.export(full=True, reason="check")
     row = frame.set_index("patient_id").loc["P-00002"]
     assert (row["vas_pre"], row["vas_2h"], row["record_version"]) == (6.5, 1.5, 3)
