@@ -43,7 +43,7 @@ from kypho.store._reading import (
     sqlite_table,
     typed_frame,
 )
-from kypho.store._replay import MalformedCreate, Trail, column_values, compare
+from kypho.store._replay import MalformedCreate, Trail, compare
 from kypho.store.audit import (
     GENESIS,
     HASHED_FIELDS,
@@ -1509,22 +1509,6 @@ class _RecordReader:
         if not rows:
             return [[] for _ in self.query.selected_columns]
         return [list(values) for values in zip(*rows, strict=True)]
-
-
-def _stored_columns(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[list[Any]]:
-    """The rows of ``query`` as columns, as verify compares them (one batch).
-
-    On PostgreSQL with psycopg read by COPY TO (floats as NumPy arrays, NaN where
-    missing); elsewhere each column a list of the driver's values.
-    """
-    table = None
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        table = copied_table(conn, query, _driver)
-    if table is not None:
-        yield [column_values(column) for column in table.columns]
-        return
-    rows = conn.execute(query).all()
-    yield [list(values) for values in zip(*rows, strict=True)]
 
 
 def _count(n: int, noun: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -204,6 +205,22 @@ def test_a_bulk_insert_the_database_refuses_is_a_store_error_on_every_engine(
         assert len(store.read()) == 3
 
 
+def _stored_columns(conn: sa.Connection, query: sa.Select[Any]) -> list[Any]:
+    """The rows of ``query`` as columns: on PostgreSQL with psycopg by the
+    readers' COPY TO fallback (floats as NumPy arrays, NaN where missing),
+    elsewhere each column a list of the driver's values."""
+    from kypho.store._reading import copied_table
+    from kypho.store._replay import column_values
+    from kypho.store.store import _driver
+
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        table = copied_table(conn, query, _driver)
+        if table is not None:
+            return [column_values(column) for column in table.columns]
+    rows = conn.execute(query).all()
+    return [list(values) for values in zip(*rows, strict=True)]
+
+
 def test_bulk_insert_by_columns_stores_awkward_values_exactly(db_url: str) -> None:
     """Column-wise bulk insert (COPY text built by Arrow on PostgreSQL, executemany on
     SQLite) reads back every value exactly: shortest-repr floats, -0.0, the
@@ -212,7 +229,7 @@ def test_bulk_insert_by_columns_stores_awkward_values_exactly(db_url: str) -> No
     import datetime as dt
     import math
 
-    from kypho.store.store import _insert_columns, _stored_columns
+    from kypho.store.store import _insert_columns
 
     with Store.init(db_url, admin=ADMIN) as store:
         schema = store.schema
@@ -245,8 +262,8 @@ def test_bulk_insert_by_columns_stores_awkward_values_exactly(db_url: str) -> No
         )
         with store.engine.connect() as conn:
             rows = conn.execute(query).all()
-            # as verify and export read them (COPY TO and pyarrow on PostgreSQL)
-            (stored,) = list(_stored_columns(conn, query))
+            # as the readers' fallback reads them (COPY TO and pyarrow on PostgreSQL)
+            stored = _stored_columns(conn, query)
     got = [list(column) for column in zip(*rows, strict=True)]
     assert isinstance(stored[2], np.ndarray) == db_url.startswith("postgresql")
     assert [None if v is None or v != v else float.hex(v) for v in stored[2]] == [
