@@ -189,15 +189,19 @@ def export(
         raise InputFileError(
             f"cannot export to {str(output)!r}: the file must end in .csv or .xlsx"
         )
-    from kypho import progress
     from kypho.cli._memory import reuse_freed_memory
-    from kypho.output.cells import empty_lists_as_token
+    from kypho.store._early import prefetch
 
     reuse_freed_memory()
-    with opts.open() as store, progress.bar("reading the records from the store", ticking=True):
-        frame = store.export(full=full, reason=reason, unverified=skip_verify)
-        # an empty list written as an empty cell would read back as missing
-        frame = empty_lists_as_token(frame, store.schema)
+    # the records are read in threads while the rest is imported (kypho.store._early)
+    with prefetch(opts.url):
+        from kypho import progress
+        from kypho.output.cells import empty_lists_as_token
+
+        with opts.open() as store, progress.bar("reading the records from the store", ticking=True):
+            frame = store.export(full=full, reason=reason, unverified=skip_verify)
+            # an empty list written as an empty cell would read back as missing
+            frame = empty_lists_as_token(frame, store.schema)
     with progress.bar(f"writing {len(frame):,} records to {output.name}", ticking=True):
         if output.suffix.lower() == ".csv":
             _write_csv(frame, output)
@@ -428,9 +432,11 @@ def verify(opts: _Options, head: str | None) -> None:
     to the monitor) and pass it to a later `verify --head HASH`.
     """
     from kypho.cli._memory import reuse_freed_memory
+    from kypho.store._early import prefetch
 
     reuse_freed_memory()
-    with opts.open() as store:
+    # the records are read in threads while the rest is imported (kypho.store._early)
+    with prefetch(opts.url), opts.open() as store:
         result = store.verify(head=head)
     result.raise_if_failed()
     click.echo(result.summary())

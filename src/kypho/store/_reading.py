@@ -33,19 +33,21 @@ import pandas as pd
 import sqlalchemy as sa
 
 from kypho.schema.dtypes import pandas_dtype, typed_column
+from kypho.store._early import adbc_query
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from kypho.schema import Schema
 
-__all__ = ["arrow_types", "copied_table", "postgresql_table", "sqlite_table", "typed_frame"]
-
-#: Rows the SQLite driver puts in one Arrow batch: the whole result, so that a
-#: column's type is inferred from all of its values (with the driver's default
-#: of 1,024, a column missing in the first rows is taken as whole numbers and a
-#: later decimal fails the read).
-_SQLITE_BATCH_ROWS = 1 << 30
+__all__ = [
+    "arrow_types",
+    "cast_columns",
+    "copied_table",
+    "postgresql_table",
+    "sqlite_table",
+    "typed_frame",
+]
 
 
 def arrow_types(query: sa.Select[Any]) -> list[pa.DataType] | None:
@@ -141,15 +143,15 @@ def sqlite_table(
         ):
             raw.set_options(**{"adbc.connection.autocommit": "false"})
             try:
-                table = _adbc_query(raw, _literal_sql(engine, query))
-                seen = _adbc_query(raw, _literal_sql(engine, head)).to_pylist()
+                table = adbc_query(raw, _literal_sql(engine, query), sqlite=True)
+                seen = adbc_query(raw, _literal_sql(engine, head), sqlite=True).to_pylist()
             finally:
                 raw.rollback()
     except (adbc.Error, OSError, pa.ArrowException):
         return None
     if [tuple(row.values()) for row in seen] != [tuple(seen_head)]:
         return None
-    return _cast_columns(table, types, [c.name for c in query.selected_columns])
+    return cast_columns(table, types, [c.name for c in query.selected_columns])
 
 
 def postgresql_table(engine: sa.Engine, query: sa.Select[Any], snapshot: str) -> pa.Table | None:
@@ -184,30 +186,15 @@ def postgresql_table(engine: sa.Engine, query: sa.Select[Any], snapshot: str) ->
                     with adbc.AdbcStatement(raw) as statement:
                         statement.set_sql_query(setting)
                         statement.execute_update()
-                table = _adbc_query(raw, _literal_sql(engine, query), batch_rows=False)
+                table = adbc_query(raw, _literal_sql(engine, query), sqlite=False)
             finally:
                 raw.rollback()
     except (adbc.Error, OSError, pa.ArrowException):
         return None
-    return _cast_columns(table, types, [c.name for c in query.selected_columns])
+    return cast_columns(table, types, [c.name for c in query.selected_columns])
 
 
-def _adbc_query(raw: Any, sql: str, *, batch_rows: bool = True) -> pa.Table:
-    import adbc_driver_manager as adbc
-    import pyarrow as pa
-
-    with adbc.AdbcStatement(raw) as statement:
-        if batch_rows:
-            import adbc_driver_sqlite
-
-            option = adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value
-            statement.set_options(**{option: str(_SQLITE_BATCH_ROWS)})
-        statement.set_sql_query(sql)
-        stream, _ = statement.execute_query()
-        return pa.RecordBatchReader.from_stream(stream).read_all()
-
-
-def _cast_columns(table: pa.Table, types: Sequence[pa.DataType], names: list[str]) -> Any:
+def cast_columns(table: pa.Table, types: Sequence[pa.DataType], names: list[str]) -> Any:
     """The drivers' columns as the columns' types; ``None`` if one is not.
 
     PostgreSQL's come typed (a 32-bit integer is widened). SQLite keeps booleans as 0/1 and dates as ``YYYY-MM-DD`` text (SQLAlchemy's

@@ -360,13 +360,13 @@ def test_the_records_read_in_two_halves_are_the_records(
 ) -> None:
     """A large table is read in two halves at once (two connections, one snapshot):
     the same export and the same problems as one read."""
-    import kypho.store.store as store_module
+    import kypho.store._early as early_module
 
     _, new = pair
     _sql(new, "UPDATE kypho_records SET vas_pre = 9.5 WHERE patient_id = 'P-00030'")
     whole = new.export(unverified="test")
     problems = new.verify().problems
-    monkeypatch.setattr(store_module, "_SPLIT_ROWS", 2)
+    monkeypatch.setattr(early_module, "SPLIT_ROWS", 2)
     pd.testing.assert_frame_equal(new.export(unverified="test"), whole)
     assert new.verify().problems == problems
     assert len(problems) == 1
