@@ -189,26 +189,30 @@ def export(
         raise InputFileError(
             f"cannot export to {str(output)!r}: the file must end in .csv or .xlsx"
         )
-    from kypho.cli._memory import reuse_freed_memory
+    from kypho.cli._memory import no_cycle_collection, reuse_freed_memory
     from kypho.store._early import prefetch
 
     reuse_freed_memory()
-    # the records are read in threads while the rest is imported (kypho.store._early)
-    with prefetch(opts.url):
-        from kypho import progress
-        from kypho.output.cells import empty_lists_as_token
+    with no_cycle_collection():
+        # the records are read in threads while the rest is imported (kypho.store._early)
+        with prefetch(opts.url):
+            from kypho import progress
+            from kypho.output.cells import empty_lists_as_token
 
-        with opts.open() as store, progress.bar("reading the records from the store", ticking=True):
-            frame = store.export(full=full, reason=reason, unverified=skip_verify)
-            # an empty list written as an empty cell would read back as missing
-            frame = empty_lists_as_token(frame, store.schema)
-    with progress.bar(f"writing {len(frame):,} records to {output.name}", ticking=True):
-        if output.suffix.lower() == ".csv":
-            _write_csv(frame, output)
-        else:
-            from kypho.output.cells import write_xlsx
+            with (
+                opts.open() as store,
+                progress.bar("reading the records from the store", ticking=True),
+            ):
+                frame = store.export(full=full, reason=reason, unverified=skip_verify)
+                # an empty list written as an empty cell would read back as missing
+                frame = empty_lists_as_token(frame, store.schema)
+        with progress.bar(f"writing {len(frame):,} records to {output.name}", ticking=True):
+            if output.suffix.lower() == ".csv":
+                _write_csv(frame, output)
+            else:
+                from kypho.output.cells import write_xlsx
 
-            write_xlsx(frame, output, sheet_name="Records")
+                write_xlsx(frame, output, sheet_name="Records")
     kind = "identified (full)" if full else "de-identified"
     click.echo(f"wrote {len(frame)} {kind} records to {output}")
 
@@ -431,12 +435,12 @@ def verify(opts: _Options, head: str | None) -> None:
     Prints the head hash: keep it outside the database (a lab book, an e-mail
     to the monitor) and pass it to a later `verify --head HASH`.
     """
-    from kypho.cli._memory import reuse_freed_memory
+    from kypho.cli._memory import no_cycle_collection, reuse_freed_memory
     from kypho.store._early import prefetch
 
     reuse_freed_memory()
     # the records are read in threads while the rest is imported (kypho.store._early)
-    with prefetch(opts.url), opts.open() as store:
+    with no_cycle_collection(), prefetch(opts.url), opts.open() as store:
         result = store.verify(head=head)
     result.raise_if_failed()
     click.echo(result.summary())

@@ -265,4 +265,5 @@ def typed_frame(table: pa.Table, schema: Schema, names: Sequence[str]) -> pd.Dat
         else:
             values = column.cast(pa.string())
         out[name] = typed_column(var, values)
-    return pd.DataFrame(out, columns=list(names))
+    # the columns are new already: no copy of them into the frame
+    return pd.DataFrame(out, columns=list(names), copy=False)
