@@ -139,7 +139,10 @@ def import_(
         with progress.bar(f"reading {input_file.name}", ticking=True):
             raw = read_table(input_file, schema=store.schema, sheet=sheet)
         with progress.bar(f"validating and storing {len(raw):,} records", ticking=True):
-            result = store.import_frame(raw, reason=reason, source=input_file.name, strict=strict)
+            # this process uses the store from this thread only (see import_frame)
+            result = store.import_frame(
+                raw, reason=reason, source=input_file.name, strict=strict, exclusive=True
+            )
     click.echo(result.summary())
     for message in result.problems["message"]:
         click.echo(f"  {message}")
