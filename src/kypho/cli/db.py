@@ -44,10 +44,11 @@ class _Options:
 
         return load_schema_files(self.schema_files, self.extensions)
 
-    def open(self, *, check: bool = True) -> Store:
+    def open(self, *, check: bool = True, schema: Schema | None = None) -> Store:
         from kypho.store import Store
 
-        return Store(self.url, user=self.user, schema=self.schema(), check=check)
+        chosen = schema if schema is not None else self.schema()
+        return Store(self.url, user=self.user, schema=chosen, check=check)
 
 
 _pass_options = click.make_pass_decorator(_Options)
@@ -125,15 +126,23 @@ def import_(
 
     Every rejected row is listed; the exit status is 1 when any row was rejected.
     """
-    from kypho.io import read_table
+    from kypho.io._early import early_parse
+    from kypho.schema import load_schema
 
-    with opts.open() as store:
+    schema = opts.schema() or load_schema()
+    # Arrow parses the file in a worker thread while pandas, SQLAlchemy and the
+    # store load; read_table takes the parsed table (or reads the file itself)
+    with early_parse(input_file, schema), opts.open(schema=schema) as store:
         from kypho import progress
+        from kypho.io import read_table
 
         with progress.bar(f"reading {input_file.name}", ticking=True):
             raw = read_table(input_file, schema=store.schema, sheet=sheet)
         with progress.bar(f"validating and storing {len(raw):,} records", ticking=True):
-            result = store.import_frame(raw, reason=reason, source=input_file.name, strict=strict)
+            # this process uses the store from this thread only (see import_frame)
+            result = store.import_frame(
+                raw, reason=reason, source=input_file.name, strict=strict, exclusive=True
+            )
     click.echo(result.summary())
     for message in result.problems["message"]:
         click.echo(f"  {message}")

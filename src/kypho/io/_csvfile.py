@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +39,8 @@ import numpy as np
 import pandas as pd
 
 from kypho.errors import InputFileError
+from kypho.io._early import ARROW_BLOCK, PlainArguments, claim, plain_arguments
+from kypho.io._early import plain_file as _plain
 from kypho.schema.dtypes import parse_dates, parse_numbers, token_candidates
 from kypho.validation import UnreadCell
 
@@ -48,12 +49,9 @@ __all__ = ["MAX_COLUMNS", "read_csv_text"]
 #: Most columns read from a CSV file (the built-in schema has about 90).
 MAX_COLUMNS = 5_000
 _BLOCK = 1 << 24
-#: The blocks arrow parses at once: 4 MB took ~20 % less CPU than 16 MB at 10⁶ rows.
-_ARROW_BLOCK = 1 << 22
+_ARROW_BLOCK = ARROW_BLOCK
 _NL, _CR, _QUOTE = 10, 13, 34
 _FAILED_COLUMN = re.compile(r"In CSV column #(\d+):")
-#: Column kinds whose cells repeat a few texts (levels, lists of codes, dates).
-_FEW_TEXTS = frozenset(["level", "list", "date"])
 #: The dtype pandas gives a column of Python strings (arrow-backed ``str``).
 _STR = pd.DataFrame({"text": np.array(["x"], dtype=object)})["text"].dtype
 
@@ -185,22 +183,6 @@ def _handed_out(
         del chunked
 
 
-def _plain(path: Path) -> bool:
-    """Whether the file holds neither a quote nor a carriage return (one cheap scan).
-
-    In such a file every line break ends a record and no field is quoted, so the
-    records can be numbered by arrow's rows alone (see :func:`_read_plain`). The
-    file is mapped, not copied, so the scan costs a search of the page cache.
-    """
-    import mmap
-
-    with path.open("rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
-            return True
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            return view.find(b'"') < 0 and view.find(b"\r") < 0
-
-
 def _read_plain(
     path: Path,
     header: list[str],
@@ -231,42 +213,24 @@ def _read_plain(
     width = len(header)
     names = [f"c{i}" for i in range(width)]
     decimal_comma = sep == ";"
-    numeric = {
-        names[i]
-        for i, name in enumerate(header)
-        if kinds.get(name) == "number" and not decimal_comma
-    }
-    # columns of few distinct texts come as arrow dictionaries: the token check and
-    # the date parse then look at each distinct text once (column 0 stays text, for
-    # the blank-line check below)
-    encoded = {names[i] for i, name in enumerate(header) if i > 0 and kinds.get(name) in _FEW_TEXTS}
-    dictionary = pa.dictionary(pa.int32(), pa.string())
-    exact = sorted(tokens | {t.upper() for t in tokens if t.upper().casefold() == t})
+    first_try = plain_arguments(header, sep, kinds, tokens)
+    numeric = set(first_try.as_number)
 
     def read(as_number: set[str], only: list[str] | None = None) -> Any:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=1, encoding="utf8", block_size=_ARROW_BLOCK
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=sep, quote_char=False, newlines_in_values=False, ignore_empty_lines=False
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={
-                    c: pa.float64()
-                    if c in as_number
-                    else dictionary
-                    if c in encoded
-                    # what pandas' ``str`` holds, so that no column is cast again
-                    else pa.large_string()
-                    for c in (only if only is not None else names)
-                },
-                include_columns=only,
-                null_values=exact,
-                strings_can_be_null=False,
-            ),
+        arguments = PlainArguments(
+            width,
+            sep,
+            frozenset(as_number),
+            first_try.encoded,
+            first_try.exact,
+            None if only is None else tuple(only),
         )
+        if arguments == first_try:
+            # the parse begun while the command was starting, if any (kypho.io._early)
+            early = claim(path, arguments)
+            if early is not None:
+                return early
+        return pacsv.read_csv(path, **arguments.keywords())
 
     table = None
     for _ in range(3):

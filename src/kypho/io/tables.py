@@ -23,6 +23,9 @@ import pandas as pd
 
 from kypho.errors import ColumnError, DataError, InputFileError
 from kypho.io._csvfile import MAX_COLUMNS, read_csv_text
+from kypho.io._early import CSV_KINDS as _CSV_KINDS
+from kypho.io._early import MAX_HEADER_CHARS as _MAX_HEADER_CHARS
+from kypho.io._early import separator as _separator
 from kypho.io._xlsxfile import open_workbook, read_sheet
 from kypho.io.dictionary import data_dictionary
 from kypho.output.cells import neutralise_workbook, write_csv
@@ -36,7 +39,6 @@ __all__ = ["DATA_SHEET", "read_table", "write_table"]
 DATA_SHEET = "Data"
 _EXCEL_MAX_ROWS = 1_048_576
 _FORMATS = ".csv, .sav, .xlsx, .parquet"
-_MAX_HEADER_CHARS = 1_000_000
 # Types whose text must reach validation as typed: "007" is an id, not 7.
 _TEXT_TYPES = frozenset(["id", "string", "category", "ordinal", "list", "boolean", "date"])
 _SPSS_RESERVED = frozenset(
@@ -44,16 +46,6 @@ _SPSS_RESERVED = frozenset(
 )
 _NUMERIC_TEXT = frozenset(["string", "floating", "integer", "mixed-integer-float", "empty"])
 _BOOLEAN_LABELS: dict[int | float, str] = {0: "no", 1: "yes"}
-#: What the CSV reader needs to know of a schema type (see ``read_csv_text``).
-_CSV_KINDS = {
-    "number": "number",
-    "integer": "number",
-    "date": "date",
-    "category": "level",
-    "ordinal": "level",
-    "boolean": "level",
-    "list": "list",
-}
 
 
 def read_table(
@@ -314,15 +306,6 @@ def _write_parquet(df: pd.DataFrame, path: Path, schema: Schema) -> None:
     from kypho.registry import write_parquet
 
     write_parquet(df, path)
-
-
-def _separator(header_line: str) -> str:
-    """The field separator: ',' unless the header holds none and ';' or a tab instead."""
-    if "," in header_line:
-        return ","
-    counts = {sep: header_line.count(sep) for sep in (";", "\t")}
-    best = max(counts, key=lambda sep: counts[sep])
-    return best if counts[best] else ","
 
 
 def _read_xlsx(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:

@@ -24,9 +24,9 @@ URL_ENV = "KYPHO_DB_URL"
 #: Environment variable naming the acting user.
 USER_ENV = "KYPHO_USER"
 
-# Seconds a SQLite writer waits for another writer's transaction to end before
-# giving up; writes are short, so this only bites when something is stuck.
-_SQLITE_BUSY_TIMEOUT = 30.0
+#: Seconds a SQLite writer waits for another writer's transaction to end before
+#: giving up; writes are short, so this only bites when something is stuck.
+SQLITE_BUSY_TIMEOUT = 30.0
 #: SQLite's page cache per connection, in KiB (its default is 2 MiB). An import
 #: of 10⁵ records writes ~350 MB in one transaction; with the default cache the
 #: pages spill to the file midway and are written again, taking about twice
@@ -87,7 +87,7 @@ def create_store_engine(url: str | None = None) -> sa.Engine:
         )
     kwargs: dict[str, Any] = {}
     if backend == "sqlite":
-        kwargs["connect_args"] = {"timeout": _SQLITE_BUSY_TIMEOUT}
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
     try:
         engine = sa.create_engine(parsed, **kwargs)
     except (sa.exc.ArgumentError, ImportError) as exc:

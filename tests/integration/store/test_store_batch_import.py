@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 import sqlalchemy as sa
 
 from kypho.store import Store
@@ -21,6 +22,14 @@ from kypho.store.batch import ACTION, decode_batch, records_table
 from kypho.validate import validate
 
 ADMIN = "ada"
+
+
+@pytest.fixture(params=[False, True], ids=["shared", "exclusive"])
+def exclusive(request: pytest.FixtureRequest, db_url: str) -> bool:
+    """Both ways an import writes a SQLite file: a scratch file, or ADBC into the store."""
+    if request.param and not db_url.startswith("sqlite"):
+        pytest.skip("exclusive changes how a SQLite file is written, nothing else")
+    return bool(request.param)
 
 
 def _trail(store: Store) -> list[dict[str, Any]]:
@@ -49,12 +58,12 @@ def _awkward(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_an_import_writes_one_batch_entry_holding_every_record(
-    db_url: str, make_patients: Callable[..., pd.DataFrame]
+    db_url: str, make_patients: Callable[..., pd.DataFrame], exclusive: bool
 ) -> None:
     raw = _awkward(make_patients(30))
     with Store.init(db_url, admin=ADMIN) as store:
         before = len(_trail(store))
-        result = store.import_frame(raw, reason="baseline", source="ward3.csv")
+        result = store.import_frame(raw, reason="baseline", source="ward3.csv", exclusive=exclusive)
         assert (result.n_imported, result.n_rejected) == (30, 0)
         trail = _trail(store)
         names = list(store.tables.data_columns)
@@ -91,13 +100,13 @@ def test_an_import_writes_one_batch_entry_holding_every_record(
 
 
 def test_one_new_record_keeps_its_own_create_entry(
-    db_url: str, make_patients: Callable[..., pd.DataFrame]
+    db_url: str, make_patients: Callable[..., pd.DataFrame], exclusive: bool
 ) -> None:
     """A single create (the web form's, a one-row file) is one ``create`` entry, as before."""
     raw = make_patients(1)
     with Store.init(db_url, admin=ADMIN) as store:
         before = len(_trail(store))
-        store.import_frame(raw, reason="entered in the web form")
+        store.import_frame(raw, reason="entered in the web form", exclusive=exclusive)
         new = _trail(store)[before:]
         names = list(store.tables.data_columns)
         (stored,) = _stored_rows(store, names)
@@ -108,13 +117,13 @@ def test_one_new_record_keeps_its_own_create_entry(
 
 
 def test_rejected_rows_stay_out_of_the_batch_and_are_reported(
-    db_url: str, make_patients: Callable[..., pd.DataFrame]
+    db_url: str, make_patients: Callable[..., pd.DataFrame], exclusive: bool
 ) -> None:
     raw = make_patients(10)
     raw.loc[[1, 6], "vas_pre"] = "12"
     with Store.init(db_url, admin=ADMIN) as store:
         before = len(_trail(store))
-        result = store.import_frame(raw, reason="baseline")
+        result = store.import_frame(raw, reason="baseline", exclusive=exclusive)
         assert (result.n_read, result.n_imported, result.n_rejected) == (10, 8, 2)
         assert list(result.rejected["row"]) == [2, 7]
         assert list(result.problems["field"]) == ["vas_pre", "vas_pre"]
@@ -125,7 +134,7 @@ def test_rejected_rows_stay_out_of_the_batch_and_are_reported(
         # every row rejected: no record, no batch, the import is still recorded
         again = make_patients(3, start=50)
         again["vas_pre"] = "12"
-        assert store.import_frame(again, reason="all bad").n_imported == 0
+        assert store.import_frame(again, reason="all bad", exclusive=exclusive).n_imported == 0
         assert [e["action"] for e in _trail(store)[before + 2 :]] == ["import"]
 
 

@@ -1,9 +1,11 @@
 """A real process killed in the middle of an import leaves the store as it was.
 
 The child process imports 2,500 records. In the child, the store's bulk insert
-announces the moment the records have been sent (an executemany on SQLite, a
-COPY on PostgreSQL), inside the import's transaction, before the commit; the parent then kills the child with SIGKILL (no clean-up code
-can run) and checks the database.
+announces the moment the records have been sent (on SQLite by way of a scratch
+file, or appended by ADBC in its own transaction with ``exclusive``; a COPY on
+PostgreSQL), inside the import's transaction, before the commit; the parent
+then kills the child with SIGKILL (no clean-up code can run) and checks the
+database.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from kypho.store import Store
 
@@ -29,7 +32,7 @@ _CHILD = textwrap.dedent(
     import kypho.store.store as module
     from kypho.store import Store
 
-    url, path = sys.argv[1], sys.argv[2]
+    url, path, exclusive = sys.argv[1], sys.argv[2], sys.argv[3] == "exclusive"
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     store = Store(url, user="ada")
 
@@ -44,15 +47,19 @@ _CHILD = textwrap.dedent(
     # records go by one executemany (SQLite) or one COPY (PostgreSQL)
     module._insert_columns = announcing(module._insert_columns)
 
-    store.import_frame(raw, reason="doomed import")
+    store.import_frame(raw, reason="doomed import", exclusive=exclusive)
     print("FINISHED", flush=True)
     """
 )
 
 
+@pytest.mark.parametrize("exclusive", ["shared", "exclusive"])
 def test_killed_import_leaves_the_store_unchanged(
-    db_url: str, make_patients: Callable[..., pd.DataFrame], tmp_path: Path
+    db_url: str, make_patients: Callable[..., pd.DataFrame], tmp_path: Path, exclusive: str
 ) -> None:
+    """Both ways of writing a SQLite file: by a scratch file, and ADBC's own transaction."""
+    if exclusive == "exclusive" and not db_url.startswith("sqlite"):
+        pytest.skip("exclusive changes how a SQLite file is written, nothing else")
     with Store.init(db_url, admin=ADMIN) as store:
         store.import_frame(make_patients(10), reason="before the crash")
         data_before = store.read()
@@ -60,7 +67,7 @@ def test_killed_import_leaves_the_store_unchanged(
     path = tmp_path / "big.csv"
     make_patients(2500, start=100).to_csv(path, index=False)
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, db_url, str(path)],
+        [sys.executable, "-c", _CHILD, db_url, str(path), exclusive],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,0 +1,140 @@
+"""The CSV parse begun early (``kypho.io._early``) gives exactly the table read_table reads.
+
+``kypho db import`` starts Arrow's parse in a worker thread while it is still
+starting; read_table then takes that table only when it asks for the very same
+parse of the very same file. Each case reads the file both ways and compares.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from kypho.io import _csvfile, read_table
+from kypho.io._early import early_parse
+from kypho.schema import load_schema
+
+_HEAD = "patient_id,group,sex,age,level,vas_pre,operation_date,leak_sites,notes"
+_ROWS = [
+    "P1,control,female,71,L1,5,2020-03-01,none,first",
+    "P2,experimental,male,65,T12,NA,2020-03-02,C;S,",
+    "P3,control,female,80,L2,3.5,NA,NA,third",
+]
+
+
+@pytest.fixture
+def claims(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each claim of the CSV reader got the early table."""
+    seen: list[bool] = []
+    original: Callable[..., Any] = _csvfile.claim
+
+    def spy(path: Path, arguments: Any) -> Any:
+        table = original(path, arguments)
+        seen.append(table is not None)
+        return table
+
+    monkeypatch.setattr(_csvfile, "claim", spy)
+    return seen
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    return path
+
+
+def _early_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "kypho-early-csv"]
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert a.attrs == b.attrs
+
+
+def test_the_early_table_is_taken_and_equals_a_plain_read(
+    tmp_path: Path, claims: list[bool]
+) -> None:
+    path = _write(tmp_path / "ward.csv", [_HEAD, *_ROWS])
+    schema = load_schema()
+    expected = read_table(path, schema=schema)
+    assert claims == [False]  # no parse begun: the reader parses the file itself
+    with early_parse(path, schema):
+        got = read_table(path, schema=schema)
+    assert claims == [False, True]
+    _same(got, expected)
+    assert got["age"].dtype == "float64"
+    assert got["vas_pre"].isna().tolist() == [False, True, False]
+    assert not _early_threads()
+
+
+def test_a_file_changed_after_the_parse_began_is_read_again(
+    tmp_path: Path, claims: list[bool]
+) -> None:
+    path = _write(tmp_path / "ward.csv", [_HEAD, *_ROWS])
+    schema = load_schema()
+    with early_parse(path, schema):
+        _write(path, [_HEAD, *_ROWS[:2], _ROWS[2].replace("80", "81")])
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        got = read_table(path, schema=schema)
+    assert claims == [False]
+    assert got["age"].tolist() == [71.0, 65.0, 81.0]
+    _same(got, read_table(path, schema=schema))
+
+
+def test_a_header_of_labels_is_read_as_always(tmp_path: Path, claims: list[bool]) -> None:
+    """The early guess trusts exact names only; read_table maps labels and reads itself."""
+    schema = load_schema()
+    label = schema["age"].label
+    path = _write(tmp_path / "ward.csv", [_HEAD.replace("age", label), *_ROWS])
+    with early_parse(path, schema):
+        got = read_table(path, schema=schema)
+    assert claims == [False]
+    _same(got, read_table(path, schema=schema))
+    assert got[label].tolist() == [71.0, 65.0, 80.0]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        pytest.param([_HEAD, *_ROWS[:2], "P3,control"], id="a line cut short"),
+        pytest.param([_HEAD, *_ROWS, ""], id="a blank line"),
+        pytest.param([_HEAD, '"P1",control,female,71,L1,5,2020-03-01,none,x'], id="quotes"),
+        pytest.param([_HEAD, _ROWS[0].replace("71", "7l")], id="a number arrow refuses"),
+        pytest.param(
+            [_HEAD.replace(",", ";"), *(r.replace(",", ";") for r in _ROWS)], id="semicolons"
+        ),
+    ],
+)
+def test_files_the_plain_parse_does_not_cover_read_the_same(
+    tmp_path: Path, lines: list[str]
+) -> None:
+    path = _write(tmp_path / "ward.csv", lines)
+    schema = load_schema()
+    with early_parse(path, schema):
+        got = read_table(path, schema=schema)
+    _same(got, read_table(path, schema=schema))
+    assert not _early_threads()
+
+
+def test_the_thread_is_joined_when_the_block_fails(tmp_path: Path) -> None:
+    path = _write(tmp_path / "ward.csv", [_HEAD, *_ROWS])
+    with (
+        pytest.raises(RuntimeError, match="the store could not be opened"),
+        early_parse(path, load_schema()),
+    ):
+        raise RuntimeError("the store could not be opened")
+    assert not _early_threads()
+
+
+def test_other_files_begin_nothing(tmp_path: Path) -> None:
+    schema = load_schema()
+    for path in (tmp_path / "absent.csv", _write(tmp_path / "ward.txt", [_HEAD, *_ROWS])):
+        with early_parse(path, schema):
+            assert not _early_threads()
