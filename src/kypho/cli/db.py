@@ -204,10 +204,12 @@ def export(
     reuse_freed_memory()
     with no_cycle_collection():
         # the records are read in threads while the rest is imported (kypho.store._early)
-        with prefetch(opts.url):
+        with prefetch(opts.url) as early:
+            import kypho.store.store  # noqa: F401  (pandas, SQLAlchemy: beside the read)
             from kypho import progress
             from kypho.output.cells import empty_lists_as_token
 
+            early.settle()
             with (
                 opts.open() as store,
                 progress.bar("reading the records from the store", ticking=True),
@@ -449,8 +451,12 @@ def verify(opts: _Options, head: str | None) -> None:
 
     reuse_freed_memory()
     # the records are read in threads while the rest is imported (kypho.store._early)
-    with no_cycle_collection(), prefetch(opts.url), opts.open() as store:
-        result = store.verify(head=head)
+    with no_cycle_collection(), prefetch(opts.url) as early:
+        import kypho.store.store  # noqa: F401  (pandas, SQLAlchemy: beside the read)
+
+        early.settle()
+        with opts.open() as store:
+            result = store.verify(head=head)
     result.raise_if_failed()
     click.echo(result.summary())
     click.echo(f"keep this head hash to check the trail later: {result.head_hash}")

@@ -11,6 +11,11 @@ than it saves. The command then
 imports the rest and opens the store as before, and verify takes what was read
 (:func:`take`) instead of reading again.
 
+On SQLite the reads end before the command opens the store (:meth:`Prefetch.settle`):
+ADBC's SQLite is a second copy of the library, and one copy's connection
+ending a read while the other's holds a lock on the same file would drop that
+lock (POSIX locks belong to the process), so the two never overlap.
+
 Nothing here decides anything: the command checks the user's rights, reads the
 trail and verifies exactly as without it. What was read early is used only if
 it is exactly what the command would read now:
@@ -131,6 +136,8 @@ class Prefetch:
         target = _target(url)
         #: whether a read was started (else :func:`take` gives ``None``)
         self.reading = target is not None
+        #: ``"sqlite"``, ``"postgresql"`` or ``""`` (nothing read)
+        self.kind = "" if target is None else target[0]
         if target is None:
             self._started.set()
             return
@@ -141,6 +148,20 @@ class Prefetch:
         with self._lock:
             self._threads.append(thread)
         thread.start()
+
+    def settle(self) -> None:
+        """Before the command opens the store: on SQLite, wait for the reads to end.
+
+        ADBC's SQLite is a second copy of the SQLite library in this process,
+        and POSIX locks belong to the process: its connections ending their
+        reads, or closing, while the command's own connection (Python's
+        ``sqlite3``) holds a lock on the same file would drop that lock too
+        (sqlite.org/howtocorrupt.html §2.2). So the two never overlap: the early
+        reads run while the command imports, and are over before it connects.
+        A PostgreSQL server keeps its own locks; its reads go on meanwhile.
+        """
+        if self.kind == "sqlite":
+            self.join()
 
     def wait_started(self) -> None:
         """Return once the first read is under way (or given up): its imports are done."""

@@ -5,10 +5,13 @@ driver makes one Python object per value (10⁵ records of ~90 columns: 9 × 10�
 objects, seconds of work); these readers do not:
 
 * **SQLite**: the ADBC SQLite driver (``adbc-driver-sqlite``, C) reads the rows
-  straight into Arrow through a second, read-only connection. It runs while the
-  caller's connection holds its read transaction, and it reads the trail's head
-  in its own transaction too: a head that differs from the caller's means a
-  writer got in between, and the caller reads by the driver instead.
+  straight into Arrow through a read-only connection, but only in a command
+  that owns its process, before the store is opened (:mod:`kypho.store._early`):
+  ADBC's SQLite is a second copy of the library, and POSIX locks belong to the
+  process, so one copy ending a read while the other holds a lock on the same
+  file would drop that lock. Elsewhere (a web server's threads, the Python API)
+  SQLite's rows are read by the driver. :func:`cast_columns` types the rows the
+  early read gave.
 * **PostgreSQL**: the ADBC PostgreSQL driver (``adbc-driver-postgresql``)
   reads by binary COPY into Arrow on a second connection that imports the
   caller's snapshot; else (psycopg) one ``COPY (query) TO STDOUT`` in CSV,
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,7 +47,6 @@ __all__ = [
     "cast_columns",
     "copied_table",
     "postgresql_table",
-    "sqlite_table",
     "typed_frame",
 ]
 
@@ -113,45 +114,6 @@ def copied_table(conn: sa.Connection, query: sa.Select[Any], driver: Any) -> pa.
     except pa.ArrowInvalid:
         return None
     return table.rename_columns(names)
-
-
-def sqlite_table(
-    engine: sa.Engine, query: sa.Select[Any], head: sa.Select[Any], seen_head: Sequence[Any]
-) -> pa.Table | None:
-    """``query``'s result read by the ADBC SQLite driver, typed by its columns, or ``None``.
-
-    ``head`` is a query of the trail's head and ``seen_head`` its row as the
-    caller's connection (holding its read transaction) saw it; both queries run
-    in one read transaction of the driver, and a different head gives ``None``.
-    """
-    import pyarrow as pa
-
-    database = engine.url.database
-    types = arrow_types(query)
-    if not database or database == ":memory:" or database.startswith("file:") or types is None:
-        return None
-    try:
-        import adbc_driver_manager as adbc
-        import adbc_driver_sqlite
-    except ImportError:  # pragma: no cover - a dependency; read by the driver then
-        return None
-    uri = f"{Path(database).resolve().as_uri()}?mode=ro"
-    try:
-        with (
-            adbc_driver_sqlite.connect(uri) as db,
-            adbc.AdbcConnection(db) as raw,
-        ):
-            raw.set_options(**{"adbc.connection.autocommit": "false"})
-            try:
-                table = adbc_query(raw, _literal_sql(engine, query), sqlite=True)
-                seen = adbc_query(raw, _literal_sql(engine, head), sqlite=True).to_pylist()
-            finally:
-                raw.rollback()
-    except (adbc.Error, OSError, pa.ArrowException):
-        return None
-    if [tuple(row.values()) for row in seen] != [tuple(seen_head)]:
-        return None
-    return cast_columns(table, types, [c.name for c in query.selected_columns])
 
 
 def postgresql_table(engine: sa.Engine, query: sa.Select[Any], snapshot: str) -> pa.Table | None:

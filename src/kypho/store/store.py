@@ -41,7 +41,6 @@ from kypho.store._reading import (
     cast_columns,
     copied_table,
     postgresql_table,
-    sqlite_table,
     typed_frame,
 )
 from kypho.store._replay import MalformedCreate, Trail, compare
@@ -1501,19 +1500,19 @@ def _replay_entry(trail: Trail, entry: Mapping[str, Any], problems: list[str]) -
 
 
 class _RecordReader:
-    """The stored records read as one typed Arrow table in threads, beside the caller.
+    """The stored records read as one typed Arrow table, beside the caller.
 
     ``conn`` holds the caller's read transaction (its snapshot) and ``top`` the
-    trail's head it saw. Each thread reads its half of the rows (by ``order``,
-    from :data:`kypho.store._early.SPLIT_ROWS` rows; else one thread reads them
-    all) on a connection of its own in the same snapshot (see
-    :mod:`kypho.store._reading`): SQLite by ADBC, PostgreSQL by ADBC (else COPY TO
-    in CSV) in the caller's exported snapshot. With ``early`` (the rows read
-    while the command started, :mod:`kypho.store._early`) no thread starts
-    unless those rows are not the ones of this snapshot (another head) or
-    cannot be typed. :meth:`result` gives the table or, when a thread could not
-    read its part exactly, all the rows read by the driver on ``conn`` (one list
-    of Python values per column).
+    trail's head it saw. On PostgreSQL each thread reads its half of the rows
+    (by ``order``, from :data:`kypho.store._early.SPLIT_ROWS` rows; else one
+    thread reads them all) on a connection of its own in the caller's exported
+    snapshot, by ADBC (else COPY TO in CSV; see :mod:`kypho.store._reading`).
+    With ``early`` (the rows a command read while it started,
+    :mod:`kypho.store._early`, both engines) they are used unless they are not
+    the ones of this snapshot (another head) or cannot be typed. :meth:`result`
+    gives the table or, on SQLite without ``early`` and when a part could not
+    be read exactly, all the rows read by the driver on ``conn`` (one list of
+    Python values per column).
     """
 
     def __init__(
@@ -1539,11 +1538,15 @@ class _RecordReader:
         import threading
 
         conn, query = self.conn, self.query
-        snapshot = None
-        if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-            snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
-        elif conn.dialect.name != "sqlite":
+        if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+            # SQLite: read by the driver. ADBC's SQLite is a second copy of the
+            # SQLite library, and POSIX locks belong to the process: its
+            # connection ending its read (or closing) while this one holds a
+            # lock would drop that lock (sqlite.org/howtocorrupt.html §2.2). Only
+            # a command that owns the process reads by ADBC, before the store is
+            # opened (kypho.store._early).
             return
+        snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
         # a large table in two halves of ``order`` (the import order), each read
         # on its own connection: two cores read it in about half the time
         order = self.order
@@ -1574,9 +1577,6 @@ class _RecordReader:
         snapshot: Any,
     ) -> None:
         try:
-            if snapshot is None:
-                self.parts[k] = sqlite_table(engine, query, head, top)
-                return
             self.parts[k] = postgresql_table(engine, query, snapshot)
             if self.parts[k] is not None:
                 return
