@@ -12,10 +12,13 @@ before; the process simply keeps it until it exits.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import sys
+from collections.abc import Iterator
 
-__all__ = ["reuse_freed_memory"]
+__all__ = ["no_cycle_collection", "reuse_freed_memory"]
 
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -49,3 +52,23 @@ def reuse_freed_memory() -> None:
     mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
     mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
     mallopt(_M_TOP_PAD, _TOP_PAD)
+
+
+@contextlib.contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Run the block without Python's cyclic garbage collector (back on after it, if it was on).
+
+    Importing pandas, SQLAlchemy and pyarrow creates hundreds of thousands of
+    objects, and the collector walks them again and again as they are made:
+    ``perf record`` of ``kypho db export`` at 10⁵ records put about 3 % of its
+    time in the collector. A command makes few reference cycles, and whatever
+    memory they hold is freed when the command ends; objects without cycles are
+    freed at once as always.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

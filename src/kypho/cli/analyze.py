@@ -109,26 +109,31 @@ def _read(
         from sqlalchemy.engine import make_url
 
         from kypho.store import Store
+        from kypho.store._early import prefetch
         from kypho.store.engine import resolve_url
 
         # a plain path is a SQLite file, as for `kypho db --url`
         url = resolve_url(db_url)
         note = ""
-        with Store(url, schema=schema) as store:
-            check = store.verify()
-            if not check.ok:
-                if not (unverified and unverified.strip()):
-                    raise check.refusal(
-                        "nothing was analysed",
-                        "to analyse anyway, pass --skip-verify REASON (recorded in the "
-                        "report's provenance)",
+        # the records read while the store opens (kypho.store._early); the rows
+        # verify compares are the rows analysed (one read, one snapshot)
+        with prefetch(url) as early:
+            early.settle()
+            with Store(url, schema=schema) as store:
+                check, stored = store._verify(None, keep=True)
+                if not check.ok:
+                    if not (unverified and unverified.strip()):
+                        raise check.refusal(
+                            "nothing was analysed",
+                            "to analyse anyway, pass --skip-verify REASON (recorded in the "
+                            "report's provenance)",
+                        )
+                    count = len(check.problems)
+                    note = (
+                        f"The study store did not verify ({count} problem"
+                        f"{'' if count == 1 else 's'}); analysed anyway: {unverified.strip()}"
                     )
-                count = len(check.problems)
-                note = (
-                    f"The study store did not verify ({count} problem"
-                    f"{'' if count == 1 else 's'}); analysed anyway: {unverified.strip()}"
-                )
-            raw = store.read()
+                raw = store._typed_stored(stored)[0]
         # The report and MANIFEST.json name the store, never its password.
         safe = make_url(url).render_as_string(hide_password=True)
         return raw, f"study store {safe}", None, note

@@ -198,22 +198,32 @@ def export(
         raise InputFileError(
             f"cannot export to {str(output)!r}: the file must end in .csv or .xlsx"
         )
-    from kypho import progress
-    from kypho.cli._memory import reuse_freed_memory
-    from kypho.output.cells import empty_lists_as_token
+    from kypho.cli._memory import no_cycle_collection, reuse_freed_memory
+    from kypho.store._early import prefetch
 
     reuse_freed_memory()
-    with opts.open() as store, progress.bar("reading the records from the store", ticking=True):
-        frame = store.export(full=full, reason=reason, unverified=skip_verify)
-        # an empty list written as an empty cell would read back as missing
-        frame = empty_lists_as_token(frame, store.schema)
-    with progress.bar(f"writing {len(frame):,} records to {output.name}", ticking=True):
-        if output.suffix.lower() == ".csv":
-            _write_csv(frame, output)
-        else:
-            from kypho.output.cells import write_xlsx
+    with no_cycle_collection():
+        # the records are read in threads while the rest is imported (kypho.store._early)
+        with prefetch(opts.url) as early:
+            import kypho.store.store  # noqa: F401  (pandas, SQLAlchemy: beside the read)
+            from kypho import progress
+            from kypho.output.cells import empty_lists_as_token
 
-            write_xlsx(frame, output, sheet_name="Records")
+            early.settle()
+            with (
+                opts.open() as store,
+                progress.bar("reading the records from the store", ticking=True),
+            ):
+                frame = store.export(full=full, reason=reason, unverified=skip_verify)
+                # an empty list written as an empty cell would read back as missing
+                frame = empty_lists_as_token(frame, store.schema)
+        with progress.bar(f"writing {len(frame):,} records to {output.name}", ticking=True):
+            if output.suffix.lower() == ".csv":
+                _write_csv(frame, output)
+            else:
+                from kypho.output.cells import write_xlsx
+
+                write_xlsx(frame, output, sheet_name="Records")
     kind = "identified (full)" if full else "de-identified"
     click.echo(f"wrote {len(frame)} {kind} records to {output}")
 
@@ -436,11 +446,17 @@ def verify(opts: _Options, head: str | None) -> None:
     Prints the head hash: keep it outside the database (a lab book, an e-mail
     to the monitor) and pass it to a later `verify --head HASH`.
     """
-    from kypho.cli._memory import reuse_freed_memory
+    from kypho.cli._memory import no_cycle_collection, reuse_freed_memory
+    from kypho.store._early import prefetch
 
     reuse_freed_memory()
-    with opts.open() as store:
-        result = store.verify(head=head)
+    # the records are read in threads while the rest is imported (kypho.store._early)
+    with no_cycle_collection(), prefetch(opts.url) as early:
+        import kypho.store.store  # noqa: F401  (pandas, SQLAlchemy: beside the read)
+
+        early.settle()
+        with opts.open() as store:
+            result = store.verify(head=head)
     result.raise_if_failed()
     click.echo(result.summary())
     click.echo(f"keep this head hash to check the trail later: {result.head_hash}")

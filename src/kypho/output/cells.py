@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -417,7 +417,8 @@ class CsvWriter:
         blocks: list[list[pa.Array]] = []
         for start in range(0, max(len(frame), 1), CSV_BLOCK_ROWS):
             part = frame.iloc[start : start + CSV_BLOCK_ROWS]
-            texts = [_column_text(part.iloc[:, i]) for i in range(part.shape[1])]
+            columns = [part.iloc[:, i] for i in range(part.shape[1])]
+            texts = _in_two_threads(_column_text, columns, len(part))
             if any(t is None for t in texts):
                 if start == 0:
                     return None
@@ -456,6 +457,46 @@ class CsvWriter:
             self._emit(memoryview(lines.buffers()[2])[first:stop])
 
 
+#: Rows from which a block's columns are formatted, and its rows joined, in two
+#: threads: the work is NumPy's and Arrow's, which let go of the GIL.
+_THREADED_ROWS = 20_000
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _in_two_threads(function: Callable[[_T], _R], items: Sequence[_T], rows: int) -> list[_R]:
+    """``[function(item) for item in items]``, the items shared by two threads.
+
+    One thread when the machine has one CPU or the block is small. The results
+    are in the items' order; an error in either thread is raised here.
+    """
+    import os
+    import threading
+
+    if rows < _THREADED_ROWS or len(items) < 2 or (os.cpu_count() or 1) < 2:
+        return [function(item) for item in items]
+    out: list[Any] = [None] * len(items)
+    failed: list[BaseException] = []
+
+    def run(positions: range) -> None:
+        try:
+            for k in positions:
+                out[k] = function(items[k])
+        except BaseException as exc:  # re-raised by the caller's thread
+            failed.append(exc)
+
+    other = threading.Thread(target=run, args=(range(1, len(items), 2),), daemon=True)
+    other.start()
+    try:
+        run(range(0, len(items), 2))
+    finally:
+        other.join()
+    if failed:
+        raise failed[0]
+    return out
+
+
 def _arrow_csv(texts: list[pa.Array], emit: Callable[[memoryview], None]) -> bool:
     """Write rows of ready fields with Arrow's CSV writer, if no field needs quotes.
 
@@ -463,22 +504,34 @@ def _arrow_csv(texts: list[pa.Array], emit: Callable[[memoryview], None]) -> boo
     rows assembled column by column) only joins them, with no quoting, which is
     what the joiner below does for such rows. A field holding a quote, comma or
     line break makes Arrow refuse the block (it never writes it unquoted): the
-    caller then joins the rows itself. False when nothing was written.
+    caller then joins the rows itself. False when nothing was written. A large
+    block is joined in two halves of its rows at once, written in order.
     """
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
     table = pa.Table.from_arrays(texts, names=[str(i) for i in range(len(texts))])
-    sink = pa.BufferOutputStream()
     try:
         options = pa_csv.WriteOptions(include_header=False, quoting_style="none", batch_size=8192)
     except TypeError:  # a pyarrow without quoting styles: the joiner writes every block
         return False
-    try:
-        pa_csv.write_csv(table, sink, options)
-    except pa.ArrowInvalid:
-        return False  # a field that must be quoted
-    emit(memoryview(sink.getvalue()))
+    half = table.num_rows // 2
+
+    def joined(rows: pa.Table) -> pa.Buffer | None:
+        sink = pa.BufferOutputStream()
+        try:
+            pa_csv.write_csv(rows, sink, options)
+        except pa.ArrowInvalid:
+            return None  # a field that must be quoted
+        return sink.getvalue()
+
+    halves = [table.slice(0, half), table.slice(half)] if half else [table]
+    parts = _in_two_threads(joined, halves, table.num_rows)
+    if any(part is None for part in parts):
+        return False
+    for part in parts:
+        if part is not None:
+            emit(memoryview(part))
     return True
 
 
@@ -693,6 +746,7 @@ def empty_lists_as_token(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
             values = frame[var.name]
             empty = (values == "").fillna(False).to_numpy(dtype=bool)
             if empty.any():
-                out = out.copy() if out is frame else out
+                # a shallow copy: ``frame`` keeps its column (pandas copies on write)
+                out = out.copy(deep=False) if out is frame else out
                 out[var.name] = values.mask(empty, schema.none_token)
     return out

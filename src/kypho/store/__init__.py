@@ -6,23 +6,16 @@
 
 See ``docs/store.md`` for the design: tables derived from the schema,
 migrations, the hash-chained audit trail, roles and de-identified export.
+
+The names below are imported on first use (as :mod:`kypho` itself does), so
+that a command can import a light submodule such as
+:mod:`kypho.store._early` without pandas and SQLAlchemy.
 """
 
 from __future__ import annotations
 
-from kypho.store.audit import GENESIS
-from kypho.store.engine import create_store_engine, resolve_url
-from kypho.store.roles import RIGHTS, ROLES
-from kypho.store.safe_harbor import deidentify, dropped_columns
-from kypho.store.store import (
-    ImportResult,
-    Record,
-    Store,
-    VerifyResult,
-    load_from_store,
-    resolve_user,
-)
-from kypho.store.tables import StoreTables, build_tables
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "GENESIS",
@@ -41,3 +34,55 @@ __all__ = [
     "resolve_url",
     "resolve_user",
 ]
+
+_LAZY = {
+    "GENESIS": "kypho.store.audit",
+    "RIGHTS": "kypho.store.roles",
+    "ROLES": "kypho.store.roles",
+    "ImportResult": "kypho.store.store",
+    "Record": "kypho.store.store",
+    "Store": "kypho.store.store",
+    "StoreTables": "kypho.store.tables",
+    "VerifyResult": "kypho.store.store",
+    "build_tables": "kypho.store.tables",
+    "create_store_engine": "kypho.store.engine",
+    "deidentify": "kypho.store.safe_harbor",
+    "dropped_columns": "kypho.store.safe_harbor",
+    "load_from_store": "kypho.store.store",
+    "resolve_url": "kypho.store.engine",
+    "resolve_user": "kypho.store.store",
+}
+
+if TYPE_CHECKING:
+    from kypho.store.audit import GENESIS
+    from kypho.store.engine import create_store_engine, resolve_url
+    from kypho.store.roles import RIGHTS, ROLES
+    from kypho.store.safe_harbor import deidentify, dropped_columns
+    from kypho.store.store import (
+        ImportResult,
+        Record,
+        Store,
+        VerifyResult,
+        load_from_store,
+        resolve_user,
+    )
+    from kypho.store.tables import StoreTables, build_tables
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kypho.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    # the public names and the submodules imported so far (not this file's own imports)
+    own = {
+        name
+        for name, value in globals().items()
+        if name.startswith("_") or getattr(value, "__name__", "").startswith(f"{__name__}.")
+    }
+    return sorted({*own, *__all__})

@@ -5,10 +5,13 @@ driver makes one Python object per value (10⁵ records of ~90 columns: 9 × 10�
 objects, seconds of work); these readers do not:
 
 * **SQLite**: the ADBC SQLite driver (``adbc-driver-sqlite``, C) reads the rows
-  straight into Arrow through a second, read-only connection. It runs while the
-  caller's connection holds its read transaction, and it reads the trail's head
-  in its own transaction too: a head that differs from the caller's means a
-  writer got in between, and the caller reads by the driver instead.
+  straight into Arrow through a read-only connection, but only in a command
+  that owns its process, before the store is opened (:mod:`kypho.store._early`):
+  ADBC's SQLite is a second copy of the library, and POSIX locks belong to the
+  process, so one copy ending a read while the other holds a lock on the same
+  file would drop that lock. Elsewhere (a web server's threads, the Python API)
+  SQLite's rows are read by the driver. :func:`cast_columns` types the rows the
+  early read gave.
 * **PostgreSQL**: the ADBC PostgreSQL driver (``adbc-driver-postgresql``)
   reads by binary COPY into Arrow on a second connection that imports the
   caller's snapshot; else (psycopg) one ``COPY (query) TO STDOUT`` in CSV,
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,19 +35,20 @@ import pandas as pd
 import sqlalchemy as sa
 
 from kypho.schema.dtypes import pandas_dtype, typed_column
+from kypho.store._early import adbc_query
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from kypho.schema import Schema
 
-__all__ = ["arrow_types", "copied_table", "postgresql_table", "sqlite_table", "typed_frame"]
-
-#: Rows the SQLite driver puts in one Arrow batch: the whole result, so that a
-#: column's type is inferred from all of its values (with the driver's default
-#: of 1,024, a column missing in the first rows is taken as whole numbers and a
-#: later decimal fails the read).
-_SQLITE_BATCH_ROWS = 1 << 30
+__all__ = [
+    "arrow_types",
+    "cast_columns",
+    "copied_table",
+    "postgresql_table",
+    "typed_frame",
+]
 
 
 def arrow_types(query: sa.Select[Any]) -> list[pa.DataType] | None:
@@ -113,45 +116,6 @@ def copied_table(conn: sa.Connection, query: sa.Select[Any], driver: Any) -> pa.
     return table.rename_columns(names)
 
 
-def sqlite_table(
-    engine: sa.Engine, query: sa.Select[Any], head: sa.Select[Any], seen_head: Sequence[Any]
-) -> pa.Table | None:
-    """``query``'s result read by the ADBC SQLite driver, typed by its columns, or ``None``.
-
-    ``head`` is a query of the trail's head and ``seen_head`` its row as the
-    caller's connection (holding its read transaction) saw it; both queries run
-    in one read transaction of the driver, and a different head gives ``None``.
-    """
-    import pyarrow as pa
-
-    database = engine.url.database
-    types = arrow_types(query)
-    if not database or database == ":memory:" or database.startswith("file:") or types is None:
-        return None
-    try:
-        import adbc_driver_manager as adbc
-        import adbc_driver_sqlite
-    except ImportError:  # pragma: no cover - a dependency; read by the driver then
-        return None
-    uri = f"{Path(database).resolve().as_uri()}?mode=ro"
-    try:
-        with (
-            adbc_driver_sqlite.connect(uri) as db,
-            adbc.AdbcConnection(db) as raw,
-        ):
-            raw.set_options(**{"adbc.connection.autocommit": "false"})
-            try:
-                table = _adbc_query(raw, _literal_sql(engine, query))
-                seen = _adbc_query(raw, _literal_sql(engine, head)).to_pylist()
-            finally:
-                raw.rollback()
-    except (adbc.Error, OSError, pa.ArrowException):
-        return None
-    if [tuple(row.values()) for row in seen] != [tuple(seen_head)]:
-        return None
-    return _cast_columns(table, types, [c.name for c in query.selected_columns])
-
-
 def postgresql_table(engine: sa.Engine, query: sa.Select[Any], snapshot: str) -> pa.Table | None:
     """``query``'s result read by the ADBC PostgreSQL driver in ``snapshot``, or ``None``.
 
@@ -184,30 +148,15 @@ def postgresql_table(engine: sa.Engine, query: sa.Select[Any], snapshot: str) ->
                     with adbc.AdbcStatement(raw) as statement:
                         statement.set_sql_query(setting)
                         statement.execute_update()
-                table = _adbc_query(raw, _literal_sql(engine, query), batch_rows=False)
+                table = adbc_query(raw, _literal_sql(engine, query), sqlite=False)
             finally:
                 raw.rollback()
     except (adbc.Error, OSError, pa.ArrowException):
         return None
-    return _cast_columns(table, types, [c.name for c in query.selected_columns])
+    return cast_columns(table, types, [c.name for c in query.selected_columns])
 
 
-def _adbc_query(raw: Any, sql: str, *, batch_rows: bool = True) -> pa.Table:
-    import adbc_driver_manager as adbc
-    import pyarrow as pa
-
-    with adbc.AdbcStatement(raw) as statement:
-        if batch_rows:
-            import adbc_driver_sqlite
-
-            option = adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value
-            statement.set_options(**{option: str(_SQLITE_BATCH_ROWS)})
-        statement.set_sql_query(sql)
-        stream, _ = statement.execute_query()
-        return pa.RecordBatchReader.from_stream(stream).read_all()
-
-
-def _cast_columns(table: pa.Table, types: Sequence[pa.DataType], names: list[str]) -> Any:
+def cast_columns(table: pa.Table, types: Sequence[pa.DataType], names: list[str]) -> Any:
     """The drivers' columns as the columns' types; ``None`` if one is not.
 
     PostgreSQL's come typed (a 32-bit integer is widened). SQLite keeps booleans as 0/1 and dates as ``YYYY-MM-DD`` text (SQLAlchemy's
@@ -278,4 +227,5 @@ def typed_frame(table: pa.Table, schema: Schema, names: Sequence[str]) -> pd.Dat
         else:
             values = column.cast(pa.string())
         out[name] = typed_column(var, values)
-    return pd.DataFrame(out, columns=list(names))
+    # the columns are new already: no copy of them into the frame
+    return pd.DataFrame(out, columns=list(names), copy=False)

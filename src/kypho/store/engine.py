@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from kypho.errors import StoreError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = ["DEFAULT_DB_FILE", "URL_ENV", "USER_ENV", "create_store_engine", "resolve_url"]
 
@@ -67,6 +68,10 @@ def create_store_engine(url: str | None = None) -> sa.Engine:
     StoreError
         If the URL is malformed or names a database kypho does not support.
     """
+    # imported here: resolve_url alone (the early reader, kypho.store._early)
+    # must not pay for SQLAlchemy
+    import sqlalchemy as sa
+
     resolved = resolve_url(url)
     try:
         parsed = sa.make_url(resolved)
@@ -100,6 +105,7 @@ def _own_sqlite_transactions(engine: sa.Engine) -> None:
     failure. Beginning every transaction explicitly makes migrations atomic, as on
     PostgreSQL (the recipe of SQLAlchemy's SQLite dialect documentation).
     """
+    import sqlalchemy as sa
 
     @sa.event.listens_for(engine, "connect")
     def _driver_autocommit(dbapi_connection: Any, _record: object) -> None:

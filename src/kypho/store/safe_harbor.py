@@ -117,7 +117,9 @@ def deidentify(data: pd.DataFrame, schema: Schema) -> pd.DataFrame:
             out[col] = _age_text(values)
         else:
             out[col] = values
-    frame = pd.DataFrame(out, index=data.index)
+    # the kept columns are shared, not copied (pandas copies on write, so
+    # changing either frame later leaves the other as it is)
+    frame = pd.DataFrame(out, index=data.index, copy=False)
     if not len(frame.columns):
         frame = pd.DataFrame(index=data.index, columns=pd.Index([], dtype=np.str_))
     return frame

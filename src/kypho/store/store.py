@@ -35,12 +35,12 @@ from kypho.errors import (
 )
 from kypho.schema import Schema, Variable, load_schema
 from kypho.schema.dtypes import pandas_dtype, typed_column
-from kypho.store import migrate
+from kypho.store import _early, migrate
 from kypho.store._reading import (
     arrow_types,
+    cast_columns,
     copied_table,
     postgresql_table,
-    sqlite_table,
     typed_frame,
 )
 from kypho.store._replay import MalformedCreate, Trail, compare
@@ -81,8 +81,6 @@ __all__ = [
 # rows per executemany call: large enough to amortise round trips, small enough
 # to keep the parameter lists of a wide record table modest
 _CHUNK = 2000
-# stored records from which verify reads the table in two halves at once
-_SPLIT_ROWS = 20_000
 # audit entries fetched and hashed at a time by verify: each column's distinct
 # values are encoded once per batch, so larger batches encode fewer values twice
 _VERIFY_ROWS = 25_000
@@ -1320,8 +1318,12 @@ class Store:
             head_query = sa.select(chain.c.seq, chain.c.hash)
             top = conn.execute(head_query).one()
             # the records are read on a second connection in this snapshot while
-            # this one reads, hashes and decodes the trail
-            reader = _RecordReader(conn, stored_query, head_query, top, records.c.kypho_row)
+            # this one reads, hashes and decodes the trail (or were read while the
+            # command started: kypho.store._early)
+            early = _early.take(self.url)
+            reader = _RecordReader(
+                conn, stored_query, head_query, top, records.c.kypho_row, early=early
+            )
             result = conn.execution_options(yield_per=_VERIFY_ROWS).execute(
                 sa.select(*(audit.c[name] for name in _STORED_AUDIT)).order_by(audit.c.seq)
             )
@@ -1498,16 +1500,19 @@ def _replay_entry(trail: Trail, entry: Mapping[str, Any], problems: list[str]) -
 
 
 class _RecordReader:
-    """The stored records read as one typed Arrow table in threads, beside the caller.
+    """The stored records read as one typed Arrow table, beside the caller.
 
     ``conn`` holds the caller's read transaction (its snapshot) and ``top`` the
-    trail's head it saw. Each thread reads its half of the rows (by ``order``,
-    from :data:`_SPLIT_ROWS` rows; else one thread reads them all) on a
-    connection of its own in the same snapshot (see :mod:`kypho.store._reading`):
-    SQLite by ADBC, PostgreSQL by ADBC (else COPY TO in CSV) in the caller's
-    exported snapshot. :meth:`result` gives the table or, when a thread could
-    not read its part exactly, all the rows read by the driver on ``conn`` (one
-    list of Python values per column).
+    trail's head it saw. On PostgreSQL each thread reads its half of the rows
+    (by ``order``, from :data:`kypho.store._early.SPLIT_ROWS` rows; else one
+    thread reads them all) on a connection of its own in the caller's exported
+    snapshot, by ADBC (else COPY TO in CSV; see :mod:`kypho.store._reading`).
+    With ``early`` (the rows a command read while it started,
+    :mod:`kypho.store._early`, both engines) they are used unless they are not
+    the ones of this snapshot (another head) or cannot be typed. :meth:`result`
+    gives the table or, on SQLite without ``early`` and when a part could not
+    be read exactly, all the rows read by the driver on ``conn`` (one list of
+    Python values per column).
     """
 
     def __init__(
@@ -1517,31 +1522,46 @@ class _RecordReader:
         head: sa.Select[Any],
         top: Any,
         order: sa.ColumnElement[Any],
+        *,
+        early: _early.Prefetch | None = None,
     ) -> None:
         import threading
 
-        self.conn, self.query = conn, query
+        self.conn, self.query, self.head, self.top, self.order = conn, query, head, top, order
+        self.early = early
         self.threads: list[threading.Thread] = []
-        snapshot = None
-        if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-            snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
-        elif conn.dialect.name != "sqlite":
-            self.parts: list[Any] = [None]
+        self.parts: list[Any] = [None]
+        if early is None:
+            self._start()
+
+    def _start(self) -> None:
+        import threading
+
+        conn, query = self.conn, self.query
+        if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+            # SQLite: read by the driver. ADBC's SQLite is a second copy of the
+            # SQLite library, and POSIX locks belong to the process: its
+            # connection ending its read (or closing) while this one holds a
+            # lock would drop that lock (sqlite.org/howtocorrupt.html §2.2). Only
+            # a command that owns the process reads by ADBC, before the store is
+            # opened (kypho.store._early).
             return
+        snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
         # a large table in two halves of ``order`` (the import order), each read
         # on its own connection: two cores read it in about half the time
+        order = self.order
         low, high, n = conn.execute(
             sa.select(sa.func.min(order), sa.func.max(order), sa.func.count())
         ).one()
         queries = [query]
-        if n >= _SPLIT_ROWS and high > low:
+        if n >= _early.SPLIT_ROWS and high > low:
             middle = (int(low) + int(high)) // 2
             queries = [query.where(order <= middle), query.where(order > middle)]
         self.parts = [None] * len(queries)
         for k, part in enumerate(queries):
             thread = threading.Thread(
                 target=self._read,
-                args=(k, part, conn.engine, head, tuple(top), snapshot),
+                args=(k, part, conn.engine, self.head, tuple(self.top), snapshot),
                 daemon=True,
             )
             thread.start()
@@ -1557,9 +1577,6 @@ class _RecordReader:
         snapshot: Any,
     ) -> None:
         try:
-            if snapshot is None:
-                self.parts[k] = sqlite_table(engine, query, head, top)
-                return
             self.parts[k] = postgresql_table(engine, query, snapshot)
             if self.parts[k] is not None:
                 return
@@ -1571,9 +1588,35 @@ class _RecordReader:
         except Exception:  # read by the driver instead, whose errors are reported
             self.parts[k] = None
 
+    def _early_table(self) -> Any:
+        """The rows read early, as this query's columns and types, or ``None``."""
+        if self.early is None:
+            return None
+        import pyarrow as pa
+
+        parts = self.early.records(tuple(self.top))
+        types = arrow_types(self.query)
+        names = [column.name for column in self.query.selected_columns]
+        if parts is None or types is None:
+            return None
+        typed = []
+        for part in parts:
+            if not set(names) <= set(part.column_names):
+                return None
+            typed.append(cast_columns(part.select(names), types, names))
+        if any(part is None for part in typed):
+            return None
+        return typed[0] if len(typed) == 1 else pa.concat_tables(typed)
+
     def result(self) -> Any:
         import pyarrow as pa
 
+        if self.early is not None:
+            table = self._early_table()
+            self.early = None
+            if table is not None:
+                return table
+            self._start()
         for thread in self.threads:
             thread.join()
         if all(part is not None for part in self.parts):

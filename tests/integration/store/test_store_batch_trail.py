@@ -278,21 +278,23 @@ def test_values_the_fast_readers_cannot_type_are_read_by_the_driver(
     assert got[0].startswith("record P-00002, 'vas_pre' is \"abc\" in the table but ")
 
 
-def test_the_sqlite_reader_gives_way_to_a_writer_that_got_in_between(
+def test_the_early_reader_gives_way_to_a_writer_that_got_in_between(
     pair: tuple[Store, Store],
 ) -> None:
-    from kypho.store._reading import sqlite_table
+    """Rows read early (``kypho.store._early``) come with the head their read saw;
+    asked for another head, the reader gives none."""
+    from kypho.store._early import Prefetch
 
     old, _ = pair
-    records, chain = old.tables.records, old.tables.chain
-    query = sa.select(records.c.patient_id, records.c.vas_pre).order_by(records.c.kypho_row)
-    head = sa.select(chain.c.seq, chain.c.hash)
+    chain = old.tables.chain
     with old.engine.connect() as conn:
-        top = tuple(conn.execute(head).one())
-    table = sqlite_table(old.engine, query, head, top)
-    assert table is not None
-    assert table.column("patient_id").to_pylist()[:2] == ["P-00001", "P-00002"]
-    assert sqlite_table(old.engine, query, head, (top[0] - 1, top[1])) is None
+        top = tuple(conn.execute(sa.select(chain.c.seq, chain.c.hash)).one())
+    early = Prefetch(old.url)
+    early.join()
+    parts = early.records(top)
+    assert parts is not None
+    assert parts[0].column("patient_id").to_pylist()[:2] == ["P-00001", "P-00002"]
+    assert early.records((top[0] - 1, top[1])) is None
 
 
 def test_the_readers_give_the_drivers_values_exactly(db_url: str) -> None:
@@ -302,11 +304,12 @@ def test_the_readers_give_the_drivers_values_exactly(db_url: str) -> None:
     integers near 2⁶², booleans, missing values."""
     import datetime as dt
 
+    from kypho.store._early import Prefetch
     from kypho.store._reading import (
         arrow_types,
+        cast_columns,
         copied_table,
         postgresql_table,
-        sqlite_table,
     )
     from kypho.store.store import _driver
 
@@ -336,11 +339,16 @@ def test_the_readers_give_the_drivers_values_exactly(db_url: str) -> None:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             by_driver = [list(c) for c in zip(*conn.execute(query).all(), strict=True)]
             top = tuple(conn.execute(head).one())
-            if store.engine.dialect.name == "sqlite":
-                tables = [sqlite_table(store.engine, query, head, top)]
-            else:
+            types = arrow_types(query)
+            assert types is not None
+            early = Prefetch(store.url)
+            early.join()
+            parts = early.records(top)
+            assert parts is not None
+            tables = [cast_columns(part.select(names), types, names) for part in parts]
+            if store.engine.dialect.name == "postgresql":
                 snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
-                tables = [
+                tables += [
                     postgresql_table(store.engine, query, str(snapshot)),
                     copied_table(conn, query, _driver),
                 ]
@@ -360,13 +368,13 @@ def test_the_records_read_in_two_halves_are_the_records(
 ) -> None:
     """A large table is read in two halves at once (two connections, one snapshot):
     the same export and the same problems as one read."""
-    import kypho.store.store as store_module
+    import kypho.store._early as early_module
 
     _, new = pair
     _sql(new, "UPDATE kypho_records SET vas_pre = 9.5 WHERE patient_id = 'P-00030'")
     whole = new.export(unverified="test")
     problems = new.verify().problems
-    monkeypatch.setattr(store_module, "_SPLIT_ROWS", 2)
+    monkeypatch.setattr(early_module, "SPLIT_ROWS", 2)
     pd.testing.assert_frame_equal(new.export(unverified="test"), whole)
     assert new.verify().problems == problems
     assert len(problems) == 1
