@@ -85,7 +85,8 @@ class _Parse:
                 return
             import pyarrow.csv as pacsv
 
-            self.table = pacsv.read_csv(self.path, **self.arguments.keywords())
+            # one thread: the main thread is importing on the other core meanwhile
+            self.table = pacsv.read_csv(self.path, **self.arguments.keywords(threads=False))
         except Exception:  # the reader parses the file again and reports what is wrong
             self.table = None
 
@@ -128,8 +129,8 @@ class PlainArguments:
     def __hash__(self) -> int:
         return hash(self._key())
 
-    def keywords(self) -> dict[str, Any]:
-        """The keyword arguments of ``pyarrow.csv.read_csv``."""
+    def keywords(self, *, threads: bool = True) -> dict[str, Any]:
+        """The keyword arguments of ``pyarrow.csv.read_csv`` (``threads``: Arrow's thread pool)."""
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
@@ -137,7 +138,11 @@ class PlainArguments:
         chosen = list(self.only) if self.only is not None else self.names
         return {
             "read_options": pacsv.ReadOptions(
-                column_names=self.names, skip_rows=1, encoding="utf8", block_size=ARROW_BLOCK
+                column_names=self.names,
+                skip_rows=1,
+                encoding="utf8",
+                block_size=ARROW_BLOCK,
+                use_threads=threads,
             ),
             "parse_options": pacsv.ParseOptions(
                 delimiter=self.sep,

@@ -8,23 +8,34 @@ whole transaction on one ADBC connection to the store file:
 
 1. ``BEGIN IMMEDIATE`` on the ADBC connection takes the store's write lock, so
    no other writer can commit until this transaction ends;
-2. SQLAlchemy's connection reads what the import needs (the chain's head, the
-   user's role, the ids already stored); nothing can change it meanwhile;
-3. before the first write, SQLAlchemy's read transaction is ended
-   (:meth:`DirectSqlite.before_write`), so that ``sqlite3`` holds no lock and
-   reads nothing while ADBC writes;
-4. ADBC appends the records, the audit entries and the chain's new head, then
+2. the same connection reads what the import needs (the chain's head, the
+   user's role, the ids already stored);
+3. it appends the records, the audit entries and the chain's new head, then
    commits: one transaction, undone by SQLite's journal if the process dies
    before the commit.
 
-Two copies of the SQLite library work in this process (Python's and ADBC's).
-SQLite's locks are POSIX advisory locks, which one process never sees as
-conflicting with its own, so the two copies must not use one file at the same
-time: a ``sqlite3`` reader would take ADBC's unfinished journal for a crashed
-one and roll it back [1]_. Steps 2–4 keep them apart within the import; no
-other thread of the process may open the store during it, which is why the
-caller has to promise it (``exclusive=True``: the ``kypho db import`` command
-does; the web application does not).
+Two copies of the SQLite library work in this process (Python's ``sqlite3``,
+under SQLAlchemy, and ADBC's). SQLite's locks are POSIX advisory locks, which
+belong to the process, not to a connection [1]_: a ``sqlite3`` connection to
+the store closed while ADBC holds its lock would drop ADBC's lock too (another
+process could then write at the same time); a ``sqlite3`` read ending would
+drop the process's shared lock; and a ``sqlite3`` reader, which cannot see its
+own process's lock, would take ADBC's unfinished journal for a crashed one and
+roll it back. So between ``BEGIN IMMEDIATE`` and ``COMMIT``/``ROLLBACK``
+nothing in the process may open, use or close a ``sqlite3`` connection to the
+file:
+
+* the import itself does everything in that window on the ADBC connection
+  (steps 1–3); SQLAlchemy's connections are not touched: the pool keeps its
+  one connection open and idle (opened by :class:`~kypho.store.Store` before,
+  closed by ``Store.close`` after), and nothing disposes the engine meanwhile;
+* ADBC's own connection is opened before ``BEGIN IMMEDIATE`` and closed after
+  the transaction ends, when ``sqlite3`` holds no lock that closing could drop;
+* no other thread may use the store: the caller promises it
+  (``exclusive=True``). The ``kypho db import`` command does: its other
+  threads (the early CSV parse, :mod:`kypho.io._early`; the Parquet encoder of
+  the trail's batch; the progress bar) never touch the store. The web
+  application does not, and imports the other way.
 
 References
 ----------
@@ -35,7 +46,7 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -76,7 +87,6 @@ class DirectSqlite:
         self.dialect = dialect
         self.busy_seconds = busy_seconds
         self.cache_kib = cache_kib
-        self._release: Callable[[], None] | None = None
         self._database: Any = None
         self._connection: Any = None
         self._open = False
@@ -120,16 +130,6 @@ class DirectSqlite:
                 handle.close()
         self._connection = self._database = None
 
-    def release_before_writing(self, release: Callable[[], None]) -> None:
-        """Call ``release`` (end SQLAlchemy's read transaction) before the first write."""
-        self._release = release
-
-    def before_write(self) -> None:
-        """End the reads of the other SQLite library, once, before anything is written."""
-        release, self._release = self._release, None
-        if release is not None:
-            release()
-
     def _sql(self, query: str, parameters: Any = None) -> None:
         import adbc_driver_manager
 
@@ -143,7 +143,6 @@ class DirectSqlite:
         """Append an Arrow table's rows to ``table`` (columns by name; others get NULL)."""
         import adbc_driver_manager
 
-        self.before_write()
         with adbc_driver_manager.AdbcStatement(self._connection) as statement:
             statement.set_options(
                 **{
@@ -174,11 +173,10 @@ class DirectSqlite:
         )
         self.append(table, data)
 
-    def execute(self, statement: sa.Executable) -> None:
-        """Run one SQLAlchemy statement (an UPDATE, an INSERT) with its bound values."""
+    def _compiled(self, statement: sa.Executable) -> tuple[str, Any]:
+        """The statement's SQL (``?`` placeholders) and its bound values as a one-row table."""
         import pyarrow as pa
 
-        self.before_write()
         compiled = statement.compile(dialect=self.dialect)  # type: ignore[attr-defined]
         order = compiled.positiontup or []
         values = [compiled.params[name] for name in order]
@@ -187,10 +185,26 @@ class DirectSqlite:
             if values
             else None
         )
-        self._sql(compiled.string, parameters)
+        return str(compiled.string), parameters
+
+    def execute(self, statement: sa.Executable) -> None:
+        """Run one SQLAlchemy statement (an UPDATE, an INSERT) with its bound values."""
+        self._sql(*self._compiled(statement))
+
+    def query(self, statement: sa.Executable) -> Any:
+        """The rows of one SQLAlchemy SELECT, as an Arrow table."""
+        import adbc_driver_manager
+        import pyarrow as pa
+
+        sql, parameters = self._compiled(statement)
+        with adbc_driver_manager.AdbcStatement(self._connection) as handle:
+            handle.set_sql_query(sql)
+            if parameters is not None:
+                handle.bind_stream(parameters.to_reader())
+            stream, _ = handle.execute_query()
+            return pa.RecordBatchReader.from_stream(stream).read_all()
 
     def commit(self) -> None:
         """Commit the transaction (the write lock is released)."""
-        self.before_write()
         self._sql("COMMIT")
         self._open = False

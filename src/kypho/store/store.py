@@ -248,7 +248,7 @@ class _Writer:
 
     def __init__(
         self,
-        conn: sa.Connection,
+        conn: sa.Connection | None,
         tables: StoreTables,
         seq: int,
         head: str,
@@ -257,8 +257,9 @@ class _Writer:
         *,
         direct: DirectSqlite | None = None,
     ) -> None:
-        self.conn = conn
-        # an import's transaction on ADBC's connection (conn then only reads first)
+        self._conn = conn
+        # an import's transaction on ADBC's SQLite connection, which then does
+        # everything: SQLAlchemy's connections are not touched (_sqlite_direct)
         self.direct = direct
         self.tables = tables
         self.seq = seq
@@ -267,6 +268,15 @@ class _Writer:
         self.role = role
         self.at = now()
         self.entries: list[dict[str, Any]] = []
+
+    @property
+    def conn(self) -> sa.Connection:
+        """The transaction's SQLAlchemy connection (none in an import's ADBC transaction)."""
+        if self._conn is None:
+            raise StoreError(
+                "internal error: an import's ADBC transaction has no SQLAlchemy connection"
+            )
+        return self._conn
 
     def append(
         self,
@@ -482,18 +492,24 @@ class Store:
     # ---------------------------------------------------------- users and rights
 
     def _role(self, conn: sa.Connection, right: str) -> str:
+        row = conn.execute(self._role_query()).first()
+        return self._checked_role(None if row is None else (row.role, row.active), right)
+
+    def _role_query(self) -> sa.Select[Any]:
         users = self.tables.users
-        row = conn.execute(
-            sa.select(users.c.role, users.c.active).where(users.c.name == self.user)
-        ).first()
+        return sa.select(users.c.role, users.c.active).where(users.c.name == self.user)
+
+    def _checked_role(self, row: tuple[object, object] | None, right: str) -> str:
+        """The user's role, given their (role, active) row, if it has ``right``."""
         if row is None:
             raise PermissionDenied(
                 f"{self.user!r} is not a user of this store; an admin can add them with "
                 f"`kypho db user add {self.user} --role ROLE` (roles: {', '.join(ROLES)})"
             )
-        if not row.active:
+        stored_role, active = row
+        if not active:
             raise PermissionDenied(f"user {self.user!r} is disabled in this store")
-        role = str(row.role)
+        role = str(stored_role)
         if right not in RIGHTS[role]:
             allowed = [r for r in ROLES if right in RIGHTS[r]]
             raise PermissionDenied(
@@ -804,7 +820,7 @@ class Store:
         problems = result.problems
         rejected = result.rejected
         with self._importing(exclusive=exclusive) as w:
-            existing = self._existing_ids(w.conn, data[id_col].astype(object).tolist())
+            existing = self._existing_ids(w, data[id_col].astype(object).tolist())
             if existing:
                 clash = data[id_col].isin(list(existing)).to_numpy(dtype=bool)
                 rows = data.index[clash]
@@ -867,11 +883,11 @@ class Store:
     def _importing(self, *, exclusive: bool) -> Iterator[_Writer]:
         """:meth:`_writing` for an import; on a SQLite file with ``exclusive``, through ADBC.
 
-        ADBC's connection takes the write lock first; SQLAlchemy's connection
-        then reads the chain's head and the role (and, in the caller, the ids
-        already stored) and ends its read before ADBC writes anything. The
-        records, the entries and the new head are written and committed by ADBC
-        in one transaction.
+        ADBC's connection takes the write lock, reads the chain's head and the
+        role (and, in the caller, the ids already stored), writes the records,
+        the entries and the new head, and commits, in one transaction; no
+        SQLAlchemy connection is used meanwhile (see
+        :mod:`kypho.store._sqlite_direct`).
         """
         import adbc_driver_manager
 
@@ -882,23 +898,24 @@ class Store:
             return
         chain = self.tables.chain
         try:
-            with (
-                self._database_errors(),
-                self.engine.connect() as conn,
-                # inside, so that ADBC's transaction has ended before conn goes back
-                DirectSqlite(
-                    path,
-                    self.engine.dialect,
-                    busy_seconds=SQLITE_BUSY_TIMEOUT,
-                    cache_kib=SQLITE_CACHE_KIB,
-                ) as direct,
-            ):
-                head = conn.execute(sa.select(chain.c.seq, chain.c.hash).where(chain.c.id == 1))
-                seq, last = head.one()
-                role = self._role(conn, "import")
-                direct.release_before_writing(conn.rollback)
+            with DirectSqlite(
+                path,
+                self.engine.dialect,
+                busy_seconds=SQLITE_BUSY_TIMEOUT,
+                cache_kib=SQLITE_CACHE_KIB,
+            ) as direct:
+                head = direct.query(sa.select(chain.c.seq, chain.c.hash).where(chain.c.id == 1))
+                users = direct.query(self._role_query()).to_pylist()
+                row = (users[0]["role"], users[0]["active"]) if users else None
+                role = self._checked_role(row, "import")
+                if head.num_rows != 1:
+                    raise StoreError(
+                        f"the store at {_safe_url(self.engine)} has no audit chain head; "
+                        "check it with `kypho db verify`"
+                    )
+                seq, last = head.column(0)[0].as_py(), head.column(1)[0].as_py()
                 writer = _Writer(
-                    conn, self.tables, int(seq), str(last), self.user, role, direct=direct
+                    None, self.tables, int(seq), str(last), self.user, role, direct=direct
                 )
                 yield writer
                 writer.flush()
@@ -908,8 +925,18 @@ class Store:
                 f"the database at {_safe_url(self.engine)} failed: {exc}; nothing was written"
             ) from exc
 
-    def _existing_ids(self, conn: sa.Connection, ids: Sequence[object]) -> set[str]:
+    def _existing_ids(self, w: _Writer, ids: Sequence[object]) -> set[str]:
         id_column = self.tables.records.c[self.schema.id_column]
+        if w.direct is not None:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            stored = (
+                w.direct.query(sa.select(id_column)).column(0).cast(pa.string()).combine_chunks()
+            )
+            wanted = pa.array([str(i) for i in ids], pa.string())
+            return set(wanted.filter(pc.is_in(wanted, value_set=stored)).to_pylist())
+        conn = w.conn
         stored = conn.execute(sa.select(sa.func.count()).select_from(self.tables.records))
         if stored.scalar_one() <= 4 * len(ids) + 10_000:
             # few stored records for the file's size: one query for all their ids

@@ -10,7 +10,11 @@ changes nothing.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -134,4 +138,80 @@ def test_an_in_memory_store_takes_the_other_path(
 ) -> None:
     with Store.init("sqlite://", admin=ADMIN) as store:
         assert store.import_frame(make_patients(6), reason="x", exclusive=True).n_imported == 6
+        assert store.verify().ok
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    import kypho.store.engine as engine
+    engine.SQLITE_BUSY_TIMEOUT = 1.0  # wait a second for the import's lock, not thirty
+    from kypho.errors import StoreError
+    from kypho.store import Store
+
+    with Store(sys.argv[1], user="ada") as store:
+        try:
+            store.add_user("eve", "analyst", reason="while the import runs")
+        except StoreError as exc:
+            print(f"REFUSED {exc}")
+        else:
+            print("WROTE")
+    """
+)
+
+
+_READER = textwrap.dedent(
+    """
+    import sys
+    from kypho.store import Store
+
+    with Store(sys.argv[1], user="ada") as store:
+        ids = store.read()["patient_id"].tolist()
+        print(f"{len(ids)} records, {ids[0]} ... {ids[-1]}")
+    """
+)
+
+
+def test_other_processes_wait_for_the_import_and_read_the_store_as_before(
+    tmp_path: Path, make_patients: Callable[..., pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While ADBC holds the write lock, another process's write is refused as busy, and
+    what it reads (verify, the records) is the store as it was: nothing interleaves."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    with Store.init(url, admin=ADMIN) as store:
+        store.import_frame(make_patients(5), reason="first", exclusive=True)
+    seen: dict[str, subprocess.CompletedProcess[str]] = {}
+    real = store_module._insert_columns
+
+    def holding(conn: Any, table: Any, *args: Any) -> None:
+        real(conn, table, *args)
+        if table.name != "kypho_records":
+            return
+        # the records are written, not committed: the lock is held
+        run = functools.partial(subprocess.run, capture_output=True, text=True, timeout=120)
+        seen["write"] = run([sys.executable, "-c", _WRITER, url])
+        seen["verify"] = run(
+            [sys.executable, "-m", "kypho", "db", "--url", url, "--user", ADMIN, "verify"]
+        )
+        seen["read"] = run([sys.executable, "-c", _READER, url])
+
+    monkeypatch.setattr(store_module, "_insert_columns", holding)
+    with Store(url, user=ADMIN) as store:
+        result = store.import_frame(make_patients(20, start=100), reason="big", exclusive=True)
+        assert result.n_imported == 20
+    write, verify, read = seen["write"], seen["verify"], seen["read"]
+    assert write.returncode == 0, write.stderr
+    assert write.stdout == (
+        f"REFUSED the database at {url} failed: database is locked; nothing was written\n"
+    )
+    assert verify.returncode == 0, verify.stderr
+    assert verify.stdout.startswith("audit trail verified: 4 entries, 5 records, head ")
+    assert read.returncode == 0, read.stderr
+    assert read.stdout == "5 records, P-00001 ... P-00005\n"
+    monkeypatch.undo()
+    with Store(url, user=ADMIN) as store:
+        assert len(store.read()) == 25
+        assert "eve" not in set(store.users()["name"])
+        assert store.verify().ok
+        store.add_user("eve", "analyst", reason="after the import")
         assert store.verify().ok
