@@ -40,6 +40,7 @@ import pandas as pd
 
 from kypho.errors import InputFileError
 from kypho.io._early import ARROW_BLOCK, PlainArguments, claim, plain_arguments
+from kypho.io._early import float_values as _floats
 from kypho.io._early import plain_file as _plain
 from kypho.schema.dtypes import parse_dates, parse_numbers, token_candidates
 from kypho.validation import UnreadCell
@@ -147,20 +148,6 @@ def read_csv_text(
     return frame
 
 
-def _floats(chunked: Any) -> np.ndarray:
-    """A float64 arrow column as one writable numpy array, missing cells NaN.
-
-    Filling the nulls and joining the blocks in arrow, then one copy out, is
-    several times cheaper than ``ChunkedArray.to_numpy()`` on a column of many
-    blocks.
-    """
-    import pyarrow.compute as pc
-
-    joined = pc.fill_null(chunked, np.nan).combine_chunks()
-    out: np.ndarray = joined.to_numpy(zero_copy_only=False, writable=True)
-    return out
-
-
 def _handed_out(
     arrow_columns: list[Any],
     header: list[str],
@@ -215,6 +202,8 @@ def _read_plain(
     decimal_comma = sep == ";"
     first_try = plain_arguments(header, sep, kinds, tokens)
     numeric = set(first_try.as_number)
+    # the number columns as arrays, when the parse begun early made them already
+    ready: dict[str, np.ndarray] = {}
 
     def read(as_number: set[str], only: list[str] | None = None) -> Any:
         arguments = PlainArguments(
@@ -229,7 +218,8 @@ def _read_plain(
             # the parse begun while the command was starting, if any (kypho.io._early)
             early = claim(path, arguments)
             if early is not None:
-                return early
+                ready.update(early.floats)
+                return early.table
         return pacsv.read_csv(path, **arguments.keywords())
 
     table = None
@@ -259,7 +249,9 @@ def _read_plain(
     handed = _handed_out(arrow_columns, header, kinds, tokens, none_token)
     for position, (name, kind, own, chunked) in enumerate(handed):
         if names[position] in numeric:
-            values = _floats(chunked)
+            values = ready.pop(names[position], None)
+            if values is None:
+                values = _floats(chunked)
             if int(np.isfinite(values).sum()) != n - chunked.null_count:
                 # inf, nan: the exact path reads (and reports) the column's texts
                 del values

@@ -18,8 +18,11 @@ on every path, and the table it made is dropped.
 Only the plain path is begun early (a file without quotes or carriage returns,
 as kypho and most exports write it; see :mod:`kypho.io._csvfile`).
 
-This module imports neither pandas nor NumPy (pyarrow only in the thread), so
-that the parse starts before they are imported.
+This module imports neither pandas nor NumPy at its import (pyarrow and NumPy
+only in the thread), so that the parse starts before they are imported. Once
+its table is parsed, the thread also lays out each number column as one NumPy
+array (:func:`float_values`, what the reader would do next), while the main
+thread is still importing.
 """
 
 from __future__ import annotations
@@ -40,8 +43,10 @@ __all__ = [
     "ARROW_BLOCK",
     "CSV_KINDS",
     "MAX_HEADER_CHARS",
+    "Parsed",
     "claim",
     "early_parse",
+    "float_values",
     "plain_arguments",
     "plain_file",
     "separator",
@@ -69,6 +74,18 @@ _lock = threading.Lock()
 _pending: _Parse | None = None
 
 
+class Parsed:
+    """What a parse begun early made: Arrow's table, and its number columns as arrays.
+
+    ``floats`` maps a number column's name (``c0``, ``c1``, ...) to
+    :func:`float_values` of it.
+    """
+
+    def __init__(self, table: Any, floats: dict[str, Any]) -> None:
+        self.table = table
+        self.floats = floats
+
+
 class _Parse:
     """A parse running in a worker thread; its outcome once the thread is done."""
 
@@ -76,7 +93,7 @@ class _Parse:
         self.path = path
         self.identity = identity
         self.arguments = arguments
-        self.table: Any = None
+        self.outcome: Parsed | None = None
         self.thread = threading.Thread(target=self._run, name="kypho-early-csv", daemon=True)
 
     def _run(self) -> None:
@@ -86,9 +103,29 @@ class _Parse:
             import pyarrow.csv as pacsv
 
             # one thread: the main thread is importing on the other core meanwhile
-            self.table = pacsv.read_csv(self.path, **self.arguments.keywords(threads=False))
+            table = pacsv.read_csv(self.path, **self.arguments.keywords(threads=False))
+            floats = {
+                name: float_values(table.column(name))
+                for name in sorted(self.arguments.as_number)
+                if name in table.column_names
+            }
+            self.outcome = Parsed(table, floats)
         except Exception:  # the reader parses the file again and reports what is wrong
-            self.table = None
+            self.outcome = None
+
+
+def float_values(chunked: Any) -> Any:
+    """A float64 arrow column as one writable numpy array, missing cells NaN.
+
+    Filling the nulls and joining the blocks in arrow, then one copy out, is
+    several times cheaper than ``ChunkedArray.to_numpy()`` on a column of many
+    blocks.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    joined = pc.fill_null(chunked, np.nan).combine_chunks()
+    return joined.to_numpy(zero_copy_only=False, writable=True)
 
 
 class PlainArguments:
@@ -276,14 +313,14 @@ def early_parse(path: Path, schema: Schema) -> Iterator[None]:
             parse.thread.join()
             with _lock:
                 _pending = None
-            parse.table = None
+            parse.outcome = None
 
 
-def claim(path: Path, arguments: PlainArguments) -> Any:
-    """The table of the parse begun early of ``path`` with ``arguments``, or ``None``.
+def claim(path: Path, arguments: PlainArguments) -> Parsed | None:
+    """What the parse begun early of ``path`` with ``arguments`` made, or ``None``.
 
     ``None`` when no such parse was begun, the file has changed since, or the
-    parse failed; the table is handed out once.
+    parse failed; it is handed out once.
     """
     with _lock:
         parse = _pending
@@ -295,7 +332,7 @@ def claim(path: Path, arguments: PlainArguments) -> Any:
     except OSError:
         return None
     parse.thread.join()
-    table, parse.table = parse.table, None
+    outcome, parse.outcome = parse.outcome, None
     if _identity(path) != parse.identity:
         return None
-    return table
+    return outcome

@@ -107,6 +107,8 @@ def test_a_header_of_labels_is_read_as_always(tmp_path: Path, claims: list[bool]
         pytest.param([_HEAD, *_ROWS, ""], id="a blank line"),
         pytest.param([_HEAD, '"P1",control,female,71,L1,5,2020-03-01,none,x'], id="quotes"),
         pytest.param([_HEAD, _ROWS[0].replace("71", "7l")], id="a number arrow refuses"),
+        pytest.param([_HEAD, _ROWS[0].replace(",5,", ",inf,"), *_ROWS[1:]], id="inf"),
+        pytest.param([_HEAD, _ROWS[0].replace(",5,", ",nan,"), *_ROWS[1:]], id="nan"),
         pytest.param(
             [_HEAD.replace(",", ";"), *(r.replace(",", ";") for r in _ROWS)], id="semicolons"
         ),
