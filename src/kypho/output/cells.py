@@ -29,6 +29,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -639,15 +640,50 @@ def _floats(values: npt.NDArray[np.float64]) -> pa.Array:
         key, size, lo, scale = keys
         seen = np.zeros(size, dtype=bool)
         seen[key[~missing]] = True
-        # the key's value, computed as grid_keys checked it: the same float as the cells'
-        shown = ((np.flatnonzero(seen) + lo) / scale).astype(str)
+        shown = _grid_text(np.flatnonzero(seen) + lo, _DECIMALS[scale])
         lookup = np.cumsum(seen, dtype=np.int64) - 1
-        return _take(pa.array(shown), lookup[key], missing)
+        return _take(shown, lookup[key], missing)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=np.float64)
     if len(uniques) * 4 <= len(values) and not np.any((uniques == 0) & np.signbit(uniques)):
         return _take(pa.array(uniques.astype(str)), codes.astype(np.int64), codes < 0)
     return _take(pa.array(values.astype(str)), np.arange(len(values)), missing)
+
+
+#: The decimals of each grid's scale (see :func:`grid_keys`).
+_DECIMALS = {1.0: 0, 10.0: 1, 100.0: 2, 1000.0: 3}
+
+
+@functools.cache
+def _fractions(decimals: int) -> pa.Array:
+    """The fraction digits of 0 to 10**decimals - 1 as printed after the point."""
+    import pyarrow as pa
+
+    return pa.array(
+        [f"{f:0{decimals}d}".rstrip("0") or "0" for f in range(10**decimals)], pa.string()
+    )
+
+
+def _grid_text(numbers: npt.NDArray[np.int64], decimals: int) -> pa.Array:
+    """``numbers / 10**decimals`` as NumPy (and pandas' ``to_csv``) prints those floats.
+
+    A float on a grid of :func:`grid_keys` (at most 12 significant digits, from
+    0.001 to below 10⁹) is printed by NumPy as its shortest round-trip decimal,
+    which is the grid's own decimal: the whole part, a point and the fraction's
+    digits without trailing zeros ("32.0", "116.5", "-0.05"). Built here from
+    the integers, column-wise, instead of formatting each float (a test compares
+    with NumPy's own text).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    unit = 10**decimals
+    magnitude = np.abs(numbers)
+    whole = pc.cast(pa.array(magnitude // unit), pa.string())
+    fraction = _fractions(decimals).take(pa.array(magnitude % unit))
+    sign = pc.if_else(pa.array(numbers < 0), pa.scalar("-"), pa.scalar(""))
+    signed = pc.binary_join_element_wise(sign, whole, "")
+    return pc.binary_join_element_wise(signed, fraction, ".")
 
 
 def grid_keys(

@@ -180,7 +180,7 @@ class Prefetch:
             self._closed.notify_all()
 
     def wait_started(self) -> None:
-        """Return once the first read is under way (or given up): its imports are done."""
+        """Return once the first read has its modules imported (or was given up)."""
         self._started.wait()
 
     # ------------------------------------------------------------- the threads
@@ -191,8 +191,12 @@ class Prefetch:
             import adbc_driver_manager as adbc
             import pyarrow  # noqa: F401  (imported here, before the command's own imports)
 
+            driver = _driver(kind)
+            # the imports are done: the command's own may start (connecting and
+            # reading are C, without the GIL)
+            self._started.set()
             try:
-                with _driver(kind).connect(uri) as db, adbc.AdbcConnection(db) as raw:
+                with driver.connect(uri) as db, adbc.AdbcConnection(db) as raw:
                     raw.set_options(**{"adbc.connection.autocommit": "false"})
                     try:
                         self._read_first(kind, uri, raw)
@@ -252,7 +256,6 @@ class Prefetch:
         else:
             self.parts = halves
             imported.set()
-        self._started.set()
         halves[0].table = _records(raw, halves[0].where, sqlite)
         texts = adbc_query(
             raw,
@@ -353,8 +356,9 @@ def _records(raw: Any, where: str, sqlite: bool) -> pa.Table:
 def prefetch(url: str | None) -> Iterator[Prefetch]:
     """Start reading the store at ``url`` now; joined (and forgotten) when the block ends.
 
-    Returns once the first read has its connection (its imports done), so that
-    the caller's own imports run beside the read rather than before it.
+    Returns once the first read has imported pyarrow and its driver, so that
+    the caller's own imports (which hold the GIL) run beside the read's C
+    rather than before it.
     """
     early = Prefetch(url)
     early.wait_started()

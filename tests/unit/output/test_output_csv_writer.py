@@ -175,3 +175,16 @@ def test_random_text_and_floats(texts: list[str], numbers: list[float]) -> None:
     frame = pd.DataFrame({"t": texts[:n], "x": numbers[:n], "g": np.round(numbers[:n], 1)})
     with tempfile.TemporaryDirectory() as tmp:
         _same(frame, Path(tmp))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=3),
+    st.lists(st.integers(min_value=-(10**12) + 1, max_value=10**12 - 1), min_size=1, max_size=50),
+)
+def test_grid_floats_are_printed_as_numpy_prints_them(decimals: int, keys: list[int]) -> None:
+    """A value on a decimal grid (below 10⁹, as grid_keys admits) is printed from its
+    integer key exactly as NumPy prints the float: "32.0", "-0.05", "116.5"."""
+    numbers = np.array(keys, dtype=np.int64) // 10 ** (3 - decimals)
+    got = cells._grid_text(numbers, decimals).to_pylist()
+    assert got == (numbers / 10.0**decimals).astype(str).tolist()
