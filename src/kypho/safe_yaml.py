@@ -27,7 +27,14 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from kypho.errors import KyphoError
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "load_yaml", "read_yaml_file"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "load_own_yaml",
+    "load_yaml",
+    "read_yaml_file",
+]
 
 #: Largest declaration file read, in bytes (kypho's own are under 40 kB).
 MAX_BYTES = 1_000_000
@@ -137,6 +144,24 @@ def load_yaml(text: str | bytes, source: str, error: type[KyphoError]) -> Any:
         raise error(f"{source}: not valid YAML ({exc})") from None
     finally:
         loader.dispose()
+
+
+def load_own_yaml(text: str, source: str, error: type[KyphoError]) -> Any:
+    """Parse one of kypho's own declaration files (shipped with it, not a user's).
+
+    The same document as :func:`load_yaml` gives (a test compares them for every
+    file in ``kypho/data``), parsed by libyaml's safe loader (C) when PyYAML has
+    it: kypho's schema in ~8 ms instead of ~70 ms, on every command that opens
+    the store. The limits of :func:`load_yaml` guard against hostile files; a
+    file that is part of kypho is not one. Without libyaml, :func:`load_yaml`.
+    """
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:
+        return load_yaml(text, source, error)
+    try:
+        return yaml.load(text, Loader=loader)  # the safe loader, in C
+    except yaml.YAMLError as exc:
+        raise error(f"{source}: not valid YAML ({exc})") from None
 
 
 def read_yaml_file(path: Path, what: str, error: type[KyphoError]) -> Any:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kypho.errors import SchemaError
-from kypho.safe_yaml import MAX_BYTES, load_yaml
+from kypho.safe_yaml import MAX_BYTES, load_own_yaml, load_yaml
 from kypho.schema.shape import check_document
 
 __all__ = [
@@ -438,7 +438,7 @@ def load_schema(
 def _builtin_document() -> dict[str, Any]:
     """kypho's own schema, parsed once per process (callers get a deep copy)."""
     text = resources.files("kypho.data").joinpath("study.yaml").read_text(encoding="utf-8")
-    return _parse(text, "kypho/data/study.yaml")
+    return _parse(text, "kypho/data/study.yaml", own=True)
 
 
 def _read(path: Path) -> bytes:
@@ -452,8 +452,11 @@ def _read(path: Path) -> bytes:
         raise SchemaError(f"cannot read schema file {str(path)!r}: {exc.strerror}") from exc
 
 
-def _parse(text: str | bytes, source: str) -> dict[str, Any]:
-    doc = load_yaml(text, source, SchemaError)
+def _parse(text: str | bytes, source: str, *, own: bool = False) -> dict[str, Any]:
+    if own and isinstance(text, str):
+        doc = load_own_yaml(text, source, SchemaError)
+    else:
+        doc = load_yaml(text, source, SchemaError)
     if not isinstance(doc, dict):
         raise SchemaError(f"{source}: a schema must be a YAML mapping")
     check_document(doc, source)

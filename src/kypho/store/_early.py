@@ -5,9 +5,10 @@ the rest before it opens the store, with the machine's second core idle; reading
 the records into Arrow takes about as long again. :func:`prefetch` starts that
 read first, in threads, from C (ADBC's SQLite and PostgreSQL drivers, which let
 go of the GIL while they read); only pyarrow and the drivers are imported for
-it. Nothing else runs in those threads: Python work there (decoding the trail's
-batches, say) would hold the GIL and slow the command's own imports by more
-than it saves. The command then
+it. The first thread also reads the trail's ``create_batch`` entries, and
+decodes them only after its connection is closed: that work holds the GIL in
+parts (JSON, base64), and done during the command's imports it slowed them by
+more than it saved. The command then
 imports the rest and opens the store as before, and verify takes what was read
 (:func:`take`) instead of reading again.
 
@@ -23,7 +24,7 @@ it is exactly what the command would read now:
 * each read runs in a read-only transaction that also reads the trail's head
   (``kypho_chain``); verify uses the rows only when that head is the head its own
   transaction sees (every change kypho makes appends to the trail and moves the
-  head);
+  head), and a decoded batch only when its text is the one verify read;
 * any failure (no such file, not a kypho store, a driver missing, a value the
   readers cannot type) leaves that part empty, and the command reads it as it
   always did: slower, never different. No error is raised here.
@@ -39,6 +40,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kypho.store.batch import ACTION as BATCH_ACTION
 from kypho.store.engine import resolve_url
 
 if TYPE_CHECKING:
@@ -131,8 +133,14 @@ class Prefetch:
         self.url = resolve_url(url)
         self.parts: list[_Part] = []
         self._threads: list[threading.Thread] = []
+        #: seq -> (a batch entry's text, its records decoded), from the early read
+        self.batches: dict[int, tuple[str, pa.Table]] = {}
+        self._texts: list[tuple[int, str]] = []
         self._lock = threading.Lock()
         self._started = threading.Event()
+        # ADBC connections open or about to open (settle waits for none)
+        self._open = 0
+        self._closed = threading.Condition()
         target = _target(url)
         #: whether a read was started (else :func:`take` gives ``None``)
         self.reading = target is not None
@@ -141,6 +149,7 @@ class Prefetch:
         if target is None:
             self._started.set()
             return
+        self._open = 1
         self._spawn(self._first, *target)
 
     def _spawn(self, function: Any, *args: Any) -> None:
@@ -161,7 +170,14 @@ class Prefetch:
         A PostgreSQL server keeps its own locks; its reads go on meanwhile.
         """
         if self.kind == "sqlite":
-            self.join()
+            with self._closed:
+                self._closed.wait_for(lambda: self._open == 0)
+
+    def _close(self) -> None:
+        """One ADBC connection is closed (or was never opened)."""
+        with self._closed:
+            self._open -= 1
+            self._closed.notify_all()
 
     def wait_started(self) -> None:
         """Return once the first read is under way (or given up): its imports are done."""
@@ -175,16 +191,34 @@ class Prefetch:
             import adbc_driver_manager as adbc
             import pyarrow  # noqa: F401  (imported here, before the command's own imports)
 
-            with _driver(kind).connect(uri) as db, adbc.AdbcConnection(db) as raw:
-                raw.set_options(**{"adbc.connection.autocommit": "false"})
-                try:
-                    self._read_first(kind, uri, raw)
-                finally:
-                    raw.rollback()
+            try:
+                with _driver(kind).connect(uri) as db, adbc.AdbcConnection(db) as raw:
+                    raw.set_options(**{"adbc.connection.autocommit": "false"})
+                    try:
+                        self._read_first(kind, uri, raw)
+                    finally:
+                        raw.rollback()
+            finally:
+                self._close()
+            self._decode_batches()
         except Exception:  # the command reads by itself then
             pass
         finally:
             self._started.set()
+
+    def _decode_batches(self) -> None:
+        """Decode the batches read, once this thread's connection is closed.
+
+        Python work (JSON, base64) that holds the GIL, so it waits for the
+        command's imports to be done, about when the reads end.
+        """
+        from kypho.store.batch import decode_batch
+
+        for seq, text in self._texts:
+            try:
+                self.batches[seq] = (text, decode_batch(text))
+            except Exception:  # verify decodes it again and says why
+                continue
 
     def _read_first(self, kind: str, uri: str, raw: Any) -> None:
         sqlite = kind == "sqlite"
@@ -212,12 +246,26 @@ class Prefetch:
             halves = [_Part(f" WHERE {_ORDER} <= {middle}"), _Part(f" WHERE {_ORDER} > {middle}")]
             halves[0].head = head
             self.parts = halves
+            with self._closed:
+                self._open += 1
             self._spawn(self._other, kind, uri, halves[1], snapshot, imported)
         else:
             self.parts = halves
             imported.set()
         self._started.set()
         halves[0].table = _records(raw, halves[0].where, sqlite)
+        texts = adbc_query(
+            raw,
+            f"SELECT seq, new_value FROM kypho_audit WHERE action = '{BATCH_ACTION}'",
+            sqlite=sqlite,
+        )
+        self._texts = [
+            (int(seq), str(text))
+            for seq, text in zip(
+                texts.column(0).to_pylist(), texts.column(1).to_pylist(), strict=True
+            )
+            if seq is not None and text is not None
+        ]
         # the other half's transaction imports this one's snapshot, which lives
         # only as long as this transaction
         imported.wait()
@@ -244,6 +292,7 @@ class Prefetch:
             part.table = None
         finally:
             imported.set()
+            self._close()
 
     # ------------------------------------------------------------ what is used
 
@@ -273,6 +322,14 @@ class Prefetch:
             return None
         return read
 
+    def batch(self, seq: int, text: str) -> pa.Table | None:
+        """Entry ``seq``'s batch decoded early, if the early read saw the same ``text``."""
+        self.join()
+        found = self.batches.get(seq)
+        if found is None or found[0] != text:
+            return None
+        return found[1]
+
 
 def _driver(kind: str) -> Any:
     """The ADBC driver module of ``kind`` (``"sqlite"`` or ``"postgresql"``)."""
@@ -289,9 +346,7 @@ def _head(raw: Any, sqlite: bool) -> tuple[Any, ...]:
 
 
 def _records(raw: Any, where: str, sqlite: bool) -> pa.Table:
-    return adbc_query(
-        raw, f"SELECT * FROM {_RECORDS}{where} ORDER BY {_ORDER}", sqlite=sqlite
-    ).combine_chunks()
+    return adbc_query(raw, f"SELECT * FROM {_RECORDS}{where} ORDER BY {_ORDER}", sqlite=sqlite)
 
 
 @contextlib.contextmanager

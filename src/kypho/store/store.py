@@ -1384,7 +1384,7 @@ class Store:
                     expected = seq + 1
                     if kept is not None and prev == kept:
                         kept_seq = seq
-                    _replay_entry(trail, entry, problems)
+                    _replay_entry(trail, entry, problems, early)
             if int(top.seq) != expected - 1 or top.hash != prev:
                 problems.append(
                     f"the trail ends at entry {expected - 1} but its head records entry "
@@ -1502,11 +1502,22 @@ def _batch_summary(text: str) -> str | None:
     return dumps({k: v for k, v in found.items() if k != "parquet"})
 
 
-def _replay_entry(trail: Trail, entry: Mapping[str, Any], problems: list[str]) -> None:
-    """Apply one entry to ``trail``; an entry that cannot be applied is a problem."""
+def _replay_entry(
+    trail: Trail,
+    entry: Mapping[str, Any],
+    problems: list[str],
+    early: _early.Prefetch | None = None,
+) -> None:
+    """Apply one entry to ``trail``; an entry that cannot be applied is a problem.
+
+    ``early``: a command's early read, whose decoded batch is taken when its
+    text is this entry's (the same text decodes to the same records).
+    """
     if entry["action"] == BATCH_ACTION:
+        text = str(entry["new_value"])
         try:
-            trail.apply(entry, batch=decode_batch(str(entry["new_value"])))
+            decoded = None if early is None else early.batch(int(entry["seq"]), text)
+            trail.apply(entry, batch=decode_batch(text) if decoded is None else decoded)
         except (StoreError, ValueError, TypeError, KeyError) as exc:
             why = exc.args[0] if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
             problems.append(

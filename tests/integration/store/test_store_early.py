@@ -170,3 +170,38 @@ def test_rows_read_before_a_write_are_not_used(
     assert row["vas_pre"] == 1.5
     assert row["record_version"] == 2
     assert _early_threads() == []
+
+
+def test_the_batch_decoded_early_is_used_and_a_damaged_one_reported_the_same(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The early read decodes the import's batch; verify takes it (the same text),
+    and a batch damaged behind kypho's back gives the same problems either way."""
+    taken: list[bool] = []
+    batch = early_module.Prefetch.batch
+
+    def spy(self: early_module.Prefetch, seq: int, text: str) -> object:
+        table = batch(self, seq, text)
+        taken.append(table is not None)
+        return table
+
+    monkeypatch.setattr(early_module.Prefetch, "batch", spy)
+    result = _run(store_url, "verify")
+    assert result.exit_code == 0, result.stderr
+    assert taken == [True]
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        on = "ON kypho_audit" if engine.dialect.name == "postgresql" else ""
+        conn.execute(sa.text(f"DROP TRIGGER kypho_audit_no_update {on}"))
+        conn.execute(
+            sa.text(
+                "UPDATE kypho_audit SET new_value = '{\"format\": 1}' WHERE action = 'create_batch'"
+            )
+        )
+    engine.dispose()
+    without, with_early = _both(store_url, monkeypatch, "verify")
+    assert without.exit_code == with_early.exit_code == 2
+    assert with_early.stderr == without.stderr
+    assert "(create_batch) is malformed and cannot be replayed" in with_early.stderr
+    assert taken[-1] is False
+    assert _early_threads() == []

@@ -86,3 +86,25 @@ def test_cli_names_the_hostile_plan_and_schema(tmp_path: Path) -> None:
         assert result.output == (
             f"error: {path}: cannot read this YAML: nested more than 40 levels deep (line 1)\n"
         )
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in (Path(__file__).parents[3] / "src/kypho/data").glob("*.yaml"))
+)
+def test_kyphos_own_files_parse_the_same_in_c(name: str) -> None:
+    """``load_own_yaml`` (libyaml's safe loader, for kypho's shipped files) gives the
+    document ``load_yaml`` gives: the same values of the same types."""
+    from kypho.safe_yaml import load_own_yaml
+
+    text = (Path(__file__).parents[3] / "src/kypho/data" / name).read_text(encoding="utf-8")
+    fast = load_own_yaml(text, name, SchemaError)
+    slow = load_yaml(text, name, SchemaError)
+    assert fast == slow
+    assert repr(fast) == repr(slow)  # 1 vs 1.0 vs True, date vs str: repr tells them apart
+
+
+def test_kyphos_own_loader_reports_bad_yaml_as_the_callers_error() -> None:
+    from kypho.safe_yaml import load_own_yaml
+
+    with pytest.raises(SchemaError, match=r"^own\.yaml: not valid YAML \("):
+        load_own_yaml("a: [1, 2\n", "own.yaml", SchemaError)
