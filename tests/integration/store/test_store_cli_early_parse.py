@@ -13,6 +13,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -21,6 +22,7 @@ from click.testing import CliRunner, Result
 from kypho.cli import main
 from kypho.errors import InputFileError
 from kypho.io import _csvfile, _early, read_table
+from kypho.store._sqlite_direct import DirectSqlite
 
 
 @pytest.fixture
@@ -74,6 +76,14 @@ def test_a_good_file_is_imported_from_the_early_parse(
         return table
 
     monkeypatch.setattr(_csvfile, "claim", spy)
+    appended: list[str] = []
+    append = DirectSqlite.append
+
+    def appending(self: DirectSqlite, table: Any, data: Any) -> None:
+        appended.append(table.name)
+        append(self, table, data)
+
+    monkeypatch.setattr(DirectSqlite, "append", appending)
     path = tmp_path / "ward.csv"
     make_patients(5).to_csv(path, index=False)
     result = kypho("import", str(path), "--reason", "ward 3")
@@ -81,6 +91,8 @@ def test_a_good_file_is_imported_from_the_early_parse(
     assert result.stdout == "5 rows read: 5 imported, 0 rejected (0 problems)\n"
     # the run without the early parse read the file itself; the run with it took its table
     assert claimed == [False, True]
+    # the command writes a SQLite file by ADBC, in the import's own transaction
+    assert appended == ["kypho_records", "kypho_audit"] * 2
     assert _no_thread_left()
 
 
