@@ -10,9 +10,9 @@ first attribute access) so that ``import kypho`` and the command line start fast
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from kypho._lazy import lazy_attributes as _lazy_attributes
 from kypho.errors import KyphoError
 
 __version__ = "0.1.0"
@@ -48,10 +48,4 @@ if TYPE_CHECKING:
     from kypho.validation import validate
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kypho' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_attributes(__name__, _LAZY, globals())

@@ -6,8 +6,9 @@ CSV file does not import openpyxl for the Excel template.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kypho._lazy import lazy_attributes as _lazy_attributes
 
 if TYPE_CHECKING:
     from kypho.io.dictionary import data_dictionary, write_dictionary
@@ -34,13 +35,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kypho.io' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_attributes(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -17,9 +17,9 @@ dependencies (pandas, matplotlib for the reliability plots).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from kypho._lazy import lazy_attributes as _lazy_attributes
 from kypho.errors import StatisticsWarning
 
 # Imported here, not lazily: ``describe`` is also the name of its submodule, which
@@ -113,10 +113,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kypho.stats' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_attributes(__name__, _LAZY, globals())

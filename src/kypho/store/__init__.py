@@ -14,8 +14,9 @@ that a command can import a light submodule such as
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kypho._lazy import lazy_attributes as _lazy_attributes
 
 __all__ = [
     "GENESIS",
@@ -69,13 +70,7 @@ if TYPE_CHECKING:
     from kypho.store.tables import StoreTables, build_tables
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kypho.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_attributes(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:
