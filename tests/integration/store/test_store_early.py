@@ -4,7 +4,9 @@ Through the CLI, on both engines: the same files, messages and exit statuses
 with the early read as without it (``_target`` patched to ``None`` turns it
 off), for a store that verifies, one changed behind kypho's back (refused, then
 exported with ``--skip-verify``), a user without the right and a missing store;
-rows read early are not used when a write came in between; every thread the
+rows read early are not used when a write came in between (in this process,
+and from another process while the early read's transaction is open); the
+batch decoded early is used, a damaged one reported the same; every thread the
 early read started has ended when the command returns.
 """
 
@@ -204,4 +206,46 @@ def test_the_batch_decoded_early_is_used_and_a_damaged_one_reported_the_same(
     assert with_early.stderr == without.stderr
     assert "(create_batch) is malformed and cannot be replayed" in with_early.stderr
     assert taken[-1] is False
+    assert _early_threads() == []
+
+
+def test_another_process_writing_during_the_early_read(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process edits a record while the early read is under way (its read
+    transaction open): the export is one consistent state, before or after the edit,
+    and the store verifies afterwards."""
+    import subprocess
+    import sys
+
+    records = early_module._records
+    started: list[subprocess.Popen[bytes]] = []
+    once = threading.Lock()
+    edit = ["db", "--url", store_url, "--user", "ada", "edit", "P-00005", "--set"]
+    edit += ["vas_pre=1.5", "--reason", "from another process"]
+
+    def edit_meanwhile(raw: object, where: str, sqlite: bool) -> object:
+        with once:
+            if not started:
+                command = [sys.executable, "-m", "kypho", *edit]
+                started.append(
+                    subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                )
+        return records(raw, where, sqlite)
+
+    monkeypatch.setattr(early_module, "SPLIT_ROWS", 4)
+    monkeypatch.setattr(early_module, "_records", edit_meanwhile)
+    out = tmp_path / "during.csv"
+    result = _run(store_url, "export", "--full", "--reason", "x", str(out))
+    assert result.exit_code == 0, result.stderr
+    (editor,) = started
+    _, err = editor.communicate(timeout=120)
+    assert editor.returncode == 0, err
+    row = pd.read_csv(out).set_index("patient_id").loc["P-00005"]
+    assert (row["record_version"], row["vas_pre"] == 1.5) in {(1, False), (2, True)}
+    assert _run(store_url, "verify").exit_code == 0
+    monkeypatch.setattr(early_module, "_records", records)
+    after = _run(store_url, "export", "--full", "--reason", "x", str(out))
+    assert after.exit_code == 0
+    assert pd.read_csv(out).set_index("patient_id").loc["P-00005", "vas_pre"] == 1.5
     assert _early_threads() == []
