@@ -10,7 +10,8 @@ objects, seconds of work); these readers do not:
   ADBC's SQLite is a second copy of the library, and POSIX locks belong to the
   process, so one copy ending a read while the other holds a lock on the same
   file would drop that lock. Elsewhere (a web server's threads, the Python API)
-  SQLite's rows are read by the driver. :func:`cast_columns` types the rows the
+  SQLite's rows are read by the driver (``store._driver_table`` lays them into
+  the same table when every value has its column's type). :func:`cast_columns` types the rows the
   early read gave.
 * **PostgreSQL**: the ADBC PostgreSQL driver (``adbc-driver-postgresql``)
   reads by binary COPY into Arrow on a second connection that imports the

@@ -278,6 +278,20 @@ def test_values_the_fast_readers_cannot_type_are_read_by_the_driver(
     assert got[0].startswith("record P-00002, 'vas_pre' is \"abc\" in the table but ")
 
 
+def test_the_drivers_values_of_another_type_stay_lists(pair: tuple[Store, Store]) -> None:
+    """A value of another type than its column's (stored behind kypho's back) keeps
+    the driver's lists, which verify reports value by value."""
+    from kypho.store.store import _driver_table
+
+    old, _ = pair
+    records = old.tables.records
+    query = sa.select(records.c.patient_id, records.c.vas_pre, records.c.age)
+    assert _driver_table([["P-1", "P-2"], [1.5, None], [70, 71]], query) is not None
+    assert _driver_table([["P-1", "P-2"], [1.5, "abc"], [70, 71]], query) is None
+    assert _driver_table([["P-1", "P-2"], [1.5, 2.0], [70, 71.5]], query) is None
+    assert _driver_table([["P-1", "P-2"], [1.5, 2.0], [True, 71]], query) is None
+
+
 def test_the_early_reader_gives_way_to_a_writer_that_got_in_between(
     pair: tuple[Store, Store],
 ) -> None:
@@ -311,7 +325,7 @@ def test_the_readers_give_the_drivers_values_exactly(db_url: str) -> None:
         copied_table,
         postgresql_table,
     )
-    from kypho.store.store import _driver
+    from kypho.store.store import _driver, _driver_table
 
     texts = ["a\tb", "line\nbreak\r", "back\\slash\\N", 'quote "q", ünï ☃', "NA", ""]
     rows = [
@@ -346,6 +360,8 @@ def test_the_readers_give_the_drivers_values_exactly(db_url: str) -> None:
             parts = early.records(top)
             assert parts is not None
             tables = [cast_columns(part.select(names), types, names) for part in parts]
+            # the driver's own values as a table (the Python API's SQLite path)
+            tables.append(_driver_table(by_driver, query))
             if store.engine.dialect.name == "postgresql":
                 snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
                 tables += [
