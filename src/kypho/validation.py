@@ -309,6 +309,55 @@ def validate(
     return _result(raw, typed, found, columns, strict=strict)
 
 
+def _id_keys(raw: pd.DataFrame, schema: Schema) -> pd.Series | None:
+    """Each row's id as a key that two rows share whenever :func:`validate` gives them one id.
+
+    What an import checks across the whole file before it validates the file in
+    blocks (:meth:`kypho.store.Store.import_frame`): only the ids relate one row
+    to another, so when no two keys are equal no two rows share an id. The key
+    of an ``id`` or ``string`` variable's cell is the trimmed text
+    :func:`validate` makes of it, a missing token's included (equal tokens then
+    make equal keys: the caller takes the whole file's path, which is never
+    wrong), at a small part of typing's cost; an id of another type is typed
+    as :func:`validate` types it. ``None`` when the file has no id column.
+    Raises :class:`~kypho.errors.ColumnError` as :func:`validate` does.
+    """
+    columns = _columns(raw, schema)
+    id_col = columns.present.get(schema.id_column)
+    if id_col is None:
+        return None
+    source = raw[id_col].reset_index(drop=True)
+    var = schema[schema.id_column]
+    if var.type in ("id", "string") and not pd.api.types.is_float_dtype(source):
+        # validate's text is this key where the cell is no missing token, else missing
+        return _as_text(source)
+    n = len(source)
+    # a scratch list of problems: validate reports them, with their record ids
+    scratch = _Problems(
+        np.arange(1, n + 1, dtype=np.int64),
+        "row {}",
+        np.full(n, "", dtype=object),
+        strict=True,
+        structural_fields=frozenset(),
+    )
+    tokens = {m.strip().casefold() for m in schema.missing_values}
+    return _check_variable(
+        var,
+        source,
+        tokens,
+        schema.none_token,
+        scratch,
+        has_unread=bool(raw.attrs.get("kypho_unread", False)),
+    )
+
+
+def _rows_from_index(raw: pd.DataFrame) -> bool:
+    """Whether messages name ``raw``'s rows by its index (so any slice of it names them alike)."""
+    index = raw.index
+    kind = index.name if isinstance(index.name, str) else None
+    return kind in _PLACES and pd.api.types.is_integer_dtype(index) and bool(index.is_unique)
+
+
 @dataclass(frozen=True)
 class _Columns:
     """How the input's columns map to the schema."""

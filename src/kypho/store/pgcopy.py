@@ -90,22 +90,61 @@ def rows(kinds: Sequence[str], columns: Sequence[Any], n: int) -> memoryview:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    count = np.array([len(kinds)], dtype=">i2").tobytes()
-    parts = [pa.repeat(pa.scalar(count, pa.binary()), n)]
+    if n == 0:
+        return memoryview(b"")
+    count = np.frombuffer(np.array([len(kinds)], dtype=">i2").tobytes(), dtype=np.uint8)
+    # Fields of the same width in every row (a column without nulls, a text's
+    # length prefix, a value for every row) follow one another as one matrix of
+    # bytes; only a column with nulls or a text's bytes start a new part. The
+    # parts are then joined row by row: a few joins instead of one per column.
+    segments: list[Any] = []
+    fixed: list[np.ndarray] = [np.broadcast_to(count, (n, count.size))]
+
+    def close_run() -> None:
+        if fixed:
+            segments.append(np.hstack(fixed) if len(fixed) > 1 else np.ascontiguousarray(fixed[0]))
+            fixed.clear()
+
     for kind, values in zip(kinds, columns, strict=True):
         if not isinstance(values, pa.Array | pa.ChunkedArray):
-            field = _fields(kind, pa.array([values]), 1)
-            parts.extend(pa.repeat(pa.scalar(f[0].as_py(), pa.binary()), n) for f in field)
+            for part in _fields(kind, pa.array([values]), 1):
+                one = part.reshape(-1) if isinstance(part, np.ndarray) else part[0].as_py()
+                one = np.frombuffer(bytes(one), dtype=np.uint8)
+                fixed.append(np.broadcast_to(one, (n, one.size)))
             continue
-        parts.extend(_fields(kind, values, n))
+        for part in _fields(kind, values, n):
+            if isinstance(part, np.ndarray):
+                fixed.append(part)
+            else:
+                close_run()
+                segments.append(part)
+    close_run()
+    if len(segments) == 1:
+        return memoryview(segments[0].reshape(-1))
+    parts = [_as_binary(s) if isinstance(s, np.ndarray) else s for s in segments]
     joined = pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.binary()))
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
     first, stop = offsets[joined.offset], offsets[joined.offset + n]
     return memoryview(joined.buffers()[2])[first:stop]
 
 
+def _as_binary(laid: np.ndarray) -> Any:
+    """A matrix of bytes (a row's fields per row) as a binary array of its rows."""
+    import pyarrow as pa
+
+    n, width = laid.shape
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    return pa.BinaryArray.from_buffers(
+        pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(laid.reshape(-1))]
+    )
+
+
 def _fields(kind: str, values: Any, n: int) -> list[Any]:
-    """A column's fields as one or two binary arrays (length prefix, then bytes)."""
+    """A column's fields as one or two parts (length prefix, then bytes).
+
+    A part is a ``(n, width)`` matrix of bytes when every row's field has the
+    same width, else a binary array of the rows' fields.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -138,7 +177,8 @@ def _fields(kind: str, values: Any, n: int) -> list[Any]:
 def _fixed_width(values: np.ndarray, null: np.ndarray | None, *, prefix: bool = True) -> Any:
     """Fields of fixed-width big-endian ``values``: each its length then its bytes.
 
-    A null row's field is the length -1 alone. With ``prefix=False`` the
+    A ``(n, width)`` matrix of bytes when no value is null; else a binary array,
+    a null row's field being the length -1 alone. With ``prefix=False`` the
     values themselves are the fields (a text column's lengths).
     """
     import pyarrow as pa
@@ -153,15 +193,13 @@ def _fixed_width(values: np.ndarray, null: np.ndarray | None, *, prefix: bool = 
     else:
         laid[:] = values.view(np.uint8).reshape(n, width)
     if null is None or not null.any():
-        data = laid.reshape(-1)
-        offsets = np.arange(0, (n + 1) * step, step, dtype=np.int32)
-    else:
-        laid[null, :4] = 0xFF
-        keep = np.ones((n, step), dtype=bool)
-        keep[null, 4:] = False
-        data = laid[keep]
-        offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(np.where(null, 4, step), out=offsets[1:])
+        return laid
+    laid[null, :4] = 0xFF
+    keep = np.ones((n, step), dtype=bool)
+    keep[null, 4:] = False
+    data = laid[keep]
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.where(null, 4, step), out=offsets[1:])
     return pa.BinaryArray.from_buffers(
         pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
     )

@@ -15,6 +15,8 @@ import struct
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kypho.errors import StoreError
 from kypho.store.pgcopy import HEADER, TRAILER, column_kind, rows
@@ -81,3 +83,72 @@ def test_kinds_follow_the_column_types() -> None:
 def test_a_value_out_of_its_columns_range_is_refused() -> None:
     with pytest.raises(StoreError, match="a value cannot be stored as int4: "):
         rows(["int4"], [pa.array([2**40])], 1)
+
+
+_FORMATS = {"int8": "q", "int4": "i", "float8": "d", "bool": "?"}
+_VALUES = {
+    "int8": st.integers(-(2**63), 2**63 - 1),
+    "int4": st.integers(-(2**31), 2**31 - 1),
+    "float8": st.floats(allow_nan=False),
+    "bool": st.booleans(),
+    "date": st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)),
+    "text": st.text(max_size=6),
+}
+_ARROW = {
+    "int8": pa.int64(),
+    "int4": pa.int32(),
+    "float8": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "text": pa.string(),
+}
+
+
+def _expected_field(kind: str, value: object) -> bytes:
+    """One field as the documentation lays it out, value by value with struct."""
+    if value is None:
+        return _NULL
+    if kind == "date":
+        assert isinstance(value, dt.date)
+        return _field("i", (value - dt.date(2000, 1, 1)).days)
+    if kind == "text":
+        assert isinstance(value, str)
+        data = value.encode()
+        return struct.pack(">i", len(data)) + data
+    return _field(_FORMATS[kind], value)
+
+
+@st.composite
+def _tables(draw: st.DrawFn) -> tuple[list[str], list[object], list[list[object]], int]:
+    """Kinds, the columns rows() takes (arrays or one value) and the values row by row."""
+    n = draw(st.integers(0, 7))
+    kinds = draw(st.lists(st.sampled_from(sorted(_VALUES)), min_size=1, max_size=9))
+    columns: list[object] = []
+    values: list[list[object]] = []
+    for kind in kinds:
+        cell = st.none() | _VALUES[kind] if draw(st.booleans()) else _VALUES[kind]
+        if draw(st.integers(0, 4)) == 0:
+            one = draw(cell)
+            columns.append(one)
+            values.append([one] * n)
+        else:
+            column = draw(st.lists(cell, min_size=n, max_size=n))
+            columns.append(pa.array(column, _ARROW[kind]))
+            values.append(column)
+    return kinds, columns, values, n
+
+
+@settings(max_examples=300, deadline=None)
+@given(_tables())
+def test_any_rows_are_the_documented_binary_format(
+    table: tuple[list[str], list[object], list[list[object]], int],
+) -> None:
+    # columns with and without nulls side by side, text between numbers, one
+    # value for every row: each case takes a different path through rows()
+    kinds, columns, values, n = table
+    want = b"".join(
+        struct.pack(">h", len(kinds))
+        + b"".join(_expected_field(k, v[row]) for k, v in zip(kinds, values, strict=True))
+        for row in range(n)
+    )
+    assert bytes(rows(kinds, columns, n)) == want
