@@ -126,13 +126,20 @@ def import_(
 
     Every rejected row is listed; the exit status is 1 when any row was rejected.
     """
+    from kypho.cli._memory import no_cycle_collection
     from kypho.io._early import early_parse
     from kypho.schema import load_schema
 
     schema = opts.schema() or load_schema()
     # Arrow parses the file in a worker thread while pandas, SQLAlchemy and the
-    # store load; read_table takes the parsed table (or reads the file itself)
-    with early_parse(input_file, schema), opts.open(schema=schema) as store:
+    # store load; read_table takes the parsed table (or reads the file itself).
+    # Not reuse_freed_memory() as export does: the parse's memory then comes
+    # from glibc instead of Arrow's mimalloc, a third more page faults (perf).
+    with (
+        no_cycle_collection(),
+        early_parse(input_file, schema),
+        opts.open(schema=schema) as store,
+    ):
         from kypho import progress
         from kypho.io import read_table
 

@@ -71,6 +71,8 @@ from kypho.store.safe_harbor import deidentify
 from kypho.store.tables import StoreTables, build_tables, column_spec, schema_fingerprint
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from kypho.validation import ValidationResult
 
 __all__ = [
@@ -1008,18 +1010,8 @@ class Store:
             ),
             reason=reason,
         )
-        if stored is not None and text is None:
-            # one new record: its own create entry, as _insert gives it
-            (record,) = stored.to_pylist()
-            w.append(
-                "create",
-                record=str(record[self.schema.id_column]),
-                new=dumps(record),
-                reason=reason,
-                version=1,
-            )
-        elif text is not None:
-            w.append(BATCH_ACTION, new=text, reason=reason, version=1)
+        if stored is not None:
+            self._append_created(w, stored, reason, text)
         return result
 
     @contextmanager
@@ -1114,8 +1106,25 @@ class Store:
         target: sa.Connection | DirectSqlite = w.direct if w.direct is not None else w.conn
         if table.num_rows == 1:
             # one new record (a web form, a one-row file): its own create entry
-            (record,) = table.to_pylist()
             _insert_columns(target, self.tables.records, names, columns, 1)
+            self._append_created(w, table, reason)
+            return
+        with ThreadPoolExecutor(1) as pool:
+            batch = pool.submit(encode_batch, table)
+            _insert_columns(target, self.tables.records, names, columns, table.num_rows)
+            text = batch.result()
+        self._append_created(w, table, reason, text)
+
+    def _append_created(
+        self, w: _Writer, table: pa.Table, reason: str, text: str | None = None
+    ) -> None:
+        """The trail's entry of new records ``table`` (as stored), in ``w``'s transaction.
+
+        One record: its own ``create`` entry (the record as a JSON object); more:
+        one ``create_batch`` entry, ``text`` if the caller encoded it already.
+        """
+        if table.num_rows == 1:
+            (record,) = table.to_pylist()
             w.append(
                 "create",
                 record=str(record[self.schema.id_column]),
@@ -1124,11 +1133,8 @@ class Store:
                 version=1,
             )
             return
-        with ThreadPoolExecutor(1) as pool:
-            batch = pool.submit(encode_batch, table)
-            _insert_columns(target, self.tables.records, names, columns, table.num_rows)
-            text = batch.result()
-        w.append(BATCH_ACTION, new=text, reason=reason, version=1)
+        batch = text if text is not None else encode_batch(table)
+        w.append(BATCH_ACTION, new=batch, reason=reason, version=1)
 
     # -------------------------------------------------------------------- edits
 
