@@ -825,7 +825,7 @@ class Store:
             raise StoreError("an import needs a reason (e.g. 'baseline data from ward 3')")
         with self._reading("import"):
             pass  # refuse a user without the right before validating a large file
-        ids = self._block_ids(raw, strict=strict)
+        ids = self._block_ids(raw, strict=strict, exclusive=exclusive)
         if ids is not None:
             with self._importing(exclusive=exclusive) as w:
                 if not self._existing_ids(w, ids):
@@ -911,7 +911,9 @@ class Store:
             unknown_columns=list(result.unknown_columns),
         )
 
-    def _block_ids(self, raw: pd.DataFrame, *, strict: bool) -> list[object] | None:
+    def _block_ids(
+        self, raw: pd.DataFrame, *, strict: bool, exclusive: bool
+    ) -> list[object] | None:
         """The file's ids if :meth:`_import_blocks` gives the whole file's result, else ``None``.
 
         Validation relates one row to another only by the id column (a shared id
@@ -919,17 +921,19 @@ class Store:
         other give the whole file's problems, rejected rows and messages when no
         id is shared, the rows are named by the file's own row numbers (so a
         block names them alike), and (the caller checks) no id is stored yet.
-        Only on PostgreSQL with psycopg, where the server then stores a block
-        while kypho validates the next; a strict import and a file of fewer
-        than two blocks go the whole file's way.
+        Only where a block can be stored while kypho validates the next: on
+        PostgreSQL with psycopg (the server stores it) and in an exclusive
+        import of a SQLite file (ADBC stores it in a second thread); a strict
+        import and a file of fewer than two blocks go the whole file's way.
         """
         from kypho.validation import _id_keys, _rows_from_index
 
         dialect = self.engine.dialect
+        postgres = dialect.name == "postgresql" and dialect.driver == "psycopg"
+        direct = exclusive and sqlite_file(self.engine) is not None
         if (
             strict
-            or dialect.name != "postgresql"
-            or dialect.driver != "psycopg"
+            or not (postgres or direct)
             or len(raw) < 2 * _VALIDATE_ROWS
             or not _rows_from_index(raw)
         ):
@@ -946,15 +950,14 @@ class Store:
     def _import_blocks(
         self, w: _Writer, raw: pd.DataFrame, *, reason: str, source: str | None
     ) -> ImportResult:
-        """:meth:`import_frame` validating and sending the rows a block at a time.
+        """:meth:`import_frame` validating and storing the rows a block at a time.
 
         Each block of :data:`_VALIDATE_ROWS` rows (the first smaller, so that
-        the server starts soon) is validated, laid out and written to one
-        binary ``COPY`` of the import's transaction, which psycopg's writer
-        thread sends while the next block is validated: the server stores
-        block *k* while kypho validates block *k* + 1. Only when
-        :meth:`_block_ids` allows it: the problems, rejected rows, stored rows
-        (in file order) and trail are the whole file's (a test compares them).
+        storing starts soon) is validated, laid out and handed to
+        :meth:`_block_sink`, which stores it while the next block is
+        validated. Only when :meth:`_block_ids` allows it: the problems,
+        rejected rows, stored rows (in file order) and trail are the whole
+        file's (a test compares them on both engines).
         """
         import pyarrow as pa
 
@@ -976,11 +979,11 @@ class Store:
                 tables.append(table)
                 if send is None:
                     names = (*table.column_names, "kypho_version", "kypho_locked")
-                    send = copying.enter_context(_binary_copy(w.conn, self.tables.records, names))
+                    send = copying.enter_context(self._block_sink(w, names))
                 send([*table.columns, 1, False], table.num_rows)
             stored = pa.concat_tables(tables) if tables else None
             if stored is not None and stored.num_rows > 1:
-                # while the server stores the last blocks
+                # while the last blocks are stored
                 text = encode_batch(stored)
         first = parts[0][1]
         problems = [part.problems for _, part in parts if len(part.problems)]
@@ -1013,6 +1016,37 @@ class Store:
         if stored is not None:
             self._append_created(w, stored, reason, text)
         return result
+
+    @contextmanager
+    def _block_sink(
+        self, w: _Writer, names: Sequence[str]
+    ) -> Iterator[Callable[[Sequence[object], int], None]]:
+        """``send(columns, n)`` storing records in ``w``'s transaction beside the caller's work.
+
+        On PostgreSQL the rows go to one binary ``COPY`` (:func:`_binary_copy`),
+        which psycopg's writer thread sends while the caller goes on. In an
+        import through ADBC (a SQLite file), each call's rows are appended by
+        one worker thread, in order (ADBC's append is C and releases the GIL):
+        the connection is used by that thread alone until the block ends, when
+        every append has ended (an append's error is raised there).
+        """
+        if w.direct is None:
+            with _binary_copy(w.conn, self.tables.records, names) as send:
+                yield send
+            return
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        direct = w.direct
+        records = self.tables.records
+        pending: list[Future[None]] = []
+        with ThreadPoolExecutor(1, thread_name_prefix="kypho-append") as pool:
+
+            def append(columns: Sequence[object], n: int) -> None:
+                pending.append(pool.submit(_insert_columns, direct, records, names, columns, n))
+
+            yield append
+            for appended in pending:
+                appended.result()
 
     @contextmanager
     def _importing(self, *, exclusive: bool) -> Iterator[_Writer]:

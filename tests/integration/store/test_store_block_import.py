@@ -1,12 +1,13 @@
-"""An import validated and sent in blocks gives exactly the whole file's import.
+"""An import validated and stored in blocks gives exactly the whole file's import.
 
-On PostgreSQL, :meth:`Store.import_frame` validates a large file a block of rows
-at a time and sends each block to the server while it validates the next
-(``Store._import_blocks``), when no id is shared and none is stored yet. These
-tests import the same dirty files into two stores in the same state, one by
-blocks (blocks of a few rows here) and one by the whole file's path, and compare
-everything the import gives back and stores: the problems and rejected rows
-(whole frames, messages included, in order), the stored records, and the trail.
+On PostgreSQL, and in an exclusive import of a SQLite file (through ADBC),
+:meth:`Store.import_frame` validates a large file a block of rows at a time and
+stores each block while it validates the next (``Store._import_blocks``), when
+no id is shared and none is stored yet. These tests import the same dirty files
+into two stores in the same state, one by blocks (blocks of a few rows here)
+and one by the whole file's path, and compare everything the import gives back
+and stores: the problems and rejected rows (whole frames, messages included, in
+order), the stored records, and the trail.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,15 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kypho.store.store as store_module
+from kypho.errors import StoreError
 from kypho.store import Store
 
 PG_URL = os.environ.get("KYPHO_PG_URL")
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        PG_URL is None, reason="KYPHO_PG_URL not set: run the tests with scripts/test.sh"
-    ),
-]
 
 #: Cells each breaking one rule: a type, a level, a required value, a range, a
 #: cross-field rule (follow-up before the operation), an impossible date, no id.
@@ -47,13 +44,37 @@ _BAD_CELLS = {
 _ids = itertools.count(1)
 
 
-@pytest.fixture
-def stores() -> Iterator[dict[str, Store]]:
-    """Two empty stores on PostgreSQL (a schema each): ``blocks`` and ``whole``."""
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param(
+            "postgresql",
+            id="postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(
+                    PG_URL is None,
+                    reason="KYPHO_PG_URL not set: run the tests with scripts/test.sh",
+                ),
+            ],
+        ),
+    ]
+)
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Store]]:
+    """Two empty stores of one engine: ``blocks`` and ``whole`` (SQLite files, or PostgreSQL schemas)."""
+    opened: dict[str, Store] = {}
+    if request.param == "sqlite":
+        try:
+            for kind in ("blocks", "whole"):
+                opened[kind] = Store.init(f"sqlite:///{tmp_path / kind}.db", admin="ada")
+            yield opened
+        finally:
+            for store in opened.values():
+                store.close()
+        return
     assert PG_URL is not None
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     names = {kind: f"kypho_test_{uuid.uuid4().hex[:12]}" for kind in ("blocks", "whole")}
-    opened: dict[str, Store] = {}
     try:
         for kind, name in names.items():
             with admin.connect() as conn:
@@ -109,7 +130,7 @@ def _import_both(
     """Import ``raw`` by blocks and by the whole file's path; assert the same outcome."""
     got = stores["blocks"].import_frame(raw, reason="by blocks", source="f.csv", exclusive=True)
     with monkeypatch.context() as whole_only:
-        whole_only.setattr(Store, "_block_ids", lambda self, raw, *, strict: None)
+        whole_only.setattr(Store, "_block_ids", lambda self, raw, *, strict, exclusive: None)
         want = stores["whole"].import_frame(raw, reason="by blocks", source="f.csv", exclusive=True)
     assert (got.n_read, got.n_imported, got.unknown_columns) == (
         want.n_read,
@@ -196,9 +217,42 @@ def test_blocks_give_the_whole_files_import(
     _import_both(stores, _as_read(raw), monkeypatch)
 
 
-def test_sqlite_never_goes_by_blocks(
-    tmp_path: object, make_patients: Callable[..., pd.DataFrame], small_blocks: list[int]
+def test_a_shared_sqlite_store_never_goes_by_blocks(
+    tmp_path: Path, make_patients: Callable[..., pd.DataFrame], small_blocks: list[int]
 ) -> None:
+    # without exclusive (a web server's import) SQLite is written through
+    # SQLAlchemy alone, the whole file's way
     with Store.init(f"sqlite:///{tmp_path}/study.db", admin="ada") as store:
-        result = store.import_frame(_as_read(make_patients(12)), reason="r", exclusive=True)
+        result = store.import_frame(_as_read(make_patients(12)), reason="r")
     assert (result.n_imported, small_blocks) == (12, [])
+
+
+def test_a_failed_append_stores_nothing(
+    tmp_path: Path,
+    make_patients: Callable[..., pd.DataFrame],
+    small_blocks: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an error in the second block's append (in ADBC's thread) ends the import,
+    # and its transaction leaves the store as it was
+    from kypho.store._sqlite_direct import DirectSqlite
+
+    appended: list[int] = []
+    append = DirectSqlite.append
+
+    def failing(self: DirectSqlite, table: sa.Table, data: object) -> None:
+        appended.append(1)
+        if len(appended) == 2:
+            raise StoreError("the disk is full (a test)")
+        append(self, table, data)
+
+    monkeypatch.setattr(DirectSqlite, "append", failing)
+    with Store.init(f"sqlite:///{tmp_path}/study.db", admin="ada") as store:
+        before = store.verify()
+        with pytest.raises(StoreError, match="the disk is full"):
+            store.import_frame(_as_read(make_patients(12)), reason="r", exclusive=True)
+        assert small_blocks == [1]
+        assert store.read().empty
+        after = store.verify()
+        assert after.ok
+        assert (after.head_hash, after.n_entries) == (before.head_hash, before.n_entries)
