@@ -117,15 +117,34 @@ class _Parse:
 def float_values(chunked: Any) -> Any:
     """A float64 arrow column as one writable numpy array, missing cells NaN.
 
-    Filling the nulls and joining the blocks in arrow, then one copy out, is
-    several times cheaper than ``ChunkedArray.to_numpy()`` on a column of many
-    blocks.
+    Each block's values are copied once, straight into the one array, and its
+    missing cells (from the block's validity bitmap) set to NaN: one new array
+    and no arrow intermediates (filling the nulls and joining the blocks in
+    arrow, then copying out, made two more arrays of the column's size: at
+    10⁵ rows of ~60 number columns, ~100 MB of fresh pages).
     """
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    joined = pc.fill_null(chunked, np.nan).combine_chunks()
-    return joined.to_numpy(zero_copy_only=False, writable=True)
+    if not pa.types.is_float64(chunked.type):
+        joined = pc.fill_null(chunked, np.nan).combine_chunks()
+        return joined.to_numpy(zero_copy_only=False, writable=True)
+    out = np.empty(len(chunked), dtype=np.float64)
+    at = 0
+    for block in chunked.chunks:
+        n = len(block)
+        if n == 0:
+            continue
+        validity, values = block.buffers()
+        part = out[at : at + n]
+        part[:] = np.frombuffer(values, dtype=np.float64, count=n, offset=block.offset * 8)
+        if block.null_count:
+            bits = np.frombuffer(validity, dtype=np.uint8)
+            valid = np.unpackbits(bits, count=block.offset + n, bitorder="little")[block.offset :]
+            part[valid == 0] = np.nan
+        at += n
+    return out
 
 
 class PlainArguments:

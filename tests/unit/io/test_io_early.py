@@ -7,17 +7,22 @@ parse of the very same file. Each case reads the file both ways and compares.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kypho.io import _csvfile, read_table
-from kypho.io._early import early_parse
+from kypho.io._early import early_parse, float_values
 from kypho.schema import load_schema
 
 _HEAD = "patient_id,group,sex,age,level,vas_pre,operation_date,leak_sites,notes"
@@ -140,3 +145,32 @@ def test_other_files_begin_nothing(tmp_path: Path) -> None:
     for path in (tmp_path / "absent.csv", _write(tmp_path / "ward.txt", [_HEAD, *_ROWS])):
         with early_parse(path, schema):
             assert not _early_threads()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    blocks=st.lists(
+        st.lists(st.none() | st.floats(allow_nan=False), max_size=20), min_size=1, max_size=5
+    ),
+    cut=st.integers(0, 3),
+)
+def test_float_values_are_the_columns_numbers_with_missing_as_nan(
+    blocks: list[list[float | None]], cut: int
+) -> None:
+    # blocks of any length (empty ones too), nulls anywhere, and a block that
+    # starts inside its buffers (a slice), as Arrow's CSV reader may give them
+    arrays = [pa.array(block, pa.float64()) for block in blocks]
+    arrays[0] = arrays[0].slice(min(cut, len(arrays[0])))
+    got = float_values(pa.chunked_array(arrays, pa.float64()))
+    want = [math.nan if value is None else value for array in arrays for value in array.to_pylist()]
+    assert got.dtype == np.float64
+    assert got.flags.writeable
+    assert len(got) == len(want)
+    for a, b in zip(got.tolist(), want, strict=True):
+        assert (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def test_float_values_of_an_all_missing_column() -> None:
+    got = float_values(pa.chunked_array([pa.nulls(3, pa.float64()), pa.nulls(2, pa.float64())]))
+    assert np.isnan(got).all()
+    assert len(got) == 5
