@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,25 +36,43 @@ _ENGINES = [
 
 
 @pytest.fixture(params=_ENGINES)
-def db_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
-    """A URL of an empty database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/study.db"
-        return
-    assert PG_URL is not None
-    # a PostgreSQL schema (namespace) per test: as isolated as a database for the
-    # store's tables, and far cheaper to create than CREATE DATABASE
-    name = f"kypho_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
-    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={name}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
+def new_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A maker of URLs of empty databases on one engine: each call a new one, removed after the test."""
+    schemas: list[str] = []
+    admin = (
+        sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        if request.param != "sqlite"
+        else None
+    )
+
+    def make() -> str:
+        if admin is None:
+            files = len(list(tmp_path.glob("study*.db")))
+            return f"sqlite:///{tmp_path / ('study.db' if not files else f'study-{files}.db')}"
+        assert PG_URL is not None
+        # a PostgreSQL schema (namespace) per database: as isolated as a database
+        # for the store's tables, and far cheaper to create than CREATE DATABASE
+        name = f"kypho_test_{uuid.uuid4().hex[:12]}"
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
+            conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+        schemas.append(name)
+        url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={name}"})
+        return url.render_as_string(hide_password=False)
+
+    try:
+        yield make
+    finally:
+        if admin is not None:
+            with admin.connect() as conn:
+                for name in schemas:
+                    conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            admin.dispose()
+
+
+@pytest.fixture
+def db_url(new_db_url: Callable[[], str]) -> str:
+    """A URL of an empty database (``study.db`` in ``tmp_path`` on SQLite)."""
+    return new_db_url()
 
 
 _LEVELS = ["T11", "T12", "L1", "L2"]

@@ -13,8 +13,6 @@ order), the stored records, and the trail.
 from __future__ import annotations
 
 import itertools
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,8 +25,6 @@ from hypothesis import strategies as st
 import kypho.store.store as store_module
 from kypho.errors import StoreError
 from kypho.store import Store
-
-PG_URL = os.environ.get("KYPHO_PG_URL")
 
 #: Cells each breaking one rule: a type, a level, a required value, a range, a
 #: cross-field rule (follow-up before the operation), an impossible date, no id.
@@ -44,51 +40,17 @@ _BAD_CELLS = {
 _ids = itertools.count(1)
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgresql",
-            id="postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    PG_URL is None,
-                    reason="KYPHO_PG_URL not set: run the tests with scripts/test.sh",
-                ),
-            ],
-        ),
-    ]
-)
-def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Store]]:
-    """Two empty stores of one engine: ``blocks`` and ``whole`` (SQLite files, or PostgreSQL schemas)."""
+@pytest.fixture
+def stores(new_db_url: Callable[[], str]) -> Iterator[dict[str, Store]]:
+    """Two empty stores on one engine: ``blocks`` and ``whole``."""
     opened: dict[str, Store] = {}
-    if request.param == "sqlite":
-        try:
-            for kind in ("blocks", "whole"):
-                opened[kind] = Store.init(f"sqlite:///{tmp_path / kind}.db", admin="ada")
-            yield opened
-        finally:
-            for store in opened.values():
-                store.close()
-        return
-    assert PG_URL is not None
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    names = {kind: f"kypho_test_{uuid.uuid4().hex[:12]}" for kind in ("blocks", "whole")}
     try:
-        for kind, name in names.items():
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
-            url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={name}"})
-            opened[kind] = Store.init(url.render_as_string(hide_password=False), admin="ada")
+        for kind in ("blocks", "whole"):
+            opened[kind] = Store.init(new_db_url(), admin="ada")
         yield opened
     finally:
         for store in opened.values():
             store.close()
-        with admin.connect() as conn:
-            for name in names.values():
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
