@@ -29,6 +29,7 @@ assert _spec is not None
 assert _spec.loader is not None
 _store_fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_store_fixtures)
+new_db_url = _store_fixtures.new_db_url
 db_url = _store_fixtures.db_url
 patients = _store_fixtures.patients
 
