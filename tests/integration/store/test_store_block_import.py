@@ -117,6 +117,7 @@ def test_rejected_rows_in_several_blocks(
     for row, column in [(0, "age"), (5, "group"), (5, "vas_pre"), (9, "last_followup_date")]:
         raw.loc[row, column] = _BAD_CELLS[column]
     raw.loc[16, "sex"] = ""
+    raw["ward_note"] = "kept, not stored"  # a column the schema does not know
     _import_both(stores, _as_read(raw), monkeypatch)
     assert small_blocks == [1]  # the block path ran (and matched the whole file's)
     assert len(stores["blocks"].read()) == 17 - 4
