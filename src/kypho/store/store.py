@@ -92,9 +92,9 @@ _CHUNK = 2000
 _VERIFY_ROWS = 25_000
 # ids per IN (...) query; below SQLite's historical limit of 999 parameters
 _IN_CHUNK = 900
-#: Rows an import on PostgreSQL validates at a time (see Store._import_blocks):
-#: the first block smaller, so that the server starts storing soon; each block
-#: costs validation's fixed ~30 ms once more.
+#: Rows an import validates at a time when it stores each block while validating
+#: the next (Store._import_blocks): the first block smaller, so that storing
+#: starts soon; each block costs validation's fixed ~30 ms once more.
 _FIRST_VALIDATE_ROWS = 10_000
 _VALIDATE_ROWS = 30_000
 # an audit row as stored: the hashed fields, then the chain links
