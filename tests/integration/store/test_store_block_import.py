@@ -219,3 +219,26 @@ def test_a_failed_append_stores_nothing(
         after = store.verify()
         assert after.ok
         assert (after.head_hash, after.n_entries) == (before.head_hash, before.n_entries)
+
+
+def test_a_read_file_with_ragged_lines(
+    stores: dict[str, Store],
+    small_blocks: list[int],
+    make_patients: Callable[..., pd.DataFrame],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # read_table's frame, numbered by line, with cells it could not read (a line
+    # cut short, one too long) in different blocks: the same import both ways
+    from kypho.io import read_table
+
+    path = tmp_path / "ward.csv"
+    make_patients(14, start=500).to_csv(path, index=False)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = ",".join(lines[2].split(",")[:4])
+    lines[11] = lines[11] + ",surplus"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    raw = read_table(path, schema=stores["blocks"].schema)
+    assert raw.attrs.get("kypho_unread")
+    _import_both(stores, raw, monkeypatch)
+    assert small_blocks == [1]
