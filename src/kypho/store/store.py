@@ -889,27 +889,16 @@ class Store:
                 f"stores nothing:\n{lines}",
                 problems=problems,
             )
-        w.append(
-            "import",
-            new=dumps(
-                {
-                    "source": source,
-                    "rows_read": result.n_read,
-                    "imported": len(data),
-                    "rejected": len(rejected),
-                    "unknown_columns": list(result.unknown_columns),
-                }
-            ),
-            reason=reason,
-        )
-        self._insert(w, data, reason)
-        return ImportResult(
+        imported = ImportResult(
             n_read=result.n_read,
             n_imported=len(data),
             rejected=rejected,
             problems=problems,
             unknown_columns=list(result.unknown_columns),
         )
+        _append_import(w, imported, reason, source)
+        self._insert(w, data, reason)
+        return imported
 
     def _block_ids(
         self, raw: pd.DataFrame, *, strict: bool, exclusive: bool
@@ -977,10 +966,10 @@ class Store:
                     continue
                 table = records_table(part.data, self.schema, self.tables.data_columns)
                 tables.append(table)
+                names, columns = _new_record_columns(table)
                 if send is None:
-                    names = (*table.column_names, "kypho_version", "kypho_locked")
                     send = copying.enter_context(self._block_sink(w, names))
-                send([*table.columns, 1, False], table.num_rows)
+                send(columns, table.num_rows)
             stored = pa.concat_tables(tables) if tables else None
             if stored is not None and stored.num_rows > 1:
                 # while the last blocks are stored
@@ -1000,19 +989,7 @@ class Store:
             problems=pd.concat(problems, ignore_index=True) if problems else first.problems,
             unknown_columns=list(first.unknown_columns),
         )
-        w.append(
-            "import",
-            new=dumps(
-                {
-                    "source": source,
-                    "rows_read": result.n_read,
-                    "imported": result.n_imported,
-                    "rejected": result.n_rejected,
-                    "unknown_columns": result.unknown_columns,
-                }
-            ),
-            reason=reason,
-        )
+        _append_import(w, result, reason, source)
         if stored is not None:
             self._append_created(w, stored, reason, text)
         return result
@@ -1135,8 +1112,7 @@ class Store:
         if data.empty:  # every row was rejected: no record, no batch
             return
         table = records_table(data, self.schema, self.tables.data_columns)
-        names = (*table.column_names, "kypho_version", "kypho_locked")
-        columns = [*table.columns, 1, False]
+        names, columns = _new_record_columns(table)
         target: sa.Connection | DirectSqlite = w.direct if w.direct is not None else w.conn
         if table.num_rows == 1:
             # one new record (a web form, a one-row file): its own create entry
@@ -1879,6 +1855,32 @@ def _driver_table(columns: list[list[Any]], query: sa.Select[Any]) -> Any:
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
             return None
     return pa.table(arrays, names=[column.name for column in query.selected_columns])
+
+
+def _append_import(w: _Writer, result: ImportResult, reason: str, source: str | None) -> None:
+    """The trail's ``import`` entry: where the rows came from and what became of them."""
+    w.append(
+        "import",
+        new=dumps(
+            {
+                "source": source,
+                "rows_read": result.n_read,
+                "imported": result.n_imported,
+                "rejected": result.n_rejected,
+                "unknown_columns": list(result.unknown_columns),
+            }
+        ),
+        reason=reason,
+    )
+
+
+def _new_record_columns(table: pa.Table) -> tuple[tuple[str, ...], list[object]]:
+    """The records table's column names and columns for new records ``table``.
+
+    :func:`kypho.store.batch.records_table`'s columns, then the bookkeeping every
+    new record starts with: version 1, not locked.
+    """
+    return (*table.column_names, "kypho_version", "kypho_locked"), [*table.columns, 1, False]
 
 
 def _count(n: int, noun: str) -> str:
