@@ -290,7 +290,7 @@ def validate(
     has_unread = bool(raw.attrs.get("kypho_unread", False))
     if has_unread:
         _report_unread(cells, columns.mapping, found)
-    tokens = {m.strip().casefold() for m in schema.missing_values}
+    tokens = schema.missing_tokens
     typed = {
         var.name: _check_variable(
             var,
@@ -340,7 +340,7 @@ def _id_keys(raw: pd.DataFrame, schema: Schema) -> pd.Series | None:
         strict=True,
         structural_fields=frozenset(),
     )
-    tokens = {m.strip().casefold() for m in schema.missing_values}
+    tokens = schema.missing_tokens
     return _check_variable(
         var,
         source,
@@ -632,14 +632,13 @@ def _result(
 
 def _file_rows(raw: pd.DataFrame) -> tuple[np.ndarray, str]:
     """The rows as the file shows them, and how to name one ("line {}")."""
-    index = raw.index
-    kind = index.name if isinstance(index.name, str) else None
-    if kind in _PLACES and pd.api.types.is_integer_dtype(index) and index.is_unique:
+    if _rows_from_index(raw):
+        kind = str(raw.index.name)
         place = _PLACES[kind]
         sheet = raw.attrs.get("kypho_sheet")
         if kind == "row" and isinstance(sheet, str):
             place = f"sheet {sheet!r}, row {{}}"
-        return index.to_numpy(dtype=np.int64), place
+        return raw.index.to_numpy(dtype=np.int64), place
     return np.arange(1, len(raw) + 1, dtype=np.int64), "row {}"
 
 

@@ -300,7 +300,7 @@ def _guess(path: Path, schema: Schema) -> PlainArguments | None:
         for name in header
         if name in schema and schema[name].type in CSV_KINDS
     }
-    tokens = {m.strip().casefold() for m in schema.missing_values}
+    tokens = schema.missing_tokens
     return plain_arguments(header, sep, kinds, tokens)
 
 

@@ -267,7 +267,7 @@ def _read_csv(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
         for col, name in _resolve(header, schema).items()
         if schema[name].type in _CSV_KINDS
     }
-    tokens = {m.strip().casefold() for m in schema.missing_values}
+    tokens = schema.missing_tokens
     try:
         return read_csv_text(path, header, sep, kinds, tokens)
     except UnicodeDecodeError:
@@ -330,7 +330,7 @@ def _read_xlsx(path: Path, schema: Schema, sheet: str | None) -> pd.DataFrame:
                 f"the formula {text} has no saved result (the workbook was not "
                 "calculated); open it in Excel, let it calculate, and save it",
             )
-    tokens = {m.strip().casefold() for m in schema.missing_values}
+    tokens = schema.missing_tokens
     header = array[0]
     body = array[1:]
     blank = np.vectorize(
@@ -438,7 +438,7 @@ def _resolve(columns: list[str] | pd.Index, schema: Schema) -> dict[str, str]:
 
 def _tidy(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Blank missing tokens; number and date columns typed where every cell is one, exactly."""
-    tokens = {m.strip().casefold() for m in schema.missing_values}
+    tokens = schema.missing_tokens
     mapping = _resolve(frame.columns, schema)
     columns: dict[str, Any] = {}
     for position, column in enumerate(frame.columns):

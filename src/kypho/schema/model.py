@@ -324,6 +324,11 @@ class Schema:
     derivations: tuple[Derivation, ...] = ()
     reference_date: str | None = None
 
+    @property
+    def missing_tokens(self) -> set[str]:
+        """The missing-value tokens as cells are compared with them: trimmed, case-folded."""
+        return {m.strip().casefold() for m in self.missing_values}
+
     def __getitem__(self, name: str) -> Variable:
         try:
             return self.variables[name]
