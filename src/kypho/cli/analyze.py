@@ -13,6 +13,7 @@ command, never when the module is imported, so that ``kypho --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import time
@@ -101,8 +102,8 @@ def _load_plan(path: Path | None, schema: Any) -> Any:
 
 def _read(
     input_path: Path | None, db_url: str | None, schema: Any, unverified: str | None = None
-) -> tuple[Any, str, str | None, str]:
-    """Return (raw frame, input name, SHA-256 or None, provenance note)."""
+) -> tuple[Any, str, Callable[[], str | None], str]:
+    """Return (raw frame, input name, a call giving its SHA-256 or None, provenance note)."""
     if db_url is not None:
         if input_path is not None:
             raise click.UsageError("give either INPUT or --db, not both")
@@ -136,7 +137,7 @@ def _read(
                 raw = store._typed_stored(stored)[0]
         # The report and MANIFEST.json name the store, never its password.
         safe = make_url(url).render_as_string(hide_password=True)
-        return raw, f"study store {safe}", None, note
+        return raw, f"study store {safe}", lambda: None, note
     from concurrent.futures import ThreadPoolExecutor
 
     from kypho.io import read_table
@@ -145,11 +146,13 @@ def _read(
     if input_path is None:
         input_path = _default_cohort()
         note = SYNTHETIC_NOTE
-    # the input's SHA-256 is computed beside the parse: hashlib releases the GIL
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(_sha256, input_path)
-        raw = read_table(input_path, schema=schema)
-        return raw, input_path.name, digest.result(), note
+    raw = read_table(input_path, schema=schema)
+    # The input's SHA-256 is computed after the parse (which keeps every core busy),
+    # beside validation (one core): hashlib releases the GIL. The caller waits for it.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kypho-sha256")
+    digest = pool.submit(_sha256, input_path)
+    pool.shutdown(wait=False)
+    return raw, input_path.name, digest.result, note
 
 
 def _store_files(db_url: str) -> list[Path]:
@@ -477,12 +480,20 @@ def _analyse(
     its worker process computes it while this one analyses and writes the files.
     """
     from kypho import progress
+    from kypho.io._early import early_parse
 
     source = input_path or ("study store" if db_url else "the bundled default cohort")
     steps(f"reading {source}")
-    with progress.bar(f"reading {getattr(source, 'name', source)}", ticking=True):
-        schema = load_schema_files(*schema_sources)
-        raw, input_name, digest, note = _read(input_path, db_url, schema, skip_verify)
+    schema = load_schema_files(*schema_sources)
+    with contextlib.ExitStack() as reading:
+        reading.enter_context(
+            progress.bar(f"reading {getattr(source, 'name', source)}", ticking=True)
+        )
+        if input_path is not None:
+            # Arrow parses a CSV input with every core while pandas and the rest load;
+            # read_table takes the parsed table or reads the file itself (kypho.io._early)
+            reading.enter_context(early_parse(input_path, schema, threads=True))
+        raw, input_name, hashed, note = _read(input_path, db_url, schema, skip_verify)
 
     from kypho.analysis import analyze as run_analysis
     from kypho.eligibility import screen
@@ -492,6 +503,7 @@ def _analyse(
     steps(f"validating {len(raw)} records")
     with progress.bar(f"validating {len(raw):,} records", ticking=True):
         validation = validate(raw, schema, strict=strict)
+    digest = hashed()
     # The frame as read (its text columns ~0.5 GB at 10⁶ patients) is not needed again.
     del raw
     _warn(validation, steps)

@@ -202,8 +202,9 @@ def _read_plain(
     decimal_comma = sep == ";"
     first_try = plain_arguments(header, sep, kinds, tokens)
     numeric = set(first_try.as_number)
-    # the number columns as arrays, when the parse begun early made them already
-    ready: dict[str, np.ndarray] = {}
+    # the number columns as arrays and their missing cells' counts, when the parse
+    # begun early made them already (its table then holds nulls in their place)
+    ready: dict[str, tuple[np.ndarray, int]] = {}
 
     def read(as_number: set[str], only: list[str] | None = None) -> Any:
         arguments = PlainArguments(
@@ -249,10 +250,12 @@ def _read_plain(
     handed = _handed_out(arrow_columns, header, kinds, tokens, none_token)
     for position, (name, kind, own, chunked) in enumerate(handed):
         if names[position] in numeric:
-            values = ready.pop(names[position], None)
-            if values is None:
-                values = _floats(chunked)
-            if int(np.isfinite(values).sum()) != n - chunked.null_count:
+            early_values = ready.pop(names[position], None)
+            if early_values is None:
+                values, nulls = _floats(chunked), chunked.null_count
+            else:
+                values, nulls = early_values
+            if int(np.isfinite(values).sum()) != n - nulls:
                 # inf, nan: the exact path reads (and reports) the column's texts
                 del values
                 chunked = read(set(), [names[position]]).column(0)

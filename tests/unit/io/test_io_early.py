@@ -11,6 +11,7 @@ import math
 import os
 import threading
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kypho.io import _csvfile, read_table
+from kypho.io import _csvfile, _early, read_table
 from kypho.io._early import early_parse, float_values
 from kypho.schema import load_schema
 
@@ -62,14 +63,15 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     assert a.attrs == b.attrs
 
 
+@pytest.mark.parametrize("threads", [False, True], ids=["one thread", "arrow's pool"])
 def test_the_early_table_is_taken_and_equals_a_plain_read(
-    tmp_path: Path, claims: list[bool]
+    tmp_path: Path, claims: list[bool], threads: bool
 ) -> None:
     path = _write(tmp_path / "ward.csv", [_HEAD, *_ROWS])
     schema = load_schema()
     expected = read_table(path, schema=schema)
     assert claims == [False]  # no parse begun: the reader parses the file itself
-    with early_parse(path, schema):
+    with early_parse(path, schema, threads=threads):
         got = read_table(path, schema=schema)
     assert claims == [False, True]
     _same(got, expected)
@@ -174,3 +176,79 @@ def test_float_values_of_an_all_missing_column() -> None:
     got = float_values(pa.chunked_array([pa.nulls(3, pa.float64()), pa.nulls(2, pa.float64())]))
     assert np.isnan(got).all()
     assert len(got) == 5
+
+
+@pytest.mark.parametrize("threads", [False, True], ids=["one thread", "arrow's pool"])
+def test_a_file_of_many_blocks_reads_the_same(
+    tmp_path: Path, claims: list[bool], threads: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several of Arrow's blocks, numbers missing here and there, one column with an inf.
+
+    The early table holds nulls in place of the number columns it copied out;
+    the reader takes their values and missing counts from it, and reads the
+    column with an inf again from the file, as without the early parse.
+    """
+    rng = np.random.default_rng(5)
+    n = 60_000  # ~2.8 MB: blocks of 1 MB below
+    ages = np.where(rng.random(n) < 0.1, "NA", rng.integers(40, 95, n).astype(str))
+    vas = rng.integers(0, 11, n).astype(str)
+    vas[n - 7] = "inf"
+    lines = [_HEAD] + [
+        f"P{i},control,female,{a},L1,{v},2020-03-01,none,note {i % 97}"
+        for i, (a, v) in enumerate(zip(ages, vas, strict=True))
+    ]
+    path = _write(tmp_path / "ward.csv", lines)
+    schema = load_schema()
+    import pyarrow.csv as pacsv
+
+    parses: list[object] = []
+    parse = pacsv.read_csv
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        parses.append(kwargs["convert_options"].include_columns)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(_early, "ARROW_BLOCK", 1 << 20)
+    expected = read_table(path, schema=schema)
+    monkeypatch.setattr(pacsv, "read_csv", counted)
+    with early_parse(path, schema, threads=threads):
+        got = read_table(path, schema=schema)
+    assert claims == [False, True]
+    # the early parse, then the column with an inf alone: no number column read twice
+    assert parses == [[], ["c5"]]
+    _same(got, expected)
+    assert got["age"].isna().sum() == (ages == "NA").sum()
+
+
+def test_a_number_first_column_reads_the_same(tmp_path: Path, claims: list[bool]) -> None:
+    head = "age,patient_id,group,vas_pre"
+    path = _write(tmp_path / "ward.csv", [head, "71,P1,control,5", "NA,P2,experimental,3"])
+    schema = load_schema()
+    expected = read_table(path, schema=schema)
+    with early_parse(path, schema, threads=True):
+        got = read_table(path, schema=schema)
+    _same(got, expected)
+    assert got["age"].isna().tolist() == [False, True]
+
+
+def test_analyze_takes_the_early_table(
+    tmp_path: Path, claims: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kypho analyze FILE`` begins the parse early, and its tables are those of a plain read."""
+    from click.testing import CliRunner
+
+    from kypho.cli import main
+
+    # the bundled cohort, as a file of the user's (so no cached analysis is used)
+    source = tmp_path / "cohort.csv"
+    source.write_bytes((resources.files("kypho.data") / "cohort.csv").read_bytes())
+    runner = CliRunner()
+    common = ["--format", "csv", "--no-figures", "--quiet"]
+    first = runner.invoke(main, ["analyze", str(source), "--out", str(tmp_path / "a"), *common])
+    assert first.exit_code == 0, first.output
+    assert claims == [True]
+    monkeypatch.setattr(_csvfile, "claim", lambda path, arguments: None)
+    second = runner.invoke(main, ["analyze", str(source), "--out", str(tmp_path / "b"), *common])
+    assert second.exit_code == 0, second.output
+    for name in ("tables.csv", "results.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
