@@ -730,9 +730,13 @@ def _patients(data: pd.DataFrame, schema: Schema) -> _Patients:
     codes = category_codes(data[schema.group_column], (experimental, control))
     g_row = np.where(codes == 0, 1, np.where(codes == 1, 0, -1))
     rows = np.flatnonzero(g_row >= 0)
-    ids, uniques = pd.factorize(data[schema.id_column].to_numpy()[rows])
-    repeated = uniques.size < rows.size
-    return _Patients(rows, g_row[rows].astype(np.int64), ids if repeated else None)
+    chosen = data[schema.id_column].iloc[rows]
+    # counting the distinct ids (hashed in the column's own storage) costs half of
+    # coding them; they are coded only when one repeats
+    if chosen.nunique() == rows.size:  # (a missing id counts as no id, as in the coding)
+        return _Patients(rows, g_row[rows].astype(np.int64), None)
+    ids, _ = pd.factorize(chosen.to_numpy())
+    return _Patients(rows, g_row[rows].astype(np.int64), ids)
 
 
 def plot_trajectory(

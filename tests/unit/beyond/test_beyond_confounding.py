@@ -8,10 +8,13 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 from kypho.analysis.demo import demo_cohort
 from kypho.beyond import adjust_for_confounding, ordinal_logit, plot_love, propensity_analysis
+from kypho.beyond.confounding import _patterns
 from kypho.errors import StatisticsError
 from kypho.measures import derive
 from kypho.schema import load_schema
@@ -172,3 +175,81 @@ def test_fast_matching_pairs_exactly_as_the_definition(seed: int) -> None:
         np.testing.assert_array_equal(
             _match(treated, logit_ps, caliper), _quadratic_match(treated, logit_ps, caliper)
         )
+
+
+def _patterns_by_definition(columns: np.ndarray) -> tuple[list[int], list[int]]:
+    """Distinct rows numbered in order of first appearance (NaN equal to NaN, -0.0 to 0.0)."""
+    numbers: dict[tuple[object, ...], int] = {}
+    inverse, first = [], []
+    for i, row in enumerate(columns.tolist()):
+        key = tuple("nan" if math.isnan(v) else v + 0.0 for v in row)
+        if key not in numbers:
+            numbers[key] = len(numbers)
+            first.append(i)
+        inverse.append(numbers[key])
+    return inverse, first
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(0, 60),
+    p=st.integers(1, 6),
+    levels=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_covariate_patterns_are_the_distinct_rows_in_order(
+    n: int, p: int, levels: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, levels, (n, p)).astype(float)
+    x[rng.random((n, p)) < 0.2] = np.nan
+    x[rng.random((n, p)) < 0.1] = -0.0
+    inverse, first = _patterns(x)
+    assert (inverse.tolist(), first.tolist()) == _patterns_by_definition(x)
+
+
+def test_covariate_patterns_of_more_combinations_than_one_integer_holds() -> None:
+    # a yes/no column, then four of 2¹⁶ distinct values: 2 × 2⁶⁴ combinations, so a key
+    # of every column in one int64 would wrap round and join the last two rows with
+    # the first (the same values but the first column's)
+    n = 1 << 16
+    x = np.zeros((n + 2, 5))
+    rng = np.random.default_rng(3)
+    for j in range(1, 5):
+        x[:n, j] = rng.permutation(n)
+    x[n:, 1:] = x[0, 1:]
+    x[n:, 0] = 1.0
+    inverse, first = _patterns(x)
+    assert inverse[n] != inverse[0]
+    assert (inverse.tolist(), first.tolist()) == _patterns_by_definition(x)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_weighted_binary_is_the_sandwich_of_its_saturated_regression(seed: int) -> None:
+    """The CIs from the 2 × 2 sums equal A⁻¹BA⁻¹ built from the n × 2 design itself."""
+    from scipy import special
+
+    from kypho.beyond.confounding import _weighted_binary
+
+    rng = np.random.default_rng(seed)
+    n = 500
+    treated = rng.random(n) < 0.4
+    y = (rng.random(n) < np.where(treated, 0.3, 0.45)).astype(float)
+    w = rng.uniform(0.2, 5.0, n)
+    got = _weighted_binary(y, treated, w, 1.96)
+    x = np.column_stack([np.ones(n), treated.astype(float)])
+    p1 = np.sum(w[treated] * y[treated]) / np.sum(w[treated])
+    p0 = np.sum(w[~treated] * y[~treated]) / np.sum(w[~treated])
+    mu = np.where(treated, p1, p0)
+    score = x * (w * (y - mu))[:, None]
+    meat = score.T @ score
+    for link, d in (("rd", np.ones(n)), ("or", mu * (1 - mu))):
+        bread = np.linalg.inv((x * (w * d)[:, None]).T @ x)
+        se = math.sqrt((bread @ meat @ bread)[1, 1])
+        if link == "rd":
+            assert got["rd_ci_low"] == pytest.approx(p1 - p0 - 1.96 * se, rel=1e-10)
+            assert got["rd_ci_high"] == pytest.approx(p1 - p0 + 1.96 * se, rel=1e-10)
+        else:
+            log_or = special.logit(p1) - special.logit(p0)
+            assert got["or_ci_low"] == pytest.approx(math.exp(log_or - 1.96 * se), rel=1e-10)
+            assert got["or_ci_high"] == pytest.approx(math.exp(log_or + 1.96 * se), rel=1e-10)
