@@ -116,3 +116,23 @@ def test_repair_t_hits_a_possible_t_and_keeps_the_summaries() -> None:
     sp = np.sqrt((np.var(a.y, ddof=1) + np.var(b.y, ddof=1)) / 2)
     t = abs(np.mean(a.y) - np.mean(b.y)) / (sp * np.sqrt(2 / 55))
     assert round(float(t), 3) == 0.381
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 40), min_size=0, max_size=4),
+    n=st.integers(0, 120),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_labels_have_the_counts_and_are_the_codes_shuffled(
+    counts: list[int], n: int, seed: int
+) -> None:
+    """Exactly the counts (the rest filled, all cut at n), as shuffling the codes themselves."""
+    from kypho.synth.cohort import _labels
+
+    named = {f"code{i}": c for i, c in enumerate(counts)}
+    got = _labels(np.random.default_rng(seed), n, named, "rest")
+    sizes = [*counts, max(n - sum(counts), 0)]
+    written = np.repeat(np.array([*named, "rest"]), sizes)[:n]
+    assert got.tolist() == np.random.default_rng(seed).permutation(written).tolist()
+    assert sorted(got.tolist()) == sorted(written.tolist())
