@@ -426,41 +426,38 @@ def _fit_wide(
     n_times = y.shape[1]
     k = 2 * n_times
     observed = ~np.isnan(y)
-    m = observed.sum(axis=1)
+    # (row sums of a few columns: counting and a matrix product beat numpy's sum)
+    m = np.count_nonzero(observed, axis=1)
     present = m > 0
     if not present.all():
         y, observed, g, m = y[present], observed[present], g[present], m[present]
-    mask = observed.astype(np.float64)
     values = np.where(observed, y, 0.0)
-    totals = values.sum(axis=1)
-    in_group = [g == gi for gi in range(2)]
-    counts = np.concatenate([mask[rows].sum(axis=0) for rows in in_group]).astype(np.int64)
-    _check_design(
-        np.array([int(rows.sum()) for rows in in_group]),
-        counts,
-        int(m.sum()),
-        groups=groups,
-        times=times,
-        measure=measure,
-    )
+    totals = values @ np.ones(n_times)
     sizes, which = np.unique(m, return_inverse=True)
-    # Patients by (number of measurements, group): one bincount per pair of timepoints.
+    # Patients by (number of measurements, group): a few keys. Each key's rows are
+    # taken once; its block of Σ nᵢnᵢᵀ is maskᵀmask and of Σ nᵢsᵢ maskᵀtotals
+    # (matrix products), its cells' counts and sums the columns' sums.
     key = which * 2 + g
-    n_keys = sizes.size * 2
     nn = np.zeros((sizes.size, k, k))
     ns = np.zeros((sizes.size, k))
-    for t in range(n_times):
-        ns_t = np.bincount(key, weights=mask[:, t] * totals, minlength=n_keys)
-        for gi in range(2):
-            ns[:, gi * n_times + t] = ns_t[gi::2]
-        for u in range(t, n_times):
-            both = np.bincount(key, weights=mask[:, t] * mask[:, u], minlength=n_keys)
-            for gi in range(2):
-                a, b = gi * n_times + t, gi * n_times + u
-                nn[:, a, b] = nn[:, b, a] = both[gi::2]
+    cell_count = np.zeros(k)
+    cell_sum = np.zeros(k)
+    in_group = np.zeros(2, dtype=np.int64)
+    for j in np.unique(key):
+        rows = key == j
+        size, gi = divmod(int(j), 2)
+        block = slice(gi * n_times, (gi + 1) * n_times)
+        mask = observed[rows].astype(np.float64)
+        nn[size, block, block] = mask.T @ mask
+        ns[size, block] = mask.T @ totals[rows]
+        cell_count[block] += mask.sum(axis=0)
+        cell_sum[block] += values[rows].sum(axis=0)
+        in_group[gi] += mask.shape[0]
+    counts = cell_count.astype(np.int64)
+    _check_design(in_group, counts, int(m.sum()), groups=groups, times=times, measure=measure)
     suff = _Sufficient(
-        cell_count=counts.astype(np.float64),
-        cell_sum=np.concatenate([values[rows].sum(axis=0) for rows in in_group]),
+        cell_count=cell_count,
+        cell_sum=cell_sum,
         yy=float(np.einsum("ij,ij->", values, values)),
         sizes=sizes.astype(np.float64),
         patients=np.bincount(which, minlength=sizes.size).astype(np.float64),
