@@ -1,10 +1,11 @@
 """A CSV file's parse begun early, while the command is still starting.
 
-Starting ``kypho db import`` costs about a second of importing pandas,
-SQLAlchemy and kypho's own modules, during which the machine's other cores are
-idle. Arrow's parse of a CSV file needs only the file's header and the schema's
-column kinds, and runs in C outside Python's GIL. So the command starts it in a
-worker thread before those imports (:func:`early_parse`), and the CSV reader
+Starting ``kypho db import`` or ``kypho analyze`` costs about a second of
+importing pandas, SQLAlchemy and kypho's own modules, during which the
+machine's other cores are idle. Arrow's parse of a CSV file needs only the
+file's header and the schema's column kinds, and runs in C outside Python's
+GIL. So the command starts it in a worker thread before those imports
+(:func:`early_parse`), and the CSV reader
 (:func:`kypho.io._csvfile.read_csv_text`) takes the parsed table when it asks
 for exactly the same parse (:func:`claim`): the same file (path, device, inode,
 size and modification time unchanged) and the same arguments to Arrow, built by

@@ -1,6 +1,6 @@
 """The CSV parse begun early (``kypho.io._early``) gives exactly the table read_table reads.
 
-``kypho db import`` starts Arrow's parse in a worker thread while it is still
+``kypho db import`` and ``kypho analyze`` start Arrow's parse in a worker thread while it is still
 starting; read_table then takes that table only when it asks for the very same
 parse of the very same file. Each case reads the file both ways and compares.
 """
