@@ -421,7 +421,8 @@ def _fit_wide(
     layout, read off the matrix directly: a patient's cell counts are the
     row's observed-mask within the block of its group, so each block of
     Σ nᵢnᵢᵀ is maskᵀmask over that group's patients with the same number of
-    measurements. One pass over the matrix, no sorting or hashing of ids.
+    measurements. A few passes over the matrix (one per such key), no sorting or
+    hashing of ids.
     """
     n_times = y.shape[1]
     k = 2 * n_times
