@@ -209,6 +209,7 @@ def test_a_file_of_many_blocks_reads_the_same(
         return parse(*args, **kwargs)
 
     monkeypatch.setattr(_early, "ARROW_BLOCK", 1 << 20)
+    monkeypatch.setattr(_early, "ARROW_BLOCK_ONE_THREAD", 1 << 20)
     expected = read_table(path, schema=schema)
     monkeypatch.setattr(pacsv, "read_csv", counted)
     with early_parse(path, schema, threads=threads):
@@ -252,3 +253,19 @@ def test_analyze_takes_the_early_table(
     assert second.exit_code == 0, second.output
     for name in ("tables.csv", "results.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_a_line_longer_than_the_early_block_is_read_the_same(
+    tmp_path: Path, claims: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arrow refuses a record longer than its block; the reader then parses the file itself."""
+    monkeypatch.setattr(_early, "ARROW_BLOCK_ONE_THREAD", 1 << 12)
+    long_note = "x" * 10_000
+    path = _write(tmp_path / "ward.csv", [_HEAD, *_ROWS[:2], _ROWS[2].replace("third", long_note)])
+    schema = load_schema()
+    expected = read_table(path, schema=schema)
+    with early_parse(path, schema):
+        got = read_table(path, schema=schema)
+    assert claims == [False, False]
+    _same(got, expected)
+    assert got["notes"].iloc[2] == long_note
