@@ -57,7 +57,10 @@ Input files are synthetic cohorts written by ``kypho synth`` (seed 7) into the
 With ``--baseline-src DIR`` each command also runs against another kypho source
 tree (``PYTHONPATH=DIR``, e.g. a ``git worktree`` of an older commit), runs
 interleaved, and the ratio baseline / current is printed: both measured in the
-same session, on the same machine load.
+same session, on the same machine load. Below each figure of several runs a
+line lists every run's wall time in the order run (and the baseline's, with the
+number of interleaved pairs in which the current tree was faster): on a shared
+machine whose speed drifts within minutes, the pairs say more than the medians.
 
 Targets (issue 17): default report ≤ 2 s; ``analyze --no-figures`` ≤ 3 s at 10⁴,
 ≤ 5 s at 10⁵, ≤ 15 s and ≤ 2 GB at 10⁶; ``synth`` 10⁶ ≤ 10 s; ``db import`` /
@@ -299,7 +302,7 @@ def report(
         old_cpu = statistics.median(r.cpu for r in baseline)
         line += (
             f"  baseline {_fmt_seconds(old)} cpu {old_cpu:.2f} s  "
-            f"({old / seconds:5.1f}× faster wall, {old_cpu / max(cpu, 1e-9):5.1f}× cpu)"
+            f"({old / seconds:5.2f}× faster wall, {old_cpu / max(cpu, 1e-9):5.2f}× cpu)"
         )
     if failed:
         line += f"  [{failed} of {len(runs)} runs FAILED]"
@@ -307,6 +310,17 @@ def report(
         line += f"  (first run, empty cache: {first.seconds:.2f} s, cpu {first.cpu:.2f} s)"
     line += f"  load {os.getloadavg()[0]:.1f}"
     print(line, flush=True)
+    if len(runs) > 1:
+        # each run in the order run: a median hides how far the machine drifted,
+        # and interleaved pairs compare the two trees under the same load
+        walls = " ".join(f"{r.seconds:.2f}" for r in runs)
+        detail = f"{'':>24}  runs (s): {walls}"
+        if baseline:
+            detail += "  baseline: " + " ".join(f"{r.seconds:.2f}" for r in baseline)
+            pairs = list(zip(runs, baseline, strict=False))
+            faster = sum(new.seconds < old.seconds for new, old in pairs)
+            detail += f"  (faster in {faster} of {len(pairs)} pairs)"
+        print(detail)
     for name, duration in median_stages(runs):
         print(f"{'':>24}  {duration:7.2f} s  {name}")
 
